@@ -1,0 +1,59 @@
+# Entry points. Every target sets itself up: a fresh clone needs nothing but python3 and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup run ui test test-fast lint bench bench-quick system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned: pip takes the CPU build on disk here instead of a multi-GB CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[transformers,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian packages some tests and the benchmark use (headless Chromium, Tesseract). Best effort:
+# where they cannot be installed the tests that need them skip with a reason.
+system-deps:
+	@if command -v chromium >/dev/null && command -v tesseract >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tesseract-ocr >/dev/null) \
+		|| echo "system-deps: apt-get failed; browser/tesseract tests will skip"; \
+	else echo "system-deps: not root or no apt-get; browser/tesseract tests will skip"; fi
+
+# Sample PDFs -> inbox, every container registered as a partition, every asset materialized for all of them
+# in ONE synchronous run through the dagster CLI (models load once), then a summary read back from DuckDB.
+run: setup
+	$(BIN)/python -m ocr_assets.samples data/inbox
+	@keys=$$($(BIN)/python -m ocr_assets.cli register) && first=$${keys%%,*} && last=$${keys##*,} && \
+	echo "materializing containers $$keys" && \
+	$(BIN)/dagster asset materialize -m ocr_assets.definitions --select '*' --partition-range "$$first...$$last"
+	$(BIN)/python -m ocr_assets.cli summary
+
+# The web UI and the daemon (sensors, schedules, run queue, backfills) on http://127.0.0.1:3000
+ui: setup
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: setup system-deps
+	$(BIN)/python -m pytest -q -ra
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -ra -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check ocr_assets ocr_resources tests bench
+
+bench: setup system-deps
+	$(BIN)/python -m bench.run
+
+bench-quick: setup system-deps
+	$(BIN)/python -m bench.run --quick
+
+clean:
+	rm -rf data dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/logs

@@ -1,0 +1,19 @@
+"""The one place that assembles assets, checks, resources, jobs, schedules and sensors."""
+
+from dagster import Definitions, in_process_executor
+
+from ocr_assets.assets import document_assets
+from ocr_assets.jobs import document_pipeline_job
+from ocr_assets.sensors import inbox_sensor
+from ocr_resources.profiles import load_profile
+from ocr_resources.resources import PipelineStorage, model_resources
+
+defs = Definitions(
+    assets=document_assets,
+    jobs=[document_pipeline_job],
+    sensors=[inbox_sensor],
+    resources={"storage": PipelineStorage(), **model_resources(load_profile())},
+    # One process per run (not one per step): models load once per run, whether launched from the UI,
+    # a schedule, a sensor or the CLI.
+    executor=in_process_executor,
+)

@@ -1,0 +1,37 @@
+"""Content-addressed page images: `pages/ab/abcdef....png` under the data directory.
+The same page rendered twice is stored once; the key is the hash of the PNG bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+from PIL import Image
+
+
+class PageStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def put_png(self, data: bytes) -> tuple[str, str]:
+        """Store PNG bytes; returns (sha256, path relative to the store root)."""
+        digest = hashlib.sha256(data).hexdigest()
+        rel = f"{digest[:2]}/{digest}.png"
+        path = self.root / rel
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)  # atomic: readers never see half a file
+        return digest, rel
+
+    def put_image(self, image: Image.Image) -> tuple[str, str]:
+        buf = io.BytesIO()
+        image.save(buf, format="PNG", compress_level=1)  # fast; pages are re-read, not archived
+        return self.put_png(buf.getvalue())
+
+    def open(self, rel: str) -> Image.Image:
+        with Image.open(self.root / rel) as img:
+            return img.convert("RGB")

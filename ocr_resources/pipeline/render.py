@@ -1,0 +1,150 @@
+"""Rendering pages and reading their text layer, in worker processes (pdfium is not thread-safe).
+
+Work is split into chunks of consecutive pages of one document; at most `2 x workers` chunks are
+in flight, so memory stays bounded whatever the document's length. Workers write page images
+straight into the content-addressed page store and send back only small records."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ocr_resources.pipeline.page_store import PageStore
+
+MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
+
+
+@dataclass
+class RenderTask:
+    document_id: str
+    path: str
+    page_numbers: list[int]  # 1-based
+    dpi: int
+    store_root: str
+
+
+@dataclass
+class RenderedPage:
+    document_id: str
+    page_no: int
+    width_pt: float
+    height_pt: float
+    dpi: int
+    width_px: int
+    height_px: int
+    image_sha256: str
+    image_path: str
+    text_layer_chars: int
+    has_text_layer: bool
+    words: list[tuple[str, float, float, float, float]] = field(default_factory=list)
+    error: str | None = None
+
+
+def text_layer_words(textpage, page_height: float) -> list[tuple[str, float, float, float, float]]:
+    """Words with boxes in PDF points, origin top-left. A word ends at whitespace, at a jump to another
+    line, or at a horizontal gap wider than ~0.6 of its height (PDFs often place words without a space
+    character). Loose (font-metric) boxes, so a '.' or a narrow '1' is not mistaken for a gap."""
+    n = textpage.count_chars()
+    if n <= 0:
+        return []
+    text = textpage.get_text_range(0, n)
+    if len(text) != n:  # surrogate pairs or generated chars shift indices: read one by one
+        text = "".join(textpage.get_text_range(i, 1) or " " for i in range(n))
+    words: list[tuple[str, float, float, float, float]] = []
+    cur: list[str] = []
+    box: list[float] = []
+
+    def close() -> None:
+        if cur:
+            words.append(("".join(cur), box[0], page_height - box[3], box[2], page_height - box[1]))
+            cur.clear()
+
+    for i, ch in enumerate(text):
+        if ch.isspace() or ch == "\x00":
+            close()
+            continue
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        if cur:
+            height = max(1.0, box[3] - box[1])
+            same_line = min(top, box[3]) - max(bottom, box[1]) > 0.3 * height
+            if not same_line or left - box[2] > 0.6 * height or left < box[0] - 0.5 * height:
+                close()
+        if not cur:
+            box = [left, bottom, right, top]
+        else:
+            box = [min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top)]
+        cur.append(ch)
+    close()
+    return words
+
+
+def render_chunk(task: RenderTask) -> list[RenderedPage]:
+    import pypdfium2 as pdfium
+
+    store = PageStore(task.store_root)
+    pdf = pdfium.PdfDocument(task.path)
+    out = []
+    try:
+        for page_no in task.page_numbers:
+            try:
+                page = pdf[page_no - 1]
+                width_pt, height_pt = page.get_size()
+                image = page.render(scale=task.dpi / 72).to_pil().convert("RGB")
+                sha, rel = store.put_image(image)
+                textpage = page.get_textpage()
+                words = text_layer_words(textpage, height_pt)
+                chars = sum(len(w[0]) for w in words)
+                out.append(RenderedPage(task.document_id, page_no, width_pt, height_pt, task.dpi, image.width,
+                                        image.height, sha, rel, chars, chars >= MIN_TEXT_LAYER_CHARS, words))
+                textpage.close()
+                page.close()
+            except Exception as exc:  # one bad page must not lose the rest of the document
+                out.append(RenderedPage(task.document_id, page_no, 0, 0, task.dpi, 0, 0, "", "", 0, False,
+                                        error=f"{type(exc).__name__}: {exc}"))
+    finally:
+        pdf.close()
+    return out
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def render_pages(
+    tasks: list[RenderTask], workers: int | None = None, inline_below_pages: int = 4
+) -> Iterator[RenderedPage]:
+    """Yield rendered pages as chunks finish (possibly out of order)."""
+    total = sum(len(t.page_numbers) for t in tasks)
+    workers = workers or default_workers()
+    if total <= inline_below_pages or workers <= 1:
+        for task in tasks:  # small jobs: a worker pool costs more than it saves
+            yield from render_chunk(task)
+        return
+    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded Dagster process
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+        pending: set[Future] = set()
+        queue = iter(tasks)
+        for task in queue:
+            pending.add(pool.submit(render_chunk, task))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield from fut.result()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.add(pool.submit(render_chunk, nxt))
+
+
+def chunk_tasks(document_id: str, path: Path, page_count: int, dpi: int, store_root: Path,
+                chunk_pages: int = 8) -> list[RenderTask]:
+    return [
+        RenderTask(document_id, str(path), list(range(start, min(start + chunk_pages, page_count + 1))), dpi,
+                   str(store_root))
+        for start in range(1, page_count + 1, chunk_pages)
+    ]

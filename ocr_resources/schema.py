@@ -1,0 +1,129 @@
+"""DuckDB schema as versioned migrations. The applied version is kept in the database itself
+(`schema_migrations`), so opening an older file upgrades it in place."""
+
+from __future__ import annotations
+
+# Columns every result row carries: which run and which producer made it.
+_LINEAGE = "run_id VARCHAR NOT NULL, producer_id VARCHAR NOT NULL"
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "results and lineage tables",
+        f"""
+        CREATE TABLE containers (
+            container_id VARCHAR PRIMARY KEY, source_path VARCHAR, document_count INTEGER,
+            fingerprint VARCHAR, {_LINEAGE}
+        );
+        CREATE TABLE documents (
+            container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, file_name VARCHAR, source_path VARCHAR,
+            sha256 VARCHAR, size_bytes BIGINT, page_count INTEGER, title VARCHAR, author VARCHAR,
+            creator VARCHAR, pdf_producer VARCHAR, created VARCHAR, status VARCHAR, {_LINEAGE},
+            PRIMARY KEY (container_id, document_id)
+        );
+        CREATE TABLE pages (
+            container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, page_no INTEGER NOT NULL,
+            width_pt DOUBLE, height_pt DOUBLE, dpi INTEGER, width_px INTEGER, height_px INTEGER,
+            image_sha256 VARCHAR, image_path VARCHAR, has_text_layer BOOLEAN, text_layer_chars INTEGER,
+            {_LINEAGE}, PRIMARY KEY (container_id, document_id, page_no)
+        );
+        CREATE TABLE words (
+            container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, page_no INTEGER NOT NULL,
+            word_no INTEGER NOT NULL, source VARCHAR NOT NULL, text VARCHAR,
+            x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE, confidence DOUBLE, {_LINEAGE}
+        );
+        CREATE TABLE regions (
+            container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, page_no INTEGER NOT NULL,
+            region_no INTEGER NOT NULL, label VARCHAR, model_label VARCHAR, score DOUBLE,
+            x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE, reading_order INTEGER, {_LINEAGE},
+            PRIMARY KEY (container_id, document_id, page_no, region_no)
+        );
+        CREATE TABLE texts (
+            container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, page_no INTEGER NOT NULL,
+            region_no INTEGER, reading_order INTEGER, label VARCHAR, text VARCHAR, text_source VARCHAR,
+            confidence DOUBLE, {_LINEAGE}
+        );
+        CREATE TABLE tables (
+            container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, page_no INTEGER NOT NULL,
+            region_no INTEGER NOT NULL, n_rows INTEGER, n_cols INTEGER, html VARCHAR, markdown VARCHAR,
+            {_LINEAGE}, PRIMARY KEY (container_id, document_id, page_no, region_no)
+        );
+        CREATE TABLE table_cells (
+            container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, page_no INTEGER NOT NULL,
+            region_no INTEGER NOT NULL, row_no INTEGER, col_no INTEGER, row_span INTEGER, col_span INTEGER,
+            is_header BOOLEAN, text VARCHAR, {_LINEAGE}
+        );
+        CREATE TABLE charts (
+            container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, page_no INTEGER NOT NULL,
+            region_no INTEGER NOT NULL, title VARCHAR, columns VARCHAR[], data_rows VARCHAR[][], raw VARCHAR,
+            {_LINEAGE}
+        );
+        CREATE TABLE document_markdown (
+            container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, markdown VARCHAR, export_path VARCHAR,
+            {_LINEAGE}
+        );
+        CREATE TABLE errors (
+            container_id VARCHAR NOT NULL, document_id VARCHAR, page_no INTEGER, stage VARCHAR NOT NULL,
+            error_type VARCHAR, message VARCHAR, {_LINEAGE}
+        );
+        CREATE TABLE producers (
+            producer_id VARCHAR PRIMARY KEY, asset_key VARCHAR, engine VARCHAR, model_id VARCHAR,
+            model_revision VARCHAR, code_version VARCHAR, parameters JSON, created_at TIMESTAMP DEFAULT now()
+        );
+        CREATE TABLE materializations (
+            run_id VARCHAR NOT NULL, asset_key VARCHAR NOT NULL, partition_key VARCHAR NOT NULL,
+            producer_id VARCHAR, input_fingerprint VARCHAR, row_counts JSON, pages INTEGER, seconds DOUBLE,
+            started_at TIMESTAMP, finished_at TIMESTAMP
+        );
+        CREATE TABLE model_load_events (
+            run_id VARCHAR, role VARCHAR, engine VARCHAR, model_id VARCHAR, model_revision VARCHAR,
+            load_seconds DOUBLE, pid INTEGER, recorded_at TIMESTAMP DEFAULT now()
+        );
+        """,
+    ),
+    (
+        2,
+        "friendly views",
+        """
+        CREATE OR REPLACE VIEW page_text AS
+            SELECT p.container_id, p.document_id, p.page_no,
+                   coalesce(string_agg(t.text, chr(10) || chr(10) ORDER BY t.reading_order, t.region_no), '') AS text,
+                   coalesce(any_value(t.text_source), 'none') AS text_source
+            FROM pages p LEFT JOIN texts t USING (container_id, document_id, page_no)
+            GROUP BY ALL;
+        CREATE OR REPLACE VIEW document_text AS
+            SELECT container_id, document_id,
+                   string_agg(text, chr(12) ORDER BY page_no) AS text, count(*) AS pages
+            FROM page_text GROUP BY ALL;
+        CREATE OR REPLACE VIEW document_errors AS
+            SELECT container_id, document_id, page_no, stage, message FROM errors;
+        CREATE OR REPLACE VIEW model_loads AS
+            SELECT run_id, role, engine, model_id, count(*) AS loads, sum(load_seconds) AS load_seconds
+            FROM model_load_events GROUP BY ALL;
+        """,
+    ),
+]
+
+# Result tables whose rows carry lineage; the `lineage` view summarises each of them.
+RESULT_TABLES = (
+    "containers", "documents", "pages", "words", "regions", "texts", "tables", "table_cells", "charts",
+    "document_markdown", "errors",
+)
+
+
+def lineage_view_sql() -> str:
+    parts = [
+        f"""SELECT '{t}' AS table_name, r.container_id AS partition_key, r.run_id, r.producer_id, count(*) AS row_count
+            FROM {t} r GROUP BY ALL"""
+        for t in RESULT_TABLES
+    ]
+    return f"""
+        CREATE OR REPLACE VIEW lineage AS
+        SELECT u.table_name, u.row_count, p.asset_key, u.partition_key, u.run_id,
+               p.engine, p.model_id, p.model_revision, p.code_version
+        FROM ({' UNION ALL '.join(parts)}) u LEFT JOIN producers p USING (producer_id)
+    """
+
+
+MIGRATIONS.append((3, "lineage view", lineage_view_sql()))
+SCHEMA_VERSION = MIGRATIONS[-1][0]

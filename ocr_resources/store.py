@@ -1,0 +1,198 @@
+"""ResultStore: every result and its lineage in one DuckDB file.
+
+DuckDB lets one process hold a read-write file at a time, so connections here are short: open,
+do one transaction, close. Never keep one open across a model call. A lock held by another process
+(a concurrent run on another container) is retried with backoff. Each asset's rows for a partition
+are replaced in one transaction: a rerun replaces, never duplicates, and a failure leaves the old rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ocr_resources.schema import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+# Which rows each asset owns in a partition (table -> extra filter). Rematerializing replaces exactly these.
+OWNED_ROWS: dict[str, dict[str, str]] = {
+    "source_documents": {"containers": "", "documents": "", "errors": "stage = 'source_documents'"},
+    "rendered_pages": {"pages": "", "words": "source = 'text_layer'", "errors": "stage = 'rendered_pages'"},
+    "layout_regions": {"regions": "", "errors": "stage = 'layout_regions'"},
+    "ocr_text": {"texts": "", "words": "source = 'ocr'", "errors": "stage = 'ocr_text'"},
+    "tables": {"tables": "", "table_cells": "", "errors": "stage = 'tables'"},
+    "chart_data": {"charts": "", "errors": "stage = 'chart_data'"},
+    "document_markdown": {"document_markdown": "", "errors": "stage = 'document_markdown'"},
+}
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflict" in text
+
+
+@dataclass(frozen=True)
+class Producer:
+    """One row of `producers`: what made a set of results."""
+
+    asset_key: str
+    engine: str
+    model_id: str
+    model_revision: str
+    code_version: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def producer_id(self) -> str:
+        blob = json.dumps(
+            [self.asset_key, self.engine, self.model_id, self.model_revision, self.code_version, self.parameters],
+            sort_keys=True, default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class ResultStore:
+    def __init__(self, path: str | Path, lock_timeout_s: float = 120.0):
+        self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+        self._migrated = False
+
+    # -- connections -------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection; waits (with jittered backoff) while another process holds the file."""
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                if not _is_lock_error(exc) or time.monotonic() > deadline:
+                    raise
+                log.debug("DuckDB file %s is locked by another process; retrying in %.2fs", self.path, delay)
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 2.0)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def migrate(self) -> int:
+        """Apply pending migrations; returns the schema version."""
+        if self._migrated:
+            return SCHEMA_VERSION
+        with self.connect() as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP DEFAULT now())"
+            )
+            current = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+            for version, description, sql in MIGRATIONS:
+                if version <= current:
+                    continue
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute(sql)
+                    con.execute("INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
+                                [version, description])
+                    con.execute("COMMIT")
+                except Exception:
+                    con.execute("ROLLBACK")
+                    raise
+                log.info("DuckDB %s migrated to schema version %d (%s)", self.path, version, description)
+        self._migrated = True
+        return SCHEMA_VERSION
+
+    # -- reads -------------------------------------------------------------------------------------------
+    def query(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+        self.migrate()
+        with self.connect(read_only=True) as con:
+            cur = con.execute(sql, params or [])
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def arrow(self, sql: str, params: list | None = None) -> pa.Table:
+        self.migrate()
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, params or []).fetch_arrow_table()
+
+    # -- writes ------------------------------------------------------------------------------------------
+    def replace_partition(
+        self,
+        asset_key: str,
+        partition_key: str,
+        rows: dict[str, pa.Table],
+        producer: Producer,
+        run_id: str,
+        input_fingerprint: str = "",
+        pages: int = 0,
+        started_at: datetime | None = None,
+        extra_sql: list[tuple[str, list]] | None = None,
+    ) -> dict[str, int]:
+        """Replace everything `asset_key` owns in `partition_key` with `rows`, record the producer and the
+        materialization, all in one transaction. Returns row counts per table."""
+        owned = OWNED_ROWS[asset_key]
+        unknown = set(rows) - set(owned)
+        if unknown:
+            raise ValueError(f"{asset_key} does not own tables {sorted(unknown)}")
+        self.migrate()
+        counts = {table: (rows[table].num_rows if table in rows else 0) for table in owned}
+        finished = datetime.now(timezone.utc)
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(
+                    "INSERT INTO producers (producer_id, asset_key, engine, model_id, model_revision, code_version,"
+                    " parameters) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [producer.producer_id, producer.asset_key, producer.engine, producer.model_id,
+                     producer.model_revision, producer.code_version, json.dumps(producer.parameters, default=str)],
+                )
+                for table, where in owned.items():
+                    extra = f" AND {where}" if where else ""
+                    con.execute(f"DELETE FROM {table} WHERE container_id = ?{extra}", [partition_key])
+                for table, data in rows.items():
+                    if data.num_rows:
+                        con.register("_incoming", data)
+                        cols = ", ".join(f'"{c}"' for c in data.column_names)
+                        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
+                        con.unregister("_incoming")
+                for sql, params in extra_sql or []:
+                    con.execute(sql, params)
+                con.execute(
+                    "INSERT INTO materializations (run_id, asset_key, partition_key, producer_id, input_fingerprint,"
+                    " row_counts, pages, seconds, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, asset_key, partition_key, producer.producer_id, input_fingerprint, json.dumps(counts),
+                     pages, (finished - started_at).total_seconds() if started_at else None, started_at, finished],
+                )
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        return counts
+
+    def record_model_loads(self, events: list) -> None:
+        if not events:
+            return
+        self.migrate()
+        with self.connect() as con:
+            con.executemany(
+                "INSERT INTO model_load_events (run_id, role, engine, model_id, model_revision, load_seconds, pid)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [[e.run_id, e.role, e.engine, e.model_id, e.revision, e.load_seconds, e.pid] for e in events],
+            )

@@ -1,0 +1,128 @@
+"""Plain data types shared by engines, the pipeline and the stores.
+
+Coordinates: engines work in the pixel space of the image they are given (origin top-left).
+The pipeline converts to PDF points (origin top-left of the page) before storing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# One canonical label set; every model's labels map onto it (the model's own label is kept too).
+CANONICAL_LABELS = (
+    "text",
+    "title",
+    "list",
+    "table",
+    "figure",
+    "caption",
+    "header",
+    "footer",
+    "formula",
+    "reference",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class Box:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def width(self) -> float:
+        return max(0.0, self.x1 - self.x0)
+
+    @property
+    def height(self) -> float:
+        return max(0.0, self.y1 - self.y0)
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return ((self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2)
+
+    def scaled(self, factor: float) -> Box:
+        return Box(self.x0 * factor, self.y0 * factor, self.x1 * factor, self.y1 * factor)
+
+    def shifted(self, dx: float, dy: float) -> Box:
+        return Box(self.x0 + dx, self.y0 + dy, self.x1 + dx, self.y1 + dy)
+
+    def intersection(self, other: Box) -> float:
+        w = min(self.x1, other.x1) - max(self.x0, other.x0)
+        h = min(self.y1, other.y1) - max(self.y0, other.y0)
+        return max(0.0, w) * max(0.0, h)
+
+    def contains_point(self, x: float, y: float) -> bool:
+        return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
+
+
+@dataclass(frozen=True)
+class DetectedRegion:
+    """A layout region found by a layout detector (pixel coordinates of the input image)."""
+
+    box: Box
+    label: str  # canonical label
+    model_label: str  # the model's own label
+    score: float
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word (or short text run) with its box; from the PDF text layer or from OCR."""
+
+    text: str
+    box: Box
+    confidence: float = 1.0
+
+
+@dataclass
+class OcrResult:
+    """Text recognised in one image (a page or a region crop). `words` may be empty for engines
+    that give text without geometry (e.g. GOT-OCR2); `lines` keeps the engine's own line split."""
+
+    text: str
+    words: list[Word] = field(default_factory=list)
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class TableCell:
+    row: int
+    col: int
+    row_span: int
+    col_span: int
+    is_header: bool
+    text: str
+    box: Box | None = None
+
+
+@dataclass
+class TableStructure:
+    n_rows: int
+    n_cols: int
+    cells: list[TableCell]
+
+
+@dataclass
+class TableCrop:
+    """Input to a table-structure engine: the table's image crop and the words inside it,
+    both in the crop's pixel coordinates."""
+
+    image: object  # PIL.Image.Image
+    words: list[Word]
+
+
+@dataclass
+class ChartData:
+    """A chart read back into a table (DePlot's linearised output, parsed)."""
+
+    title: str | None
+    columns: list[str]
+    rows: list[list[str]]
+    raw: str
