@@ -1,0 +1,96 @@
+"""ResultStore: migrations, per-partition replace in one transaction, lock retry."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from ocr_resources.pipeline.rows import SCHEMAS
+from ocr_resources.schema import SCHEMA_VERSION
+from ocr_resources.store import Producer, ResultStore
+
+PRODUCER = Producer("layout_regions", "rapid_layout", "m", "rev1", "1")
+
+
+def _regions(container: str, n: int, run_id: str = "run-1") -> pa.Table:
+    return pa.Table.from_pylist([
+        {"container_id": container, "document_id": "d.pdf", "page_no": 1, "region_no": i, "label": "text",
+         "model_label": "text", "score": 0.9, "x0": 0.0, "y0": 0.0, "x1": 1.0, "y1": 1.0, "reading_order": i,
+         "run_id": run_id, "producer_id": PRODUCER.producer_id} for i in range(n)], schema=SCHEMAS["regions"])
+
+
+def test_migrations_record_version(tmp_path):
+    store = ResultStore(tmp_path / "r.duckdb")
+    assert store.migrate() == SCHEMA_VERSION
+    versions = [r["version"] for r in store.query("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+    assert ResultStore(tmp_path / "r.duckdb").migrate() == SCHEMA_VERSION  # idempotent on reopen
+
+
+def test_replace_partition_replaces_only_that_partition(tmp_path):
+    store = ResultStore(tmp_path / "r.duckdb")
+    store.replace_partition("layout_regions", "a", {"regions": _regions("a", 3)}, PRODUCER, "run-1")
+    store.replace_partition("layout_regions", "b", {"regions": _regions("b", 2)}, PRODUCER, "run-1")
+    store.replace_partition("layout_regions", "a", {"regions": _regions("a", 4, "run-2")}, PRODUCER, "run-2")
+    rows = store.query("SELECT container_id, count(*) AS n, any_value(run_id) AS run FROM regions GROUP BY 1 ORDER BY 1")
+    assert rows == [{"container_id": "a", "n": 4, "run": "run-2"}, {"container_id": "b", "n": 2, "run": "run-1"}]
+    assert store.query("SELECT count(*) AS n FROM materializations")[0]["n"] == 3
+    assert store.query("SELECT count(*) AS n FROM producers")[0]["n"] == 1
+
+
+def test_failed_write_leaves_previous_rows(tmp_path):
+    store = ResultStore(tmp_path / "r.duckdb")
+    store.replace_partition("layout_regions", "a", {"regions": _regions("a", 3)}, PRODUCER, "run-1")
+    dup = pa.concat_tables([_regions("a", 2, "run-2"), _regions("a", 2, "run-2")])  # violates the primary key
+    with pytest.raises(duckdb.Error):
+        store.replace_partition("layout_regions", "a", {"regions": dup}, PRODUCER, "run-2")
+    rows = store.query("SELECT count(*) AS n, any_value(run_id) AS run FROM regions")
+    assert rows == [{"n": 3, "run": "run-1"}]
+
+
+def test_asset_cannot_write_tables_it_does_not_own(tmp_path):
+    store = ResultStore(tmp_path / "r.duckdb")
+    with pytest.raises(ValueError, match="does not own"):
+        store.replace_partition("layout_regions", "a", {"texts": pa.table({})}, PRODUCER, "run-1")
+
+
+def _hold_lock(path: str, seconds: float, ready) -> None:
+    con = duckdb.connect(path)
+    ready.set()
+    time.sleep(seconds)
+    con.close()
+
+
+def test_write_waits_for_another_process_holding_the_file(tmp_path):
+    path = tmp_path / "r.duckdb"
+    store = ResultStore(path, lock_timeout_s=30)
+    store.migrate()
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(path), 1.5, ready))
+    holder.start()
+    assert ready.wait(30)
+    started = time.monotonic()
+    store.replace_partition("layout_regions", "a", {"regions": _regions("a", 1)}, PRODUCER, "run-1")
+    holder.join()
+    assert time.monotonic() - started >= 0.5  # it waited instead of failing
+    assert store.query("SELECT count(*) AS n FROM regions")[0]["n"] == 1
+
+
+def test_lock_wait_gives_up_after_timeout(tmp_path):
+    path = tmp_path / "r.duckdb"
+    ResultStore(path).migrate()
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(path), 4, ready))
+    holder.start()
+    assert ready.wait(30)
+    try:
+        with pytest.raises(duckdb.Error):
+            ResultStore(path, lock_timeout_s=0.5).record_model_loads([object()])
+    finally:
+        holder.join()
