@@ -83,8 +83,8 @@ class Word:
 
 @dataclass
 class OcrResult:
-    """Text recognised in one image (a page or a region crop). `words` may be empty for engines
-    that give text without geometry (e.g. GOT-OCR2); `lines` keeps the engine's own line split."""
+    """Text recognised in one image (a page or a region crop); lines are separated by newlines in
+    `text`. `words` may be empty for engines that give text without geometry (GOT-OCR2, TrOCR)."""
 
     text: str
     words: list[Word] = field(default_factory=list)
