@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ CDLA_LABELS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def file_sha256(path: str) -> str:
     """Revision of a bundled model: the hash of its weights file."""
     digest = hashlib.sha256()
@@ -118,10 +118,10 @@ def word_segments(line_crop: np.ndarray) -> list[tuple[int, int]]:
         return [tuple(r) for r in runs]
     rows = np.flatnonzero(dark.sum(axis=1) >= 2)
     ink_height = float(rows[-1] - rows[0] + 1) if rows.size else float(gray.shape[0])
-    gaps = np.array([b[0] - a[1] for a, b in zip(runs, runs[1:])], dtype=np.float32)
+    gaps = np.array([b[0] - a[1] for a, b in zip(runs, runs[1:], strict=False)], dtype=np.float32)
     threshold = _word_gap_threshold(gaps, ink_height)
     segments = [runs[0][:]]
-    for run, gap in zip(runs[1:], gaps):
+    for run, gap in zip(runs[1:], gaps, strict=False):
         if gap >= threshold:
             segments.append(run[:])
         else:
