@@ -3,14 +3,18 @@
 from dagster import Definitions, in_process_executor
 
 from ocr_assets.assets import document_assets
+from ocr_assets.checks import document_checks
 from ocr_assets.jobs import document_pipeline_job
+from ocr_assets.schedules import stale_containers_schedule
 from ocr_assets.sensors import inbox_sensor
 from ocr_resources.profiles import load_profile
 from ocr_resources.resources import PipelineStorage, model_resources
 
 defs = Definitions(
     assets=document_assets,
+    asset_checks=document_checks,
     jobs=[document_pipeline_job],
+    schedules=[stale_containers_schedule],
     sensors=[inbox_sensor],
     resources={"storage": PipelineStorage(), **model_resources(load_profile())},
     # One process per run (not one per step): models load once per run, whether launched from the UI,

@@ -5,14 +5,16 @@ nothing, while a container whose files changed is processed again."""
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from ocr_assets.jobs import document_pipeline_job
+from ocr_assets.jobs import automation_enabled, document_pipeline_job
 from ocr_assets.partitions import containers
 from ocr_resources.pipeline.containers import container_fingerprint, inbox_entries
 from ocr_resources.resources import PipelineStorage
 
 
-@sensor(job=document_pipeline_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
-        description="Registers new inbox containers as partitions and requests a run for each new or changed one.")
+@sensor(job=document_pipeline_job, minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.RUNNING if automation_enabled() else DefaultSensorStatus.STOPPED,
+        description="Registers new inbox containers as partitions and requests a run for each new or changed "
+                    "one.")
 def inbox_sensor(context: SensorEvaluationContext, storage: PipelineStorage) -> SensorResult | SkipReason:
     entries = inbox_entries(storage.inbox)
     if not entries:

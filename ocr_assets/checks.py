@@ -1,0 +1,196 @@
+"""Asset checks on what the pipeline wrote to DuckDB, one evaluation per container.
+
+The checks are partitioned by container, like the assets: a run over one container (sensor, schedule,
+`dagster job backfill`, the UI) records a result on that partition. A single run over a range of
+containers (`dagster asset materialize --partition-range`, single-run backfill policy) checks every
+container of the range and records one result for the run, listing the failing containers.
+
+All checks are non-blocking with severity WARN: a container with problems shows up in the UI as a failed
+check, it does not crash or stop the run (page-level errors are data here, not exceptions)."""
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    AssetRecordsFilter,
+    MetadataValue,
+    Output,
+    asset_check,
+)
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
+from ocr_assets.assets import document_markdown, ocr_text, tables
+from ocr_assets.partitions import containers
+from ocr_resources.resources import PipelineStorage
+from ocr_resources.store import ResultStore
+
+ERROR_RATE_ENV = "OCR_MAX_ERROR_RATE"
+DEFAULT_MAX_ERROR_RATE = 0.2
+
+
+def max_error_rate() -> float:
+    """The error-rate threshold: env var OCR_MAX_ERROR_RATE (a fraction, 0..1), default 0.2."""
+    raw = os.environ.get(ERROR_RATE_ENV, "").strip()
+    return float(raw) if raw else DEFAULT_MAX_ERROR_RATE
+
+
+def _keys(context: AssetCheckExecutionContext) -> list[str]:
+    # One key for a single-partition run, every key of the range for a single-run backfill.
+    if context.has_partition_key or context.has_partition_key_range:
+        return list(context.partition_keys)
+    return []
+
+
+def _latest_materialization(context: AssetCheckExecutionContext, asset_key: AssetKey,
+                            key: str) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """Which materialization a check result is about (shown next to the result in the UI)."""
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key]), limit=1).records
+    if not records:
+        return None
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=records[0].storage_id, run_id=records[0].run_id, timestamp=records[0].timestamp)
+
+
+Verdict = tuple[bool, dict[str, Any], str | None]  # passed, metadata, description
+CheckEvents = Iterator[AssetCheckResult | AssetCheckEvaluation | Output]
+
+
+def _per_container(context: AssetCheckExecutionContext,
+                   evaluate: Callable[[list[str]], Verdict]) -> CheckEvents:
+    """One result per container. A single-partition run returns an AssetCheckResult (Dagster attaches the
+    partition); a range run (single-run backfill) yields one evaluation per partition of the range itself,
+    because an AssetCheckResult there would land on no partition and leave each partition's check planned."""
+    keys = _keys(context)
+    if len(keys) <= 1 or not context.has_partition_key_range:
+        passed, metadata, description = evaluate(keys)
+        yield AssetCheckResult(passed=passed, severity=AssetCheckSeverity.WARN, metadata=metadata,
+                               description=description)
+        return
+    (check_key,) = context.selected_asset_check_keys
+    for key in keys:
+        passed, metadata, description = evaluate([key])
+        yield AssetCheckEvaluation(
+            asset_key=check_key.asset_key, check_name=check_key.name, passed=passed, metadata=metadata,
+            severity=AssetCheckSeverity.WARN, description=description, blocking=False, partition=key,
+            target_materialization_data=_latest_materialization(context, check_key.asset_key, key))
+    yield Output(None)  # the check op's own (Nothing) output: the step is done
+
+
+def _in(keys: Sequence[str]) -> str:
+    return ", ".join("?" for _ in keys) or "NULL"
+
+
+# -- queries (plain functions, so they can be run on any store) ----------------------------------------------
+def pages_missing_results(store: ResultStore, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Pages without any layout region or without any text row."""
+    return store.query(
+        f"""SELECT * FROM (
+                SELECT p.container_id, p.document_id, p.page_no,
+                       (SELECT count(*) FROM regions r WHERE r.container_id = p.container_id
+                          AND r.document_id = p.document_id AND r.page_no = p.page_no) AS regions,
+                       (SELECT count(*) FROM texts t WHERE t.container_id = p.container_id
+                          AND t.document_id = p.document_id AND t.page_no = p.page_no) AS texts
+                FROM pages p WHERE p.container_id IN ({_in(keys)}))
+            WHERE regions = 0 OR texts = 0 ORDER BY ALL""",
+        list(keys),
+    )
+
+
+def page_counts(store: ResultStore, keys: Sequence[str]) -> int:
+    sql = f"SELECT count(*) AS n FROM pages WHERE container_id IN ({_in(keys)})"
+    return store.query(sql, list(keys))[0]["n"]
+
+
+def tables_without_cells(store: ResultStore, keys: Sequence[str]) -> list[dict[str, Any]]:
+    return store.query(
+        f"""SELECT t.container_id, t.document_id, t.page_no, t.region_no FROM tables t
+            WHERE t.container_id IN ({_in(keys)}) AND NOT EXISTS (
+                SELECT 1 FROM table_cells c WHERE c.container_id = t.container_id
+                  AND c.document_id = t.document_id AND c.page_no = t.page_no AND c.region_no = t.region_no)
+            ORDER BY ALL""",
+        list(keys),
+    )
+
+
+def error_rates(store: ResultStore, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per container: documents, documents with an error (unreadable, or an error row of any stage), rate."""
+    rows = store.query(
+        f"""SELECT d.container_id, count(*) AS documents,
+                   count(*) FILTER (WHERE d.status = 'error' OR EXISTS (
+                       SELECT 1 FROM errors e WHERE e.container_id = d.container_id
+                         AND e.document_id = d.document_id)) AS failed
+            FROM documents d WHERE d.container_id IN ({_in(keys)}) GROUP BY d.container_id""",
+        list(keys),
+    )
+    out = {k: {"documents": 0, "failed": 0, "rate": 0.0} for k in keys}
+    for r in rows:
+        out[r["container_id"]] = {"documents": r["documents"], "failed": r["failed"],
+                                  "rate": round(r["failed"] / r["documents"], 4) if r["documents"] else 0.0}
+    return out
+
+
+def _table_md(rows: list[dict[str, Any]], limit: int = 20) -> MetadataValue:
+    if not rows:
+        return MetadataValue.md("(none)")
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows[:limit]]
+    more = f"\n\n… {len(rows) - limit} more" if len(rows) > limit else ""
+    return MetadataValue.md("\n".join(lines) + more)
+
+
+# -- checks --------------------------------------------------------------------------------------------------
+@asset_check(asset=ocr_text, partitions_def=containers, blocking=False,
+             description="Every rendered page has at least one layout region and at least one text row.")
+def every_page_has_layout_and_text(context: AssetCheckExecutionContext, storage: PipelineStorage) -> CheckEvents:
+    store = storage.result_store()
+
+    def evaluate(keys: list[str]) -> Verdict:
+        missing = pages_missing_results(store, keys)
+        return not missing, {"pages": page_counts(store, keys), "pages_missing_layout_or_text": len(missing),
+                             "examples": _table_md(missing)}, None
+
+    yield from _per_container(context, evaluate)
+
+
+@asset_check(asset=tables, partitions_def=containers, blocking=False,
+             description="No table region ends up without cells.")
+def no_table_without_cells(context: AssetCheckExecutionContext, storage: PipelineStorage) -> CheckEvents:
+    store = storage.result_store()
+
+    def evaluate(keys: list[str]) -> Verdict:
+        empty = tables_without_cells(store, keys)
+        return not empty, {"tables_without_cells": len(empty), "examples": _table_md(empty)}, None
+
+    yield from _per_container(context, evaluate)
+
+
+@asset_check(asset=document_markdown, partitions_def=containers, blocking=False,
+             description=f"Share of a container's documents with errors stays under ${ERROR_RATE_ENV} "
+                         f"(default {DEFAULT_MAX_ERROR_RATE}).")
+def error_rate_under_threshold(context: AssetCheckExecutionContext, storage: PipelineStorage) -> CheckEvents:
+    store = storage.result_store()
+    threshold = max_error_rate()
+
+    def evaluate(keys: list[str]) -> Verdict:
+        rates = error_rates(store, keys)
+        over = sorted(k for k, r in rates.items() if r["rate"] > threshold)
+        worst = max((r["rate"] for r in rates.values()), default=0.0)
+        description = f"error rate {worst:.0%} > {threshold:.0%}: {', '.join(over)}" if over else None
+        return not over, {"threshold": threshold, "error_rate": worst,
+                          "containers_over_threshold": ", ".join(over),
+                          "per_container": MetadataValue.json(rates)}, description
+
+    yield from _per_container(context, evaluate)
+
+
+document_checks = [every_page_has_layout_and_text, no_table_without_cells, error_rate_under_threshold]

@@ -1,0 +1,1 @@
+"""Orchestration tests: CLI runs, checks, schedule, daemon backfills, webserver and browser."""
