@@ -10,9 +10,10 @@ process, so one model load) covers any number of containers."""
 
 import base64
 import io
-
+import os
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -27,10 +28,9 @@ from ocr_assets.partitions import containers
 from ocr_resources import model_cache
 from ocr_resources.pipeline import containers as inbox
 from ocr_resources.pipeline import stages
-from ocr_resources.resources import ModelResource, PipelineStorage
-from ocr_resources.store import Producer
 from ocr_resources.profiles import load_profile
-from ocr_resources.resources import model_resources
+from ocr_resources.resources import ModelResource, PipelineStorage, model_resources
+from ocr_resources.store import Producer
 
 # Bump when an asset's own logic changes; together with the model identity it forms the code version.
 LOGIC_VERSIONS = {
@@ -64,6 +64,18 @@ def _common(name: str, description: str, kinds: set[str], deps: list | None = No
     )
 
 
+FORCE_TAG = "ocr/force"
+FORCE_ENV = "OCR_FORCE"
+
+
+def force_recompute(context: AssetExecutionContext, asset_name: str) -> bool:
+    """Recompute every page even where its stored result is current (resume is the default).
+    Set by the run tag `ocr/force` or the env var `OCR_FORCE`: `true`/`1`/`all`, or asset names, comma-separated."""
+    value = context.run.tags.get(FORCE_TAG) or os.environ.get(FORCE_ENV, "")
+    wanted = {v.strip().lower() for v in value.split(",") if v.strip()}
+    return bool(wanted & {"1", "true", "yes", "all", asset_name})
+
+
 def _run_stage(
     context: AssetExecutionContext,
     storage: PipelineStorage,
@@ -80,24 +92,31 @@ def _run_stage(
     pages, seconds = 0, 0.0
     metadata: dict[str, Any] = {}
     keys = context.partition_keys
+    force = force_recompute(context, asset_name)
     for key in keys:
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         ctx = stages.StageContext(
             container_id=key, run_id=context.run_id, producer_id=producer.producer_id, store=store,
             page_store=storage.page_store(), logger=context.log, max_in_flight=storage.max_in_flight,
             loader_threads=storage.loader_threads, render_workers=storage.render_workers or None,
+            force=force, spill_root=Path(storage.data_dir) / "spill",
         )
         output = stage(ctx)
-        counts = store.replace_partition(asset_name, key, output.rows, producer, context.run_id,
-                                         output.input_fingerprint, output.pages, started)
-        store.record_model_loads(model_cache.drain_load_events(context.run_id))
-        context.log.info("%s[%s]: %s in %.2fs", asset_name, key, counts, output.seconds)
-        for table, n in counts.items():
-            totals[table] = totals.get(table, 0) + n
-        pages += output.pages
-        seconds += output.seconds
-        if extra_metadata is not None and key == keys[-1]:
-            metadata.update(extra_metadata(ctx, output))
+        committed = False
+        try:
+            counts = stages.commit(ctx, asset_name, output, producer, started)
+            committed = True
+            store.record_model_loads(model_cache.drain_load_events(context.run_id))
+            context.log.info("%s[%s]: %s in %.2fs (%s)", asset_name, key, counts, output.seconds,
+                             {k: v for k, v in output.stats.items() if k.startswith("pages_")})
+            for table, n in counts.items():
+                totals[table] = totals.get(table, 0) + n
+            pages += output.pages
+            seconds += output.seconds
+            if extra_metadata is not None and key == keys[-1]:
+                metadata.update(extra_metadata(ctx, output))
+        finally:
+            output.discard(committed)  # spilled files; checkpoints stay for the next run if the commit failed
         for name, value in output.stats.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 metadata[name] = metadata.get(name, 0) + value if len(keys) > 1 else value
@@ -105,7 +124,7 @@ def _run_stage(
                 metadata[name] = MetadataValue.json(value) if isinstance(value, dict) else str(value)
     metadata.update({f"rows_{t}": n for t, n in totals.items()})
     metadata.update(
-        containers=len(keys), pages=pages, seconds=round(seconds, 3),
+        containers=len(keys), pages=pages, force=force, seconds=round(seconds, 3),
         pages_per_second=round(pages / seconds, 2) if seconds > 0 and pages else 0.0,
         producer_id=producer.producer_id, model=f"{producer.engine}:{producer.model_id}@{producer.model_revision}",
         duckdb_path=MetadataValue.path(storage.duckdb_path),
@@ -206,7 +225,9 @@ def tables(context: AssetExecutionContext, storage: PipelineStorage, table_model
 
 @asset(**_common("chart_data", "Data tables read back from chart figures (DePlot). The offline profile has no "
                  "chart model and records none.", {"duckdb"}, [layout_regions]))
-def chart_data(context: AssetExecutionContext, storage: PipelineStorage, chart_model: ModelResource) -> MaterializeResult:
+def chart_data(
+    context: AssetExecutionContext, storage: PipelineStorage, chart_model: ModelResource
+) -> MaterializeResult:
     if chart_model.enabled:
         extractor, producer = _model_producer(chart_model, context)
     else:

@@ -126,4 +126,18 @@ def lineage_view_sql() -> str:
 
 
 MIGRATIONS.append((3, "lineage view", lineage_view_sql()))
+MIGRATIONS.append((
+    4,
+    "page results: resume bookkeeping",
+    # One row per (asset, page) that was computed: by which producer, from which input. A rerun skips a page
+    # whose row matches its producer and input hash with status 'ok'; failed pages are retried.
+    """
+    CREATE TABLE page_results (
+        container_id VARCHAR NOT NULL, asset_key VARCHAR NOT NULL, document_id VARCHAR NOT NULL,
+        page_no INTEGER NOT NULL, producer_id VARCHAR NOT NULL, input_hash VARCHAR NOT NULL,
+        status VARCHAR NOT NULL, run_id VARCHAR NOT NULL, finished_at TIMESTAMP DEFAULT now(),
+        PRIMARY KEY (container_id, asset_key, document_id, page_no)
+    );
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -16,13 +16,14 @@ import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from ocr_resources.pipeline.rows import Rows, table_parts
 from ocr_resources.schema import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,23 @@ OWNED_ROWS: dict[str, dict[str, str]] = {
     "chart_data": {"charts": "", "errors": "stage = 'chart_data'"},
     "document_markdown": {"document_markdown": "", "errors": "stage = 'document_markdown'"},
 }
+
+
+_EMPTY_PAGE_RESULTS = pa.table({"document_id": pa.array([], pa.string()), "page_no": pa.array([], pa.int32()),
+                                 "input_hash": pa.array([], pa.string()), "status": pa.array([], pa.string())})
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, data: Rows) -> None:
+    """Append Arrow rows and spilled Parquet files to `table` (set-based, never row by row)."""
+    files, memory = table_parts(data)
+    cols = ", ".join(f'"{c}"' for c in data.column_names)
+    if files:
+        paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM read_parquet([{paths}])")
+    if memory is not None and memory.num_rows:
+        con.register("_incoming", memory)
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
+        con.unregister("_incoming")
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -137,23 +155,32 @@ class ResultStore:
         self,
         asset_key: str,
         partition_key: str,
-        rows: dict[str, pa.Table],
+        rows: dict[str, Rows],
         producer: Producer,
         run_id: str,
         input_fingerprint: str = "",
         pages: int = 0,
         started_at: datetime | None = None,
         extra_sql: list[tuple[str, list]] | None = None,
+        page_results: pa.Table | None = None,
+        live_pages: pa.Table | None = None,
     ) -> dict[str, int]:
-        """Replace everything `asset_key` owns in `partition_key` with `rows`, record the producer and the
-        materialization, all in one transaction. Returns row counts per table."""
+        """Replace what `asset_key` owns in `partition_key` with `rows`, record the producer, the
+        materialization and the per-page bookkeeping, all in one transaction. Returns the rows the asset
+        owns in the partition afterwards, per table.
+
+        `rows` may be Arrow tables or SpilledTables (Parquet files plus an in-memory tail).
+        `page_results` (document_id, page_no, input_hash, status) lists the pages computed now.
+        With `live_pages` (document_id, page_no: every page of the current input) the replace is
+        incremental: only rows of the pages computed now and of pages that no longer exist are deleted, so
+        the rows of pages skipped on resume survive. Without it, everything the asset owns is replaced."""
         owned = OWNED_ROWS[asset_key]
         unknown = set(rows) - set(owned)
         if unknown:
             raise ValueError(f"{asset_key} does not own tables {sorted(unknown)}")
         self.migrate()
-        counts = {table: (rows[table].num_rows if table in rows else 0) for table in owned}
-        finished = datetime.now(timezone.utc)
+        finished = datetime.now(UTC)
+        incremental = live_pages is not None
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -163,17 +190,39 @@ class ResultStore:
                     [producer.producer_id, producer.asset_key, producer.engine, producer.model_id,
                      producer.model_revision, producer.code_version, json.dumps(producer.parameters, default=str)],
                 )
+                done = page_results if page_results is not None else _EMPTY_PAGE_RESULTS
+                con.register("_recomputed", done)
+                if incremental:
+                    con.register("_live", live_pages)
+                    stale = (" AND (t.page_no IS NULL"
+                             " OR EXISTS (SELECT 1 FROM _recomputed r"
+                             "            WHERE r.document_id = t.document_id AND r.page_no = t.page_no)"
+                             " OR NOT EXISTS (SELECT 1 FROM _live l"
+                             "                WHERE l.document_id = t.document_id AND l.page_no = t.page_no))")
+                else:
+                    stale = ""
                 for table, where in owned.items():
                     extra = f" AND {where}" if where else ""
-                    con.execute(f"DELETE FROM {table} WHERE container_id = ?{extra}", [partition_key])
+                    con.execute(f"DELETE FROM {table} t WHERE container_id = ?{extra}{stale}", [partition_key])
+                con.execute(f"DELETE FROM page_results t WHERE container_id = ? AND asset_key = ?{stale}",
+                            [partition_key, asset_key])
                 for table, data in rows.items():
-                    if data.num_rows:
-                        con.register("_incoming", data)
-                        cols = ", ".join(f'"{c}"' for c in data.column_names)
-                        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
-                        con.unregister("_incoming")
+                    _insert(con, table, data)
+                if done.num_rows:
+                    con.execute(
+                        "INSERT INTO page_results (container_id, asset_key, document_id, page_no, producer_id,"
+                        " input_hash, status, run_id) SELECT ?, ?, document_id, page_no, ?, input_hash, status, ?"
+                        " FROM _recomputed", [partition_key, asset_key, producer.producer_id, run_id])
+                con.unregister("_recomputed")
+                if incremental:
+                    con.unregister("_live")
                 for sql, params in extra_sql or []:
                     con.execute(sql, params)
+                counts = {}
+                for table, where in owned.items():
+                    extra = f" AND {where}" if where else ""
+                    counts[table] = con.execute(f"SELECT count(*) FROM {table} WHERE container_id = ?{extra}",
+                                                [partition_key]).fetchone()[0]
                 con.execute(
                     "INSERT INTO materializations (run_id, asset_key, partition_key, producer_id, input_fingerprint,"
                     " row_counts, pages, seconds, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -185,6 +234,16 @@ class ResultStore:
                 con.execute("ROLLBACK")
                 raise
         return counts
+
+    def done_pages(self, partition_key: str, asset_key: str, producer_id: str) -> dict[tuple[str, int], str]:
+        """(document_id, page_no) -> input hash of the pages this producer already computed without error."""
+        self.migrate()
+        with self.connect(read_only=True) as con:
+            found = con.execute(
+                "SELECT document_id, page_no, input_hash FROM page_results"
+                " WHERE container_id = ? AND asset_key = ? AND producer_id = ? AND status = 'ok'",
+                [partition_key, asset_key, producer_id]).fetchall()
+        return {(d, p): h for d, p, h in found}
 
     def record_model_loads(self, events: list) -> None:
         if not events:

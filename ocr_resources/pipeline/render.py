@@ -117,11 +117,13 @@ def default_workers() -> int:
 def render_pages(
     tasks: list[RenderTask], workers: int | None = None, inline_below_pages: int = 4
 ) -> Iterator[RenderedPage]:
-    """Yield rendered pages as chunks finish (possibly out of order)."""
+    """Yield rendered pages as chunks finish (possibly out of order). At most `2 x workers` chunks are
+    submitted at a time, so pages of a long document never pile up in the parent. Even one worker runs in
+    its own process, so rendering overlaps with the parent's work on the pages already back."""
     total = sum(len(t.page_numbers) for t in tasks)
     workers = workers or default_workers()
-    if total <= inline_below_pages or workers <= 1:
-        for task in tasks:  # small jobs: a worker pool costs more than it saves
+    if total <= inline_below_pages:
+        for task in tasks:  # small jobs: starting a worker process costs more than it saves
             yield from render_chunk(task)
         return
     ctx = multiprocessing.get_context("spawn")  # no fork of a threaded Dagster process
@@ -135,16 +137,15 @@ def render_pages(
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                yield from fut.result()
-                nxt = next(queue, None)
+                nxt = next(queue, None)  # refill first: the worker is busy while the parent consumes
                 if nxt is not None:
                     pending.add(pool.submit(render_chunk, nxt))
+                yield from fut.result()
 
 
 def chunk_tasks(document_id: str, path: Path, page_count: int, dpi: int, store_root: Path,
-                chunk_pages: int = 8) -> list[RenderTask]:
-    return [
-        RenderTask(document_id, str(path), list(range(start, min(start + chunk_pages, page_count + 1))), dpi,
-                   str(store_root))
-        for start in range(1, page_count + 1, chunk_pages)
-    ]
+                chunk_pages: int = 8, pages: list[int] | None = None) -> list[RenderTask]:
+    """Tasks of up to `chunk_pages` pages each; `pages` (1-based) limits them to some pages (resume)."""
+    numbers = list(range(1, page_count + 1)) if pages is None else sorted(pages)
+    return [RenderTask(document_id, str(path), numbers[i : i + chunk_pages], dpi, str(store_root))
+            for i in range(0, len(numbers), chunk_pages)]

@@ -1,19 +1,86 @@
 """Row buffers that turn result dicts into compact Arrow batches as they arrive (out of order is
-fine: every row carries its key), so memory holds columns, not Python dicts, until the commit."""
+fine: every row carries its key), so memory holds columns, not Python dicts, until the commit.
+
+With a spill directory, a buffer whose batches pass `spill_bytes` writes them to a Parquet file under the
+data directory and forgets them: a 1,000-page document then costs the same memory as a 20-page one, and
+the store commits the files with one `INSERT ... SELECT FROM read_parquet(...)` in the partition's
+transaction."""
 
 from __future__ import annotations
 
+import itertools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+
+DEFAULT_SPILL_BYTES = 16 << 20  # per table; small partitions never touch the disk
+_spill_counter = itertools.count()
+
+
+@dataclass
+class SpilledTable:
+    """A table whose rows are partly in Parquet files (spilled) and partly in memory. Quacks enough like a
+    pyarrow Table (`num_rows`, `column_names`, `column`, `select`) for metadata previews, which read back
+    only the columns they ask for."""
+
+    schema: pa.Schema
+    files: list[Path] = field(default_factory=list)
+    memory: pa.Table | None = None
+
+    @property
+    def num_rows(self) -> int:
+        on_disk = sum(pq.ParquetFile(f).metadata.num_rows for f in self.files)
+        return on_disk + (self.memory.num_rows if self.memory is not None else 0)
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.schema.names)
+
+    def to_table(self, columns: list[str] | None = None) -> pa.Table:
+        schema = pa.schema([self.schema.field(c) for c in columns]) if columns else self.schema
+        parts = [pq.read_table(f, columns=columns, schema=self.schema).select(schema.names) for f in self.files]
+        if self.memory is not None:
+            parts.append(self.memory.select(schema.names))
+        return pa.concat_tables(parts) if parts else schema.empty_table()
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return self.to_table([name]).column(name)
+
+    def select(self, columns: list[str]) -> pa.Table:
+        return self.to_table(list(columns))
+
+    def discard(self) -> None:
+        for f in self.files:
+            f.unlink(missing_ok=True)
+        self.files = []
+
+
+Rows = pa.Table | SpilledTable
+
+
+def table_parts(rows: Rows) -> tuple[list[Path], pa.Table | None]:
+    """(Parquet files, in-memory table) that make up `rows`."""
+    if isinstance(rows, SpilledTable):
+        return rows.files, rows.memory
+    return [], rows
 
 
 class RowBuffer:
-    def __init__(self, schema: pa.Schema, flush_every: int = 4096):
+    def __init__(self, schema: pa.Schema, flush_every: int = 4096, spill_dir: str | Path | None = None,
+                 spill_bytes: int = DEFAULT_SPILL_BYTES, name: str = "rows"):
         self.schema = schema
         self.flush_every = flush_every
+        self.spill_dir = Path(spill_dir) if spill_dir else None
+        self.spill_bytes = spill_bytes
+        self.name = name
         self._pending: list[dict[str, Any]] = []
         self._batches: list[pa.RecordBatch] = []
+        self._files: list[Path] = []
+        self._spilled_rows = 0
 
     def add(self, row: dict[str, Any]) -> None:
         self._pending.append(row)
@@ -28,13 +95,51 @@ class RowBuffer:
         if self._pending:
             self._batches.append(pa.RecordBatch.from_pylist(self._pending, schema=self.schema))
             self._pending = []
+        if self.spill_dir is not None and sum(b.nbytes for b in self._batches) >= self.spill_bytes:
+            self._spill()
+
+    def _spill(self, path: Path | None = None) -> None:
+        path = path or self.spill_dir / f"{self.name}-{os.getpid()}-{next(_spill_counter):06d}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(pa.Table.from_batches(self._batches, schema=self.schema), tmp, compression="zstd")
+        os.replace(tmp, path)  # a crash never leaves half a file under the final name
+        self._spilled_rows += sum(b.num_rows for b in self._batches)
+        self._files.append(path)
+        self._batches = []
+
+    def spill_to(self, path: Path) -> None:
+        """Write every buffered row to `path` now (a checkpoint), even a few; an empty buffer writes nothing."""
+        if self._pending:
+            self._batches.append(pa.RecordBatch.from_pylist(self._pending, schema=self.schema))
+            self._pending = []
+        if self._batches:
+            self._spill(path)
+
+    def adopt(self, path: Path) -> None:
+        """Take over a Parquet file of rows written earlier (by a run that crashed after its checkpoint)."""
+        self._files.append(path)
+        self._spilled_rows += pq.ParquetFile(path).metadata.num_rows
+
+    def held_bytes(self) -> int:
+        """Bytes held in memory: Arrow batches exactly, rows not yet batched estimated (~256 B each)."""
+        return sum(b.nbytes for b in self._batches) + 256 * len(self._pending)
 
     def __len__(self) -> int:
-        return sum(b.num_rows for b in self._batches) + len(self._pending)
+        return self._spilled_rows + sum(b.num_rows for b in self._batches) + len(self._pending)
+
+    def result(self) -> Rows:
+        """The rows gathered: a pyarrow Table, or a SpilledTable when some went to disk."""
+        self._flush()
+        memory = pa.Table.from_batches(self._batches, schema=self.schema)
+        if not self._files:
+            return memory
+        return SpilledTable(self.schema, list(self._files), memory)
 
     def to_table(self) -> pa.Table:
-        self._flush()
-        return pa.Table.from_batches(self._batches, schema=self.schema)
+        """Everything in memory (reads spilled files back): for small tables and tests."""
+        result = self.result()
+        return result.to_table() if isinstance(result, SpilledTable) else result
 
 
 def _lineage(*fields: pa.Field) -> pa.Schema:
@@ -67,7 +172,8 @@ SCHEMAS: dict[str, pa.Schema] = {
                       pa.field("label", pa.string()), pa.field("text", pa.string()),
                       pa.field("text_source", pa.string()), pa.field("confidence", pa.float64())),
     "tables": _lineage(*_page_key, pa.field("region_no", pa.int32()), pa.field("n_rows", pa.int32()),
-                       pa.field("n_cols", pa.int32()), pa.field("html", pa.string()), pa.field("markdown", pa.string())),
+                       pa.field("n_cols", pa.int32()), pa.field("html", pa.string()),
+                       pa.field("markdown", pa.string())),
     "table_cells": _lineage(*_page_key, pa.field("region_no", pa.int32()), pa.field("row_no", pa.int32()),
                             pa.field("col_no", pa.int32()), pa.field("row_span", pa.int32()),
                             pa.field("col_span", pa.int32()), pa.field("is_header", pa.bool_()),
@@ -82,5 +188,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-def buffers(*tables: str) -> dict[str, RowBuffer]:
-    return {t: RowBuffer(SCHEMAS[t]) for t in tables}
+def buffers(*tables: str, spill_dir: str | Path | None = None,
+            spill_bytes: int = DEFAULT_SPILL_BYTES) -> dict[str, RowBuffer]:
+    return {t: RowBuffer(SCHEMAS[t], spill_dir=spill_dir, spill_bytes=spill_bytes, name=t) for t in tables}

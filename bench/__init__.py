@@ -1,0 +1,1 @@
+"""Throughput benchmark of the document pipeline (python -m bench.run [--quick])."""
