@@ -61,6 +61,9 @@ def _common(name: str, description: str, kinds: set[str], deps: list | None = No
         name=name, description=description, partitions_def=containers, deps=deps or [], group_name="documents",
         backfill_policy=BackfillPolicy.single_run(), code_version=code_version(name), kinds=kinds, owners=OWNERS,
         tags={"ocr/stage": name},
+        # Model steps share one accelerator pool (dagster.yaml limits it), whichever job launched them:
+        # the UI's "Materialize" button runs an ad-hoc job without the document_pipeline job's run tag.
+        pool="ocr-accelerator" if name in MODEL_ROLE else None,
     )
 
 

@@ -82,9 +82,14 @@ class Producer:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def _is_service(path: str) -> bool:
+    return path.startswith(("md:", "motherduck:", "ducklake:"))
+
+
 class ResultStore:
     def __init__(self, path: str | Path, lock_timeout_s: float = 120.0):
-        self.path = Path(path)
+        # A service address (MotherDuck `md:db`, `ducklake:...`) stays a string: Path() would mangle `//`.
+        self.path: str | Path = path if isinstance(path, str) and _is_service(path) else Path(path)
         self.lock_timeout_s = lock_timeout_s
         self._migrated = False
 
@@ -92,7 +97,7 @@ class ResultStore:
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection; waits (with jittered backoff) while another process holds the file."""
-        if not read_only:
+        if not read_only and isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.05
