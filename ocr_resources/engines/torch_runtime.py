@@ -184,3 +184,15 @@ def to_device(inputs: Any, device: torch.device, dtype: torch.dtype) -> dict[str
 def inference_mode() -> torch.inference_mode:
     """Context manager for all engine forward/generate calls: no autograd bookkeeping."""
     return torch.inference_mode()
+
+
+class TorchRuntime:
+    """Mixin for the transformers engines: device, dtype and batch size from the settings, in one place."""
+
+    def _init_runtime(self, settings: Any) -> dict[str, Any]:
+        """Set settings/device/dtype/batch_size; returns the keyword arguments for `from_pretrained`."""
+        self.settings = settings
+        self.device = resolve_device(settings.device)
+        self.dtype = resolve_dtype(settings.dtype, self.device)
+        self.batch_size = max(1, settings.batch_size)
+        return load_kwargs(settings, self.dtype)

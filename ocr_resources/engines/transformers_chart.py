@@ -17,11 +17,9 @@ from transformers.models.pix2struct.image_processing_pil_pix2struct import rende
 from ocr_resources.engines import EngineSettings
 from ocr_resources.engines.base import ChartExtractor, ModelIdentity
 from ocr_resources.engines.torch_runtime import (
+    TorchRuntime,
     checkpoint_revision,
     inference_mode,
-    load_kwargs,
-    resolve_device,
-    resolve_dtype,
     run_batched,
     to_device,
 )
@@ -82,17 +80,13 @@ def _default_font() -> str | None:
     return None  # Pix2Struct will try to download its default font
 
 
-class DePlotChartExtractor(ChartExtractor):
+class DePlotChartExtractor(TorchRuntime, ChartExtractor):
     """Options: prompt (str), font_path (TTF used to render the prompt header on VQA-style checkpoints)."""
 
     def __init__(self, settings: EngineSettings) -> None:
-        self.settings = settings
-        self.device = resolve_device(settings.device)
-        self.dtype = resolve_dtype(settings.dtype, self.device)
-        self.batch_size = max(1, settings.batch_size)
+        kwargs = self._init_runtime(settings)
         self.prompt = str(settings.option("prompt", DEFAULT_PROMPT))
         self.font_path = settings.option("font_path") or _default_font()
-        kwargs = load_kwargs(settings, self.dtype)
         self.processor = Pix2StructProcessor.from_pretrained(settings.model, revision=kwargs["revision"])
         self.model = Pix2StructForConditionalGeneration.from_pretrained(settings.model, **kwargs)
         self.model.to(self.device).eval()

@@ -15,11 +15,9 @@ from transformers import AutoImageProcessor, AutoModelForObjectDetection
 from ocr_resources.engines import EngineSettings
 from ocr_resources.engines.base import LayoutDetector, ModelIdentity
 from ocr_resources.engines.torch_runtime import (
+    TorchRuntime,
     checkpoint_revision,
     inference_mode,
-    load_kwargs,
-    resolve_device,
-    resolve_dtype,
     run_batched,
     size_class,
     to_device,
@@ -76,13 +74,9 @@ def canonical_label(model_label: str) -> str:
     return label if label in CANONICAL_LABELS else "other"
 
 
-class TransformersLayoutDetector(LayoutDetector):
+class TransformersLayoutDetector(TorchRuntime, LayoutDetector):
     def __init__(self, settings: EngineSettings) -> None:
-        self.settings = settings
-        self.device = resolve_device(settings.device)
-        self.dtype = resolve_dtype(settings.dtype, self.device)
-        self.batch_size = max(1, settings.batch_size)
-        kwargs = load_kwargs(settings, self.dtype)
+        kwargs = self._init_runtime(settings)
         self.processor = AutoImageProcessor.from_pretrained(settings.model, revision=kwargs["revision"])
         self.model = AutoModelForObjectDetection.from_pretrained(settings.model, **kwargs)
         self.model.to(self.device).eval()

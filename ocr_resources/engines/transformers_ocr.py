@@ -21,11 +21,9 @@ from transformers import (
 from ocr_resources.engines import EngineSettings
 from ocr_resources.engines.base import ModelIdentity, TextRecognizer
 from ocr_resources.engines.torch_runtime import (
+    TorchRuntime,
     checkpoint_revision,
     inference_mode,
-    load_kwargs,
-    resolve_device,
-    resolve_dtype,
     run_batched,
     size_class,
     to_device,
@@ -39,7 +37,7 @@ def _dtype_name(dtype: Any) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-class GotOcr2Recognizer(TextRecognizer):
+class GotOcr2Recognizer(TorchRuntime, TextRecognizer):
     """GOT-OCR2 through transformers' native image-text-to-text classes (e.g. stepfun-ai/GOT-OCR-2.0-hf).
 
     Options: format (bool, default False) asks for formatted (markdown/LaTeX) output; crop_to_patches
@@ -47,14 +45,10 @@ class GotOcr2Recognizer(TextRecognizer):
     """
 
     def __init__(self, settings: EngineSettings) -> None:
-        self.settings = settings
-        self.device = resolve_device(settings.device)
-        self.dtype = resolve_dtype(settings.dtype, self.device)
-        self.batch_size = max(1, settings.batch_size)
+        kwargs = self._init_runtime(settings)
         self.format = bool(settings.option("format", False))
         self.crop_to_patches = bool(settings.option("crop_to_patches", False))
         self.max_patches = int(settings.option("max_patches", 6))
-        kwargs = load_kwargs(settings, self.dtype)
         self.processor = AutoProcessor.from_pretrained(settings.model, revision=kwargs["revision"])
         # decoder-only generation: pad on the left so every prompt ends where generation starts
         self.processor.tokenizer.padding_side = "left"
@@ -109,15 +103,11 @@ class GotOcr2Recognizer(TextRecognizer):
         return [OcrResult(text=t.strip(), words=[], confidence=None) for t in texts]
 
 
-class TrOcrRecognizer(TextRecognizer):
+class TrOcrRecognizer(TorchRuntime, TextRecognizer):
     """TrOCR (VisionEncoderDecoder) for single text lines, e.g. microsoft/trocr-base-printed."""
 
     def __init__(self, settings: EngineSettings) -> None:
-        self.settings = settings
-        self.device = resolve_device(settings.device)
-        self.dtype = resolve_dtype(settings.dtype, self.device)
-        self.batch_size = max(1, settings.batch_size)
-        kwargs = load_kwargs(settings, self.dtype)
+        kwargs = self._init_runtime(settings)
         self.image_processor, self.tokenizer = self._load_processor(settings.model, kwargs["revision"])
         self.model = VisionEncoderDecoderModel.from_pretrained(settings.model, **kwargs)
         self.model.to(self.device).eval()

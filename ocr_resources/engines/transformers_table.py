@@ -14,11 +14,9 @@ from transformers import AutoImageProcessor, DetrImageProcessor, TableTransforme
 from ocr_resources.engines import EngineSettings
 from ocr_resources.engines.base import ModelIdentity, TableStructureRecognizer
 from ocr_resources.engines.torch_runtime import (
+    TorchRuntime,
     checkpoint_revision,
     inference_mode,
-    load_kwargs,
-    resolve_device,
-    resolve_dtype,
     run_batched,
     to_device,
 )
@@ -178,13 +176,9 @@ def cells_from_structure(
     return TableStructure(n_rows, n_cols, cells)
 
 
-class TableTransformerRecognizer(TableStructureRecognizer):
+class TableTransformerRecognizer(TorchRuntime, TableStructureRecognizer):
     def __init__(self, settings: EngineSettings) -> None:
-        self.settings = settings
-        self.device = resolve_device(settings.device)
-        self.dtype = resolve_dtype(settings.dtype, self.device)
-        self.batch_size = max(1, settings.batch_size)
-        kwargs = load_kwargs(settings, self.dtype)
+        kwargs = self._init_runtime(settings)
         try:
             self.processor = AutoImageProcessor.from_pretrained(settings.model, revision=kwargs["revision"])
         except OSError:
