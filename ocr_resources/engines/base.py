@@ -31,6 +31,12 @@ class Engine(ABC):
     identity: ModelIdentity
     batch_size: int = 1
 
+    def prepare(self, image: Image.Image) -> Any:
+        """CPU preprocessing of one input (resize, normalise, to tensor). The pipeline calls it on its loader
+        threads, so the accelerator never waits for it; the batched method then takes what it returns
+        (anything with the image's `.size`). The default hands the image over unchanged."""
+        return image
+
 
 class LayoutDetector(Engine):
     @abstractmethod

@@ -7,6 +7,7 @@ Conditional/Deformable DETR, RT-DETR, Table Transformer detection, e.g. DocLayNe
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import torch
 from PIL import Image
@@ -74,6 +75,35 @@ def canonical_label(model_label: str) -> str:
     return label if label in CANONICAL_LABELS else "other"
 
 
+@dataclass
+class PreparedImage:
+    """A page image and its model inputs (batch of one), made on a loader thread."""
+
+    image: Image.Image
+    inputs: dict[str, torch.Tensor]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+
+def _pad_and_stack(inputs: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Batch single-image processor outputs: pad pixel values bottom/right to the largest image (as the
+    processor does for a batch) and mark the real pixels in `pixel_mask` when the model takes one."""
+    pixels = [x["pixel_values"][0] for x in inputs]
+    height = max(p.shape[-2] for p in pixels)
+    width = max(p.shape[-1] for p in pixels)
+    batch = pixels[0].new_zeros((len(pixels), pixels[0].shape[0], height, width))
+    mask = torch.zeros((len(pixels), height, width), dtype=torch.long)
+    for i, p in enumerate(pixels):
+        batch[i, :, : p.shape[-2], : p.shape[-1]] = p
+        mask[i, : p.shape[-2], : p.shape[-1]] = 1
+    stacked = {"pixel_values": batch}
+    if "pixel_mask" in inputs[0]:
+        stacked["pixel_mask"] = mask
+    return stacked
+
+
 class TransformersLayoutDetector(TorchRuntime, LayoutDetector):
     def __init__(self, settings: EngineSettings) -> None:
         kwargs = self._init_runtime(settings)
@@ -91,24 +121,29 @@ class TransformersLayoutDetector(TorchRuntime, LayoutDetector):
             },
         )
 
-    def detect(self, images: list[Image.Image]) -> list[list[DetectedRegion]]:
-        images = [im.convert("RGB") for im in images]
-        return run_batched(images, self.batch_size, self._detect_batch, log, key=size_class)
+    def prepare(self, image: Image.Image) -> PreparedImage:
+        """Resize and normalise on the caller's (loader) thread; `detect` only pads, stacks and runs the model."""
+        image = image.convert("RGB")
+        return PreparedImage(image, dict(self.processor(images=[image], return_tensors="pt")))
 
-    def _detect_batch(self, batch: list[Image.Image]) -> list[list[DetectedRegion]]:
+    def detect(self, images: list[Image.Image | PreparedImage]) -> list[list[DetectedRegion]]:
+        items = [im if isinstance(im, PreparedImage) else self.prepare(im) for im in images]
+        return run_batched(items, self.batch_size, self._detect_batch, log, key=size_class)
+
+    def _detect_batch(self, batch: list[PreparedImage]) -> list[list[DetectedRegion]]:
         with inference_mode():
-            inputs = self.processor(images=batch, return_tensors="pt")
+            inputs = _pad_and_stack([item.inputs for item in batch])
             outputs = self.model(**to_device(inputs, self.device, self.dtype))
             # post-processing in fp32 (softmax/sigmoid of half logits loses small scores)
             for name in ("logits", "pred_boxes"):
                 value = getattr(outputs, name, None)
                 if isinstance(value, torch.Tensor):
                     setattr(outputs, name, value.float())
-            target_sizes = torch.tensor([(im.height, im.width) for im in batch], device=self.device)
+            target_sizes = torch.tensor([(item.image.height, item.image.width) for item in batch], device=self.device)
             results = self.processor.post_process_object_detection(
                 outputs, threshold=self.settings.score_threshold, target_sizes=target_sizes
             )
-        return [self._regions(res, im) for res, im in zip(results, batch, strict=True)]
+        return [self._regions(res, item.image) for res, item in zip(results, batch, strict=True)]
 
     def _regions(self, result: dict, image: Image.Image) -> list[DetectedRegion]:
         w, h = image.size

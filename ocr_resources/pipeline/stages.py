@@ -401,8 +401,9 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
         finally:
             infer_seconds += time.perf_counter() - t0
 
-    outcomes = stream_inference(todo(), lambda p: ctx.page_store.open(p["image_path"]), infer, detector.batch_size,
-                                ctx.max_in_flight, ctx.loader_threads, image_size_class)
+    # Decoding and the engine's own preprocessing run on the loader threads, off the inference thread.
+    outcomes = stream_inference(todo(), lambda p: detector.prepare(ctx.page_store.open(p["image_path"])), infer,
+                                detector.batch_size, ctx.max_in_flight, ctx.loader_threads, image_size_class)
     for o in outcomes:
         page = o.item
         ledger.record(page["document_id"], page["page_no"], page["image_sha256"], o.error is None)
@@ -500,7 +501,7 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
     # OCR the whole page once (detection finds the lines) and give each line to its region:
     # one model call per page instead of one per region, and text outside regions is not lost.
     # Pages with a text layer ride the same bounded stream but skip loading and the model.
-    outcomes = stream_inference(todo(), lambda p: ctx.page_store.open(p["image_path"]), infer,
+    outcomes = stream_inference(todo(), lambda p: recognizer.prepare(ctx.page_store.open(p["image_path"])), infer,
                                 recognizer.batch_size, ctx.max_in_flight, ctx.loader_threads, image_size_class,
                                 skip=lambda p: bool(p["has_text_layer"]))
     for o in outcomes:
@@ -671,9 +672,9 @@ def chart_data(ctx: StageContext, extractor: ChartExtractor | None) -> StageOutp
     ledger = PageLedger(ctx, "chart_data")
     parts = _PageParts(ledger)
     requests = 0
-    for o in stream_inference(_crop_chunks(ctx, ledger, ("figure",), with_words=False), lambda r: _crop(ctx, r)[0],
-                              extractor.extract, extractor.batch_size, ctx.max_in_flight, ctx.loader_threads,
-                              image_size_class):
+    crops = _crop_chunks(ctx, ledger, ("figure",), with_words=False)
+    for o in stream_inference(crops, lambda r: extractor.prepare(_crop(ctx, r)[0]), extractor.extract,
+                              extractor.batch_size, ctx.max_in_flight, ctx.loader_threads, image_size_class):
         req = o.item
         requests += 1
         parts.finish(req, o.error is None)

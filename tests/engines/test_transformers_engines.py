@@ -388,3 +388,22 @@ def test_deplot_extracts_per_image(pix2struct_dir):
     assert all(isinstance(c, ChartData) and isinstance(c.raw, str) for c in charts)
     assert engine.identity.params["prompt"].startswith("Generate underlying data table")
     assert engine.identity.revision == local_checkpoint_hash(pix2struct_dir)
+
+
+def test_layout_prepare_then_batch_matches_the_processors_own_batching(detr_dir):
+    """`prepare` runs per image on the pipeline's loader threads; padding and stacking those in `detect` must
+    give the model exactly what the processor gives for the whole batch at once."""
+    import torch
+
+    from ocr_resources.engines.transformers_layout import _pad_and_stack
+
+    engine = engine_class("layout", "transformers")(_settings("layout", "transformers", detr_dir, score_threshold=0.0,
+                                                              batch_size=4))
+    images = [Image.new("RGB", (300, 420), "white"), Image.new("RGB", (420, 300), "white")]
+    prepared = [engine.prepare(im) for im in images]
+    assert prepared[0].size == images[0].size
+    ours = _pad_and_stack([p.inputs for p in prepared])
+    theirs = engine.processor(images=images, return_tensors="pt")
+    assert torch.equal(ours["pixel_values"], theirs["pixel_values"])
+    assert torch.equal(ours["pixel_mask"], theirs["pixel_mask"].long())
+    assert len(engine.detect(prepared)) == 2
