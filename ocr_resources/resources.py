@@ -33,7 +33,7 @@ class PipelineStorage(ConfigurableResource):
     duckdb_path: str = Field(default_factory=default_duckdb_path, description="The DuckDB results file.")
     dpi: int = Field(default=144, description="Render resolution of page images.")
     render_workers: int = Field(default=0, description="Render processes; 0 = one per core (max 8).")
-    max_in_flight: int = Field(default=32, description="Pages/crops loaded and waiting for a model, at most.")
+    max_in_flight: int = Field(default=8, description="Pages/crops loaded and waiting for a model, at most.")
     loader_threads: int = Field(default=2, description="Threads that decode and crop images for the models.")
     lock_timeout_s: float = Field(default=300.0, description="How long to wait for another run's DuckDB write.")
 
