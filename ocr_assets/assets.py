@@ -45,7 +45,8 @@ LOGIC_VERSIONS = {
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]
 
-_PROFILE_MODELS = model_resources(load_profile())
+# The profile is read once, here: the Definitions' model resources and the code versions come from it.
+PROFILE_MODELS = model_resources(load_profile())
 
 
 def code_version(asset_name: str) -> str:
@@ -53,7 +54,7 @@ def code_version(asset_name: str) -> str:
     role = MODEL_ROLE.get(asset_name)
     if role is None:
         return LOGIC_VERSIONS[asset_name]
-    return f"{LOGIC_VERSIONS[asset_name]}|{_PROFILE_MODELS[f'{role}_model'].describe()}"
+    return f"{LOGIC_VERSIONS[asset_name]}|{PROFILE_MODELS[f'{role}_model'].describe()}"
 
 
 def _common(name: str, description: str, kinds: set[str], deps: list | None = None) -> dict[str, Any]:

@@ -2,13 +2,12 @@
 
 from dagster import Definitions, in_process_executor
 
-from ocr_assets.assets import document_assets
+from ocr_assets.assets import PROFILE_MODELS, document_assets
 from ocr_assets.checks import document_checks
 from ocr_assets.jobs import document_pipeline_job
 from ocr_assets.schedules import stale_containers_schedule
 from ocr_assets.sensors import inbox_sensor
-from ocr_resources.profiles import load_profile
-from ocr_resources.resources import PipelineStorage, model_resources
+from ocr_resources.resources import PipelineStorage
 
 defs = Definitions(
     assets=document_assets,
@@ -16,7 +15,7 @@ defs = Definitions(
     jobs=[document_pipeline_job],
     schedules=[stale_containers_schedule],
     sensors=[inbox_sensor],
-    resources={"storage": PipelineStorage(), **model_resources(load_profile())},
+    resources={"storage": PipelineStorage(), **PROFILE_MODELS},
     # One process per run (not one per step): models load once per run, whether launched from the UI,
     # a schedule, a sensor or the CLI.
     executor=in_process_executor,

@@ -150,11 +150,6 @@ class ResultStore:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def arrow(self, sql: str, params: list | None = None) -> pa.Table:
-        self.migrate()
-        with self.connect(read_only=True) as con:
-            return con.execute(sql, params or []).fetch_arrow_table()
-
     # -- writes ------------------------------------------------------------------------------------------
     def replace_partition(
         self,

