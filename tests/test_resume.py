@@ -211,6 +211,9 @@ class CrashingDetector(CountingDetector):
     def __init__(self, survive: int):
         super().__init__()
         self.survive = survive
+        # one page per call: with batches of 2, whether the crash lands before or after page 2 would depend on
+        # how the pages happened to be batched, and so would the number of pages checkpointed
+        self.batch_size = 1
 
     def detect(self, images):
         if self.images + len(images) > self.survive:
