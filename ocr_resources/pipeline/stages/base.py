@@ -1,0 +1,218 @@
+"""What every stage shares: its context, its output, the commit, and readers of a partition's pages and
+regions from the store (a chunk of pages at a time)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.pipeline.rows import DEFAULT_SPILL_BYTES, RowBuffer, Rows, SpilledTable, buffers
+from ocr_resources.store import Producer, ResultStore
+from ocr_resources.types import Box, Word
+
+if TYPE_CHECKING:
+    from ocr_resources.pipeline.resume import PageLedger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageContext:
+    container_id: str
+    run_id: str
+    producer_id: str
+    store: ResultStore
+    page_store: PageStore
+    logger: logging.Logger = log
+    max_in_flight: int = 32
+    loader_threads: int = 2
+    render_workers: int | None = None
+    force: bool = False  # recompute every page even where this producer already has its result
+    chunk_pages: int = 64  # pages whose inputs (regions, words) are read from DuckDB at a time
+    spill_root: Path | None = None  # where large row sets go as Parquet; default: <data dir>/spill
+    spill_bytes: int = DEFAULT_SPILL_BYTES
+    checkpoint_pages: int = 64  # model stages save their progress this often; a crash costs less than this
+
+    @property
+    def spill_base(self) -> Path:
+        return self.spill_root or self.page_store.root.parent / "spill"
+
+    def buffers(self, stage: str, *tables: str) -> dict[str, RowBuffer]:
+        folder = self.spill_base / f"{stage}-{self.container_id}-{self.run_id[:8]}-{os.getpid()}"
+        return buffers(*tables, spill_dir=folder, spill_bytes=self.spill_bytes)
+
+
+@dataclass
+class StageOutput:
+    rows: dict[str, Rows]
+    pages: int = 0
+    seconds: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+    input_fingerprint: str = ""
+    page_results: pa.Table | None = None  # pages computed now: document_id, page_no, input_hash, status
+    live_pages: pa.Table | None = None  # every page of the input; set = incremental (resumable) replace
+    cleanup_dirs: list[Path] = field(default_factory=list)  # checkpoints, useless once committed
+
+    def discard(self, committed: bool = True) -> None:
+        """Delete spilled Parquet files. Checkpoints go only once committed: after a failed commit the
+        next run adopts them instead of recomputing their pages."""
+        for rows in self.rows.values():
+            if isinstance(rows, SpilledTable):
+                if not committed:
+                    rows.files = [f for f in rows.files if not any(d in f.parents for d in self.cleanup_dirs)]
+                rows.discard()
+        if committed:
+            for folder in self.cleanup_dirs:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def commit(ctx: StageContext, asset_key: str, output: StageOutput, producer: Producer,
+           started_at: datetime | None = None) -> dict[str, int]:
+    """Write a stage's output for the partition in one transaction (see ResultStore.replace_partition)."""
+    return ctx.store.replace_partition(
+        asset_key, ctx.container_id, output.rows, producer, ctx.run_id, output.input_fingerprint, output.pages,
+        started_at, page_results=output.page_results, live_pages=output.live_pages)
+
+
+def _lineage(ctx: StageContext) -> dict[str, str]:
+    return {"run_id": ctx.run_id, "producer_id": ctx.producer_id}
+
+
+def _error(ctx: StageContext, stage: str, document_id: str | None, page_no: int | None, kind: str, message: str):
+    ctx.logger.warning("%s: %s page %s: %s", stage, document_id, page_no, message)
+    return {"container_id": ctx.container_id, "document_id": document_id, "page_no": page_no, "stage": stage,
+            "error_type": kind, "message": message, **_lineage(ctx)}
+
+
+def _fingerprint(values) -> str:
+    digest = hashlib.sha256()
+    for v in values:
+        digest.update(str(v).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]
+
+
+def _input_hash(*parts: Any) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+
+def _results(out: dict[str, RowBuffer]) -> dict[str, Rows]:
+    return {k: b.result() for k, b in out.items()}
+
+
+
+_PAGE_COLUMNS = "document_id, page_no, image_path, image_sha256, dpi, width_pt, height_pt, has_text_layer"
+
+
+def _page_chunks(ctx: StageContext) -> Iterator[list[dict[str, Any]]]:
+    """The partition's pages, a chunk of one document's pages at a time (keyset pagination), so a
+    1,000-page document is never held at once."""
+    doc_ids = [r["document_id"] for r in ctx.store.query(
+        "SELECT DISTINCT document_id FROM pages WHERE container_id = ? ORDER BY document_id", [ctx.container_id])]
+    for doc_id in doc_ids:
+        last = 0
+        while True:
+            chunk = ctx.store.query(
+                f"SELECT {_PAGE_COLUMNS} FROM pages WHERE container_id = ? AND document_id = ? AND page_no > ?"
+                " ORDER BY page_no LIMIT ?", [ctx.container_id, doc_id, last, ctx.chunk_pages])
+            if not chunk:
+                break
+            yield chunk
+            last = chunk[-1]["page_no"]
+
+
+def _by_page(ctx: StageContext, sql: str, order: str, document_id: str, first: int, last: int,
+             params: list | None = None) -> dict[int, list[dict[str, Any]]]:
+    """Rows of one page range of one document, grouped by page. `sql` selects from a table aliased `t`."""
+    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in ctx.store.query(
+            f"{sql} AND t.container_id = ? AND t.document_id = ? AND t.page_no BETWEEN ? AND ? ORDER BY {order}",
+            [*(params or []), ctx.container_id, document_id, first, last]):
+        grouped[row["page_no"]].append(row)
+    return grouped
+
+
+_REGIONS_SQL = "SELECT * FROM regions t WHERE true"
+_WORDS_SQL = "SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence FROM words t WHERE t.source = ?"
+
+
+def _as_words(rows: list[dict[str, Any]]) -> list[Word]:
+    return [Word(w["text"], Box(w["x0"], w["y0"], w["x1"], w["y1"]), w["confidence"]) for w in rows]
+
+
+def _region_signature(regions: list[dict[str, Any]]) -> tuple:
+    return tuple((r["region_no"], r["label"], r["reading_order"], round(r["x0"], 2), round(r["y0"], 2),
+                  round(r["x1"], 2), round(r["y1"], 2)) for r in regions)
+
+
+
+def _box(r: dict[str, Any]) -> Box:
+    return Box(r["x0"], r["y0"], r["x1"], r["y1"])
+
+
+def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
+                 with_words: bool) -> Iterator[dict[str, Any]]:
+    """Crop requests (one per region with one of `labels`), read a chunk of pages at a time. A page's input
+    hash covers its image, its regions of these labels and (for tables) the words they are filled with.
+    Only pages that have such regions are live for the stage."""
+    marks = ", ".join("?" * len(labels))
+    for chunk in _page_chunks(ctx):
+        doc, first, last = chunk[0]["document_id"], chunk[0]["page_no"], chunk[-1]["page_no"]
+        regions = _by_page(ctx, f"SELECT * FROM regions t WHERE t.label IN ({marks})", "t.page_no, t.region_no",
+                           doc, first, last, list(labels))
+        if not regions:
+            continue
+        words: dict[str, dict[int, list[dict[str, Any]]]] = {}
+        if with_words:
+            for source in ("text_layer", "ocr"):
+                words[source] = _by_page(ctx, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, [source])
+        for page in chunk:
+            page_regions = regions.get(page["page_no"])
+            if not page_regions:
+                continue
+            source = "text_layer" if page["has_text_layer"] else "ocr"
+            page_words = _as_words(words[source].get(page["page_no"], [])) if with_words else []
+            digest = _input_hash(page["image_sha256"], _region_signature(page_regions),
+                                 tuple((w.text, round(w.box.x0, 2), round(w.box.y0, 2)) for w in page_words))
+            if not ledger.needed(doc, page["page_no"], digest):
+                continue
+            for region in page_regions:
+                yield {**region, "image_path": page["image_path"], "dpi": page["dpi"], "_hash": digest,
+                       "_words": page_words, "_parts": len(page_regions)}
+
+
+def _crop(ctx: StageContext, req: dict[str, Any], pad_pt: float = 4.0):
+    image = ctx.page_store.open(req["image_path"])
+    scale = req["dpi"] / 72.0
+    box = (max(0, int((req["x0"] - pad_pt) * scale)), max(0, int((req["y0"] - pad_pt) * scale)),
+           min(image.width, int((req["x1"] + pad_pt) * scale)), min(image.height, int((req["y1"] + pad_pt) * scale)))
+    return image.crop(box), box
+
+
+class _PageParts:
+    """Counts down a page's requests: the page is recorded in the ledger when its last one is back."""
+
+    def __init__(self, ledger: PageLedger):
+        self.ledger = ledger
+        self.left: dict[tuple[str, int], int] = {}
+        self.ok: dict[tuple[str, int], bool] = {}
+
+    def finish(self, req: dict[str, Any], ok: bool) -> None:
+        key = (req["document_id"], req["page_no"])
+        self.left[key] = self.left.get(key, req["_parts"]) - 1
+        self.ok[key] = self.ok.get(key, True) and ok
+        if self.left[key] == 0:
+            self.ledger.record(*key, req["_hash"], self.ok.pop(key))
+            del self.left[key]

@@ -1,0 +1,79 @@
+"""Stage 3: layout regions per page, in reading order."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from ocr_resources.engines.base import LayoutDetector
+from ocr_resources.pipeline.execution import image_size_class, stream_inference
+from ocr_resources.pipeline.geometry import (
+    reading_order,
+    suppress_duplicates,
+)
+from ocr_resources.pipeline.resume import Checkpoint, PageLedger
+from ocr_resources.pipeline.stages.base import (
+    StageContext,
+    StageOutput,
+    _error,
+    _lineage,
+    _page_chunks,
+    _results,
+)
+
+
+# -- 3. layout regions ---------------------------------------------------------------------------------------
+def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
+    started = time.perf_counter()
+    ledger = PageLedger(ctx, "layout_regions")
+    out = ctx.buffers("layout_regions", "regions", "errors")
+    checkpoint = Checkpoint(ctx, "layout_regions", out, ledger)
+    infer_seconds = 0.0
+    labels: dict[str, int] = defaultdict(int)
+
+    def todo() -> Iterator[dict[str, Any]]:
+        for chunk in _page_chunks(ctx):
+            yield from (p for p in chunk if ledger.needed(p["document_id"], p["page_no"], p["image_sha256"]))
+
+    def infer(images):
+        nonlocal infer_seconds
+        t0 = time.perf_counter()
+        try:
+            return detector.detect(images)
+        finally:
+            infer_seconds += time.perf_counter() - t0
+
+    # Decoding and the engine's own preprocessing run on the loader threads, off the inference thread.
+    outcomes = stream_inference(todo(), lambda p: detector.prepare(ctx.page_store.open(p["image_path"])), infer,
+                                detector.batch_size, ctx.max_in_flight, ctx.loader_threads, image_size_class)
+    for o in outcomes:
+        page = o.item
+        ledger.record(page["document_id"], page["page_no"], page["image_sha256"], o.error is None)
+        if o.error is not None:
+            out["errors"].add(_error(ctx, "layout_regions", page["document_id"], page["page_no"],
+                                     type(o.error).__name__, str(o.error)))
+        else:
+            to_pt = 72.0 / page["dpi"]
+            scores = [r.score for r in o.result]
+            found = [o.result[i] for i in suppress_duplicates([r.box for r in o.result], scores)]
+            boxes = [r.box.scaled(to_pt) for r in found]
+            order = {idx: rank for rank, idx in enumerate(reading_order(boxes, page["width_pt"]))}
+            for i, (region, box) in enumerate(zip(found, boxes, strict=True)):
+                labels[region.label] += 1
+                out["regions"].add({"container_id": ctx.container_id, "document_id": page["document_id"],
+                                    "page_no": page["page_no"], "region_no": i, "label": region.label,
+                                    "model_label": region.model_label, "score": region.score, "x0": box.x0,
+                                    "y0": box.y0, "x1": box.x1, "y1": box.y1, "reading_order": order[i],
+                                    **_lineage(ctx)})
+        checkpoint.page_done()
+    cleanup = checkpoint.finish()
+    results, live = ledger.tables()
+    return StageOutput(_results(out), pages=len(ledger.computed), seconds=time.perf_counter() - started,
+                       stats={"regions": sum(labels.values()), "regions_by_label": dict(labels),
+                              "inference_seconds": round(infer_seconds, 3), **ledger.stats()},
+                       input_fingerprint=ledger.fingerprint, page_results=results, live_pages=live,
+                       cleanup_dirs=cleanup)
+
+

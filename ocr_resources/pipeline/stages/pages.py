@@ -1,0 +1,59 @@
+"""Stage 2: pages rendered in worker processes, with the text layer's words."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ocr_resources.pipeline import render
+from ocr_resources.pipeline.resume import PageLedger
+from ocr_resources.pipeline.stages.base import (
+    StageContext,
+    StageOutput,
+    _error,
+    _fingerprint,
+    _lineage,
+    _results,
+)
+
+
+# -- 2. rendered pages ---------------------------------------------------------------------------------------
+def rendered_pages(ctx: StageContext, dpi: int) -> StageOutput:
+    """Render pages in worker processes as they stream back. On resume a page is rendered again only when
+    its document's bytes changed (input hash = the PDF's sha256; the dpi is in the producer)."""
+    started = time.perf_counter()
+    docs = ctx.store.query(
+        "SELECT document_id, source_path, page_count, sha256 FROM documents"
+        " WHERE container_id = ? AND status = 'ok' ORDER BY document_id", [ctx.container_id])
+    ledger = PageLedger(ctx, "rendered_pages")
+    tasks = []
+    for d in docs:
+        todo = [n for n in range(1, d["page_count"] + 1) if ledger.needed(d["document_id"], n, d["sha256"])]
+        tasks += render.chunk_tasks(d["document_id"], Path(d["source_path"]), d["page_count"], dpi,
+                                    ctx.page_store.root, pages=todo)
+    doc_hash = {d["document_id"]: d["sha256"] for d in docs}
+    out = ctx.buffers("rendered_pages", "pages", "words", "errors")
+    rendered = digital = 0
+    for page in render.render_pages(tasks, workers=ctx.render_workers):
+        ledger.record(page.document_id, page.page_no, doc_hash[page.document_id], page.error is None)
+        if page.error:
+            out["errors"].add(_error(ctx, "rendered_pages", page.document_id, page.page_no, "render", page.error))
+            continue
+        rendered += 1
+        digital += bool(page.has_text_layer)
+        key = {"container_id": ctx.container_id, "document_id": page.document_id, "page_no": page.page_no}
+        out["pages"].add({**key, "width_pt": page.width_pt, "height_pt": page.height_pt, "dpi": page.dpi,
+                          "width_px": page.width_px, "height_px": page.height_px, "image_sha256": page.image_sha256,
+                          "image_path": page.image_path, "has_text_layer": page.has_text_layer,
+                          "text_layer_chars": page.text_layer_chars, **_lineage(ctx)})
+        out["words"].extend([{**key, "word_no": i, "source": "text_layer", "text": w[0], "x0": w[1], "y0": w[2],
+                              "x1": w[3], "y1": w[4], "confidence": 1.0, **_lineage(ctx)}
+                             for i, w in enumerate(page.words)])
+    results, live = ledger.tables()
+    return StageOutput(_results(out), pages=rendered, seconds=time.perf_counter() - started,
+                       stats={"pages": rendered, "text_layer_pages": digital, "image_only_pages": rendered - digital,
+                              "dpi": dpi, **ledger.stats()},
+                       input_fingerprint=_fingerprint(f"{d['document_id']}:{d['sha256']}:{dpi}" for d in docs),
+                       page_results=results, live_pages=live)
+
+

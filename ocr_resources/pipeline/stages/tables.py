@@ -1,0 +1,94 @@
+"""Stage 5: table structure and cells per table region."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections import defaultdict
+from typing import Any
+
+from ocr_resources.engines.base import TableStructureRecognizer
+from ocr_resources.pipeline.execution import image_size_class, stream_inference
+from ocr_resources.pipeline.resume import PageLedger
+from ocr_resources.pipeline.stages.base import (
+    StageContext,
+    StageOutput,
+    _box,
+    _crop,
+    _crop_chunks,
+    _error,
+    _lineage,
+    _PageParts,
+    _results,
+)
+from ocr_resources.types import TableCrop, TableStructure, Word
+
+
+# -- 5. tables -----------------------------------------------------------------------------------------------
+def table_markdown(structure: TableStructure) -> str:
+    grid = [[""] * structure.n_cols for _ in range(structure.n_rows)]
+    for cell in structure.cells:
+        grid[cell.row][cell.col] = cell.text.replace("|", "\\|").replace("\n", " ")
+    if not grid:
+        return ""
+    lines = ["| " + " | ".join(grid[0]) + " |", "|" + "---|" * structure.n_cols]
+    lines += ["| " + " | ".join(row) + " |" for row in grid[1:]]
+    return "\n".join(lines)
+
+
+def table_html(structure: TableStructure) -> str:
+    rows: dict[int, list[str]] = defaultdict(list)
+    for cell in sorted(structure.cells, key=lambda c: (c.row, c.col)):
+        tag = "th" if cell.is_header else "td"
+        span = (f' rowspan="{cell.row_span}"' if cell.row_span > 1 else "") + (
+            f' colspan="{cell.col_span}"' if cell.col_span > 1 else "")
+        rows[cell.row].append(f"<{tag}{span}>{html.escape(cell.text)}</{tag}>")
+    body = "".join(f"<tr>{''.join(rows[r])}</tr>" for r in sorted(rows))
+    return f"<table>{body}</table>"
+
+
+def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutput:
+    started = time.perf_counter()
+    ledger = PageLedger(ctx, "tables")
+    parts = _PageParts(ledger)
+    out = ctx.buffers("tables", "tables", "table_cells", "errors")
+    requests = 0
+
+    def load(req: dict[str, Any]) -> TableCrop:
+        crop, (cx0, cy0, _, _) = _crop(ctx, req)
+        scale = req["dpi"] / 72.0
+        region = _box(req)
+        inside = [w for w in req["_words"] if region.contains_point(*w.box.center)]
+        # words into the crop's pixel coordinates, where the engine works
+        local = [Word(w.text, w.box.scaled(scale).shifted(-cx0, -cy0), w.confidence) for w in inside]
+        return TableCrop(image=crop, words=local)
+
+    for o in stream_inference(_crop_chunks(ctx, ledger, ("table",), with_words=True), load, recognizer.recognize,
+                              recognizer.batch_size, ctx.max_in_flight, ctx.loader_threads,
+                              lambda crop: image_size_class(crop.image)):
+        req = o.item
+        requests += 1
+        parts.finish(req, o.error is None)
+        if o.error is not None:
+            out["errors"].add(_error(ctx, "tables", req["document_id"], req["page_no"], type(o.error).__name__,
+                                     str(o.error)))
+            continue
+        structure: TableStructure = o.result
+        key = {"container_id": ctx.container_id, "document_id": req["document_id"], "page_no": req["page_no"],
+               "region_no": req["region_no"]}
+        if not structure.cells:
+            out["errors"].add(_error(ctx, "tables", req["document_id"], req["page_no"], "empty_table",
+                                     f"no cells found in table region {req['region_no']}"))
+            continue
+        out["tables"].add({**key, "n_rows": structure.n_rows, "n_cols": structure.n_cols,
+                           "html": table_html(structure), "markdown": table_markdown(structure), **_lineage(ctx)})
+        out["table_cells"].extend([{**key, "row_no": c.row, "col_no": c.col, "row_span": c.row_span,
+                                    "col_span": c.col_span, "is_header": c.is_header, "text": c.text,
+                                    **_lineage(ctx)} for c in structure.cells])
+    results, live = ledger.tables()
+    return StageOutput(_results(out), pages=len(ledger.computed), seconds=time.perf_counter() - started,
+                       stats={"table_regions": requests, "tables": len(out["tables"]),
+                              "cells": len(out["table_cells"]), **ledger.stats()},
+                       input_fingerprint=ledger.fingerprint, page_results=results, live_pages=live)
+
+
