@@ -1,0 +1,115 @@
+"""Words into text lines. A line is a run of words on one baseline band with no gap wider than a column
+gutter: lines never merge across columns, and a line's band never widens as words join it (the band of
+the words already in it is their median, so one tall word does not swallow the next line)."""
+
+from __future__ import annotations
+
+import statistics
+import unicodedata
+from dataclasses import dataclass
+
+from ocr_resources.geometry.boxes import union
+from ocr_resources.types import Box, Word
+
+GAP_FACTOR = 1.5  # a horizontal gap wider than this many text heights ends a line (gutters, table cells)
+
+
+def direction(text: str) -> int:
+    """+1 for left-to-right, -1 for right-to-left, 0 when `text` has no strong character."""
+    rtl = ltr = 0
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            rtl += 1
+        elif kind == "L":
+            ltr += 1
+    return 0 if rtl == ltr == 0 else (-1 if rtl > ltr else 1)
+
+
+def is_rtl(words: list[Word]) -> bool:
+    return direction("".join(w.text for w in words)) < 0
+
+
+@dataclass
+class Line:
+    words: list[Word]  # in reading order
+    box: Box
+    rtl: bool = False
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def height(self) -> float:
+        return statistics.median(w.box.height for w in self.words)
+
+
+def rows(words: list[Word]) -> list[list[Word]]:
+    """Words grouped by vertical overlap with a row's reference band (the median top and bottom of its
+    words), top to bottom. Rows are not split horizontally here (see `lines`)."""
+    out: list[list[Word]] = []
+    bands: list[tuple[float, float]] = []
+    for word in sorted(words, key=lambda w: (w.box.center[1], w.box.x0)):
+        best, best_overlap = None, 0.0
+        for k in range(len(out) - 1, max(-1, len(out) - 8), -1):  # only recent rows can still overlap
+            top, bottom = bands[k]
+            overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
+            need = 0.5 * min(bottom - top, word.box.height)
+            if overlap > need and overlap > best_overlap:
+                best, best_overlap = k, overlap
+        if best is None:
+            out.append([word])
+            bands.append((word.box.y0, word.box.y1))
+        else:
+            out[best].append(word)
+            members = out[best]
+            bands[best] = (statistics.median(w.box.y0 for w in members), statistics.median(w.box.y1 for w in members))
+    order = sorted(range(len(out)), key=lambda k: bands[k])
+    return [out[k] for k in order]
+
+
+def order_words(words: list[Word], rtl: bool) -> list[Word]:
+    """Words of one line in reading order. Right-to-left lines read from the right, but a run of
+    left-to-right words inside them (a name, a formula) keeps its own left-to-right order."""
+    if not rtl:
+        return sorted(words, key=lambda w: w.box.x0)
+    ordered = sorted(words, key=lambda w: -w.box.x1)
+    dirs = [direction(w.text) for w in ordered]
+    out: list[Word] = []
+    i = 0
+    while i < len(ordered):
+        if dirs[i] > 0:
+            j = i
+            while j + 1 < len(ordered) and (dirs[j + 1] > 0 or (dirs[j + 1] == 0 and j + 2 < len(ordered)
+                                                                and dirs[j + 2] > 0)):
+                j += 1
+            out.extend(reversed(ordered[i : j + 1]))
+            i = j + 1
+        else:
+            out.append(ordered[i])
+            i += 1
+    return out
+
+
+def lines(words: list[Word], gap_factor: float = GAP_FACTOR, rtl: bool | None = None) -> list[Line]:
+    """Text lines: rows split wherever the gap between neighbouring words is wider than `gap_factor` text
+    heights, so two columns (or two table cells) on one baseline become two lines."""
+    out: list[Line] = []
+    for row in rows(words):
+        row.sort(key=lambda w: w.box.x0)
+        height = statistics.median(w.box.height for w in row)
+        runs: list[list[Word]] = [[row[0]]]
+        for word in row[1:]:
+            if word.box.x0 - max(w.box.x1 for w in runs[-1]) > gap_factor * max(height, 1e-6):
+                runs.append([word])
+            else:
+                runs[-1].append(word)
+        for run in runs:
+            line_rtl = is_rtl(run) if rtl is None else rtl
+            out.append(Line(order_words(run, line_rtl), union(w.box for w in run), line_rtl))
+    return out
+
+
+def line_text(line_list: list[Line]) -> str:
+    return "\n".join(line.text for line in line_list)
