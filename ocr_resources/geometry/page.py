@@ -154,7 +154,25 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         blocks.append(Block(idx, label, box, region_lines))
     for group in _group_orphans(loose):
         blocks.append(Block(None, "text", union(ln.box for ln in group), order_lines(group, page_rtl)))
+    inner: dict[int, list[Block]] = {}
+    for k, block in enumerate(blocks):
+        if block.label == "figure" and is_prose(block.lines):
+            inner[k] = _paragraphs(block.lines, page_rtl)
+            block.lines = []
     boxes = [b.box for b in blocks]
     block_labels = [b.label for b in blocks]
     order = attach_captions(reading_order(boxes, block_labels, page_rtl), boxes, block_labels)
-    return [blocks[i] for i in order]
+    return [b for i in order for b in [blocks[i], *inner.get(i, [])]]
+
+
+def is_prose(block_lines: list[Line], min_lines: int = 3, min_words: int = 6) -> bool:
+    """Running text rather than labels: a few lines of several words each."""
+    return sum(1 for ln in block_lines if len(ln.words) >= min_words) >= min_lines
+
+
+def _paragraphs(block_lines: list[Line], rtl: bool) -> list[Block]:
+    """The text inside a figure that holds prose (a page the layout model took for a picture), as blocks
+    of their own in reading order, after the figure."""
+    groups = _group_orphans(block_lines)
+    boxes = [union(ln.box for ln in g) for g in groups]
+    return [Block(None, "text", boxes[i], order_lines(groups[i], rtl)) for i in reading_order(boxes, rtl=rtl)]

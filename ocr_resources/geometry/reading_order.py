@@ -22,7 +22,8 @@ def _above(a: Box, b: Box) -> bool:
 
 
 def _overlaps_x(a: Box, b: Box) -> bool:
-    return x_overlap(a, b) > 0.1 * min(a.width, b.width, 10.0)
+    """Sharing a column: a sliver of overlap (a box that strays a few points over the gutter) does not count."""
+    return x_overlap(a, b) > max(1.0, 0.1 * min(a.width, b.width))
 
 
 def _graph(boxes: list[Box]) -> tuple[list[list[int]], list[list[int]]]:

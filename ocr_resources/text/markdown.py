@@ -36,10 +36,6 @@ def escape(text: str) -> str:
     return re.sub(r"^([#>])", r"\\\1", text)
 
 
-def _prose(lines: list[str]) -> bool:
-    return sum(1 for ln in lines if len(ln.split()) >= 6) >= 3
-
-
 def _list(lines: list[str]) -> str | None:
     items = list_items(lines)
     if not items:
@@ -55,8 +51,7 @@ def block_markdown(label: str, text: str, heading_level: int | None = None, tabl
     if table_md:
         return table_md.strip()
     if label == "figure":
-        body = (_list(lines) or escape(reflow(lines))) if _prose(lines) else ""
-        return IMAGE + ("\n\n" + body if body else "")
+        return IMAGE  # its prose, if any, follows as blocks of its own; labels inside it stay in the database
     if not lines:
         return ""
     if label == "title":
@@ -66,6 +61,41 @@ def block_markdown(label: str, text: str, heading_level: int | None = None, tabl
         if listed:
             return listed
     return escape(reflow(lines))
+
+
+_SKIPPABLE = frozenset({"header", "footer", "figure", "table", "caption"})
+_OPEN_END = re.compile(r"[\w,;\-–]$")
+
+
+def _continues(previous: str, text: str) -> bool:
+    """A paragraph cut by a column or page break: the first part stops mid-sentence, the next starts
+    with a lower-case letter."""
+    return bool(previous) and bool(text) and bool(_OPEN_END.search(previous)) and text[0].islower()
+
+
+def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None) -> str:
+    """A document's Markdown from its text rows in reading order (dicts with label, text, heading_level,
+    page_no, region_no). A paragraph split by a column or page break (with only furniture, figures, tables
+    or captions between the parts) is joined again, as docling does."""
+    tables = tables or {}
+    parts: list[str] = []
+    last_text: int | None = None  # index in parts of the last paragraph that may continue
+    for row in rows:
+        label = row["label"]
+        table = tables.get((row["page_no"], row["region_no"])) if row.get("region_no") is not None else None
+        if label == "text" and not table and last_text is not None:
+            text = reflow((row["text"] or "").split("\n"))
+            if _continues(parts[last_text], text):
+                parts[last_text] = parts[last_text] + " " + escape(text)
+                continue
+        body = block_markdown(label, row["text"], row.get("heading_level"), table)
+        if label == "text" and not table:
+            last_text = len(parts) if body else last_text
+        elif label not in _SKIPPABLE:
+            last_text = None
+        if body:
+            parts.append(body)
+    return normalize_newlines("\n\n".join(parts))
 
 
 def normalize_newlines(markdown: str) -> str:

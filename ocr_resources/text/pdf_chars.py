@@ -22,6 +22,7 @@ from ocr_resources.text.clean import SPACING_ACCENTS, clean_text, is_bad_char
 from ocr_resources.types import Box
 
 SYMBOL_FONTS = ("wingding", "webding", "dingbat", "symbol")
+PICTOGRAPH_FONTS = ("wingding", "webding")  # every glyph a pictograph, whatever code it is stored under
 BULLET = "\u2022"
 
 
@@ -66,7 +67,10 @@ def _is_letter(ch: str) -> bool:
 def _symbol_bullets(chars: list[PdfChar]) -> None:
     """Symbol fonts draw bullets and boxes with codes that are not Unicode (C0/C1 controls, private use)."""
     for c in chars:
-        if c.text and is_bad_char(c.text[0]) and any(s in c.font.lower() for s in SYMBOL_FONTS):
+        font = c.font.lower()
+        if c.text and not c.text.isspace() and (
+                (is_bad_char(c.text[0]) and any(s in font for s in SYMBOL_FONTS))
+                or (c.text.isascii() and any(s in font for s in PICTOGRAPH_FONTS))):
             c.text, c.unmapped = BULLET, False
 
 

@@ -12,7 +12,7 @@ from ocr_resources.pipeline.stages.base import (
     _lineage,
     _results,
 )
-from ocr_resources.text.markdown import block_markdown, normalize_newlines
+from ocr_resources.text.markdown import render
 
 
 # -- 7. document markdown ------------------------------------------------------------------------------------
@@ -34,15 +34,10 @@ def document_markdown(ctx: StageContext, export_dir: Path) -> StageOutput:
             " AND document_id = ? ORDER BY page_no, reading_order, region_no NULLS LAST", key)
         table_md = {(t["page_no"], t["region_no"]): t["markdown"] for t in ctx.store.query(
             "SELECT page_no, region_no, markdown FROM tables WHERE container_id = ? AND document_id = ?", key)}
-        parts: list[str] = []
         for t in texts:
             digest.update(f"{doc_id}|{t['page_no']}|{t['region_no']}|{t['label']}|{t['heading_level']}|{t['text']}\n"
                           .encode())
-            table = table_md.get((t["page_no"], t["region_no"])) if t["region_no"] is not None else None
-            body = block_markdown(t["label"], t["text"], t["heading_level"], table)
-            if body:
-                parts.append(body)
-        markdown = normalize_newlines("\n\n".join(parts))
+        markdown = render(texts, table_md)
         path = folder / (doc_id.replace("/", "__").rsplit(".", 1)[0] + ".md")
         path.write_text(markdown, encoding="utf-8")
         out["document_markdown"].add({"container_id": ctx.container_id, "document_id": doc_id, "markdown": markdown,
