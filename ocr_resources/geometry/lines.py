@@ -44,6 +44,15 @@ class Line:
     def height(self) -> float:
         return statistics.median(w.box.height for w in self.words)
 
+    @property
+    def size(self) -> float | None:
+        sizes = [w.size for w in self.words if w.size]
+        return statistics.median(sizes) if sizes else None
+
+    @property
+    def bold(self) -> bool:
+        return sum(len(w.text) for w in self.words if w.bold) * 2 > sum(len(w.text) for w in self.words)
+
 
 def rows(words: list[Word]) -> list[list[Word]]:
     """Words grouped by vertical overlap with a row's reference band (the median top and bottom of its

@@ -70,17 +70,26 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
     return best
 
 
+def _same_type(a: Line, b: Line) -> bool:
+    if a.bold != b.bold:
+        return False
+    if a.size and b.size:
+        return 0.9 <= a.size / b.size <= 1.1
+    return 0.67 <= a.height / max(b.height, 1e-6) <= 1.5
+
+
 def _group_orphans(orphan_lines: list[Line]) -> list[list[Line]]:
-    """Lines outside every region into blocks: a line joins the block whose last line it continues
-    (just below it, overlapping its column, of a similar height)."""
+    """Lines outside every region into paragraphs: a line joins the block whose last line it continues
+    (just below it, overlapping its column, in the same type, no wider gap than the block's line spacing)."""
     groups: list[list[Line]] = []
     for line in sorted(orphan_lines, key=lambda ln: (ln.box.y0, ln.box.x0)):
         h = line.height
         for group in reversed(groups):
             last = group[-1]
             g = line.box.y0 - last.box.y1
-            if (-0.3 * h <= g <= 0.9 * h and x_overlap(line.box, last.box) > 0
-                    and 0.67 <= h / max(last.height, 1e-6) <= 1.5):
+            spacing = last.box.y0 - group[-2].box.y1 if len(group) > 1 else None
+            if (-0.3 * h <= g <= 0.9 * h and x_overlap(line.box, last.box) > 0 and _same_type(line, last)
+                    and (spacing is None or g <= spacing + 0.25 * h)):
                 group.append(line)
                 break
         else:

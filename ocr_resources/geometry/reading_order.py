@@ -1,11 +1,11 @@
 """Reading order of boxes on a page (regions, or the lines of one region).
 
-An "above" graph, the rule-based approach docling and others use: box i is directly above box j when they
-overlap horizontally, i ends before j starts, and no third box sits between them. Reading walks the graph
-depth first from the boxes with nothing above them (left to right; right to left on right-to-left pages),
-and visits a box only after everything directly above it. So a column is read to its end before the next
-one; a full-width title, figure or table between columns waits for both columns above it; and the columns
-below it come after it. Page headers come first and footers last, whatever their position."""
+An "above" graph, as in the rule-based order docling and others use: box i is directly above box j when they
+overlap horizontally, i ends before j starts, and no third box sits between them. A box is read only after
+every box directly above it, a column is followed down to its end before the next one starts (left to
+right; right to left on right-to-left pages), so a full-width title, figure or table between columns waits
+for both columns above it, and the columns below it come after it. Page headers come first and footers
+last, whatever their position."""
 
 from __future__ import annotations
 
@@ -44,11 +44,12 @@ def _graph(boxes: list[Box]) -> tuple[list[list[int]], list[list[int]]]:
 
 
 def _before(boxes: list[Box], rtl: bool):
-    """Order of siblings: above first where they share columns, else the one nearer the reading start."""
+    """Order of siblings: the upper one first where they share a column or one ends before the other
+    starts (a running head over one column), else the one nearer the reading start (left, or right)."""
 
     def cmp(i: int, j: int) -> int:
         a, b = boxes[i], boxes[j]
-        if _overlaps_x(a, b):
+        if _overlaps_x(a, b) or a.y1 < b.y0 or b.y1 < a.y0:
             return -1 if a.y0 < b.y0 else (1 if a.y0 > b.y0 else 0)
         if rtl:
             return -1 if a.x1 > b.x1 else 1
@@ -58,6 +59,9 @@ def _before(boxes: list[Box], rtl: bool):
 
 
 def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
+    """Walk the above-graph: from the box just read, go on to the first box below it whose boxes above are
+    all read (down the column), unless a ready box beside it comes first (the left column before the right
+    one); with nothing ready below, start at the first ready box (the next column, or what waited for it)."""
     if len(idx) <= 1:
         return list(idx)
     sub = [boxes[i] for i in idx]
@@ -65,46 +69,38 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
     key = _before(sub, rtl)
     for children in down:
         children.sort(key=key)
-    heads = sorted((k for k in range(len(sub)) if not up[k]), key=key)
-    visited = [False] * len(sub)
+    waiting = [len(u) for u in up]
+    ready = {k for k in range(len(sub)) if not waiting[k]}
     order: list[int] = []
-
-    def first_unvisited_above(k: int) -> int:
-        seen = set()
-        while k not in seen:
-            seen.add(k)
-            nxt = next((u for u in sorted(up[k], key=key) if not visited[u]), None)
-            if nxt is None:
-                return k
-            k = nxt
-        return k
-
-    def visit(k: int) -> None:
-        stack = [k]
-        visited[k] = True
-        order.append(k)
-        while stack:
-            cur = stack[-1]
-            nxt = None
-            for child in down[cur]:
-                top = first_unvisited_above(child)
-                if not visited[top]:
-                    nxt = top
-                    break
-            if nxt is None:
-                stack.pop()
-                continue
-            visited[nxt] = True
-            order.append(nxt)
-            stack.append(nxt)
-
-    for h in heads:
-        if not visited[h]:
-            visit(h)
-    for k in sorted(range(len(sub)), key=lambda k: (sub[k].y0, sub[k].x0)):  # cycles: cannot happen, but never lose one
-        if not visited[k]:
-            visit(k)
+    current: int | None = None
+    while ready:
+        nxt = None
+        if current is not None:
+            below = [c for c in down[current] if c in ready]
+            if below:
+                nxt = below[0]
+                beside = [r for r in ready if r != nxt and _beside_before(sub[r], sub[nxt], rtl)]
+                if beside:
+                    nxt = min(beside, key=key)
+        if nxt is None:
+            nxt = min(ready, key=key)
+        ready.discard(nxt)
+        order.append(nxt)
+        for c in down[nxt]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                ready.add(c)
+        current = nxt
+    if len(order) < len(sub):  # cannot happen (the graph has no cycles), but never lose a box
+        order += [k for k in range(len(sub)) if k not in set(order)]
     return [idx[k] for k in order]
+
+
+def _beside_before(a: Box, b: Box, rtl: bool) -> bool:
+    """a sits beside b (they share some height, not a column) and comes first in the reading direction."""
+    if _overlaps_x(a, b) or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0:
+        return False
+    return a.x1 > b.x1 if rtl else a.x0 < b.x0
 
 
 def reading_order(boxes: list[Box], labels: list[str] | None = None, rtl: bool = False) -> list[int]:

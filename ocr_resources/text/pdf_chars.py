@@ -100,7 +100,7 @@ def _compose_accents(chars: list[PdfChar]) -> list[PdfChar]:
             continue
         cx = (c.x0 + c.x1) / 2
         best, best_overlap = None, 0.0
-        for j in range(max(0, i - 4), min(len(chars), i + 5)):
+        for j in range(max(0, i - 40), min(len(chars), i + 41)):  # drawn before, after, or apart
             base = chars[j]
             if j == i or j in drop or not _is_letter(base.text) or base.generated:
                 continue
@@ -109,7 +109,7 @@ def _compose_accents(chars: list[PdfChar]) -> list[PdfChar]:
                 continue
             if min(c.y1, base.y1) - max(c.y0, base.y0) < -0.5 * base.height:  # on another line
                 continue
-            overlap = min(c.x1, base.x1) - max(c.x0, base.x0)
+            overlap = min(c.x1, base.x1) - max(c.x0, base.x0) - 0.01 * abs(j - i)  # ties: the nearer glyph
             if best is None or overlap > best_overlap:
                 best, best_overlap = j, overlap
         if best is not None:
