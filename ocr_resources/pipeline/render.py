@@ -52,10 +52,7 @@ def text_layer_words(textpage, page_height: float) -> list[WordRecord]:
     n = textpage.count_chars()
     if n <= 0:
         return []
-    text = textpage.get_text_range(0, n)
-    if len(text) != n:  # surrogate pairs or generated chars shift indices: read one by one
-        text = "".join(textpage.get_text_range(i, 1) or " " for i in range(n))
-    chars = _pdf_chars(textpage, text, page_height)
+    chars = _pdf_chars(textpage, n, page_height)
     return [(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden)
             for w in chars_to_words(chars)]
 
@@ -63,43 +60,45 @@ def text_layer_words(textpage, page_height: float) -> list[WordRecord]:
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "cmbx", "sfbx")
 
 
-def _pdf_chars(textpage, text: str, page_height: float) -> list[PdfChar]:
+def _pdf_chars(textpage, n: int, page_height: float) -> list[PdfChar]:
     """Per-character facts pdfium knows: loose (font-metric) box, effective font size, font name and
-    weight, render mode, whether pdfium generated the character or flagged it as a soft hyphen or unmapped."""
+    weight, render mode, whether pdfium generated the character or could not map it to Unicode (its soft
+    hyphens and line-end hyphens come as U+FFFE). Font facts are read once per text object."""
     import ctypes
 
     import pypdfium2.raw as raw
 
     tp = textpage.raw
-    has_map_error = hasattr(raw, "FPDFText_HasUnicodeMapError")
-    fonts: dict[int, tuple[str, bool, bool]] = {}  # per text object: font name, bold, invisible
-    matrix = raw.FS_MATRIX()
+    map_error = getattr(raw, "FPDFText_HasUnicodeMapError", None)
+    fonts: dict[int, tuple[str, bool, bool, float]] = {}  # per text object: font, bold, invisible, size
+    rect, matrix = raw.FS_RECTF(), raw.FS_MATRIX()
+    rect_ref, matrix_ref = ctypes.byref(rect), ctypes.byref(matrix)
     name_buf = ctypes.create_string_buffer(256)
     flags = ctypes.c_int()
+    void_p = ctypes.c_void_p
     out: list[PdfChar] = []
-    for i, ch in enumerate(text):
-        generated = bool(raw.FPDFText_IsGenerated(tp, i) == 1)
+    for i in range(n):
+        code = raw.FPDFText_GetUnicode(tp, i)  # one code point per index (text ranges shift at surrogates)
+        ch = "\ufffe" if code == 2 else chr(code)  # 2: pdfium's soft-hyphen code
         if ch.isspace() or ch == "\x00":
-            out.append(PdfChar(ch, 0, 0, 0, 0, generated=generated))
+            out.append(PdfChar(ch, 0, 0, 0, 0, generated=raw.FPDFText_IsGenerated(tp, i) == 1))
             continue
-        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        raw.FPDFText_GetLooseCharBox(tp, i, rect_ref)
         obj = raw.FPDFText_GetTextObject(tp, i)
-        key = ctypes.cast(obj, ctypes.c_void_p).value or 0
-        if key not in fonts:
+        key = ctypes.cast(obj, void_p).value or 0
+        font = fonts.get(key)
+        if font is None:
             raw.FPDFText_GetFontInfo(tp, i, name_buf, len(name_buf), ctypes.byref(flags))
             name = name_buf.value.decode("latin-1", "replace")
-            weight = raw.FPDFText_GetFontWeight(tp, i)
-            bold = weight >= 600 or any(b in name.lower() for b in _BOLD_NAMES)
-            hidden = bool(obj) and raw.FPDFTextObj_GetTextRenderMode(obj) == raw.FPDF_TEXTRENDERMODE_INVISIBLE
-            fonts[key] = (name, bold, hidden)
-        name, bold, hidden = fonts[key]
-        size = raw.FPDFText_GetFontSize(tp, i)
-        if raw.FPDFText_GetMatrix(tp, i, ctypes.byref(matrix)):
-            size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
-        soft = ch in "\ufffe\u00ad" or (ch != "-" and raw.FPDFText_IsHyphen(tp, i) == 1)
-        unmapped = has_map_error and raw.FPDFText_HasUnicodeMapError(tp, i) == 1
-        out.append(PdfChar(ch, left, page_height - top, right, page_height - bottom, size, bold, generated, soft,
-                           hidden, unmapped, name))
+            bold = raw.FPDFText_GetFontWeight(tp, i) >= 600 or any(b in name.lower() for b in _BOLD_NAMES)
+            hidden = bool(key) and raw.FPDFTextObj_GetTextRenderMode(obj) == raw.FPDF_TEXTRENDERMODE_INVISIBLE
+            size = raw.FPDFText_GetFontSize(tp, i)
+            if raw.FPDFText_GetMatrix(tp, i, matrix_ref):
+                size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
+            font = fonts[key] = (name, bold, hidden, size)
+        out.append(PdfChar(ch, rect.left, page_height - rect.top, rect.right, page_height - rect.bottom, font[3],
+                           font[1], False, ch in "\ufffe\u00ad", font[2],
+                           map_error is not None and map_error(tp, i) == 1, font[0]))
     return out
 
 

@@ -49,6 +49,8 @@ def clean_text(text: str) -> str:
     every space character a plain space, and no bad or invisible formatting characters."""
     if not text:
         return ""
+    if text.isascii() and text.isprintable():  # the common case: nothing to do but spaces
+        return " ".join(text.split())
     out = []
     for ch in text:
         if ch in PRIVATE_BULLETS:

@@ -14,7 +14,6 @@ text-layer damage is repaired or avoided:
 
 from __future__ import annotations
 
-import statistics
 import unicodedata
 from dataclasses import dataclass
 
@@ -26,7 +25,7 @@ PICTOGRAPH_FONTS = ("wingding", "webding")  # every glyph a pictograph, whatever
 BULLET = "\u2022"
 
 
-@dataclass
+@dataclass(slots=True)
 class PdfChar:
     text: str
     x0: float  # PDF points, origin top-left
@@ -46,7 +45,7 @@ class PdfChar:
         return max(1.0, self.y1 - self.y0)
 
 
-@dataclass
+@dataclass(slots=True)
 class PdfWord:
     text: str
     box: Box
@@ -65,20 +64,29 @@ def _is_letter(ch: str) -> bool:
 
 
 def _symbol_bullets(chars: list[PdfChar]) -> None:
-    """Symbol fonts draw bullets and boxes with codes that are not Unicode (C0/C1 controls, private use)."""
+    """Symbol fonts draw bullets and boxes with codes that are not Unicode (C0/C1 controls, private use);
+    pictograph fonts (Wingdings) draw them even under letter codes."""
+    kinds: dict[str, tuple[bool, bool]] = {}
     for c in chars:
-        font = c.font.lower()
-        if c.text and not c.text.isspace() and (
-                (is_bad_char(c.text[0]) and any(s in font for s in SYMBOL_FONTS))
-                or (c.text.isascii() and any(s in font for s in PICTOGRAPH_FONTS))):
+        kind = kinds.get(c.font)
+        if kind is None:
+            font = c.font.lower()
+            kind = kinds[c.font] = (any(s in font for s in SYMBOL_FONTS), any(s in font for s in PICTOGRAPH_FONTS))
+        if (kind[0] or kind[1]) and not c.text.isspace() and (
+                (kind[0] and is_bad_char(c.text[0])) or (kind[1] and c.text.isascii())):
             c.text, c.unmapped = BULLET, False
 
 
 def _fix_rtl_ligatures(chars: list[PdfChar]) -> None:
     """pdfium gives the letters of one right-to-left ligature glyph (lam-alef) in visual order, all with the
     glyph's box: reverse each such run."""
+    if not any(ord(c.text[0]) >= 0x590 for c in chars):  # no right-to-left script on the page
+        return
     i = 0
     while i < len(chars):
+        if _dir(chars[i].text) >= 0:
+            i += 1
+            continue
         j = i
         key = (round(chars[i].x0, 1), round(chars[i].x1, 1))
         while j + 1 < len(chars) and (round(chars[j + 1].x0, 1), round(chars[j + 1].x1, 1)) == key \
@@ -93,11 +101,13 @@ def _fix_rtl_ligatures(chars: list[PdfChar]) -> None:
 
 def _compose_accents(chars: list[PdfChar]) -> list[PdfChar]:
     """Spacing accents onto the letter they are drawn over (or under), searched among the nearby glyphs."""
+    accents = [i for i, c in enumerate(chars) if c.text in SPACING_ACCENTS]
+    if not accents:
+        return chars
     out = list(chars)
     drop: set[int] = set()
-    for i, c in enumerate(chars):
-        if c.text not in SPACING_ACCENTS or c.generated:
-            continue
+    for i in accents:
+        c = chars[i]
         cx = (c.x0 + c.x1) / 2
         best, best_overlap = None, 0.0
         for j in range(max(0, i - 40), min(len(chars), i + 41)):  # drawn before, after, or apart
@@ -123,15 +133,15 @@ def _compose_accents(chars: list[PdfChar]) -> list[PdfChar]:
 
 
 def _word(chars: list[PdfChar]) -> PdfWord | None:
-    bad = sum(1 for c in chars if c.unmapped or any(is_bad_char(ch) for ch in c.text))
+    bad = sum(1 for c in chars if c.unmapped or is_bad_char(c.text[0]))
     if bad * 2 > len(chars):
         return None  # mostly unmappable glyphs: nothing to read (the page may still be OCR'd)
     text = clean_text("".join(c.text for c in chars if not c.unmapped))
     if not text:
         return None
-    sizes = [c.size for c in chars if c.size > 0]
+    sizes = sorted(c.size for c in chars if c.size > 0)
     box = Box(min(c.x0 for c in chars), min(c.y0 for c in chars), max(c.x1 for c in chars), max(c.y1 for c in chars))
-    return PdfWord(text, box, statistics.median(sizes) if sizes else None,
+    return PdfWord(text, box, sizes[len(sizes) // 2] if sizes else None,
                    sum(c.bold for c in chars) * 2 > len(chars), sum(c.hidden for c in chars) * 2 > len(chars))
 
 
@@ -142,44 +152,48 @@ def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
     chars = _compose_accents(chars)
     words: list[PdfWord] = []
     cur: list[PdfChar] = []
-    box: list[float] = []
+    x0 = y0 = x1 = y1 = 0.0
+    direction = 0  # of the word so far: +1 left-to-right, -1 right-to-left, 0 not known yet
     pending_break = False  # a generated space: a break only if the glyphs around it do not touch
 
     def close() -> None:
-        nonlocal pending_break
         if cur:
             word = _word(cur)
             if word is not None:
                 words.append(word)
             cur.clear()
-        pending_break = False
 
     for c in chars:
+        text = c.text
         if c.soft_hyphen:
             if cur:
                 cur.append(PdfChar("-", c.x0, c.y0, c.x1, c.y1, c.size, c.bold, font=c.font))
             close()
+            pending_break = False
             continue
-        if c.text.isspace() or c.text == "\x00":
-            if c.generated and "\n" not in c.text and "\r" not in c.text:
+        if text.isspace() or text == "\x00":
+            if c.generated and "\n" not in text and "\r" not in text:
                 pending_break = True
             else:
                 close()
+                pending_break = False
             continue
+        d = _dir(text[0])
         if cur:
-            height = max(1.0, box[3] - box[1])
-            same_line = min(c.y1, box[3]) - max(c.y0, box[1]) > 0.3 * min(height, c.height)
-            gap = max(c.x0 - box[2], box[0] - c.x1)
-            prev = next((_dir(ch) for p in reversed(cur) for ch in p.text if _dir(ch)), 0)
-            flip = prev != 0 and _dir(c.text[0]) == -prev
-            if (not same_line or gap > 0.6 * height or flip or (pending_break and gap > 0.1 * height)
-                    or c.hidden != cur[-1].hidden):
+            height = max(1.0, y1 - y0)
+            same_line = min(c.y1, y1) - max(c.y0, y0) > 0.3 * min(height, c.y1 - c.y0)
+            gap = max(c.x0 - x1, x0 - c.x1)
+            if (not same_line or gap > 0.6 * height or (d and direction == -d)
+                    or (pending_break and gap > 0.1 * height) or c.hidden != cur[-1].hidden):
                 close()
         pending_break = False
         if not cur:
-            box = [c.x0, c.y0, c.x1, c.y1]
+            x0, y0, x1, y1 = c.x0, c.y0, c.x1, c.y1
+            direction = 0
         else:
-            box = [min(box[0], c.x0), min(box[1], c.y0), max(box[2], c.x1), max(box[3], c.y1)]
+            x0, y0, x1, y1 = min(x0, c.x0), min(y0, c.y0), max(x1, c.x1), max(y1, c.y1)
+        if d:
+            direction = d
         cur.append(c)
     close()
     return words
