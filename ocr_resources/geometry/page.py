@@ -18,6 +18,8 @@ from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines
 from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.types import Box, Word
 
+PAGE_FIGURE = 0.4  # share of the page a "figure" must cover to be taken for a page of text
+
 
 @dataclass
 class Block:
@@ -134,9 +136,11 @@ def _container(idx: int, regions: list[Box]) -> bool:
     return any(j != idx and inside(r, regions[idx]) >= 0.8 for j, r in enumerate(regions))
 
 
-def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool | None = None) -> list[Block]:
+def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool | None = None,
+            page: Box | None = None, keep_whole: frozenset[int] = frozenset()) -> list[Block]:
     """Blocks for the regions (empty ones included, except outer boxes emptied by the boxes inside them) and
-    for the words outside every region, in reading order."""
+    for the words outside every region, in reading order. A figure covering much of the `page` whose words
+    are prose is followed by its paragraphs as blocks of their own (unless its index is in `keep_whole`)."""
     page_rtl = is_rtl(words) if rtl is None else rtl
     owner = assign(words, regions)
     members: list[list[Word]] = [[] for _ in regions]
@@ -165,13 +169,43 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         blocks.append(Block(None, "text", union(ln.box for ln in group), order_lines(group, page_rtl)))
     inner: dict[int, list[Block]] = {}
     for k, block in enumerate(blocks):
-        if block.label == "figure" and is_prose(block.lines):
+        # A page of text the layout model took for one picture is read as text; the words of a real picture
+        # (a screenshot, a chart, labels of a drawing) stay with it.
+        large = page is None or block.box.area >= PAGE_FIGURE * page.area
+        if block.label == "figure" and block.region not in keep_whole and large and is_prose(block.lines):
             inner[k] = _paragraphs(block.lines, page_rtl)
             block.lines = []
+    for k, block in enumerate(blocks):
+        head = _leading_heading(block)
+        if head:
+            body = block.lines[head:]
+            inner.setdefault(k, []).insert(0, Block(block.region, block.label, union(ln.box for ln in body), body))
+            block.lines = block.lines[:head]
+            block.box = union(ln.box for ln in block.lines)
     boxes = [b.box for b in blocks]
     block_labels = [b.label for b in blocks]
     order = attach_captions(reading_order(boxes, block_labels, page_rtl), boxes, block_labels)
     return [b for i in order for b in [blocks[i], *inner.get(i, [])]]
+
+
+def _leading_heading(block: Block, max_lines: int = 2, max_words: int = 16) -> int:
+    """How many first lines of a text block are a heading set in another type than the rest (bold over
+    regular, or larger): the layout model often boxes a heading with its paragraph."""
+    if block.label not in ("text", "list") or len(block.lines) < 2:
+        return 0
+    for k in range(1, min(max_lines, len(block.lines) - 1) + 1):
+        head, rest = block.lines[:k], block.lines[k:]
+        if sum(len(ln.words) for ln in head) > max_words:
+            return 0
+        rest_size = sorted(ln.size or ln.height for ln in rest)[len(rest) // 2]
+        rest_bold = sum(ln.bold for ln in rest) * 2 > len(rest)
+        sizes = [ln.size or ln.height for ln in head]
+        if not all(_same_type(head[0], ln) for ln in head):
+            return 0
+        if (head[0].bold and not rest_bold) or min(sizes) >= 1.15 * rest_size:
+            if not _same_type(head[-1], rest[0]):
+                return k
+    return 0
 
 
 def is_prose(block_lines: list[Line], min_lines: int = 3, min_words: int = 6) -> bool:

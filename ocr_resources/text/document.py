@@ -83,4 +83,23 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
             bt.label = "text"  # a "title" too long to be a heading is a paragraph
         if bt.label == "text" and list_items(bt.text.split("\n")):
             bt.label = "list"
+    for row in results:
+        _merge_split_headings(row)
     return results
+
+
+def _merge_split_headings(row: list[BlockText]) -> None:
+    """A heading the layout model cut in two boxes (one per line): consecutive headings of one level and
+    type, one right under the other, become one."""
+    last: BlockText | None = None
+    for bt in row:
+        if bt.label in ("header", "footer") or not bt.text:
+            continue
+        if (last is not None and bt.label == last.label == "title" and bt.heading_level == last.heading_level
+                and bt.bold == last.bold and (bt.size or 0) == (last.size or 0)):
+            a, b = last.block.box, bt.block.box
+            if 0 <= b.y0 - a.y1 <= 0.8 * max(a.height, 1.0) and min(a.x1, b.x1) > max(a.x0, b.x0):
+                last.text = last.text + "\n" + bt.text
+                bt.text = ""
+                continue
+        last = bt

@@ -65,8 +65,8 @@ def find_furniture(blocks: list[TextBlock]) -> dict[int, str]:
         if i in out:
             continue
         band = _band(b)
-        if band and is_page_number(b.text):
-            out[i] = band
+        if band and is_page_number(b.text) and (b.size is None or body is None or b.size <= 1.3 * body):
+            out[i] = band  # (a large number is a chapter number, not a page number)
         elif b.label in ("header", "footer"):
             small = b.size is None or body is None or b.size <= 0.95 * body
             if band and small and b.lines <= 3:

@@ -28,7 +28,7 @@ def numbering_depth(text: str) -> int:
     return m.group(1).rstrip(".").count(".") + 1 if m else 0
 
 
-def looks_like_heading(b: TextBlock, body: float | None) -> bool:
+def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None = None) -> bool:
     text = " ".join(b.text.split())
     if not text or b.words > MAX_HEADING_WORDS or b.lines > 3 or _BULLET.match(text):
         return False
@@ -38,15 +38,24 @@ def looks_like_heading(b: TextBlock, body: float | None) -> bool:
         return False
     if body is None or b.size is None:
         return False
-    return b.size >= 1.15 * body or (b.bold and b.size >= 0.95 * body)
+    if b.size >= 1.15 * body or (b.bold and b.size >= 0.95 * body):
+        return True
+    # a page set in smaller type than the rest of the document (a brochure page, a cover) has its own scale
+    return page_body is not None and page_body < 0.9 * body and (
+        b.size >= 1.2 * page_body and (b.bold or b.size >= 1.3 * page_body))
 
 
 def heading_levels(blocks: list[TextBlock]) -> dict[int, int]:
     """Heading level by block index, for the blocks that are headings."""
     body = body_size(blocks)
+    pages: dict[int, list[TextBlock]] = {}
+    for b in blocks:
+        pages.setdefault(b.page_no, []).append(b)
+    page_body = {p: body_size(bs) if sum(len(b.text) for b in bs) >= 200 else None for p, bs in pages.items()}
     heads = [i for i, b in enumerate(blocks)
              if b.label not in ("header", "footer", "table", "figure", "caption", "formula")
-             and ((b.label == "title" and b.words <= 2 * MAX_HEADING_WORDS) or looks_like_heading(b, body))]
+             and ((b.label == "title" and b.words <= 2 * MAX_HEADING_WORDS)
+                  or looks_like_heading(b, body, page_body[b.page_no]))]
     if not heads:
         return {}
     levels: dict[int, int] = {}
@@ -89,8 +98,11 @@ def is_bullet(marker: str) -> bool:
 
 
 def list_items(lines: list[str]) -> list[tuple[str, str]] | None:
-    """(marker, item text) per item when the lines form a list (the first line starts with a marker), else None."""
+    """(marker, item text) per item when the lines form a list (the first line starts with a bullet, or two
+    lines start with enumerators: one numbered paragraph is not a list), else None."""
     if not lines or not list_marker(lines[0]):
+        return None
+    if not is_bullet(list_marker(lines[0]) or "") and sum(1 for ln in lines if _ENUM.match(ln)) < 2:
         return None
     items: list[tuple[str, list[str]]] = []
     for line in lines:
