@@ -4,6 +4,7 @@ the words already in it is their median, so one tall word does not swallow the n
 
 from __future__ import annotations
 
+import re
 import statistics
 import unicodedata
 from dataclasses import dataclass
@@ -78,6 +79,14 @@ def rows(words: list[Word]) -> list[list[Word]]:
     return [out[k] for k in order]
 
 
+_ENUMERATOR = re.compile(r"^\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]$")
+
+
+def _marker(text: str) -> bool:
+    """A bullet or an enumerator standing alone: it belongs to the text after it, however far it is set."""
+    return (len(text) <= 2 and not any(ch.isalnum() for ch in text)) or bool(_ENUMERATOR.match(text))
+
+
 def order_words(words: list[Word], rtl: bool) -> list[Word]:
     """Words of one line in reading order. Right-to-left lines read from the right, but a run of
     left-to-right words inside them (a name, a formula) keeps its own left-to-right order."""
@@ -110,7 +119,9 @@ def lines(words: list[Word], gap_factor: float = GAP_FACTOR, rtl: bool | None = 
         height = statistics.median(w.box.height for w in row)
         runs: list[list[Word]] = [[row[0]]]
         for word in row[1:]:
-            if word.box.x0 - max(w.box.x1 for w in runs[-1]) > gap_factor * max(height, 1e-6):
+            gap = word.box.x0 - max(w.box.x1 for w in runs[-1])
+            if gap > gap_factor * max(height, 1e-6) and not (len(runs[-1]) == 1 and _marker(runs[-1][0].text)
+                                                                and gap < 6 * height):
                 runs.append([word])
             else:
                 runs[-1].append(word)

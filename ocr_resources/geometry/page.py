@@ -182,6 +182,14 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             inner.setdefault(k, []).insert(0, Block(block.region, block.label, union(ln.box for ln in body), body))
             block.lines = block.lines[:head]
             block.box = union(ln.box for ln in block.lines)
+    for k, block in enumerate(blocks):
+        parts = [block, *inner.get(k, [])]
+        split: list[Block] = []
+        for part in parts:
+            split.extend(_split_paragraphs(part))
+        if len(split) > len(parts):
+            blocks[k] = split[0]
+            inner[k] = split[1:]
     boxes = [b.box for b in blocks]
     block_labels = [b.label for b in blocks]
     order = attach_captions(reading_order(boxes, block_labels, page_rtl), boxes, block_labels)
@@ -202,10 +210,55 @@ def _leading_heading(block: Block, max_lines: int = 2, max_words: int = 16) -> i
         sizes = [ln.size or ln.height for ln in head]
         if not all(_same_type(head[0], ln) for ln in head):
             return 0
-        if (head[0].bold and not rest_bold) or min(sizes) >= 1.15 * rest_size:
+        if head[-1].text[-1:] in ".,;:":
+            return 0
+        if (head[0].bold and not rest_bold) or min(sizes) >= 1.08 * rest_size:
             if not _same_type(head[-1], rest[0]):
                 return k
     return 0
+
+
+_SENTENCE_END = ".!?:;。！？\"”’)"
+
+
+def _split_paragraphs(block: Block) -> list[Block]:
+    """A text block holding several paragraphs (one layout box around them) split where a paragraph ends:
+    a wider gap than the block's line spacing, or, in justified text, a short line ending a sentence, or a
+    first-line indent after a sentence end."""
+    ls = block.lines
+    if block.label != "text" or len(ls) < 3:
+        return [block]
+    gaps = [b.box.y0 - a.box.y1 for a, b in zip(ls, ls[1:], strict=False)]
+    pairs = zip(gaps, ls, ls[1:], strict=False)
+    if any(g < -0.5 * ln.height or x_overlap(ln.box, nxt.box) <= 0 for g, ln, nxt in pairs):
+        return [block]  # not one column of lines read top to bottom
+    spacing = sorted(gaps)[len(gaps) // 2]
+    left, right = min(ln.box.x0 for ln in ls), max(ln.box.x1 for ln in ls)
+    width = right - left
+    rtl = sum(ln.rtl for ln in ls) * 2 > len(ls)
+    if rtl:  # mirror: right-to-left lines start at the right edge
+        ls = [Line(ln.words, Box(-ln.box.x1, ln.box.y0, -ln.box.x0, ln.box.y1), ln.rtl) for ln in ls]
+        left, right = -right, -left
+    justified = sorted(ln.box.x1 for ln in ls[:-1])[(len(ls) - 1) // 2] >= right - 0.05 * width
+    starts = [0]
+    for i in range(len(ls) - 1):
+        a, b = ls[i], ls[i + 1]
+        h = a.height
+        ends = a.text[-1:] in _SENTENCE_END
+        begins = not b.text[:1].islower()
+        wide_gap = gaps[i] > spacing + 0.5 * h
+        short_end = justified and ends and a.box.x1 < right - 0.15 * width and begins
+        indent = (ends and begins and b.box.x0 > left + 0.8 * h
+                  and (i + 2 >= len(ls) or ls[i + 2].box.x0 < left + 0.4 * h))
+        if wide_gap or short_end or indent:
+            starts.append(i + 1)
+    if len(starts) == 1:
+        return [block]
+    out = []
+    for s, e in zip(starts, [*starts[1:], len(ls)], strict=True):
+        part = block.lines[s:e]
+        out.append(Block(block.region, block.label, union(ln.box for ln in part), part))
+    return out
 
 
 def is_prose(block_lines: list[Line], min_lines: int = 3, min_words: int = 6) -> bool:

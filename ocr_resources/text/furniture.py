@@ -61,10 +61,17 @@ def find_furniture(blocks: list[TextBlock]) -> dict[int, str]:
                         if abs(blocks[j].box.center[1] / blocks[j].page_height - y) < 0.03}
                 if len(near) >= 2:
                     out[i] = band
+    tops: dict[int, float] = {}
+    bottoms: dict[int, float] = {}
+    for b in blocks:
+        tops[b.page_no] = min(tops.get(b.page_no, b.box.y0), b.box.y0)
+        bottoms[b.page_no] = max(bottoms.get(b.page_no, b.box.y1), b.box.y1)
     for i, b in enumerate(blocks):
         if i in out:
             continue
         band = _band(b)
+        if band is None and is_page_number(b.text):  # a number alone above or below everything else
+            band = "header" if b.box.y0 <= tops[b.page_no] else ("footer" if b.box.y1 >= bottoms[b.page_no] else None)
         if band and is_page_number(b.text) and (b.size is None or body is None or b.size <= 1.3 * body):
             out[i] = band  # (a large number is a chapter number, not a page number)
         elif b.label in ("header", "footer"):

@@ -38,7 +38,7 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
         return False
     if body is None or b.size is None:
         return False
-    if b.size >= 1.15 * body or (b.bold and b.size >= 0.95 * body):
+    if b.size >= (1.08 if b.lines == 1 else 1.15) * body or (b.bold and b.size >= 0.95 * body):
         return True
     # a page set in smaller type than the rest of the document (a brochure page, a cover) has its own scale
     return page_body is not None and page_body < 0.9 * body and (
