@@ -118,3 +118,19 @@ def test_clean_regions_drops_duplicates_and_text_inside_tables():
     boxes = [Box(0, 0, 100, 20), Box(1, 0, 100, 21), Box(0, 100, 300, 300), Box(10, 110, 90, 130), Box(0, 400, 50, 410)]
     labels = ["title", "header", "table", "text", "text"]
     assert clean_regions(boxes, labels, [0.9, 0.5, 0.9, 0.8, 0.7]) == [0, 2, 4]
+
+
+def test_a_heading_boxed_with_its_paragraph_is_split_off():
+    head = [Word(t, w.box, 1.0, 14.0, True) for t, w in zip("2 Results".split(), line_words("2 Results", 50, 80),
+                                                             strict=True)]
+    words = head + column(LEFT, 50, 100)
+    blocks = compose(words, [Box(45, 75, 300, 150)], ["text"])
+    assert [b.text for b in blocks] == ["2 Results", "\n".join(LEFT)]
+    assert [b.region for b in blocks] == [0, 0]
+
+
+def test_paragraphs_inside_one_box_are_split_at_wider_gaps():
+    first = column(["first paragraph line one", "first paragraph line two ends."], 50, 100)
+    second = column(["second paragraph line one", "second paragraph line two"], 50, 100 + 2 * 14 + 10)
+    blocks = compose(first + second, [Box(45, 95, 300, 200)], ["text"])
+    assert [b.text.split("\n")[0] for b in blocks] == ["first paragraph line one", "second paragraph line one"]

@@ -110,18 +110,50 @@ def order_words(words: list[Word], rtl: bool) -> list[Word]:
     return out
 
 
+def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[float, float]]]:
+    """Per row, the gaps that are column gutters: a gap at least half a text height wide that stays that
+    wide, at the same place, through `min_run` consecutive rows. Word spaces of justified text are as wide
+    sometimes, but do not line up row after row."""
+    gaps: list[list[tuple[float, float]]] = []
+    heights: list[float] = []
+    for row in all_rows:
+        h = statistics.median(w.box.height for w in row)
+        heights.append(h)
+        gaps.append([(a.box.x1, b.box.x0) for a, b in zip(row, row[1:], strict=False)
+                     if b.box.x0 - a.box.x1 >= 0.5 * h])
+    out: list[list[tuple[float, float]]] = [[] for _ in all_rows]
+    for i, row_gaps in enumerate(gaps):
+        for gap in row_gaps:
+            width_min = 0.5 * heights[i]
+            run = 1
+            for step in (-1, 1):
+                j, cur = i + step, gap
+                while 0 <= j < len(gaps):
+                    nxt = max(((max(cur[0], g[0]), min(cur[1], g[1])) for g in gaps[j]),
+                              key=lambda g: g[1] - g[0], default=None)
+                    if nxt is None or nxt[1] - nxt[0] < width_min:
+                        break
+                    cur, run, j = nxt, run + 1, j + step
+            if run >= min_run:
+                out[i].append(gap)
+    return out
+
+
 def lines(words: list[Word], gap_factor: float = GAP_FACTOR, rtl: bool | None = None) -> list[Line]:
-    """Text lines: rows split wherever the gap between neighbouring words is wider than `gap_factor` text
-    heights, so two columns (or two table cells) on one baseline become two lines."""
+    """Text lines: rows split at column gutters (gaps that line up row after row) and wherever the gap
+    between neighbouring words is wider than `gap_factor` text heights, so two columns (or two table cells)
+    on one baseline become two lines."""
     out: list[Line] = []
-    for row in rows(words):
-        row.sort(key=lambda w: w.box.x0)
+    all_rows = [sorted(row, key=lambda w: w.box.x0) for row in rows(words)]
+    gutters = _gutters(all_rows)
+    for row, row_gutters in zip(all_rows, gutters, strict=True):
         height = statistics.median(w.box.height for w in row)
+        cuts = {g[1] for g in row_gutters}
         runs: list[list[Word]] = [[row[0]]]
         for word in row[1:]:
             gap = word.box.x0 - max(w.box.x1 for w in runs[-1])
-            if gap > gap_factor * max(height, 1e-6) and not (len(runs[-1]) == 1 and _marker(runs[-1][0].text)
-                                                                and gap < 6 * height):
+            wide = gap > gap_factor * max(height, 1e-6) or word.box.x0 in cuts
+            if wide and not (len(runs[-1]) == 1 and _marker(runs[-1][0].text) and gap < 6 * height):
                 runs.append([word])
             else:
                 runs[-1].append(word)

@@ -297,8 +297,8 @@ def _emit_page(ctx: StageContext, out, pt: _PageText, texts, counts: dict[str, i
     order = 0
     for bt in texts:
         block = bt.block
-        if not bt.text and block.label not in ("figure", "table"):
-            continue
+        if not bt.text and block.region is None:
+            continue  # (every layout region keeps a row, even an empty one: the page's coverage is checked)
         counts["characters"] += len(bt.text)
         words = block.words
         source, reason, confidence = pt.source, pt.reason, pt.confidence
