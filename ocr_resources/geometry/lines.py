@@ -57,16 +57,22 @@ class Line:
 
 def rows(words: list[Word]) -> list[list[Word]]:
     """Words grouped by vertical overlap with a row's reference band (the median top and bottom of its
-    words), top to bottom. Rows are not split horizontally here (see `lines`)."""
+    words), top to bottom. Words of ordinary height make the rows; taller ones (a bullet set in a larger
+    font, an initial) then join the overlapping row whose words they are nearest to, so a tall glyph never
+    bridges two baselines of neighbouring columns. Rows are not split horizontally here (see `lines`)."""
+    if not words:
+        return []
+    typical = statistics.median(w.box.height for w in words)
+    ordinary = [w for w in words if w.box.height <= 1.3 * typical]
+    tall = [w for w in words if w.box.height > 1.3 * typical]
     out: list[list[Word]] = []
     bands: list[tuple[float, float]] = []
-    for word in sorted(words, key=lambda w: (w.box.center[1], w.box.x0)):
+    for word in sorted(ordinary, key=lambda w: (w.box.center[1], w.box.x0)):
         best, best_overlap = None, 0.0
         for k in range(len(out) - 1, max(-1, len(out) - 8), -1):  # only recent rows can still overlap
             top, bottom = bands[k]
             overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
-            need = 0.5 * min(bottom - top, word.box.height)
-            if overlap > need and overlap > best_overlap:
+            if overlap > 0.5 * min(bottom - top, word.box.height) and overlap > best_overlap:
                 best, best_overlap = k, overlap
         if best is None:
             out.append([word])
@@ -75,6 +81,19 @@ def rows(words: list[Word]) -> list[list[Word]]:
             out[best].append(word)
             members = out[best]
             bands[best] = (statistics.median(w.box.y0 for w in members), statistics.median(w.box.y1 for w in members))
+    for word in tall:
+        best, best_dist = None, None
+        for k, (top, bottom) in enumerate(bands):
+            overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
+            if overlap > 0.5 * min(bottom - top, word.box.height):
+                dist = min(max(w.box.x0 - word.box.x1, word.box.x0 - w.box.x1, 0.0) for w in out[k])
+                if best_dist is None or dist < best_dist:
+                    best, best_dist = k, dist
+        if best is None:
+            out.append([word])
+            bands.append((word.box.y0, word.box.y1))
+        else:
+            out[best].append(word)
     order = sorted(range(len(out)), key=lambda k: bands[k])
     return [out[k] for k in order]
 

@@ -212,9 +212,10 @@ def _leading_heading(block: Block, max_lines: int = 2, max_words: int = 16) -> i
             return 0
         if head[-1].text[-1:] in ".,;:":
             return 0
-        if (head[0].bold and not rest_bold) or min(sizes) >= 1.08 * rest_size:
-            if not _same_type(head[-1], rest[0]):
-                return k
+        if ((head[0].bold and not rest_bold) or min(sizes) >= 1.08 * rest_size) and (
+                head[-1].bold != rest[0].bold or (head[-1].size or head[-1].height) >= 1.08 * (rest[0].size or
+                                                                                              rest[0].height)):
+            return k
     return 0
 
 

@@ -40,7 +40,9 @@ def _list(lines: list[str]) -> str | None:
     items = list_items(lines)
     if not items:
         return None
-    return "\n".join(f"- {escape(t)}" if is_bullet(m) else f"{m} {escape(t)}".strip() for m, t in items)
+    lead = escape(reflow([items[0][1]])) + "\n\n" if items[0][0] == "" else ""
+    listed = [(m, t) for m, t in items if m]
+    return lead + "\n".join(f"- {escape(t)}" if is_bullet(m) else f"{m} {escape(t)}".strip() for m, t in listed)
 
 
 def block_markdown(label: str, text: str, heading_level: int | None = None, table_md: str | None = None) -> str:

@@ -22,6 +22,14 @@ _ENUM = re.compile(r"^(\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)])\s+(?=\S)", re.I)
 MAX_HEADING_WORDS = 16
 
 
+def _wordy(text: str) -> bool:
+    """Mostly letters: a formula or a number the layout model calls a title is not a heading."""
+    chars = [ch for ch in text if not ch.isspace()]
+    if sum(ch.isalpha() for ch in chars) < 0.6 * len(chars):
+        return False
+    return any(len(w) > 1 and w.isalpha() for w in text.split())
+
+
 def numbering_depth(text: str) -> int:
     """1 for "5 Results", 2 for "5.1 Setup", 0 when the text is not numbered like a section."""
     m = _NUMBERING.match(text.strip())
@@ -45,6 +53,27 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
         b.size >= 1.2 * page_body and (b.bold or b.size >= 1.3 * page_body))
 
 
+_CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|chart|exhibit|source|note)\s*\d", re.I)
+_MINOR = frozenset("a an and as at by for from in of on or the to with".split())
+
+
+def _title_case_line(b: TextBlock, page: list[TextBlock]) -> bool:
+    """A heading set in body type (italic, say, which the text layer does not flag): one short line on its
+    own, in Title Case, no sentence punctuation, right above a paragraph of the same column."""
+    text = " ".join(b.text.split())
+    words = [w for w in text.split() if any(ch.isalpha() for ch in w)]
+    if b.lines != 1 or not 2 <= len(words) <= 10 or text[-1:] in ".,;:!?" or b.label not in ("text", "title"):
+        return False
+    if _CAPTION.match(text):
+        return False
+    major = [w for w in words if w.lower() not in _MINOR]
+    if not major or sum(1 for w in major if w[0].isupper()) < max(2, 0.75 * len(major)) or text.isupper():
+        return False
+    h = max(b.box.height, 1.0)
+    return any(o is not b and o.lines >= 2 and 0 <= o.box.y0 - b.box.y1 <= 2.5 * h
+               and min(o.box.x1, b.box.x1) - max(o.box.x0, b.box.x0) > 0 for o in page)
+
+
 def heading_levels(blocks: list[TextBlock]) -> dict[int, int]:
     """Heading level by block index, for the blocks that are headings."""
     body = body_size(blocks)
@@ -54,8 +83,8 @@ def heading_levels(blocks: list[TextBlock]) -> dict[int, int]:
     page_body = {p: body_size(bs) if sum(len(b.text) for b in bs) >= 200 else None for p, bs in pages.items()}
     heads = [i for i, b in enumerate(blocks)
              if b.label not in ("header", "footer", "table", "figure", "caption", "formula")
-             and ((b.label == "title" and b.words <= 2 * MAX_HEADING_WORDS)
-                  or looks_like_heading(b, body, page_body[b.page_no]))]
+             and ((b.label == "title" and b.words <= 2 * MAX_HEADING_WORDS and _wordy(b.text))
+                  or looks_like_heading(b, body, page_body[b.page_no]) or _title_case_line(b, pages[b.page_no]))]
     if not heads:
         return {}
     levels: dict[int, int] = {}
@@ -98,15 +127,19 @@ def is_bullet(marker: str) -> bool:
 
 
 def list_items(lines: list[str]) -> list[tuple[str, str]] | None:
-    """(marker, item text) per item when the lines form a list (the first line starts with a bullet, or two
-    lines start with enumerators: one numbered paragraph is not a list), else None."""
-    if not lines or not list_marker(lines[0]):
+    """(marker, item text) per item when the lines form a list, else None. A list starts with a bullet, or
+    has two lines that start with enumerators (one numbered paragraph is not a list); lines before its
+    first marker are its lead-in, returned as an item with the marker ''."""
+    markers = [list_marker(ln) for ln in lines]
+    first = next((k for k, m in enumerate(markers) if m), None)
+    if first is None:
         return None
-    if not is_bullet(list_marker(lines[0]) or "") and sum(1 for ln in lines if _ENUM.match(ln)) < 2:
+    bullets = sum(1 for m in markers if m and is_bullet(m))
+    enums = sum(1 for ln in lines if _ENUM.match(ln))
+    if not (bullets and (first == 0 or bullets >= 2)) and enums < 2:
         return None
-    items: list[tuple[str, list[str]]] = []
-    for line in lines:
-        marker = list_marker(line)
+    items: list[tuple[str, list[str]]] = [("", lines[:first])] if first else []
+    for line, marker in zip(lines[first:], markers[first:], strict=True):
         if marker:
             rest = line.lstrip()[len(marker):].strip()
             items.append((marker, [rest] if rest else []))
