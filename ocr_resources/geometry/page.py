@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ocr_resources.geometry.boxes import TEXT_LABELS, inside, union, x_overlap, y_overlap
-from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines
+from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines, rows
 from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.types import Box, Word
 
+_BODY = frozenset({"text", "title", "list", "reference", "caption", "formula", "other"})
 PAGE_FIGURE = 0.4  # share of the page a "figure" must cover to be taken for a page of text
 
 
@@ -47,6 +48,39 @@ def assign(words: list[Word], regions: list[Box], min_inside: float = 0.5) -> li
                 best = idx
         out.append(best)
     return out
+
+
+def _join_cut_lines(words: list[Word], owner: list[int | None], regions: list[Box],
+                    labels: list[str]) -> list[int | None]:
+    """Text boxes that cut a line in two (an inner box narrower than the lines around it, two boxes that
+    meet mid-line) are one box: where two words on one baseline, a word space apart, went to different
+    text regions, the larger region takes all the words of both."""
+    parent = list(range(len(regions)))
+
+    def find(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    index = {id(w): k for k, w in enumerate(words)}
+    joined = False
+    for row in rows(words):
+        row.sort(key=lambda w: w.box.x0)
+        for a, b in zip(row, row[1:], strict=False):
+            ra, rb = owner[index[id(a)]], owner[index[id(b)]]
+            if ra is None or rb is None or find(ra) == find(rb):
+                continue
+            if labels[ra] not in _BODY or labels[rb] not in _BODY:
+                continue
+            h = min(a.box.height, b.box.height)
+            if b.box.x0 - a.box.x1 <= 0.6 * h and y_overlap(a.box, b.box) >= 0.7 * h:
+                big, small = (ra, rb) if regions[ra].area >= regions[rb].area else (rb, ra)
+                parent[find(small)] = find(big)
+                joined = True
+    if not joined:
+        return owner
+    return [None if o is None else find(o) for o in owner]
 
 
 def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list[Word]]) -> int | None:
@@ -142,7 +176,7 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     for the words outside every region, in reading order. A figure covering much of the `page` whose words
     are prose is followed by its paragraphs as blocks of their own (unless its index is in `keep_whole`)."""
     page_rtl = is_rtl(words) if rtl is None else rtl
-    owner = assign(words, regions)
+    owner = _join_cut_lines(words, assign(words, regions), regions, labels)
     members: list[list[Word]] = [[] for _ in regions]
     orphans: list[Word] = []
     for word, idx in zip(words, owner, strict=True):
@@ -155,10 +189,13 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         else:
             members[idx].extend(line.words)
     blocks: list[Block] = []
+    empty: list[Block] = []  # text boxes left without words: kept (after the flow), never ordered
     for idx, (region, label) in enumerate(zip(regions, labels, strict=True)):
         region_lines = order_lines(lines(members[idx]), page_rtl)
-        if not region_lines and label in TEXT_LABELS and _container(idx, regions):
-            continue  # an outer box whose words all went to the boxes inside it: nothing of its own
+        if not region_lines and label in TEXT_LABELS:
+            if not _container(idx, regions):  # (an outer box whose words all went inside has nothing of its own)
+                empty.append(Block(idx, label, region, []))
+            continue
         box = region
         if region_lines and label in TEXT_LABELS:
             box = union(ln.box for ln in region_lines)
@@ -193,7 +230,7 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     boxes = [b.box for b in blocks]
     block_labels = [b.label for b in blocks]
     order = attach_captions(reading_order(boxes, block_labels, page_rtl), boxes, block_labels)
-    return [b for i in order for b in [blocks[i], *inner.get(i, [])]]
+    return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + empty
 
 
 def _leading_heading(block: Block, max_lines: int = 2, max_words: int = 16) -> int:

@@ -79,7 +79,8 @@ def _pdf_chars(textpage, n: int, page_height: float) -> list[PdfChar]:
     out: list[PdfChar] = []
     for i in range(n):
         code = raw.FPDFText_GetUnicode(tp, i)  # one code point per index (text ranges shift at surrogates)
-        ch = "\ufffe" if code == 2 else chr(code)  # 2: pdfium's soft-hyphen code
+        # 2: pdfium's code for a soft hyphen (or for an unmapped glyph whose font code is 2)
+        ch = "\ufffe" if code == 2 and raw.FPDFText_IsHyphen(tp, i) == 1 else chr(code)
         if ch.isspace() or ch == "\x00":
             out.append(PdfChar(ch, 0, 0, 0, 0, generated=raw.FPDFText_IsGenerated(tp, i) == 1))
             continue

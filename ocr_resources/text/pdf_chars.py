@@ -145,6 +145,16 @@ def _word(chars: list[PdfChar]) -> PdfWord | None:
                    sum(c.bold for c in chars) * 2 > len(chars), sum(c.hidden for c in chars) * 2 > len(chars))
 
 
+def _line_start_glyph(chars: list[PdfChar], previous: PdfWord | None) -> PdfWord | None:
+    """An unmappable glyph standing alone at the start of a line is a bullet drawn from a symbol font
+    (a dingbat without a Unicode mapping): keep it as a bullet, so the list keeps its items."""
+    x0, y0 = min(c.x0 for c in chars), min(c.y0 for c in chars)
+    x1, y1 = max(c.x1 for c in chars), max(c.y1 for c in chars)
+    if previous is not None and min(previous.box.y1, y1) - max(previous.box.y0, y0) > 0 and previous.box.x1 <= x0:
+        return None  # something precedes it on its line
+    return PdfWord(BULLET, Box(x0, y0, x1, y1), chars[0].size or None, False, chars[0].hidden)
+
+
 def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
     chars = [c for c in chars if c.text]
     _symbol_bullets(chars)
@@ -159,6 +169,8 @@ def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
     def close() -> None:
         if cur:
             word = _word(cur)
+            if word is None and len(cur) <= 2 and all(c.unmapped or is_bad_char(c.text[0]) for c in cur):
+                word = _line_start_glyph(cur, words[-1] if words else None)
             if word is not None:
                 words.append(word)
             cur.clear()
