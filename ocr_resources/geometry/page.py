@@ -202,8 +202,9 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         elif region_lines:
             box = union([region, *(ln.box for ln in region_lines)])
         blocks.append(Block(idx, label, box, region_lines))
-    for group in _group_orphans(loose):
-        blocks.append(Block(None, "text", union(ln.box for ln in group), order_lines(group, page_rtl)))
+    for group in form_rows(_group_orphans(loose), page_rtl):
+        blocks.append(Block(None, "text", union(ln.box for ln in group),
+                            group if _is_row(group) else order_lines(group, page_rtl)))
     inner: dict[int, list[Block]] = {}
     for k, block in enumerate(blocks):
         # A page of text the layout model took for one picture is read as text; the words of a real picture
@@ -307,6 +308,42 @@ def is_prose(block_lines: list[Line], min_lines: int = 3, min_words: int = 6) ->
 def _paragraphs(block_lines: list[Line], rtl: bool) -> list[Block]:
     """The text inside a figure that holds prose (a page the layout model took for a picture), as blocks
     of their own in reading order, after the figure."""
-    groups = _group_orphans(block_lines)
+    groups = form_rows(_group_orphans(block_lines), rtl)
     boxes = [union(ln.box for ln in g) for g in groups]
-    return [Block(None, "text", boxes[i], order_lines(groups[i], rtl)) for i in reading_order(boxes, rtl=rtl)]
+    return [Block(None, "text", boxes[i], groups[i] if _is_row(groups[i]) else order_lines(groups[i], rtl))
+            for i in reading_order(boxes, rtl=rtl)]
+
+
+def _is_row(group: list[Line]) -> bool:
+    return len(group) > 1 and x_overlap(group[0].box, group[1].box) <= 0
+
+
+def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
+    """A column of labels beside a column of values (a form) read row by row, each label with its value,
+    not all labels and then all values. Labels are a ragged column of short lines, most of which have a
+    value line on their baseline; two columns of running text fill their lines and are left alone."""
+    boxes = [union(ln.box for ln in g) for g in groups]
+    for i, a in enumerate(groups):
+        ba = boxes[i]
+        beside = [j for j, bb in enumerate(boxes) if j != i and ((bb.x1 <= ba.x0) if rtl else (bb.x0 >= ba.x1))
+                  and ba.y0 - 0.5 * bb.height <= bb.center[1] <= ba.y1 + 0.5 * bb.height]
+        values = sorted((ln for j in beside for ln in groups[j]), key=lambda ln: ln.box.center[1])
+        if not _labels_beside(a, values):
+            continue
+        keys = sorted(a, key=lambda ln: ln.box.y0)
+        rows_: list[list[Line]] = [[v for v in values if v.box.center[1] < keys[0].box.y0]]
+        for k, key in enumerate(keys):
+            end = keys[k + 1].box.y0 if k + 1 < len(keys) else float("inf")
+            rows_.append([key, *(v for v in values if key.box.y0 <= v.box.center[1] < end)])
+        rest = [g for j, g in enumerate(groups) if j != i and j not in beside]
+        return form_rows(rest, rtl) + [r for r in rows_ if r]
+    return groups
+
+
+def _labels_beside(a: list[Line], b: list[Line]) -> bool:
+    if len(a) < 3 or len(b) < 3:
+        return False
+    width = union(ln.box for ln in a).width
+    ragged = sum(1 for ln in a if ln.box.width < 0.8 * width)
+    paired = sum(1 for ln in a if any(y_overlap(ln.box, v.box) > 0.5 * min(ln.height, v.height) for v in b))
+    return ragged >= 0.5 * len(a) and paired >= max(3, 0.5 * len(a))

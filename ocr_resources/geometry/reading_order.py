@@ -97,10 +97,11 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
 
 
 def _beside_before(a: Box, b: Box, rtl: bool) -> bool:
-    """a sits beside b (they share some height, not a column) and comes first in the reading direction."""
-    if _overlaps_x(a, b) or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0:
+    """a sits in an earlier column than b (left of it; right of it on right-to-left pages) and starts above
+    b's end: it is read first, even when b is next down the column being read."""
+    if _overlaps_x(a, b) or a.y0 >= b.y1:
         return False
-    return a.x1 > b.x1 if rtl else a.x0 < b.x0
+    return a.x1 <= b.x0 + 1 if not rtl else a.x0 >= b.x1 - 1
 
 
 def reading_order(boxes: list[Box], labels: list[str] | None = None, rtl: bool = False) -> list[int]:
