@@ -134,3 +134,18 @@ def test_paragraphs_inside_one_box_are_split_at_wider_gaps():
     second = column(["second paragraph line one", "second paragraph line two"], 50, 100 + 2 * 14 + 10)
     blocks = compose(first + second, [Box(45, 95, 300, 200)], ["text"])
     assert [b.text.split("\n")[0] for b in blocks] == ["first paragraph line one", "second paragraph line one"]
+
+
+def test_a_form_reads_each_label_with_its_value():
+    labels = ["Name", "Date of birth", "Place of birth and country", "Occupation"]
+    values = ["Jane Doe", "1 May 1990", "Paris, France", "Engineer"]
+    words = []
+    for k, (label, value) in enumerate(zip(labels, values, strict=True)):
+        words += line_words(label, 50, 100 + 30 * k) + line_words(value, 300, 100 + 30 * k)
+    blocks = compose(words, [], [])
+    assert [b.text for b in blocks] == [f"{lab}\n{val}" for lab, val in zip(labels, values, strict=True)]
+
+
+def test_two_columns_of_running_text_are_not_a_form():
+    words = column(LEFT, 50, 100) + column(RIGHT, 300, 100)
+    assert [b.text for b in compose(words, [], [])] == ["\n".join(LEFT), "\n".join(RIGHT)]

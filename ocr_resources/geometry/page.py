@@ -320,22 +320,27 @@ def _is_row(group: list[Line]) -> bool:
 
 def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
     """A column of labels beside a column of values (a form) read row by row, each label with its value,
-    not all labels and then all values. Labels are a ragged column of short lines, most of which have a
-    value line on their baseline; two columns of running text fill their lines and are left alone."""
+    not all labels and then all values. Labels are a ragged column of short lines that start at one edge
+    (left; right on right-to-left pages), most of which have a value line on their baseline; two columns of
+    running text fill their lines and are left alone."""
     boxes = [union(ln.box for ln in g) for g in groups]
-    for i, a in enumerate(groups):
-        ba = boxes[i]
-        beside = [j for j, bb in enumerate(boxes) if j != i and ((bb.x1 <= ba.x0) if rtl else (bb.x0 >= ba.x1))
-                  and ba.y0 - 0.5 * bb.height <= bb.center[1] <= ba.y1 + 0.5 * bb.height]
+    edge = [(-b.x1 if rtl else b.x0) for b in boxes]
+    for i in sorted(range(len(groups)), key=lambda k: edge[k]):
+        column = [j for j in range(len(groups)) if abs(edge[j] - edge[i]) <= 3.0]
+        labels = [ln for j in column for ln in groups[j]]
+        lx0, lx1 = min(boxes[j].x0 for j in column), max(boxes[j].x1 for j in column)
+        ly0, ly1 = min(boxes[j].y0 for j in column), max(boxes[j].y1 for j in column)
+        beside = [j for j, bb in enumerate(boxes) if j not in column and ((bb.x1 <= lx0) if rtl else (bb.x0 >= lx1))
+                  and ly0 - 0.5 * bb.height <= bb.center[1] <= ly1 + 0.5 * bb.height]
         values = sorted((ln for j in beside for ln in groups[j]), key=lambda ln: ln.box.center[1])
-        if not _labels_beside(a, values):
+        if not _labels_beside(labels, values):
             continue
-        keys = sorted(a, key=lambda ln: ln.box.y0)
+        keys = sorted(labels, key=lambda ln: ln.box.y0)
         rows_: list[list[Line]] = [[v for v in values if v.box.center[1] < keys[0].box.y0]]
         for k, key in enumerate(keys):
             end = keys[k + 1].box.y0 if k + 1 < len(keys) else float("inf")
             rows_.append([key, *(v for v in values if key.box.y0 <= v.box.center[1] < end)])
-        rest = [g for j, g in enumerate(groups) if j != i and j not in beside]
+        rest = [g for j, g in enumerate(groups) if j not in column and j not in beside]
         return form_rows(rest, rtl) + [r for r in rows_ if r]
     return groups
 
