@@ -117,7 +117,9 @@ def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
         labels = [ln for j in column for ln in groups[j]]
         lx0, lx1 = min(boxes[j].x0 for j in column), max(boxes[j].x1 for j in column)
         ly0, ly1 = min(boxes[j].y0 for j in column), max(boxes[j].y1 for j in column)
-        beside = [j for j, bb in enumerate(boxes) if j not in column and ((bb.x1 <= lx0) if rtl else (bb.x0 >= lx1))
+        h = sorted(ln.height for ln in labels)[len(labels) // 2]
+        beside = [j for j, bb in enumerate(boxes) if j not in column  # values: next to the labels, not a far column
+                  and 0 <= ((lx0 - bb.x1) if rtl else (bb.x0 - lx1)) <= 12 * h
                   and ly0 - 0.5 * bb.height <= bb.center[1] <= ly1 + 0.5 * bb.height]
         values = sorted((ln for j in beside for ln in groups[j]), key=lambda ln: ln.box.center[1])
         if not _labels_beside(labels, values):
@@ -135,7 +137,8 @@ def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
 def _labels_beside(a: list[Line], b: list[Line]) -> bool:
     if len(a) < 3 or len(b) < 3:
         return False
-    width = union(ln.box for ln in a).width
+    width, value_width = union(ln.box for ln in a).width, union(ln.box for ln in b).width
     ragged = sum(1 for ln in a if ln.box.width < 0.8 * width)
+    ragged_values = sum(1 for ln in b if ln.box.width < 0.8 * value_width)
     paired = sum(1 for ln in a if any(y_overlap(ln.box, v.box) > 0.5 * min(ln.height, v.height) for v in b))
-    return ragged >= 0.5 * len(a) and paired >= max(3, 0.5 * len(a))
+    return ragged >= 0.5 * len(a) and ragged_values >= 0.3 * len(b) and paired >= max(3, 0.5 * len(a))
