@@ -29,6 +29,7 @@ class Block:
     label: str
     box: Box  # what reading order used: a text region's words' box, else the region's box
     lines: list[Line] = field(default_factory=list)
+    form_row: bool = False  # a form's label with its value beside it (never a heading)
 
     @property
     def words(self) -> list[Word]:
@@ -177,8 +178,9 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             box = union([region, *(ln.box for ln in region_lines)])
         blocks.append(Block(idx, label, box, region_lines))
     for group in form_rows(group_lines(loose), page_rtl):
-        blocks.append(Block(None, "text", union(ln.box for ln in group),
-                            group if is_row(group) else order_lines(group, page_rtl)))
+        row = is_row(group)
+        blocks.append(Block(None, "text", union(ln.box for ln in group), group if row else order_lines(group, page_rtl),
+                            row))
     inner: dict[int, list[Block]] = {}  # blocks that follow a block in the flow: its parts
     for k, block in enumerate(blocks):
         # A page of text the layout model took for one picture is read as text; the words of a real picture
@@ -210,5 +212,6 @@ def _paragraphs(block_lines: list[Line], rtl: bool) -> list[Block]:
     of their own in reading order, after the figure."""
     groups = form_rows(group_lines(block_lines), rtl)
     boxes = [union(ln.box for ln in g) for g in groups]
-    return [Block(None, "text", boxes[i], groups[i] if is_row(groups[i]) else order_lines(groups[i], rtl))
+    rows_ = [is_row(g) for g in groups]
+    return [Block(None, "text", boxes[i], groups[i] if rows_[i] else order_lines(groups[i], rtl), rows_[i])
             for i in reading_order(boxes, rtl=rtl)]

@@ -19,6 +19,7 @@ class TextBlock:
     size: float | None = None  # font size (text layer) or line height (OCR), median over its words
     bold: bool = False
     lines: int = 1
+    form_row: bool = False  # a form's label with its value
 
     @property
     def words(self) -> int:

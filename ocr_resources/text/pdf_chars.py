@@ -161,6 +161,7 @@ def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
     _fix_rtl_ligatures(chars)
     chars = _compose_accents(chars)
     words: list[PdfWord] = []
+    guessed: list[int] = []  # indices of bullets guessed from unmappable glyphs
     cur: list[PdfChar] = []
     x0 = y0 = x1 = y1 = 0.0
     direction = 0  # of the word so far: +1 left-to-right, -1 right-to-left, 0 not known yet
@@ -171,6 +172,8 @@ def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
             word = _word(cur)
             if word is None and len(cur) <= 2 and all(c.unmapped or is_bad_char(c.text[0]) for c in cur):
                 word = _line_start_glyph(cur, words[-1] if words else None)
+                if word is not None:
+                    guessed.append(len(words))
             if word is not None:
                 words.append(word)
             cur.clear()
@@ -208,4 +211,10 @@ def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
             direction = d
         cur.append(c)
     close()
-    return words
+    # a guessed bullet stays only where text follows it on its line (not beside a line that was all garbage)
+    drop = {k for k in guessed if k + 1 >= len(words) or not _same_line(words[k], words[k + 1])}
+    return [w for k, w in enumerate(words) if k not in drop]
+
+
+def _same_line(a: PdfWord, b: PdfWord) -> bool:
+    return min(a.box.y1, b.box.y1) - max(a.box.y0, b.box.y0) > 0.3 * min(a.box.height, b.box.height)

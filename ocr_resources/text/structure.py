@@ -46,7 +46,7 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
         return False
     if body is None or b.size is None:
         return False
-    if b.size >= (1.08 if b.lines == 1 else 1.15) * body or (b.bold and b.size >= 0.95 * body):
+    if b.size >= (1.08 if b.lines == 1 else 1.15) * body or (b.bold and b.size >= 0.9 * body):
         return True
     # a page set in smaller type than the rest of the document (a brochure page, a cover) has its own scale
     return page_body is not None and page_body < 0.9 * body and (
@@ -82,7 +82,7 @@ def heading_levels(blocks: list[TextBlock]) -> dict[int, int]:
         pages.setdefault(b.page_no, []).append(b)
     page_body = {p: body_size(bs) if sum(len(b.text) for b in bs) >= 200 else None for p, bs in pages.items()}
     heads = [i for i, b in enumerate(blocks)
-             if b.label not in ("header", "footer", "table", "figure", "caption", "formula")
+             if b.label not in ("header", "footer", "table", "figure", "caption", "formula") and not b.form_row
              and ((b.label == "title" and b.words <= 2 * MAX_HEADING_WORDS and _wordy(b.text))
                   or looks_like_heading(b, body, page_body[b.page_no]) or _title_case_line(b, pages[b.page_no]))]
     if not heads:
