@@ -42,10 +42,11 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
         return False
     if text[-1] in ".,;:" and not numbering_depth(text) or text[0].islower():
         return False
-    if not any(ch.isalpha() for ch in text):
-        return False
     if body is None or b.size is None:
         return False
+    if not any(ch.isalpha() for ch in text):
+        return b.words <= 2 and b.size >= 2 * body  # a chapter number set large
+
     if b.size >= (1.08 if b.lines == 1 else 1.15) * body or (b.bold and b.size >= 0.9 * body):
         return True
     # a page set in smaller type than the rest of the document (a brochure page, a cover) has its own scale
