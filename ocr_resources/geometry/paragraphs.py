@@ -102,7 +102,7 @@ def is_prose(lines: list[Line], min_lines: int = 3, min_words: int = 6) -> bool:
 
 def is_row(group: list[Line]) -> bool:
     """A group made by `form_rows` (a label and its value, side by side): already in reading order."""
-    return len(group) > 1 and x_overlap(group[0].box, group[1].box) <= 0
+    return any(x_overlap(group[0].box, ln.box) <= 0 for ln in group[1:])
 
 
 def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
@@ -128,7 +128,13 @@ def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
         rows_: list[list[Line]] = [[v for v in values if v.box.center[1] < keys[0].box.y0]]
         for k, key in enumerate(keys):
             end = keys[k + 1].box.y0 if k + 1 < len(keys) else float("inf")
-            rows_.append([key, *(v for v in values if key.box.y0 <= v.box.center[1] < end)])
+            row = [key, *(v for v in values if key.box.y0 <= v.box.center[1] < end)]
+            prev = rows_[-1][0] if rows_[-1] else None
+            if len(row) == 1 and prev is not None and prev in keys and same_type(prev, key) and (
+                    0 <= key.box.y0 - max(ln.box.y1 for ln in rows_[-1] if ln in keys) <= 0.5 * key.height):
+                rows_[-1].insert(sum(1 for ln in rows_[-1] if ln in keys), key)  # a label's second line
+            else:
+                rows_.append(row)
         rest = [g for j, g in enumerate(groups) if j not in column and j not in beside]
         return form_rows(rest, rtl) + [r for r in rows_ if r]
     return groups

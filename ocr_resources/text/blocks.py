@@ -29,8 +29,8 @@ class TextBlock:
 def body_size(blocks: list[TextBlock]) -> float | None:
     """The size most of the document's text is set in (weighted by characters)."""
     weights: dict[float, int] = {}
-    for b in blocks:
-        if b.size and b.label in ("text", "list", "reference"):
+    for b in blocks:  # running text: not a form's labels and values
+        if b.size and b.label in ("text", "list", "reference") and not b.form_row:
             key = round(b.size * 2) / 2
             weights[key] = weights.get(key, 0) + len(b.text)
     if not weights:
