@@ -127,7 +127,7 @@ def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
         keys = sorted(labels, key=lambda ln: ln.box.y0)
         rows_: list[list[Line]] = [[v for v in values if v.box.center[1] < keys[0].box.y0]]
         for k, key in enumerate(keys):
-            end = keys[k + 1].box.y0 if k + 1 < len(keys) else float("inf")
+            end = keys[k + 1].box.y0 if k + 1 < len(keys) else key.box.y1 + 3 * key.height
             row = [key, *(v for v in values if key.box.y0 <= v.box.center[1] < end)]
             prev = rows_[-1][0] if rows_[-1] else None
             if len(row) == 1 and prev is not None and prev in keys and same_type(prev, key) and (
@@ -135,8 +135,10 @@ def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
                 rows_[-1].insert(sum(1 for ln in rows_[-1] if ln in keys), key)  # a label's second line
             else:
                 rows_.append(row)
+        placed = {id(ln) for r in rows_ for ln in r}
+        left_over = [v for v in values if id(v) not in placed]  # below the last label's row
         rest = [g for j, g in enumerate(groups) if j not in column and j not in beside]
-        return form_rows(rest, rtl) + [r for r in rows_ if r]
+        return form_rows(rest, rtl) + [r for r in rows_ if r] + ([left_over] if left_over else [])
     return groups
 
 
