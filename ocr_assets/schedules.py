@@ -15,7 +15,6 @@ Run keys include a hash of every asset's code version and the tick's date: the s
 requests nothing new, a new model version requests again at once, and a container whose run failed is
 tried again at the next tick (not within the same one)."""
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
 
@@ -23,22 +22,15 @@ from dagster import (
     AssetKey,
     AssetRecordsFilter,
     DagsterInstance,
-    DagsterRunStatus,
     DefaultScheduleStatus,
     RunRequest,
-    RunsFilter,
     ScheduleEvaluationContext,
     SkipReason,
     schedule,
 )
 from dagster._core.definitions.data_version import CODE_VERSION_TAG
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 
-from ocr_assets.assets import document_assets
+from ocr_assets.freshness import active_partitions, current_code_versions, versions_hash
 from ocr_assets.jobs import automation_enabled, document_pipeline_job
 from ocr_assets.partitions import containers
 from ocr_resources.pipeline.containers import inbox_entries
@@ -46,25 +38,10 @@ from ocr_resources.resources import PipelineStorage
 
 SCHEDULE_CRON_ENV = "OCR_SCHEDULE_CRON"
 DEFAULT_CRON = "0 2 * * *"  # daily, at night
-ACTIVE_RUN_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-                       DagsterRunStatus.STARTED]
 
 
 def schedule_cron() -> str:
     return os.environ.get(SCHEDULE_CRON_ENV, "").strip() or DEFAULT_CRON
-
-
-def current_code_versions() -> dict[AssetKey, str]:
-    """Code version of every asset the job materializes (logic version plus model identity)."""
-    versions: dict[AssetKey, str] = {}
-    for assets_def in document_assets:
-        versions.update({k: v for k, v in assets_def.code_versions_by_key.items() if v is not None})
-    return versions
-
-
-def versions_hash(versions: Mapping[AssetKey, str]) -> str:
-    blob = "\n".join(f"{k.to_user_string()}={v}" for k, v in sorted(versions.items(), key=lambda kv: kv[0]))
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def partition_states(instance: DagsterInstance, keys: Iterable[str],
@@ -84,20 +61,6 @@ def partition_states(instance: DagsterInstance, keys: Iterable[str],
             elif latest[0].asset_materialization.tags.get(CODE_VERSION_TAG) != version:
                 states[key] = "stale"
     return states
-
-
-def active_partitions(instance: DagsterInstance) -> set[str]:
-    """Containers that a queued or running run (of any job, CLI ranges included) is already working on."""
-    ordered = instance.get_dynamic_partitions(containers.name)
-    busy: set[str] = set()
-    for run in instance.get_runs(RunsFilter(statuses=ACTIVE_RUN_STATUSES)):
-        if PARTITION_NAME_TAG in run.tags:
-            busy.add(run.tags[PARTITION_NAME_TAG])
-        start = run.tags.get(ASSET_PARTITION_RANGE_START_TAG)
-        end = run.tags.get(ASSET_PARTITION_RANGE_END_TAG)
-        if start in ordered and end in ordered:
-            busy.update(ordered[ordered.index(start): ordered.index(end) + 1])
-    return busy
 
 
 @schedule(
