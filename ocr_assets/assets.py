@@ -17,14 +17,17 @@ from typing import Any
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
+from dagster._core.storage.tags import RETRY_ON_ASSET_OR_OP_FAILURE_TAG
 
 from ocr_assets.metadata import container_metadata, progress_line
 from ocr_assets.partitions import containers
 from ocr_resources import model_cache
+from ocr_resources.engines.model_source import ModelUnavailableError
 from ocr_resources.pipeline import containers as inbox
 from ocr_resources.pipeline import stages
 from ocr_resources.profiles import load_profile
@@ -127,8 +130,18 @@ def _run_stage(
     return MaterializeResult(metadata=run_meta)
 
 
+NO_RETRY_TAGS = {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "false", "ocr/failure": "model_unavailable"}
+
+
 def _model_producer(model: ModelResource, context: AssetExecutionContext) -> tuple[Any, dict[str, Any]]:
-    engine = model.load(run_id=context.run_id, logger=context.log)
+    try:
+        engine = model.load(run_id=context.run_id, logger=context.log)
+    except ModelUnavailableError as exc:
+        # A retry cannot fetch a model: neither the step's retry policy nor the run retry repeats this
+        # (the run tag is read when the run fails). The schedule tries the container again, with back-off.
+        context.instance.add_run_tags(context.run_id, NO_RETRY_TAGS)
+        raise Failure(description=str(exc), allow_retries=False,
+                      metadata={"role": model.role, "model": model.model, "revision": model.revision}) from exc
     ident = engine.identity
     return engine, {"engine": ident.engine, "model_id": ident.model_id, "model_revision": ident.revision,
                     "parameters": ident.params}

@@ -84,18 +84,46 @@ def container_states(store: ResultStore, fingerprints: Mapping[str, str],
     return states
 
 
+def covered_partitions(tags: Mapping[str, str], ordered: list[str]) -> list[str]:
+    """The containers a run works on: its partition, or every container of its partition range."""
+    if PARTITION_NAME_TAG in tags:
+        return [tags[PARTITION_NAME_TAG]]
+    start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    if start in ordered and end in ordered:
+        return ordered[ordered.index(start): ordered.index(end) + 1]
+    return []
+
+
 def active_partitions(instance: DagsterInstance) -> set[str]:
     """Containers that a queued or running run (of any job, CLI ranges included) is already working on."""
     ordered = instance.get_dynamic_partitions(containers.name)
     busy: set[str] = set()
     for run in instance.get_runs(RunsFilter(statuses=ACTIVE_RUN_STATUSES)):
-        if PARTITION_NAME_TAG in run.tags:
-            busy.add(run.tags[PARTITION_NAME_TAG])
-        start = run.tags.get(ASSET_PARTITION_RANGE_START_TAG)
-        end = run.tags.get(ASSET_PARTITION_RANGE_END_TAG)
-        if start in ordered and end in ordered:
-            busy.update(ordered[ordered.index(start): ordered.index(end) + 1])
+        busy.update(covered_partitions(run.tags, ordered))
     return busy
+
+
+def failure_streaks(instance: DagsterInstance, keys: list[str], lookback: int = 500) -> dict[str, tuple[int, float]]:
+    """Container -> (runs in a row that failed on it, most recent first, until a success or a cancel; end
+    time of the latest of them), for containers whose latest finished run failed. Looks at the latest
+    `lookback` finished runs of any job (the UI's, the sensor's, backfills, CLI ranges)."""
+    ordered = instance.get_dynamic_partitions(containers.name)
+    wanted, closed = set(keys), set()
+    streaks: dict[str, tuple[int, float]] = {}
+    finished = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
+    for record in instance.get_run_records(RunsFilter(statuses=finished), limit=lookback):  # newest first
+        run = record.dagster_run
+        for key in covered_partitions(run.tags, ordered):
+            if key not in wanted or key in closed:
+                continue
+            if run.status != DagsterRunStatus.FAILURE:
+                closed.add(key)
+                continue
+            count, last_end = streaks.get(key, (0, record.end_time or record.update_timestamp.timestamp()))
+            streaks[key] = (count + 1, last_end)
+        if closed >= wanted:
+            break
+    return streaks
 
 
 def containers_to_run(instance: DagsterInstance, store: ResultStore,
