@@ -28,12 +28,11 @@ system-deps:
 	else echo "system-deps: not root or no apt-get; browser/tesseract tests will skip"; fi
 
 # Sample PDFs -> inbox, every container registered as a partition, every asset materialized for all of them
-# in ONE synchronous run through the dagster CLI (models load once), then a summary read back from DuckDB.
+# in ONE synchronous run through the dagster CLI (models load once; progress per stage and container), then a
+# summary read back from DuckDB.
 run: setup
-	$(BIN)/python -m ocr_assets.samples data/inbox
-	@keys=$$($(BIN)/python -m ocr_assets.cli register) && first=$${keys%%,*} && last=$${keys##*,} && \
-	echo "materializing containers $$keys" && \
-	$(BIN)/dagster asset materialize -m ocr_assets.definitions --select '*' --partition-range "$$first...$$last"
+	$(BIN)/python -m ocr_assets.samples data/inbox >/dev/null
+	$(BIN)/python -m ocr_assets.cli materialize
 	$(BIN)/python -m ocr_assets.cli summary
 
 # The web UI and the daemon (sensors, schedules, run queue, backfills) on http://127.0.0.1:3000

@@ -91,13 +91,15 @@ def _run_stage(
 ) -> MaterializeResult:
     """Run one stage for every partition of this run, committing each partition in one transaction.
     Each partition's materialization gets that container's own metadata (`context.add_asset_metadata`
-    with its partition key); the MaterializeResult carries only what the whole run shares."""
+    with its partition key), followed by what the whole run shares (producer, model loads)."""
     store = storage.result_store()
     store.migrate()
     page_store = storage.page_store()
     producer = Producer(asset_key=asset_name, code_version=code_version(asset_name), **producer_fields)
     keys = context.partition_keys
     force = force_recompute(context, asset_name)
+    store.record_model_loads(model_cache.drain_load_events(context.run_id))  # the model loaded before the stage
+    run_meta = _run_metadata(context, storage, producer, len(keys), force)
     for i, key in enumerate(keys, 1):
         started = datetime.now(UTC)
         ctx = stages.StageContext(
@@ -116,18 +118,24 @@ def _run_stage(
         store.record_model_loads(model_cache.drain_load_events(context.run_id))
         seconds = (datetime.now(UTC) - started).total_seconds()
         meta = container_metadata(store, page_store, asset_name, key, counts, output.stats, seconds, output.pages)
-        context.add_asset_metadata(meta, partition_key=key)
+        context.add_asset_metadata({**meta, **run_meta}, partition_key=key)
         context.log.info(progress_line(asset_name, key, i, len(keys), meta))
-    run_meta: dict[str, Any] = dict(
-        containers_in_run=len(keys), force=force, producer_id=producer.producer_id,
-        model=f"{producer.engine}:{producer.model_id}@{producer.model_revision}",
-        duckdb_path=MetadataValue.path(storage.duckdb_path),
-    )
-    loads = store.query("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?", [context.run_id])
+    return MaterializeResult()
+
+
+def _run_metadata(context: AssetExecutionContext, storage: PipelineStorage, producer: Producer, containers_in_run: int,
+                  force: bool) -> dict[str, Any]:
+    """What every container of the run shares: the producer, the model's loads in this run, where results are."""
+    model = f"{producer.engine}:{producer.model_id}@{producer.model_revision}" if producer.model_id else producer.engine
+    meta: dict[str, Any] = dict(containers_in_run=containers_in_run, force=force, producer_id=producer.producer_id,
+                                model=model)
+    loads = storage.result_store().query("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?",
+                                         [context.run_id])
     if loads:
-        run_meta["model_loads_this_run"] = MetadataValue.json(
+        meta["model_loads_this_run"] = MetadataValue.json(
             {r["role"]: {"loads": r["loads"], "seconds": round(r["load_seconds"], 3)} for r in loads})
-    return MaterializeResult(metadata=run_meta)
+    meta["duckdb_path"] = MetadataValue.path(storage.duckdb_path)
+    return meta
 
 
 NO_RETRY_TAGS = {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "false", "ocr/failure": "model_unavailable"}

@@ -70,10 +70,7 @@ def documents_preview(store: ResultStore, pages: PageStore, key: str) -> dict[st
 
 
 def pages_preview(store: ResultStore, pages: PageStore, key: str) -> dict[str, Any]:
-    (kinds,) = store.query("SELECT count(*) FILTER (WHERE has_text_layer) AS text_layer,"
-                           " count(*) FILTER (WHERE NOT has_text_layer) AS image_only FROM pages"
-                           " WHERE container_id = ?", [key])
-    out: dict[str, Any] = {"text_layer_pages": kinds["text_layer"], "image_only_pages": kinds["image_only"]}
+    out: dict[str, Any] = {}
     first = store.query("SELECT document_id, page_no, image_path FROM pages WHERE container_id = ?"
                         " ORDER BY document_id, page_no LIMIT 1", [key])
     if first:
@@ -82,6 +79,10 @@ def pages_preview(store: ResultStore, pages: PageStore, key: str) -> dict[str, A
         out["first_page"] = MetadataValue.md(f"**{first[0]['document_id']}**, page {first[0]['page_no']}\n\n"
                                              + page_image_md(image))
         out["first_page_file"] = MetadataValue.path(str(pages.root / first[0]["image_path"]))
+    (kinds,) = store.query("SELECT count(*) FILTER (WHERE has_text_layer) AS text_layer,"
+                           " count(*) FILTER (WHERE NOT has_text_layer) AS image_only FROM pages"
+                           " WHERE container_id = ?", [key])
+    out.update(text_layer_pages=kinds["text_layer"], image_only_pages=kinds["image_only"])
     return out
 
 
@@ -145,7 +146,9 @@ def container_metadata(store: ResultStore, pages: PageStore, asset_name: str, ke
                        stats: dict[str, Any], seconds: float, pages_processed: int) -> dict[str, Any]:
     """One container's metadata for one asset: its rows and pages now, this run's work on it (pages
     computed and reused, seconds, pages/s) and previews, all read back from DuckDB after the commit."""
-    meta: dict[str, Any] = {f"rows_{t}": n for t, n in counts.items()}
+    preview = PREVIEWS.get(asset_name)
+    meta: dict[str, Any] = dict(preview(store, pages, key)) if preview is not None else {}  # shown first
+    meta.update({f"rows_{t}": n for t, n in counts.items()})
     meta.update(
         pages=container_pages(store, asset_name, key), seconds=round(seconds, 3),
         pages_per_second=round(pages_processed / seconds, 2) if seconds > 0 and pages_processed else 0.0,
@@ -158,9 +161,6 @@ def container_metadata(store: ResultStore, pages: PageStore, asset_name: str, ke
     this_run = {k: v for k, v in stats.items() if k not in _RUN_STATS and k != "inference_seconds"}
     if this_run:
         meta["this_run"] = MetadataValue.json(this_run)
-    preview = PREVIEWS.get(asset_name)
-    if preview is not None:
-        meta.update(preview(store, pages, key))
     return meta
 
 
@@ -170,5 +170,5 @@ def progress_line(asset_name: str, key: str, index: int, total: int, meta: dict[
     if "pages_computed" in meta:
         work += f" ({meta['pages_computed']} computed, {meta['pages_reused']} reused)"
     rows = ", ".join(f"{k[5:]} {v}" for k, v in meta.items() if k.startswith("rows_"))
-    return (f"{asset_name} [{index}/{total}] {key}: {work} in {meta['seconds']:.2f}s, "
-            f"{meta['pages_per_second']} pages/s; rows: {rows}")
+    rate = f", {meta['pages_per_second']} pages/s" if meta["pages_per_second"] else ""
+    return f"{asset_name} [{index}/{total}] {key}: {work} in {meta['seconds']:.2f}s{rate}; rows: {rows}"
