@@ -34,8 +34,8 @@ from ocr_resources.store import Producer
 
 # Bump when an asset's own logic changes; together with the model identity it forms the code version.
 LOGIC_VERSIONS = {
-    "source_documents": "1",
-    "rendered_pages": "1",
+    "source_documents": "2",
+    "rendered_pages": "2",
     "layout_regions": "1",
     "ocr_text": "1",
     "tables": "1",
@@ -103,7 +103,7 @@ def _run_stage(
             container_id=key, run_id=context.run_id, producer_id=producer.producer_id, store=store,
             page_store=storage.page_store(), logger=context.log, max_in_flight=storage.max_in_flight,
             loader_threads=storage.loader_threads, render_workers=storage.render_workers or None,
-            force=force, spill_root=Path(storage.data_dir) / "spill",
+            force=force, spill_root=Path(storage.data_dir) / "spill", limits=storage.limits(),
         )
         output = stage(ctx)
         committed = False
@@ -176,7 +176,10 @@ def source_documents(context: AssetExecutionContext, storage: PipelineStorage) -
 
 
 def _thumbnail_md(ctx: stages.StageContext, image_path: str, width: int = 240) -> MetadataValue:
-    image = ctx.page_store.open(image_path)
+    try:
+        image = ctx.page_store.open(image_path)
+    except Exception as exc:  # a preview must never fail the asset (PIL refuses images past its bomb limit)
+        return MetadataValue.md(f"(no thumbnail: {type(exc).__name__})")
     image.thumbnail((width, width * 2))
     buf = io.BytesIO()
     image.save(buf, format="PNG", optimize=True)
@@ -190,8 +193,9 @@ def rendered_pages(context: AssetExecutionContext, storage: PipelineStorage) -> 
         pages = out.rows["pages"]
         return {"thumbnail": _thumbnail_md(ctx, pages.column("image_path")[0].as_py())} if pages.num_rows else {}
 
-    return _run_stage(context, storage, "rendered_pages", lambda ctx: stages.rendered_pages(ctx, storage.dpi),
-                      _code_producer("pypdfium2", dpi=storage.dpi), meta)
+    return _run_stage(context, storage, "rendered_pages",
+                      lambda ctx: stages.rendered_pages(ctx, storage.dpi, storage.max_page_pixels),
+                      _code_producer("pypdfium2", dpi=storage.dpi, max_page_pixels=storage.max_page_pixels), meta)
 
 
 @asset(**_common("layout_regions", "Layout regions per page (boxes in PDF points, canonical and model labels, "
