@@ -42,20 +42,21 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-_EMPTY_TREE = re.compile(rb"/Count\s*0(?![0-9.])")
+_PAGES_DICT = re.compile(rb"<<(?:(?!>>|<<).){0,400}?/Type\s*/Pages(?![A-Za-z])(?:(?!>>|<<).){0,400}?>>", re.S)
+_COUNT = re.compile(rb"/Count\s*(\d+)")
 
 
 def _looks_pageless(path: Path, window: int = 4 << 20) -> bool:
-    """pdfium refuses a PDF whose page tree is empty with no error code ('Success'): look for `/Count 0`."""
+    """pdfium refuses a PDF whose page tree is empty without setting an error code of its own (the code it
+    reports is 'Success' or a stale one): look for page-tree nodes, all with `/Count 0`."""
     with open(path, "rb") as fh:
-        head = fh.read(window)
+        data = fh.read(window)
         fh.seek(0, 2)
-        size = fh.tell()
-        tail = b""
-        if size > window:
-            fh.seek(max(window, size - window))
-            tail = fh.read(window)
-    return bool(_EMPTY_TREE.search(head) or _EMPTY_TREE.search(tail))
+        if fh.tell() > window:
+            fh.seek(max(window, fh.tell() - window))
+            data += b"\n" + fh.read(window)
+    counts = [int(m.group(1)) for d in _PAGES_DICT.finditer(data) for m in _COUNT.finditer(d.group(0))]
+    return bool(counts) and not any(counts)
 
 
 def open_pdf(path: Path) -> pdfium.PdfDocument:
@@ -73,9 +74,9 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
         text = str(exc)
         if "password" in text.lower() or "security" in text.lower():
             raise DocumentError("encrypted", f"{name}: encrypted PDF, a password is required ({text})") from exc
+        if _looks_pageless(path):
+            raise DocumentError("no_pages", f"{name}: the PDF has no pages (its page tree is empty)") from exc
         if "success" in text.lower():  # pdfium failed without saying why
-            if _looks_pageless(path):
-                raise DocumentError("no_pages", f"{name}: the PDF has no pages (its page tree is empty)") from exc
             raise DocumentError("corrupt", f"{name}: cannot be opened as a PDF: its structure is damaged "
                                            "(pdfium gives no reason)") from exc
         raise DocumentError("corrupt", f"{name}: cannot be opened as a PDF ({text})") from exc
