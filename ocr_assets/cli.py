@@ -2,6 +2,7 @@
 
     python -m ocr_assets.cli register   # inbox containers -> dynamic partitions of $DAGSTER_HOME's instance
     python -m ocr_assets.cli summary    # what is in DuckDB
+    python -m ocr_assets.cli keys       # partition key -> inbox folder (the stored, stable mapping)
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ocr_resources.pipeline.containers import inbox_entries
+from ocr_resources.pipeline.containers import inbox_entries, key_registry
 from ocr_resources.resources import PipelineStorage
 from ocr_resources.store import ResultStore
 
@@ -30,6 +31,14 @@ def register() -> list[str]:
     ordered = [k for k in instance.get_dynamic_partitions(containers.name) if k in keys]
     print(",".join(ordered))
     return ordered
+
+
+def keys() -> str:
+    """Every key ever given in the inbox and its entry; entries no longer in the inbox are marked."""
+    inbox = PipelineStorage().inbox
+    present = inbox_entries(inbox)
+    return "\n".join(f"{k}\t{name}{'' if k in present else '  (gone from the inbox)'}"
+                     for k, name in key_registry(inbox).items())
 
 
 UNREADABLE = "SELECT count(*) AS n FROM documents WHERE status = 'error'"
@@ -64,10 +73,13 @@ def summary(store: ResultStore) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ocr_assets.cli")
-    parser.add_argument("command", choices=["register", "summary"])
+    parser.add_argument("command", choices=["register", "summary", "keys"])
     args = parser.parse_args(argv)
     if args.command == "register":
         return 0 if register() else 1
+    if args.command == "keys":
+        print(keys())
+        return 0
     print(summary(PipelineStorage().result_store()))
     return 0
 

@@ -124,3 +124,6 @@ def test_sensor_and_register_survive_bad_folder_and_file_names(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert sorted(proc.stdout.strip().split(",")) == sorted(entries)
+    shown = subprocess.run([sys.executable, "-m", "ocr_assets.cli", "keys"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and f"{bad_key}\t\\xff\\xfe~" in shown.stdout, shown.stdout + shown.stderr
