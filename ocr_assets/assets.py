@@ -111,6 +111,7 @@ def _run_stage(
             counts = stages.commit(ctx, asset_name, output, producer, started)
             committed = True
             store.record_model_loads(model_cache.drain_load_events(context.run_id))
+            _refresh_snapshot(context, store)
             context.log.info("%s[%s]: %s in %.2fs (%s)", asset_name, key, counts, output.seconds,
                              {k: v for k, v in output.stats.items() if k.startswith("pages_")})
             for table, n in counts.items():
@@ -138,6 +139,14 @@ def _run_stage(
         metadata["model_loads_this_run"] = MetadataValue.json(
             {r["role"]: {"loads": r["loads"], "seconds": round(r["load_seconds"], 3)} for r in loads})
     return MaterializeResult(metadata=metadata)
+
+
+def _refresh_snapshot(context: AssetExecutionContext, store) -> None:
+    """The analysts' read-only copy; failing to refresh it never fails the asset (the results are committed)."""
+    try:
+        store.refresh_snapshot()
+    except Exception as exc:
+        context.log.warning("could not refresh the read-only snapshot %s: %s", store.snapshot_path, exc)
 
 
 def _model_producer(model: ModelResource, context: AssetExecutionContext) -> tuple[Any, dict[str, Any]]:
