@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import wait
+from pathlib import Path
 from typing import Any, Protocol
 
 import psutil
@@ -42,6 +44,13 @@ class Job(Protocol):
     def failed(self, unit: Any, reason: str) -> Any:
         """In the parent: the result standing for a unit whose worker died or was killed."""
         ...
+
+
+_CODE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+class WorkerStartError(RuntimeError):
+    """Worker processes exit before doing anything: a broken installation, not a hostile file."""
 
 
 class _Done:
@@ -85,9 +94,17 @@ class _Worker:
     def __init__(self, ctx, limits: Limits):
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, args=(child, limits.memory_mb), daemon=True)
-        self.proc.start()
+        # A spawned child imports this code again from the parent's sys.path as it is now; Dagster adds the
+        # code location's folder only while loading it, so put the folder this code came from first.
+        saved = list(sys.path)
+        sys.path.insert(0, _CODE_ROOT)
+        try:
+            self.proc.start()
+        finally:
+            sys.path[:] = saved
         child.close()
         self.job: Job | None = None
+        self.received = 0  # messages ever received: a worker that exits before its first one never started
         self.done = 0
         self.deadline = float("inf")
 
@@ -153,6 +170,7 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                         worker.proc.join(timeout=5)
                         failure = f"the worker process died ({_exit_reason(worker.proc)})"
                         break
+                    worker.received += 1
                     if isinstance(msg, _Done):
                         busy.remove(worker)
                         idle.append(worker)
@@ -179,7 +197,12 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                     failure = f"needed more than the memory limit of {limits.memory_mb} MB and was stopped"
                 if failure is None:
                     continue
-                if "died" in failure and limits.memory_mb > 0:
+                code = worker.proc.exitcode
+                if "died" in failure and not worker.received and code is not None and code >= 0:
+                    # not the file's doing (that would be a signal): the worker could not even start
+                    raise WorkerStartError(f"worker processes cannot start ({_exit_reason(worker.proc)}); "
+                                           "the worker's traceback is in the log above")
+                if "died" in failure and limits.memory_mb > 0 and code is not None and code < 0:
                     failure += f"; it may have needed more than the memory limit of {limits.memory_mb} MB"
                 busy.remove(worker)
                 worker.stop(kill=True)

@@ -47,3 +47,14 @@ class ScriptJob:
 
     def failed(self, unit: str, reason: str) -> str:
         return f"failed {unit}: {reason}"
+
+
+class UnloadableJob:
+    """Cannot be unpickled in a worker (like code the worker cannot import): the worker exits at once."""
+
+    units = ["ok"]
+
+    def __reduce__(self):
+        import sys
+
+        return (sys.exit, (5,))

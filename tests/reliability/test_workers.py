@@ -3,8 +3,10 @@ the reason, the worker is replaced, and the rest of the job and every other job 
 
 from __future__ import annotations
 
-from ocr_resources.pipeline.workers import Limits, run_jobs
-from tests.reliability.jobs import ScriptJob
+import pytest
+
+from ocr_resources.pipeline.workers import Limits, WorkerStartError, run_jobs
+from tests.reliability.jobs import ScriptJob, UnloadableJob
 
 
 def _run(jobs, **limits):
@@ -37,3 +39,8 @@ def test_a_bug_in_the_job_fails_its_remaining_units_with_the_message():
     out = _run([ScriptJob(["ok", "raise", "ok"]), ScriptJob(["ok"], "b")], unit_timeout_s=60)
     assert sorted(out) == sorted(["0:ok", "b0:ok", "failed raise: RuntimeError: bug in the job",
                                   "failed ok: RuntimeError: bug in the job"])
+
+
+def test_workers_that_cannot_start_fail_the_call_instead_of_every_file():
+    with pytest.raises(WorkerStartError, match="exit code 5"):
+        _run([UnloadableJob()], unit_timeout_s=60)
