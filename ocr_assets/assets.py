@@ -173,7 +173,7 @@ def source_documents(context: AssetExecutionContext, storage: PipelineStorage) -
     def stage(ctx: stages.StageContext) -> stages.StageOutput:
         if ctx.container_id not in entries:
             raise FileNotFoundError(f"container {ctx.container_id!r} is not in the inbox {storage.inbox}")
-        return stages.source_documents(ctx, entries[ctx.container_id])
+        return stages.source_documents(ctx, entries[ctx.container_id], storage.follow_symlinks)
 
     def meta(ctx, out):
         docs = out.rows["documents"].select(["document_id", "page_count", "status"]).to_pylist()

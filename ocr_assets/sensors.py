@@ -21,8 +21,9 @@ def inbox_sensor(context: SensorEvaluationContext, storage: PipelineStorage) -> 
         return SkipReason(f"inbox {storage.inbox} is empty")
     known = set(context.instance.get_dynamic_partitions(containers.name))
     new_keys = sorted(k for k in entries if k not in known)
+    follow = storage.follow_symlinks
     run_requests = [
-        RunRequest(partition_key=key, run_key=f"{key}:{container_fingerprint(entry)}",
+        RunRequest(partition_key=key, run_key=f"{key}:{container_fingerprint(entry, follow_symlinks=follow)}",
                    tags={"ocr/container": key})
         for key, entry in sorted(entries.items())
     ]

@@ -43,6 +43,8 @@ class PipelineStorage(ConfigurableResource):
     lock_timeout_s: float = Field(default_factory=default_lock_timeout_s,
                                   description="How long to wait for another process's DuckDB lock (then fail with "
                                               "a message naming the holder).")
+    follow_symlinks: bool = Field(default=False, description="Follow symbolic links in the inbox wherever they "
+                                  "point (a trusted inbox); by default they are refused with an error row.")
     read_snapshot: bool = Field(default=True, description="Refresh data/ocr-read.duckdb, a read-only copy for "
                                 "analysts, after each partition's commit.")
     max_page_pixels: int = Field(default=40_000_000, description="Pixel budget of one page image; larger pages "

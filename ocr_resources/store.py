@@ -64,7 +64,7 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflict" in text
 
 
-class StoreLockedError(RuntimeError):
+class StoreLockedError(duckdb.IOException):
     """The DuckDB file stayed locked by another process for longer than the store waits."""
 
 

@@ -180,30 +180,39 @@ class Refused:
     reason: str
 
 
-def scan_container(entry: Path) -> tuple[list[Path], list[Refused]]:
+def scan_container(entry: Path, follow_symlinks: bool = False) -> tuple[list[Path], list[Refused]]:
     """The PDFs of a container in a stable order (by the bytes of their paths), and what was refused.
     Files that merely claim to be PDFs are included: the source stage records the ones that cannot be opened.
-    Symbolic links are never followed: they could pull files from outside the inbox into the results."""
-    if entry.is_symlink():
+    Symbolic links are not followed unless the inbox is trusted (`follow_symlinks`): they could pull files
+    from anywhere on the machine into the results and the exports."""
+    if entry.is_symlink() and not follow_symlinks:
         return [], [Refused(entry, "the container is a symbolic link; links are not followed out of the inbox "
-                                   "(copy the files in instead)")]
+                                   "(copy the files in instead, or set follow_symlinks for a trusted inbox)")]
     if entry.is_file():
         return [entry], []
     files: list[Path] = []
     refused: list[Refused] = []
+    seen: set[str] = set()
+
     def unreadable(exc: OSError) -> None:
         refused.append(Refused(Path(exc.filename or entry), f"cannot be read ({exc.strerror or exc})"))
 
-    for root, dirs, names in os.walk(entry, onerror=unreadable, followlinks=False):
+    for root, dirs, names in os.walk(entry, onerror=unreadable, followlinks=follow_symlinks):
         base = Path(root)
-        for d in list(dirs):
+        real = os.path.realpath(base)
+        if real in seen:  # a link loop, or the same folder linked twice
+            dirs.clear()
+            refused.append(Refused(base, "a folder reached twice through symbolic links; read once"))
+            continue
+        seen.add(real)
+        for d in list(dirs) if not follow_symlinks else []:
             if (base / d).is_symlink():
                 refused.append(Refused(base / d, "a symbolic link to a folder; not followed"))
         for n in names:
             path = base / n
             if path.suffix.lower() not in PDF_SUFFIXES:
                 continue
-            if path.is_symlink():
+            if path.is_symlink() and not follow_symlinks:
                 refused.append(Refused(path, "a symbolic link; links are not followed out of the inbox"))
             elif path.is_file():
                 files.append(path)
@@ -212,8 +221,8 @@ def scan_container(entry: Path) -> tuple[list[Path], list[Refused]]:
     return files, refused
 
 
-def container_files(entry: Path) -> list[Path]:
-    return scan_container(entry)[0]
+def container_files(entry: Path, follow_symlinks: bool = False) -> list[Path]:
+    return scan_container(entry, follow_symlinks)[0]
 
 
 def document_id_for(entry: Path, path: Path) -> str:
@@ -245,11 +254,11 @@ def export_name(document_id: str) -> str:
     return f"{readable}-{hashlib.sha1(document_id.encode('utf-8')).hexdigest()[:10]}.md"
 
 
-def container_fingerprint(entry: Path, sample_bytes: int = 64 * 1024) -> str:
+def container_fingerprint(entry: Path, sample_bytes: int = 64 * 1024, follow_symlinks: bool = False) -> str:
     """Changes when a file is added, removed or rewritten, not when the same files are copied in again:
     name, size and the bytes at both ends of each file (cheap enough for a sensor that ticks often)."""
     digest = hashlib.sha256()
-    files, refused = scan_container(entry)
+    files, refused = scan_container(entry, follow_symlinks)
     for path in files:
         try:
             size = path.stat().st_size

@@ -108,3 +108,14 @@ def test_symlinks_in_the_inbox_are_refused_not_followed(stage_env, tmp_path):
     assert "symbolic link" in errors[("linked-container", None)]
     assert "symbolic link" in errors[("linked-single", None)]
     assert stage_env.rows("SELECT count(*) AS n FROM pages")[0]["n"] == 1
+
+
+def test_a_trusted_inbox_may_follow_links_but_never_loops(stage_env, tmp_path):
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "sub" / "a.pdf").write_bytes(digital_text_pdf())
+    os.symlink(outside, outside / "sub" / "loop")  # a cycle
+    os.symlink(outside, stage_env.inbox / "linked")
+    entry = inbox_entries(stage_env.inbox)["linked"]
+    stage_env.stage("linked", "source_documents", lambda ctx: stages.source_documents(ctx, entry, True))
+    assert [d["document_id"] for d in stage_env.rows("SELECT document_id FROM documents")] == ["sub/a.pdf"]

@@ -17,12 +17,13 @@ from ocr_resources.pipeline.stages.base import (
 
 
 # -- 1. source documents -------------------------------------------------------------------------------------
-def source_documents(ctx: StageContext, entry: Path) -> StageOutput:
+def source_documents(ctx: StageContext, entry: Path, follow_symlinks: bool = False) -> StageOutput:
     """Files are opened in supervised worker processes (memory and time limits), so a hostile file becomes an
-    error row for itself. Names of any bytes are stored as safe ids, with their exact bytes in `path_bytes`."""
+    error row for itself. Names of any bytes are stored as safe ids, with their exact bytes in `path_bytes`.
+    Symbolic links become error rows unless `follow_symlinks` (a trusted inbox)."""
     started = time.perf_counter()
     out = buffers("containers", "documents", "errors")
-    files, refused = containers.scan_container(entry)
+    files, refused = containers.scan_container(entry, follow_symlinks)
     ids = {path: containers.document_id_for(entry, path) for path in files}
     found = {i.path: i for i in documents.inspect_all(files, ctx.render_workers or default_workers(), ctx.limits)}
     for path in files:
@@ -49,7 +50,7 @@ def source_documents(ctx: StageContext, entry: Path) -> StageOutput:
     if not files and not refused:
         out["errors"].add(_error(ctx, "source_documents", None, None, "empty_container",
                                  f"no PDF files found in {containers.display(entry)}"))
-    fingerprint = containers.container_fingerprint(entry)
+    fingerprint = containers.container_fingerprint(entry, follow_symlinks=follow_symlinks)
     out["containers"].add({"container_id": ctx.container_id, "source_path": containers.display(entry),
                            "path_bytes": containers.raw_name(entry), "document_count": len(files),
                            "fingerprint": fingerprint, **_lineage(ctx)})
