@@ -4,6 +4,10 @@ the next page of the same document and every other document go on."""
 
 from __future__ import annotations
 
+import threading
+
+import psutil
+
 from ocr_assets.samples import digital_text_pdf
 from ocr_resources.pipeline.workers import Limits
 from tests.reliability.conftest import write_cases
@@ -44,9 +48,39 @@ def _ingest(stage_env, key: str, cases: list[Case], limits: Limits):
     return docs, errors, pages
 
 
+class PeakMemory:
+    """Peak resident memory of this process and all its children, sampled while the block runs."""
+
+    def __init__(self):
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        me = psutil.Process()
+        while not self._stop.wait(0.02):
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def test_a_file_past_the_memory_limit_becomes_an_error_row(stage_env):
-    docs, errors, _ = _ingest(stage_env, "memory", [Case(b"bomb.pdf", xobject_bomb_pdf(), "memory")],
-                              Limits(memory_mb=512, unit_timeout_s=300))
+    with PeakMemory() as memory:  # the same bomb took 10 GB before limits
+        docs, errors, _ = _ingest(stage_env, "memory", [Case(b"bomb.pdf", xobject_bomb_pdf(), "memory")],
+                                  Limits(memory_mb=512, unit_timeout_s=300))
+    assert memory.peak < 3 << 30, memory.peak
     assert docs["bomb.pdf"]["status"] == "error"
     message = errors[("bomb.pdf", None)]["message"]
     assert message.startswith("bomb.pdf: could not be opened safely: ") and "memory limit of 512 MB" in message

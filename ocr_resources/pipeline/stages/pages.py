@@ -47,6 +47,8 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
                                      page.warning, "warning"))
         rendered += 1
         digital += bool(page.has_text_layer)
+        if rendered % 500 == 0:  # long documents are rendered in chunks: say how far it got
+            ctx.logger.info("rendered_pages[%s]: %d pages rendered", ctx.container_id, rendered)
         key = {"container_id": ctx.container_id, "document_id": page.document_id, "page_no": page.page_no}
         out["pages"].add({**key, "width_pt": page.width_pt, "height_pt": page.height_pt, "dpi": page.dpi,
                           "width_px": page.width_px, "height_px": page.height_px, "image_sha256": page.image_sha256,
