@@ -161,4 +161,18 @@ MIGRATIONS.append((
         WHERE p.code_version IS DISTINCT FROM c.code_version;
     """,
 ))
+MIGRATIONS.append((
+    6,
+    "hostile input: file names kept as bytes, warning rows",
+    # Names that are not UTF-8 are stored escaped in the text columns; the exact bytes stay here, so the file
+    # can be opened again and the name is never lost. Warnings (a page count corrected, a page rendered blank
+    # or downscaled) are rows of `errors` with severity 'warning'; the results of their pages are kept.
+    """
+    ALTER TABLE containers ADD COLUMN path_bytes BLOB;
+    ALTER TABLE documents ADD COLUMN path_bytes BLOB;
+    ALTER TABLE errors ADD COLUMN severity VARCHAR DEFAULT 'error';
+    CREATE OR REPLACE VIEW document_errors AS
+        SELECT container_id, document_id, page_no, stage, severity, message FROM errors;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
