@@ -37,12 +37,12 @@ from ocr_resources.store import Producer
 # Bump when an asset's own logic changes; together with the model identity it forms the code version.
 LOGIC_VERSIONS = {
     "source_documents": "2",
-    "rendered_pages": "2",
-    "layout_regions": "1",
-    "ocr_text": "1",
+    "rendered_pages": "3",
+    "layout_regions": "2",
+    "ocr_text": "2",
     "tables": "1",
     "chart_data": "1",
-    "document_markdown": "1",
+    "document_markdown": "2",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

@@ -175,4 +175,24 @@ MIGRATIONS.append((
         SELECT container_id, document_id, page_no, stage, severity, message FROM errors;
     """,
 ))
+MIGRATIONS.append((
+    7,
+    "text: word fonts, block boxes, heading levels, text source reasons",
+    # Words keep what the text layer says about their font (size in points, bold, invisible), which headings
+    # and the text-layer quality test use. A text row keeps its block's box and font, its heading level
+    # (titles), and why its text came from where it did.
+    """
+    ALTER TABLE words ADD COLUMN font_size DOUBLE;
+    ALTER TABLE words ADD COLUMN bold BOOLEAN;
+    ALTER TABLE words ADD COLUMN hidden BOOLEAN;
+    ALTER TABLE texts ADD COLUMN x0 DOUBLE;
+    ALTER TABLE texts ADD COLUMN y0 DOUBLE;
+    ALTER TABLE texts ADD COLUMN x1 DOUBLE;
+    ALTER TABLE texts ADD COLUMN y1 DOUBLE;
+    ALTER TABLE texts ADD COLUMN font_size DOUBLE;
+    ALTER TABLE texts ADD COLUMN bold BOOLEAN;
+    ALTER TABLE texts ADD COLUMN heading_level INTEGER;
+    ALTER TABLE texts ADD COLUMN text_source_reason VARCHAR;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -79,6 +79,9 @@ class Word:
     text: str
     box: Box
     confidence: float = 1.0
+    size: float | None = None  # font size in points (text layer); None from OCR
+    bold: bool = False
+    hidden: bool = False  # invisible in the PDF (render mode 3), as OCR layers of scanned PDFs are
 
 
 @dataclass

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.workers import Limits, run_jobs
+from ocr_resources.text.pdf_chars import PdfChar, chars_to_words
 
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
 MAX_PAGE_PIXELS = 40_000_000  # ~A0 at 144 dpi; larger pages render at a lower dpi (120 MB as RGB)
+WordRecord = tuple[str, float, float, float, float, float | None, bool, bool]  # text, box, size, bold, hidden
 
 
 @dataclass
@@ -43,47 +45,66 @@ class RenderedPage:
     image_path: str
     text_layer_chars: int
     has_text_layer: bool
-    words: list[tuple[str, float, float, float, float]] = field(default_factory=list)
+    words: list[WordRecord] = field(default_factory=list)
     error: str | None = None
     warning: str | None = None  # rendered, but worth knowing (downscaled, blank)
 
 
-def text_layer_words(textpage, page_height: float) -> list[tuple[str, float, float, float, float]]:
-    """Words with boxes in PDF points, origin top-left. A word ends at whitespace, at a jump to another
-    line, or at a horizontal gap wider than ~0.6 of its height (PDFs often place words without a space
-    character). Loose (font-metric) boxes, so a '.' or a narrow '1' is not mistaken for a gap."""
+def text_layer_words(textpage, page_height: float) -> list[WordRecord]:
+    """Clean words with boxes in PDF points (origin top-left), font size, boldness and visibility, from
+    the page's characters (see text.pdf_chars for how characters become words)."""
     n = textpage.count_chars()
     if n <= 0:
         return []
-    text = textpage.get_text_range(0, n)
-    if len(text) != n:  # surrogate pairs or generated chars shift indices: read one by one
-        text = "".join(textpage.get_text_range(i, 1) or " " for i in range(n))
-    words: list[tuple[str, float, float, float, float]] = []
-    cur: list[str] = []
-    box: list[float] = []
+    chars = _pdf_chars(textpage, n, page_height)
+    return [(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden)
+            for w in chars_to_words(chars)]
 
-    def close() -> None:
-        if cur:
-            words.append(("".join(cur), box[0], page_height - box[3], box[2], page_height - box[1]))
-            cur.clear()
 
-    for i, ch in enumerate(text):
+_BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "cmbx", "sfbx")
+
+
+def _pdf_chars(textpage, n: int, page_height: float) -> list[PdfChar]:
+    """Per-character facts pdfium knows: loose (font-metric) box, effective font size, font name and
+    weight, render mode, whether pdfium generated the character or could not map it to Unicode (its soft
+    hyphens and line-end hyphens come as U+FFFE). Font facts are read once per text object."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    tp = textpage.raw
+    map_error = getattr(raw, "FPDFText_HasUnicodeMapError", None)
+    fonts: dict[int, tuple[str, bool, bool, float]] = {}  # per text object: font, bold, invisible, size
+    rect, matrix = raw.FS_RECTF(), raw.FS_MATRIX()
+    rect_ref, matrix_ref = ctypes.byref(rect), ctypes.byref(matrix)
+    name_buf = ctypes.create_string_buffer(256)
+    flags = ctypes.c_int()
+    void_p = ctypes.c_void_p
+    out: list[PdfChar] = []
+    for i in range(n):
+        code = raw.FPDFText_GetUnicode(tp, i)  # one code point per index (text ranges shift at surrogates)
+        # 2: pdfium's code for a soft hyphen (or for an unmapped glyph whose font code is 2)
+        ch = "\ufffe" if code == 2 and raw.FPDFText_IsHyphen(tp, i) == 1 else chr(code)
         if ch.isspace() or ch == "\x00":
-            close()
+            out.append(PdfChar(ch, 0, 0, 0, 0, generated=raw.FPDFText_IsGenerated(tp, i) == 1))
             continue
-        left, bottom, right, top = textpage.get_charbox(i, loose=True)
-        if cur:
-            height = max(1.0, box[3] - box[1])
-            same_line = min(top, box[3]) - max(bottom, box[1]) > 0.3 * height
-            if not same_line or left - box[2] > 0.6 * height or left < box[0] - 0.5 * height:
-                close()
-        if not cur:
-            box = [left, bottom, right, top]
-        else:
-            box = [min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top)]
-        cur.append(ch)
-    close()
-    return words
+        raw.FPDFText_GetLooseCharBox(tp, i, rect_ref)
+        obj = raw.FPDFText_GetTextObject(tp, i)
+        key = ctypes.cast(obj, void_p).value or 0
+        font = fonts.get(key)
+        if font is None:
+            raw.FPDFText_GetFontInfo(tp, i, name_buf, len(name_buf), ctypes.byref(flags))
+            name = name_buf.value.decode("latin-1", "replace")
+            bold = raw.FPDFText_GetFontWeight(tp, i) >= 600 or any(b in name.lower() for b in _BOLD_NAMES)
+            hidden = bool(key) and raw.FPDFTextObj_GetTextRenderMode(obj) == raw.FPDF_TEXTRENDERMODE_INVISIBLE
+            size = raw.FPDFText_GetFontSize(tp, i)
+            if raw.FPDFText_GetMatrix(tp, i, matrix_ref):
+                size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
+            font = fonts[key] = (name, bold, hidden, size)
+        out.append(PdfChar(ch, rect.left, page_height - rect.top, rect.right, page_height - rect.bottom, font[3],
+                           font[1], False, ch in "\ufffe\u00ad", font[2],
+                           map_error is not None and map_error(tp, i) == 1, font[0]))
+    return out
 
 
 def page_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> int:

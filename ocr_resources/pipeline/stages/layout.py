@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from ocr_resources.engines.base import LayoutDetector
+from ocr_resources.geometry.boxes import clean_regions
+from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.pipeline.execution import image_size_class, stream_inference
-from ocr_resources.pipeline.geometry import (
-    reading_order,
-    suppress_duplicates,
-)
 from ocr_resources.pipeline.resume import Checkpoint, PageLedger
 from ocr_resources.pipeline.stages.base import (
     StageContext,
@@ -56,10 +54,11 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
                                      type(o.error).__name__, str(o.error)))
         else:
             to_pt = 72.0 / page["dpi"]
-            scores = [r.score for r in o.result]
-            found = [o.result[i] for i in suppress_duplicates([r.box for r in o.result], scores)]
+            keep = clean_regions([r.box for r in o.result], [r.label for r in o.result], [r.score for r in o.result])
+            found = [o.result[i] for i in keep]
             boxes = [r.box.scaled(to_pt) for r in found]
-            order = {idx: rank for rank, idx in enumerate(reading_order(boxes, page["width_pt"]))}
+            # The layout's own order; the text stage refines it with the words' boxes (texts.reading_order).
+            order = {idx: rank for rank, idx in enumerate(reading_order(boxes, [r.label for r in found]))}
             for i, (region, box) in enumerate(zip(found, boxes, strict=True)):
                 labels[region.label] += 1
                 out["regions"].add({"container_id": ctx.container_id, "document_id": page["document_id"],

@@ -55,7 +55,8 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
                           "image_path": page.image_path, "has_text_layer": page.has_text_layer,
                           "text_layer_chars": page.text_layer_chars, **_lineage(ctx)})
         out["words"].extend([{**key, "word_no": i, "source": "text_layer", "text": w[0], "x0": w[1], "y0": w[2],
-                              "x1": w[3], "y1": w[4], "confidence": 1.0, **_lineage(ctx)}
+                              "x1": w[3], "y1": w[4], "confidence": 1.0, "font_size": w[5], "bold": w[6],
+                              "hidden": w[7], **_lineage(ctx)}
                              for i, w in enumerate(page.words)])
     results, live = ledger.tables()
     return StageOutput(_results(out), pages=rendered, seconds=time.perf_counter() - started,
