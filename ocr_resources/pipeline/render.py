@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.tables.rules import image_rules, pdf_page_rules
 
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
 
@@ -41,11 +42,33 @@ class RenderedPage:
     text_layer_chars: int
     has_text_layer: bool
     words: list[tuple[str, float, float, float, float]] = field(default_factory=list)
+    rules: list[tuple[float, float, float, float]] = field(default_factory=list)  # ruling lines (x0, y0, x1, y1)
+    rules_source: str = "vector"  # 'vector' (the PDF's drawing) or 'image' (lines found in a scanned page)
     error: str | None = None
 
 
-def text_layer_words(textpage, page_height: float) -> list[tuple[str, float, float, float, float]]:
-    """Words with boxes in PDF points, origin top-left. A word ends at whitespace, at a jump to another
+def display_matrix(page) -> tuple[float, float, float, float, float, float]:
+    """PDF user space -> the page as rendered: points, origin top-left, the crop box's corner at 0 and the
+    page's /Rotate applied (x' = a*x + c*y + e, y' = b*x + d*y + f)."""
+    x0, y0, x1, y1 = page.get_cropbox()
+    return {
+        0: (1.0, 0.0, 0.0, -1.0, -x0, y1),
+        90: (0.0, 1.0, 1.0, 0.0, -y0, -x0),
+        180: (-1.0, 0.0, 0.0, 1.0, x1, -y0),
+        270: (0.0, -1.0, -1.0, 0.0, y1, x1),
+    }.get(page.get_rotation() % 360, (1.0, 0.0, 0.0, -1.0, -x0, y1))
+
+
+def _to_display(m: tuple[float, ...], left: float, bottom: float, right: float, top: float) -> list[float]:
+    a, b, c, d, e, f = m
+    xs = (a * left + c * bottom + e, a * right + c * top + e)
+    ys = (b * left + d * bottom + f, b * right + d * top + f)
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def text_layer_words(textpage, display: tuple[float, ...]) -> list[tuple[str, float, float, float, float]]:
+    """Words with boxes in PDF points, origin top-left of the rendered page (`display`: see
+    display_matrix). A word ends at whitespace, at a jump to another
     line, or at a horizontal gap wider than ~0.6 of its height (PDFs often place words without a space
     character). Loose (font-metric) boxes, so a '.' or a narrow '1' is not mistaken for a gap."""
     n = textpage.count_chars()
@@ -56,27 +79,27 @@ def text_layer_words(textpage, page_height: float) -> list[tuple[str, float, flo
         text = "".join(textpage.get_text_range(i, 1) or " " for i in range(n))
     words: list[tuple[str, float, float, float, float]] = []
     cur: list[str] = []
-    box: list[float] = []
+    box: list[float] = []  # x0, y0, x1, y1 on the rendered page (y down)
 
     def close() -> None:
         if cur:
-            words.append(("".join(cur), box[0], page_height - box[3], box[2], page_height - box[1]))
+            words.append(("".join(cur), *box))
             cur.clear()
 
     for i, ch in enumerate(text):
         if ch.isspace() or ch == "\x00":
             close()
             continue
-        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        x0, y0, x1, y1 = _to_display(display, *textpage.get_charbox(i, loose=True))
         if cur:
             height = max(1.0, box[3] - box[1])
-            same_line = min(top, box[3]) - max(bottom, box[1]) > 0.3 * height
-            if not same_line or left - box[2] > 0.6 * height or left < box[0] - 0.5 * height:
+            same_line = min(y1, box[3]) - max(y0, box[1]) > 0.3 * height
+            if not same_line or x0 - box[2] > 0.6 * height or x0 < box[0] - 0.5 * height:
                 close()
         if not cur:
-            box = [left, bottom, right, top]
+            box = [x0, y0, x1, y1]
         else:
-            box = [min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top)]
+            box = [min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)]
         cur.append(ch)
     close()
     return words
@@ -96,10 +119,15 @@ def render_chunk(task: RenderTask) -> list[RenderedPage]:
                 image = page.render(scale=task.dpi / 72).to_pil().convert("RGB")
                 sha, rel = store.put_image(image)
                 textpage = page.get_textpage()
-                words = text_layer_words(textpage, height_pt)
+                display = display_matrix(page)
+                words = text_layer_words(textpage, display)
                 chars = sum(len(w[0]) for w in words)
+                digital = chars >= MIN_TEXT_LAYER_CHARS
+                # scanned pages have no drawing to read: their ruling lines come from the image
+                rules = pdf_page_rules(page, display) if digital else image_rules(image, task.dpi)
                 out.append(RenderedPage(task.document_id, page_no, width_pt, height_pt, task.dpi, image.width,
-                                        image.height, sha, rel, chars, chars >= MIN_TEXT_LAYER_CHARS, words))
+                                        image.height, sha, rel, chars, digital, words,
+                                        [r.as_tuple() for r in rules], "vector" if digital else "image"))
                 textpage.close()
                 page.close()
             except Exception as exc:  # one bad page must not lose the rest of the document

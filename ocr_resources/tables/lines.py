@@ -1,0 +1,79 @@
+"""Text lines and phrases: the words of a table region grouped the way a reader sees them."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from ocr_resources.types import Box, Word
+
+
+@dataclass
+class Line:
+    """Words on one baseline, left to right."""
+
+    words: list[Word] = field(default_factory=list)
+
+    @property
+    def box(self) -> Box:
+        return Box(min(w.box.x0 for w in self.words), min(w.box.y0 for w in self.words),
+                   max(w.box.x1 for w in self.words), max(w.box.y1 for w in self.words))
+
+    @property
+    def height(self) -> float:
+        return statistics.median(w.box.height for w in self.words)
+
+
+def text_lines(words: list[Word]) -> list[Line]:
+    """Words grouped into lines by vertical overlap (at least half the smaller height), top to bottom. A
+    word joins the line it overlaps most, so a superscript stays on its line."""
+    lines: list[Line] = []
+    bands: list[tuple[float, float]] = []
+    for word in sorted(words, key=lambda w: (w.box.center[1], w.box.x0)):
+        best, best_overlap = None, 0.0
+        for i, (top, bottom) in enumerate(bands):
+            overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
+            if overlap > 0.5 * min(bottom - top, word.box.height) and overlap > best_overlap:
+                best, best_overlap = i, overlap
+        if best is None:
+            lines.append(Line([word]))
+            bands.append((word.box.y0, word.box.y1))
+        else:
+            lines[best].words.append(word)
+            top, bottom = bands[best]
+            bands[best] = (min(top, word.box.y0), max(bottom, word.box.y1))
+    for line in lines:
+        line.words.sort(key=lambda w: w.box.x0)
+    return sorted(lines, key=lambda ln: ln.box.y0)
+
+
+def split_phrases(words: list[Word], max_gap: float, cuts: list[tuple[float, float]] = ()) -> list[list[Word]]:
+    """A line's words (left to right) cut into phrases at gaps wider than `max_gap`, and at narrower gaps
+    (over a third of it) that fall on one of `cuts` (x-ranges known to separate columns)."""
+    phrases: list[list[Word]] = []
+    for word in words:
+        if phrases:
+            last = phrases[-1][-1]
+            gap = word.box.x0 - last.box.x1
+            on_cut = any(min(b, word.box.x0) - max(a, last.box.x1) >= 0 or a <= (last.box.x1 + word.box.x0) / 2 <= b
+                         for a, b in cuts)
+            if gap < max_gap and not (on_cut and gap > max_gap / 3):
+                phrases[-1].append(word)
+                continue
+        phrases.append([word])
+    return phrases
+
+
+def words_box(words: list[Word]) -> Box:
+    return Box(min(w.box.x0 for w in words), min(w.box.y0 for w in words),
+               max(w.box.x1 for w in words), max(w.box.y1 for w in words))
+
+
+def join_text(words: list[Word]) -> str:
+    """A cell's words as text: line by line, top to bottom, words left to right, lines joined by a space."""
+    return " ".join(" ".join(w.text for w in line.words) for line in text_lines(words)).strip()
+
+
+def median_height(words: list[Word], default: float = 10.0) -> float:
+    heights = [w.box.height for w in words if w.box.height > 0]
+    return statistics.median(heights) if heights else default

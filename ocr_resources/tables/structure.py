@@ -1,0 +1,47 @@
+"""A table's structure from every signal its page has, chosen per table: ruling lines where they rule its
+columns or rows, word alignment for the rest; the choice is recorded as the structure's `method`."""
+
+from __future__ import annotations
+
+from ocr_resources.tables.alignment import column_lanes, row_lanes
+from ocr_resources.tables.grid import build_grid, drop_empty, prune, to_structure
+from ocr_resources.tables.lattice import close_sides, rule_lanes, ruled, split_bands
+from ocr_resources.tables.lines import median_height, text_lines
+from ocr_resources.tables.rules import Rule
+from ocr_resources.types import Box, TableStructure, Word
+
+DENSE_ROW_RULES = 3  # this many inner horizontal rules: every row is ruled, a band is one row unless numbers say not
+
+
+def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableStructure:
+    """Cells of the table in `region` from its words and the page's ruling lines (all in PDF points, or any
+    one unit). Columns come from vertical rules when they run down the table, else from white-space
+    channels; rows from horizontal rules when they run across it (bands holding several rows of data are
+    split), else from the lines of text."""
+    words = [w for w in words if w.text.strip()]
+    if not words:
+        return TableStructure(0, 0, [], method="alignment")
+    h = median_height(words)
+    tol = max(1.5, 0.3 * h)
+    lines = text_lines(words)
+    x0, x1 = min(w.box.x0 for w in words), max(w.box.x1 for w in words)
+    y0, y1 = min(w.box.y0 for w in words), max(w.box.y1 for w in words)
+    found = rule_lanes(words, rules, region, h)
+    col_ruled = bool(ruled(found.cols, y0, y1)) and found.crossing <= 0.05 * len(words)
+    row_rules = ruled(found.rows, x0, x1)
+    if col_ruled:
+        cols = close_sides(found.cols, x0, x1, tol)
+        seps = [(c.pos - 0.5, c.pos + 0.5) for c in cols[1:-1]]
+    else:
+        cols, seps = column_lanes(lines, h, region, [v.pos for v in ruled(found.cols, y0, y1, 0.3)])
+    if row_rules:
+        rows = close_sides(found.rows, y0, y1, tol)
+        rows = split_bands(rows, [c.pos for c in cols], words, h, all_bands=len(row_rules) < DENSE_ROW_RULES)
+        header = 1
+    else:
+        rows, header = row_lanes(lines, seps, h, [r.pos for r in found.rows if r.coverage(x0, x1) >= 0.5])
+    rows, cols = prune(rows, cols, words)
+    method = "rules" if col_ruled and row_rules else "rules+alignment" if col_ruled or row_rules else "alignment"
+    grid = drop_empty(build_grid(words, rows, cols, method))
+    grid.header_rows = min(header, grid.n_rows - 1) if grid.n_rows > 1 else 0
+    return to_structure(grid)
