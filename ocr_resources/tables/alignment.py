@@ -170,6 +170,8 @@ def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float]
     label_right = max((lc.cells[0][1][-1].box.x1 for lc in lines if 0 in lc.cells and lc.cells[0][0] == 0),
                       default=0.0)
     full = max(len(lc.columns) for lc in lines)
+    # rows set apart by white space (a blank line between most rows): lines closer than that are one row
+    spaced = sum(1 for g in gaps if g > small + 0.5 * h) >= max(1, 0.2 * len(gaps))
     body_start = _body_start(lines, rules) if detect_header else 0
     groups: list[tuple[list[LineCells], bool]] = []
     for i, lc in enumerate(lines):
@@ -193,13 +195,13 @@ def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float]
         row_cols = set().union(*(m.columns for m in groups[-1][0]))
         if 0 in cols:
             wrapped = (0 in prev.cells and prev.cells[0][1][-1].box.x1 >= label_right - 2.5 * h
-                       and cols == {0} and row_cols != {0})
-            if wrapped or (cols == {0} and _starts_lower(lc)):
-                groups[-1][0].append(lc)
+                       and row_cols != {0})
+            if cols == {0} and (wrapped or spaced or _starts_lower(lc)):
+                groups[-1][0].append(lc)  # the label of the row above, wrapped
             else:
                 groups.append(([lc], header))
-        elif len(cols) * 2 < full and cols <= row_cols | cols and row_cols != {0}:
-            groups[-1][0].append(lc)  # a wrapped cell of the row above
+        elif spaced or (len(cols) * 2 < full and row_cols != {0}):
+            groups[-1][0].append(lc)  # wrapped cells of the row above
         else:
             groups.append(([lc], header))
     return groups

@@ -22,6 +22,7 @@ class Rule:
     y0: float
     x1: float
     y1: float
+    kind: str = "line"  # 'line': a stroke or a thin bar; 'edge': the border of a shaded area
 
     @property
     def horizontal(self) -> bool:
@@ -44,8 +45,8 @@ class Rule:
     def end(self) -> float:
         return self.x1 if self.horizontal else self.y1
 
-    def as_tuple(self) -> tuple[float, float, float, float]:
-        return (self.x0, self.y0, self.x1, self.y1)
+    def as_tuple(self) -> tuple[float, float, float, float, str]:
+        return (self.x0, self.y0, self.x1, self.y1, self.kind)
 
 
 # -- from the PDF's drawing ----------------------------------------------------------------------------------
@@ -116,8 +117,9 @@ def _path_rules(pdfium_c, obj, matrix: tuple[float, ...], budget: list[int]) -> 
             rules.append(Rule(*box))  # a rule drawn as a thin filled rectangle
             continue
         if filled and rectangle:  # a shaded area: its edges separate it from its neighbours
-            rules += [Rule(box[0], box[1], box[2], box[1]), Rule(box[0], box[3], box[2], box[3]),
-                      Rule(box[0], box[1], box[0], box[3]), Rule(box[2], box[1], box[2], box[3])]
+            x0, y0, x1, y1 = box
+            rules += [Rule(x0, y0, x1, y0, "edge"), Rule(x0, y1, x1, y1, "edge"),
+                      Rule(x0, y0, x0, y1, "edge"), Rule(x1, y0, x1, y1, "edge")]
             continue
         if stroked:
             half = line_width / 2
@@ -193,8 +195,9 @@ def merge_rules(rules: list[Rule], tol: float = 1.5, gap: float = 1.5) -> list[R
     """Collinear rules that touch or overlap become one (tables are often drawn one cell edge at a time;
     double rules a point apart become one)."""
     out: list[Rule] = []
-    for horizontal in (True, False):
-        group = sorted((r for r in rules if r.horizontal == horizontal), key=lambda r: (r.pos, r.start))
+    for horizontal, kind in ((True, "line"), (False, "line"), (True, "edge"), (False, "edge")):
+        group = sorted((r for r in rules if r.horizontal == horizontal and r.kind == kind),
+                       key=lambda r: (r.pos, r.start))
         lanes: list[list[Rule]] = []  # rules on (about) the same line
         for r in group:
             if lanes and abs(lanes[-1][-1].pos - r.pos) <= tol:
@@ -206,7 +209,7 @@ def merge_rules(rules: list[Rule], tol: float = 1.5, gap: float = 1.5) -> list[R
             cur = lane[0]
             for r in lane[1:]:
                 if r.start <= cur.end + gap:
-                    cur = Rule(min(cur.x0, r.x0), min(cur.y0, r.y0), max(cur.x1, r.x1), max(cur.y1, r.y1))
+                    cur = Rule(min(cur.x0, r.x0), min(cur.y0, r.y0), max(cur.x1, r.x1), max(cur.y1, r.y1), kind)
                 else:
                     out.append(cur)
                     cur = r

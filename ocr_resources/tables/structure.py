@@ -3,10 +3,10 @@ columns or rows, word alignment for the rest; the choice is recorded as the stru
 
 from __future__ import annotations
 
-from ocr_resources.tables.alignment import column_lanes, row_lanes
-from ocr_resources.tables.grid import build_grid, drop_empty, prune, to_structure
+from ocr_resources.tables.alignment import column_lanes, is_numeric, row_lanes
+from ocr_resources.tables.grid import Lane, build_grid, drop_empty, prune, to_structure
 from ocr_resources.tables.lattice import close_sides, rule_lanes, ruled, split_bands
-from ocr_resources.tables.lines import median_height, text_lines
+from ocr_resources.tables.lines import Line, median_height, text_lines
 from ocr_resources.tables.rules import Rule
 from ocr_resources.types import Box, TableStructure, Word
 
@@ -27,13 +27,14 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
     x0, x1 = min(w.box.x0 for w in words), max(w.box.x1 for w in words)
     y0, y1 = min(w.box.y0 for w in words), max(w.box.y1 for w in words)
     found = rule_lanes(words, rules, region, h)
-    col_ruled = bool(ruled(found.cols, y0, y1)) and found.crossing <= 0.05 * len(words)
-    row_rules = ruled(found.rows, x0, x1)
+    col_ruled = bool(ruled(found.cols, (x0, x1), (y0, y1))) and found.crossing <= 0.05 * len(words)
+    row_rules = ruled(found.rows, (y0, y1), (x0, x1))
     if col_ruled:
         cols = close_sides(found.cols, x0, x1, tol)
+        cols = sorted(cols + _unruled_columns(lines, h, region, cols), key=lambda c: c.pos)
         seps = [(c.pos - 0.5, c.pos + 0.5) for c in cols[1:-1]]
     else:
-        cols, seps = column_lanes(lines, h, region, [v.pos for v in ruled(found.cols, y0, y1, 0.3)])
+        cols, seps = column_lanes(lines, h, region, [v.pos for v in ruled(found.cols, (x0, x1), (y0, y1), 0.3)])
     if row_rules:
         rows = close_sides(found.rows, y0, y1, tol)
         rows = split_bands(rows, [c.pos for c in cols], words, h, all_bands=len(row_rules) < DENSE_ROW_RULES)
@@ -45,3 +46,25 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
     grid = drop_empty(build_grid(words, rows, cols, method))
     grid.header_rows = min(header, grid.n_rows - 1) if grid.n_rows > 1 else 0
     return to_structure(grid)
+
+
+def _unruled_columns(lines: list[Line], h: float, region: Box, ruled_cols: list[Lane]) -> list[Lane]:
+    """Columns a ruled table leaves without a rule (one rule after the label column, whitespace between the
+    numbers): white-space channels far from every rule, with at least three lines using both sides of them
+    inside the same ruled column."""
+    lanes, seps = column_lanes(lines, h, region)
+    xs = [c.pos for c in ruled_cols]
+    out = []
+    for lane, (a, b) in zip(lanes[1:-1], seps, strict=True):
+        if any(a - h < x < b + h for x in xs):
+            continue  # the channel of a ruled boundary
+        left = max((x for x in xs if x < a), default=float("-inf"))
+        right = min((x for x in xs if x > b), default=float("inf"))
+        both = 0
+        for ln in lines:
+            before = [w for w in ln.words if left < w.box.x0 and w.box.x1 <= b]
+            after = [w for w in ln.words if a <= w.box.x0 and w.box.x1 < right]
+            both += bool(before and after and is_numeric(before[-1].text) and is_numeric(after[0].text))
+        if both >= 3:
+            out.append(lane)
+    return out
