@@ -133,11 +133,13 @@ def column_lanes(lines: list[Line], h: float, region: Box,
     return out, seps
 
 
-def row_lanes(lines: list[Line], seps: list[tuple[float, float]], h: float,
-              rules: list[float]) -> tuple[list[Lane], int]:
+def row_lanes(lines: list[Line], seps: list[tuple[float, float]], h: float, rules: list[float],
+              partial: list[float] = ()) -> tuple[list[Lane], int]:
     """Row boundaries between the groups of lines that make rows, and how many rows at the top are
-    headings. `seps`: the column boundaries (x-ranges); `rules`: y of horizontal rules, always boundaries."""
-    groups = group_rows([line_cells(ln, seps, h) for ln in lines], len(seps) + 1, h, sorted(rules))
+    headings. `seps`: the column boundaries (x-ranges); `rules`: y of horizontal rules across the table,
+    always boundaries; `partial`: y of rules across part of it, boundaries between heading rows."""
+    groups = group_rows([line_cells(ln, seps, h) for ln in lines], len(seps) + 1, h, sorted(rules),
+                        partial=sorted(partial))
     top = min(w.box.y0 for ln in lines for w in ln.words)
     bottom = max(w.box.y1 for ln in lines for w in ln.words)
     out = [Lane(top - 1, virtual=True)]
@@ -154,21 +156,29 @@ def _between(rules: list[float], a: Line, b: Line) -> bool:
     return any(a.box.y1 - 1 <= y <= b.box.y0 + 1 for y in rules)
 
 
-def _starts_lower(lc: LineCells) -> bool:
-    first = lc.line.words[0].text
-    return first[:1].islower()
+_JOINERS = {"and", "or", "of", "the", "for", "in", "to", "with", "on", "by", "from", "at", "a", "an", "as", "per"}
 
 
-def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float],
-               detect_header: bool = True) -> list[tuple[list[LineCells], bool]]:
-    """Lines into rows: (lines of the row, is it a header row)."""
+def _continues(prev: LineCells, lc: LineCells, limit: float | None, h: float) -> bool:
+    """Does the label on `lc` continue the label of the line above (a wrapped label), rather than start a
+    row of its own (a group title, a row without numbers)? Yes when it starts in lower case, when the line
+    above ends mid-phrase, or when its first word would not have fitted after the label above."""
+    above, first = prev.cells[0][1], lc.cells[0][1][0]
+    last = above[-1].text
+    if first.text[:1].islower() or last.endswith(("-", ",", "/", "&")) or last.lower() in _JOINERS:
+        return True
+    return limit is not None and above[-1].box.x1 + 0.3 * h + first.box.width > limit
+
+
+def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float], detect_header: bool = True,
+               partial: list[float] = (), label_limit: float | None = None) -> list[tuple[list[LineCells], bool]]:
+    """Lines into rows: (lines of the row, is it a header row). `rules`: y of rules across the table, always
+    row boundaries; `partial`: y of rules under part of it (under group headings), boundaries in the header;
+    `label_limit`: x where the label column ends, when a rule says so."""
     if not lines:
         return []
     gaps = [b.line.box.y0 - a.line.box.y1 for a, b in zip(lines, lines[1:], strict=False)]
     small = sorted(gaps)[len(gaps) // 4] if gaps else 0.0
-    # the label column's right edge: a label reaching it was wrapped, so the next line continues it
-    label_right = max((lc.cells[0][1][-1].box.x1 for lc in lines if 0 in lc.cells and lc.cells[0][0] == 0),
-                      default=0.0)
     full = max(len(lc.columns) for lc in lines)
     # rows set apart by white space (a blank line between most rows): lines closer than that are one row
     spaced = sum(1 for g in gaps if g > small + 0.5 * h) >= max(1, 0.2 * len(gaps))
@@ -185,8 +195,9 @@ def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float]
             groups.append(([lc], header))
             continue
         if header:
-            # heading lines stack into one row, except below a heading that spans columns (a group title)
-            if prev.spans() or lc.spans() and not prev.spans() and len(lc.columns) > len(prev.columns):
+            # heading lines stack into one row (wrapped headings), except where the upper line is a group
+            # heading: ruled off below, or not aligned with the heading under it in the same column
+            if _between(partial, prev.line, lc.line) or prev.spans() or _group_heading(prev, lc, h):
                 groups.append(([lc], header))
             else:
                 groups[-1][0].append(lc)
@@ -194,9 +205,7 @@ def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float]
         cols = lc.columns
         row_cols = set().union(*(m.columns for m in groups[-1][0]))
         if 0 in cols:
-            wrapped = (0 in prev.cells and prev.cells[0][1][-1].box.x1 >= label_right - 2.5 * h
-                       and row_cols != {0})
-            if cols == {0} and (wrapped or spaced or _starts_lower(lc)):
+            if cols == {0} and 0 in prev.cells and row_cols != {0} and _continues(prev, lc, label_limit, h):
                 groups[-1][0].append(lc)  # the label of the row above, wrapped
             else:
                 groups.append(([lc], header))
@@ -205,6 +214,20 @@ def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float]
         else:
             groups.append(([lc], header))
     return groups
+
+
+def _group_heading(upper: LineCells, lower: LineCells, h: float) -> bool:
+    """Is some phrase of the upper heading line not the start of the heading below it in its column (its
+    left edge, centre and right edge all elsewhere)? Then it heads a group of columns."""
+    for first, (_, words) in upper.cells.items():
+        if first not in lower.cells:
+            continue
+        below = lower.cells[first][1]
+        a0, a1 = words[0].box.x0, words[-1].box.x1
+        b0, b1 = below[0].box.x0, below[-1].box.x1
+        if abs(a0 - b0) > 0.5 * h and abs(a1 - b1) > 0.5 * h and abs((a0 + a1) - (b0 + b1)) > h:
+            return True
+    return False
 
 
 def _body_start(lines: list[LineCells], rules: list[float]) -> int:

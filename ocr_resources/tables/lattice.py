@@ -69,7 +69,8 @@ def rule_lanes(words: list[Word], rules: list[Rule], region: Box, h: float) -> R
     # rules closer than a text line cannot have text between them: double rules, a cell's inner frame
     hs = lanes([r for r in near if r.horizontal and r.length > 0], 0.6 * h, tol)
     vs = lanes([r for r in near if not r.horizontal and r.length > 0], 0.6 * h, tol)
-    hs, vs = (_clean(hs, vs, 2 * tol, 0.3 * region.width),
+    # short horizontal rules stay: they rule off group headings (and sums); short vertical ones are strays
+    hs, vs = (_clean(hs, vs, 2 * tol, min(2 * h, 0.3 * region.width)),
               _clean(vs, hs, 2 * tol, max(2.5 * h, 0.3 * region.height)))
     crossing = sum(1 for w in words if any(
         w.box.x0 + tol < v.pos < w.box.x1 - tol and v.coverage(w.box.y0, w.box.y1) > 0.5 for v in vs))
@@ -106,7 +107,8 @@ def line_cells_at(line: Line, xs: list[float]) -> LineCells:
     return out
 
 
-def split_bands(rows: list[Lane], xs: list[float], words: list[Word], h: float, all_bands: bool) -> list[Lane]:
+def split_bands(rows: list[Lane], xs: list[float], words: list[Word], h: float, all_bands: bool,
+                label_limit: float | None = None) -> list[Lane]:
     """Partly ruled tables: a band between two horizontal rules that holds several rows of text gets
     boundaries between them (virtual lanes). Where rules are dense, only bands with several lines of
     numbers are split (wrapped text in a ruled cell stays one row); with `all_bands` every band below the
@@ -119,7 +121,7 @@ def split_bands(rows: list[Lane], xs: list[float], words: list[Word], h: float, 
             cells = [line_cells_at(ln, xs) for ln in lines]
             numeric = sum(1 for lc in cells if any(is_numeric(lc.text(c)) for c in lc.cells if c > 0))
             if numeric >= 2 or (all_bands and k > 0):
-                groups = group_rows(cells, len(xs) - 1, h, [], detect_header=False)
+                groups = group_rows(cells, len(xs) - 1, h, [], detect_header=False, label_limit=label_limit)
                 for prev, nxt in zip(groups, groups[1:], strict=False):
                     out.append(Lane((prev[0][-1].line.box.y1 + nxt[0][0].line.box.y0) / 2, virtual=True))
         out.append(bottom)

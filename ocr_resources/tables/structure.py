@@ -37,10 +37,12 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
         cols, seps = column_lanes(lines, h, region, [v.pos for v in ruled(found.cols, (x0, x1), (y0, y1), 0.3)])
     if row_rules:
         rows = close_sides(found.rows, y0, y1, tol)
-        rows = split_bands(rows, [c.pos for c in cols], words, h, all_bands=len(row_rules) < DENSE_ROW_RULES)
+        limit = cols[1].pos if len(cols) > 2 and not cols[1].virtual else None  # a rule ends the label column
+        rows = split_bands(rows, [c.pos for c in cols], words, h, len(row_rules) < DENSE_ROW_RULES, limit)
         header = 1
     else:
-        rows, header = row_lanes(lines, seps, h, [r.pos for r in found.rows if r.coverage(x0, x1) >= 0.5])
+        full = [r.pos for r in found.rows if r.coverage(x0, x1) >= 0.5]
+        rows, header = row_lanes(lines, seps, h, full, [r.pos for r in found.rows if r.pos not in full])
     rows, cols = prune(rows, cols, words)
     method = "rules" if col_ruled and row_rules else "rules+alignment" if col_ruled or row_rules else "alignment"
     grid = drop_empty(build_grid(words, rows, cols, method))
