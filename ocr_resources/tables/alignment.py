@@ -179,6 +179,7 @@ def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float]
         return []
     gaps = [b.line.box.y0 - a.line.box.y1 for a, b in zip(lines, lines[1:], strict=False)]
     small = sorted(gaps)[len(gaps) // 4] if gaps else 0.0
+    typical = sorted(gaps)[len(gaps) // 2] if gaps else 0.0
     full = max(len(lc.columns) for lc in lines)
     # rows set apart by white space (a blank line between most rows): lines closer than that are one row
     spaced = sum(1 for g in gaps if g > small + 0.5 * h) >= max(1, 0.2 * len(gaps))
@@ -203,9 +204,14 @@ def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float]
                 groups[-1][0].append(lc)
             continue
         cols = lc.columns
-        row_cols = set().union(*(m.columns for m in groups[-1][0]))
-        if 0 in cols:
-            if cols == {0} and 0 in prev.cells and row_cols != {0} and _continues(prev, lc, label_limit, h):
+        members = groups[-1][0]
+        row_cols = set().union(*(m.columns for m in members))
+        label = next((m for m in reversed(members) if 0 in m.cells), None)
+        if gap < typical - 0.3 * h:
+            groups[-1][0].append(lc)  # lines closer than lines ever are: a cell centred on two lines of another
+        elif 0 in cols:
+            if (label is not None and (cols == {0} or row_cols == {0})
+                    and _continues(label, lc, label_limit, h)):
                 groups[-1][0].append(lc)  # the label of the row above, wrapped
             else:
                 groups.append(([lc], header))

@@ -49,7 +49,7 @@ def text_lines(words: list[Word]) -> list[Line]:
 
 def split_phrases(words: list[Word], max_gap: float, cuts: list[tuple[float, float]] = ()) -> list[list[Word]]:
     """A line's words (left to right) cut into phrases at gaps wider than `max_gap`, and at narrower gaps
-    (over a third of it) that fall on one of `cuts` (x-ranges known to separate columns)."""
+    (over half of it) that fall on one of `cuts` (x-ranges known to separate columns)."""
     phrases: list[list[Word]] = []
     for word in words:
         if phrases:
@@ -57,7 +57,7 @@ def split_phrases(words: list[Word], max_gap: float, cuts: list[tuple[float, flo
             gap = word.box.x0 - last.box.x1
             on_cut = any(min(b, word.box.x0) - max(a, last.box.x1) >= 0 or a <= (last.box.x1 + word.box.x0) / 2 <= b
                          for a, b in cuts)
-            if gap < max_gap and not (on_cut and gap > max_gap / 3):
+            if gap < max_gap and not (on_cut and gap > max_gap / 2):
                 phrases[-1].append(word)
                 continue
         phrases.append([word])
