@@ -106,9 +106,10 @@ def prune(rows: list[Lane], cols: list[Lane], words: list[Word]) -> tuple[list[L
     return rows, cols
 
 
-def build_grid(words: list[Word], rows: list[Lane], cols: list[Lane], method: str) -> Grid:
+def build_grid(phrases: list[list[Word]], rows: list[Lane], cols: list[Lane], method: str) -> Grid:
     """Cells between the lanes: two neighbouring grid cells are one where the lane between them does not
-    separate them there (a span). Words go to the cell holding their centre."""
+    separate them there (a span). A phrase goes whole to the cell holding its centre, so a long label that
+    reaches into the gap before the next column stays in its own."""
     ys, xs = [r.pos for r in rows], [c.pos for c in cols]
     nr, nc = len(ys) - 1, len(xs) - 1
     if nr < 1 or nc < 1:
@@ -134,9 +135,9 @@ def build_grid(words: list[Word], rows: list[Lane], cols: list[Lane], method: st
                 for b in range(j, j2 + 1):
                     owner[a][b] = len(cells)
             cells.append(GridCell(i, i2, j, j2))
-    for w in words:
-        cx, cy = w.box.center
-        cells[owner[_index(ys, cy)][_index(xs, cx)]].words.append(w)
+    for phrase in phrases:
+        cx, cy = words_box(phrase).center
+        cells[owner[_index(ys, cy)][_index(xs, cx)]].words.extend(phrase)
     return Grid(nr, nc, cells, 0, method)
 
 

@@ -26,35 +26,52 @@ class Line:
 
 def text_lines(words: list[Word]) -> list[Line]:
     """Words grouped into lines by vertical overlap (at least half the smaller height), top to bottom. A
-    word joins the line it overlaps most, so a superscript stays on its line."""
+    word joins the line it overlaps most, so a superscript stays on its line. A glyph far taller than the
+    text (a bullet from a symbol font, whose font box reaches far above the line) counts by its lower part."""
+    if not words:
+        return []
+    typical = median_height(words)
+
+    def extent(w: Word) -> tuple[float, float]:
+        if w.box.height > 1.8 * typical:
+            return (w.box.y1 - typical, w.box.y1)
+        return (w.box.y0, w.box.y1)
+
     lines: list[Line] = []
     bands: list[tuple[float, float]] = []
-    for word in sorted(words, key=lambda w: (w.box.center[1], w.box.x0)):
+    for word in sorted(words, key=lambda w: (sum(extent(w)), w.box.x0)):
+        y0, y1 = extent(word)
         best, best_overlap = None, 0.0
         for i, (top, bottom) in enumerate(bands):
-            overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
-            if overlap > 0.5 * min(bottom - top, word.box.height) and overlap > best_overlap:
+            overlap = min(bottom, y1) - max(top, y0)
+            if overlap > 0.5 * min(bottom - top, y1 - y0) and overlap > best_overlap:
                 best, best_overlap = i, overlap
         if best is None:
             lines.append(Line([word]))
-            bands.append((word.box.y0, word.box.y1))
+            bands.append((y0, y1))
         else:
             lines[best].words.append(word)
             top, bottom = bands[best]
-            bands[best] = (min(top, word.box.y0), max(bottom, word.box.y1))
+            bands[best] = (min(top, y0), max(bottom, y1))
     for line in lines:
         line.words.sort(key=lambda w: w.box.x0)
-    return sorted(lines, key=lambda ln: ln.box.y0)
+    order = sorted(range(len(lines)), key=lambda i: bands[i][0])
+    return [lines[i] for i in order]
 
 
-def split_phrases(words: list[Word], max_gap: float, cuts: list[tuple[float, float]] = ()) -> list[list[Word]]:
-    """A line's words (left to right) cut into phrases at gaps wider than `max_gap`, and at narrower gaps
-    (over half of it) that fall on one of `cuts` (x-ranges known to separate columns)."""
+def split_phrases(words: list[Word], max_gap: float, cuts: list[tuple[float, float]] = (),
+                  walls: list[float] = ()) -> list[list[Word]]:
+    """A line's words (left to right) cut into phrases at gaps wider than `max_gap`, at narrower gaps (over
+    half of it) that fall on one of `cuts` (x-ranges known to separate columns), and wherever a word is on
+    the other side of one of `walls` (x of ruling lines)."""
     phrases: list[list[Word]] = []
     for word in words:
         if phrases:
             last = phrases[-1][-1]
             gap = word.box.x0 - last.box.x1
+            if any(last.box.center[0] < x < word.box.center[0] for x in walls):
+                phrases.append([word])
+                continue
             on_cut = any(min(b, word.box.x0) - max(a, last.box.x1) >= 0 or a <= (last.box.x1 + word.box.x0) / 2 <= b
                          for a, b in cuts)
             if gap < max_gap and not (on_cut and gap > max_gap / 2):

@@ -3,10 +3,10 @@ columns or rows, word alignment for the rest; the choice is recorded as the stru
 
 from __future__ import annotations
 
-from ocr_resources.tables.alignment import column_lanes, is_numeric, row_lanes
+from ocr_resources.tables.alignment import PHRASE_GAP, column_lanes, is_numeric, row_lanes
 from ocr_resources.tables.grid import Lane, build_grid, drop_empty, prune, to_structure
 from ocr_resources.tables.lattice import close_sides, rule_lanes, ruled, split_bands
-from ocr_resources.tables.lines import Line, median_height, text_lines
+from ocr_resources.tables.lines import Line, median_height, split_phrases, text_lines
 from ocr_resources.tables.rules import Rule
 from ocr_resources.types import Box, TableStructure, Word
 
@@ -44,10 +44,36 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
         full = [r.pos for r in found.rows if r.coverage(x0, x1) >= 0.5]
         rows, header = row_lanes(lines, seps, h, full, [r.pos for r in found.rows if r.pos not in full])
     rows, cols = prune(rows, cols, words)
+    _group_heading_spans(found.rows, rows, cols, lines, h, x0, x1)
+    walls = [c.pos for c in cols if not c.virtual]
+    cuts = [(c.pos - 0.5, c.pos + 0.5) for c in cols[1:-1]] + seps
+    phrases = [p for ln in lines for p in split_phrases(ln.words, PHRASE_GAP * h, cuts, walls)]
     method = "rules" if col_ruled and row_rules else "rules+alignment" if col_ruled or row_rules else "alignment"
-    grid = drop_empty(build_grid(words, rows, cols, method))
+    grid = drop_empty(build_grid(phrases, rows, cols, method))
     grid.header_rows = min(header, grid.n_rows - 1) if grid.n_rows > 1 else 0
     return to_structure(grid)
+
+
+def _group_heading_spans(rules: list[Lane], rows: list[Lane], cols: list[Lane], lines: list[Line], h: float,
+                         x0: float, x1: float) -> None:
+    """A heading with a rule under it that runs across only some columns (a group heading over its
+    columns) spans those columns: the column boundaries under the rule are cut along the heading's line.
+    Only above the body (the first line with numbers)."""
+    body = next((ln.box.y0 for ln in lines if sum(is_numeric(w.text) for w in ln.words) >= 2), float("inf"))
+    for rule in rules:
+        if rule.pos >= body:
+            continue
+        for a, b in rule.spans:
+            if b - a >= 0.9 * (x1 - x0):
+                continue
+            above = [ln for ln in lines if ln.box.y1 <= rule.pos + 0.3 * h and ln.box.y0 >= rule.pos - 2 * h
+                     and any(a - h <= w.box.x0 and w.box.x1 <= b + h for w in ln.words)]
+            if not above:
+                continue
+            line = max(above, key=lambda ln: ln.box.y1)
+            for c in cols[1:-1]:
+                if c.virtual and a + h < c.pos < b - h:
+                    c.cuts.append((line.box.y0, line.box.y1))
 
 
 def _unruled_columns(lines: list[Line], h: float, region: Box, ruled_cols: list[Lane]) -> list[Lane]:
