@@ -207,7 +207,7 @@ def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float]
         members = groups[-1][0]
         row_cols = set().union(*(m.columns for m in members))
         label = next((m for m in reversed(members) if 0 in m.cells), None)
-        if gap < typical - 0.3 * h:
+        if gap < min(0.0, typical - 0.5 * h):
             groups[-1][0].append(lc)  # lines closer than lines ever are: a cell centred on two lines of another
         elif 0 in cols:
             if (label is not None and (cols == {0} or row_cols == {0})

@@ -59,7 +59,8 @@ def _group_heading_spans(rules: list[Lane], rows: list[Lane], cols: list[Lane], 
     """A heading with a rule under it that runs across only some columns (a group heading over its
     columns) spans those columns: the column boundaries under the rule are cut along the heading's line.
     Only above the body (the first line with numbers)."""
-    body = next((ln.box.y0 for ln in lines if sum(is_numeric(w.text) for w in ln.words) >= 2), float("inf"))
+    need = max(2, (len(cols) - 1) // 2)  # numbers in half the columns: a data row, not a row of years
+    body = next((ln.box.y0 for ln in lines if sum(is_numeric(w.text) for w in ln.words) >= need), float("inf"))
     for rule in rules:
         if rule.pos >= body:
             continue
