@@ -14,7 +14,7 @@ from ocr_resources.tables.grid import Lane
 from ocr_resources.tables.lines import Line, median_height, split_phrases, text_lines
 from ocr_resources.types import Box, Word
 
-PHRASE_GAP = 0.8  # x text height: words closer than this are one phrase (a cell's words)
+PHRASE_GAP = 0.6  # x text height (~0.7 em, twice a wide space): words closer than this are one phrase
 _NUMERIC = re.compile(r"^[\s\-+–−(]*[$€£%]?[\d.,]+[%)*]?\s*$")
 
 
