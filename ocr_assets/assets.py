@@ -35,10 +35,10 @@ from ocr_resources.store import Producer
 # Bump when an asset's own logic changes; together with the model identity it forms the code version.
 LOGIC_VERSIONS = {
     "source_documents": "1",
-    "rendered_pages": "1",
+    "rendered_pages": "2",  # 2: ruling lines; words on rotated and cropped pages
     "layout_regions": "1",
     "ocr_text": "1",
-    "tables": "1",
+    "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",
     "document_markdown": "1",
 }

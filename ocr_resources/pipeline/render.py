@@ -42,7 +42,7 @@ class RenderedPage:
     text_layer_chars: int
     has_text_layer: bool
     words: list[tuple[str, float, float, float, float]] = field(default_factory=list)
-    rules: list[tuple[float, float, float, float]] = field(default_factory=list)  # ruling lines (x0, y0, x1, y1)
+    rules: list[tuple[float, float, float, float, str]] = field(default_factory=list)  # (x0, y0, x1, y1, kind)
     rules_source: str = "vector"  # 'vector' (the PDF's drawing) or 'image' (lines found in a scanned page)
     error: str | None = None
 

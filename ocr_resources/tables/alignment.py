@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from ocr_resources.tables.grid import Lane
-from ocr_resources.tables.lines import Line, median_height, split_phrases, text_lines
+from ocr_resources.tables.lines import Line, split_phrases
 from ocr_resources.types import Box, Word
 
 PHRASE_GAP = 0.6  # x text height (~0.7 em, twice a wide space): words closer than this are one phrase
@@ -41,16 +41,20 @@ def channels(lines: list[Line], h: float, x0: float, x1: float,
     hide a column boundary. `forced` x positions (vertical rules) are boundaries whatever the text does."""
     rows = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
     multi = [r for r in rows if len(r) >= 2]
+    # channels come from the lines with the usual number of cells or more: a heading over several columns
+    # (fewer, longer phrases) then crosses them as a span instead of hiding them
+    typical = sorted(len(r) for r in multi)[len(multi) // 2] if multi else 0
+    base = [r for r in multi if len(r) >= typical]
     step = 0.25
     n = max(1, int((x1 - x0) / step) + 1)
     cover = [0] * n
-    for phrases in multi:
+    for phrases in base:
         for p in phrases:
             a = max(0, int((p[0].box.x0 - x0) / step))
             b = min(n - 1, int((p[-1].box.x1 - x0) / step))
             for i in range(a, b + 1):
                 cover[i] += 1
-    allow = len(multi) // 8
+    allow = len(base) // 8
     # the text's own extent: channels must have text on both sides
     lo = min((p[0].box.x0 for r in rows for p in r), default=x0)
     hi = max((p[-1].box.x1 for r in rows for p in r), default=x1)

@@ -65,7 +65,8 @@ def rule_lanes(words: list[Word], rules: list[Rule], region: Box, h: float) -> R
     margin = 0.8 * h
     area = Box(region.x0 - margin, region.y0 - margin, region.x1 + margin, region.y1 + margin)
     near = [Rule(max(r.x0, area.x0), max(r.y0, area.y0), min(r.x1, area.x1), min(r.y1, area.y1))
-            for r in rules if r.kind == "line" and r.x1 >= area.x0 and r.x0 <= area.x1 and r.y1 >= area.y0 and r.y0 <= area.y1]
+            for r in rules
+            if r.kind == "line" and r.x1 >= area.x0 and r.x0 <= area.x1 and r.y1 >= area.y0 and r.y0 <= area.y1]
     # rules closer than a text line cannot have text between them: double rules, a cell's inner frame
     hs = lanes([r for r in near if r.horizontal and r.length > 0], 0.6 * h, tol)
     vs = lanes([r for r in near if not r.horizontal and r.length > 0], 0.6 * h, tol)

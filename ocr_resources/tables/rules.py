@@ -75,7 +75,8 @@ def _path_rules(pdfium_c, obj, matrix: tuple[float, ...], budget: list[int]) -> 
     fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
     if not pdfium_c.FPDFPath_GetDrawMode(obj, ctypes.byref(fill_mode), ctypes.byref(stroke)):
         return []
-    filled = fill_mode.value != pdfium_c.FPDF_FILLMODE_NONE and _visible(pdfium_c, obj, pdfium_c.FPDFPageObj_GetFillColor)
+    filled = (fill_mode.value != pdfium_c.FPDF_FILLMODE_NONE
+              and _visible(pdfium_c, obj, pdfium_c.FPDFPageObj_GetFillColor))
     stroked = bool(stroke.value) and _visible(pdfium_c, obj, pdfium_c.FPDFPageObj_GetStrokeColor)
     if not (filled or stroked):
         return []
@@ -132,7 +133,8 @@ def _path_rules(pdfium_c, obj, matrix: tuple[float, ...], budget: list[int]) -> 
 
 
 def _axis_aligned(points: list[tuple[float, float]]) -> bool:
-    return all(abs(x1 - x0) <= 0.5 or abs(y1 - y0) <= 0.5 for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False))
+    return all(abs(x1 - x0) <= 0.5 or abs(y1 - y0) <= 0.5
+               for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False))
 
 
 def pdf_page_rules(page, display: tuple[float, ...]) -> list[Rule]:
