@@ -45,30 +45,24 @@ def channels(lines: list[Line], h: float, x0: float, x1: float,
     # (fewer, longer phrases) then crosses them as a span instead of hiding them
     typical = sorted(len(r) for r in multi)[len(multi) // 2] if multi else 0
     base = [r for r in multi if len(r) >= typical]
-    step = 0.25
-    n = max(1, int((x1 - x0) / step) + 1)
-    cover = [0] * n
-    for phrases in base:
-        for p in phrases:
-            a = max(0, int((p[0].box.x0 - x0) / step))
-            b = min(n - 1, int((p[-1].box.x1 - x0) / step))
-            for i in range(a, b + 1):
-                cover[i] += 1
     allow = len(base) // 8
     # the text's own extent: channels must have text on both sides
     lo = min((p[0].box.x0 for r in rows for p in r), default=x0)
     hi = max((p[-1].box.x1 for r in rows for p in r), default=x1)
-    out: list[tuple[float, float]] = []
-    start = None
-    for i in range(n + 1):
-        free = i < n and cover[i] <= allow and lo < x0 + i * step < hi
-        if free and start is None:
-            start = i
-        elif not free and start is not None:
-            a, b = x0 + start * step, x0 + i * step
-            if b - a >= 0.15 * h and multi:
-                out.append((a, b))
-            start = None
+    # sweep over the phrases' edges: how many cover each stretch of x
+    events = sorted([(p[0].box.x0, 1) for r in base for p in r] + [(p[-1].box.x1, -1) for r in base for p in r])
+    free: list[tuple[float, float]] = []
+    depth, prev = 0, lo
+    for x, step in events + [(hi, 0)]:
+        a, b = max(prev, lo), min(x, hi)
+        if depth <= allow and b > a and a > lo and b < hi:
+            if free and free[-1][1] >= a:  # stretches of one free run
+                free[-1] = (free[-1][0], b)
+            else:
+                free.append((a, b))
+        depth += step
+        prev = max(prev, x)
+    out = [(a, b) for a, b in free if b - a >= 0.15 * h] if multi else []
     for x in forced:
         if lo < x < hi and not any(a - h <= x <= b + h for a, b in out):
             out.append((x - 0.5, x + 0.5))

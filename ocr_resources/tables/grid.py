@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from ocr_resources.tables.lines import join_text, words_box
@@ -59,17 +60,14 @@ class Grid:
 
 def _index(edges: list[float], v: float) -> int:
     """Band of `v` among sorted edges (clamped to the first/last band)."""
-    k = 0
-    while k + 2 < len(edges) and edges[k + 1] <= v:
-        k += 1
-    return k
+    return min(max(bisect_right(edges, v) - 1, 0), len(edges) - 2)
 
 
-def text_map(words: list[Word], rows: list[Lane], cols: list[Lane]) -> list[list[bool]]:
+def text_map(points: list[tuple[float, float]], rows: list[Lane], cols: list[Lane]) -> list[list[bool]]:
+    """Which grid cells hold text (`points`: the centres of the words or phrases)."""
     ys, xs = [r.pos for r in rows], [c.pos for c in cols]
     has = [[False] * (len(xs) - 1) for _ in range(len(ys) - 1)]
-    for w in words:
-        cx, cy = w.box.center
+    for cx, cy in points:
         has[_index(ys, cy)][_index(xs, cx)] = True
     return has
 
@@ -78,13 +76,14 @@ def prune(rows: list[Lane], cols: list[Lane], words: list[Word]) -> tuple[list[L
     """Boundaries that separate no text from text go: first those around empty grid rows or columns
     (double rules, a shaded cell's own frame), then inner ones that never have text on both sides in one
     row (column)."""
+    points = [w.box.center for w in words]
     for _ in range(2):
         for axis in (0, 1):
             lanes = cols if axis else rows
             changed = True
             while changed and len(lanes) > 2:
                 changed = False
-                has = text_map(words, rows, cols)
+                has = text_map(points, rows, cols)
                 counts = ([sum(has[i][j] for i in range(len(has))) for j in range(len(cols) - 1)] if axis
                           else [sum(r) for r in has])
                 for k, n in enumerate(counts):
@@ -95,11 +94,11 @@ def prune(rows: list[Lane], cols: list[Lane], words: list[Word]) -> tuple[list[L
                         del lanes[drop]
                         changed = True
                         break
-        has = text_map(words, rows, cols)
+        has = text_map(points, rows, cols)
         ys, xs = [r.pos for r in rows], [c.pos for c in cols]
         cols[:] = [c for j, c in enumerate(cols) if j in (0, len(cols) - 1) or any(
             has[i][j - 1] and has[i][j] and c.separates(ys[i], ys[i + 1]) for i in range(len(rows) - 1))]
-        has = text_map(words, rows, cols)
+        has = text_map(points, rows, cols)
         xs = [c.pos for c in cols]
         rows[:] = [r for i, r in enumerate(rows) if i in (0, len(rows) - 1) or any(
             has[i - 1][j] and has[i][j] and r.separates(xs[j], xs[j + 1]) for j in range(len(cols) - 1))]

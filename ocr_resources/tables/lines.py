@@ -42,7 +42,9 @@ def text_lines(words: list[Word]) -> list[Line]:
     for word in sorted(words, key=lambda w: (sum(extent(w)), w.box.x0)):
         y0, y1 = extent(word)
         best, best_overlap = None, 0.0
-        for i, (top, bottom) in enumerate(bands):
+        # words come in order of their middles: only the last few lines can still take one
+        for i in range(max(0, len(bands) - 4), len(bands)):
+            top, bottom = bands[i]
             overlap = min(bottom, y1) - max(top, y0)
             if overlap > 0.5 * min(bottom - top, y1 - y0) and overlap > best_overlap:
                 best, best_overlap = i, overlap
@@ -88,6 +90,8 @@ def words_box(words: list[Word]) -> Box:
 
 def join_text(words: list[Word]) -> str:
     """A cell's words as text: line by line, top to bottom, words left to right, lines joined by a space."""
+    if len(words) == 1:
+        return words[0].text.strip()
     return " ".join(" ".join(w.text for w in line.words) for line in text_lines(words)).strip()
 
 
