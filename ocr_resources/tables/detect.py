@@ -1,0 +1,218 @@
+"""Table regions that do not rest on one layout label.
+
+The layout model's regions are checked against what the page itself shows: ruling lines that enclose a
+grid of text (or rules stacked over and under rows of aligned text), and regions whose words line up in
+columns of short phrases and numbers. A region the model called a figure, a paragraph or a reference that
+is really a table becomes a table (its model label is kept); one table region over two ruled tables is
+split; a table box that cuts a ruled table short takes the rules' extent; a ruled table the model missed is
+added. Everything here works in PDF points on one page."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from ocr_resources.tables.alignment import PHRASE_GAP, channels, is_numeric
+from ocr_resources.tables.lines import median_height, split_phrases, text_lines
+from ocr_resources.tables.rules import Rule
+from ocr_resources.tables.structure import build_structure
+from ocr_resources.types import Box, DetectedRegion, Word
+
+# Labels whose region may turn out to be a table. Titles, captions, headers and footers never are.
+RELABEL = ("figure", "text", "reference", "list", "other", "formula")
+TOL = 2.0  # pt: rules closer than this touch
+MIN_DENSITY = 0.15  # share of a table's area its words cover; tables are dense, charts and diagrams are not
+
+
+@dataclass
+class Candidate:
+    box: Box
+    evidence: str  # 'grid' (rules both ways) or 'rules' (rules above and below rows)
+
+
+def _touch(a: Rule, b: Rule, tol: float = TOL) -> bool:
+    return a.x0 - tol <= b.x1 and b.x0 - tol <= a.x1 and a.y0 - tol <= b.y1 and b.y0 - tol <= a.y1
+
+
+def _components(rules: list[Rule]) -> list[list[Rule]]:
+    """Rules that touch (crossings, corners, collinear pieces) grouped together."""
+    parent = list(range(len(rules)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    order = sorted(range(len(rules)), key=lambda i: rules[i].x0)
+    for k, i in enumerate(order):  # sweep along x: only rules that start before this one ends can touch it
+        for j in order[k + 1:]:
+            if rules[j].x0 - TOL > rules[i].x1:
+                break
+            if _touch(rules[i], rules[j]):
+                parent[find(i)] = find(j)
+    groups: dict[int, list[Rule]] = {}
+    for i, r in enumerate(rules):
+        groups.setdefault(find(i), []).append(r)
+    return list(groups.values())
+
+
+def _bbox(rules: list[Rule]) -> Box:
+    return Box(min(r.x0 for r in rules), min(r.y0 for r in rules), max(r.x1 for r in rules), max(r.y1 for r in rules))
+
+
+def _inside(words: list[Word], box: Box) -> list[Word]:
+    return [w for w in words if box.contains_point(*w.box.center)]
+
+
+def looks_tabular(words: list[Word], rules: list[Rule], box: Box, strict: bool) -> bool:
+    """Do these words make a table? At least two rows and two columns of short cells with text in a fair
+    share of them. `strict` (the layout model saw no table here) wants a dense, nearly full grid, and
+    without rules also aligned columns on most lines and numbers in a good share of the cells, which
+    prose, lists and charts do not have."""
+    words = [w for w in words if w.text.strip()]
+    if len(words) < 4:
+        return False
+    h = median_height(words)
+    lines = text_lines(words)
+    phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
+    flat = [p for ps in phrases for p in ps]
+    if statistics.median(len(p) for p in flat) > 5:
+        return False  # long phrases: prose
+    if strict and not rules:
+        multi = sum(1 for ps in phrases if len(ps) >= 2)
+        numeric = sum(1 for p in flat if is_numeric(" ".join(w.text for w in p)))
+        if len(lines) < 3 or multi < 0.6 * len(lines) or numeric < 0.25 * len(flat):
+            return False
+        if not channels(lines, h, box.x0, box.x1):
+            return False
+    table = build_structure(words, rules, box)
+    filled = sum(1 for c in table.cells if c.text)
+    if strict:
+        # a table nobody else vouches for (the model saw none here) must be dense and nearly full: charts
+        # give sparse grids (tick labels round an empty plot), with little text for their area
+        density = sum(w.box.area for w in words) / max(box.area, 1e-6)
+        return (table.n_rows >= 2 and table.n_cols >= 2 and filled >= 0.85 * len(table.cells)
+                and density >= MIN_DENSITY)
+    return table.n_rows >= 2 and table.n_cols >= 2 and filled >= 4 and filled >= 0.3 * len(table.cells)
+
+
+def ruled_tables(words: list[Word], rules: list[Rule]) -> list[Candidate]:
+    """Tables drawn with rules: grids (horizontal and vertical rules that touch), and stacks of long
+    horizontal rules with aligned rows between them (rules above, under the heading and at the bottom)."""
+    lines = [r for r in rules if r.kind == "line"]
+    out: list[Candidate] = []
+    loose: list[Rule] = []
+    for group in _components(lines):
+        hs = [r for r in group if r.horizontal]
+        vs = [r for r in group if not r.horizontal]
+        box = _bbox(group)
+        if len(hs) >= 2 and len(vs) >= 2 and box.width > 20 and box.height > 10:
+            if looks_tabular(_inside(words, box), lines, box, strict=False):
+                out.append(Candidate(box, "grid"))
+                continue
+        loose += hs
+    out += _stacked(words, lines, loose, out)
+    return out
+
+
+def _stacked(words: list[Word], rules: list[Rule], hs: list[Rule], taken: list[Candidate]) -> list[Candidate]:
+    """Runs of long horizontal rules of about the same extent, one above the other, with table rows between
+    consecutive ones; a band of prose or a lone caption between two rules ends a run."""
+    if not words:
+        return []
+    h = median_height(words)
+    long = sorted((r for r in hs if r.length >= 8 * h), key=lambda r: r.pos)
+    out: list[Candidate] = []
+    run: list[Rule] = []
+
+    def close() -> None:
+        if len(run) >= 2:
+            box = Box(min(r.x0 for r in run), run[0].pos - 1, max(r.x1 for r in run), run[-1].pos + 1)
+            if not any(c.box.intersection(box) > 0 for c in taken) and looks_tabular(
+                    _inside(words, box), rules, box, strict=False):
+                out.append(Candidate(box, "rules"))
+        run.clear()
+
+    for r in long:
+        if run:
+            last = run[-1]
+            overlap = min(last.x1, r.x1) - max(last.x0, r.x0)
+            same = overlap >= 0.8 * min(last.length, r.length)
+            band = Box(max(last.x0, r.x0), last.pos, min(last.x1, r.x1), r.pos)
+            if not same or not _band_continues(_inside(words, band), h):
+                close()
+        run.append(r)
+    close()
+    return out
+
+
+def _band_continues(words: list[Word], h: float) -> bool:
+    """Can the text between two rules belong to one table? Not when it is a paragraph or a caption: lines
+    of one long phrase each."""
+    if not words:
+        return True
+    lines = text_lines(words)
+    phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
+    prose = sum(1 for ps in phrases if len(ps) == 1 and len(ps[0]) > 6)
+    return prose <= len(lines) // 2
+
+
+def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list[Rule]) -> list[DetectedRegion]:
+    """The page's layout regions (boxes in points) with table regions confirmed, relabelled, split, extended
+    or added from the page's ruling lines and word alignment. Without words (a scanned page before OCR)
+    nothing changes."""
+    words = [w for w in words if w.text.strip()]
+    if not words:
+        return list(regions)
+    found = ruled_tables(words, rules)
+    lines = [r for r in rules if r.kind == "line"]
+    out: list[DetectedRegion] = []
+    used: set[int] = set()
+    for region in regions:
+        overlapping = [k for k, c in enumerate(found)
+                       if _share(c.box, region.box) >= 0.5 or _share(region.box, c.box) >= 0.5]
+        if region.label == "table" and overlapping:
+            held = _inside(words, region.box)
+            covered = sum(1 for w in held if any(found[k].box.contains_point(*w.box.center) for k in overlapping))
+            used.update(overlapping)
+            if len(overlapping) >= 2 and covered >= 0.8 * len(held):
+                # one region over several ruled tables: they replace it
+                out += [DetectedRegion(found[k].box, "table", region.model_label, region.score) for k in overlapping]
+            elif len(overlapping) == 1 and covered >= 0.7 * len(held):
+                # the rules' extent is the table's (a caption or a cut-off row no longer decides it)
+                out.append(DetectedRegion(found[overlapping[0]].box, "table", region.model_label, region.score))
+            else:  # rules for part of the table only: keep all of it
+                boxes = [region.box] + [found[k].box for k in overlapping]
+                union = Box(min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes),
+                            max(b.y1 for b in boxes))
+                out.append(DetectedRegion(union, "table", region.model_label, region.score))
+        elif region.label in RELABEL and not overlapping and looks_tabular(
+                _inside(words, region.box), [], region.box, strict=True):
+            out.append(DetectedRegion(region.box, "table", region.model_label, region.score))
+        else:
+            out.append(region)
+    added = [c for k, c in enumerate(found) if k not in used
+             and not any(r.label == "table" and _iou(r.box, c.box) > 0.5 for r in out)
+             and looks_tabular(_inside(words, c.box), lines, c.box, strict=True)]
+    for c in added:
+        # the model's region that covers most of it lends its label (kept as the model's) and score
+        host = max(regions, key=lambda r: r.box.intersection(c.box), default=None)
+        hosted = host is not None and host.box.intersection(c.box) > 0
+        out.append(DetectedRegion(c.box, "table", host.model_label if hosted else None,
+                                  host.score if hosted else None))
+    # regions now inside a table (pieces of it the model took for text) give way to it
+    tables = [r.box for r in out if r.label == "table"]
+    return [r for r in out if r.label == "table" or r.label in ("header", "footer")
+            or not any(_share(r.box, t) >= 0.6 for t in tables)]
+
+
+def _share(inner: Box, outer: Box) -> float:
+    """Share of `inner`'s area inside `outer`."""
+    return inner.intersection(outer) / inner.area if inner.area > 0 else 0.0
+
+
+def _iou(a: Box, b: Box) -> float:
+    inter = a.intersection(b)
+    union = a.area + b.area - inter
+    return inter / union if union > 0 else 0.0
