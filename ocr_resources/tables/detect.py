@@ -9,6 +9,7 @@ added. Everything here works in PDF points on one page."""
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from ocr_resources.types import Box, DetectedRegion, Word
 # Labels whose region may turn out to be a table. Titles, captions, headers and footers never are.
 RELABEL = ("figure", "text", "reference", "list", "other", "formula")
 TOL = 2.0  # pt: rules closer than this touch
+_CAPTION = re.compile(r"^(table|tab\.|figure|fig\.|chart|exhibit)\s*[A-Z]?[-\d.]+", re.IGNORECASE)
+STOP_LABELS = ("caption", "title")  # a table never runs across these
 MIN_DENSITY = 0.15  # share of a table's area its words cover; tables are dense, charts and diagrams are not
 
 
@@ -97,9 +100,10 @@ def looks_tabular(words: list[Word], rules: list[Rule], box: Box, strict: bool) 
     return table.n_rows >= 2 and table.n_cols >= 2 and filled >= 4 and filled >= 0.3 * len(table.cells)
 
 
-def ruled_tables(words: list[Word], rules: list[Rule]) -> list[Candidate]:
+def ruled_tables(words: list[Word], rules: list[Rule], stops: list[Box] = ()) -> list[Candidate]:
     """Tables drawn with rules: grids (horizontal and vertical rules that touch), and stacks of long
-    horizontal rules with aligned rows between them (rules above, under the heading and at the bottom)."""
+    horizontal rules with aligned rows between them (rules above, under the heading and at the bottom).
+    `stops`: boxes (captions, notes) that no table runs across."""
     lines = [r for r in rules if r.kind == "line"]
     out: list[Candidate] = []
     loose: list[Rule] = []
@@ -112,50 +116,52 @@ def ruled_tables(words: list[Word], rules: list[Rule]) -> list[Candidate]:
                 out.append(Candidate(box, "grid"))
                 continue
         loose += hs
-    out += _stacked(words, lines, loose, out)
+    out += _stacked(words, lines, loose, out, stops)
     return out
 
 
-def _stacked(words: list[Word], rules: list[Rule], hs: list[Rule], taken: list[Candidate]) -> list[Candidate]:
+def _stacked(words: list[Word], rules: list[Rule], hs: list[Rule], taken: list[Candidate],
+             stops: list[Box]) -> list[Candidate]:
     """Runs of long horizontal rules of about the same extent, one above the other, with table rows between
-    consecutive ones; a band of prose or a lone caption between two rules ends a run."""
+    consecutive ones; a band of prose or a caption between two rules ends a run. Rules of tables side by
+    side (other extents) make runs of their own."""
     if not words:
         return []
     h = median_height(words)
     long = sorted((r for r in hs if r.length >= 8 * h), key=lambda r: r.pos)
     out: list[Candidate] = []
-    run: list[Rule] = []
-
-    def close() -> None:
-        if len(run) >= 2:
-            box = Box(min(r.x0 for r in run), run[0].pos - 1, max(r.x1 for r in run), run[-1].pos + 1)
-            if not any(c.box.intersection(box) > 0 for c in taken) and looks_tabular(
-                    _inside(words, box), rules, box, strict=False):
-                out.append(Candidate(box, "rules"))
-        run.clear()
-
-    for r in long:
-        if run:
-            last = run[-1]
-            overlap = min(last.x1, r.x1) - max(last.x0, r.x0)
-            same = overlap >= 0.8 * min(last.length, r.length)
-            band = Box(max(last.x0, r.x0), last.pos, min(last.x1, r.x1), r.pos)
-            if not same or not _band_continues(_inside(words, band), h):
-                close()
-        run.append(r)
-    close()
+    while long:
+        first = max(long, key=lambda r: r.length)  # the widest rule sets the extent of its group
+        group = [r for r in long if r.x0 >= first.x0 - 3 * h and r.x1 <= first.x1 + 3 * h
+                 and min(r.x1, first.x1) - max(r.x0, first.x0) >= 0.5 * r.length]
+        long = [r for r in long if r not in group]
+        run: list[Rule] = []
+        for r in group + [None]:
+            if r is not None and run:
+                band = Box(first.x0, run[-1].pos, first.x1, r.pos)
+                if _band_continues(_inside(words, band), h) and not any(_share(b, band) >= 0.5 for b in stops):
+                    run.append(r)
+                    continue
+            if len(run) >= 2:
+                box = Box(min(x.x0 for x in run), run[0].pos - 1, max(x.x1 for x in run), run[-1].pos + 1)
+                if not any(c.box.intersection(box) > 0 for c in taken + out) and looks_tabular(
+                        _inside(words, box), rules, box, strict=False):
+                    out.append(Candidate(box, "rules"))
+            run = [r] if r is not None else []
     return out
 
 
 def _band_continues(words: list[Word], h: float) -> bool:
     """Can the text between two rules belong to one table? Not when it is a paragraph or a caption: lines
-    of one long phrase each."""
+    of one long phrase each, or a line that starts like a caption."""
     if not words:
         return True
     lines = text_lines(words)
+    if any(_CAPTION.match(" ".join(w.text for w in ln.words[:3])) for ln in lines):
+        return False
     phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
     prose = sum(1 for ps in phrases if len(ps) == 1 and len(ps[0]) > 6)
-    return prose <= len(lines) // 2
+    return prose < 2 and prose <= len(lines) // 2
 
 
 def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list[Rule]) -> list[DetectedRegion]:
@@ -165,7 +171,7 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
     words = [w for w in words if w.text.strip()]
     if not words:
         return list(regions)
-    found = ruled_tables(words, rules)
+    found = ruled_tables(words, rules, [r.box for r in regions if r.label in STOP_LABELS])
     lines = [r for r in rules if r.kind == "line"]
     out: list[DetectedRegion] = []
     used: set[int] = set()
