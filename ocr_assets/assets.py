@@ -36,7 +36,7 @@ from ocr_resources.store import Producer
 LOGIC_VERSIONS = {
     "source_documents": "1",
     "rendered_pages": "2",  # 2: ruling lines; words on rotated and cropped pages
-    "layout_regions": "1",
+    "layout_regions": "2",  # 2: table regions checked against ruling lines and word alignment
     "ocr_text": "1",
     "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",

@@ -68,7 +68,7 @@ class DetectedRegion:
 
     box: Box
     label: str  # canonical label
-    model_label: str  # the model's own label
+    model_label: str | None  # the model's own label (None: a region the model did not find)
     score: float
 
 
