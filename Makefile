@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run ui test test-fast lint bench bench-quick system-deps clean
+.PHONY: setup run ui test test-fast lint bench bench-quick eval eval-quick eval-setup system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,22 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -ra -m "not slow"
 
 lint: setup
-	$(BIN)/ruff check ocr_assets ocr_resources tests bench
+	$(BIN)/ruff check ocr_assets ocr_resources tests bench eval
+
+# Quality against human ground truth (../shared/), the project beside pdfplumber, camelot, pymupdf4llm,
+# pypdfium2 and Tesseract in one run: eval/results/latest.json and a table on stdout.
+EVAL_STAMP := $(VENV)/.eval-installed
+$(EVAL_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[transformers,dev,eval]'
+	touch $(EVAL_STAMP)
+
+eval-setup: $(EVAL_STAMP) system-deps
+
+eval: eval-setup
+	$(BIN)/python -m eval.run
+
+eval-quick: eval-setup
+	$(BIN)/python -m eval.run --quick
 
 bench: setup system-deps
 	$(BIN)/python -m bench.run
