@@ -18,7 +18,7 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
     one unit). Columns come from vertical rules when they run down the table, else from white-space
     channels; rows from horizontal rules when they run across it (bands holding several rows of data are
     split), else from the lines of text."""
-    words = [w for w in words if w.text.strip()]
+    words = [w for w in words if w.text.strip() and region.contains_point(*w.box.center)]
     if not words:
         return TableStructure(0, 0, [], method="alignment")
     h = median_height(words)
