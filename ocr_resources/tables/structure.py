@@ -58,7 +58,7 @@ def _group_heading_spans(rules: list[Lane], rows: list[Lane], cols: list[Lane], 
                          x0: float, x1: float) -> None:
     """A heading with a rule under it that runs across only some columns (a group heading over its
     columns) spans those columns: the column boundaries under the rule are cut along the heading's line.
-    Only above the body (the first line with numbers)."""
+    Only above the body (the first line with numbers in half the columns)."""
     need = max(2, (len(cols) - 1) // 2)  # numbers in half the columns: a data row, not a row of years
     body = next((ln.box.y0 for ln in lines if sum(is_numeric(w.text) for w in ln.words) >= need), float("inf"))
     for rule in rules:
@@ -78,9 +78,9 @@ def _group_heading_spans(rules: list[Lane], rows: list[Lane], cols: list[Lane], 
 
 
 def _unruled_columns(lines: list[Line], h: float, region: Box, ruled_cols: list[Lane]) -> list[Lane]:
-    """Columns a ruled table leaves without a rule (one rule after the label column, whitespace between the
-    numbers): white-space channels far from every rule, with at least three lines using both sides of them
-    inside the same ruled column."""
+    """Columns a ruled table leaves without a rule (one rule after the label column, white space between the
+    numbers): white-space channels far from every rule with numbers on both sides, inside one ruled
+    column, on at least three lines (justified text in a ruled cell has channels too, but not numbers)."""
     lanes, seps = column_lanes(lines, h, region)
     xs = [c.pos for c in ruled_cols]
     out = []
