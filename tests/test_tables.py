@@ -155,6 +155,15 @@ def test_words_and_rules_follow_the_page_rotation():
         build_structure(upright_words, upright_rules, Box(60, 90, 260, 175)))
 
 
+def test_a_hyphen_that_breaks_a_word_at_a_line_end_reads_as_a_hyphen():
+    def draw(c):
+        c.drawString(72, _top(100), "Under\u00ad")  # pdfium reports a soft hyphen as U+FFFE
+        c.drawString(72, _top(114), "graduate")
+
+    _, _, words, _ = _page(draw)
+    assert [w.text for w in words] == ["Under-", "graduate"]
+
+
 # -- structure -------------------------------------------------------------------------------------------------
 def test_ruled_table_grid_with_spanning_heading_and_multiline_cell():
     _, _, words, rules = _page(ruled_table)

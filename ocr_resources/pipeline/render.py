@@ -77,6 +77,7 @@ def text_layer_words(textpage, display: tuple[float, ...]) -> list[tuple[str, fl
     text = textpage.get_text_range(0, n)
     if len(text) != n:  # surrogate pairs or generated chars shift indices: read one by one
         text = "".join(textpage.get_text_range(i, 1) or " " for i in range(n))
+    text = text.replace("\ufffe", "-")  # pdfium's mark for a hyphen that breaks a word at a line end
     words: list[tuple[str, float, float, float, float]] = []
     cur: list[str] = []
     box: list[float] = []  # x0, y0, x1, y1 on the rendered page (y down)
