@@ -164,6 +164,30 @@ def _band_continues(words: list[Word], h: float) -> bool:
     return prose < 2 and prose <= len(lines) // 2
 
 
+def split_stacked(words: list[Word], box: Box) -> list[Box]:
+    """One region over two unruled tables, one under the other: the second starts after a gap with a
+    heading line that has no numbers and nothing in the label column, with rows of numbers above and
+    below it. The region's parts, top to bottom (just the region when there is no such line)."""
+    lines = text_lines(_inside(words, box))
+    if len(lines) < 8:
+        return [box]
+    h = median_height([w for ln in lines for w in ln.words])
+    phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
+    numeric = [sum(is_numeric(" ".join(w.text for w in p)) for p in ps) >= 2 for ps in phrases]
+    labels = [ps[0] for ps in phrases if len(ps) >= 2]
+    label_right = statistics.median(p[-1].box.x1 for p in labels) if labels else box.x1
+    gaps = [b.box.y0 - a.box.y1 for a, b in zip(lines, lines[1:], strict=False)]
+    typical = statistics.median(gaps)
+    cuts = [box.y0]
+    for i in range(3, len(lines) - 3):
+        heading = (not any(is_numeric(w.text) for w in lines[i].words)
+                   and lines[i].words[0].box.x0 > label_right and gaps[i - 1] > typical + 0.5 * h)
+        if heading and sum(numeric[max(0, i - 5):i]) >= 3 and sum(numeric[i + 1:i + 6]) >= 3:
+            cuts.append((lines[i - 1].box.y1 + lines[i].box.y0) / 2)
+    cuts.append(box.y1)
+    return [Box(box.x0, a, box.x1, b) for a, b in zip(cuts, cuts[1:], strict=False)]
+
+
 def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list[Rule]) -> list[DetectedRegion]:
     """The page's layout regions (boxes in points) with table regions confirmed, relabelled, split, extended
     or added from the page's ruling lines and word alignment. Without words (a scanned page before OCR)
@@ -193,9 +217,12 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
                 union = Box(min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes),
                             max(b.y1 for b in boxes))
                 out.append(DetectedRegion(union, "table", region.model_label, region.score))
+        elif region.label == "table":  # no rules: maybe two tables one under the other
+            out += [DetectedRegion(_fit(words, b), "table", region.model_label, region.score)
+                    for b in split_stacked(words, region.box)]
         elif region.label in RELABEL and not overlapping and looks_tabular(
                 _inside(words, region.box), [], region.box, strict=True):
-            out.append(DetectedRegion(region.box, "table", region.model_label, region.score))
+            out.append(DetectedRegion(_fit(words, region.box), "table", region.model_label, region.score))
         else:
             out.append(region)
     added = [c for k, c in enumerate(found) if k not in used
@@ -207,10 +234,25 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
         hosted = host is not None and host.box.intersection(c.box) > 0
         out.append(DetectedRegion(c.box, "table", host.model_label if hosted else None,
                                   host.score if hosted else None))
+    # a table inside another one is the same table seen twice (two model boxes over one ruled table)
+    tables = [r for r in out if r.label == "table"]
+    nested = {id(a) for a in tables for b in tables
+              if a is not b and _share(a.box, b.box) >= 0.9 and (a.box.area < b.box.area or
+                                                                 (a.box == b.box and id(a) > id(b)))}
+    out = [r for r in out if id(r) not in nested]
     # regions now inside a table (pieces of it the model took for text) give way to it
-    tables = [r.box for r in out if r.label == "table"]
+    boxes = [r.box for r in out if r.label == "table"]
     return [r for r in out if r.label == "table" or r.label in ("header", "footer")
-            or not any(_share(r.box, t) >= 0.6 for t in tables)]
+            or not any(_share(r.box, t) >= 0.6 for t in boxes)]
+
+
+def _fit(words: list[Word], box: Box, margin: float = 2.0) -> Box:
+    """A table box without rules drawn to the extent of its words (model boxes are loose)."""
+    held = _inside(words, box)
+    if not held:
+        return box
+    return Box(max(box.x0, min(w.box.x0 for w in held) - margin), max(box.y0, min(w.box.y0 for w in held) - margin),
+               min(box.x1, max(w.box.x1 for w in held) + margin), min(box.y1, max(w.box.y1 for w in held) + margin))
 
 
 def _share(inner: Box, outer: Box) -> float:
