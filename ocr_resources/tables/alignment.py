@@ -160,9 +160,12 @@ _JOINERS = {"and", "or", "of", "the", "for", "in", "to", "with", "on", "by", "fr
 def _continues(prev: LineCells, lc: LineCells, limit: float | None, h: float) -> bool:
     """Does the label on `lc` continue the label of the line above (a wrapped label), rather than start a
     row of its own (a group title, a row without numbers)? Yes when it starts in lower case, when the line
-    above ends mid-phrase, or when its first word would not have fitted after the label above."""
+    above ends mid-phrase, or when its first word would not have fitted after the label above; never after
+    a label that ends with a colon."""
     above, first = prev.cells[0][1], lc.cells[0][1][0]
     last = above[-1].text
+    if last.endswith(":"):
+        return False  # a heading over the rows below
     if first.text[:1].islower() or last.endswith(("-", ",", "/", "&")) or last.lower() in _JOINERS:
         return True
     return limit is not None and above[-1].box.x1 + 0.3 * h + first.box.width > limit
@@ -211,6 +214,8 @@ def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float]
             if (label is not None and (cols == {0} or row_cols == {0})
                     and _continues(label, lc, label_limit, h)):
                 groups[-1][0].append(lc)  # the label of the row above, wrapped
+            elif label is not None and _all_continue(lc):
+                groups[-1][0].append(lc)  # every cell of the row above wraps onto this line
             else:
                 groups.append(([lc], header))
         elif spaced or (len(cols) * 2 < full and row_cols != {0}):
@@ -218,6 +223,12 @@ def group_rows(lines: list[LineCells], n_cols: int, h: float, rules: list[float]
         else:
             groups.append(([lc], header))
     return groups
+
+
+def _all_continue(lc: LineCells) -> bool:
+    """A line whose every cell starts in lower case and holds no number continues the cells above it."""
+    texts = [lc.text(c) for c in lc.cells]
+    return all(t[:1].islower() and not is_numeric(t) for t in texts)
 
 
 def _group_heading(upper: LineCells, lower: LineCells, h: float) -> bool:
