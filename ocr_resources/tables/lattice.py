@@ -109,13 +109,17 @@ def line_cells_at(line: Line, xs: list[float]) -> LineCells:
 
 
 def split_bands(rows: list[Lane], xs: list[float], words: list[Word], h: float, all_bands: bool,
-                label_limit: float | None = None) -> list[Lane]:
+                label_limit: float | None = None, body: float = float("-inf")) -> list[Lane]:
     """Partly ruled tables: a band between two horizontal rules that holds several rows of text gets
     boundaries between them (virtual lanes). Where rules are dense, only bands with several lines of
     numbers are split (wrapped text in a ruled cell stays one row); with `all_bands` every band below the
-    first is split where the lines do not continue each other."""
+    first is split where the lines do not continue each other. Bands above `body` (the first row of
+    numbers) are headings: their lines stay one row."""
     out = [rows[0]]
     for k, (top, bottom) in enumerate(zip(rows, rows[1:], strict=False)):
+        if bottom.pos <= body:
+            out.append(bottom)
+            continue
         band = [w for w in words if top.pos < w.box.center[1] < bottom.pos]
         lines = text_lines(band)
         if len(lines) >= 2:

@@ -35,16 +35,20 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
         seps = [(c.pos - 0.5, c.pos + 0.5) for c in cols[1:-1]]
     else:
         cols, seps = column_lanes(lines, h, region, [v.pos for v in ruled(found.cols, (x0, x1), (y0, y1), 0.3)])
+    body = _body_top(lines, len(cols) - 1, h)
     if row_rules:
         rows = close_sides(found.rows, y0, y1, tol)
         limit = cols[1].pos if len(cols) > 2 and not cols[1].virtual else None  # a rule ends the label column
-        rows = split_bands(rows, [c.pos for c in cols], words, h, len(row_rules) < DENSE_ROW_RULES, limit)
-        header = 1
+        heading_end = body if body < float("inf") else float("-inf")  # no numbers: no heading bands to keep
+        rows = split_bands(rows, [c.pos for c in cols], words, h, len(row_rules) < DENSE_ROW_RULES, limit,
+                           heading_end)
+        # the bands above the first row of numbers are headings (several where group headings are ruled off)
+        header = max(1, sum(1 for r in rows[1:] if r.pos <= body + tol)) if body < float("inf") else 1
     else:
         full = [r.pos for r in found.rows if r.coverage(x0, x1) >= 0.5]
         rows, header = row_lanes(lines, seps, h, full, [r.pos for r in found.rows if r.pos not in full])
     rows, cols = prune(rows, cols, words)
-    _group_heading_spans(found.rows, rows, cols, lines, h, x0, x1)
+    _group_heading_spans(found.rows, cols, lines, h, x0, x1, body)
     walls = [c.pos for c in cols if not c.virtual]
     cuts = [(c.pos - 0.5, c.pos + 0.5) for c in cols[1:-1]] + seps
     phrases = [p for ln in lines for p in split_phrases(ln.words, PHRASE_GAP * h, cuts, walls)]
@@ -54,13 +58,23 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
     return to_structure(grid)
 
 
-def _group_heading_spans(rules: list[Lane], rows: list[Lane], cols: list[Lane], lines: list[Line], h: float,
-                         x0: float, x1: float) -> None:
+def _body_top(lines: list[Line], n_cols: int, h: float) -> float:
+    """y where the body starts: the first line with numbers in half the columns (a data row, not a row of
+    years in the heading; a number inside a phrase of text does not count); infinity for a table without
+    numbers."""
+    need = max(2, n_cols // 2)
+    for ln in lines:
+        phrases = split_phrases(ln.words, PHRASE_GAP * h)
+        if sum(is_numeric(" ".join(w.text for w in p)) for p in phrases) >= need:
+            return ln.box.y0
+    return float("inf")
+
+
+def _group_heading_spans(rules: list[Lane], cols: list[Lane], lines: list[Line], h: float, x0: float, x1: float,
+                         body: float) -> None:
     """A heading with a rule under it that runs across only some columns (a group heading over its
     columns) spans those columns: the column boundaries under the rule are cut along the heading's line.
-    Only above the body (the first line with numbers in half the columns)."""
-    need = max(2, (len(cols) - 1) // 2)  # numbers in half the columns: a data row, not a row of years
-    body = next((ln.box.y0 for ln in lines if sum(is_numeric(w.text) for w in ln.words) >= need), float("inf"))
+    Only above the body."""
     for rule in rules:
         if rule.pos >= body:
             continue
