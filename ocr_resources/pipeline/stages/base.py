@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from ocr_resources.pipeline.containers import check_key
 from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.pipeline.paths import inside
 from ocr_resources.pipeline.rows import DEFAULT_SPILL_BYTES, RowBuffer, Rows, SpilledTable, buffers
+from ocr_resources.pipeline.workers import Limits
 from ocr_resources.store import Producer, ResultStore
 from ocr_resources.types import Box, Word
 
@@ -43,13 +46,18 @@ class StageContext:
     spill_root: Path | None = None  # where large row sets go as Parquet; default: <data dir>/spill
     spill_bytes: int = DEFAULT_SPILL_BYTES
     checkpoint_pages: int = 64  # model stages save their progress this often; a crash costs less than this
+    limits: Limits = field(default_factory=Limits)  # per worker process that opens or renders a PDF
+
+    def __post_init__(self) -> None:
+        check_key(self.container_id)  # folders are named after it: never `../x` or `/abs`
 
     @property
     def spill_base(self) -> Path:
         return self.spill_root or self.page_store.root.parent / "spill"
 
     def buffers(self, stage: str, *tables: str) -> dict[str, RowBuffer]:
-        folder = self.spill_base / f"{stage}-{self.container_id}-{self.run_id[:8]}-{os.getpid()}"
+        base = self.spill_base
+        folder = inside(base, base / f"{stage}-{self.container_id}-{self.run_id[:8]}-{os.getpid()}")
         return buffers(*tables, spill_dir=folder, spill_bytes=self.spill_bytes)
 
 
@@ -89,10 +97,11 @@ def _lineage(ctx: StageContext) -> dict[str, str]:
     return {"run_id": ctx.run_id, "producer_id": ctx.producer_id}
 
 
-def _error(ctx: StageContext, stage: str, document_id: str | None, page_no: int | None, kind: str, message: str):
+def _error(ctx: StageContext, stage: str, document_id: str | None, page_no: int | None, kind: str, message: str,
+           severity: str = "error"):
     ctx.logger.warning("%s: %s page %s: %s", stage, document_id, page_no, message)
     return {"container_id": ctx.container_id, "document_id": document_id, "page_no": page_no, "stage": stage,
-            "error_type": kind, "message": message, **_lineage(ctx)}
+            "error_type": kind, "message": message, "severity": severity, **_lineage(ctx)}
 
 
 def _fingerprint(values) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import time
 from pathlib import Path
 
+from ocr_resources.pipeline.containers import export_name
 from ocr_resources.pipeline.stages.base import (
     StageContext,
     StageOutput,
@@ -52,7 +53,7 @@ def document_markdown(ctx: StageContext, export_dir: Path) -> StageOutput:
                 blocks.append((t["page_no"], t["reading_order"], t["region_no"] or 0, body))
         blocks += [(f["page_no"], f["reading_order"], f["region_no"], "<!-- image -->") for f in figures]
         markdown = "\n\n".join(b[3] for b in sorted(blocks)) + "\n"
-        path = folder / (doc_id.replace("/", "__").rsplit(".", 1)[0] + ".md")
+        path = folder / export_name(doc_id)
         path.write_text(markdown, encoding="utf-8")
         out["document_markdown"].add({"container_id": ctx.container_id, "document_id": doc_id, "markdown": markdown,
                                       "export_path": str(path), **_lineage(ctx)})
