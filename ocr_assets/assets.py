@@ -37,10 +37,10 @@ from ocr_resources.store import Producer
 # Bump when an asset's own logic changes; together with the model identity it forms the code version.
 LOGIC_VERSIONS = {
     "source_documents": "2",
-    "rendered_pages": "3",
-    "layout_regions": "2",
-    "ocr_text": "2",
-    "tables": "1",
+    "rendered_pages": "3",  # 3: ruling lines; words on rotated and cropped pages; fonts; pixel budget
+    "layout_regions": "2",  # 2: table regions checked against ruling lines and word alignment
+    "ocr_text": "2",  # 2: reading order, clean text, per-region text source
+    "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",
     "document_markdown": "2",
 }

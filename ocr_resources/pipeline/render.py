@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.workers import Limits, run_jobs
+from ocr_resources.tables.rules import image_rules, pdf_page_rules
 from ocr_resources.text.pdf_chars import PdfChar, chars_to_words
 
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
@@ -46,17 +47,44 @@ class RenderedPage:
     text_layer_chars: int
     has_text_layer: bool
     words: list[WordRecord] = field(default_factory=list)
+    rules: list[tuple[float, float, float, float, str]] = field(default_factory=list)  # (x0, y0, x1, y1, kind)
+    rules_source: str = "vector"  # 'vector' (the PDF's drawing) or 'image' (lines found in a scanned page)
     error: str | None = None
     warning: str | None = None  # rendered, but worth knowing (downscaled, blank)
 
 
-def text_layer_words(textpage, page_height: float) -> list[WordRecord]:
-    """Clean words with boxes in PDF points (origin top-left), font size, boldness and visibility, from
-    the page's characters (see text.pdf_chars for how characters become words)."""
+def display_matrix(page) -> tuple[float, float, float, float, float, float]:
+    """PDF user space -> the page as rendered: points, origin top-left, the crop box's corner at 0 and the
+    page's /Rotate applied (x' = a*x + c*y + e, y' = b*x + d*y + f)."""
+    x0, y0, x1, y1 = page.get_cropbox()
+    return {
+        0: (1.0, 0.0, 0.0, -1.0, -x0, y1),
+        90: (0.0, 1.0, 1.0, 0.0, -y0, -x0),
+        180: (-1.0, 0.0, 0.0, 1.0, x1, -y0),
+        270: (0.0, -1.0, -1.0, 0.0, y1, x1),
+    }.get(page.get_rotation() % 360, (1.0, 0.0, 0.0, -1.0, -x0, y1))
+
+
+def _to_display(m: tuple[float, ...], left: float, bottom: float, right: float, top: float) -> list[float]:
+    a, b, c, d, e, f = m
+    xs = (a * left + c * bottom + e, a * right + c * top + e)
+    ys = (b * left + d * bottom + f, b * right + d * top + f)
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+Display = tuple[float, float, float, float, float, float]
+
+
+def text_layer_words(textpage, display: Display | float) -> list[WordRecord]:
+    """Clean words with boxes in PDF points, origin top-left of the rendered page (`display`: see
+    display_matrix; a bare page height means an unrotated page), with font size, boldness and visibility,
+    from the page's characters (see text.pdf_chars for how characters become words)."""
     n = textpage.count_chars()
     if n <= 0:
         return []
-    chars = _pdf_chars(textpage, n, page_height)
+    if not isinstance(display, tuple):
+        display = (1.0, 0.0, 0.0, -1.0, 0.0, float(display))
+    chars = _pdf_chars(textpage, n, display)
     return [(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden)
             for w in chars_to_words(chars)]
 
@@ -64,7 +92,7 @@ def text_layer_words(textpage, page_height: float) -> list[WordRecord]:
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "cmbx", "sfbx")
 
 
-def _pdf_chars(textpage, n: int, page_height: float) -> list[PdfChar]:
+def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
     """Per-character facts pdfium knows: loose (font-metric) box, effective font size, font name and
     weight, render mode, whether pdfium generated the character or could not map it to Unicode (its soft
     hyphens and line-end hyphens come as U+FFFE). Font facts are read once per text object."""
@@ -101,7 +129,8 @@ def _pdf_chars(textpage, n: int, page_height: float) -> list[PdfChar]:
             if raw.FPDFText_GetMatrix(tp, i, matrix_ref):
                 size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
             font = fonts[key] = (name, bold, hidden, size)
-        out.append(PdfChar(ch, rect.left, page_height - rect.top, rect.right, page_height - rect.bottom, font[3],
+        x0, y0, x1, y1 = _to_display(display, rect.left, rect.bottom, rect.right, rect.top)
+        out.append(PdfChar(ch, x0, y0, x1, y1, font[3],
                            font[1], False, ch in "\ufffe\u00ad", font[2],
                            map_error is not None and map_error(tp, i) == 1, font[0]))
     return out
@@ -156,10 +185,15 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage]:
                     warning = f"{warning}; {note}" if warning else note
                 sha, rel = store.put_image(image)
                 textpage = page.get_textpage()
-                words = text_layer_words(textpage, height_pt)
+                display = display_matrix(page)
+                words = text_layer_words(textpage, display)
                 chars = sum(len(w[0]) for w in words)
+                digital = chars >= MIN_TEXT_LAYER_CHARS
+                # scanned pages have no drawing to read: their ruling lines come from the image
+                rules = pdf_page_rules(page, display) if digital else image_rules(image, dpi)
                 out = RenderedPage(task.document_id, page_no, width_pt, height_pt, dpi, image.width,
-                                   image.height, sha, rel, chars, chars >= MIN_TEXT_LAYER_CHARS, words)
+                                   image.height, sha, rel, chars, digital, words,
+                                   [r.as_tuple() for r in rules], "vector" if digital else "image")
                 out.warning = warning
                 del image
                 textpage.close()

@@ -1,4 +1,4 @@
-"""Stage 2: pages rendered in worker processes, with the text layer's words."""
+"""Stage 2: pages rendered in worker processes, with the text layer's words and the page's ruling lines."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
         tasks += render.chunk_tasks(d["document_id"], path, d["page_count"], dpi, ctx.page_store.root, pages=todo,
                                     max_pixels=max_pixels)
     doc_hash = {d["document_id"]: d["sha256"] for d in docs}
-    out = ctx.buffers("rendered_pages", "pages", "words", "errors")
+    out = ctx.buffers("rendered_pages", "pages", "words", "page_rules", "errors")
     rendered = digital = 0
     for page in render.render_pages(tasks, workers=ctx.render_workers, limits=ctx.limits):
         ledger.record(page.document_id, page.page_no, doc_hash[page.document_id], page.error is None)
@@ -58,6 +58,8 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
                               "x1": w[3], "y1": w[4], "confidence": 1.0, "font_size": w[5], "bold": w[6],
                               "hidden": w[7], **_lineage(ctx)}
                              for i, w in enumerate(page.words)])
+        out["page_rules"].extend([{**key, "rule_no": i, "x0": r[0], "y0": r[1], "x1": r[2], "y1": r[3], "kind": r[4],
+                                   "source": page.rules_source, **_lineage(ctx)} for i, r in enumerate(page.rules)])
     results, live = ledger.tables()
     return StageOutput(_results(out), pages=rendered, seconds=time.perf_counter() - started,
                        stats={"pages": rendered, "text_layer_pages": digital, "image_only_pages": rendered - digital,
