@@ -25,12 +25,13 @@ from ocr_resources.engines.ppocr_ops import (
     REC_HEIGHT,
     DecodedLine,
     LineCrop,
+    blank_runs,
     crop_line,
     ctc_decode,
     db_boxes,
-    det_input,
+    det_resize,
     det_scale,
-    ink_gap_spaces,
+    det_tensor,
     rec_batches,
     rec_input,
     rotate_180,
@@ -70,7 +71,7 @@ DEFAULTS = {
     "rec_max_width": 3200,  # px at height 48
     "rec_batch_pixels": 6_000,  # padded width summed over a recognition batch
     "rec_batch_lines": 8,
-    "gap_spaces": 0.3,  # a blank run this many ink heights wide between two characters is a space; 0 = off
+    "gap_spaces": 0.5,  # a blank run this many body heights wide where a word may end is a space; 0 = off
     "quotes": "typographic",  # straight quote marks as typeset ones; "as-read" keeps them
     "threads": 0,  # ONNX Runtime intra-op threads; 0 = the cores this process may run on
     "spin": False,  # let ORT's worker threads spin between calls (faster alone, wasteful on shared cores)
@@ -101,7 +102,7 @@ class PreparedPage:
     """A page decoded and resized for the detector (made on a loader thread)."""
 
     bgr: np.ndarray
-    det: np.ndarray  # (1, 3, H, W) float32
+    det: np.ndarray  # the page resized for the detector (uint8 BGR)
     det_ratio: tuple[float, float]  # detector pixels per page pixel (x, y)
 
     @property
@@ -197,7 +198,7 @@ class PpOcrRecognizer(TextRecognizer):
         bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
         h, w = bgr.shape[:2]
         scale = det_scale(w, h, int(self.opts["det_max_side"]), int(self.opts["det_min_side"]))
-        det, ratio = det_input(bgr, scale)
+        det, ratio = det_resize(bgr, scale)
         return PreparedPage(bgr, det, ratio)
 
     # -- inference thread --------------------------------------------------------------------------------
@@ -222,7 +223,7 @@ class PpOcrRecognizer(TextRecognizer):
         return [ln for ln in lines if not ln.crop.turned]
 
     def _detect(self, page: PreparedPage) -> list[LineCrop]:
-        prob = self._det.run(None, {self._det.get_inputs()[0].name: page.det})[0][0, 0]
+        prob = self._det.run(None, {self._det.get_inputs()[0].name: det_tensor(page.det)})[0][0, 0]
         rx, ry = page.det_ratio
         crops = []
         for quad, score in db_boxes(prob, float(self.opts["det_thresh"]), float(self.opts["box_thresh"]),
@@ -312,24 +313,30 @@ def _reading_rows(lines: list[_Line], upside_down: bool = False) -> list[_Line]:
 
 
 _CLOSES = ".,;:!?)]}\u201d\u2019\"'"  # a word may end after these ...
-_OPENS = "([{\u201c\u2018\"'"  # ... or start with these
+_OPENS = "([{\u201c\u2018\"'$€£"  # ... or start with these
 
 
-def _may_part(before: str, left: str, right: str) -> bool:
+def _may_part(before: str, left: str, right: str, after: str) -> bool:
     """Whether a wide ink gap between `left` and `right` may be a word space: after closing punctuation,
-    before an opening mark, or where letters meet digits. Within a run of letters or of digits, at a dash,
-    or at a number's separator ("7,350", "3.5") a wide gap is the font's (a tabular "1", a monospaced face,
-    a spaced en dash), not a space."""
+    before an opening mark, or where a lower-case letter or a digit meets a capital ("KeryxBiopharma",
+    "2024Page"). Elsewhere, within a run of letters or digits ("11th", a monospaced "ill", capitals), at a
+    dash, at an apostrophe ("don't" in a monospaced face) or at a number's separator ("7,350", "3.5"), a wide
+    gap is the font's, not a space."""
     if left in ".," and before.isdigit() and right.isdigit():
+        return False
+    if (left in "'\u2019" and before.isalpha() and right.isalpha()) or \
+            (right in "'\u2019" and left.isalpha() and after.isalpha()):  # don't, I'm: one word
+        return False
+    if right in _CLOSES and (right not in "\"'" or left in _CLOSES):  # closing marks end the word they follow
         return False
     if left in _CLOSES or right in _OPENS:
         return True
-    return (left.isdigit() and right.isalpha()) or (left.isalpha() and right.isdigit())
+    return (left.islower() or left.isdigit()) and right.isupper()
 
 
 def _words(line: _Line, gap_spaces: float, quotes: bool) -> list[Word]:
     """Words of a decoded line with boxes from their characters' CTC steps, in page pixels. Spaces are the
-    recogniser's, plus those `ink_gap_spaces` finds where it joined words (`gap_spaces` 0 = off)."""
+    recogniser's, plus those `_missing_spaces` finds where it joined words (`gap_spaces` 0 = off)."""
     d = line.decoded
     step_px = line.padded / d.n_steps  # resized-crop pixels per CTC step
     centers = [(t + 0.5) * step_px for t in d.steps]  # in the resized crop
@@ -337,14 +344,7 @@ def _words(line: _Line, gap_spaces: float, quotes: bool) -> list[Word]:
         pitch = (centers[-1] - centers[0]) / (len(centers) - 1)
     else:
         pitch = REC_HEIGHT * 0.5
-    breaks = [ch.isspace() for ch in d.chars]
-    if gap_spaces > 0:
-        to_crop = line.crop.image.shape[1] / line.width
-        found = ink_gap_spaces(line.crop.image, [c * to_crop for c in centers], gap_spaces)
-        for k, gap in enumerate(found):
-            if gap and not breaks[k] and not breaks[k + 1] \
-                    and _may_part(d.chars[k - 1] if k else "", d.chars[k], d.chars[k + 1]):
-                breaks[k] = "after"
+    parts = _missing_spaces(line, centers, gap_spaces) if gap_spaces > 0 else set()
     words: list[Word] = []
     current: list[int] = []
 
@@ -360,12 +360,33 @@ def _words(line: _Line, gap_spaces: float, quotes: bool) -> list[Word]:
             words.append(Word(text, box, float(np.mean([d.probs[k] for k in current]))))
         current.clear()
 
-    for k, brk in enumerate(breaks):
-        if brk is True:
+    for k, ch in enumerate(d.chars):
+        if ch.isspace():
             flush()
             continue
         current.append(k)
-        if brk == "after":
+        if k in parts:
             flush()
     flush()
     return words
+
+
+def _missing_spaces(line: _Line, centers: list[float], min_gap: float) -> set[int]:
+    """Indices of characters after which the recogniser joined two words (PP-OCR models, trained mostly
+    on Chinese, sometimes drop the space after punctuation, between a word and a number, or in tight table
+    cells). The ink decides: a blank run at least `min_gap` x the line's body height between two characters
+    where a word may end (`_may_part`)."""
+    d = line.decoded
+    solid = [k for k, ch in enumerate(d.chars) if not ch.isspace()]
+    to_crop = line.crop.image.shape[1] / line.width
+    runs, body_height = blank_runs(line.crop.image, [centers[k] * to_crop for k in solid])
+    parts = set()
+    for j, run in enumerate(runs):
+        k, n = solid[j], solid[j + 1]
+        if n - k > 1 or run < max(2.0, min_gap * body_height):  # already spaced, or too narrow
+            continue
+        before = d.chars[solid[j - 1]] if j else ""
+        after = d.chars[solid[j + 2]] if j + 2 < len(solid) else ""
+        if _may_part(before, d.chars[k], d.chars[n], after):
+            parts.add(k)
+    return parts

@@ -17,15 +17,20 @@ _DET_STD = np.array([0.229, 0.224, 0.225], np.float32) * 255.0
 REC_HEIGHT = 48
 
 
-def det_input(bgr: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[float, float]]:
-    """The detector's input tensor (1, 3, H, W) for `bgr` resized by about `scale`, and the exact (sx, sy)."""
+def det_resize(bgr: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """`bgr` resized by about `scale` to sides that are multiples of 32 (uint8, kept small while a page
+    waits for the model), and the exact (sx, sy)."""
     h, w = bgr.shape[:2]
     out_h = max(32, int(round(h * scale / 32)) * 32)
     out_w = max(32, int(round(w * scale / 32)) * 32)
     interp = cv2.INTER_AREA if out_w < w else cv2.INTER_LINEAR
-    resized = cv2.resize(bgr, (out_w, out_h), interpolation=interp)
+    return cv2.resize(bgr, (out_w, out_h), interpolation=interp), (out_w / w, out_h / h)
+
+
+def det_tensor(resized: np.ndarray) -> np.ndarray:
+    """The detector's input (1, 3, H, W): ImageNet normalisation of the BGR pixels."""
     x = (resized.astype(np.float32) - _DET_MEAN) / _DET_STD
-    return x.transpose(2, 0, 1)[None], (out_w / w, out_h / h)
+    return x.transpose(2, 0, 1)[None]
 
 
 def det_scale(width: int, height: int, max_side: int, min_side: int) -> float:
@@ -208,27 +213,30 @@ def span_quad(quad: np.ndarray, f0: float, f1: float) -> tuple[float, float, flo
     return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
 
 
-def ink_gap_spaces(crop: np.ndarray, centers: list[float], min_gap: float) -> list[bool]:
-    """For each pair of neighbouring characters (x centres in crop pixels), whether a blank run of columns
-    at least `min_gap` x the line's ink height lies between them: a word space the recogniser dropped
-    (PP-OCR models, trained mostly on Chinese, sometimes join words after punctuation or across wide gaps)."""
+def blank_runs(crop: np.ndarray, centers: list[float]) -> tuple[list[int], float]:
+    """The widest run of ink-free columns between each pair of neighbouring characters (x centres in crop
+    pixels) in the line's body, and the body's height; ([], 0) where the crop has too little contrast."""
     if len(centers) < 2:
-        return []
+        return [], 0.0
     gray = crop.mean(axis=2) if crop.ndim == 3 else crop.astype(np.float32)
     lo, hi = np.percentile(gray, 5), np.percentile(gray, 95)
-    if hi - lo < 40:  # no contrast to judge by
-        return [False] * (len(centers) - 1)
+    if hi - lo < 40:
+        return [], 0.0
     dark = gray < (lo + hi) / 2
-    rows = np.flatnonzero(dark.sum(axis=1) >= 2)
-    ink_height = float(rows[-1] - rows[0] + 1) if rows.size else float(gray.shape[0])
-    blank = dark.sum(axis=0) <= 1  # columns without ink (a lone speckle pixel is not ink)
-    need = max(2.0, min_gap * ink_height)
-    out = []
+    # The body of the line (x-height band): rows holding a fair share of the ink. Gaps are looked for
+    # over the body with room for ascenders, capitals and descenders, not over the whole crop, where
+    # neighbouring lines' descenders and ascenders may reach in and close a gap.
+    per_row = dark.sum(axis=1)
+    body = np.flatnonzero(per_row >= 0.25 * per_row.max())
+    top, bottom = int(body[0]), int(body[-1]) + 1
+    body_height = float(bottom - top)
+    lo_row, hi_row = max(0, int(top - 0.7 * body_height)), int(bottom + 0.6 * body_height)
+    blank = dark[lo_row:hi_row].sum(axis=0) <= 1  # columns without ink (a lone speckle pixel is not ink)
+    runs = []
     for a, b in zip(centers, centers[1:], strict=False):
-        lo_x, hi_x = int(max(0, np.floor(a))), int(min(len(blank), np.ceil(b)))
-        run = longest = 0
-        for is_blank in blank[lo_x:hi_x]:
+        longest = run = 0
+        for is_blank in blank[int(max(0, np.floor(a))) : int(min(len(blank), np.ceil(b)))]:
             run = run + 1 if is_blank else 0
             longest = max(longest, run)
-        out.append(longest >= need)
-    return out
+        runs.append(longest)
+    return runs, body_height
