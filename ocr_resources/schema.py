@@ -140,4 +140,25 @@ MIGRATIONS.append((
     );
     """,
 ))
+MIGRATIONS.append((
+    5,
+    "current code versions and the stale view",
+    # The code version of each asset as the definitions last loaded say (model identity included); the
+    # pipeline records it (each run's checks, the staleness sensor's ticks). `stale` lists every container
+    # whose latest results of an asset were made with another one: what Dagster shows as "Unsynced".
+    """
+    CREATE TABLE current_code_versions (
+        asset_key VARCHAR PRIMARY KEY, code_version VARCHAR NOT NULL, recorded_at TIMESTAMP DEFAULT now()
+    );
+    CREATE OR REPLACE VIEW stale AS
+        WITH latest AS (
+            SELECT asset_key, partition_key AS container_id, producer_id, run_id, finished_at
+            FROM materializations
+            QUALIFY row_number() OVER (PARTITION BY asset_key, partition_key ORDER BY finished_at DESC) = 1)
+        SELECT l.container_id, l.asset_key, p.code_version AS made_with, c.code_version AS current_version,
+               p.engine, p.model_id, p.model_revision, l.run_id, l.finished_at
+        FROM latest l JOIN current_code_versions c USING (asset_key) LEFT JOIN producers p USING (producer_id)
+        WHERE p.code_version IS DISTINCT FROM c.code_version;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]

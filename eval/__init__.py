@@ -1,0 +1,1 @@
+"""Quality evaluation against human ground truth (see eval/run.py)."""
