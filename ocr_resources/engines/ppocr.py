@@ -22,16 +22,16 @@ from PIL import Image
 from ocr_resources.engines import EngineSettings
 from ocr_resources.engines.base import ModelIdentity, TextRecognizer
 from ocr_resources.engines.ppocr_ops import (
-    REC_HEIGHT,
     DecodedLine,
     LineCrop,
-    blank_runs,
+    LineInk,
     crop_line,
     ctc_decode,
     db_boxes,
     det_resize,
     det_scale,
     det_tensor,
+    line_ink,
     rec_batches,
     rec_input,
     rotate_180,
@@ -56,12 +56,12 @@ _CLS_WIDTH = 192
 DEFAULTS = {
     "det": "ppocrv6-tiny",
     "rec": "ppocrv6-tiny",
-    "rec_second": "",  # a second recogniser for the lines the first reads with low confidence ("" = none)
-    "second_below": 0.9,  # ... below this mean character probability
+    "rec_second": "ppocrv6-small",  # a second recogniser for the lines the first is unsure of ("" = none)
+    "second_below": 0.95,  # ... below this mean character probability
     "det_max_side": 1600,  # detector input's long side at most (px): cost grows with area
     "det_min_side": 736,  # ... and its short side at least: small images are upsampled
-    "det_thresh": 0.3,
-    "box_thresh": 0.6,
+    "det_thresh": 0.25,
+    "box_thresh": 0.5,
     "unclip_ratio": 1.5,
     "text_score": 0.5,  # lines read with a lower mean character probability are dropped
     "scripts": "latin",
@@ -335,16 +335,17 @@ def _may_part(before: str, left: str, right: str, after: str) -> bool:
 
 
 def _words(line: _Line, gap_spaces: float, quotes: bool) -> list[Word]:
-    """Words of a decoded line with boxes from their characters' CTC steps, in page pixels. Spaces are the
-    recogniser's, plus those `_missing_spaces` finds where it joined words (`gap_spaces` 0 = off)."""
+    """Words of a decoded line with boxes in page pixels: along the line from their characters' CTC steps,
+    tightened to the ink they cover. Spaces are the recogniser's, plus those `_missing_spaces` finds where
+    it joined words (`gap_spaces` 0 = off)."""
     d = line.decoded
-    step_px = line.padded / d.n_steps  # resized-crop pixels per CTC step
-    centers = [(t + 0.5) * step_px for t in d.steps]  # in the resized crop
-    if len(d.steps) > 1:
-        pitch = (centers[-1] - centers[0]) / (len(centers) - 1)
-    else:
-        pitch = REC_HEIGHT * 0.5
-    parts = _missing_spaces(line, centers, gap_spaces) if gap_spaces > 0 else set()
+    crop_h, crop_w = line.crop.image.shape[:2]
+    to_crop = crop_w / line.width  # crop pixels per resized pixel
+    step_px = line.padded / d.n_steps  # resized pixels per CTC step
+    centers = [(t + 0.5) * step_px * to_crop for t in d.steps]  # character centres, crop x
+    pitch = (centers[-1] - centers[0]) / (len(centers) - 1) if len(centers) > 1 else crop_h * 0.5
+    ink = line_ink(line.crop.image)
+    parts = _missing_spaces(d, centers, ink, gap_spaces) if gap_spaces > 0 and ink else set()
     words: list[Word] = []
     current: list[int] = []
 
@@ -356,7 +357,12 @@ def _words(line: _Line, gap_spaces: float, quotes: bool) -> list[Word]:
             if quotes:
                 text = typographic_quotes(text)
             x0, x1 = centers[current[0]] - pitch / 2, centers[current[-1]] + pitch / 2
-            box = Box(*span_quad(line.crop.quad, x0 / line.width, x1 / line.width))
+            if len(centers) == 1:  # the whole line is one character: its box is the line's
+                x0, x1 = 0.0, float(crop_w)
+            y0, y1 = 0.0, float(crop_h)
+            if ink is not None and (tight := ink.extent(x0, x1)) is not None:
+                x0, y0, x1, y1 = tight
+            box = Box(*span_quad(line.crop.quad, x0 / crop_w, x1 / crop_w, y0 / crop_h, y1 / crop_h))
             words.append(Word(text, box, float(np.mean([d.probs[k] for k in current]))))
         current.clear()
 
@@ -371,19 +377,17 @@ def _words(line: _Line, gap_spaces: float, quotes: bool) -> list[Word]:
     return words
 
 
-def _missing_spaces(line: _Line, centers: list[float], min_gap: float) -> set[int]:
+def _missing_spaces(d: DecodedLine, centers: list[float], ink: LineInk, min_gap: float) -> set[int]:
     """Indices of characters after which the recogniser joined two words (PP-OCR models, trained mostly
     on Chinese, sometimes drop the space after punctuation, between a word and a number, or in tight table
     cells). The ink decides: a blank run at least `min_gap` x the line's body height between two characters
     where a word may end (`_may_part`)."""
-    d = line.decoded
     solid = [k for k, ch in enumerate(d.chars) if not ch.isspace()]
-    to_crop = line.crop.image.shape[1] / line.width
-    runs, body_height = blank_runs(line.crop.image, [centers[k] * to_crop for k in solid])
+    runs = ink.blank_runs([centers[k] for k in solid])
     parts = set()
     for j, run in enumerate(runs):
         k, n = solid[j], solid[j + 1]
-        if n - k > 1 or run < max(2.0, min_gap * body_height):  # already spaced, or too narrow
+        if n - k > 1 or run < max(2.0, min_gap * ink.body_height):  # already spaced, or too narrow
             continue
         before = d.chars[solid[j - 1]] if j else ""
         after = d.chars[solid[j + 2]] if j + 2 < len(solid) else ""

@@ -204,39 +204,70 @@ def ctc_decode(preds: np.ndarray, charset: list[str], allowed: np.ndarray | None
     return out
 
 
-def span_quad(quad: np.ndarray, f0: float, f1: float) -> tuple[float, float, float, float]:
-    """Page-pixel bounding box of the part of a line quad between fractions f0..f1 of its length."""
-    f0, f1 = max(0.0, f0), min(1.0, f1)
-    top0, top1 = quad[0] + f0 * (quad[1] - quad[0]), quad[0] + f1 * (quad[1] - quad[0])
-    bot0, bot1 = quad[3] + f0 * (quad[2] - quad[3]), quad[3] + f1 * (quad[2] - quad[3])
-    pts = np.stack([top0, top1, bot0, bot1])
+def span_quad(quad: np.ndarray, f0: float, f1: float, g0: float = 0.0, g1: float = 1.0
+              ) -> tuple[float, float, float, float]:
+    """Page-pixel bounding box of the part of a line quad between fractions f0..f1 of its length and
+    g0..g1 of its height (reading orientation)."""
+    f0, f1, g0, g1 = max(0.0, f0), min(1.0, f1), max(0.0, g0), min(1.0, g1)
+    pts = []
+    for f in (f0, f1):
+        top, bottom = quad[0] + f * (quad[1] - quad[0]), quad[3] + f * (quad[2] - quad[3])
+        pts += [top + g0 * (bottom - top), top + g1 * (bottom - top)]
+    pts = np.stack(pts)
     return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
 
 
-def blank_runs(crop: np.ndarray, centers: list[float]) -> tuple[list[int], float]:
-    """The widest run of ink-free columns between each pair of neighbouring characters (x centres in crop
-    pixels) in the line's body, and the body's height; ([], 0) where the crop has too little contrast."""
-    if len(centers) < 2:
-        return [], 0.0
+@dataclass
+class LineInk:
+    """The ink of a line crop, in the rows that belong to the line: its body (x-height band, the rows
+    holding a fair share of the ink) with room for ascenders, capitals and descenders. Rows further out
+    are left out: neighbouring lines' descenders and ascenders reach into a detector's padded box."""
+
+    dark: np.ndarray  # bool (rows, width): ink pixels of rows top .. top + rows
+    top: int
+    body_height: float
+
+    def blank_runs(self, centers: list[float]) -> list[int]:
+        """The widest run of ink-free columns between each pair of neighbouring character centres (crop x)."""
+        blank = self.dark.sum(axis=0) <= 1  # a lone speckle pixel is not ink
+        runs = []
+        for a, b in zip(centers, centers[1:], strict=False):
+            longest = run = 0
+            for is_blank in blank[int(max(0, np.floor(a))) : int(min(len(blank), np.ceil(b)))]:
+                run = run + 1 if is_blank else 0
+                longest = max(longest, run)
+            runs.append(longest)
+        return runs
+
+    def extent(self, x0: float, x1: float) -> tuple[int, int, int, int] | None:
+        """The ink's bounding box (crop pixels, end-exclusive) within columns x0..x1; None where there is no
+        more ink there than a speck."""
+        a, b = int(max(0, np.floor(x0))), int(min(self.dark.shape[1], np.ceil(x1)))
+        if b <= a:
+            return None
+        cols = np.flatnonzero(self.dark[:, a:b].any(axis=0))
+        rows = np.flatnonzero(self.dark[:, a:b].any(axis=1))
+        if cols.size == 0 or rows[-1] - rows[0] + 1 < 0.5 * self.body_height:  # a speck, not the word
+            return None
+        return a + int(cols[0]), self.top + int(rows[0]), a + int(cols[-1]) + 1, self.top + int(rows[-1]) + 1
+
+
+def line_ink(crop: np.ndarray) -> LineInk | None:
+    """The line's ink (see LineInk); None where the crop has too little contrast to tell ink from paper."""
     gray = crop.mean(axis=2) if crop.ndim == 3 else crop.astype(np.float32)
     lo, hi = np.percentile(gray, 5), np.percentile(gray, 95)
     if hi - lo < 40:
-        return [], 0.0
+        return None
     dark = gray < (lo + hi) / 2
-    # The body of the line (x-height band): rows holding a fair share of the ink. Gaps are looked for
-    # over the body with room for ascenders, capitals and descenders, not over the whole crop, where
-    # neighbouring lines' descenders and ascenders may reach in and close a gap.
+    # Table rules and underlines are not text: rows inked across most of the width, and columns inked
+    # over most of the height, are taken out before the body is looked for.
+    dark[dark.mean(axis=1) > 0.8] = False
+    dark[:, dark.mean(axis=0) > 0.9] = False
     per_row = dark.sum(axis=1)
+    if per_row.max() == 0:
+        return None
     body = np.flatnonzero(per_row >= 0.25 * per_row.max())
     top, bottom = int(body[0]), int(body[-1]) + 1
     body_height = float(bottom - top)
     lo_row, hi_row = max(0, int(top - 0.7 * body_height)), int(bottom + 0.6 * body_height)
-    blank = dark[lo_row:hi_row].sum(axis=0) <= 1  # columns without ink (a lone speckle pixel is not ink)
-    runs = []
-    for a, b in zip(centers, centers[1:], strict=False):
-        longest = run = 0
-        for is_blank in blank[int(max(0, np.floor(a))) : int(min(len(blank), np.ceil(b)))]:
-            run = run + 1 if is_blank else 0
-            longest = max(longest, run)
-        runs.append(longest)
-    return runs, body_height
+    return LineInk(dark[lo_row:hi_row], lo_row, body_height)
