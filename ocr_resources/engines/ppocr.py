@@ -31,6 +31,7 @@ from ocr_resources.engines.ppocr_ops import (
     det_resize,
     det_scale,
     det_tensor,
+    glyph_height,
     line_ink,
     rec_batches,
     rec_input,
@@ -60,6 +61,7 @@ DEFAULTS = {
     "second_below": 0.95,  # ... below this mean character probability
     "det_max_side": 1600,  # detector input's long side at most (px): cost grows with area
     "det_min_side": 736,  # ... and its short side at least: small images are upsampled
+    "det_glyph_px": 8,  # scale the detector's input so the median glyph is this tall (px); 0 = off
     "det_thresh": 0.25,
     "box_thresh": 0.5,
     "unclip_ratio": 1.5,
@@ -77,8 +79,9 @@ DEFAULTS = {
     "spin": False,  # let ORT's worker threads spin between calls (faster alone, wasteful on shared cores)
 }
 
-PARAMS = ("det_max_side", "det_min_side", "det_thresh", "box_thresh", "unclip_ratio", "text_score", "orientation",
-          "doubt_below", "vertical_text", "rec_second", "second_below", "rec_max_width", "gap_spaces", "quotes")
+PARAMS = ("det_max_side", "det_min_side", "det_glyph_px", "det_thresh", "box_thresh", "unclip_ratio", "text_score",
+          "orientation", "doubt_below", "vertical_text", "rec_second", "second_below", "rec_max_width", "gap_spaces",
+          "quotes")
 
 
 def models_dir() -> Path:
@@ -197,7 +200,9 @@ class PpOcrRecognizer(TextRecognizer):
     def prepare(self, image: Image.Image) -> PreparedPage:
         bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
         h, w = bgr.shape[:2]
-        scale = det_scale(w, h, int(self.opts["det_max_side"]), int(self.opts["det_min_side"]))
+        target = float(self.opts["det_glyph_px"])
+        scale = det_scale(w, h, int(self.opts["det_max_side"]), int(self.opts["det_min_side"]),
+                          glyph_height(bgr) if target > 0 else None, target)
         det, ratio = det_resize(bgr, scale)
         return PreparedPage(bgr, det, ratio)
 

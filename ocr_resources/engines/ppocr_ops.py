@@ -33,10 +33,29 @@ def det_tensor(resized: np.ndarray) -> np.ndarray:
     return x.transpose(2, 0, 1)[None]
 
 
-def det_scale(width: int, height: int, max_side: int, min_side: int) -> float:
-    """Detection scale: the long side at most `max_side` (cost grows with area), the short side at least
-    `min_side` (small images are upsampled so small text still gives a blob)."""
+def glyph_height(bgr: np.ndarray) -> float | None:
+    """Median height (page pixels) of the page's glyph-sized ink blobs, from connected components of an
+    Otsu-binarised half-resolution copy; None where there are too few to tell."""
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    half = cv2.resize(gray, (max(1, gray.shape[1] // 2), max(1, gray.shape[0] // 2)), interpolation=cv2.INTER_AREA)
+    _, ink = cv2.threshold(half, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    w, h, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    # glyph-like: a few pixels to a fraction of the page tall, not a rule, not a speck, partly filled
+    glyph = (h >= 3) & (h <= half.shape[0] // 10) & (w <= 3 * h) & (area >= 6) & (area >= 0.1 * w * h)
+    if glyph.sum() < 20:
+        return None
+    return 2.0 * float(np.median(h[glyph]))
+
+
+def det_scale(width: int, height: int, max_side: int, min_side: int, glyph: float | None = None,
+              glyph_target: float = 0.0) -> float:
+    """Detection scale: text brought to about `glyph_target` px (median glyph height; the detector finds
+    lines well from there, and its cost grows with area), never above 1 nor the long side above `max_side`;
+    small images are upsampled to a short side of `min_side` so small text still gives a blob."""
     scale = min(1.0, max_side / max(width, height))
+    if glyph and glyph_target > 0:
+        scale = min(scale, glyph_target / glyph)
     if min(width, height) * scale < min_side:
         scale = min(min_side / min(width, height), max_side / max(width, height) * 1.5)
     return scale
