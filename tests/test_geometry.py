@@ -141,7 +141,7 @@ def test_a_form_reads_each_label_with_its_value():
     values = ["Jane Doe", "1 May 1990", "Paris, France", "Engineer"]
     words = []
     for k, (label, value) in enumerate(zip(labels, values, strict=True)):
-        words += line_words(label, 50, 100 + 30 * k) + line_words(value, 300, 100 + 30 * k)
+        words += line_words(label, 50, 100 + 30 * k) + line_words(value, 220, 100 + 30 * k)
     blocks = compose(words, [], [])
     assert [b.text for b in blocks] == [f"{lab}\n{val}" for lab, val in zip(labels, values, strict=True)]
 

@@ -114,13 +114,13 @@ def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
     edge = [(-b.x1 if rtl else b.x0) for b in boxes]
     for i in sorted(range(len(groups)), key=lambda k: edge[k]):
         column = [j for j in range(len(groups)) if abs(edge[j] - edge[i]) <= 3.0]
+        beside = [j for j, bb in enumerate(boxes)
+                  if j not in column and _next_to(bb, [ln for k in column for ln in groups[k]], rtl)]
+        if not beside:
+            continue
+        top, bottom = min(boxes[j].y0 for j in beside), max(boxes[j].y1 for j in beside)
+        column = [j for j in column if boxes[j].y1 > top and boxes[j].y0 < bottom]  # the labels beside them
         labels = [ln for j in column for ln in groups[j]]
-        lx0, lx1 = min(boxes[j].x0 for j in column), max(boxes[j].x1 for j in column)
-        ly0, ly1 = min(boxes[j].y0 for j in column), max(boxes[j].y1 for j in column)
-        h = sorted(ln.height for ln in labels)[len(labels) // 2]
-        beside = [j for j, bb in enumerate(boxes) if j not in column  # values: next to the labels, not a far column
-                  and 0 <= ((lx0 - bb.x1) if rtl else (bb.x0 - lx1)) <= 12 * h
-                  and ly0 - 0.5 * bb.height <= bb.center[1] <= ly1 + 0.5 * bb.height]
         values = sorted((ln for j in beside for ln in groups[j]), key=lambda ln: ln.box.center[1])
         if not _labels_beside(labels, values):
             continue
@@ -134,11 +134,21 @@ def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
     return groups
 
 
+def _next_to(box: Box, labels: list[Line], rtl: bool) -> bool:
+    """Values sit next to the labels around them (within a few rows): not in a far column, not under a
+    wide label."""
+    if not any(y_overlap(ln.box, box) > 0 for ln in labels):
+        return False
+    level = [ln for ln in labels if y_overlap(ln.box, box) > -5 * ln.height]
+    gap = min(ln.box.x0 for ln in level) - box.x1 if rtl else box.x0 - max(ln.box.x1 for ln in level)
+    return 0 <= gap <= 12 * max(ln.height for ln in level)
+
+
 def _labels_beside(a: list[Line], b: list[Line]) -> bool:
     if len(a) < 3 or len(b) < 3:
         return False
     width, value_width = union(ln.box for ln in a).width, union(ln.box for ln in b).width
     ragged = sum(1 for ln in a if ln.box.width < 0.8 * width)
-    ragged_values = sum(1 for ln in b if ln.box.width < 0.8 * value_width)
+    running = sum(1 for ln in b if len(ln.words) >= 5 and ln.box.width >= 0.8 * value_width)  # a text column
     paired = sum(1 for ln in a if any(y_overlap(ln.box, v.box) > 0.5 * min(ln.height, v.height) for v in b))
-    return ragged >= 0.5 * len(a) and ragged_values >= 0.3 * len(b) and paired >= max(3, 0.5 * len(a))
+    return ragged >= 0.5 * len(a) and running < 0.5 * len(b) and paired >= max(3, 0.5 * len(a))
