@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run ui test test-fast lint bench bench-quick eval eval-quick eval-setup system-deps clean
+.PHONY: setup run ui fetch-models test test-fast lint bench bench-quick eval eval-quick eval-setup system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,17 +28,21 @@ system-deps:
 	else echo "system-deps: not root or no apt-get; browser/tesseract tests will skip"; fi
 
 # Sample PDFs -> inbox, every container registered as a partition, every asset materialized for all of them
-# in ONE synchronous run through the dagster CLI (models load once), then a summary read back from DuckDB.
+# in ONE synchronous run through the dagster CLI (models load once; progress per stage and container), then a
+# summary read back from DuckDB.
 run: setup
-	$(BIN)/python -m ocr_assets.samples data/inbox
-	@keys=$$($(BIN)/python -m ocr_assets.cli register) && first=$${keys%%,*} && last=$${keys##*,} && \
-	echo "materializing containers $$keys" && \
-	$(BIN)/dagster asset materialize -m ocr_assets.definitions --select '*' --partition-range "$$first...$$last"
+	$(BIN)/python -m ocr_assets.samples data/inbox >/dev/null
+	$(BIN)/python -m ocr_assets.cli materialize
 	$(BIN)/python -m ocr_assets.cli summary
 
 # The web UI and the daemon (sensors, schedules, run queue, backfills) on http://127.0.0.1:3000
 ui: setup
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# The transformers profile's hub models into the Hugging Face cache (HF_HOME), on a machine with internet;
+# copy the cache to offline machines. A model neither cached nor reachable fails at load time saying so.
+fetch-models: setup
+	$(BIN)/python -m ocr_resources.engines.model_source fetch $${OCR_PROFILE:-transformers}
 
 test: setup system-deps
 	$(BIN)/python -m pytest -q -ra

@@ -58,10 +58,24 @@ def pdfplumber_text(pdf: Path) -> Output:
 
 def pymupdf4llm_markdown(pdf: Path) -> Output:
     import pymupdf4llm
+    import pypdfium2
 
     chunks = pymupdf4llm.to_markdown(str(pdf), page_chunks=True, show_progress=False)
+    doc = pypdfium2.PdfDocument(str(pdf))
+    heights = [doc[i].get_height() for i in range(len(doc))]
+    doc.close()
     pages = [c["text"] for c in chunks]
-    tables = [t for n, text in enumerate(pages, start=1) for t in from_markdown(text, n)]
+    tables = []
+    for n, chunk in enumerate(chunks, start=1):
+        # Its layout boxes say where each table's Markdown sits in the page text, and where it is on the page.
+        for box in chunk.get("page_boxes") or []:
+            if box.get("class") != "table":
+                continue
+            x0, top, x1, bottom = box["bbox"]
+            bbox = (x0, heights[n - 1] - bottom, x1, heights[n - 1] - top)
+            for table in from_markdown(chunk["text"][box["pos"][0]:box["pos"][1]], n):
+                table.bbox = bbox
+                tables.append(table)
     return Output(text="\n\n".join(pages), markdown=True, tables=tables, pages_text=pages)
 
 

@@ -8,8 +8,6 @@ per partition and returns a MaterializeResult. With a single-run backfill policy
 process, so one model load) covers any number of containers."""
 
 
-import base64
-import io
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,13 +17,17 @@ from typing import Any
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
+from dagster._core.storage.tags import RETRY_ON_ASSET_OR_OP_FAILURE_TAG
 
+from ocr_assets.metadata import container_metadata, progress_line
 from ocr_assets.partitions import containers
 from ocr_resources import model_cache
+from ocr_resources.engines.model_source import ModelUnavailableError
 from ocr_resources.pipeline import containers as inbox
 from ocr_resources.pipeline import stages
 from ocr_resources.profiles import load_profile
@@ -34,11 +36,11 @@ from ocr_resources.store import Producer
 
 # Bump when an asset's own logic changes; together with the model identity it forms the code version.
 LOGIC_VERSIONS = {
-    "source_documents": "1",
-    "rendered_pages": "2",
-    "layout_regions": "2",
-    "ocr_text": "2",
-    "tables": "1",
+    "source_documents": "2",
+    "rendered_pages": "3",  # 3: ruling lines; words on rotated and cropped pages; fonts; pixel budget
+    "layout_regions": "2",  # 2: table regions checked against ruling lines and word alignment
+    "ocr_text": "2",  # 2: reading order, clean text, per-region text source
+    "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",
     "document_markdown": "2",
 }
@@ -86,62 +88,77 @@ def _run_stage(
     asset_name: str,
     stage: Callable[[stages.StageContext], stages.StageOutput],
     producer_fields: dict[str, Any],
-    extra_metadata: Callable[[stages.StageContext, stages.StageOutput], dict[str, Any]] | None = None,
 ) -> MaterializeResult:
-    """Run one stage for every partition of this run, committing each partition in one transaction."""
+    """Run one stage for every partition of this run, committing each partition in one transaction.
+    Each partition's materialization gets that container's own metadata (`context.add_asset_metadata`
+    with its partition key), followed by what the whole run shares (producer, model loads)."""
     store = storage.result_store()
     store.migrate()
+    page_store = storage.page_store()
     producer = Producer(asset_key=asset_name, code_version=code_version(asset_name), **producer_fields)
-    totals: dict[str, int] = {}
-    pages, seconds = 0, 0.0
-    metadata: dict[str, Any] = {}
     keys = context.partition_keys
     force = force_recompute(context, asset_name)
-    for key in keys:
+    store.record_model_loads(model_cache.drain_load_events(context.run_id))  # the model loaded before the stage
+    run_meta = _run_metadata(context, storage, producer, len(keys), force)
+    for i, key in enumerate(keys, 1):
         started = datetime.now(UTC)
         ctx = stages.StageContext(
             container_id=key, run_id=context.run_id, producer_id=producer.producer_id, store=store,
-            page_store=storage.page_store(), logger=context.log, max_in_flight=storage.max_in_flight,
+            page_store=page_store, logger=context.log, max_in_flight=storage.max_in_flight,
             loader_threads=storage.loader_threads, render_workers=storage.render_workers or None,
-            force=force, spill_root=Path(storage.data_dir) / "spill",
+            force=force, spill_root=Path(storage.data_dir) / "spill", limits=storage.limits(),
         )
         output = stage(ctx)
         committed = False
         try:
             counts = stages.commit(ctx, asset_name, output, producer, started)
             committed = True
-            store.record_model_loads(model_cache.drain_load_events(context.run_id))
-            context.log.info("%s[%s]: %s in %.2fs (%s)", asset_name, key, counts, output.seconds,
-                             {k: v for k, v in output.stats.items() if k.startswith("pages_")})
-            for table, n in counts.items():
-                totals[table] = totals.get(table, 0) + n
-            pages += output.pages
-            seconds += output.seconds
-            if extra_metadata is not None and key == keys[-1]:
-                metadata.update(extra_metadata(ctx, output))
+            _refresh_snapshot(context, store)
         finally:
             output.discard(committed)  # spilled files; checkpoints stay for the next run if the commit failed
-        for name, value in output.stats.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                metadata[name] = metadata.get(name, 0) + value if len(keys) > 1 else value
-            elif len(keys) == 1:
-                metadata[name] = MetadataValue.json(value) if isinstance(value, dict) else str(value)
-    metadata.update({f"rows_{t}": n for t, n in totals.items()})
-    metadata.update(
-        containers=len(keys), pages=pages, force=force, seconds=round(seconds, 3),
-        pages_per_second=round(pages / seconds, 2) if seconds > 0 and pages else 0.0,
-        producer_id=producer.producer_id, model=f"{producer.engine}:{producer.model_id}@{producer.model_revision}",
-        duckdb_path=MetadataValue.path(storage.duckdb_path),
-    )
-    loads = store.query("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?", [context.run_id])
+        store.record_model_loads(model_cache.drain_load_events(context.run_id))
+        seconds = (datetime.now(UTC) - started).total_seconds()
+        meta = container_metadata(store, page_store, asset_name, key, counts, output.stats, seconds, output.pages)
+        context.add_asset_metadata({**meta, **run_meta}, partition_key=key)
+        context.log.info(progress_line(asset_name, key, i, len(keys), meta))
+    return MaterializeResult()
+
+
+def _run_metadata(context: AssetExecutionContext, storage: PipelineStorage, producer: Producer, containers_in_run: int,
+                  force: bool) -> dict[str, Any]:
+    """What every container of the run shares: the producer, the model's loads in this run, where results are."""
+    model = f"{producer.engine}:{producer.model_id}@{producer.model_revision}" if producer.model_id else producer.engine
+    meta: dict[str, Any] = dict(containers_in_run=containers_in_run, force=force, producer_id=producer.producer_id,
+                                model=model)
+    loads = storage.result_store().query("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?",
+                                         [context.run_id])
     if loads:
-        metadata["model_loads_this_run"] = MetadataValue.json(
+        meta["model_loads_this_run"] = MetadataValue.json(
             {r["role"]: {"loads": r["loads"], "seconds": round(r["load_seconds"], 3)} for r in loads})
-    return MaterializeResult(metadata=metadata)
+    meta["duckdb_path"] = MetadataValue.path(storage.duckdb_path)
+    return meta
+
+
+NO_RETRY_TAGS = {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "false", "ocr/failure": "model_unavailable"}
+
+
+def _refresh_snapshot(context: AssetExecutionContext, store) -> None:
+    """The analysts' read-only copy; failing to refresh it never fails the asset (the results are committed)."""
+    try:
+        store.refresh_snapshot()
+    except Exception as exc:
+        context.log.warning("could not refresh the read-only snapshot %s: %s", store.snapshot_path, exc)
 
 
 def _model_producer(model: ModelResource, context: AssetExecutionContext) -> tuple[Any, dict[str, Any]]:
-    engine = model.load(run_id=context.run_id, logger=context.log)
+    try:
+        engine = model.load(run_id=context.run_id, logger=context.log)
+    except ModelUnavailableError as exc:
+        # A retry cannot fetch a model: neither the step's retry policy nor the run retry repeats this
+        # (the run tag is read when the run fails). The schedule tries the container again, with back-off.
+        context.instance.add_run_tags(context.run_id, NO_RETRY_TAGS)
+        raise Failure(description=str(exc), allow_retries=False,
+                      metadata={"role": model.role, "model": model.model, "revision": model.revision}) from exc
     ident = engine.identity
     return engine, {"engine": ident.engine, "model_id": ident.model_id, "model_revision": ident.revision,
                     "parameters": ident.params}
@@ -149,10 +166,6 @@ def _model_producer(model: ModelResource, context: AssetExecutionContext) -> tup
 
 def _code_producer(name: str, **parameters: Any) -> dict[str, Any]:
     return {"engine": name, "model_id": "", "model_revision": "", "parameters": parameters}
-
-
-def _preview(text: str, limit: int = 1500) -> MetadataValue:
-    return MetadataValue.md(text[:limit] + ("\n\n…" if len(text) > limit else ""))
 
 
 # -- assets --------------------------------------------------------------------------------------------------
@@ -164,34 +177,17 @@ def source_documents(context: AssetExecutionContext, storage: PipelineStorage) -
     def stage(ctx: stages.StageContext) -> stages.StageOutput:
         if ctx.container_id not in entries:
             raise FileNotFoundError(f"container {ctx.container_id!r} is not in the inbox {storage.inbox}")
-        return stages.source_documents(ctx, entries[ctx.container_id])
+        return stages.source_documents(ctx, entries[ctx.container_id], storage.follow_symlinks)
 
-    def meta(ctx, out):
-        docs = out.rows["documents"].select(["document_id", "page_count", "status"]).to_pylist()
-        lines = ["| document | pages | status |", "|---|---|---|"] + [
-            f"| {d['document_id']} | {d['page_count']} | {d['status']} |" for d in docs[:20]]
-        return {"documents_preview": MetadataValue.md("\n".join(lines))}
-
-    return _run_stage(context, storage, "source_documents", stage, _code_producer("pypdfium2"), meta)
-
-
-def _thumbnail_md(ctx: stages.StageContext, image_path: str, width: int = 240) -> MetadataValue:
-    image = ctx.page_store.open(image_path)
-    image.thumbnail((width, width * 2))
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=True)
-    return MetadataValue.md(f"![first page](data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()})")
+    return _run_stage(context, storage, "source_documents", stage, _code_producer("pypdfium2"))
 
 
 @asset(**_common("rendered_pages", "Page images in the content-addressed page store, and each page's text "
                  "layer (words with boxes) when it has a usable one.", {"pdfium", "duckdb"}, [source_documents]))
 def rendered_pages(context: AssetExecutionContext, storage: PipelineStorage) -> MaterializeResult:
-    def meta(ctx, out):
-        pages = out.rows["pages"]
-        return {"thumbnail": _thumbnail_md(ctx, pages.column("image_path")[0].as_py())} if pages.num_rows else {}
-
-    return _run_stage(context, storage, "rendered_pages", lambda ctx: stages.rendered_pages(ctx, storage.dpi),
-                      _code_producer("pypdfium2", dpi=storage.dpi), meta)
+    return _run_stage(context, storage, "rendered_pages",
+                      lambda ctx: stages.rendered_pages(ctx, storage.dpi, storage.max_page_pixels),
+                      _code_producer("pypdfium2", dpi=storage.dpi, max_page_pixels=storage.max_page_pixels))
 
 
 @asset(**_common("layout_regions", "Layout regions per page (boxes in PDF points, canonical and model labels, "
@@ -206,25 +202,14 @@ def layout_regions(context: AssetExecutionContext, storage: PipelineStorage,
                  "pages; the source is recorded per row.", {"onnx", "duckdb"}, [layout_regions]))
 def ocr_text(context: AssetExecutionContext, storage: PipelineStorage, ocr_model: ModelResource) -> MaterializeResult:
     recognizer, producer = _model_producer(ocr_model, context)
-
-    def meta(ctx, out):
-        texts = out.rows["texts"].select(["document_id", "page_no", "text"]).to_pylist()
-        sample = "\n\n".join(f"**{t['document_id']} p{t['page_no']}**: {t['text']}" for t in texts[:12] if t["text"])
-        return {"text_preview": _preview(sample)}
-
-    return _run_stage(context, storage, "ocr_text", lambda ctx: stages.ocr_text(ctx, recognizer), producer, meta)
+    return _run_stage(context, storage, "ocr_text", lambda ctx: stages.ocr_text(ctx, recognizer), producer)
 
 
 @asset(**_common("tables", "Table structure for table regions: cells with row, column, spans and header flag, "
                  "plus HTML and Markdown renderings.", {"duckdb"}, [ocr_text]))
 def tables(context: AssetExecutionContext, storage: PipelineStorage, table_model: ModelResource) -> MaterializeResult:
     recognizer, producer = _model_producer(table_model, context)
-
-    def meta(ctx, out):
-        md = out.rows["tables"].column("markdown").to_pylist()
-        return {"table_sample": _preview(md[0])} if md else {}
-
-    return _run_stage(context, storage, "tables", lambda ctx: stages.tables(ctx, recognizer), producer, meta)
+    return _run_stage(context, storage, "tables", lambda ctx: stages.tables(ctx, recognizer), producer)
 
 
 @asset(**_common("chart_data", "Data tables read back from chart figures (DePlot). The offline profile has no "
@@ -242,12 +227,8 @@ def chart_data(
 @asset(**_common("document_markdown", "Reading-order Markdown per document, also written to the export folder.",
                  {"markdown", "duckdb"}, [ocr_text, tables]))
 def document_markdown(context: AssetExecutionContext, storage: PipelineStorage) -> MaterializeResult:
-    def meta(ctx, out):
-        md = out.rows["document_markdown"].column("markdown").to_pylist()
-        return {"markdown_preview": _preview(md[0]) if md else MetadataValue.md("(no documents)")}
-
     return _run_stage(context, storage, "document_markdown",
-                      lambda ctx: stages.document_markdown(ctx, storage.exports), _code_producer("markdown"), meta)
+                      lambda ctx: stages.document_markdown(ctx, storage.exports), _code_producer("markdown"))
 
 
 document_assets = [source_documents, rendered_pages, layout_regions, ocr_text, tables, chart_data, document_markdown]

@@ -17,18 +17,23 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetKey,
-    AssetRecordsFilter,
+    AssetsDefinition,
     MetadataValue,
     Output,
     asset_check,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
-from ocr_assets.assets import document_markdown, ocr_text, tables
+from ocr_assets.assets import document_assets, document_markdown, ocr_text, tables
+from ocr_assets.freshness import current_code_versions
 from ocr_assets.partitions import containers
+from ocr_assets.staleness import (
+    CHECK_DESCRIPTION,
+    CHECK_NAME,
+    describe,
+    latest_materialization,
+    record_current_versions,
+    stale_rows,
+)
 from ocr_resources.resources import PipelineStorage
 from ocr_resources.store import ResultStore
 
@@ -47,17 +52,6 @@ def _keys(context: AssetCheckExecutionContext) -> list[str]:
     if context.has_partition_key or context.has_partition_key_range:
         return list(context.partition_keys)
     return []
-
-
-def _latest_materialization(context: AssetCheckExecutionContext, asset_key: AssetKey,
-                            key: str) -> AssetCheckEvaluationTargetMaterializationData | None:
-    """Which materialization a check result is about (shown next to the result in the UI)."""
-    records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key]), limit=1).records
-    if not records:
-        return None
-    return AssetCheckEvaluationTargetMaterializationData(
-        storage_id=records[0].storage_id, run_id=records[0].run_id, timestamp=records[0].timestamp)
 
 
 Verdict = tuple[bool, dict[str, Any], str | None]  # passed, metadata, description
@@ -81,7 +75,7 @@ def _per_container(context: AssetCheckExecutionContext,
         yield AssetCheckEvaluation(
             asset_key=check_key.asset_key, check_name=check_key.name, passed=passed, metadata=metadata,
             severity=AssetCheckSeverity.WARN, description=description, blocking=False, partition=key,
-            target_materialization_data=_latest_materialization(context, check_key.asset_key, key))
+            target_materialization_data=latest_materialization(context.instance, check_key.asset_key, key))
     yield Output(None)  # the check op's own (Nothing) output: the step is done
 
 
@@ -126,7 +120,7 @@ def error_rates(store: ResultStore, keys: Sequence[str]) -> dict[str, dict[str, 
     rows = store.query(
         f"""SELECT d.container_id, count(*) AS documents,
                    count(*) FILTER (WHERE d.status = 'error' OR EXISTS (
-                       SELECT 1 FROM errors e WHERE e.container_id = d.container_id
+                       SELECT 1 FROM errors e WHERE e.container_id = d.container_id AND e.severity = 'error'
                          AND e.document_id = d.document_id)) AS failed
             FROM documents d WHERE d.container_id IN ({_in(keys)}) GROUP BY d.container_id""",
         list(keys),
@@ -193,4 +187,29 @@ def error_rate_under_threshold(context: AssetCheckExecutionContext, storage: Pip
     yield from _per_container(context, evaluate)
 
 
-document_checks = [every_page_has_layout_and_text, no_table_without_cells, error_rate_under_threshold]
+def staleness_check(assets_def: AssetsDefinition):
+    """`made_with_current_versions` on one asset: its rows in the container come from its current code version."""
+    asset_name = assets_def.key.to_user_string()
+
+    @asset_check(asset=assets_def, name=CHECK_NAME, partitions_def=containers, blocking=False,
+                 description=CHECK_DESCRIPTION)
+    def _check(context: AssetCheckExecutionContext, storage: PipelineStorage) -> CheckEvents:
+        store = storage.result_store()
+        versions = current_code_versions()
+        record_current_versions(store, versions)
+
+        def evaluate(keys: list[str]) -> Verdict:
+            rows = stale_rows(store, keys, asset_name)
+            description = "; ".join(describe(r) for r in rows[:5]) or None
+            return not rows, {"current_version": versions[assets_def.key], "stale_containers": len(rows),
+                              "stale": _table_md([{k: r[k] for k in ("container_id", "made_with", "run_id")}
+                                                  for r in rows])}, description
+
+        yield from _per_container(context, evaluate)
+
+    return _check
+
+
+staleness_checks = [staleness_check(a) for a in document_assets]
+document_checks = [every_page_has_layout_and_text, no_table_without_cells, error_rate_under_threshold,
+                   *staleness_checks]

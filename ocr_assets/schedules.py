@@ -11,34 +11,31 @@ loaded once; a schedule with an explicit rule is also easier to read in the UI (
 - stale: some asset's latest materialization carries another code version than the asset has now (code
   versions include the model identity, so a new model or revision makes exactly its containers stale).
 
-Run keys include a hash of every asset's code version and the tick's date: the same tick evaluated twice
-requests nothing new, a new model version requests again at once, and a container whose run failed is
-tried again at the next tick (not within the same one)."""
+- failed: missing or stale, and the latest finished run on the container failed (a model that cannot be
+  loaded, a crash): requested again once a back-off has passed since that failure, doubling with each failed
+  run in a row (1 h, 2 h, 4 h ... up to a day by default), so a failure that needs a person is not hammered.
 
-import hashlib
+Run keys include a hash of every asset's code version and the tick's date (for a failed container: the
+number of failed runs instead): the same tick evaluated twice requests nothing new, a new model version
+requests again at once, and each retry of a failed container is requested once."""
+
 import os
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
     DagsterInstance,
-    DagsterRunStatus,
     DefaultScheduleStatus,
     RunRequest,
-    RunsFilter,
     ScheduleEvaluationContext,
     SkipReason,
     schedule,
 )
 from dagster._core.definitions.data_version import CODE_VERSION_TAG
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 
-from ocr_assets.assets import document_assets
+from ocr_assets.freshness import active_partitions, current_code_versions, failure_streaks, versions_hash
 from ocr_assets.jobs import automation_enabled, document_pipeline_job
 from ocr_assets.partitions import containers
 from ocr_resources.pipeline.containers import inbox_entries
@@ -46,25 +43,12 @@ from ocr_resources.resources import PipelineStorage
 
 SCHEDULE_CRON_ENV = "OCR_SCHEDULE_CRON"
 DEFAULT_CRON = "0 2 * * *"  # daily, at night
-ACTIVE_RUN_STATUSES = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-                       DagsterRunStatus.STARTED]
+BACKOFF_ENV, DEFAULT_BACKOFF_S = "OCR_RETRY_BACKOFF_S", 3600.0
+BACKOFF_MAX_ENV, DEFAULT_BACKOFF_MAX_S = "OCR_RETRY_BACKOFF_MAX_S", 86400.0
 
 
 def schedule_cron() -> str:
     return os.environ.get(SCHEDULE_CRON_ENV, "").strip() or DEFAULT_CRON
-
-
-def current_code_versions() -> dict[AssetKey, str]:
-    """Code version of every asset the job materializes (logic version plus model identity)."""
-    versions: dict[AssetKey, str] = {}
-    for assets_def in document_assets:
-        versions.update({k: v for k, v in assets_def.code_versions_by_key.items() if v is not None})
-    return versions
-
-
-def versions_hash(versions: Mapping[AssetKey, str]) -> str:
-    blob = "\n".join(f"{k.to_user_string()}={v}" for k, v in sorted(versions.items(), key=lambda kv: kv[0]))
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def partition_states(instance: DagsterInstance, keys: Iterable[str],
@@ -86,18 +70,12 @@ def partition_states(instance: DagsterInstance, keys: Iterable[str],
     return states
 
 
-def active_partitions(instance: DagsterInstance) -> set[str]:
-    """Containers that a queued or running run (of any job, CLI ranges included) is already working on."""
-    ordered = instance.get_dynamic_partitions(containers.name)
-    busy: set[str] = set()
-    for run in instance.get_runs(RunsFilter(statuses=ACTIVE_RUN_STATUSES)):
-        if PARTITION_NAME_TAG in run.tags:
-            busy.add(run.tags[PARTITION_NAME_TAG])
-        start = run.tags.get(ASSET_PARTITION_RANGE_START_TAG)
-        end = run.tags.get(ASSET_PARTITION_RANGE_END_TAG)
-        if start in ordered and end in ordered:
-            busy.update(ordered[ordered.index(start): ordered.index(end) + 1])
-    return busy
+def retry_backoff_s(failures: int) -> float:
+    """Seconds to wait after the latest of `failures` failed runs in a row before trying again: doubles with
+    each failure, from $OCR_RETRY_BACKOFF_S (default 1 h) up to $OCR_RETRY_BACKOFF_MAX_S (default 1 day)."""
+    base = float(os.environ.get(BACKOFF_ENV, "").strip() or DEFAULT_BACKOFF_S)
+    cap = float(os.environ.get(BACKOFF_MAX_ENV, "").strip() or DEFAULT_BACKOFF_MAX_S)
+    return min(cap, base * 2 ** max(0, failures - 1))
 
 
 @schedule(
@@ -105,8 +83,9 @@ def active_partitions(instance: DagsterInstance) -> set[str]:
     cron_schedule=schedule_cron(),
     default_status=DefaultScheduleStatus.RUNNING if automation_enabled() else DefaultScheduleStatus.STOPPED,
     description="Requests a run for each container that is missing or stale (code or model version changed), "
-                f"skipping containers already queued or running. Cadence: ${SCHEDULE_CRON_ENV} "
-                f"(default '{DEFAULT_CRON}').",
+                "and again, with back-off, for one whose last run failed; skips containers already queued or "
+                f"running. Cadence: ${SCHEDULE_CRON_ENV} (default '{DEFAULT_CRON}'); back-off: "
+                f"${BACKOFF_ENV} doubling up to ${BACKOFF_MAX_ENV}.",
 )
 def stale_containers_schedule(context: ScheduleEvaluationContext,
                               storage: PipelineStorage) -> list[RunRequest] | SkipReason:
@@ -119,14 +98,25 @@ def stale_containers_schedule(context: ScheduleEvaluationContext,
     busy = active_partitions(instance)
     present = set(inbox_entries(storage.inbox))
     todo = [k for k in keys if states[k] != "fresh" and k not in busy and k in present]
-    context.log.info("containers: %s; queued or running: %s; gone from the inbox: %s", states,
-                     sorted(busy), sorted(set(keys) - present))
+    failed = failure_streaks(instance, todo)
+    now = context.scheduled_execution_time.timestamp()  # set on every tick, also UI test ticks
+    waiting = {k: last_end + retry_backoff_s(n) for k, (n, last_end) in failed.items()
+               if now < last_end + retry_backoff_s(n)}
+    todo = [k for k in todo if k not in waiting]
+    context.log.info("containers: %s; queued or running: %s; gone from the inbox: %s; failed and backing off "
+                     "until: %s", states, sorted(busy), sorted(set(keys) - present),
+                     {k: datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds") for k, t in waiting.items()})
     if not todo:
-        return SkipReason(f"all {len(keys)} containers are fresh, queued, running or gone from the inbox")
-    tick = context.scheduled_execution_time.strftime("%Y-%m-%d")  # set on every tick, also UI test ticks
+        return SkipReason(f"all {len(keys)} containers are fresh, queued, running, gone from the inbox or "
+                          f"backing off after a failed run ({len(waiting)})")
+    tick = context.scheduled_execution_time.strftime("%Y-%m-%d")
     version = versions_hash(versions)
-    return [
-        RunRequest(partition_key=key, run_key=f"{key}:{version}:{tick}",
-                   tags={"ocr/container": key, "ocr/reason": states[key], "ocr/code_versions": version})
-        for key in todo
-    ]
+    requests = []
+    for key in todo:
+        if key in failed:  # one request per failure count: a retry that fails again waits longer, then retries
+            reason, attempt = "failed", f"retry-{failed[key][0]}"
+        else:
+            reason, attempt = states[key], tick
+        requests.append(RunRequest(partition_key=key, run_key=f"{key}:{version}:{attempt}",
+                                   tags={"ocr/container": key, "ocr/reason": reason, "ocr/code_versions": version}))
+    return requests

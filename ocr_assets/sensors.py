@@ -1,32 +1,42 @@
 """The inbox sensor: every new container (folder of PDFs, or one PDF) becomes a dynamic partition and
-gets a run. The run key includes the container's fingerprint, so adding the same container again does
-nothing, while a container whose files changed is processed again."""
+gets a run, unless DuckDB already holds its results from its present files with the present code versions
+(whoever made them: `make run`, the UI, a backfill). The run key includes the container's fingerprint and
+the code versions, so adding the same container again does nothing, while a container whose files changed
+(or a new model) is processed again."""
 
+from pathlib import Path
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
+from ocr_assets.freshness import containers_to_run
 from ocr_assets.jobs import automation_enabled, document_pipeline_job
 from ocr_assets.partitions import containers
 from ocr_resources.pipeline.containers import container_fingerprint, inbox_entries
 from ocr_resources.resources import PipelineStorage
 
 
+def run_requests(context: SensorEvaluationContext, storage: PipelineStorage,
+                 entries: dict[str, Path]) -> list[RunRequest]:
+    """One request per container that is not current in DuckDB (see ocr_assets.freshness)."""
+    fingerprints = {key: container_fingerprint(entry, follow_symlinks=storage.follow_symlinks)
+                    for key, entry in sorted(entries.items())}
+    todo = containers_to_run(context.instance, storage.result_store(), fingerprints)
+    return [RunRequest(partition_key=key, run_key=run_key,  # Dagster drops a run_key it has already seen
+                       tags={"ocr/container": key, "ocr/reason": reason})
+            for key, (run_key, reason) in todo.items()]
+
+
 @sensor(job=document_pipeline_job, minimum_interval_seconds=30,
         default_status=DefaultSensorStatus.RUNNING if automation_enabled() else DefaultSensorStatus.STOPPED,
-        description="Registers new inbox containers as partitions and requests a run for each new or changed "
-                    "one.")
+        description="Registers new inbox containers as partitions and requests a run for each one whose "
+                    "present files are not yet materialized with the present code versions.")
 def inbox_sensor(context: SensorEvaluationContext, storage: PipelineStorage) -> SensorResult | SkipReason:
     entries = inbox_entries(storage.inbox)
     if not entries:
         return SkipReason(f"inbox {storage.inbox} is empty")
     known = set(context.instance.get_dynamic_partitions(containers.name))
     new_keys = sorted(k for k in entries if k not in known)
-    run_requests = [
-        RunRequest(partition_key=key, run_key=f"{key}:{container_fingerprint(entry)}",
-                   tags={"ocr/container": key})
-        for key, entry in sorted(entries.items())
-    ]
     return SensorResult(
-        run_requests=run_requests,  # Dagster drops requests whose run_key it has already seen
+        run_requests=run_requests(context, storage, entries),
         dynamic_partitions_requests=[containers.build_add_request(new_keys)] if new_keys else [],
     )

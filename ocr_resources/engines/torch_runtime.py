@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import torch
 
+from ocr_resources.engines.model_source import ModelSource, hub_cache_dir, resolve_model_source
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -96,7 +98,8 @@ def checkpoint_revision(model: str, revision: str = "main") -> str:
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        cached = try_to_load_from_cache(model, "config.json", revision=revision or "main")
+        cached = try_to_load_from_cache(model, "config.json", cache_dir=hub_cache_dir(),
+                                        revision=revision or "main")
     except Exception:  # noqa: BLE001 - lineage must never break a model load
         cached = None
     if isinstance(cached, str):
@@ -107,9 +110,10 @@ def checkpoint_revision(model: str, revision: str = "main") -> str:
     return revision or "main"
 
 
-def load_kwargs(settings: Any, dtype: torch.dtype) -> dict[str, Any]:
+def load_kwargs(settings: Any, dtype: torch.dtype, source: ModelSource | None = None) -> dict[str, Any]:
     """Keyword arguments for `from_pretrained` shared by every engine (same path for hub ids and dirs)."""
-    return {"revision": settings.revision or "main", "dtype": dtype}
+    hub = source.hub_kwargs(settings.revision) if source else {"revision": settings.revision or "main"}
+    return {**hub, "dtype": dtype}
 
 
 def size_class(image: Any, bucket: int = 64) -> tuple[int, int]:
@@ -190,9 +194,18 @@ class TorchRuntime:
     """Mixin for the transformers engines: device, dtype and batch size from the settings, in one place."""
 
     def _init_runtime(self, settings: Any) -> dict[str, Any]:
-        """Set settings/device/dtype/batch_size; returns the keyword arguments for `from_pretrained`."""
+        """Set settings/device/dtype/batch_size and where the checkpoint comes from (`model_path`, and
+        `hub_kwargs` for processors and tokenizers); returns the keyword arguments for the model's
+        `from_pretrained`. Raises ModelUnavailableError at once when the checkpoint is neither on disk nor
+        reachable, before any download is tried."""
+        from ocr_resources.profiles import profile_name
+
+        source = resolve_model_source(settings.role, settings.model, settings.revision, profile_name())
+        log.info("%s model %s from %s", settings.role, settings.model, source.where)
         self.settings = settings
+        self.model_path = source.path
         self.device = resolve_device(settings.device)
         self.dtype = resolve_dtype(settings.dtype, self.device)
         self.batch_size = max(1, settings.batch_size)
-        return load_kwargs(settings, self.dtype)
+        self.hub_kwargs = source.hub_kwargs(settings.revision)
+        return load_kwargs(settings, self.dtype, source)

@@ -87,8 +87,8 @@ class DePlotChartExtractor(TorchRuntime, ChartExtractor):
         kwargs = self._init_runtime(settings)
         self.prompt = str(settings.option("prompt", DEFAULT_PROMPT))
         self.font_path = settings.option("font_path") or _default_font()
-        self.processor = Pix2StructProcessor.from_pretrained(settings.model, revision=kwargs["revision"])
-        self.model = Pix2StructForConditionalGeneration.from_pretrained(settings.model, **kwargs)
+        self.processor = Pix2StructProcessor.from_pretrained(self.model_path, **self.hub_kwargs)
+        self.model = Pix2StructForConditionalGeneration.from_pretrained(self.model_path, **kwargs)
         self.model.to(self.device).eval()
         self._header_image: Image.Image | None = None
         self.is_vqa = bool(getattr(self.processor.image_processor, "is_vqa", False))

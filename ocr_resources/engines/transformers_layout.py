@@ -107,8 +107,8 @@ def _pad_and_stack(inputs: list[dict[str, torch.Tensor]]) -> dict[str, torch.Ten
 class TransformersLayoutDetector(TorchRuntime, LayoutDetector):
     def __init__(self, settings: EngineSettings) -> None:
         kwargs = self._init_runtime(settings)
-        self.processor = AutoImageProcessor.from_pretrained(settings.model, revision=kwargs["revision"])
-        self.model = AutoModelForObjectDetection.from_pretrained(settings.model, **kwargs)
+        self.processor = AutoImageProcessor.from_pretrained(self.model_path, **self.hub_kwargs)
+        self.model = AutoModelForObjectDetection.from_pretrained(self.model_path, **kwargs)
         self.model.to(self.device).eval()
         self.id2label = {int(k): str(v) for k, v in self.model.config.id2label.items()}
         self.identity = ModelIdentity(

@@ -49,10 +49,10 @@ class GotOcr2Recognizer(TorchRuntime, TextRecognizer):
         self.format = bool(settings.option("format", False))
         self.crop_to_patches = bool(settings.option("crop_to_patches", False))
         self.max_patches = int(settings.option("max_patches", 6))
-        self.processor = AutoProcessor.from_pretrained(settings.model, revision=kwargs["revision"])
+        self.processor = AutoProcessor.from_pretrained(self.model_path, **self.hub_kwargs)
         # decoder-only generation: pad on the left so every prompt ends where generation starts
         self.processor.tokenizer.padding_side = "left"
-        self.model = AutoModelForImageTextToText.from_pretrained(settings.model, **kwargs)
+        self.model = AutoModelForImageTextToText.from_pretrained(self.model_path, **kwargs)
         self.model.to(self.device).eval()
         # the chat turn ends with <|im_end|>, a single special token: stopping on its id is exact and
         # cheaper than generate(stop_strings=...), which needs a BPE-style vocabulary
@@ -108,8 +108,8 @@ class TrOcrRecognizer(TorchRuntime, TextRecognizer):
 
     def __init__(self, settings: EngineSettings) -> None:
         kwargs = self._init_runtime(settings)
-        self.image_processor, self.tokenizer = self._load_processor(settings.model, kwargs["revision"])
-        self.model = VisionEncoderDecoderModel.from_pretrained(settings.model, **kwargs)
+        self.image_processor, self.tokenizer = self._load_processor(self.model_path, self.hub_kwargs)
+        self.model = VisionEncoderDecoderModel.from_pretrained(self.model_path, **kwargs)
         self.model.to(self.device).eval()
         self.identity = ModelIdentity(
             engine="trocr",
@@ -119,11 +119,11 @@ class TrOcrRecognizer(TorchRuntime, TextRecognizer):
         )
 
     @staticmethod
-    def _load_processor(model: str, revision: str) -> tuple[Any, Any]:
+    def _load_processor(model: str, hub_kwargs: dict[str, Any]) -> tuple[Any, Any]:
         """(image processor, tokenizer): the saved TrOCRProcessor, else any processor, else the parts."""
         for loader in (TrOCRProcessor, AutoProcessor):
             try:
-                proc = loader.from_pretrained(model, revision=revision)
+                proc = loader.from_pretrained(model, **hub_kwargs)
             except (OSError, ValueError, TypeError, KeyError) as exc:
                 log.debug("%s could not load %s: %s", loader.__name__, model, exc)
                 continue
@@ -132,8 +132,8 @@ class TrOcrRecognizer(TorchRuntime, TextRecognizer):
             if image_processor is not None and tokenizer is not None:
                 return image_processor, tokenizer
         return (
-            AutoImageProcessor.from_pretrained(model, revision=revision),
-            AutoTokenizer.from_pretrained(model, revision=revision),
+            AutoImageProcessor.from_pretrained(model, **hub_kwargs),
+            AutoTokenizer.from_pretrained(model, **hub_kwargs),
         )
 
     def recognize(self, images: list[Image.Image]) -> list[OcrResult]:

@@ -180,12 +180,12 @@ class TableTransformerRecognizer(TorchRuntime, TableStructureRecognizer):
     def __init__(self, settings: EngineSettings) -> None:
         kwargs = self._init_runtime(settings)
         try:
-            self.processor = AutoImageProcessor.from_pretrained(settings.model, revision=kwargs["revision"])
+            self.processor = AutoImageProcessor.from_pretrained(self.model_path, **self.hub_kwargs)
         except OSError:
             # the Microsoft TATR repos ship no preprocessor config; these are the values they were trained at
             log.info("no image processor saved with %s; using DETR defaults for TATR", settings.model)
             self.processor = DetrImageProcessor(size={"shortest_edge": 800, "longest_edge": 1000})
-        self.model = TableTransformerForObjectDetection.from_pretrained(settings.model, **kwargs)
+        self.model = TableTransformerForObjectDetection.from_pretrained(self.model_path, **kwargs)
         self.model.to(self.device).eval()
         self.id2label = {int(k): str(v).strip().lower() for k, v in self.model.config.id2label.items()}
         self.identity = ModelIdentity(

@@ -152,13 +152,14 @@ _box = [pa.field(n, pa.float64()) for n in ("x0", "y0", "x1", "y1")]
 
 SCHEMAS: dict[str, pa.Schema] = {
     "containers": _lineage(pa.field("container_id", pa.string()), pa.field("source_path", pa.string()),
-                           pa.field("document_count", pa.int32()), pa.field("fingerprint", pa.string())),
+                           pa.field("document_count", pa.int32()), pa.field("fingerprint", pa.string()),
+                           pa.field("path_bytes", pa.binary())),
     "documents": _lineage(*_key, pa.field("file_name", pa.string()), pa.field("source_path", pa.string()),
                           pa.field("sha256", pa.string()), pa.field("size_bytes", pa.int64()),
                           pa.field("page_count", pa.int32()), pa.field("title", pa.string()),
                           pa.field("author", pa.string()), pa.field("creator", pa.string()),
                           pa.field("pdf_producer", pa.string()), pa.field("created", pa.string()),
-                          pa.field("status", pa.string())),
+                          pa.field("status", pa.string()), pa.field("path_bytes", pa.binary())),
     "pages": _lineage(*_page_key, pa.field("width_pt", pa.float64()), pa.field("height_pt", pa.float64()),
                       pa.field("dpi", pa.int32()), pa.field("width_px", pa.int32()), pa.field("height_px", pa.int32()),
                       pa.field("image_sha256", pa.string()), pa.field("image_path", pa.string()),
@@ -167,6 +168,8 @@ SCHEMAS: dict[str, pa.Schema] = {
                       pa.field("text", pa.string()), *_box, pa.field("confidence", pa.float64()),
                       pa.field("font_size", pa.float64()), pa.field("bold", pa.bool_()),
                       pa.field("hidden", pa.bool_())),
+    "page_rules": _lineage(*_page_key, pa.field("rule_no", pa.int32()), *_box, pa.field("kind", pa.string()),
+                           pa.field("source", pa.string())),
     "regions": _lineage(*_page_key, pa.field("region_no", pa.int32()), pa.field("label", pa.string()),
                         pa.field("model_label", pa.string()), pa.field("score", pa.float64()), *_box,
                         pa.field("reading_order", pa.int32())),
@@ -177,7 +180,7 @@ SCHEMAS: dict[str, pa.Schema] = {
                       pa.field("heading_level", pa.int32()), pa.field("text_source_reason", pa.string())),
     "tables": _lineage(*_page_key, pa.field("region_no", pa.int32()), pa.field("n_rows", pa.int32()),
                        pa.field("n_cols", pa.int32()), pa.field("html", pa.string()),
-                       pa.field("markdown", pa.string())),
+                       pa.field("markdown", pa.string()), pa.field("structure_source", pa.string())),
     "table_cells": _lineage(*_page_key, pa.field("region_no", pa.int32()), pa.field("row_no", pa.int32()),
                             pa.field("col_no", pa.int32()), pa.field("row_span", pa.int32()),
                             pa.field("col_span", pa.int32()), pa.field("is_header", pa.bool_()),
@@ -188,7 +191,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     "document_markdown": _lineage(*_key, pa.field("markdown", pa.string()), pa.field("export_path", pa.string())),
     "errors": _lineage(pa.field("container_id", pa.string()), pa.field("document_id", pa.string()),
                        pa.field("page_no", pa.int32()), pa.field("stage", pa.string()),
-                       pa.field("error_type", pa.string()), pa.field("message", pa.string())),
+                       pa.field("error_type", pa.string()), pa.field("message", pa.string()),
+                       pa.field("severity", pa.string())),
 }
 
 

@@ -50,6 +50,17 @@ def test_other_checks_pass_on_the_samples(cli_runs: CliRuns):
         assert all(e.passed for e in _evaluations(cli_runs, key)), key
 
 
+def test_every_asset_and_container_is_made_with_current_versions(cli_runs: CliRuns):
+    from ocr_assets.assets import document_assets
+    from ocr_assets.staleness import CHECK_NAME
+
+    for assets_def in document_assets:
+        evals = _evaluations(cli_runs, AssetCheckKey(assets_def.key, CHECK_NAME))
+        assert sorted(e.partition for e in evals) == KEYS, assets_def.key
+        assert all(e.passed for e in evals), assets_def.key
+    assert cli_runs.env.store().query("SELECT * FROM stale") == []
+
+
 # -- the queries on a store with known defects -----------------------------------------------------------
 LINEAGE = {"run_id": "r", "producer_id": "p"}
 

@@ -5,7 +5,7 @@ already queued or running, or gone from the inbox, are not."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dagster import (
@@ -39,10 +39,10 @@ def filled(cli_runs: CliRuns, tmp_path) -> OrchestrationEnv:
     return env
 
 
-def evaluate(env: OrchestrationEnv, instance) -> list[RunRequest] | SkipReason:
+def evaluate(env: OrchestrationEnv, instance, tick: datetime = TICK) -> list[RunRequest] | SkipReason:
     storage = PipelineStorage(data_dir=str(env.data), duckdb_path=str(env.duckdb_path))
     with build_schedule_context(instance=instance, resources={"storage": storage},
-                                scheduled_execution_time=TICK) as context:
+                                scheduled_execution_time=tick) as context:
         result = schedules.stale_containers_schedule(context)
     return result
 
@@ -82,10 +82,38 @@ def test_running_and_vanished_containers_are_skipped(filled: OrchestrationEnv):
                                 tags={PARTITION_NAME_TAG: "late"}))
     result = evaluate(filled, instance)
     assert isinstance(result, SkipReason), result
-    # once that run is over (failed), the container is requested again
+    # once that run is over (failed), the container is requested again, after the back-off
     instance.report_run_failed(instance.get_run_by_id("busy-run"))
-    result = evaluate(filled, instance)
+    ended = datetime.fromtimestamp(instance.get_run_record_by_id("busy-run").end_time, UTC)
+    result = evaluate(filled, instance, ended + timedelta(seconds=schedules.retry_backoff_s(1) + 1))
     assert [r.partition_key for r in result] == ["late"]
+
+
+def _fail(instance, run_id: str, key: str) -> datetime:
+    instance.add_run(DagsterRun(job_name="document_pipeline", run_id=run_id, status=DagsterRunStatus.STARTED,
+                                tags={PARTITION_NAME_TAG: key}))
+    instance.report_run_failed(instance.get_run_by_id(run_id))
+    return datetime.fromtimestamp(instance.get_run_record_by_id(run_id).end_time, UTC)
+
+
+def test_failed_container_is_retried_with_backoff(filled: OrchestrationEnv):
+    instance = filled.instance()
+    (filled.data / "inbox" / "late.pdf").write_bytes(digital_text_pdf())
+    instance.add_dynamic_partitions(containers.name, ["late"])
+    first = _fail(instance, "fail-1", "late")  # e.g. its model could not be loaded
+    _fail(instance, "fail-fresh", "annual-reports")  # a failed run on a container that is fresh anyway
+    one, two = schedules.retry_backoff_s(1), schedules.retry_backoff_s(2)
+    assert two == 2 * one
+
+    assert isinstance(evaluate(filled, instance, first + timedelta(seconds=one / 2)), SkipReason)  # backing off
+    [retry] = evaluate(filled, instance, first + timedelta(seconds=one + 1))
+    assert (retry.partition_key, retry.tags["ocr/reason"]) == ("late", "failed")
+    assert retry.run_key.endswith(":retry-1")
+
+    second = _fail(instance, "fail-2", "late")  # the retry failed too: the next one waits twice as long
+    assert isinstance(evaluate(filled, instance, second + timedelta(seconds=one + 1)), SkipReason)
+    [again] = evaluate(filled, instance, second + timedelta(seconds=two + 1))
+    assert again.run_key.endswith(":retry-2") and again.run_key != retry.run_key
 
 
 def test_schedule_is_wired_into_the_definitions():

@@ -6,6 +6,7 @@ import hashlib
 import time
 from pathlib import Path
 
+from ocr_resources.pipeline.containers import export_name
 from ocr_resources.pipeline.stages.base import (
     StageContext,
     StageOutput,
@@ -38,7 +39,7 @@ def document_markdown(ctx: StageContext, export_dir: Path) -> StageOutput:
             digest.update(f"{doc_id}|{t['page_no']}|{t['region_no']}|{t['label']}|{t['heading_level']}|{t['text']}\n"
                           .encode())
         markdown = render(texts, table_md)
-        path = folder / (doc_id.replace("/", "__").rsplit(".", 1)[0] + ".md")
+        path = folder / export_name(doc_id)
         path.write_text(markdown, encoding="utf-8")
         out["document_markdown"].add({"container_id": ctx.container_id, "document_id": doc_id, "markdown": markdown,
                                       "export_path": str(path), **_lineage(ctx)})

@@ -1,0 +1,178 @@
+"""What each container's materialization shows in the UI: its own counts, timings and previews.
+
+Everything that describes the container's content is read back from DuckDB after the commit, not taken
+from what the run computed, so a rerun that reused every page still shows the container's current
+results (and says how many pages it reused). Timings and pages computed are this run's."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from typing import Any
+
+from dagster import MetadataValue
+from PIL import Image
+
+from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.store import ResultStore
+
+# The UI shows a Markdown entry inline on an asset's event pages only when it is shorter than this;
+# longer ones hide behind "[Show Markdown]". The inline thumbnail is sized to fit.
+UI_INLINE_MD_CHARS = 1000
+
+Preview = Callable[[ResultStore, PageStore, str], dict[str, Any]]
+
+
+def _md_table(rows: list[dict[str, Any]], limit: int = 20) -> str:
+    if not rows:
+        return "(none)"
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r[c]).replace("|", "\\|") for c in cols) + " |" for r in rows[:limit]]
+    return "\n".join(lines) + (f"\n\n… {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def text_preview(text: str, limit: int = 1500) -> MetadataValue:
+    return MetadataValue.md(text[:limit] + ("\n\n…" if len(text) > limit else ""))
+
+
+def _image_md(image: Image.Image, width: int, fmt: str, quality: int) -> str:
+    img = image.copy()
+    img.thumbnail((width, width * 2))
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, quality=quality)
+    mime = "image/webp" if fmt == "WEBP" else "image/png"
+    return f"![first page](data:{mime};base64,{base64.b64encode(buf.getvalue()).decode()})"
+
+
+def inline_thumbnail(image: Image.Image, budget: int = UI_INLINE_MD_CHARS - 1) -> str:
+    """The largest small WebP thumbnail whose Markdown fits `budget` characters (shown inline by the UI)."""
+    gray = image.convert("L")
+    for width in (160, 128, 112, 96, 80, 64, 48, 32):
+        for quality in (40, 20):
+            md = _image_md(gray, width, "WEBP", quality)
+            if len(md) <= budget:
+                return md
+    return _image_md(gray, 16, "WEBP", 10)
+
+
+def page_image_md(image: Image.Image, width: int = 480) -> str:
+    return _image_md(image, width, "WEBP", 60)
+
+
+# -- per asset: what to read back for a container --------------------------------------------------------------
+def documents_preview(store: ResultStore, pages: PageStore, key: str) -> dict[str, Any]:
+    docs = store.query("SELECT document_id, page_count, status FROM documents WHERE container_id = ?"
+                       " ORDER BY document_id", [key])
+    return {"documents": len(docs), "documents_unreadable": sum(d["status"] == "error" for d in docs),
+            "documents_preview": MetadataValue.md(_md_table(docs))}
+
+
+def pages_preview(store: ResultStore, pages: PageStore, key: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    first = store.query("SELECT document_id, page_no, image_path FROM pages WHERE container_id = ?"
+                        " ORDER BY document_id, page_no LIMIT 1", [key])
+    try:
+        image = pages.open(first[0]["image_path"]) if first else None
+    except Exception as exc:  # a preview must never fail the asset (PIL refuses images past its bomb limit)
+        out["thumbnail"] = MetadataValue.md(f"(no thumbnail: {type(exc).__name__})")
+        image = None
+    if image is not None:
+        out["thumbnail"] = MetadataValue.md(inline_thumbnail(image))
+        out["first_page"] = MetadataValue.md(f"**{first[0]['document_id']}**, page {first[0]['page_no']}\n\n"
+                                             + page_image_md(image))
+        out["first_page_file"] = MetadataValue.path(str(pages.root / first[0]["image_path"]))
+    (kinds,) = store.query("SELECT count(*) FILTER (WHERE has_text_layer) AS text_layer,"
+                           " count(*) FILTER (WHERE NOT has_text_layer) AS image_only FROM pages"
+                           " WHERE container_id = ?", [key])
+    out.update(text_layer_pages=kinds["text_layer"], image_only_pages=kinds["image_only"])
+    return out
+
+
+def regions_preview(store: ResultStore, pages: PageStore, key: str) -> dict[str, Any]:
+    labels = store.query("SELECT label, count(*) AS n FROM regions WHERE container_id = ?"
+                         " GROUP BY label ORDER BY n DESC, label", [key])
+    return {"regions_by_label": MetadataValue.json({r["label"]: r["n"] for r in labels})}
+
+
+def texts_preview(store: ResultStore, pages: PageStore, key: str) -> dict[str, Any]:
+    sources = store.query("SELECT text_source, count(*) AS n FROM texts WHERE container_id = ?"
+                          " GROUP BY text_source ORDER BY text_source", [key])
+    rows = store.query("SELECT document_id, page_no, text FROM texts WHERE container_id = ? AND text <> ''"
+                       " ORDER BY document_id, page_no, reading_order, region_no NULLS LAST LIMIT 12", [key])
+    sample = "\n\n".join(f"**{t['document_id']} p{t['page_no']}**: {t['text']}" for t in rows)
+    return {"text_rows_by_source": MetadataValue.json({r["text_source"]: r["n"] for r in sources}),
+            "text_preview": text_preview(sample or "(no text)")}
+
+
+def tables_preview(store: ResultStore, pages: PageStore, key: str) -> dict[str, Any]:
+    first = store.query("SELECT document_id, page_no, markdown FROM tables WHERE container_id = ?"
+                        " ORDER BY document_id, page_no, region_no LIMIT 1", [key])
+    if not first:
+        return {"table_sample": MetadataValue.md("(no tables)")}
+    return {"table_sample": text_preview(f"**{first[0]['document_id']} p{first[0]['page_no']}**\n\n"
+                                         f"{first[0]['markdown']}")}
+
+
+def markdown_preview(store: ResultStore, pages: PageStore, key: str) -> dict[str, Any]:
+    first = store.query("SELECT document_id, markdown, export_path FROM document_markdown WHERE container_id = ?"
+                        " ORDER BY document_id LIMIT 1", [key])
+    if not first:
+        return {"markdown_preview": MetadataValue.md("(no documents)")}
+    return {"markdown_preview": text_preview(first[0]["markdown"]),
+            "first_export": MetadataValue.path(first[0]["export_path"])}
+
+
+PREVIEWS: dict[str, Preview] = {
+    "source_documents": documents_preview,
+    "rendered_pages": pages_preview,
+    "layout_regions": regions_preview,
+    "ocr_text": texts_preview,
+    "tables": tables_preview,
+    "document_markdown": markdown_preview,
+}
+
+# Stage stats that count what this run computed (not the container's content): shown under `this_run`.
+_RUN_STATS = {"pages_computed", "pages_skipped", "pages_from_checkpoint"}
+
+
+def container_pages(store: ResultStore, asset_name: str, key: str) -> int:
+    """Pages of the container now (before rendering: the page counts of its readable PDFs)."""
+    if asset_name == "source_documents":
+        sql = "SELECT coalesce(sum(page_count), 0) AS n FROM documents WHERE container_id = ?"
+    else:
+        sql = "SELECT count(*) AS n FROM pages WHERE container_id = ?"
+    return int(store.query(sql, [key])[0]["n"])
+
+
+def container_metadata(store: ResultStore, pages: PageStore, asset_name: str, key: str, counts: dict[str, int],
+                       stats: dict[str, Any], seconds: float, pages_processed: int) -> dict[str, Any]:
+    """One container's metadata for one asset: its rows and pages now, this run's work on it (pages
+    computed and reused, seconds, pages/s) and previews, all read back from DuckDB after the commit."""
+    preview = PREVIEWS.get(asset_name)
+    meta: dict[str, Any] = dict(preview(store, pages, key)) if preview is not None else {}  # shown first
+    meta.update({f"rows_{t}": n for t, n in counts.items()})
+    meta.update(
+        pages=container_pages(store, asset_name, key), seconds=round(seconds, 3),
+        pages_per_second=round(pages_processed / seconds, 2) if seconds > 0 and pages_processed else 0.0,
+    )
+    if _RUN_STATS & set(stats):  # stages that resume page by page
+        meta.update(pages_computed=int(stats.get("pages_computed", 0)),
+                    pages_reused=int(stats.get("pages_skipped", 0)) + int(stats.get("pages_from_checkpoint", 0)))
+    if "inference_seconds" in stats:
+        meta["inference_seconds"] = stats["inference_seconds"]
+    this_run = {k: v for k, v in stats.items() if k not in _RUN_STATS and k != "inference_seconds"}
+    if this_run:
+        meta["this_run"] = MetadataValue.json(this_run)
+    return meta
+
+
+def progress_line(asset_name: str, key: str, index: int, total: int, meta: dict[str, Any]) -> str:
+    """One log line per container and stage: what `make run` and the run's log show as progress."""
+    work = f"{meta['pages']} pages"
+    if "pages_computed" in meta:
+        work += f" ({meta['pages_computed']} computed, {meta['pages_reused']} reused)"
+    rows = ", ".join(f"{k[5:]} {v}" for k, v in meta.items() if k.startswith("rows_"))
+    rate = f", {meta['pages_per_second']} pages/s" if meta["pages_per_second"] else ""
+    return f"{asset_name} [{index}/{total}] {key}: {work} in {meta['seconds']:.2f}s{rate}; rows: {rows}"

