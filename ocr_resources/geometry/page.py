@@ -185,8 +185,9 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     for k, block in enumerate(blocks):
         # A page of text the layout model took for one picture is read as text; the words of a real picture
         # (a screenshot, a chart, labels of a drawing) stay with it.
-        large = page is None or block.box.area >= PAGE_FIGURE * page.area
-        if block.label == "figure" and block.region not in keep_whole and large and is_prose(block.lines):
+        share = 1.0 if page is None else block.box.area / max(page.area, 1e-6)
+        text_page = (share >= PAGE_FIGURE and is_prose(block.lines)) or (share >= 0.6 and len(block.lines) >= 4)
+        if block.label == "figure" and block.region not in keep_whole and text_page:
             inner[k] = _paragraphs(block.lines, page_rtl)
             block.lines = []
         elif block.label in ("text", "list") and (head := heading_lines(block.lines)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from ocr_resources.geometry.lines import is_rtl, order_words
 from ocr_resources.types import Box, Word
 
 
@@ -89,10 +90,12 @@ def words_box(words: list[Word]) -> Box:
 
 
 def join_text(words: list[Word]) -> str:
-    """A cell's words as text: line by line, top to bottom, words left to right, lines joined by a space."""
+    """A cell's words as text: line by line, top to bottom, words in reading order (left to right, or right
+    to left in right-to-left script), lines joined by a space."""
     if len(words) == 1:
         return words[0].text.strip()
-    return " ".join(" ".join(w.text for w in line.words) for line in text_lines(words)).strip()
+    return " ".join(" ".join(w.text for w in order_words(line.words, is_rtl(line.words)))
+                    for line in text_lines(words)).strip()
 
 
 def median_height(words: list[Word], default: float = 10.0) -> float:
