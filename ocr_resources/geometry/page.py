@@ -188,7 +188,7 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         share = 1.0 if page is None else block.box.area / max(page.area, 1e-6)
         text_page = (share >= PAGE_FIGURE and is_prose(block.lines)) or (share >= 0.6 and len(block.lines) >= 4)
         if block.label == "figure" and block.region not in keep_whole and text_page:
-            inner[k] = _paragraphs(block.lines, page_rtl)
+            blocks.extend(_paragraphs(block.lines, page_rtl))  # placed in the flow by their own boxes
             block.lines = []
         elif block.label in ("text", "list") and (head := heading_lines(block.lines)):
             body = block.lines[head:]
@@ -210,9 +210,9 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
 
 def _paragraphs(block_lines: list[Line], rtl: bool) -> list[Block]:
     """The text inside a figure that holds prose (a page the layout model took for a picture), as blocks
-    of their own in reading order, after the figure."""
-    groups = form_rows(group_lines(block_lines), rtl)
-    boxes = [union(ln.box for ln in g) for g in groups]
-    rows_ = [is_row(g) for g in groups]
-    return [Block(None, "text", boxes[i], groups[i] if rows_[i] else order_lines(groups[i], rtl), rows_[i])
-            for i in reading_order(boxes, rtl=rtl)]
+    of their own."""
+    out = []
+    for group in form_rows(group_lines(block_lines), rtl):
+        row = is_row(group)
+        out.append(Block(None, "text", union(ln.box for ln in group), group if row else order_lines(group, rtl), row))
+    return out
