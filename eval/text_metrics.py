@@ -109,10 +109,18 @@ def block_positions(blocks: list[str], pred: str, min_score: float = 80.0) -> li
     return positions
 
 
+def distinct_blocks(blocks: list[str], min_score: float = 80.0) -> list[str]:
+    """Blocks whose start matches no other block: a repeated paragraph ("Figure 1", a caption used twice)
+    has no single place in the output, so it cannot say anything about order."""
+    probes = [b[:200] for b in blocks]
+    return [b for i, b in enumerate(blocks)
+            if not any(j != i and fuzz.partial_ratio(probes[i], other) >= min_score for j, other in enumerate(blocks))]
+
+
 def reading_order(pred: str, truth_markdown: str) -> float | None:
     """Share of ground-truth paragraph pairs (every pair of paragraphs found in the output) that come out in
     the same order. None when fewer than two paragraphs are found."""
-    found = [p for p in block_positions(truth_blocks(truth_markdown), pred) if p is not None]
+    found = [p for p in block_positions(distinct_blocks(truth_blocks(truth_markdown)), pred) if p is not None]
     if len(found) < 2:
         return None
     pairs = ordered = 0
