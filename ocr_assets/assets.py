@@ -36,13 +36,13 @@ from ocr_resources.store import Producer
 
 # Bump when an asset's own logic changes; together with the model identity it forms the code version.
 LOGIC_VERSIONS = {
-    "source_documents": "1",
-    "rendered_pages": "1",
-    "layout_regions": "1",
-    "ocr_text": "1",
-    "tables": "1",
+    "source_documents": "2",
+    "rendered_pages": "3",  # 3: ruling lines; words on rotated and cropped pages; fonts; pixel budget
+    "layout_regions": "2",  # 2: table regions checked against ruling lines and word alignment
+    "ocr_text": "2",  # 2: reading order, clean text, per-region text source
+    "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",
-    "document_markdown": "1",
+    "document_markdown": "2",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]
@@ -106,13 +106,14 @@ def _run_stage(
             container_id=key, run_id=context.run_id, producer_id=producer.producer_id, store=store,
             page_store=page_store, logger=context.log, max_in_flight=storage.max_in_flight,
             loader_threads=storage.loader_threads, render_workers=storage.render_workers or None,
-            force=force, spill_root=Path(storage.data_dir) / "spill",
+            force=force, spill_root=Path(storage.data_dir) / "spill", limits=storage.limits(),
         )
         output = stage(ctx)
         committed = False
         try:
             counts = stages.commit(ctx, asset_name, output, producer, started)
             committed = True
+            _refresh_snapshot(context, store)
         finally:
             output.discard(committed)  # spilled files; checkpoints stay for the next run if the commit failed
         store.record_model_loads(model_cache.drain_load_events(context.run_id))
@@ -139,6 +140,14 @@ def _run_metadata(context: AssetExecutionContext, storage: PipelineStorage, prod
 
 
 NO_RETRY_TAGS = {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "false", "ocr/failure": "model_unavailable"}
+
+
+def _refresh_snapshot(context: AssetExecutionContext, store) -> None:
+    """The analysts' read-only copy; failing to refresh it never fails the asset (the results are committed)."""
+    try:
+        store.refresh_snapshot()
+    except Exception as exc:
+        context.log.warning("could not refresh the read-only snapshot %s: %s", store.snapshot_path, exc)
 
 
 def _model_producer(model: ModelResource, context: AssetExecutionContext) -> tuple[Any, dict[str, Any]]:
@@ -168,7 +177,7 @@ def source_documents(context: AssetExecutionContext, storage: PipelineStorage) -
     def stage(ctx: stages.StageContext) -> stages.StageOutput:
         if ctx.container_id not in entries:
             raise FileNotFoundError(f"container {ctx.container_id!r} is not in the inbox {storage.inbox}")
-        return stages.source_documents(ctx, entries[ctx.container_id])
+        return stages.source_documents(ctx, entries[ctx.container_id], storage.follow_symlinks)
 
     return _run_stage(context, storage, "source_documents", stage, _code_producer("pypdfium2"))
 
@@ -176,8 +185,9 @@ def source_documents(context: AssetExecutionContext, storage: PipelineStorage) -
 @asset(**_common("rendered_pages", "Page images in the content-addressed page store, and each page's text "
                  "layer (words with boxes) when it has a usable one.", {"pdfium", "duckdb"}, [source_documents]))
 def rendered_pages(context: AssetExecutionContext, storage: PipelineStorage) -> MaterializeResult:
-    return _run_stage(context, storage, "rendered_pages", lambda ctx: stages.rendered_pages(ctx, storage.dpi),
-                      _code_producer("pypdfium2", dpi=storage.dpi))
+    return _run_stage(context, storage, "rendered_pages",
+                      lambda ctx: stages.rendered_pages(ctx, storage.dpi, storage.max_page_pixels),
+                      _code_producer("pypdfium2", dpi=storage.dpi, max_page_pixels=storage.max_page_pixels))
 
 
 @asset(**_common("layout_regions", "Layout regions per page (boxes in PDF points, canonical and model labels, "

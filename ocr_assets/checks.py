@@ -120,7 +120,7 @@ def error_rates(store: ResultStore, keys: Sequence[str]) -> dict[str, dict[str, 
     rows = store.query(
         f"""SELECT d.container_id, count(*) AS documents,
                    count(*) FILTER (WHERE d.status = 'error' OR EXISTS (
-                       SELECT 1 FROM errors e WHERE e.container_id = d.container_id
+                       SELECT 1 FROM errors e WHERE e.container_id = d.container_id AND e.severity = 'error'
                          AND e.document_id = d.document_id)) AS failed
             FROM documents d WHERE d.container_id IN ({_in(keys)}) GROUP BY d.container_id""",
         list(keys),

@@ -7,6 +7,7 @@ a new shell: $DAGSTER_HOME defaults to the project's `dagster_home/`.
     python -m ocr_assets.cli backfill      # an asset backfill: per-partition status in the UI; the daemon
         [--partitions A,B | --all]         # (`make ui`) launches its runs through the run queue
     python -m ocr_assets.cli summary       # what is in DuckDB
+    python -m ocr_assets.cli keys          # partition key -> inbox folder (the stored, stable mapping)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import os
 import sys
 
-from ocr_resources.pipeline.containers import inbox_entries
+from ocr_resources.pipeline.containers import inbox_entries, key_registry
 from ocr_resources.profiles import PROJECT_ROOT
 from ocr_resources.resources import PipelineStorage
 from ocr_resources.store import ResultStore
@@ -114,6 +115,14 @@ def backfill(partitions: list[str] | None = None) -> str:
     return backfill_id
 
 
+def keys() -> str:
+    """Every key ever given in the inbox and its entry; entries no longer in the inbox are marked."""
+    inbox = PipelineStorage().inbox
+    present = inbox_entries(inbox)
+    return "\n".join(f"{k}\t{name}{'' if k in present else '  (gone from the inbox)'}"
+                     for k, name in key_registry(inbox).items())
+
+
 UNREADABLE = "SELECT count(*) AS n FROM documents WHERE status = 'error'"
 
 
@@ -146,7 +155,7 @@ def summary(store: ResultStore) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ocr_assets.cli")
-    parser.add_argument("command", choices=["register", "materialize", "backfill", "summary"])
+    parser.add_argument("command", choices=["register", "materialize", "backfill", "summary", "keys"])
     parser.add_argument("--partition", help="materialize: one container")
     parser.add_argument("--partition-range", help="materialize: FIRST...LAST, in registration order")
     parser.add_argument("--partitions", help="backfill: containers, comma-separated (default: all)")
@@ -159,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         return materialize(args.partition, args.partition_range, args.verbose)
     if args.command == "backfill":
         backfill(None if args.all or not args.partitions else args.partitions.split(","))
+        return 0
+    if args.command == "keys":
+        print(keys())
         return 0
     print(summary(PipelineStorage().result_store()))
     return 0

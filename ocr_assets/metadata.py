@@ -73,8 +73,12 @@ def pages_preview(store: ResultStore, pages: PageStore, key: str) -> dict[str, A
     out: dict[str, Any] = {}
     first = store.query("SELECT document_id, page_no, image_path FROM pages WHERE container_id = ?"
                         " ORDER BY document_id, page_no LIMIT 1", [key])
-    if first:
-        image = pages.open(first[0]["image_path"])
+    try:
+        image = pages.open(first[0]["image_path"]) if first else None
+    except Exception as exc:  # a preview must never fail the asset (PIL refuses images past its bomb limit)
+        out["thumbnail"] = MetadataValue.md(f"(no thumbnail: {type(exc).__name__})")
+        image = None
+    if image is not None:
         out["thumbnail"] = MetadataValue.md(inline_thumbnail(image))
         out["first_page"] = MetadataValue.md(f"**{first[0]['document_id']}**, page {first[0]['page_no']}\n\n"
                                              + page_image_md(image))

@@ -18,7 +18,8 @@ from ocr_resources.resources import PipelineStorage
 def run_requests(context: SensorEvaluationContext, storage: PipelineStorage,
                  entries: dict[str, Path]) -> list[RunRequest]:
     """One request per container that is not current in DuckDB (see ocr_assets.freshness)."""
-    fingerprints = {key: container_fingerprint(entry) for key, entry in sorted(entries.items())}
+    fingerprints = {key: container_fingerprint(entry, follow_symlinks=storage.follow_symlinks)
+                    for key, entry in sorted(entries.items())}
     todo = containers_to_run(context.instance, storage.result_store(), fingerprints)
     return [RunRequest(partition_key=key, run_key=run_key,  # Dagster drops a run_key it has already seen
                        tags={"ocr/container": key, "ocr/reason": reason})

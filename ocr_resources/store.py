@@ -12,7 +12,9 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import random
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +33,8 @@ log = logging.getLogger(__name__)
 # Which rows each asset owns in a partition (table -> extra filter). Rematerializing replaces exactly these.
 OWNED_ROWS: dict[str, dict[str, str]] = {
     "source_documents": {"containers": "", "documents": "", "errors": "stage = 'source_documents'"},
-    "rendered_pages": {"pages": "", "words": "source = 'text_layer'", "errors": "stage = 'rendered_pages'"},
+    "rendered_pages": {"pages": "", "words": "source = 'text_layer'", "page_rules": "",
+                       "errors": "stage = 'rendered_pages'"},
     "layout_regions": {"regions": "", "errors": "stage = 'layout_regions'"},
     "ocr_text": {"texts": "", "words": "source = 'ocr'", "errors": "stage = 'ocr_text'"},
     "tables": {"tables": "", "table_cells": "", "errors": "stage = 'tables'"},
@@ -62,6 +65,25 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflict" in text
 
 
+class StoreLockedError(duckdb.IOException):
+    """The DuckDB file stayed locked by another process for longer than the store waits."""
+
+
+def _holder(exc: Exception) -> str:
+    """Who holds the lock, from DuckDB's message (`... held in /usr/bin/duckdb (PID 123) ...`)."""
+    found = re.search(r"held in (.+?) \(PID (\d+)\)", str(exc))
+    if not found:
+        return "another process"
+    program, pid = found.group(1), int(found.group(2))
+    try:
+        import psutil
+
+        cmdline = " ".join(psutil.Process(pid).cmdline())[:200] or program
+    except Exception:  # gone meanwhile, or not ours to inspect
+        cmdline = program
+    return f"process {pid} ({cmdline})"
+
+
 @dataclass(frozen=True)
 class Producer:
     """One row of `producers`: what made a set of results."""
@@ -87,30 +109,42 @@ def _is_service(path: str) -> bool:
 
 
 class ResultStore:
-    def __init__(self, path: str | Path, lock_timeout_s: float = 120.0):
+    def __init__(self, path: str | Path, lock_timeout_s: float = 120.0, snapshot_path: str | Path | None = None):
         # A service address (MotherDuck `md:db`, `ducklake:...`) stays a string: Path() would mangle `//`.
         self.path: str | Path = path if isinstance(path, str) and _is_service(path) else Path(path)
         self.lock_timeout_s = lock_timeout_s
+        # A read-only copy for analysts, refreshed after each partition's commit (never a service address).
+        self.snapshot_path = Path(snapshot_path) if snapshot_path and isinstance(self.path, Path) else None
         self._migrated = False
 
     # -- connections -------------------------------------------------------------------------------------
+    def _retry_locked(self, open_fn):
+        """`open_fn()`, retried with jittered backoff while another process holds the file, for at most
+        `lock_timeout_s`; then a StoreLockedError that names the holder."""
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                return open_fn()
+            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                if not _is_lock_error(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    hint = f"; analysts can read {self.snapshot_path} instead" if self.snapshot_path else ""
+                    raise StoreLockedError(
+                        f"DuckDB file {self.path} is locked by {_holder(exc)} and stayed locked for "
+                        f"{self.lock_timeout_s:g} s (lock_timeout_s / OCR_LOCK_TIMEOUT_S). Close that connection "
+                        f"(a DuckDB CLI or notebook holding the file read-write?) and run again{hint}.") from exc
+                log.debug("DuckDB file %s is locked by another process; retrying in %.2fs", self.path, delay)
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 2.0)
+
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection; waits (with jittered backoff) while another process holds the file."""
         if not read_only and isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout_s
-        delay = 0.05
-        while True:
-            try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
-                break
-            except (duckdb.IOException, duckdb.ConnectionException) as exc:
-                if not _is_lock_error(exc) or time.monotonic() > deadline:
-                    raise
-                log.debug("DuckDB file %s is locked by another process; retrying in %.2fs", self.path, delay)
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 2.0)
+        con = self._retry_locked(lambda: duckdb.connect(str(self.path), read_only=read_only))
         try:
             yield con
         finally:
@@ -234,6 +268,28 @@ class ResultStore:
                 con.execute("ROLLBACK")
                 raise
         return counts
+
+    def refresh_snapshot(self) -> Path | None:
+        """Copy the whole database to `snapshot_path` (tables, views, data) and swap it in atomically: readers
+        that hold the old copy open keep reading it; new readers get the new one. Never locks the results
+        file for readers longer than the copy."""
+        if self.snapshot_path is None:
+            return None
+        target = self.snapshot_path
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        quoted = str(self.path).replace("'", "''")
+        con = duckdb.connect(str(tmp))  # a fresh file; the results are attached read-only (a shared lock)
+        try:
+            self._retry_locked(lambda: con.execute(f"ATTACH '{quoted}' AS ocr_source (READ_ONLY)"))
+            snapshot = con.execute("SELECT current_database()").fetchone()[0]
+            con.execute(f'COPY FROM DATABASE ocr_source TO "{snapshot}"')
+            con.execute("DETACH ocr_source")
+        finally:
+            con.close()
+        os.replace(tmp, target)
+        return target
 
     def done_pages(self, partition_key: str, asset_key: str, producer_id: str) -> dict[tuple[str, int], str]:
         """(document_id, page_no) -> input hash of the pages this producer already computed without error."""

@@ -68,7 +68,7 @@ class DetectedRegion:
 
     box: Box
     label: str  # canonical label
-    model_label: str  # the model's own label
+    model_label: str | None  # the model's own label (None: a region the model did not find)
     score: float
 
 
@@ -79,6 +79,9 @@ class Word:
     text: str
     box: Box
     confidence: float = 1.0
+    size: float | None = None  # font size in points (text layer); None from OCR
+    bold: bool = False
+    hidden: bool = False  # invisible in the PDF (render mode 3), as OCR layers of scanned PDFs are
 
 
 @dataclass
@@ -107,15 +110,18 @@ class TableStructure:
     n_rows: int
     n_cols: int
     cells: list[TableCell]
+    method: str = "model"  # where the structure came from: 'rules', 'alignment' or 'model'
 
 
 @dataclass
 class TableCrop:
-    """Input to a table-structure engine: the table's image crop and the words inside it,
-    both in the crop's pixel coordinates."""
+    """Input to a table-structure engine: the table's image crop, the words and the ruling lines inside it,
+    all in the crop's pixel coordinates (`scale` pixels per PDF point)."""
 
     image: object  # PIL.Image.Image
     words: list[Word]
+    rules: list[Box] = field(default_factory=list)  # thin boxes: horizontal and vertical ruling lines
+    scale: float = 1.0
 
 
 @dataclass

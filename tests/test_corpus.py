@@ -32,7 +32,7 @@ def corpus_run(tmp_path_factory):
     (data / "inbox").mkdir()
     for name in ("docling", "icdar2013"):  # linked, not copied
         (data / "inbox" / name).symlink_to(CORPUS / name, target_is_directory=True)
-    storage = PipelineStorage(data_dir=str(data), duckdb_path=str(data / "ocr.duckdb"))
+    storage = PipelineStorage(data_dir=str(data), duckdb_path=str(data / "ocr.duckdb"), follow_symlinks=True)
     defs = Definitions(assets=document_assets, jobs=[document_pipeline_job], executor=in_process_executor,
                        resources={"storage": storage, **model_resources(load_profile("offline"))})
     instance = DagsterInstance.ephemeral()
@@ -51,7 +51,8 @@ def test_every_corpus_pdf_processed_without_errors(corpus_run):
     assert all(d["status"] == "ok" for d in docs)
     pages = corpus_run.query("SELECT count(*) AS n FROM pages")[0]["n"]
     assert pages == sum(d["page_count"] for d in docs)
-    assert corpus_run.query("SELECT count(*) AS n FROM errors")[0]["n"] == 0
+    # warnings (a blank page) are kept as rows too; errors are what must not happen here
+    assert corpus_run.query("SELECT count(*) AS n FROM errors WHERE severity = 'error'")[0]["n"] == 0
 
 
 def _recall(corpus_run, name: str) -> float:

@@ -1,21 +1,26 @@
 """Rendering pages and reading their text layer, in worker processes (pdfium is not thread-safe).
 
-Work is split into chunks of consecutive pages of one document; at most `2 x workers` chunks are
-in flight, so memory stays bounded whatever the document's length. Workers write page images
-straight into the content-addressed page store and send back only small records."""
+Work is split into chunks of consecutive pages of one document, one chunk per worker at a time, so memory
+stays bounded whatever the document's length. Workers are supervised (`workers`: memory and time limits per
+page), write page images straight into the content-addressed page store and send back only small records.
+Pages are capped in pixels before rendering: a huge page renders at a lower dpi, recorded with the page."""
 
 from __future__ import annotations
 
-import multiprocessing
+import math
 import os
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.pipeline.workers import Limits, run_jobs
+from ocr_resources.tables.rules import image_rules, pdf_page_rules
+from ocr_resources.text.pdf_chars import PdfChar, chars_to_words
 
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
+MAX_PAGE_PIXELS = 40_000_000  # ~A0 at 144 dpi; larger pages render at a lower dpi (120 MB as RGB)
+WordRecord = tuple[str, float, float, float, float, float | None, bool, bool]  # text, box, size, bold, hidden
 
 
 @dataclass
@@ -25,6 +30,7 @@ class RenderTask:
     page_numbers: list[int]  # 1-based
     dpi: int
     store_root: str
+    max_pixels: int = MAX_PAGE_PIXELS
 
 
 @dataclass
@@ -40,112 +46,212 @@ class RenderedPage:
     image_path: str
     text_layer_chars: int
     has_text_layer: bool
-    words: list[tuple[str, float, float, float, float]] = field(default_factory=list)
+    words: list[WordRecord] = field(default_factory=list)
+    rules: list[tuple[float, float, float, float, str]] = field(default_factory=list)  # (x0, y0, x1, y1, kind)
+    rules_source: str = "vector"  # 'vector' (the PDF's drawing) or 'image' (lines found in a scanned page)
     error: str | None = None
+    warning: str | None = None  # rendered, but worth knowing (downscaled, blank)
 
 
-def text_layer_words(textpage, page_height: float) -> list[tuple[str, float, float, float, float]]:
-    """Words with boxes in PDF points, origin top-left. A word ends at whitespace, at a jump to another
-    line, or at a horizontal gap wider than ~0.6 of its height (PDFs often place words without a space
-    character). Loose (font-metric) boxes, so a '.' or a narrow '1' is not mistaken for a gap."""
+def display_matrix(page) -> tuple[float, float, float, float, float, float]:
+    """PDF user space -> the page as rendered: points, origin top-left, the crop box's corner at 0 and the
+    page's /Rotate applied (x' = a*x + c*y + e, y' = b*x + d*y + f)."""
+    x0, y0, x1, y1 = page.get_cropbox()
+    return {
+        0: (1.0, 0.0, 0.0, -1.0, -x0, y1),
+        90: (0.0, 1.0, 1.0, 0.0, -y0, -x0),
+        180: (-1.0, 0.0, 0.0, 1.0, x1, -y0),
+        270: (0.0, -1.0, -1.0, 0.0, y1, x1),
+    }.get(page.get_rotation() % 360, (1.0, 0.0, 0.0, -1.0, -x0, y1))
+
+
+def _to_display(m: tuple[float, ...], left: float, bottom: float, right: float, top: float) -> list[float]:
+    a, b, c, d, e, f = m
+    xs = (a * left + c * bottom + e, a * right + c * top + e)
+    ys = (b * left + d * bottom + f, b * right + d * top + f)
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+Display = tuple[float, float, float, float, float, float]
+
+
+def text_layer_words(textpage, display: Display | float) -> list[WordRecord]:
+    """Clean words with boxes in PDF points, origin top-left of the rendered page (`display`: see
+    display_matrix; a bare page height means an unrotated page), with font size, boldness and visibility,
+    from the page's characters (see text.pdf_chars for how characters become words)."""
     n = textpage.count_chars()
     if n <= 0:
         return []
-    text = textpage.get_text_range(0, n)
-    if len(text) != n:  # surrogate pairs or generated chars shift indices: read one by one
-        text = "".join(textpage.get_text_range(i, 1) or " " for i in range(n))
-    words: list[tuple[str, float, float, float, float]] = []
-    cur: list[str] = []
-    box: list[float] = []
+    if not isinstance(display, tuple):
+        display = (1.0, 0.0, 0.0, -1.0, 0.0, float(display))
+    chars = _pdf_chars(textpage, n, display)
+    return [(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden)
+            for w in chars_to_words(chars)]
 
-    def close() -> None:
-        if cur:
-            words.append(("".join(cur), box[0], page_height - box[3], box[2], page_height - box[1]))
-            cur.clear()
 
-    for i, ch in enumerate(text):
+_BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "cmbx", "sfbx")
+
+
+def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
+    """Per-character facts pdfium knows: loose (font-metric) box, effective font size, font name and
+    weight, render mode, whether pdfium generated the character or could not map it to Unicode (its soft
+    hyphens and line-end hyphens come as U+FFFE). Font facts are read once per text object."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    tp = textpage.raw
+    map_error = getattr(raw, "FPDFText_HasUnicodeMapError", None)
+    fonts: dict[int, tuple[str, bool, bool, float]] = {}  # per text object: font, bold, invisible, size
+    rect, matrix = raw.FS_RECTF(), raw.FS_MATRIX()
+    rect_ref, matrix_ref = ctypes.byref(rect), ctypes.byref(matrix)
+    name_buf = ctypes.create_string_buffer(256)
+    flags = ctypes.c_int()
+    void_p = ctypes.c_void_p
+    out: list[PdfChar] = []
+    for i in range(n):
+        code = raw.FPDFText_GetUnicode(tp, i)  # one code point per index (text ranges shift at surrogates)
+        # 2: pdfium's code for a soft hyphen (or for an unmapped glyph whose font code is 2)
+        ch = "\ufffe" if code == 2 and raw.FPDFText_IsHyphen(tp, i) == 1 else chr(code)
         if ch.isspace() or ch == "\x00":
-            close()
+            out.append(PdfChar(ch, 0, 0, 0, 0, generated=raw.FPDFText_IsGenerated(tp, i) == 1))
             continue
-        left, bottom, right, top = textpage.get_charbox(i, loose=True)
-        if cur:
-            height = max(1.0, box[3] - box[1])
-            same_line = min(top, box[3]) - max(bottom, box[1]) > 0.3 * height
-            if not same_line or left - box[2] > 0.6 * height or left < box[0] - 0.5 * height:
-                close()
-        if not cur:
-            box = [left, bottom, right, top]
-        else:
-            box = [min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top)]
-        cur.append(ch)
-    close()
-    return words
+        raw.FPDFText_GetLooseCharBox(tp, i, rect_ref)
+        obj = raw.FPDFText_GetTextObject(tp, i)
+        key = ctypes.cast(obj, void_p).value or 0
+        font = fonts.get(key)
+        if font is None:
+            raw.FPDFText_GetFontInfo(tp, i, name_buf, len(name_buf), ctypes.byref(flags))
+            name = name_buf.value.decode("latin-1", "replace")
+            bold = raw.FPDFText_GetFontWeight(tp, i) >= 600 or any(b in name.lower() for b in _BOLD_NAMES)
+            hidden = bool(key) and raw.FPDFTextObj_GetTextRenderMode(obj) == raw.FPDF_TEXTRENDERMODE_INVISIBLE
+            size = raw.FPDFText_GetFontSize(tp, i)
+            if raw.FPDFText_GetMatrix(tp, i, matrix_ref):
+                size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
+            font = fonts[key] = (name, bold, hidden, size)
+        x0, y0, x1, y1 = _to_display(display, rect.left, rect.bottom, rect.right, rect.top)
+        out.append(PdfChar(ch, x0, y0, x1, y1, font[3],
+                           font[1], False, ch in "\ufffe\u00ad", font[2],
+                           map_error is not None and map_error(tp, i) == 1, font[0]))
+    return out
 
 
-def render_chunk(task: RenderTask) -> list[RenderedPage]:
+def page_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> int:
+    """The resolution to render a page at: `dpi`, or lower when the image would pass `max_pixels` (a 200-inch
+    page at 144 dpi is 830 million pixels); whole dpi, so coordinates convert exactly. 0 = cannot render."""
+    if not (width_pt > 0 and height_pt > 0) or max_pixels <= 0:
+        return 0
+    fit = int(72 * math.sqrt(max_pixels / (width_pt * height_pt)))
+    return max(0, min(dpi, fit))
+
+
+def _is_blank(image) -> bool:
+    """One colour over the whole page (checked on a small copy: cheap at any size)."""
+    small = image.reduce(max(1, min(image.width, image.height) // 64)) if min(image.size) > 64 else image
+    return all(lo == hi for lo, hi in small.getextrema()) and all(lo == hi for lo, hi in image.getextrema())
+
+
+def iter_render(task: RenderTask) -> Iterator[RenderedPage]:
+    """Render the task's pages one by one (in a worker process): each page at most `task.max_pixels`."""
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
 
     store = PageStore(task.store_root)
-    pdf = pdfium.PdfDocument(task.path)
-    out = []
+    try:
+        pdf = pdfium.PdfDocument(task.path)
+    except Exception as exc:  # the file changed or vanished since it was inspected
+        for page_no in task.page_numbers:
+            yield RenderedPage(task.document_id, page_no, 0, 0, task.dpi, 0, 0, "", "", 0, False,
+                               error=f"cannot open the PDF again: {type(exc).__name__}: {exc}")
+        return
     try:
         for page_no in task.page_numbers:
             try:
                 page = pdf[page_no - 1]
                 width_pt, height_pt = page.get_size()
-                image = page.render(scale=task.dpi / 72).to_pil().convert("RGB")
+                dpi = page_dpi(width_pt, height_pt, task.dpi, task.max_pixels)
+                if dpi < 1:
+                    raise ValueError(f"page size {width_pt:g} x {height_pt:g} pt cannot be rendered within "
+                                     f"{task.max_pixels} pixels")
+                warning = None
+                if dpi < task.dpi:
+                    warning = (f"page is {width_pt / 72:.0f} x {height_pt / 72:.0f} in: rendered at {dpi} dpi "
+                               f"instead of {task.dpi} to stay under {task.max_pixels:,} pixels")
+                image = page.render(scale=dpi / 72).to_pil().convert("RGB")
+                if _is_blank(image):
+                    objects = pdfium_c.FPDFPage_CountObjects(page.raw)
+                    note = (f"page renders blank although its content has {objects} objects (damaged or "
+                            f"invisible content?)" if objects > 0 else "page is blank: it has no content to render")
+                    warning = f"{warning}; {note}" if warning else note
                 sha, rel = store.put_image(image)
                 textpage = page.get_textpage()
-                words = text_layer_words(textpage, height_pt)
+                display = display_matrix(page)
+                words = text_layer_words(textpage, display)
                 chars = sum(len(w[0]) for w in words)
-                out.append(RenderedPage(task.document_id, page_no, width_pt, height_pt, task.dpi, image.width,
-                                        image.height, sha, rel, chars, chars >= MIN_TEXT_LAYER_CHARS, words))
+                digital = chars >= MIN_TEXT_LAYER_CHARS
+                # scanned pages have no drawing to read: their ruling lines come from the image
+                rules = pdf_page_rules(page, display) if digital else image_rules(image, dpi)
+                out = RenderedPage(task.document_id, page_no, width_pt, height_pt, dpi, image.width,
+                                   image.height, sha, rel, chars, digital, words,
+                                   [r.as_tuple() for r in rules], "vector" if digital else "image")
+                out.warning = warning
+                del image
                 textpage.close()
                 page.close()
+                yield out
+            except MemoryError:
+                yield RenderedPage(task.document_id, page_no, 0, 0, task.dpi, 0, 0, "", "", 0, False,
+                                   error="the page needs more memory than a render worker may use")
             except Exception as exc:  # one bad page must not lose the rest of the document
-                out.append(RenderedPage(task.document_id, page_no, 0, 0, task.dpi, 0, 0, "", "", 0, False,
-                                        error=f"{type(exc).__name__}: {exc}"))
+                yield RenderedPage(task.document_id, page_no, 0, 0, task.dpi, 0, 0, "", "", 0, False,
+                                   error=f"{type(exc).__name__}: {exc}")
     finally:
         pdf.close()
-    return out
+
+
+def render_chunk(task: RenderTask) -> list[RenderedPage]:
+    return list(iter_render(task))
+
+
+@dataclass
+class RenderJob:
+    """A task as supervised work (see `workers`): a page whose worker dies or overruns becomes an error page."""
+
+    task: RenderTask
+
+    @property
+    def units(self) -> list[int]:
+        return self.task.page_numbers
+
+    def run(self) -> Iterator[RenderedPage]:
+        return iter_render(self.task)
+
+    def rest(self, start: int) -> RenderJob | None:
+        left = self.task.page_numbers[start:]
+        return RenderJob(replace(self.task, page_numbers=left)) if left else None
+
+    def failed(self, page_no: int, reason: str) -> RenderedPage:
+        return RenderedPage(self.task.document_id, page_no, 0, 0, self.task.dpi, 0, 0, "", "", 0, False,
+                            error=f"rendering {reason}")
 
 
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def render_pages(
-    tasks: list[RenderTask], workers: int | None = None, inline_below_pages: int = 4
-) -> Iterator[RenderedPage]:
-    """Yield rendered pages as chunks finish (possibly out of order). At most `2 x workers` chunks are
-    submitted at a time, so pages of a long document never pile up in the parent. Even one worker runs in
-    its own process, so rendering overlaps with the parent's work on the pages already back."""
-    total = sum(len(t.page_numbers) for t in tasks)
-    workers = workers or default_workers()
-    if total <= inline_below_pages:
-        for task in tasks:  # small jobs: starting a worker process costs more than it saves
-            yield from render_chunk(task)
-        return
-    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded Dagster process
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-        pending: set[Future] = set()
-        queue = iter(tasks)
-        for task in queue:
-            pending.add(pool.submit(render_chunk, task))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                nxt = next(queue, None)  # refill first: the worker is busy while the parent consumes
-                if nxt is not None:
-                    pending.add(pool.submit(render_chunk, nxt))
-                yield from fut.result()
+def render_pages(tasks: list[RenderTask], workers: int | None = None, limits: Limits | None = None
+                 ) -> Iterator[RenderedPage]:
+    """Yield rendered pages as they finish (pages of one task in order, tasks interleaved). Every page is
+    rendered in a supervised worker process, even for one page: pdfium on an untrusted file may crash, hang
+    or take gigabytes, and that must cost the page, not the run."""
+    workers = max(1, min(workers or default_workers(), len(tasks) or 1))
+    yield from run_jobs((RenderJob(t) for t in tasks), workers, limits)
 
 
 def chunk_tasks(document_id: str, path: Path, page_count: int, dpi: int, store_root: Path,
-                chunk_pages: int = 8, pages: list[int] | None = None) -> list[RenderTask]:
+                chunk_pages: int = 8, pages: list[int] | None = None,
+                max_pixels: int = MAX_PAGE_PIXELS) -> list[RenderTask]:
     """Tasks of up to `chunk_pages` pages each; `pages` (1-based) limits them to some pages (resume)."""
     numbers = list(range(1, page_count + 1)) if pages is None else sorted(pages)
-    return [RenderTask(document_id, str(path), numbers[i : i + chunk_pages], dpi, str(store_root))
-            for i in range(0, len(numbers), chunk_pages)]
+    return [RenderTask(document_id, os.fsdecode(path), numbers[i : i + chunk_pages], dpi, str(store_root),
+                       max_pixels) for i in range(0, len(numbers), chunk_pages)]

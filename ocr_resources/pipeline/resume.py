@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ocr_resources.pipeline.paths import inside
 from ocr_resources.pipeline.rows import RowBuffer
 
 if TYPE_CHECKING:
@@ -88,7 +89,8 @@ class Checkpoint:
     hash still matches), and the commit inserts them with the rest. `force` starts afresh."""
 
     def __init__(self, ctx: StageContext, asset_key: str, out: dict[str, RowBuffer], ledger: PageLedger):
-        self.dir = ctx.spill_base / "checkpoints" / asset_key / ctx.container_id / ctx.producer_id
+        base = ctx.spill_base
+        self.dir = inside(base, base / "checkpoints" / asset_key / ctx.container_id / ctx.producer_id)
         self.out, self.ledger = out, ledger
         self.every, self.limit = max(1, ctx.checkpoint_pages), ctx.spill_bytes
         self.adopted: list[Path] = []
@@ -127,6 +129,7 @@ class Checkpoint:
         if not pages:
             return
         name = f"part-{self.part:06d}"
+        self.dir.mkdir(parents=True, exist_ok=True)  # buffers with no rows write nothing, the manifest still goes
         for table, buf in self.out.items():
             buf.spill_to(self.dir / f"{name}.{table}.parquet")
         manifest = pa.table({

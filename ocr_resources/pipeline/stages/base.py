@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from ocr_resources.pipeline.containers import check_key
 from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.pipeline.paths import inside
 from ocr_resources.pipeline.rows import DEFAULT_SPILL_BYTES, RowBuffer, Rows, SpilledTable, buffers
+from ocr_resources.pipeline.workers import Limits
 from ocr_resources.store import Producer, ResultStore
 from ocr_resources.types import Box, Word
 
@@ -43,13 +46,18 @@ class StageContext:
     spill_root: Path | None = None  # where large row sets go as Parquet; default: <data dir>/spill
     spill_bytes: int = DEFAULT_SPILL_BYTES
     checkpoint_pages: int = 64  # model stages save their progress this often; a crash costs less than this
+    limits: Limits = field(default_factory=Limits)  # per worker process that opens or renders a PDF
+
+    def __post_init__(self) -> None:
+        check_key(self.container_id)  # folders are named after it: never `../x` or `/abs`
 
     @property
     def spill_base(self) -> Path:
         return self.spill_root or self.page_store.root.parent / "spill"
 
     def buffers(self, stage: str, *tables: str) -> dict[str, RowBuffer]:
-        folder = self.spill_base / f"{stage}-{self.container_id}-{self.run_id[:8]}-{os.getpid()}"
+        base = self.spill_base
+        folder = inside(base, base / f"{stage}-{self.container_id}-{self.run_id[:8]}-{os.getpid()}")
         return buffers(*tables, spill_dir=folder, spill_bytes=self.spill_bytes)
 
 
@@ -89,10 +97,11 @@ def _lineage(ctx: StageContext) -> dict[str, str]:
     return {"run_id": ctx.run_id, "producer_id": ctx.producer_id}
 
 
-def _error(ctx: StageContext, stage: str, document_id: str | None, page_no: int | None, kind: str, message: str):
+def _error(ctx: StageContext, stage: str, document_id: str | None, page_no: int | None, kind: str, message: str,
+           severity: str = "error"):
     ctx.logger.warning("%s: %s page %s: %s", stage, document_id, page_no, message)
     return {"container_id": ctx.container_id, "document_id": document_id, "page_no": page_no, "stage": stage,
-            "error_type": kind, "message": message, **_lineage(ctx)}
+            "error_type": kind, "message": message, "severity": severity, **_lineage(ctx)}
 
 
 def _fingerprint(values) -> str:
@@ -145,6 +154,7 @@ def _by_page(ctx: StageContext, sql: str, order: str, document_id: str, first: i
 
 
 _REGIONS_SQL = "SELECT * FROM regions t WHERE true"
+_RULES_SQL = "SELECT t.page_no, t.rule_no, t.x0, t.y0, t.x1, t.y1, t.kind FROM page_rules t WHERE true"
 _WORDS_SQL = "SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence FROM words t WHERE t.source = ?"
 
 
@@ -163,10 +173,10 @@ def _box(r: dict[str, Any]) -> Box:
 
 
 def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
-                 with_words: bool) -> Iterator[dict[str, Any]]:
+                 with_words: bool, with_rules: bool = False) -> Iterator[dict[str, Any]]:
     """Crop requests (one per region with one of `labels`), read a chunk of pages at a time. A page's input
-    hash covers its image, its regions of these labels and (for tables) the words they are filled with.
-    Only pages that have such regions are live for the stage."""
+    hash covers its image, its regions of these labels and (for tables) the words they are filled with and
+    the page's ruling lines. Only pages that have such regions are live for the stage."""
     marks = ", ".join("?" * len(labels))
     for chunk in _page_chunks(ctx):
         doc, first, last = chunk[0]["document_id"], chunk[0]["page_no"], chunk[-1]["page_no"]
@@ -178,19 +188,23 @@ def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
         if with_words:
             for source in ("text_layer", "ocr"):
                 words[source] = _by_page(ctx, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, [source])
+        rules = _by_page(ctx, _RULES_SQL, "t.page_no, t.rule_no", doc, first, last) if with_rules else {}
         for page in chunk:
             page_regions = regions.get(page["page_no"])
             if not page_regions:
                 continue
             source = "text_layer" if page["has_text_layer"] else "ocr"
             page_words = _as_words(words[source].get(page["page_no"], [])) if with_words else []
+            page_rules = [(r["x0"], r["y0"], r["x1"], r["y1"], r["kind"]) for r in rules.get(page["page_no"], [])]
             digest = _input_hash(page["image_sha256"], _region_signature(page_regions),
-                                 tuple((w.text, round(w.box.x0, 2), round(w.box.y0, 2)) for w in page_words))
+                                 tuple((w.text, round(w.box.x0, 2), round(w.box.y0, 2)) for w in page_words),
+                                 *([tuple((round(r[0], 2), round(r[1], 2), r[4]) for r in page_rules)]
+                                   if with_rules else []))
             if not ledger.needed(doc, page["page_no"], digest):
                 continue
             for region in page_regions:
                 yield {**region, "image_path": page["image_path"], "dpi": page["dpi"], "_hash": digest,
-                       "_words": page_words, "_parts": len(page_regions)}
+                       "_words": page_words, "_rules": page_rules, "_parts": len(page_regions)}
 
 
 def _crop(ctx: StageContext, req: dict[str, Any], pad_pt: float = 4.0):

@@ -8,20 +8,26 @@ from collections.abc import Iterator
 from typing import Any
 
 from ocr_resources.engines.base import LayoutDetector
+from ocr_resources.geometry.boxes import clean_regions
+from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.pipeline.execution import image_size_class, stream_inference
-from ocr_resources.pipeline.geometry import (
-    reading_order,
-    suppress_duplicates,
-)
 from ocr_resources.pipeline.resume import Checkpoint, PageLedger
 from ocr_resources.pipeline.stages.base import (
+    _RULES_SQL,
+    _WORDS_SQL,
     StageContext,
     StageOutput,
+    _as_words,
+    _by_page,
     _error,
+    _input_hash,
     _lineage,
     _page_chunks,
     _results,
 )
+from ocr_resources.tables.detect import refine_regions
+from ocr_resources.tables.rules import Rule
+from ocr_resources.types import DetectedRegion
 
 
 # -- 3. layout regions ---------------------------------------------------------------------------------------
@@ -34,8 +40,17 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
     labels: dict[str, int] = defaultdict(int)
 
     def todo() -> Iterator[dict[str, Any]]:
+        # the text layer's words and the ruling lines travel with their page: tables are checked against them
         for chunk in _page_chunks(ctx):
-            yield from (p for p in chunk if ledger.needed(p["document_id"], p["page_no"], p["image_sha256"]))
+            doc, first, last = chunk[0]["document_id"], chunk[0]["page_no"], chunk[-1]["page_no"]
+            words = _by_page(ctx, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, ["text_layer"])
+            rules = _by_page(ctx, _RULES_SQL, "t.page_no, t.rule_no", doc, first, last)
+            for p in chunk:
+                p["_words"] = _as_words(words.get(p["page_no"], []))
+                p["_rules"] = [Rule(r["x0"], r["y0"], r["x1"], r["y1"], r["kind"]) for r in rules.get(p["page_no"], [])]
+                p["_hash"] = _input_hash(p["image_sha256"], len(p["_words"]), tuple(r.as_tuple() for r in p["_rules"]))
+                if ledger.needed(p["document_id"], p["page_no"], p["_hash"]):
+                    yield p
 
     def infer(images):
         nonlocal infer_seconds
@@ -50,16 +65,20 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
                                 detector.batch_size, ctx.max_in_flight, ctx.loader_threads, image_size_class)
     for o in outcomes:
         page = o.item
-        ledger.record(page["document_id"], page["page_no"], page["image_sha256"], o.error is None)
+        ledger.record(page["document_id"], page["page_no"], page["_hash"], o.error is None)
         if o.error is not None:
             out["errors"].add(_error(ctx, "layout_regions", page["document_id"], page["page_no"],
                                      type(o.error).__name__, str(o.error)))
         else:
             to_pt = 72.0 / page["dpi"]
-            scores = [r.score for r in o.result]
-            found = [o.result[i] for i in suppress_duplicates([r.box for r in o.result], scores)]
-            boxes = [r.box.scaled(to_pt) for r in found]
-            order = {idx: rank for rank, idx in enumerate(reading_order(boxes, page["width_pt"]))}
+            keep = clean_regions([r.box for r in o.result], [r.label for r in o.result], [r.score for r in o.result])
+            found = [DetectedRegion(r.box.scaled(to_pt), r.label, r.model_label, r.score) for r in
+                     (o.result[i] for i in keep)]
+            # tables the page's rules and word alignment show, whatever the model called them
+            found = refine_regions(found, page["_words"], page["_rules"])
+            boxes = [r.box for r in found]
+            # The layout's own order; the text stage refines it with the words' boxes (texts.reading_order).
+            order = {idx: rank for rank, idx in enumerate(reading_order(boxes, [r.label for r in found]))}
             for i, (region, box) in enumerate(zip(found, boxes, strict=True)):
                 labels[region.label] += 1
                 out["regions"].add({"container_id": ctx.container_id, "document_id": page["document_id"],

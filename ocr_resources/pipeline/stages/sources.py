@@ -1,4 +1,4 @@
-"""Stage 1: the container's PDFs, inspected (hash, pages, metadata); unreadable files become error rows."""
+"""Stage 1: the container's PDFs (hash, pages, metadata); unreadable files become error rows."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ocr_resources.pipeline import containers, documents
+from ocr_resources.pipeline.render import default_workers
 from ocr_resources.pipeline.rows import buffers
 from ocr_resources.pipeline.stages.base import (
     StageContext,
@@ -16,34 +17,45 @@ from ocr_resources.pipeline.stages.base import (
 
 
 # -- 1. source documents -------------------------------------------------------------------------------------
-def source_documents(ctx: StageContext, entry: Path) -> StageOutput:
+def source_documents(ctx: StageContext, entry: Path, follow_symlinks: bool = False) -> StageOutput:
+    """Files are opened in supervised worker processes (memory and time limits), so a hostile file becomes an
+    error row for itself. Names of any bytes are stored as safe ids, with their exact bytes in `path_bytes`.
+    Symbolic links become error rows unless `follow_symlinks` (a trusted inbox)."""
     started = time.perf_counter()
     out = buffers("containers", "documents", "errors")
-    files = containers.container_files(entry)
+    files, refused = containers.scan_container(entry, follow_symlinks)
+    ids = {path: containers.document_id_for(entry, path) for path in files}
+    found = {i.path: i for i in documents.inspect_all(files, ctx.render_workers or default_workers(), ctx.limits)}
     for path in files:
-        doc_id = containers.document_id_for(entry, path)
-        row = {"container_id": ctx.container_id, "document_id": doc_id, "file_name": path.name,
-               "source_path": str(path), **_lineage(ctx)}
-        try:
-            info = documents.inspect_pdf(path)
+        doc_id, inspected = ids[path], found[path]
+        row = {"container_id": ctx.container_id, "document_id": doc_id, "file_name": containers.display(path.name),
+               "source_path": containers.display(path), "path_bytes": containers.raw_name(path),
+               "sha256": inspected.sha256, "size_bytes": inspected.size_bytes, **_lineage(ctx)}
+        info = inspected.info
+        if info is not None:
             meta = info.metadata
-            row.update(sha256=info.sha256, size_bytes=info.size_bytes, page_count=info.page_count,
-                       title=meta.get("Title"), author=meta.get("Author"), creator=meta.get("Creator"),
-                       pdf_producer=meta.get("Producer"), created=meta.get("CreationDate"), status="ok")
-        except documents.DocumentError as exc:
-            row.update(sha256=documents.sha256_file(path), size_bytes=path.stat().st_size, page_count=0,
-                       status="error")
-            out["errors"].add(_error(ctx, "source_documents", doc_id, None, exc.error_type, str(exc)))
+            row.update(page_count=info.page_count, title=meta.get("Title"), author=meta.get("Author"),
+                       creator=meta.get("Creator"), pdf_producer=meta.get("Producer"),
+                       created=meta.get("CreationDate"), status="ok")
+            for kind, message in info.warnings:
+                out["errors"].add(_error(ctx, "source_documents", doc_id, None, kind, message, "warning"))
+        else:
+            row.update(page_count=0, status="error")
+            out["errors"].add(_error(ctx, "source_documents", doc_id, None, inspected.error_type, inspected.message))
         out["documents"].add(row)
-    if not files:
+    for r in refused:  # symbolic links, unreadable folders: named, never followed
+        where = containers.display(r.path.relative_to(entry) if r.path != entry else r.path.name)
+        out["errors"].add(_error(ctx, "source_documents", None if r.path == entry else where, None, "refused",
+                                 f"{where}: {r.reason}"))
+    if not files and not refused:
         out["errors"].add(_error(ctx, "source_documents", None, None, "empty_container",
-                                 f"no PDF files found in {entry}"))
-    out["containers"].add({"container_id": ctx.container_id, "source_path": str(entry), "document_count": len(files),
-                           "fingerprint": containers.container_fingerprint(entry), **_lineage(ctx)})
+                                 f"no PDF files found in {containers.display(entry)}"))
+    fingerprint = containers.container_fingerprint(entry, follow_symlinks=follow_symlinks)
+    out["containers"].add({"container_id": ctx.container_id, "source_path": containers.display(entry),
+                           "path_bytes": containers.raw_name(entry), "document_count": len(files),
+                           "fingerprint": fingerprint, **_lineage(ctx)})
     rows = {k: b.to_table() for k, b in out.items()}
     docs = rows["documents"]
     return StageOutput(rows, pages=sum(docs.column("page_count").to_pylist()), seconds=time.perf_counter() - started,
                        stats={"documents": docs.num_rows, "errors": rows["errors"].num_rows},
-                       input_fingerprint=containers.container_fingerprint(entry))
-
-
+                       input_fingerprint=fingerprint)

@@ -21,7 +21,7 @@ from ocr_resources.pipeline.stages.base import (
     _PageParts,
     _results,
 )
-from ocr_resources.types import TableCrop, TableStructure, Word
+from ocr_resources.types import Box, TableCrop, TableStructure, Word
 
 
 # -- 5. tables -----------------------------------------------------------------------------------------------
@@ -55,15 +55,20 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
     requests = 0
 
     def load(req: dict[str, Any]) -> TableCrop:
-        crop, (cx0, cy0, _, _) = _crop(ctx, req)
+        crop, (cx0, cy0, cx1, cy1) = _crop(ctx, req)
         scale = req["dpi"] / 72.0
         region = _box(req)
         inside = [w for w in req["_words"] if region.contains_point(*w.box.center)]
-        # words into the crop's pixel coordinates, where the engine works
+        # words and ruling lines into the crop's pixel coordinates, where the engine works
         local = [Word(w.text, w.box.scaled(scale).shifted(-cx0, -cy0), w.confidence) for w in inside]
-        return TableCrop(image=crop, words=local)
+        frame = Box(cx0 / scale, cy0 / scale, cx1 / scale, cy1 / scale)
+        rules = [Box(*r[:4]).scaled(scale).shifted(-cx0, -cy0) for r in req["_rules"]
+                 if r[4] == "line" and r[2] >= frame.x0 and r[0] <= frame.x1 and r[3] >= frame.y0 and r[1] <= frame.y1]
+        return TableCrop(image=crop, words=local, rules=rules, scale=scale)
 
-    for o in stream_inference(_crop_chunks(ctx, ledger, ("table",), with_words=True), load, recognizer.recognize,
+    sources: dict[str, int] = defaultdict(int)
+    requests_iter = _crop_chunks(ctx, ledger, ("table",), with_words=True, with_rules=True)
+    for o in stream_inference(requests_iter, load, recognizer.recognize,
                               recognizer.batch_size, ctx.max_in_flight, ctx.loader_threads,
                               lambda crop: image_size_class(crop.image)):
         req = o.item
@@ -80,15 +85,18 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
             out["errors"].add(_error(ctx, "tables", req["document_id"], req["page_no"], "empty_table",
                                      f"no cells found in table region {req['region_no']}"))
             continue
+        sources[structure.method] += 1
         out["tables"].add({**key, "n_rows": structure.n_rows, "n_cols": structure.n_cols,
-                           "html": table_html(structure), "markdown": table_markdown(structure), **_lineage(ctx)})
+                           "html": table_html(structure), "markdown": table_markdown(structure),
+                           "structure_source": structure.method, **_lineage(ctx)})
         out["table_cells"].extend([{**key, "row_no": c.row, "col_no": c.col, "row_span": c.row_span,
                                     "col_span": c.col_span, "is_header": c.is_header, "text": c.text,
                                     **_lineage(ctx)} for c in structure.cells])
     results, live = ledger.tables()
     return StageOutput(_results(out), pages=len(ledger.computed), seconds=time.perf_counter() - started,
                        stats={"table_regions": requests, "tables": len(out["tables"]),
-                              "cells": len(out["table_cells"]), **ledger.stats()},
+                              "cells": len(out["table_cells"]), "structure_sources": dict(sources),
+                              **ledger.stats()},
                        input_fingerprint=ledger.fingerprint, page_results=results, live_pages=live)
 
 

@@ -1,28 +1,30 @@
-"""Stage 4: text per region, from the text layer on digital pages and from OCR elsewhere."""
+"""Stage 4: text per region, from the text layer on digital pages and from OCR elsewhere.
+
+A page's words (text layer or OCR) and its layout regions are composed into blocks in reading order
+(geometry.page). Decisions that need the whole document (hyphenation, page furniture, heading levels, lists)
+are taken when all of a document's pages are back (text.document), so a document's rows are held until then;
+only then are its pages recorded as done (a checkpoint never holds half a document's decisions)."""
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from ocr_resources.engines.base import TextRecognizer
+from ocr_resources.geometry.boxes import inside
+from ocr_resources.geometry.page import Block, compose
 from ocr_resources.pipeline.execution import image_size_class, stream_inference
-from ocr_resources.pipeline.geometry import (
-    assign_words,
-    line_segments,
-    words_to_text,
-)
 from ocr_resources.pipeline.resume import Checkpoint, PageLedger
 from ocr_resources.pipeline.stages.base import (
     _REGIONS_SQL,
-    _WORDS_SQL,
     StageContext,
     StageOutput,
-    _as_words,
     _box,
     _by_page,
+    _crop,
     _error,
     _input_hash,
     _lineage,
@@ -30,42 +32,102 @@ from ocr_resources.pipeline.stages.base import (
     _region_signature,
     _results,
 )
+from ocr_resources.text.blocks import TextBlock
+from ocr_resources.text.clean import clean_text
+from ocr_resources.text.document import PageBlocks, finish_document
+from ocr_resources.text.quality import MIN_AGREEMENT, agreement
+from ocr_resources.text.source import plan as source_plan
 from ocr_resources.types import Box, Word
+
+MIN_REGION_CONFIDENCE = 0.6  # OCR words read in a region of a text-layer page: below this, specks and lines
+
+_WORDS_SQL = ("SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence, t.font_size, t.bold,"
+              " t.hidden FROM words t WHERE t.source = ?")
+
+
+def _words(rows: list[dict[str, Any]]) -> list[Word]:
+    return [Word(w["text"], Box(w["x0"], w["y0"], w["x1"], w["y1"]), w["confidence"], w["font_size"],
+                 bool(w["bold"]), bool(w["hidden"])) for w in rows]
+
+
+@dataclass
+class _PageText:
+    page: dict[str, Any]
+    blocks: list[Block]
+    source: str  # where most of the page's text came from
+    reason: str
+    confidence: float | None
+    ocr_words: list[Word] = field(default_factory=list)
+    region_reasons: dict[int, str] = field(default_factory=dict)  # regions read by OCR on a text-layer page
+
+
+class _Documents:
+    """Pages held per document until the document's last page is back. The page iterator (another thread)
+    counts what it hands out and closes a document when it moves past it."""
+
+    def __init__(self) -> None:
+        self.handed: Counter[str] = Counter()
+        self.closed: set[str] = set()
+        self.back: Counter[str] = Counter()
+        self.pages: dict[str, list[_PageText]] = {}
+        self._current: str | None = None
+
+    def hand_out(self, document_id: str) -> None:
+        if self._current is not None and self._current != document_id:
+            self.closed.add(self._current)
+        self._current = document_id
+        self.handed[document_id] += 1
+
+    def end(self) -> None:
+        if self._current is not None:
+            self.closed.add(self._current)
+
+    def add(self, document_id: str, page: _PageText | None) -> None:
+        self.back[document_id] += 1
+        if page is not None:
+            self.pages.setdefault(document_id, []).append(page)
+
+    def complete(self) -> list[str]:
+        done = [d for d in list(self.back) if d in self.closed and self.back[d] == self.handed[d]]
+        for d in done:
+            del self.back[d]
+        return done
 
 
 # -- 4. OCR text ---------------------------------------------------------------------------------------------
 def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
-    """Text per region: from the PDF text layer on digital pages, from OCR of the page image elsewhere.
-    Words outside every region are kept as a row with region_no NULL, so no text is lost. A page's input is
-    its image and its regions: a new layout recomputes exactly the pages whose regions changed."""
+    """Text per region: from the PDF text layer where it passes the quality test, from OCR elsewhere (pages
+    without a text layer, pages or regions whose text layer fails the test or is missing, image regions of
+    born-digital pages); the choice and its reason are recorded per row. Words outside every region join the
+    region they continue or form blocks of their own, so no text is lost. A page's input is its image and
+    its regions: a new layout recomputes exactly the pages whose regions changed."""
     started = time.perf_counter()
     ledger = PageLedger(ctx, "ocr_text")
     out = ctx.buffers("ocr_text", "texts", "words", "errors")
     checkpoint = Checkpoint(ctx, "ocr_text", out, ledger)
-    counts = {"characters": 0, "ocr_pages": 0, "text_layer_pages": 0}
+    counts = {"characters": 0, "ocr_pages": 0, "text_layer_pages": 0, "ocr_regions": 0}
+    docs = _Documents()
+    crops: dict[tuple[str, int], list[tuple[dict[str, Any], list[Word] | None]]] = {}
 
-    def emit(page: dict[str, Any], words: list[Word], source: str, confidence: float | None) -> None:
-        page_regions = page["_regions"]
-        words = line_segments(words)
-        owner = assign_words(words, [_box(r) for r in page_regions])
-        grouped: dict[int | None, list[Word]] = defaultdict(list)
-        for word, idx in zip(words, owner, strict=True):
-            grouped[idx].append(word)
-        base = {"container_id": ctx.container_id, "document_id": page["document_id"], "page_no": page["page_no"],
-                **_lineage(ctx)}
-        for idx, region in enumerate(page_regions):
-            text = words_to_text(grouped.get(idx, []))
-            if region["label"] in ("figure",) and not text:
-                continue
-            counts["characters"] += len(text)
-            out["texts"].add({**base, "region_no": region["region_no"], "reading_order": region["reading_order"],
-                              "label": region["label"], "text": text, "text_source": source,
-                              "confidence": confidence})
-        if grouped.get(None):
-            text = words_to_text(grouped[None])
-            counts["characters"] += len(text)
-            out["texts"].add({**base, "region_no": None, "reading_order": len(page_regions), "label": "unassigned",
-                              "text": text, "text_source": source, "confidence": confidence})
+    def page_text(page: dict[str, Any], words: list[Word], source: str, reason: str, confidence: float | None,
+                  ocr_words: list[Word] | None = None, region_reasons: dict[int, str] | None = None) -> _PageText:
+        regions = page["_regions"]
+        blocks = compose(words, [_box(r) for r in regions], [r["label"] for r in regions],
+                         page=Box(0, 0, page["width_pt"], page["height_pt"]),
+                         keep_whole=frozenset(region_reasons or ()))
+        return _PageText(page, blocks, source, reason, confidence, ocr_words or [], region_reasons or {})
+
+    def finish(document_id: str) -> None:
+        pages = sorted(docs.pages.pop(document_id, []), key=lambda p: p.page["page_no"])
+        if not pages:
+            return
+        context = _stored_blocks(ctx, document_id, {p.page["page_no"] for p in pages})
+        results = finish_document([PageBlocks(p.page["page_no"], p.page["width_pt"], p.page["height_pt"], p.blocks)
+                                   for p in pages], context)
+        for pt, texts in zip(pages, results, strict=True):
+            _emit_page(ctx, out, pt, texts, counts)
+            ledger.record(pt.page["document_id"], pt.page["page_no"], pt.page["_hash"], pt.page.get("_ok", True))
+            checkpoint.page_done()
 
     def todo() -> Iterator[dict[str, Any]]:
         # Inputs (regions, text-layer words) are read per chunk of pages and travel with their page.
@@ -81,8 +143,18 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
             if any(p["has_text_layer"] for p in needed):
                 words = _by_page(ctx, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, ["text_layer"])
                 for p in needed:
-                    p["_words"] = _as_words(words.get(p["page_no"], [])) if p["has_text_layer"] else []
-            yield from needed
+                    p["_words"] = _words(words.get(p["page_no"], [])) if p["has_text_layer"] else []
+            for p in needed:
+                docs.hand_out(p["document_id"])
+                p["_requests"] = [] if not p["has_text_layer"] else source_plan(
+                    p["_words"], [_box(r) for r in p["_regions"]], [r["label"] for r in p["_regions"]],
+                    Box(0, 0, p["width_pt"], p["height_pt"]))
+                if p["_requests"] and p["_requests"][0].region is not None:
+                    for req in p["_requests"]:  # region crops of a text-layer page
+                        yield {"_crop": req, "_page": p}
+                else:
+                    yield p
+        docs.end()
 
     infer_seconds = 0.0
 
@@ -94,36 +166,59 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
         finally:
             infer_seconds += time.perf_counter() - t0
 
-    # OCR the whole page once (detection finds the lines) and give each line to its region:
-    # one model call per page instead of one per region, and text outside regions is not lost.
-    # Pages with a text layer ride the same bounded stream but skip loading and the model.
-    outcomes = stream_inference(todo(), lambda p: recognizer.prepare(ctx.page_store.open(p["image_path"])), infer,
-                                recognizer.batch_size, ctx.max_in_flight, ctx.loader_threads, image_size_class,
-                                skip=lambda p: bool(p["has_text_layer"]))
+    def load(item: dict[str, Any]):
+        if "_crop" in item:
+            page = item["_page"]
+            image, box = _crop(ctx, {**_region_box(page, item["_crop"].region), "image_path": page["image_path"],
+                                     "dpi": page["dpi"]})
+            item["_offset"] = box[:2]
+            return recognizer.prepare(image)
+        return recognizer.prepare(ctx.page_store.open(item["image_path"]))
+
+    def skip(item: dict[str, Any]) -> bool:
+        return "_crop" not in item and bool(item["has_text_layer"]) and not item["_requests"]
+
+    # OCR a page once (detection finds the lines) and give each line to its region: one model call per page
+    # instead of one per region, and text outside regions is not lost. Text-layer pages ride the same bounded
+    # stream; they skip loading and the model, or send only the crops of regions to read by OCR.
+    outcomes = stream_inference(todo(), load, infer, recognizer.batch_size, ctx.max_in_flight, ctx.loader_threads,
+                                image_size_class, skip=skip)
     for o in outcomes:
-        page = o.item
-        ledger.record(page["document_id"], page["page_no"], page["_hash"], o.error is None)
-        if o.skipped:
+        item = o.item
+        page = item.get("_page", item)
+        doc = page["document_id"]
+        if o.error is not None:
+            out["errors"].add(_error(ctx, "ocr_text", doc, page["page_no"], type(o.error).__name__, str(o.error)))
+        if "_crop" in item:
+            key = (doc, page["page_no"])
+            got = crops.setdefault(key, [])
+            got.append((item, None if o.error is not None else _ocr_words(o.result, page, item["_offset"])))
+            if len(got) == len(page["_requests"]):
+                del crops[key]
+                page["_ok"] = all(w is not None for _, w in got)
+                counts["text_layer_pages"] += 1
+                docs.add(doc, _with_regions(page, got, page_text))
+        elif o.skipped:
             counts["text_layer_pages"] += 1
-            emit(page, page.get("_words", []), "text_layer", 1.0)
+            docs.add(doc, page_text(page, page.get("_words", []), "text_layer", "text layer", 1.0))
         elif o.error is not None:
             counts["ocr_pages"] += 1
-            out["errors"].add(_error(ctx, "ocr_text", page["document_id"], page["page_no"], type(o.error).__name__,
-                                     str(o.error)))
+            ledger.record(doc, page["page_no"], page["_hash"], False)
+            checkpoint.page_done()
+            docs.add(doc, None)
         else:
             counts["ocr_pages"] += 1
-            to_pt = 72.0 / page["dpi"]
-            if o.result.words:
-                words = [Word(w.text, w.box.scaled(to_pt), w.confidence) for w in o.result.words]
-            else:  # engines without geometry (GOT-OCR2): the page's text as one block
-                words = [Word(o.result.text, Box(0, 0, page["width_pt"], page["height_pt"]),
-                              o.result.confidence or 0.0)]
-            base = {"container_id": ctx.container_id, "document_id": page["document_id"], "page_no": page["page_no"]}
-            out["words"].extend([{**base, "word_no": i, "source": "ocr", "text": w.text, "x0": w.box.x0,
-                                  "y0": w.box.y0, "x1": w.box.x1, "y1": w.box.y1, "confidence": w.confidence,
-                                  **_lineage(ctx)} for i, w in enumerate(words)])
-            emit(page, words, "ocr", o.result.confidence)
-        checkpoint.page_done()
+            words = _ocr_words(o.result, page, (0, 0))
+            if page["has_text_layer"]:
+                req = page["_requests"][0]
+                docs.add(doc, _checked_page(page, words, req, o.result.confidence, page_text))
+            else:
+                docs.add(doc, page_text(page, words, "ocr", "no text layer", o.result.confidence, words))
+        for d in docs.complete():
+            finish(d)
+    docs.end()
+    for d in list(docs.pages):
+        finish(d)
     cleanup = checkpoint.finish()
     rows = _results(out)
     results, live = ledger.tables()
@@ -134,3 +229,108 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
                        cleanup_dirs=cleanup)
 
 
+def _region_box(page: dict[str, Any], region: int | None) -> dict[str, float]:
+    r = page["_regions"][region] if region is not None else {"x0": 0, "y0": 0, "x1": page["width_pt"],
+                                                             "y1": page["height_pt"]}
+    return {k: r[k] for k in ("x0", "y0", "x1", "y1")}
+
+
+def _ocr_words(result, page: dict[str, Any], offset: tuple[int, int]) -> list[Word]:
+    """An OCR result's words, clean, in PDF points on the page (`offset`: the crop's corner in pixels)."""
+    to_pt = 72.0 / page["dpi"]
+    if result.words:
+        words = [Word(clean_text(w.text), w.box.shifted(*offset).scaled(to_pt), w.confidence) for w in result.words]
+        return [w for w in words if w.text]
+    text = clean_text(result.text)  # engines without geometry (GOT-OCR2): the text as one block
+    if not text:
+        return []
+    if offset == (0, 0):
+        return [Word(text, Box(0, 0, page["width_pt"], page["height_pt"]), result.confidence or 0.0)]
+    return [Word(text, Box(offset[0] * to_pt, offset[1] * to_pt, offset[0] * to_pt + 1, offset[1] * to_pt + 1),
+                 result.confidence or 0.0)]
+
+
+def _checked_page(page: dict[str, Any], ocr: list[Word], req, confidence, page_text) -> _PageText:
+    """A text-layer page read by OCR as a whole: OCR replaces the text layer, unless the text layer only
+    had to be checked and OCR agrees with it."""
+    layer = page["_words"]
+    if req.verify:
+        score = agreement(" ".join(w.text for w in layer), " ".join(w.text for w in ocr))
+        if score >= MIN_AGREEMENT:
+            return page_text(page, layer, "text_layer", f"{req.reason}, agrees with OCR ({score:.2f})", 1.0, ocr)
+        return page_text(page, ocr, "ocr", f"{req.reason}, disagrees with OCR ({score:.2f})", confidence, ocr)
+    return page_text(page, ocr, "ocr", req.reason, confidence, ocr)
+
+
+def _with_regions(page: dict[str, Any], got: list, page_text) -> _PageText:
+    """A text-layer page with some regions read by OCR: in each, OCR words replace the text layer's (or,
+    for a region only to be checked, when OCR disagrees with it)."""
+    regions = [_box(r) for r in page["_regions"]]
+    words = list(page["_words"])
+    ocr_all: list[Word] = []
+    reasons: dict[int, str] = {}
+    for item, ocr in got:
+        req = item["_crop"]
+        if ocr is None:
+            continue
+        ocr = [w for w in ocr if inside(w.box, regions[req.region]) >= 0.5 and w.confidence >= MIN_REGION_CONFIDENCE]
+        ocr_all.extend(ocr)
+        layer = [w for w in words if inside(w.box, regions[req.region]) >= 0.5]
+        reason = req.reason
+        if req.verify:
+            score = agreement(" ".join(w.text for w in layer), " ".join(w.text for w in ocr))
+            if score >= MIN_AGREEMENT:
+                continue
+            reason = f"{req.reason}, disagrees with OCR ({score:.2f})"
+        if not ocr:
+            continue
+        held = {id(w) for w in layer}
+        words = [w for w in words if id(w) not in held] + ocr
+        reasons[req.region] = reason
+    return page_text(page, words, "text_layer", "text layer", 1.0, ocr_all, reasons)
+
+
+def _emit_page(ctx: StageContext, out, pt: _PageText, texts, counts: dict[str, int]) -> None:
+    page, regions = pt.page, pt.page["_regions"]
+    base = {"container_id": ctx.container_id, "document_id": page["document_id"], "page_no": page["page_no"]}
+    ocr_ids = {id(w) for w in pt.ocr_words}
+    order = 0
+    for bt in texts:
+        block = bt.block
+        if not bt.text and block.region is None:
+            continue  # (every layout region keeps a row, even an empty one: the page's coverage is checked)
+        counts["characters"] += len(bt.text)
+        words = block.words
+        source, reason, confidence = pt.source, pt.reason, pt.confidence
+        from_ocr = sum(1 for w in words if id(w) in ocr_ids)
+        if pt.source == "text_layer" and words and from_ocr * 2 > len(words):
+            source = "ocr"
+            reason = pt.region_reasons.get(block.region) if block.region is not None else None
+            reason = reason or next(iter(pt.region_reasons.values()), "ocr")
+        if source == "ocr" and words:
+            confidence = sum(w.confidence for w in words) / len(words)
+        out["texts"].add({
+            **base, "region_no": None if block.region is None else regions[block.region]["region_no"],
+            "reading_order": order, "label": bt.label, "text": bt.text, "text_source": source,
+            "text_source_reason": reason, "confidence": confidence, "x0": block.box.x0, "y0": block.box.y0,
+            "x1": block.box.x1, "y1": block.box.y1, "font_size": bt.size, "bold": bt.bold,
+            "heading_level": bt.heading_level, **_lineage(ctx)})
+        order += 1
+    if pt.ocr_words:
+        out["words"].extend([{**base, "word_no": i, "source": "ocr", "text": w.text, "x0": w.box.x0,
+                              "y0": w.box.y0, "x1": w.box.x1, "y1": w.box.y1, "confidence": w.confidence,
+                              **_lineage(ctx)} for i, w in enumerate(pt.ocr_words)])
+    counts["ocr_regions"] += len(pt.region_reasons)
+
+
+def _stored_blocks(ctx: StageContext, document_id: str, exclude: set[int]) -> list[TextBlock]:
+    """Text rows already stored for the document's other pages (kept from an earlier run): context for
+    repetition and type sizes when only some pages are recomputed."""
+    rows = ctx.store.query(
+        "SELECT t.page_no, t.label, t.text, t.x0, t.y0, t.x1, t.y1, t.font_size, t.bold, p.width_pt, p.height_pt"
+        " FROM texts t JOIN pages p USING (container_id, document_id, page_no)"
+        " WHERE t.container_id = ? AND t.document_id = ? AND t.x0 IS NOT NULL AND t.label NOT IN ('table', 'figure')",
+        [ctx.container_id, document_id])
+    return [TextBlock(r["page_no"], r["width_pt"], r["height_pt"], Box(r["x0"], r["y0"], r["x1"], r["y1"]), r["label"],
+                      r["text"] or "", r["font_size"], bool(r["bold"]), max(1, (r["text"] or "").count("\n") + 1))
+            for r in rows if r["page_no"] not in exclude]

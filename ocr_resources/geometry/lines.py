@@ -1,0 +1,186 @@
+"""Words into text lines. A line is a run of words on one baseline band with no gap wider than a column
+gutter: lines never merge across columns, and a line's band never widens as words join it (the band of
+the words already in it is their median, so one tall word does not swallow the next line)."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import unicodedata
+from dataclasses import dataclass
+
+from ocr_resources.geometry.boxes import union
+from ocr_resources.types import Box, Word
+
+GAP_FACTOR = 1.5  # a horizontal gap wider than this many text heights ends a line (gutters, table cells)
+
+
+def direction(text: str) -> int:
+    """+1 for left-to-right, -1 for right-to-left, 0 when `text` has no strong character."""
+    rtl = ltr = 0
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            rtl += 1
+        elif kind == "L":
+            ltr += 1
+    return 0 if rtl == ltr == 0 else (-1 if rtl > ltr else 1)
+
+
+def is_rtl(words: list[Word]) -> bool:
+    return direction("".join(w.text for w in words)) < 0
+
+
+@dataclass
+class Line:
+    words: list[Word]  # in reading order
+    box: Box
+    rtl: bool = False
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def height(self) -> float:
+        return statistics.median(w.box.height for w in self.words)
+
+    @property
+    def size(self) -> float | None:
+        sizes = [w.size for w in self.words if w.size]
+        return statistics.median(sizes) if sizes else None
+
+    @property
+    def bold(self) -> bool:
+        return sum(len(w.text) for w in self.words if w.bold) * 2 > sum(len(w.text) for w in self.words)
+
+
+def rows(words: list[Word]) -> list[list[Word]]:
+    """Words grouped by vertical overlap with a row's reference band (the median top and bottom of its
+    words), top to bottom. Words of ordinary height make the rows; taller ones (a bullet set in a larger
+    font, an initial) then join the overlapping row whose words they are nearest to, so a tall glyph never
+    bridges two baselines of neighbouring columns. Rows are not split horizontally here (see `lines`)."""
+    if not words:
+        return []
+    typical = statistics.median(w.box.height for w in words)
+    ordinary = [w for w in words if w.box.height <= 1.3 * typical]
+    tall = [w for w in words if w.box.height > 1.3 * typical]
+    out: list[list[Word]] = []
+    bands: list[tuple[float, float]] = []
+    for word in sorted(ordinary, key=lambda w: (w.box.center[1], w.box.x0)):
+        best, best_overlap = None, 0.0
+        for k in range(len(out) - 1, max(-1, len(out) - 8), -1):  # only recent rows can still overlap
+            top, bottom = bands[k]
+            overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
+            if overlap > 0.5 * min(bottom - top, word.box.height) and overlap > best_overlap:
+                best, best_overlap = k, overlap
+        if best is None:
+            out.append([word])
+            bands.append((word.box.y0, word.box.y1))
+        else:
+            out[best].append(word)
+            members = out[best]
+            bands[best] = (statistics.median(w.box.y0 for w in members), statistics.median(w.box.y1 for w in members))
+    for word in tall:
+        best, best_dist = None, None
+        for k, (top, bottom) in enumerate(bands):
+            overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
+            if overlap > 0.5 * min(bottom - top, word.box.height):
+                dist = min(max(w.box.x0 - word.box.x1, word.box.x0 - w.box.x1, 0.0) for w in out[k])
+                if best_dist is None or dist < best_dist:
+                    best, best_dist = k, dist
+        if best is None:
+            out.append([word])
+            bands.append((word.box.y0, word.box.y1))
+        else:
+            out[best].append(word)
+    order = sorted(range(len(out)), key=lambda k: bands[k])
+    return [out[k] for k in order]
+
+
+_ENUMERATOR = re.compile(r"^\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]$")
+
+
+def _marker(text: str) -> bool:
+    """A bullet or an enumerator standing alone: it belongs to the text after it, however far it is set."""
+    return (len(text) <= 2 and not any(ch.isalnum() for ch in text)) or bool(_ENUMERATOR.match(text))
+
+
+def order_words(words: list[Word], rtl: bool) -> list[Word]:
+    """Words of one line in reading order. Right-to-left lines read from the right, but a run of
+    left-to-right words inside them (a name, a formula) keeps its own left-to-right order."""
+    if not rtl:
+        return sorted(words, key=lambda w: w.box.x0)
+    ordered = sorted(words, key=lambda w: -w.box.x1)
+    dirs = [direction(w.text) for w in ordered]
+    out: list[Word] = []
+    i = 0
+    while i < len(ordered):
+        if dirs[i] > 0:
+            j = i
+            while j + 1 < len(ordered) and (dirs[j + 1] > 0 or (dirs[j + 1] == 0 and j + 2 < len(ordered)
+                                                                and dirs[j + 2] > 0)):
+                j += 1
+            out.extend(reversed(ordered[i : j + 1]))
+            i = j + 1
+        else:
+            out.append(ordered[i])
+            i += 1
+    return out
+
+
+def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[float, float]]]:
+    """Per row, the gaps that are column gutters: a gap at least half a text height wide that stays that
+    wide, at the same place, through `min_run` consecutive rows. Word spaces of justified text are as wide
+    sometimes, but do not line up row after row."""
+    gaps: list[list[tuple[float, float]]] = []
+    heights: list[float] = []
+    for row in all_rows:
+        h = statistics.median(w.box.height for w in row)
+        heights.append(h)
+        gaps.append([(a.box.x1, b.box.x0) for a, b in zip(row, row[1:], strict=False)
+                     if b.box.x0 - a.box.x1 >= 0.5 * h])
+    out: list[list[tuple[float, float]]] = [[] for _ in all_rows]
+    for i, row_gaps in enumerate(gaps):
+        for gap in row_gaps:
+            width_min = 0.5 * heights[i]
+            run = 1
+            for step in (-1, 1):
+                j, cur = i + step, gap
+                while 0 <= j < len(gaps):
+                    nxt = max(((max(cur[0], g[0]), min(cur[1], g[1])) for g in gaps[j]),
+                              key=lambda g: g[1] - g[0], default=None)
+                    if nxt is None or nxt[1] - nxt[0] < width_min:
+                        break
+                    cur, run, j = nxt, run + 1, j + step
+            if run >= min_run:
+                out[i].append(gap)
+    return out
+
+
+def lines(words: list[Word], gap_factor: float = GAP_FACTOR, rtl: bool | None = None) -> list[Line]:
+    """Text lines: rows split at column gutters (gaps that line up row after row) and wherever the gap
+    between neighbouring words is wider than `gap_factor` text heights, so two columns (or two table cells)
+    on one baseline become two lines."""
+    out: list[Line] = []
+    all_rows = [sorted(row, key=lambda w: w.box.x0) for row in rows(words)]
+    gutters = _gutters(all_rows)
+    for row, row_gutters in zip(all_rows, gutters, strict=True):
+        height = statistics.median(w.box.height for w in row)
+        cuts = {g[1] for g in row_gutters}
+        runs: list[list[Word]] = [[row[0]]]
+        for word in row[1:]:
+            gap = word.box.x0 - max(w.box.x1 for w in runs[-1])
+            wide = gap > gap_factor * max(height, 1e-6) or word.box.x0 in cuts
+            if wide and not (len(runs[-1]) == 1 and _marker(runs[-1][0].text) and gap < 6 * height):
+                runs.append([word])
+            else:
+                runs[-1].append(word)
+        for run in runs:
+            line_rtl = is_rtl(run) if rtl is None else rtl
+            out.append(Line(order_words(run, line_rtl), union(w.box for w in run), line_rtl))
+    return out
+
+
+def line_text(line_list: list[Line]) -> str:
+    return "\n".join(line.text for line in line_list)

@@ -1,0 +1,217 @@
+"""A page's words and layout regions composed into blocks of text lines, in reading order.
+
+- Each word goes to the innermost region holding most of it, so nested boxes (a big text box around its
+  paragraphs) never split a line between them: the outer box keeps only the words no inner box holds.
+- Words outside every region are not appended at the end: a line that continues a region's line (a box that
+  clips the end of its line), or sits right under or over a text region's column, joins that region; the rest
+  become blocks of their own, placed in the flow by their position like any region.
+- Lines are built per block, so they never run across a column gutter, and a block's lines are read in the
+  same above-graph order as the page's blocks (a box that spans two columns is still read column by column).
+- Captions are moved next to the figure or table they describe (before it, as docling's Markdown has it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ocr_resources.geometry.boxes import TEXT_LABELS, inside, union, x_overlap, y_overlap
+from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines, rows
+from ocr_resources.geometry.paragraphs import form_rows, group_lines, heading_lines, is_prose, is_row, split_paragraphs
+from ocr_resources.geometry.reading_order import reading_order
+from ocr_resources.types import Box, Word
+
+_BODY = frozenset({"text", "title", "list", "reference", "caption", "formula", "other"})
+PAGE_FIGURE = 0.4  # share of the page a "figure" must cover to be taken for a page of text
+
+
+@dataclass
+class Block:
+    region: int | None  # index of its layout region; None for words outside every region
+    label: str
+    box: Box  # what reading order used: a text region's words' box, else the region's box
+    lines: list[Line] = field(default_factory=list)
+    form_row: bool = False  # a form's label with its value beside it (never a heading)
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for line in self.lines for w in line.words]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+def assign(words: list[Word], regions: list[Box], min_inside: float = 0.5) -> list[int | None]:
+    """For each word, the smallest region holding at least `min_inside` of it (None when none does)."""
+    out: list[int | None] = []
+    for word in words:
+        best = None
+        for idx, region in enumerate(regions):
+            if inside(word.box, region) >= min_inside and (best is None or region.area < regions[best].area):
+                best = idx
+        out.append(best)
+    return out
+
+
+def _join_cut_lines(words: list[Word], owner: list[int | None], regions: list[Box],
+                    labels: list[str]) -> list[int | None]:
+    """Text boxes that cut a line in two (an inner box narrower than the lines around it, two boxes that
+    meet mid-line) are one box: where two words on one baseline, a word space apart, went to different
+    text regions, the larger region takes all the words of both."""
+    parent = list(range(len(regions)))
+
+    def find(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    index = {id(w): k for k, w in enumerate(words)}
+    joined = False
+    for row in rows(words):
+        row.sort(key=lambda w: w.box.x0)
+        for a, b in zip(row, row[1:], strict=False):
+            ra, rb = owner[index[id(a)]], owner[index[id(b)]]
+            if ra is None or rb is None or find(ra) == find(rb):
+                continue
+            if labels[ra] not in _BODY or labels[rb] not in _BODY:
+                continue
+            h = min(a.box.height, b.box.height)
+            if b.box.x0 - a.box.x1 <= 0.6 * h and y_overlap(a.box, b.box) >= 0.7 * h:
+                big, small = (ra, rb) if regions[ra].area >= regions[rb].area else (rb, ra)
+                parent[find(small)] = find(big)
+                joined = True
+    if not joined:
+        return owner
+    return [None if o is None else find(o) for o in owner]
+
+
+def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list[Word]]) -> int | None:
+    """The region an orphan line belongs to: one whose words continue it on the same baseline, or a text
+    region whose column it extends by one line (a box drawn a line too short)."""
+    h = line.height
+    best, best_gap = None, None
+    for idx in range(len(regions)):
+        for w in members[idx]:
+            if y_overlap(w.box, line.box) > 0.5 * min(w.box.height, h):
+                g = max(line.box.x0 - w.box.x1, w.box.x0 - line.box.x1)
+                if g <= GAP_FACTOR * h and (best_gap is None or g < best_gap):
+                    best, best_gap = idx, g
+    if best is not None:
+        return best
+    for idx, region in enumerate(regions):
+        if labels[idx] not in TEXT_LABELS or not members[idx]:
+            continue
+        g = max(region.y0 - line.box.y1, line.box.y0 - region.y1)
+        if -0.5 * h <= g <= 0.8 * h and x_overlap(line.box, region) >= 0.6 * line.box.width:
+            if best_gap is None or g < best_gap:
+                best, best_gap = idx, g
+    return best
+
+
+def order_lines(block_lines: list[Line], rtl: bool = False) -> list[Line]:
+    return [block_lines[i] for i in reading_order([ln.box for ln in block_lines], rtl=rtl)]
+
+
+def attach_captions(order: list[int], boxes: list[Box], labels: list[str]) -> list[int]:
+    """`order` with each caption moved right before the figure or table it is nearest to (vertically
+    adjacent, sharing its column). Captions with no such neighbour stay where they are."""
+    targets = [i for i in order if labels[i] in ("figure", "table")]
+    moved: dict[int, list[int]] = {}
+    for c in order:
+        if labels[c] != "caption":
+            continue
+        cap = boxes[c]
+        best, best_gap = None, None
+        for t in targets:
+            box = boxes[t]
+            if x_overlap(cap, box) < 0.3 * min(cap.width, box.width):
+                continue
+            g = max(box.y0 - cap.y1, cap.y0 - box.y1)
+            if g <= max(3 * cap.height, 24.0) and (best_gap is None or g < best_gap):
+                best, best_gap = t, g
+        if best is not None:
+            moved.setdefault(best, []).append(c)
+    attached = {c for cs in moved.values() for c in cs}
+    out: list[int] = []
+    for i in order:
+        if i in attached:
+            continue
+        out.extend(moved.get(i, []))
+        out.append(i)
+    return out
+
+
+def _container(idx: int, regions: list[Box]) -> bool:
+    return any(j != idx and inside(r, regions[idx]) >= 0.8 for j, r in enumerate(regions))
+
+
+def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool | None = None,
+            page: Box | None = None, keep_whole: frozenset[int] = frozenset()) -> list[Block]:
+    """Blocks for the regions (empty ones included, except outer boxes emptied by the boxes inside them) and
+    for the words outside every region, in reading order. A figure covering much of the `page` whose words
+    are prose is followed by its paragraphs as blocks of their own (unless its index is in `keep_whole`)."""
+    page_rtl = is_rtl(words) if rtl is None else rtl
+    owner = _join_cut_lines(words, assign(words, regions), regions, labels)
+    members: list[list[Word]] = [[] for _ in regions]
+    orphans: list[Word] = []
+    for word, idx in zip(words, owner, strict=True):
+        (orphans if idx is None else members[idx]).append(word)
+    loose: list[Line] = []
+    for line in lines(orphans):
+        idx = _adopt(line, regions, labels, members)
+        if idx is None:
+            loose.append(line)
+        else:
+            members[idx].extend(line.words)
+    blocks: list[Block] = []
+    empty: list[Block] = []  # text boxes left without words: kept (after the flow), never ordered
+    for idx, (region, label) in enumerate(zip(regions, labels, strict=True)):
+        region_lines = order_lines(lines(members[idx]), page_rtl)
+        if not region_lines and label in TEXT_LABELS:
+            if not _container(idx, regions):  # (an outer box whose words all went inside has nothing of its own)
+                empty.append(Block(idx, label, region, []))
+            continue
+        box = region
+        if region_lines and label in TEXT_LABELS:
+            box = union(ln.box for ln in region_lines)
+        elif region_lines:
+            box = union([region, *(ln.box for ln in region_lines)])
+        blocks.append(Block(idx, label, box, region_lines))
+    for group in form_rows(group_lines(loose), page_rtl):
+        row = is_row(group)
+        blocks.append(Block(None, "text", union(ln.box for ln in group), group if row else order_lines(group, page_rtl),
+                            row))
+    inner: dict[int, list[Block]] = {}  # blocks that follow a block in the flow: its parts
+    for k, block in enumerate(blocks):
+        # A page of text the layout model took for one picture is read as text; the words of a real picture
+        # (a screenshot, a chart, labels of a drawing) stay with it.
+        large = page is None or block.box.area >= PAGE_FIGURE * page.area
+        if block.label == "figure" and block.region not in keep_whole and large and is_prose(block.lines):
+            inner[k] = _paragraphs(block.lines, page_rtl)
+            block.lines = []
+        elif block.label in ("text", "list") and (head := heading_lines(block.lines)):
+            body = block.lines[head:]
+            inner[k] = [Block(block.region, block.label, union(ln.box for ln in body), body)]
+            block.lines = block.lines[:head]
+            block.box = union(ln.box for ln in block.lines)
+    for k, block in enumerate(blocks):
+        parts = [block, *inner.get(k, [])]
+        split = [Block(p.region, p.label, union(ln.box for ln in g), g) if len(pieces) > 1 else p
+                 for p in parts for pieces in [split_paragraphs(p.lines) if p.label == "text" else [p.lines]]
+                 for g in pieces]
+        if len(split) > len(parts):
+            blocks[k], inner[k] = split[0], split[1:]
+    boxes = [b.box for b in blocks]
+    block_labels = [b.label for b in blocks]
+    order = attach_captions(reading_order(boxes, block_labels, page_rtl), boxes, block_labels)
+    return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + empty
+
+
+def _paragraphs(block_lines: list[Line], rtl: bool) -> list[Block]:
+    """The text inside a figure that holds prose (a page the layout model took for a picture), as blocks
+    of their own in reading order, after the figure."""
+    groups = form_rows(group_lines(block_lines), rtl)
+    boxes = [union(ln.box for ln in g) for g in groups]
+    rows_ = [is_row(g) for g in groups]
+    return [Block(None, "text", boxes[i], groups[i] if rows_[i] else order_lines(groups[i], rtl), rows_[i])
+            for i in reading_order(boxes, rtl=rtl)]

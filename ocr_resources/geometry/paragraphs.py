@@ -1,0 +1,154 @@
+"""Lines into paragraphs: grouping loose lines, splitting a box that holds several paragraphs, a heading
+boxed with its paragraph, and forms (labels beside their values) read row by row."""
+
+from __future__ import annotations
+
+from ocr_resources.geometry.boxes import union, x_overlap, y_overlap
+from ocr_resources.geometry.lines import Line
+from ocr_resources.types import Box
+
+
+def same_type(a: Line, b: Line) -> bool:
+    """Set in the same type: boldness alike, font sizes (or, without them, line heights) close."""
+    if a.bold != b.bold:
+        return False
+    if a.size and b.size:
+        return 0.9 <= a.size / b.size <= 1.1
+    return 0.67 <= a.height / max(b.height, 1e-6) <= 1.5
+
+
+def group_lines(lines: list[Line]) -> list[list[Line]]:
+    """Loose lines (outside every region, or inside a picture) into paragraphs: a line joins the group
+    whose last line it continues (just below it, overlapping its column, in the same type, no wider gap
+    than the group's line spacing)."""
+    groups: list[list[Line]] = []
+    for line in sorted(lines, key=lambda ln: (ln.box.y0, ln.box.x0)):
+        h = line.height
+        for group in reversed(groups):
+            last = group[-1]
+            g = line.box.y0 - last.box.y1
+            spacing = last.box.y0 - group[-2].box.y1 if len(group) > 1 else None
+            if (-0.3 * h <= g <= 0.9 * h and x_overlap(line.box, last.box) > 0 and same_type(line, last)
+                    and (spacing is None or g <= spacing + 0.25 * h)):
+                group.append(line)
+                break
+        else:
+            groups.append([line])
+    return groups
+
+
+def heading_lines(lines: list[Line], max_lines: int = 2, max_words: int = 16) -> int:
+    """How many first lines of a block are a heading set in another type than the rest (bold over regular,
+    or larger): the layout model often boxes a heading with its paragraph."""
+    if len(lines) < 2:
+        return 0
+    for k in range(1, min(max_lines, len(lines) - 1) + 1):
+        head, rest = lines[:k], lines[k:]
+        if sum(len(ln.words) for ln in head) > max_words:
+            return 0
+        rest_size = sorted(ln.size or ln.height for ln in rest)[len(rest) // 2]
+        rest_bold = sum(ln.bold for ln in rest) * 2 > len(rest)
+        if not all(same_type(head[0], ln) for ln in head) or head[-1].text[-1:] in ".,;:":
+            return 0
+        set_apart = (head[0].bold and not rest_bold) or min(ln.size or ln.height for ln in head) >= 1.08 * rest_size
+        differs = head[-1].bold != rest[0].bold or (head[-1].size or head[-1].height) >= 1.08 * (
+            rest[0].size or rest[0].height)
+        if set_apart and differs:
+            return k
+    return 0
+
+
+_SENTENCE_END = ".!?:;。！？\"”’)"
+
+
+def split_paragraphs(lines: list[Line]) -> list[list[Line]]:
+    """One column of lines holding several paragraphs (one layout box around them) split where a paragraph
+    ends: a wider gap than the block's line spacing, or, in justified text, a short line ending a sentence,
+    or a first-line indent after a sentence end."""
+    ls = lines
+    if len(ls) < 3:
+        return [lines]
+    gaps = [b.box.y0 - a.box.y1 for a, b in zip(ls, ls[1:], strict=False)]
+    pairs = zip(gaps, ls, ls[1:], strict=False)
+    if any(g < -0.5 * ln.height or x_overlap(ln.box, nxt.box) <= 0 for g, ln, nxt in pairs):
+        return [lines]  # not one column of lines read top to bottom
+    spacing = sorted(gaps)[len(gaps) // 2]
+    left, right = min(ln.box.x0 for ln in ls), max(ln.box.x1 for ln in ls)
+    width = right - left
+    rtl = sum(ln.rtl for ln in ls) * 2 > len(ls)
+    if rtl:  # mirror: right-to-left lines start at the right edge
+        ls = [Line(ln.words, Box(-ln.box.x1, ln.box.y0, -ln.box.x0, ln.box.y1), ln.rtl) for ln in ls]
+        left, right = -right, -left
+    justified = sorted(ln.box.x1 for ln in ls[:-1])[(len(ls) - 1) // 2] >= right - 0.05 * width
+    starts = [0]
+    for i in range(len(ls) - 1):
+        a, b = ls[i], ls[i + 1]
+        h = a.height
+        ends = a.text[-1:] in _SENTENCE_END
+        begins = not b.text[:1].islower()
+        wide_gap = gaps[i] > spacing + 0.5 * h
+        short_end = justified and ends and a.box.x1 < right - 0.15 * width and begins
+        indent = (ends and begins and b.box.x0 > left + 0.8 * h
+                  and (i + 2 >= len(ls) or ls[i + 2].box.x0 < left + 0.4 * h))
+        if wide_gap or short_end or indent:
+            starts.append(i + 1)
+    return [lines[s:e] for s, e in zip(starts, [*starts[1:], len(lines)], strict=True)]
+
+
+def is_prose(lines: list[Line], min_lines: int = 3, min_words: int = 6) -> bool:
+    """Running text rather than labels: a few lines of several words each."""
+    return sum(1 for ln in lines if len(ln.words) >= min_words) >= min_lines
+
+
+def is_row(group: list[Line]) -> bool:
+    """A group made by `form_rows` (a label and its value, side by side): already in reading order."""
+    return len(group) > 1 and x_overlap(group[0].box, group[1].box) <= 0
+
+
+def form_rows(groups: list[list[Line]], rtl: bool = False) -> list[list[Line]]:
+    """A column of labels beside a column of values (a form) read row by row, each label with its value,
+    not all labels and then all values. Labels are a ragged column of short lines that start at one edge
+    (left; right on right-to-left pages), most of which have a value line on their baseline; two columns of
+    running text fill their lines and are left alone."""
+    boxes = [union(ln.box for ln in g) for g in groups]
+    edge = [(-b.x1 if rtl else b.x0) for b in boxes]
+    for i in sorted(range(len(groups)), key=lambda k: edge[k]):
+        column = [j for j in range(len(groups)) if abs(edge[j] - edge[i]) <= 3.0]
+        beside = [j for j, bb in enumerate(boxes)
+                  if j not in column and _next_to(bb, [ln for k in column for ln in groups[k]], rtl)]
+        if not beside:
+            continue
+        top, bottom = min(boxes[j].y0 for j in beside), max(boxes[j].y1 for j in beside)
+        column = [j for j in column if boxes[j].y1 > top and boxes[j].y0 < bottom]  # the labels beside them
+        labels = [ln for j in column for ln in groups[j]]
+        values = sorted((ln for j in beside for ln in groups[j]), key=lambda ln: ln.box.center[1])
+        if not _labels_beside(labels, values):
+            continue
+        keys = sorted(labels, key=lambda ln: ln.box.y0)
+        rows_: list[list[Line]] = [[v for v in values if v.box.center[1] < keys[0].box.y0]]
+        for k, key in enumerate(keys):
+            end = keys[k + 1].box.y0 if k + 1 < len(keys) else float("inf")
+            rows_.append([key, *(v for v in values if key.box.y0 <= v.box.center[1] < end)])
+        rest = [g for j, g in enumerate(groups) if j not in column and j not in beside]
+        return form_rows(rest, rtl) + [r for r in rows_ if r]
+    return groups
+
+
+def _next_to(box: Box, labels: list[Line], rtl: bool) -> bool:
+    """Values sit next to the labels around them (within a few rows): not in a far column, not under a
+    wide label."""
+    if not any(y_overlap(ln.box, box) > 0 for ln in labels):
+        return False
+    level = [ln for ln in labels if y_overlap(ln.box, box) > -5 * ln.height]
+    gap = min(ln.box.x0 for ln in level) - box.x1 if rtl else box.x0 - max(ln.box.x1 for ln in level)
+    return 0 <= gap <= 12 * max(ln.height for ln in level)
+
+
+def _labels_beside(a: list[Line], b: list[Line]) -> bool:
+    if len(a) < 3 or len(b) < 3:
+        return False
+    width, value_width = union(ln.box for ln in a).width, union(ln.box for ln in b).width
+    ragged = sum(1 for ln in a if ln.box.width < 0.8 * width)
+    running = sum(1 for ln in b if len(ln.words) >= 5 and ln.box.width >= 0.8 * value_width)  # a text column
+    paired = sum(1 for ln in a if any(y_overlap(ln.box, v.box) > 0.5 * min(ln.height, v.height) for v in b))
+    return ragged >= 0.5 * len(a) and running < 0.5 * len(b) and paired >= max(3, 0.5 * len(a))

@@ -1,0 +1,113 @@
+"""Reading order of boxes on a page (regions, or the lines of one region).
+
+An "above" graph, as in the rule-based order docling and others use: box i is directly above box j when they
+overlap horizontally, i ends before j starts, and no third box sits between them. A box is read only after
+every box directly above it, a column is followed down to its end before the next one starts (left to
+right; right to left on right-to-left pages), so a full-width title, figure or table between columns waits
+for both columns above it, and the columns below it come after it. Page headers come first and footers
+last, whatever their position."""
+
+from __future__ import annotations
+
+import functools
+
+from ocr_resources.geometry.boxes import x_overlap
+from ocr_resources.types import Box
+
+
+def _above(a: Box, b: Box) -> bool:
+    """a ends before b starts (a little overlap allowed: loose glyph boxes of adjacent lines overlap)."""
+    slack = min(0.3 * min(a.height, b.height), 4.0)
+    return a.y1 <= b.y0 + slack and a.center[1] < b.center[1]
+
+
+def _overlaps_x(a: Box, b: Box) -> bool:
+    """Sharing a column: a sliver of overlap (a box that strays a few points over the gutter) does not count."""
+    return x_overlap(a, b) > max(1.0, 0.1 * min(a.width, b.width))
+
+
+def _graph(boxes: list[Box]) -> tuple[list[list[int]], list[list[int]]]:
+    n = len(boxes)
+    up: list[list[int]] = [[] for _ in range(n)]
+    down: list[list[int]] = [[] for _ in range(n)]
+    for j in range(n):
+        cands = [i for i in range(n) if i != j and _overlaps_x(boxes[i], boxes[j]) and _above(boxes[i], boxes[j])]
+        for i in cands:
+            blocked = any(
+                w != i and w != j and (_overlaps_x(boxes[w], boxes[i]) or _overlaps_x(boxes[w], boxes[j]))
+                and _above(boxes[i], boxes[w]) and _above(boxes[w], boxes[j])
+                for w in cands)
+            if not blocked:
+                up[j].append(i)
+                down[i].append(j)
+    return up, down
+
+
+def _before(boxes: list[Box], rtl: bool):
+    """Order of siblings: the upper one first where they share a column or one ends before the other
+    starts (a running head over one column), else the one nearer the reading start (left, or right)."""
+
+    def cmp(i: int, j: int) -> int:
+        a, b = boxes[i], boxes[j]
+        if _overlaps_x(a, b) or a.y1 < b.y0 or b.y1 < a.y0:
+            return -1 if a.y0 < b.y0 else (1 if a.y0 > b.y0 else 0)
+        if rtl:
+            return -1 if a.x1 > b.x1 else 1
+        return -1 if a.x0 < b.x0 else 1
+
+    return functools.cmp_to_key(cmp)
+
+
+def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
+    """Walk the above-graph: from the box just read, go on to the first box below it whose boxes above are
+    all read (down the column), unless a ready box beside it comes first (the left column before the right
+    one); with nothing ready below, start at the first ready box (the next column, or what waited for it)."""
+    if len(idx) <= 1:
+        return list(idx)
+    sub = [boxes[i] for i in idx]
+    up, down = _graph(sub)
+    key = _before(sub, rtl)
+    for children in down:
+        children.sort(key=key)
+    waiting = [len(u) for u in up]
+    ready = {k for k in range(len(sub)) if not waiting[k]}
+    order: list[int] = []
+    current: int | None = None
+    while ready:
+        nxt = None
+        if current is not None:
+            below = [c for c in down[current] if c in ready]
+            if below:
+                nxt = below[0]
+                beside = [r for r in ready if r != nxt and _beside_before(sub[r], sub[nxt], rtl)]
+                if beside:
+                    nxt = min(beside, key=key)
+        if nxt is None:
+            nxt = min(ready, key=key)
+        ready.discard(nxt)
+        order.append(nxt)
+        for c in down[nxt]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                ready.add(c)
+        current = nxt
+    if len(order) < len(sub):  # cannot happen (the graph has no cycles), but never lose a box
+        order += [k for k in range(len(sub)) if k not in set(order)]
+    return [idx[k] for k in order]
+
+
+def _beside_before(a: Box, b: Box, rtl: bool) -> bool:
+    """a sits in an earlier column than b (left of it; right of it on right-to-left pages) and starts above
+    b's end: it is read first, even when b is next down the column being read."""
+    if _overlaps_x(a, b) or a.y0 >= b.y1:
+        return False
+    return a.x1 <= b.x0 + 1 if not rtl else a.x0 >= b.x1 - 1
+
+
+def reading_order(boxes: list[Box], labels: list[str] | None = None, rtl: bool = False) -> list[int]:
+    """Indices of `boxes` in reading order; with `labels`, page headers first and footers last."""
+    labels = labels or [""] * len(boxes)
+    head = [i for i, lab in enumerate(labels) if lab == "header"]
+    foot = [i for i, lab in enumerate(labels) if lab == "footer"]
+    body = [i for i, lab in enumerate(labels) if lab not in ("header", "footer")]
+    return _order_group(boxes, head, rtl) + _order_group(boxes, body, rtl) + _order_group(boxes, foot, rtl)

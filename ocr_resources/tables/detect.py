@@ -1,0 +1,266 @@
+"""Table regions that do not rest on one layout label.
+
+The layout model's regions are checked against what the page itself shows: ruling lines that enclose a
+grid of text (or rules stacked over and under rows of aligned text), and regions whose words line up in
+columns of short phrases and numbers. A region the model called a figure, a paragraph or a reference that
+is really a table becomes a table (its model label is kept); one table region over two ruled tables is
+split; a table box that cuts a ruled table short takes the rules' extent; a ruled table the model missed is
+added. Everything here works in PDF points on one page."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+
+from ocr_resources.tables.alignment import PHRASE_GAP, channels, is_numeric
+from ocr_resources.tables.lines import median_height, split_phrases, text_lines
+from ocr_resources.tables.rules import Rule
+from ocr_resources.tables.structure import build_structure
+from ocr_resources.types import Box, DetectedRegion, Word
+
+# Labels whose region may turn out to be a table. Titles, captions, headers and footers never are.
+RELABEL = ("figure", "text", "reference", "list", "other", "formula")
+TOL = 2.0  # pt: rules closer than this touch
+_CAPTION = re.compile(r"^(table|tab\.|figure|fig\.|chart|exhibit)\s*[A-Z]?[-\d.]+", re.IGNORECASE)
+STOP_LABELS = ("caption", "title")  # a table never runs across these
+MIN_DENSITY = 0.15  # share of a table's area its words cover; tables are dense, charts and diagrams are not
+
+
+@dataclass
+class Candidate:
+    box: Box
+    evidence: str  # 'grid' (rules both ways) or 'rules' (rules above and below rows)
+
+
+def _touch(a: Rule, b: Rule, tol: float = TOL) -> bool:
+    return a.x0 - tol <= b.x1 and b.x0 - tol <= a.x1 and a.y0 - tol <= b.y1 and b.y0 - tol <= a.y1
+
+
+def _components(rules: list[Rule]) -> list[list[Rule]]:
+    """Rules that touch (crossings, corners, collinear pieces) grouped together."""
+    parent = list(range(len(rules)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    order = sorted(range(len(rules)), key=lambda i: rules[i].x0)
+    for k, i in enumerate(order):  # sweep along x: only rules that start before this one ends can touch it
+        for j in order[k + 1:]:
+            if rules[j].x0 - TOL > rules[i].x1:
+                break
+            if _touch(rules[i], rules[j]):
+                parent[find(i)] = find(j)
+    groups: dict[int, list[Rule]] = {}
+    for i, r in enumerate(rules):
+        groups.setdefault(find(i), []).append(r)
+    return list(groups.values())
+
+
+def _bbox(rules: list[Rule]) -> Box:
+    return Box(min(r.x0 for r in rules), min(r.y0 for r in rules), max(r.x1 for r in rules), max(r.y1 for r in rules))
+
+
+def _inside(words: list[Word], box: Box) -> list[Word]:
+    return [w for w in words if box.contains_point(*w.box.center)]
+
+
+def looks_tabular(words: list[Word], rules: list[Rule], box: Box, strict: bool) -> bool:
+    """Do these words make a table? At least two rows and two columns of short cells with text in a fair
+    share of them. `strict` (the layout model saw no table here) wants a dense, nearly full grid, and
+    without rules also aligned columns on most lines and numbers in a good share of the cells, which
+    prose, lists and charts do not have."""
+    words = [w for w in words if w.text.strip()]
+    if len(words) < 4:
+        return False
+    h = median_height(words)
+    lines = text_lines(words)
+    phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
+    flat = [p for ps in phrases for p in ps]
+    if statistics.median(len(p) for p in flat) > 5:
+        return False  # long phrases: prose
+    if strict and not rules:
+        multi = sum(1 for ps in phrases if len(ps) >= 2)
+        numeric = sum(1 for p in flat if is_numeric(" ".join(w.text for w in p)))
+        if len(lines) < 3 or multi < 0.6 * len(lines) or numeric < 0.25 * len(flat):
+            return False
+        if not channels(lines, h, box.x0, box.x1):
+            return False
+    table = build_structure(words, rules, box)
+    filled = sum(1 for c in table.cells if c.text)
+    if strict:
+        # a table nobody else vouches for (the model saw none here) must be dense and nearly full: charts
+        # give sparse grids (tick labels round an empty plot), with little text for their area
+        density = sum(w.box.area for w in words) / max(box.area, 1e-6)
+        return (table.n_rows >= 2 and table.n_cols >= 2 and filled >= 0.85 * len(table.cells)
+                and density >= MIN_DENSITY)
+    return table.n_rows >= 2 and table.n_cols >= 2 and filled >= 4 and filled >= 0.3 * len(table.cells)
+
+
+def ruled_tables(words: list[Word], rules: list[Rule], stops: list[Box] = ()) -> list[Candidate]:
+    """Tables drawn with rules: grids (horizontal and vertical rules that touch), and stacks of long
+    horizontal rules with aligned rows between them (rules above, under the heading and at the bottom).
+    `stops`: boxes (captions, notes) that no table runs across."""
+    lines = [r for r in rules if r.kind == "line"]
+    out: list[Candidate] = []
+    loose: list[Rule] = []
+    for group in _components(lines):
+        hs = [r for r in group if r.horizontal]
+        vs = [r for r in group if not r.horizontal]
+        box = _bbox(group)
+        if len(hs) >= 2 and len(vs) >= 2 and box.width > 20 and box.height > 10:
+            if looks_tabular(_inside(words, box), lines, box, strict=False):
+                out.append(Candidate(box, "grid"))
+                continue
+        loose += hs
+    out += _stacked(words, lines, loose, out, stops)
+    return out
+
+
+def _stacked(words: list[Word], rules: list[Rule], hs: list[Rule], taken: list[Candidate],
+             stops: list[Box]) -> list[Candidate]:
+    """Runs of long horizontal rules of about the same extent, one above the other, with table rows between
+    consecutive ones; a band of prose or a caption between two rules ends a run. Rules of tables side by
+    side (other extents) make runs of their own."""
+    if not words:
+        return []
+    h = median_height(words)
+    long = sorted((r for r in hs if r.length >= 8 * h), key=lambda r: r.pos)
+    out: list[Candidate] = []
+    while long:
+        first = max(long, key=lambda r: r.length)  # the widest rule sets the extent of its group
+        group = [r for r in long if r.x0 >= first.x0 - 3 * h and r.x1 <= first.x1 + 3 * h
+                 and min(r.x1, first.x1) - max(r.x0, first.x0) >= 0.5 * r.length]
+        long = [r for r in long if r not in group]
+        run: list[Rule] = []
+        for r in group + [None]:
+            if r is not None and run:
+                band = Box(first.x0, run[-1].pos, first.x1, r.pos)
+                if _band_continues(_inside(words, band), h) and not any(_share(b, band) >= 0.5 for b in stops):
+                    run.append(r)
+                    continue
+            if len(run) >= 2:
+                box = Box(min(x.x0 for x in run), run[0].pos - 1, max(x.x1 for x in run), run[-1].pos + 1)
+                if not any(c.box.intersection(box) > 0 for c in taken + out) and looks_tabular(
+                        _inside(words, box), rules, box, strict=False):
+                    out.append(Candidate(box, "rules"))
+            run = [r] if r is not None else []
+    return out
+
+
+def _band_continues(words: list[Word], h: float) -> bool:
+    """Can the text between two rules belong to one table? Not when it is a paragraph or a caption: lines
+    of one long phrase each, or a line that starts like a caption."""
+    if not words:
+        return True
+    lines = text_lines(words)
+    if any(_CAPTION.match(" ".join(w.text for w in ln.words[:3])) for ln in lines):
+        return False
+    phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
+    prose = sum(1 for ps in phrases if len(ps) == 1 and len(ps[0]) > 6)
+    return prose < 2 and prose <= len(lines) // 2
+
+
+def split_stacked(words: list[Word], box: Box) -> list[Box]:
+    """One region over two unruled tables, one under the other: the second starts after a gap with a
+    heading line that has no numbers and nothing in the label column, with rows of numbers above and
+    below it. The region's parts, top to bottom (just the region when there is no such line)."""
+    lines = text_lines(_inside(words, box))
+    if len(lines) < 8:
+        return [box]
+    h = median_height([w for ln in lines for w in ln.words])
+    phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
+    numeric = [sum(is_numeric(" ".join(w.text for w in p)) for p in ps) >= 2 for ps in phrases]
+    labels = [ps[0] for ps in phrases if len(ps) >= 2]
+    label_right = statistics.median(p[-1].box.x1 for p in labels) if labels else box.x1
+    gaps = [b.box.y0 - a.box.y1 for a, b in zip(lines, lines[1:], strict=False)]
+    typical = statistics.median(gaps)
+    cuts = [box.y0]
+    for i in range(3, len(lines) - 3):
+        heading = (not any(is_numeric(w.text) for w in lines[i].words)
+                   and lines[i].words[0].box.x0 > label_right and gaps[i - 1] > typical + 0.5 * h)
+        if heading and sum(numeric[max(0, i - 5):i]) >= 3 and sum(numeric[i + 1:i + 6]) >= 3:
+            cuts.append((lines[i - 1].box.y1 + lines[i].box.y0) / 2)
+    cuts.append(box.y1)
+    return [Box(box.x0, a, box.x1, b) for a, b in zip(cuts, cuts[1:], strict=False)]
+
+
+def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list[Rule]) -> list[DetectedRegion]:
+    """The page's layout regions (boxes in points) with table regions confirmed, relabelled, split, extended
+    or added from the page's ruling lines and word alignment. Without words (a scanned page before OCR)
+    nothing changes."""
+    words = [w for w in words if w.text.strip()]
+    if not words:
+        return list(regions)
+    found = ruled_tables(words, rules, [r.box for r in regions if r.label in STOP_LABELS])
+    lines = [r for r in rules if r.kind == "line"]
+    out: list[DetectedRegion] = []
+    used: set[int] = set()
+    for region in regions:
+        overlapping = [k for k, c in enumerate(found)
+                       if _share(c.box, region.box) >= 0.5 or _share(region.box, c.box) >= 0.5]
+        if region.label == "table" and overlapping:
+            held = _inside(words, region.box)
+            covered = sum(1 for w in held if any(found[k].box.contains_point(*w.box.center) for k in overlapping))
+            used.update(overlapping)
+            if len(overlapping) >= 2 and covered >= 0.8 * len(held):
+                # one region over several ruled tables: they replace it
+                out += [DetectedRegion(found[k].box, "table", region.model_label, region.score) for k in overlapping]
+            elif len(overlapping) == 1 and covered >= 0.7 * len(held):
+                # the rules' extent is the table's (a caption or a cut-off row no longer decides it)
+                out.append(DetectedRegion(found[overlapping[0]].box, "table", region.model_label, region.score))
+            else:  # rules for part of the table only: keep all of it
+                boxes = [region.box] + [found[k].box for k in overlapping]
+                union = Box(min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes),
+                            max(b.y1 for b in boxes))
+                out.append(DetectedRegion(union, "table", region.model_label, region.score))
+        elif region.label == "table":  # no rules: maybe two tables one under the other
+            out += [DetectedRegion(_fit(words, b), "table", region.model_label, region.score)
+                    for b in split_stacked(words, region.box)]
+        elif region.label in RELABEL and not overlapping and looks_tabular(
+                _inside(words, region.box), [], region.box, strict=True):
+            out.append(DetectedRegion(_fit(words, region.box), "table", region.model_label, region.score))
+        else:
+            out.append(region)
+    added = [c for k, c in enumerate(found) if k not in used
+             and not any(r.label == "table" and _iou(r.box, c.box) > 0.5 for r in out)
+             and looks_tabular(_inside(words, c.box), lines, c.box, strict=True)]
+    for c in added:
+        # the model's region that covers most of it lends its label (kept as the model's) and score
+        host = max(regions, key=lambda r: r.box.intersection(c.box), default=None)
+        hosted = host is not None and host.box.intersection(c.box) > 0
+        out.append(DetectedRegion(c.box, "table", host.model_label if hosted else None,
+                                  host.score if hosted else None))
+    # a table inside another one is the same table seen twice (two model boxes over one ruled table)
+    tables = [r for r in out if r.label == "table"]
+    nested = {id(a) for a in tables for b in tables
+              if a is not b and _share(a.box, b.box) >= 0.9 and (a.box.area < b.box.area or
+                                                                 (a.box == b.box and id(a) > id(b)))}
+    out = [r for r in out if id(r) not in nested]
+    # regions now inside a table (pieces of it the model took for text) give way to it
+    boxes = [r.box for r in out if r.label == "table"]
+    return [r for r in out if r.label == "table" or r.label in ("header", "footer")
+            or not any(_share(r.box, t) >= 0.6 for t in boxes)]
+
+
+def _fit(words: list[Word], box: Box, margin: float = 2.0) -> Box:
+    """A table box without rules drawn to the extent of its words (model boxes are loose)."""
+    held = _inside(words, box)
+    if not held:
+        return box
+    return Box(max(box.x0, min(w.box.x0 for w in held) - margin), max(box.y0, min(w.box.y0 for w in held) - margin),
+               min(box.x1, max(w.box.x1 for w in held) + margin), min(box.y1, max(w.box.y1 for w in held) + margin))
+
+
+def _share(inner: Box, outer: Box) -> float:
+    """Share of `inner`'s area inside `outer`."""
+    return inner.intersection(outer) / inner.area if inner.area > 0 else 0.0
+
+
+def _iou(a: Box, b: Box) -> float:
+    inter = a.intersection(b)
+    union = a.area + b.area - inter
+    return inter / union if union > 0 else 0.0

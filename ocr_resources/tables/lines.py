@@ -1,0 +1,100 @@
+"""Text lines and phrases: the words of a table region grouped the way a reader sees them."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from ocr_resources.types import Box, Word
+
+
+@dataclass
+class Line:
+    """Words on one baseline, left to right."""
+
+    words: list[Word] = field(default_factory=list)
+
+    @property
+    def box(self) -> Box:
+        return Box(min(w.box.x0 for w in self.words), min(w.box.y0 for w in self.words),
+                   max(w.box.x1 for w in self.words), max(w.box.y1 for w in self.words))
+
+    @property
+    def height(self) -> float:
+        return statistics.median(w.box.height for w in self.words)
+
+
+def text_lines(words: list[Word]) -> list[Line]:
+    """Words grouped into lines by vertical overlap (at least half the smaller height), top to bottom. A
+    word joins the line it overlaps most, so a superscript stays on its line. A glyph far taller than the
+    text (a bullet from a symbol font, whose font box reaches far above the line) counts by its lower part."""
+    if not words:
+        return []
+    typical = median_height(words)
+
+    def extent(w: Word) -> tuple[float, float]:
+        if w.box.height > 1.8 * typical:
+            return (w.box.y1 - typical, w.box.y1)
+        return (w.box.y0, w.box.y1)
+
+    lines: list[Line] = []
+    bands: list[tuple[float, float]] = []
+    for word in sorted(words, key=lambda w: (sum(extent(w)), w.box.x0)):
+        y0, y1 = extent(word)
+        best, best_overlap = None, 0.0
+        # words come in order of their middles: only the last few lines can still take one
+        for i in range(max(0, len(bands) - 4), len(bands)):
+            top, bottom = bands[i]
+            overlap = min(bottom, y1) - max(top, y0)
+            if overlap > 0.5 * min(bottom - top, y1 - y0) and overlap > best_overlap:
+                best, best_overlap = i, overlap
+        if best is None:
+            lines.append(Line([word]))
+            bands.append((y0, y1))
+        else:
+            lines[best].words.append(word)
+            top, bottom = bands[best]
+            bands[best] = (min(top, y0), max(bottom, y1))
+    for line in lines:
+        line.words.sort(key=lambda w: w.box.x0)
+    order = sorted(range(len(lines)), key=lambda i: bands[i][0])
+    return [lines[i] for i in order]
+
+
+def split_phrases(words: list[Word], max_gap: float, cuts: list[tuple[float, float]] = (),
+                  walls: list[float] = ()) -> list[list[Word]]:
+    """A line's words (left to right) cut into phrases at gaps wider than `max_gap`, at narrower gaps (over
+    half of it) that fall on one of `cuts` (x-ranges known to separate columns), and wherever a word is on
+    the other side of one of `walls` (x of ruling lines)."""
+    phrases: list[list[Word]] = []
+    for word in words:
+        if phrases:
+            last = phrases[-1][-1]
+            gap = word.box.x0 - last.box.x1
+            if any(last.box.center[0] < x < word.box.center[0] for x in walls):
+                phrases.append([word])
+                continue
+            on_cut = any(min(b, word.box.x0) - max(a, last.box.x1) >= 0 or a <= (last.box.x1 + word.box.x0) / 2 <= b
+                         for a, b in cuts)
+            if gap < max_gap and not (on_cut and gap > max_gap / 2):
+                phrases[-1].append(word)
+                continue
+        phrases.append([word])
+    return phrases
+
+
+def words_box(words: list[Word]) -> Box:
+    return Box(min(w.box.x0 for w in words), min(w.box.y0 for w in words),
+               max(w.box.x1 for w in words), max(w.box.y1 for w in words))
+
+
+def join_text(words: list[Word]) -> str:
+    """A cell's words as text: line by line, top to bottom, words left to right, lines joined by a space."""
+    if len(words) == 1:
+        return words[0].text.strip()
+    return " ".join(" ".join(w.text for w in line.words) for line in text_lines(words)).strip()
+
+
+def median_height(words: list[Word], default: float = 10.0) -> float:
+    heights = [w.box.height for w in words if w.box.height > 0]
+    return statistics.median(heights) if heights else default

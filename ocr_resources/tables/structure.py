@@ -1,0 +1,113 @@
+"""A table's structure from every signal its page has, chosen per table: ruling lines where they rule its
+columns or rows, word alignment for the rest; the choice is recorded as the structure's `method`."""
+
+from __future__ import annotations
+
+from ocr_resources.tables.alignment import PHRASE_GAP, column_lanes, is_numeric, row_lanes
+from ocr_resources.tables.grid import Lane, build_grid, drop_empty, prune, to_structure
+from ocr_resources.tables.lattice import close_sides, rule_lanes, ruled, split_bands
+from ocr_resources.tables.lines import Line, median_height, split_phrases, text_lines
+from ocr_resources.tables.rules import Rule
+from ocr_resources.types import Box, TableStructure, Word
+
+DENSE_ROW_RULES = 3  # this many inner horizontal rules: every row is ruled, a band is one row unless numbers say not
+
+
+def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableStructure:
+    """Cells of the table in `region` from its words and the page's ruling lines (all in PDF points, or any
+    one unit). Columns come from vertical rules when they run down the table, else from white-space
+    channels; rows from horizontal rules when they run across it (bands holding several rows of data are
+    split), else from the lines of text."""
+    words = [w for w in words if w.text.strip() and region.contains_point(*w.box.center)]
+    if not words:
+        return TableStructure(0, 0, [], method="alignment")
+    h = median_height(words)
+    tol = max(1.5, 0.3 * h)
+    lines = text_lines(words)
+    x0, x1 = min(w.box.x0 for w in words), max(w.box.x1 for w in words)
+    y0, y1 = min(w.box.y0 for w in words), max(w.box.y1 for w in words)
+    found = rule_lanes(words, rules, region, h)
+    col_ruled = bool(ruled(found.cols, (x0, x1), (y0, y1))) and found.crossing <= 0.05 * len(words)
+    row_rules = ruled(found.rows, (y0, y1), (x0, x1))
+    if col_ruled:
+        cols = close_sides(found.cols, x0, x1, tol)
+        cols = sorted(cols + _unruled_columns(lines, h, region, cols), key=lambda c: c.pos)
+        seps = [(c.pos - 0.5, c.pos + 0.5) for c in cols[1:-1]]
+    else:
+        cols, seps = column_lanes(lines, h, region, [v.pos for v in ruled(found.cols, (x0, x1), (y0, y1), 0.3)])
+    body = _body_top(lines, len(cols) - 1, h)
+    if row_rules:
+        rows = close_sides(found.rows, y0, y1, tol)
+        limit = cols[1].pos if len(cols) > 2 and not cols[1].virtual else None  # a rule ends the label column
+        heading_end = body if body < float("inf") else float("-inf")  # no numbers: no heading bands to keep
+        rows = split_bands(rows, [c.pos for c in cols], words, h, len(row_rules) < DENSE_ROW_RULES, limit,
+                           heading_end)
+        # the bands above the first row of numbers are headings (several where group headings are ruled off)
+        header = max(1, sum(1 for r in rows[1:] if r.pos <= body + tol)) if body < float("inf") else 1
+    else:
+        full = [r.pos for r in found.rows if r.coverage(x0, x1) >= 0.5]
+        rows, header = row_lanes(lines, seps, h, full, [r.pos for r in found.rows if r.pos not in full])
+    rows, cols = prune(rows, cols, words)
+    _group_heading_spans(found.rows, cols, lines, h, x0, x1, body)
+    walls = [c.pos for c in cols if not c.virtual]
+    cuts = [(c.pos - 0.5, c.pos + 0.5) for c in cols[1:-1]] + seps
+    phrases = [p for ln in lines for p in split_phrases(ln.words, PHRASE_GAP * h, cuts, walls)]
+    method = "rules" if col_ruled and row_rules else "rules+alignment" if col_ruled or row_rules else "alignment"
+    grid = drop_empty(build_grid(phrases, rows, cols, method))
+    grid.header_rows = min(header, grid.n_rows - 1) if grid.n_rows > 1 else 0
+    return to_structure(grid)
+
+
+def _body_top(lines: list[Line], n_cols: int, h: float) -> float:
+    """y where the body starts: the first line with numbers in half the columns (a data row, not a row of
+    years in the heading; a number inside a phrase of text does not count); infinity for a table without
+    numbers."""
+    need = max(2, n_cols // 2)
+    for ln in lines:
+        phrases = split_phrases(ln.words, PHRASE_GAP * h)
+        if sum(is_numeric(" ".join(w.text for w in p)) for p in phrases) >= need:
+            return ln.box.y0
+    return float("inf")
+
+
+def _group_heading_spans(rules: list[Lane], cols: list[Lane], lines: list[Line], h: float, x0: float, x1: float,
+                         body: float) -> None:
+    """A heading with a rule under it that runs across only some columns (a group heading over its
+    columns) spans those columns: the column boundaries under the rule are cut along the heading's line.
+    Only above the body."""
+    for rule in rules:
+        if rule.pos >= body:
+            continue
+        for a, b in rule.spans:
+            if b - a >= 0.9 * (x1 - x0):
+                continue
+            above = [ln for ln in lines if ln.box.y1 <= rule.pos + 0.3 * h and ln.box.y0 >= rule.pos - 2 * h
+                     and any(a - h <= w.box.x0 and w.box.x1 <= b + h for w in ln.words)]
+            if not above:
+                continue
+            line = max(above, key=lambda ln: ln.box.y1)
+            for c in cols[1:-1]:
+                if c.virtual and a + h < c.pos < b - h:
+                    c.cuts.append((line.box.y0, line.box.y1))
+
+
+def _unruled_columns(lines: list[Line], h: float, region: Box, ruled_cols: list[Lane]) -> list[Lane]:
+    """Columns a ruled table leaves without a rule (one rule after the label column, white space between the
+    numbers): white-space channels far from every rule with numbers on both sides, inside one ruled
+    column, on at least three lines (justified text in a ruled cell has channels too, but not numbers)."""
+    lanes, seps = column_lanes(lines, h, region)
+    xs = [c.pos for c in ruled_cols]
+    out = []
+    for lane, (a, b) in zip(lanes[1:-1], seps, strict=True):
+        if any(a - h < x < b + h for x in xs):
+            continue  # the channel of a ruled boundary
+        left = max((x for x in xs if x < a), default=float("-inf"))
+        right = min((x for x in xs if x > b), default=float("inf"))
+        both = 0
+        for ln in lines:
+            before = [w for w in ln.words if left < w.box.x0 and w.box.x1 <= b]
+            after = [w for w in ln.words if a <= w.box.x0 and w.box.x1 < right]
+            both += bool(before and after and is_numeric(before[-1].text) and is_numeric(after[0].text))
+        if both >= 3:
+            out.append(lane)
+    return out

@@ -1,0 +1,39 @@
+"""The document-level view of a text block that furniture and heading decisions work on."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from ocr_resources.types import Box
+
+
+@dataclass
+class TextBlock:
+    page_no: int
+    page_width: float
+    page_height: float
+    box: Box
+    label: str
+    text: str
+    size: float | None = None  # font size (text layer) or line height (OCR), median over its words
+    bold: bool = False
+    lines: int = 1
+    form_row: bool = False  # a form's label with its value
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def body_size(blocks: list[TextBlock]) -> float | None:
+    """The size most of the document's text is set in (weighted by characters)."""
+    weights: dict[float, int] = {}
+    for b in blocks:
+        if b.size and b.label in ("text", "list", "reference"):
+            key = round(b.size * 2) / 2
+            weights[key] = weights.get(key, 0) + len(b.text)
+    if not weights:
+        sizes = [b.size for b in blocks if b.size]
+        return statistics.median(sizes) if sizes else None
+    return max(weights, key=lambda k: weights[k])

@@ -1,0 +1,105 @@
+"""Decisions that need a whole document: hyphenation (its vocabulary), page furniture (repetition across
+pages), heading levels (its body type size), and list blocks."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from ocr_resources.geometry.page import Block
+from ocr_resources.text.blocks import TextBlock
+from ocr_resources.text.furniture import find_furniture
+from ocr_resources.text.hyphens import Vocabulary, dehyphenate
+from ocr_resources.text.structure import heading_levels, list_items
+
+OCR_SIZE_PER_HEIGHT = 0.8  # an OCR line box is about 1.25 font sizes high (ascenders, descenders, padding)
+
+
+@dataclass
+class PageBlocks:
+    page_no: int
+    width: float
+    height: float
+    blocks: list[Block]
+
+
+@dataclass
+class BlockText:
+    block: Block
+    label: str
+    text: str
+    size: float | None
+    bold: bool
+    heading_level: int | None = None
+
+
+def block_font(block: Block) -> tuple[float | None, bool]:
+    """Median font size of a block's words (their line height, scaled, for OCR words) and whether most of
+    its characters are bold."""
+    words = block.words
+    if not words:
+        return None, False
+    sizes = [w.size if w.size else w.box.height * OCR_SIZE_PER_HEIGHT for w in words]
+    chars = sum(len(w.text) for w in words) or 1
+    bold = sum(len(w.text) for w in words if w.bold) * 2 > chars
+    return statistics.median(sizes), bold
+
+
+def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = None) -> list[list[BlockText]]:
+    """Per page, per block (same order as given): final label, text, font and heading level. `context`
+    holds blocks of the document's other pages (computed earlier) that inform repetition and sizes."""
+    vocab = Vocabulary(b.text for p in pages for b in p.blocks)
+    for tb in context or []:
+        vocab.add(tb.text)
+    results: list[list[BlockText]] = []
+    flat: list[TextBlock] = []
+    where: list[tuple[int, int]] = []
+    for pi, page in enumerate(pages):
+        row = []
+        for bi, block in enumerate(page.blocks):
+            text = "\n".join(dehyphenate([ln.text for ln in block.lines], vocab))
+            size, bold = block_font(block)
+            row.append(BlockText(block, block.label, text, size, bold))
+            if block.label not in ("table", "figure"):
+                flat.append(TextBlock(page.page_no, page.width, page.height, block.box, block.label, text, size, bold,
+                                      max(1, len(block.lines)), block.form_row))
+                where.append((pi, bi))
+        results.append(row)
+    n_own = len(flat)
+    flat.extend(context or [])
+    relabel = find_furniture(flat)
+    for k, label in relabel.items():
+        if k < n_own:
+            pi, bi = where[k]
+            results[pi][bi].label = label
+            flat[k].label = label
+    levels = heading_levels(flat)
+    for k in range(n_own):
+        pi, bi = where[k]
+        bt = results[pi][bi]
+        if k in levels:
+            bt.label, bt.heading_level = "title", levels[k]
+        elif bt.label == "title":
+            bt.label = "text"  # a "title" too long to be a heading is a paragraph
+        if bt.label == "text" and list_items(bt.text.split("\n")):
+            bt.label = "list"
+    for row in results:
+        _merge_split_headings(row)
+    return results
+
+
+def _merge_split_headings(row: list[BlockText]) -> None:
+    """A heading the layout model cut in two boxes (one per line): consecutive headings of one level and
+    type, one right under the other, become one."""
+    last: BlockText | None = None
+    for bt in row:
+        if bt.label in ("header", "footer") or not bt.text:
+            continue
+        if (last is not None and bt.label == last.label == "title" and bt.heading_level == last.heading_level
+                and bt.bold == last.bold and (bt.size or 0) == (last.size or 0)):
+            a, b = last.block.box, bt.block.box
+            if 0 <= b.y0 - a.y1 <= 0.8 * max(a.height, 1.0) and min(a.x1, b.x1) > max(a.x0, b.x0):
+                last.text = last.text + "\n" + bt.text
+                bt.text = ""
+                continue
+        last = bt

@@ -1,0 +1,104 @@
+"""Blocks of text as Markdown: paragraphs re-flowed, headings with their level, list items, figures as an
+image marker (with the text they hold when it is prose), page furniture left out."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ocr_resources.text.structure import is_bullet, list_items
+
+FURNITURE = frozenset({"header", "footer"})
+IMAGE = "<!-- image -->"
+
+
+def _cjk(ch: str) -> bool:
+    # scripts written without spaces between words (Hangul is written with spaces)
+    o = ord(ch)
+    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF
+
+
+def reflow(lines: list[str]) -> str:
+    """Lines of one paragraph as one line (no space where two CJK characters meet at a line break)."""
+    out = ""
+    for line in (ln.strip() for ln in lines):
+        if not line:
+            continue
+        if out and not (_cjk(out[-1]) and _cjk(line[0])):
+            out += " "
+        out += line
+    return out
+
+
+def escape(text: str) -> str:
+    """Markdown-significant characters in running text: underscores, and a leading '#' or '>'."""
+    text = text.replace("_", "\\_")
+    return re.sub(r"^([#>])", r"\\\1", text)
+
+
+def _list(lines: list[str]) -> str | None:
+    items = list_items(lines)
+    if not items:
+        return None
+    lead = escape(reflow([items[0][1]])) + "\n\n" if items[0][0] == "" else ""
+    listed = [(m, t) for m, t in items if m]
+    return lead + "\n".join(f"- {escape(t)}" if is_bullet(m) else f"{m} {escape(t)}".strip() for m, t in listed)
+
+
+def block_markdown(label: str, text: str, heading_level: int | None = None, table_md: str | None = None) -> str:
+    """One block's Markdown ('' for furniture and empty blocks)."""
+    if label in FURNITURE:
+        return ""
+    lines = [ln for ln in (text or "").split("\n") if ln.strip()]
+    if table_md:
+        return table_md.strip()
+    if label == "figure":
+        return IMAGE  # its prose, if any, follows as blocks of its own; labels inside it stay in the database
+    if not lines:
+        return ""
+    if label == "title":
+        return "#" * max(1, min(heading_level or 2, 6)) + " " + escape(reflow(lines))
+    if label == "list":
+        listed = _list(lines)
+        if listed:
+            return listed
+    return escape(reflow(lines))
+
+
+_SKIPPABLE = frozenset({"header", "footer", "figure", "table", "caption"})
+_OPEN_END = re.compile(r"[\w,;\-–]$")
+
+
+def _continues(previous: str, text: str) -> bool:
+    """A paragraph cut by a column or page break: the first part stops mid-sentence, the next starts
+    with a lower-case letter."""
+    return bool(previous) and bool(text) and bool(_OPEN_END.search(previous)) and text[0].islower()
+
+
+def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None) -> str:
+    """A document's Markdown from its text rows in reading order (dicts with label, text, heading_level,
+    page_no, region_no). A paragraph split by a column or page break (with only furniture, figures, tables
+    or captions between the parts) is joined again, as docling does."""
+    tables = tables or {}
+    parts: list[str] = []
+    last_text: int | None = None  # index in parts of the last paragraph that may continue
+    for row in rows:
+        label = row["label"]
+        table = tables.get((row["page_no"], row["region_no"])) if row.get("region_no") is not None else None
+        if label == "text" and not table and last_text is not None:
+            text = reflow((row["text"] or "").split("\n"))
+            if _continues(parts[last_text], text):
+                parts[last_text] = parts[last_text] + " " + escape(text)
+                continue
+        body = block_markdown(label, row["text"], row.get("heading_level"), table)
+        if label == "text" and not table:
+            last_text = len(parts) if body else last_text
+        elif label not in _SKIPPABLE:
+            last_text = None
+        if body:
+            parts.append(body)
+    return normalize_newlines("\n\n".join(parts))
+
+
+def normalize_newlines(markdown: str) -> str:
+    return unicodedata.normalize("NFC", re.sub(r"\n{3,}", "\n\n", markdown)).strip() + "\n"

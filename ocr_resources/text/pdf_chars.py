@@ -1,0 +1,220 @@
+"""A PDF text layer's characters into clean words.
+
+pdfium hands out characters in content-stream order with a box each. Turning them into words is where most
+text-layer damage is repaired or avoided:
+- a word ends at whitespace, at a jump to another line, at a horizontal gap (in either direction, so
+  right-to-left text is not cut into letters), and where the script's direction flips ("Pythonمن");
+- spaces pdfium generated between touching glyphs (kerning, accents) are ignored;
+- a spacing accent drawn over its letter ("a" + "´") becomes a combining mark on that letter, then NFC;
+- the soft-hyphen marker (pdfium's U+FFFE) becomes a plain line-end hyphen that hyphenation joining sees;
+- glyphs of a right-to-left ligature that pdfium gives in visual order are put back in logical order;
+- characters without a Unicode mapping (controls, private use, replacement characters) are dropped, and a
+  word made mostly of them is dropped whole;
+- symbol-font bullets become real bullets."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from ocr_resources.text.clean import SPACING_ACCENTS, clean_text, is_bad_char
+from ocr_resources.types import Box
+
+SYMBOL_FONTS = ("wingding", "webding", "dingbat", "symbol")
+PICTOGRAPH_FONTS = ("wingding", "webding")  # every glyph a pictograph, whatever code it is stored under
+BULLET = "\u2022"
+
+
+@dataclass(slots=True)
+class PdfChar:
+    text: str
+    x0: float  # PDF points, origin top-left
+    y0: float
+    x1: float
+    y1: float
+    size: float = 0.0  # effective font size in points
+    bold: bool = False
+    generated: bool = False  # inserted by pdfium (a space or line break it inferred)
+    soft_hyphen: bool = False
+    hidden: bool = False  # text render mode 3 (invisible), as OCR layers of scanned PDFs are
+    unmapped: bool = False  # pdfium reports no usable Unicode mapping for this glyph
+    font: str = ""
+
+    @property
+    def height(self) -> float:
+        return max(1.0, self.y1 - self.y0)
+
+
+@dataclass(slots=True)
+class PdfWord:
+    text: str
+    box: Box
+    size: float | None
+    bold: bool
+    hidden: bool
+
+
+def _dir(ch: str) -> int:
+    kind = unicodedata.bidirectional(ch) if ch else ""
+    return -1 if kind in ("R", "AL") else (1 if kind == "L" else 0)
+
+
+def _is_letter(ch: str) -> bool:
+    return bool(ch) and unicodedata.category(ch[0]).startswith("L")
+
+
+def _symbol_bullets(chars: list[PdfChar]) -> None:
+    """Symbol fonts draw bullets and boxes with codes that are not Unicode (C0/C1 controls, private use);
+    pictograph fonts (Wingdings) draw them even under letter codes."""
+    kinds: dict[str, tuple[bool, bool]] = {}
+    for c in chars:
+        kind = kinds.get(c.font)
+        if kind is None:
+            font = c.font.lower()
+            kind = kinds[c.font] = (any(s in font for s in SYMBOL_FONTS), any(s in font for s in PICTOGRAPH_FONTS))
+        if (kind[0] or kind[1]) and not c.text.isspace() and (
+                (kind[0] and is_bad_char(c.text[0])) or (kind[1] and c.text.isascii())):
+            c.text, c.unmapped = BULLET, False
+
+
+def _fix_rtl_ligatures(chars: list[PdfChar]) -> None:
+    """pdfium gives the letters of one right-to-left ligature glyph (lam-alef) in visual order, all with the
+    glyph's box: reverse each such run."""
+    if not any(ord(c.text[0]) >= 0x590 for c in chars):  # no right-to-left script on the page
+        return
+    i = 0
+    while i < len(chars):
+        if _dir(chars[i].text) >= 0:
+            i += 1
+            continue
+        j = i
+        key = (round(chars[i].x0, 1), round(chars[i].x1, 1))
+        while j + 1 < len(chars) and (round(chars[j + 1].x0, 1), round(chars[j + 1].x1, 1)) == key \
+                and abs(chars[j + 1].y0 - chars[i].y0) < 1:
+            j += 1
+        if j > i and all(_dir(c.text) < 0 for c in chars[i : j + 1]):
+            texts = [c.text for c in chars[i : j + 1]]
+            for c, t in zip(chars[i : j + 1], reversed(texts), strict=True):
+                c.text = t
+        i = j + 1
+
+
+def _compose_accents(chars: list[PdfChar]) -> list[PdfChar]:
+    """Spacing accents onto the letter they are drawn over (or under), searched among the nearby glyphs."""
+    accents = [i for i, c in enumerate(chars) if c.text in SPACING_ACCENTS]
+    if not accents:
+        return chars
+    out = list(chars)
+    drop: set[int] = set()
+    for i in accents:
+        c = chars[i]
+        cx = (c.x0 + c.x1) / 2
+        best, best_overlap = None, 0.0
+        for j in range(max(0, i - 40), min(len(chars), i + 41)):  # drawn before, after, or apart
+            base = chars[j]
+            if j == i or j in drop or not _is_letter(base.text) or base.generated:
+                continue
+            tol = 0.15 * base.height
+            if not (base.x0 - tol <= cx <= base.x1 + tol):
+                continue
+            if min(c.y1, base.y1) - max(c.y0, base.y0) < -0.5 * base.height:  # on another line
+                continue
+            overlap = min(c.x1, base.x1) - max(c.x0, base.x0) - 0.01 * abs(j - i)  # ties: the nearer glyph
+            if best is None or overlap > best_overlap:
+                best, best_overlap = j, overlap
+        if best is not None:
+            base = out[best]
+            mark = SPACING_ACCENTS[c.text]
+            out[best] = PdfChar(unicodedata.normalize("NFC", base.text + mark), base.x0, base.y0, base.x1, base.y1,
+                                base.size, base.bold, base.generated, base.soft_hyphen, base.hidden, base.unmapped,
+                                base.font)
+            drop.add(i)
+    return [c for i, c in enumerate(out) if i not in drop]
+
+
+def _word(chars: list[PdfChar]) -> PdfWord | None:
+    bad = sum(1 for c in chars if c.unmapped or is_bad_char(c.text[0]))
+    if bad * 2 > len(chars):
+        return None  # mostly unmappable glyphs: nothing to read (the page may still be OCR'd)
+    text = clean_text("".join(c.text for c in chars if not c.unmapped))
+    if not text:
+        return None
+    sizes = sorted(c.size for c in chars if c.size > 0)
+    box = Box(min(c.x0 for c in chars), min(c.y0 for c in chars), max(c.x1 for c in chars), max(c.y1 for c in chars))
+    return PdfWord(text, box, sizes[len(sizes) // 2] if sizes else None,
+                   sum(c.bold for c in chars) * 2 > len(chars), sum(c.hidden for c in chars) * 2 > len(chars))
+
+
+def _line_start_glyph(chars: list[PdfChar], previous: PdfWord | None) -> PdfWord | None:
+    """An unmappable glyph standing alone at the start of a line is a bullet drawn from a symbol font
+    (a dingbat without a Unicode mapping): keep it as a bullet, so the list keeps its items."""
+    x0, y0 = min(c.x0 for c in chars), min(c.y0 for c in chars)
+    x1, y1 = max(c.x1 for c in chars), max(c.y1 for c in chars)
+    if previous is not None and min(previous.box.y1, y1) - max(previous.box.y0, y0) > 0 and previous.box.x1 <= x0:
+        return None  # something precedes it on its line
+    return PdfWord(BULLET, Box(x0, y0, x1, y1), chars[0].size or None, False, chars[0].hidden)
+
+
+def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
+    chars = [c for c in chars if c.text]
+    _symbol_bullets(chars)
+    _fix_rtl_ligatures(chars)
+    chars = _compose_accents(chars)
+    words: list[PdfWord] = []
+    guessed: list[int] = []  # indices of bullets guessed from unmappable glyphs
+    cur: list[PdfChar] = []
+    x0 = y0 = x1 = y1 = 0.0
+    direction = 0  # of the word so far: +1 left-to-right, -1 right-to-left, 0 not known yet
+    pending_break = False  # a generated space: a break only if the glyphs around it do not touch
+
+    def close() -> None:
+        if cur:
+            word = _word(cur)
+            if word is None and len(cur) <= 2 and all(c.unmapped or is_bad_char(c.text[0]) for c in cur):
+                word = _line_start_glyph(cur, words[-1] if words else None)
+                if word is not None:
+                    guessed.append(len(words))
+            if word is not None:
+                words.append(word)
+            cur.clear()
+
+    for c in chars:
+        text = c.text
+        if c.soft_hyphen:
+            if cur:
+                cur.append(PdfChar("-", c.x0, c.y0, c.x1, c.y1, c.size, c.bold, font=c.font))
+            close()
+            pending_break = False
+            continue
+        if text.isspace() or text == "\x00":
+            if c.generated and "\n" not in text and "\r" not in text:
+                pending_break = True
+            else:
+                close()
+                pending_break = False
+            continue
+        d = _dir(text[0])
+        if cur:
+            height = max(1.0, y1 - y0)
+            same_line = min(c.y1, y1) - max(c.y0, y0) > 0.3 * min(height, c.y1 - c.y0)
+            gap = max(c.x0 - x1, x0 - c.x1)
+            if (not same_line or gap > 0.6 * height or (d and direction == -d)
+                    or (pending_break and gap > 0.1 * height) or c.hidden != cur[-1].hidden):
+                close()
+        pending_break = False
+        if not cur:
+            x0, y0, x1, y1 = c.x0, c.y0, c.x1, c.y1
+            direction = 0
+        else:
+            x0, y0, x1, y1 = min(x0, c.x0), min(y0, c.y0), max(x1, c.x1), max(y1, c.y1)
+        if d:
+            direction = d
+        cur.append(c)
+    close()
+    # a guessed bullet stays only where text follows it on its line (not beside a line that was all garbage)
+    drop = {k for k in guessed if k + 1 >= len(words) or not _same_line(words[k], words[k + 1])}
+    return [w for k, w in enumerate(words) if k not in drop]
+
+
+def _same_line(a: PdfWord, b: PdfWord) -> bool:
+    return min(a.box.y1, b.box.y1) - max(a.box.y0, b.box.y0) > 0.3 * min(a.box.height, b.box.height)

@@ -1,0 +1,85 @@
+"""Is a text layer worth reading? A test of the words themselves, no model needed:
+
+- invisible text (render mode 3, as OCR layers of scanned PDFs are) is not what the page shows: it is
+  checked against OCR of the same area before it is trusted;
+- garbage: too many tokens that no writing system produces: letters mixed with symbols or digits inside a
+  word ("t#e", "Ã¼ber"), letters of two scripts in one word, case flipping inside a word ("hElLo"), long
+  Latin words without a vowel ("xkcdqwr").
+
+And, when OCR has been run to check, do the two readings agree?"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rapidfuzz.distance import Levenshtein
+
+from ocr_resources.types import Word
+
+MIN_TOKENS = 5  # fewer words than this tell nothing either way
+MAX_GARBAGE = 0.35  # share of non-word tokens above which a text layer is garbage
+MIN_AGREEMENT = 0.6  # similarity of text layer and OCR below which the text layer is not what the page shows
+
+_STRIP = re.compile(r"^[\W_]+|[\W_]+$")
+_VOWELS = set("aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿāăąēĕėęěīįıōőœūůűų")
+
+
+_FAMILIES = {"HANGUL": "CJK", "HIRAGANA": "CJK", "KATAKANA": "CJK", "HALFWIDTH": "CJK", "FULLWIDTH": "CJK"}
+
+
+def _script(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    first = name.split(" ", 1)[0] if name else ""
+    return _FAMILIES.get(first, first)  # Korean and Japanese are written mixed with Han characters
+
+
+def _word_like(token: str) -> bool:
+    core = _STRIP.sub("", token)
+    if not core or not any(ch.isalpha() for ch in core):
+        return True  # numbers, punctuation, symbols on their own: not evidence of garbage
+    letters = [ch for ch in core if ch.isalpha()]
+    scripts = {_script(ch) for ch in letters} - {"LATIN"}
+    if len(scripts) > 1 or ("LATIN" in {_script(ch) for ch in letters} and scripts & {"CYRILLIC", "GREEK"}):
+        return False  # letters of two scripts in one word (Latin beside another script is common: "U코드")
+    if any(not ch.isascii() and (unicodedata.category(ch)[0] == "S" or unicodedata.category(ch) in ("No", "Co"))
+           or unicodedata.category(ch) == "Cc" for ch in core):
+        return False  # non-ASCII symbols inside a word: mojibake ("Ã¼ber") or a wrong font encoding
+    flips = sum(1 for a, b in zip(letters, letters[1:], strict=False) if a.islower() and b.isupper())
+    if flips > 1 and letters[0].islower():
+        return False  # "hElLo" (CamelCase names start upper-case: "PubTabNet", "LaTeX")
+    if (len(letters) >= 5 and _script(letters[0]) == "LATIN" and not all(ch.isupper() for ch in letters)
+            and not any(ch.lower() in _VOWELS for ch in letters)):
+        return False
+    return True
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    reason: str
+    verify: bool = False  # worth reading only if OCR of the same area agrees
+
+
+def assess(words: list[Word]) -> Verdict:
+    """The text-layer words of one region (or page): usable, garbage, or to be checked against OCR."""
+    tokens = [t for w in words for t in w.text.split()]
+    if words and sum(1 for w in words if w.hidden) * 2 > len(words):
+        return Verdict(True, "invisible text layer", verify=True)
+    if len(tokens) < MIN_TOKENS:
+        return Verdict(True, "text layer")
+    bad = sum(1 for t in tokens if not _word_like(t))
+    share = bad / len(tokens)
+    if share > MAX_GARBAGE:
+        return Verdict(False, f"text layer failed quality test: {share:.0%} of words not word-like")
+    return Verdict(True, "text layer")
+
+
+def agreement(text_layer: str, ocr: str) -> float:
+    """Similarity of two readings of the same area (1 = the same characters), spaces and case ignored."""
+    a = "".join(text_layer.lower().split())
+    b = "".join(ocr.lower().split())
+    if not a and not b:
+        return 1.0
+    return 1.0 - Levenshtein.distance(a, b) / max(len(a), len(b))

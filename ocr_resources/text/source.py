@@ -1,0 +1,48 @@
+"""Where each region's text comes from on a page that has a text layer: the text layer where it passes the
+quality test, OCR where it does not, where it is missing (a picture of text pasted into a born-digital page,
+glyphs without a Unicode mapping), and in image regions (a logo, a figure with words). Each choice carries
+its reason, recorded per text row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ocr_resources.geometry.boxes import TEXT_LABELS, inside
+from ocr_resources.text.quality import assess
+from ocr_resources.types import Box, Word
+
+MIN_REGION_PT = 12.0  # smaller than this in either direction: a rule or a dot, nothing to read
+PAGE_SHARE = 0.5  # regions to OCR covering more of the page than this: OCR the page once instead
+
+
+@dataclass
+class OcrRequest:
+    region: int | None  # index of the region to OCR; None: the whole page
+    reason: str
+    verify: bool = False  # keep the text layer if OCR agrees with it
+
+
+def plan(words: list[Word], regions: list[Box], labels: list[str], page: Box) -> list[OcrRequest]:
+    """What to OCR on a page with a text layer (nothing, some regions, or the whole page)."""
+    verdict = assess(words)
+    if not verdict.ok or verdict.verify:
+        return [OcrRequest(None, verdict.reason, verdict.verify)]
+    requests: list[OcrRequest] = []
+    for idx, (region, label) in enumerate(zip(regions, labels, strict=True)):
+        if region.width < MIN_REGION_PT or region.height < MIN_REGION_PT or label == "table":
+            continue
+        held = [w for w in words if inside(w.box, region) >= 0.5]
+        if not held:
+            if label == "figure":
+                requests.append(OcrRequest(idx, "image region on a page with a text layer"))
+            elif label in TEXT_LABELS and label not in ("header", "footer", "formula"):
+                requests.append(OcrRequest(idx, "no text layer in this region"))
+            continue
+        region_verdict = assess(held)
+        if not region_verdict.ok or region_verdict.verify:
+            requests.append(OcrRequest(idx, region_verdict.reason, region_verdict.verify))
+    area = sum(regions[r.region].area for r in requests if r.region is not None)
+    if requests and area > PAGE_SHARE * page.area:
+        reasons = sorted({r.reason for r in requests})
+        return [OcrRequest(None, "; ".join(reasons), all(r.verify for r in requests))]
+    return requests

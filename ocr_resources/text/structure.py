@@ -1,0 +1,149 @@
+"""Headings with levels, and list items.
+
+Headings: the layout's titles, and short text blocks set apart by their type (larger than the body text, or
+bold at body size). Levels come from section numbering where there is one ("5" -> 2, "5.1" -> 3), else
+from the type size (larger is higher); the largest heading of the first page, clearly larger than the body
+text, is the document's title (level 1).
+
+Lists: lines that start with a bullet or an enumerator ("•", "-", "1.", "a)", "(iv)") start list items;
+the lines that follow belong to the item until the next marker."""
+
+from __future__ import annotations
+
+import re
+
+from ocr_resources.text.blocks import TextBlock, body_size
+
+_NUMBERING = re.compile(r"^(?:(?:chapter|section|part|appendix|annex)\s+)?"
+                        r"(\d{1,3}(?:\.\d{1,3})*\.?|[A-Z](?:\.\d{1,3})*\.)\s+\S", re.I)
+_BULLET = re.compile(r"^([\u2022\u2023\u2043\u2219\u25aa\u25ab\u25a0\u25a1\u25cf\u25cb\u25e6\u2610\u2611\u2612"
+                     r"\u27a2\u2713\u2714\u2756\u25b6\u25ba\u00b7])\s*(?=\S)|^([-\u2013\u2014*])\s+(?=\S)")
+_ENUM = re.compile(r"^(\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)])\s+(?=\S)", re.I)
+MAX_HEADING_WORDS = 16
+
+
+def _wordy(text: str) -> bool:
+    """Mostly letters: a formula or a number the layout model calls a title is not a heading."""
+    chars = [ch for ch in text if not ch.isspace()]
+    if sum(ch.isalpha() for ch in chars) < 0.6 * len(chars):
+        return False
+    return any(len(w) > 1 and w.isalpha() for w in text.split())
+
+
+def numbering_depth(text: str) -> int:
+    """1 for "5 Results", 2 for "5.1 Setup", 0 when the text is not numbered like a section."""
+    m = _NUMBERING.match(text.strip())
+    return m.group(1).rstrip(".").count(".") + 1 if m else 0
+
+
+def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None = None) -> bool:
+    text = " ".join(b.text.split())
+    if not text or b.words > MAX_HEADING_WORDS or b.lines > 3 or _BULLET.match(text):
+        return False
+    if text[-1] in ".,;:" and not numbering_depth(text) or text[0].islower():
+        return False
+    if body is None or b.size is None:
+        return False
+    if not any(ch.isalpha() for ch in text):
+        return b.words <= 2 and b.size >= 2 * body  # a chapter number set large
+
+    if b.size >= (1.08 if b.lines == 1 else 1.15) * body or (b.bold and b.size >= 0.9 * body):
+        return True
+    # a page set in smaller type than the rest of the document (a brochure page, a cover) has its own scale
+    return page_body is not None and page_body < 0.9 * body and (
+        b.size >= 1.2 * page_body and (b.bold or b.size >= 1.3 * page_body))
+
+
+_CAPTION = re.compile(r"^(?:figure|fig\.|table|listing|chart|exhibit|source|note)\s*\d", re.I)
+_MINOR = frozenset("a an and as at by for from in of on or the to with".split())
+
+
+def _title_case_line(b: TextBlock, page: list[TextBlock]) -> bool:
+    """A heading set in body type (italic, say, which the text layer does not flag): one short line on its
+    own, in Title Case, no sentence punctuation, right above a paragraph of the same column."""
+    text = " ".join(b.text.split())
+    words = [w for w in text.split() if any(ch.isalpha() for ch in w)]
+    if b.lines != 1 or not 2 <= len(words) <= 10 or text[-1:] in ".,;:!?" or b.label not in ("text", "title"):
+        return False
+    if _CAPTION.match(text):
+        return False
+    major = [w for w in words if w.lower() not in _MINOR]
+    if not major or sum(1 for w in major if w[0].isupper()) < max(2, 0.75 * len(major)) or text.isupper():
+        return False
+    h = max(b.box.height, 1.0)
+    return any(o is not b and o.lines >= 2 and 0 <= o.box.y0 - b.box.y1 <= 2.5 * h
+               and min(o.box.x1, b.box.x1) - max(o.box.x0, b.box.x0) > 0 for o in page)
+
+
+def heading_levels(blocks: list[TextBlock]) -> dict[int, int]:
+    """Heading level by block index, for the blocks that are headings."""
+    body = body_size(blocks)
+    pages: dict[int, list[TextBlock]] = {}
+    for b in blocks:
+        pages.setdefault(b.page_no, []).append(b)
+    page_body = {p: body_size(bs) if sum(len(b.text) for b in bs) >= 200 else None for p, bs in pages.items()}
+    heads = [i for i, b in enumerate(blocks)
+             if b.label not in ("header", "footer", "table", "figure", "caption", "formula") and not b.form_row
+             and ((b.label == "title" and b.words <= 2 * MAX_HEADING_WORDS and _wordy(b.text))
+                  or looks_like_heading(b, body, page_body[b.page_no]) or _title_case_line(b, pages[b.page_no]))]
+    if not heads:
+        return {}
+    levels: dict[int, int] = {}
+    first_page = min(blocks[i].page_no for i in heads)
+    sized = [i for i in heads if blocks[i].size]
+    title = None
+    if sized and body:
+        top = max(sized, key=lambda i: (blocks[i].size or 0, -blocks[i].page_no))
+        larger_than_rest = all((blocks[j].size or 0) < (blocks[top].size or 0) for j in sized if j != top
+                               and blocks[j].page_no != blocks[top].page_no)
+        if blocks[top].page_no == first_page and (blocks[top].size or 0) >= 1.3 * body and larger_than_rest \
+                and not numbering_depth(blocks[top].text):
+            title = top
+            levels[top] = 1
+    sizes = sorted({round((blocks[i].size or 0) * 2) / 2 for i in heads if i != title and blocks[i].size}, reverse=True)
+    for i in heads:
+        if i == title:
+            continue
+        depth = numbering_depth(blocks[i].text)
+        if depth:
+            levels[i] = min(1 + depth, 6)
+        elif blocks[i].size and sizes:
+            levels[i] = min(2 + sizes.index(round(blocks[i].size * 2) / 2), 4)
+        else:
+            levels[i] = 2
+    return levels
+
+
+def list_marker(line: str) -> str | None:
+    """The bullet or enumerator a line starts with, if any."""
+    m = _BULLET.match(line)
+    if m:
+        return m.group(1) or m.group(2)
+    m = _ENUM.match(line)
+    return m.group(1) if m else None
+
+
+def is_bullet(marker: str) -> bool:
+    return not any(ch.isalnum() for ch in marker)
+
+
+def list_items(lines: list[str]) -> list[tuple[str, str]] | None:
+    """(marker, item text) per item when the lines form a list, else None. A list starts with a bullet, or
+    has two lines that start with enumerators (one numbered paragraph is not a list); lines before its
+    first marker are its lead-in, returned as an item with the marker ''."""
+    markers = [list_marker(ln) for ln in lines]
+    first = next((k for k, m in enumerate(markers) if m), None)
+    if first is None:
+        return None
+    bullets = sum(1 for m in markers if m and is_bullet(m))
+    enums = sum(1 for ln in lines if _ENUM.match(ln))
+    if not (bullets and (first == 0 or bullets >= 2)) and enums < 2:
+        return None
+    items: list[tuple[str, list[str]]] = [("", lines[:first])] if first else []
+    for line, marker in zip(lines[first:], markers[first:], strict=True):
+        if marker:
+            rest = line.lstrip()[len(marker):].strip()
+            items.append((marker, [rest] if rest else []))
+        else:
+            items[-1][1].append(line)
+    return [(marker, " ".join(parts)) for marker, parts in items]

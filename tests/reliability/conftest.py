@@ -1,0 +1,63 @@
+"""Stage-level runs (no Dagster, fake models where a model is needed) over generated hostile containers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ocr_resources.pipeline import stages
+from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.pipeline.workers import Limits
+from ocr_resources.store import Producer, ResultStore
+from tests.reliability.corpus import Case
+
+
+def write_cases(folder: Path, cases: list[Case]) -> None:
+    """Write cases under `folder` by their raw byte names (sub/folders included)."""
+    for case in cases:
+        path = os.path.join(os.fsencode(folder), case.name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(case.data)
+
+
+@dataclass
+class StageEnv:
+    data: Path
+    store: ResultStore
+    runs: int = 0
+
+    @property
+    def inbox(self) -> Path:
+        return self.data / "inbox"
+
+    def stage(self, key: str, asset: str, fn, limits: Limits | None = None, **kw) -> stages.StageOutput:
+        self.runs += 1
+        producer = Producer(asset, "test", "m", "1", "1")
+        ctx = stages.StageContext(container_id=key, run_id=f"run-{self.runs:04d}", producer_id=producer.producer_id,
+                                  store=self.store, page_store=PageStore(self.data / "pages"), render_workers=2,
+                                  spill_root=self.data / "spill", limits=limits or Limits(), **kw)
+        out = fn(ctx)
+        committed = False
+        try:
+            stages.commit(ctx, asset, out, producer)
+            committed = True
+        finally:
+            out.discard(committed)
+        return out
+
+    def ingest(self, key: str, entry: Path, dpi: int = 72, limits: Limits | None = None, **kw) -> None:
+        self.stage(key, "source_documents", lambda ctx: stages.source_documents(ctx, entry), limits)
+        self.stage(key, "rendered_pages", lambda ctx: stages.rendered_pages(ctx, dpi, **kw), limits)
+
+    def rows(self, sql: str, params: list | None = None) -> list[dict]:
+        return self.store.query(sql, params)
+
+
+@pytest.fixture()
+def stage_env(tmp_path) -> StageEnv:
+    (tmp_path / "inbox").mkdir()
+    return StageEnv(tmp_path, ResultStore(tmp_path / "ocr.duckdb"))

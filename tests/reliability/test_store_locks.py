@@ -1,0 +1,67 @@
+"""The DuckDB file held by another process: the store waits a bounded, configurable time, then fails with a
+message naming the holder; a holder that lets go in time costs a wait, not the run. Analysts read a
+snapshot that is refreshed after each commit and never blocks the writers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from ocr_resources.store import Producer, ResultStore, StoreLockedError
+
+HOLD = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+        "time.sleep(float(sys.argv[2]))")
+
+
+def _hold(path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def _commit(store: ResultStore) -> dict[str, int]:
+    rows = pa.table({"container_id": ["c"], "source_path": ["/x"], "document_count": pa.array([0], pa.int32()),
+                     "fingerprint": ["f"], "run_id": ["r"], "producer_id": ["p"]})
+    return store.replace_partition("source_documents", "c", {"containers": rows}, Producer("source_documents", "t", "",
+                                   "", "1"), "r")
+
+
+def test_a_held_lock_fails_after_the_timeout_naming_the_holder(tmp_path):
+    store = ResultStore(tmp_path / "ocr.duckdb", lock_timeout_s=1, snapshot_path=tmp_path / "ocr-read.duckdb")
+    store.migrate()
+    holder = _hold(store.path, 60)
+    try:
+        with pytest.raises(StoreLockedError) as info:
+            _commit(store)
+    finally:
+        holder.kill()
+        holder.wait()
+    message = str(info.value)
+    assert f"process {holder.pid} (" in message and "stayed locked for 1 s" in message
+    assert "ocr-read.duckdb" in message
+
+
+def test_a_lock_released_in_time_costs_a_wait_and_the_snapshot_follows_commits(tmp_path):
+    store = ResultStore(tmp_path / "ocr.duckdb", lock_timeout_s=60, snapshot_path=tmp_path / "ocr-read.duckdb")
+    store.migrate()
+    holder = _hold(store.path, 2)
+    try:
+        assert _commit(store) == {"containers": 1, "documents": 0, "errors": 0}
+    finally:
+        holder.wait()
+    assert store.refresh_snapshot() == tmp_path / "ocr-read.duckdb"
+    reader = duckdb.connect(str(tmp_path / "ocr-read.duckdb"), read_only=True)  # held open, like an analyst
+    try:
+        assert reader.execute("SELECT count(*) FROM containers").fetchone()[0] == 1
+        assert reader.execute("SELECT count(*) FROM document_errors").fetchone()[0] == 0  # views come along
+        _commit(store)  # writers are not blocked by the reader
+        store.refresh_snapshot()
+    finally:
+        reader.close()
+    assert duckdb.connect(str(tmp_path / "ocr-read.duckdb"), read_only=True).execute(
+        "SELECT count(*) FROM materializations").fetchone()[0] == 2
+

@@ -1,0 +1,46 @@
+"""The supervised worker pool: a unit whose worker dies, hangs or eats memory becomes a failure result with
+the reason, the worker is replaced, and the rest of the job and every other job go on."""
+
+from __future__ import annotations
+
+import pytest
+
+from ocr_resources.pipeline.workers import Limits, WorkerStartError, run_jobs
+from tests.reliability.jobs import ScriptJob, UnloadableJob
+
+
+def _run(jobs, **limits):
+    return list(run_jobs(jobs, workers=2, limits=Limits(**limits)))
+
+
+def test_a_dying_worker_costs_one_unit():
+    out = _run([ScriptJob(["ok", "die", "ok", "ok"]), ScriptJob(["ok", "exit", "ok"], "b")], unit_timeout_s=60)
+    assert sorted(o for o in out if not o.startswith("failed")) == sorted(
+        ["0:ok", "+2/0:ok", "+2/1:ok", "b0:ok", "b+2/0:ok"])
+    failures = sorted(o for o in out if o.startswith("failed"))
+    assert failures[0].startswith("failed die: the worker process died (killed by SIGKILL)")
+    assert failures[1].startswith("failed exit: the worker process died (exit code 3)")
+
+
+def test_a_hanging_unit_is_stopped_at_its_time_limit():
+    out = _run([ScriptJob(["ok", "sleep", "ok"])], unit_timeout_s=1)
+    assert out[:2] == ["0:ok", "failed sleep: took longer than the limit of 1 s and was stopped"]
+    assert out[2:] == ["+2/0:ok"]
+
+
+def test_memory_limit_stops_a_unit_not_the_run():
+    out = _run([ScriptJob(["hog", "ok"])], memory_mb=400, unit_timeout_s=60)
+    # either the address-space limit raises MemoryError inside the unit, or the parent kills the worker
+    assert out[0] in ("0:memory", "0:hog") or out[0].startswith("failed hog: needed more than the memory limit")
+    assert out[-1].endswith(":ok")
+
+
+def test_a_bug_in_the_job_fails_its_remaining_units_with_the_message():
+    out = _run([ScriptJob(["ok", "raise", "ok"]), ScriptJob(["ok"], "b")], unit_timeout_s=60)
+    assert sorted(out) == sorted(["0:ok", "b0:ok", "failed raise: RuntimeError: bug in the job",
+                                  "failed ok: RuntimeError: bug in the job"])
+
+
+def test_workers_that_cannot_start_fail_the_call_instead_of_every_file():
+    with pytest.raises(WorkerStartError, match="exit code 5"):
+        _run([UnloadableJob()], unit_timeout_s=60)

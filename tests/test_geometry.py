@@ -1,0 +1,151 @@
+"""Page geometry on synthetic words and regions: lines that never cross a gutter, reading order across
+columns with full-width elements between them, nested boxes, words outside every box, right-to-left."""
+
+from __future__ import annotations
+
+from ocr_resources.geometry.boxes import clean_regions
+from ocr_resources.geometry.lines import lines, order_words, rows
+from ocr_resources.geometry.page import attach_captions, compose
+from ocr_resources.geometry.reading_order import reading_order
+from ocr_resources.types import Box, Word
+
+
+def line_words(text: str, x: float, y: float, size: float = 10.0, char_w: float = 5.0) -> list[Word]:
+    """Words of one typeset line starting at (x, y): each character `char_w` wide, one space between words."""
+    out = []
+    for token in text.split():
+        out.append(Word(token, Box(x, y, x + char_w * len(token), y + size * 1.2), 1.0, size))
+        x += char_w * (len(token) + 1)
+    return out
+
+
+def column(texts: list[str], x: float, y: float, leading: float = 14.0) -> list[Word]:
+    return [w for k, t in enumerate(texts) for w in line_words(t, x, y + k * leading)]
+
+
+LEFT = ["alpha one two three", "alpha four five six", "alpha seven eight"]
+RIGHT = ["beta one two three", "beta four five six", "beta seven eight"]
+
+
+def test_lines_never_cross_a_gutter():
+    words = column(LEFT, 50, 100) + column(RIGHT, 170, 101.5)  # baselines a little off, as real columns are
+    found = [ln.text for ln in lines(words)]
+    assert sorted(found) == sorted(LEFT + RIGHT)
+
+
+def test_a_tall_word_does_not_swallow_the_next_line():
+    words = line_words("small words here", 50, 100) + [Word("BIG", Box(140, 96, 170, 118), 1.0, 18)]
+    words += line_words("next line words", 50, 113)
+    assert [" ".join(w.text for w in sorted(r, key=lambda w: w.box.x0)) for r in rows(words)] == [
+        "small words here BIG", "next line words"]
+
+
+def test_reading_order_two_columns_with_full_width_title_and_figure():
+    boxes = {
+        "title": Box(50, 40, 550, 60),
+        "l1": Box(50, 80, 290, 200), "r1": Box(310, 80, 550, 200),
+        "l2": Box(50, 210, 290, 300), "r2": Box(310, 210, 550, 260),
+        "figure": Box(60, 320, 540, 450),
+        "l3": Box(50, 470, 290, 600), "r3": Box(310, 470, 550, 600),
+        "r4": Box(310, 610, 550, 700),
+        "page": Box(290, 740, 310, 750),
+    }
+    names = list(boxes)
+    labels = ["footer" if n == "page" else ("figure" if n == "figure" else "text") for n in names]
+    order = [names[i] for i in reading_order(list(boxes.values()), labels)]
+    assert order == ["title", "l1", "l2", "r1", "r2", "figure", "l3", "r3", "r4", "page"]
+
+
+def test_reading_order_three_columns_and_right_to_left():
+    cols = [Box(50 + 170 * k, 100, 200 + 170 * k, 400) for k in range(3)]
+    heads = [Box(50 + 170 * k, 60, 200 + 170 * k, 80) for k in range(3)]
+    boxes = [cols[2], heads[0], cols[0], heads[1], cols[1], heads[2]]
+    assert reading_order(boxes) == [1, 2, 3, 4, 5, 0]
+    assert reading_order(boxes, rtl=True) == [5, 0, 3, 4, 1, 2]
+
+
+def test_nested_boxes_keep_lines_whole_and_in_order():
+    # one big text box around its two paragraphs, plus an intro line only the big box holds
+    words = column(["intro line of the page"], 50, 50) + column(LEFT, 50, 80) + column(RIGHT, 50, 140)
+    regions = [Box(45, 45, 300, 190), Box(45, 78, 300, 120), Box(45, 138, 300, 180)]
+    blocks = compose(words, regions, ["text", "text", "text"])
+    assert [b.text.split("\n") for b in blocks] == [["intro line of the page"], LEFT, RIGHT]
+    assert [b.region for b in blocks] == [0, 1, 2]
+
+
+def test_outer_box_emptied_by_its_inner_boxes_is_dropped():
+    words = column(LEFT, 50, 80) + column(RIGHT, 50, 140)
+    regions = [Box(45, 75, 300, 190), Box(45, 78, 300, 120), Box(45, 138, 300, 180)]
+    assert [b.region for b in compose(words, regions, ["text"] * 3)] == [1, 2]
+
+
+def test_words_outside_every_box_take_their_place_in_the_flow():
+    words = column(["Running head of the book"], 200, 20)  # no region: a block of its own, first
+    words += column(LEFT, 50, 100) + column(RIGHT, 310, 100)
+    words += line_words("continued", 150, 128)  # the box clips the end of its line
+    words += column(["a line under the box"], 50, 142)  # the box is one line too short
+    words += column(["17"], 295, 760)  # page number: a block of its own, last
+    regions = [Box(45, 95, 140, 135), Box(305, 95, 500, 140)]
+    blocks = compose(words, regions, ["text", "text"])
+    assert [b.text for b in blocks] == [
+        "Running head of the book",
+        "alpha one two three\nalpha four five six\nalpha seven eight continued\na line under the box",
+        "\n".join(RIGHT), "17"]
+    assert [b.region for b in blocks] == [None, 0, 1, None]
+
+
+def test_two_columns_without_any_region_read_column_by_column():
+    words = column(["A Title Across The Page"], 150, 40)
+    words += column(LEFT, 50, 100) + column(RIGHT, 190, 100)
+    blocks = compose(words, [], [])
+    assert [b.text for b in blocks] == ["A Title Across The Page", "\n".join(LEFT), "\n".join(RIGHT)]
+
+
+def test_right_to_left_words_and_embedded_left_to_right_run():
+    # visual order left to right: "Python R" (an LTR run) then two Arabic words
+    words = [Word("Python", Box(10, 0, 40, 10)), Word("R", Box(45, 0, 50, 10)),
+             Word("بلغة", Box(60, 0, 80, 10)), Word("البرمجة", Box(85, 0, 120, 10))]
+    assert [w.text for w in order_words(words, rtl=True)] == ["البرمجة", "بلغة", "Python", "R"]
+
+
+def test_captions_sit_before_their_figure_and_table():
+    boxes = [Box(50, 100, 300, 300), Box(50, 305, 300, 318), Box(50, 400, 300, 412), Box(50, 415, 300, 600)]
+    labels = ["figure", "caption", "caption", "table"]
+    assert attach_captions([0, 1, 2, 3], boxes, labels) == [1, 0, 2, 3]
+
+
+def test_clean_regions_drops_duplicates_and_text_inside_tables():
+    boxes = [Box(0, 0, 100, 20), Box(1, 0, 100, 21), Box(0, 100, 300, 300), Box(10, 110, 90, 130), Box(0, 400, 50, 410)]
+    labels = ["title", "header", "table", "text", "text"]
+    assert clean_regions(boxes, labels, [0.9, 0.5, 0.9, 0.8, 0.7]) == [0, 2, 4]
+
+
+def test_a_heading_boxed_with_its_paragraph_is_split_off():
+    head = [Word(t, w.box, 1.0, 14.0, True) for t, w in zip("2 Results".split(), line_words("2 Results", 50, 80),
+                                                             strict=True)]
+    words = head + column(LEFT, 50, 100)
+    blocks = compose(words, [Box(45, 75, 300, 150)], ["text"])
+    assert [b.text for b in blocks] == ["2 Results", "\n".join(LEFT)]
+    assert [b.region for b in blocks] == [0, 0]
+
+
+def test_paragraphs_inside_one_box_are_split_at_wider_gaps():
+    first = column(["first paragraph line one", "first paragraph line two ends."], 50, 100)
+    second = column(["second paragraph line one", "second paragraph line two"], 50, 100 + 2 * 14 + 10)
+    blocks = compose(first + second, [Box(45, 95, 300, 200)], ["text"])
+    assert [b.text.split("\n")[0] for b in blocks] == ["first paragraph line one", "second paragraph line one"]
+
+
+def test_a_form_reads_each_label_with_its_value():
+    labels = ["Name", "Date of birth", "Place of birth and country", "Occupation"]
+    values = ["Jane Doe", "1 May 1990", "Paris, France", "Engineer"]
+    words = []
+    for k, (label, value) in enumerate(zip(labels, values, strict=True)):
+        words += line_words(label, 50, 100 + 30 * k) + line_words(value, 220, 100 + 30 * k)
+    blocks = compose(words, [], [])
+    assert [b.text for b in blocks] == [f"{lab}\n{val}" for lab, val in zip(labels, values, strict=True)]
+
+
+def test_two_columns_of_running_text_are_not_a_form():
+    words = column(LEFT, 50, 100) + column(RIGHT, 300, 100)
+    assert [b.text for b in compose(words, [], [])] == ["\n".join(LEFT), "\n".join(RIGHT)]

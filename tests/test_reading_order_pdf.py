@@ -1,0 +1,111 @@
+"""Reading order on generated PDFs read by the real text-layer extraction: two and three justified columns
+with a full-width title and a full-width figure between them (narrow gutters, baselines aligned across
+columns), with no layout at all and with a layout whose boxes nest."""
+
+from __future__ import annotations
+
+import io
+
+import pypdfium2 as pdfium
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Frame, Paragraph
+
+from ocr_resources.geometry.page import compose
+from ocr_resources.pipeline.render import text_layer_words
+from ocr_resources.types import Box, Word
+
+W, H = A4
+STYLE = ParagraphStyle("body", fontName="Times-Roman", fontSize=10, leading=12, alignment=4)
+TITLE = ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=18, leading=22)
+
+
+FILL = ["a", "of", "the", "reading", "order", "is", "kept", "across", "columns", "and", "pages"]
+
+
+def paragraph(column: int, k: int) -> str:
+    """36 tagged words between filler words of varied length, as running text has (equal word lengths
+    would line their spaces up row after row like a gutter)."""
+    words = []
+    for i in range(36):
+        words += [f"c{column}p{k}w{i}", FILL[(i * 7 + k * 3 + column) % len(FILL)]]
+    return " ".join(words) + "."
+
+
+def columns_pdf(n_cols: int, gutter: float = 10.0) -> tuple[bytes, list[Box]]:
+    """Title, n columns of two paragraphs, a full-width figure, n columns of one paragraph. Returns the PDF
+    and the columns' frames (top-left origin)."""
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    margin = 50
+    col_w = (W - 2 * margin - (n_cols - 1) * gutter) / n_cols
+    Frame(margin, H - 100, W - 2 * margin, 50, showBoundary=0).addFromList(
+        [Paragraph("Columns Across The Whole Page", TITLE)], c)
+    frames = []
+    for band, (top, height, paras) in enumerate(((110, 300, 2), (560, 200, 1))):
+        for col in range(n_cols):
+            x = margin + col * (col_w + gutter)
+            story = [Paragraph(paragraph(col, band * 10 + k), STYLE) for k in range(paras)]
+            Frame(x, H - top - height, col_w, height, leftPadding=0, rightPadding=0, topPadding=0,
+                  bottomPadding=0).addFromList(story, c)
+            frames.append(Box(x, top, x + col_w, top + height))
+    c.rect(margin, H - 540, W - 2 * margin, 110, fill=1)  # the figure between the two bands
+    c.showPage()
+    c.save()
+    return buf.getvalue(), frames
+
+
+def words_of(data: bytes) -> list[Word]:
+    pdf = pdfium.PdfDocument(data)
+    page = pdf[0]
+    tp = page.get_textpage()
+    words = [Word(t, Box(x0, y0, x1, y1), 1.0, size, bold) for t, x0, y0, x1, y1, size, bold, _ in
+             text_layer_words(tp, page.get_size()[1])]
+    tp.close()
+    page.close()
+    pdf.close()
+    return words
+
+
+def token_order(text: str) -> list[str]:
+    return [t.rstrip(".") for t in text.split() if t[:1] == "c" and "p" in t and "w" in t]
+
+
+def expected(tokens: list[str], bands: bool = True) -> list[str]:
+    """The tokens in reading order: band by band (the figure between them), column by column, paragraph by
+    paragraph, word by word (a frame drops the words that do not fit: only those present are expected)."""
+    def key(t: str):
+        col, rest = t[1:].split("p")
+        para, word = rest.split("w")
+        return (int(para) // 10 if bands else 0, int(col), int(para), int(word))
+
+    return sorted(tokens, key=key)
+
+
+def test_two_and_three_columns_without_layout():
+    for n in (2, 3):
+        data, _ = columns_pdf(n)
+        blocks = compose([w for w in words_of(data) if w.box.y1 < 420], [], [])  # the upper band
+        assert blocks[0].text == "Columns Across The Whole Page"
+        tokens = token_order(" ".join(b.text for b in blocks))
+        assert len(tokens) > 100 and tokens == expected(tokens), n
+
+
+def test_columns_with_nested_and_full_width_boxes():
+    data, frames = columns_pdf(2)
+    regions = [Box(45, 45, W - 45, 80)]  # the title
+    labels = ["title"]
+    for f in frames[:2]:  # upper band: one box per column around two boxes per paragraph
+        regions += [Box(f.x0 - 3, f.y0 - 3, f.x1 + 3, f.y1 + 3), Box(f.x0 - 2, f.y0 - 2, f.x1 + 2, f.y0 + 110),
+                    Box(f.x0 - 2, f.y0 + 112, f.x1 + 2, f.y1)]
+        labels += ["text", "text", "text"]
+    regions += [Box(48, 428, W - 48, 542)]  # the figure
+    labels += ["figure"]
+    regions += [Box(f.x0 - 2, f.y0 - 2, f.x1 - 30, f.y1) for f in frames[2:]]  # boxes that clip their lines
+    labels += ["text", "text"]
+    blocks = compose(words_of(data), regions, labels)
+    tokens = token_order(" ".join(b.text for b in blocks))
+    assert len(tokens) > 100 and tokens == expected(tokens)
+    assert [b.label for b in blocks].index("figure") == 5  # after the upper band's four paragraphs

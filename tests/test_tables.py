@@ -1,0 +1,338 @@
+"""Tables from generated PDFs: ruling lines read from the drawing, structure from rules and from word
+alignment (multi-line cells, spanning headings), detection that does not rest on the layout label, and the
+tables stage end to end with a layout model that calls the table a figure."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from ocr_resources.engines import EngineSettings
+from ocr_resources.engines.base import LayoutDetector, ModelIdentity
+from ocr_resources.engines.geometry_table import GeometryTableRecognizer
+from ocr_resources.pipeline import render, stages
+from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.store import Producer, ResultStore
+from ocr_resources.tables.detect import refine_regions
+from ocr_resources.tables.rules import Rule, pdf_page_rules
+from ocr_resources.tables.structure import build_structure
+from ocr_resources.types import Box, DetectedRegion, Word
+
+PAGE_W, PAGE_H = A4
+
+
+# -- generated pages -----------------------------------------------------------------------------------------
+def _pdf(draw, rotate: int = 0) -> bytes:
+    buf = io.BytesIO()
+    # reportlab swaps the media box of a rotated page: ask for landscape to draw on portrait A4 user space
+    c = canvas.Canvas(buf, pagesize=(PAGE_H, PAGE_W) if rotate in (90, 270) else A4)
+    if rotate == 90:
+        # content written along the long side, as a landscape page is: it reads upright once shown rotated
+        c.setPageRotation(rotate)
+        c.rotate(90)
+        c.translate(0, -PAGE_H)
+    draw(c)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _top(y: float) -> float:
+    """reportlab draws from the bottom; the tests think from the top like the pipeline."""
+    return PAGE_H - y
+
+
+def ruled_table(c: canvas.Canvas) -> None:
+    """A fully ruled 4 x 3 grid at the top of the page: the heading 'Results' spans columns 1-2 (no rule
+    between them in row 0), and the 'Region' cell of row 2 holds two lines of text."""
+    xs, ys = [72, 142, 192, 242], [100, 114, 128, 152, 166]  # from the top
+    c.setFont("Helvetica", 9)
+    for y in ys:
+        c.line(xs[0], _top(y), xs[-1], _top(y))
+    for k, x in enumerate(xs):
+        if k == 2:  # the rule between the two result columns starts below the spanning heading
+            c.line(x, _top(ys[1]), x, _top(ys[-1]))
+        else:
+            c.line(x, _top(ys[0]), x, _top(ys[-1]))
+    for x, y, text in ((75, 110, "Region"), (146, 110, "Results"), (75, 124, "Unit"), (146, 124, "2023"),
+                       (196, 124, "2024"), (75, 138, "North and"), (75, 148, "east coast"), (146, 138, "12.5"),
+                       (196, 138, "13.1"), (75, 162, "South"), (146, 162, "9.0"), (196, 162, "9.4")):
+        c.drawString(x, _top(y), text)
+
+
+def unruled_table(c: canvas.Canvas) -> None:
+    """No rules at all: a heading row, then rows whose labels wrap onto a second line (the continuation
+    starts in lower case) with the numbers on the first line."""
+    c.setFont("Helvetica", 10)
+    rows = [("Country", "Imports", "Exports"), ("Austria", "86.2", "13.8"), ("Belgium and", "0.0", "100.0"),
+            ("the Netherlands", None, None), ("Cyprus", "81.0", "15.2"), ("Denmark", "3.1", "86.7")]
+    y = 100
+    for label, a, b in rows:
+        c.drawString(72, _top(y), label)
+        if a is not None:
+            c.drawRightString(260, _top(y), a)
+            c.drawRightString(360, _top(y), b)
+        y += 14
+
+
+def booktabs_table(c: canvas.Canvas) -> None:
+    """Rules above, under the heading and below, none between the body rows; a caption above the table."""
+    c.setFont("Helvetica", 10)
+    c.drawString(72, _top(85), "Table 1. Sample sizes by design effect and proportion of the population")
+    for y in (92, 112, 178):
+        c.setLineWidth(0.8)
+        c.line(72, _top(y), 420, _top(y))
+    c.drawString(76, _top(106), "Proportion")
+    for x, head in ((240, "1.0"), (320, "1.1"), (400, "1.2")):
+        c.drawRightString(x, _top(106), head)
+    for k, (p, vals) in enumerate((("0.99", ("800", "880", "960")), ("0.95", ("160", "176", "192")),
+                                   ("0.90", ("80", "88", "96")), ("0.85", ("53", "59", "64")))):
+        y = 126 + 14 * k
+        c.drawString(76, _top(y), p)
+        for x, v in zip((240, 320, 400), vals, strict=True):
+            c.drawRightString(x, _top(y), v)
+
+
+def _page(draw, rotate: int = 0):
+    pdf = pdfium.PdfDocument(_pdf(draw, rotate))
+    page = pdf[0]
+    display = render.display_matrix(page)
+    words = [Word(w[0], Box(*w[1:5])) for w in render.text_layer_words(page.get_textpage(), display)]
+    return pdf, page, words, pdf_page_rules(page, display)
+
+
+def _cells(table) -> dict[tuple[int, int], tuple[str, int, int]]:
+    return {(c.row, c.col): (c.text, c.row_span, c.col_span) for c in table.cells}
+
+
+# -- ruling lines ----------------------------------------------------------------------------------------------
+def test_rules_come_from_the_drawing_in_page_coordinates():
+    _, _, _, rules = _page(ruled_table)
+    hs = sorted((r for r in rules if r.horizontal), key=lambda r: r.pos)
+    vs = sorted((r for r in rules if not r.horizontal), key=lambda r: r.pos)
+    assert [round(r.pos) for r in hs] == [100, 114, 128, 152, 166]
+    assert [round(r.pos) for r in vs] == [72, 142, 192, 242]
+    assert all(r.kind == "line" for r in rules)
+    inner = next(v for v in vs if round(v.pos) == 192)
+    assert round(inner.y0) == 114 and round(inner.y1) == 166  # it starts under the spanning heading
+
+
+def test_thin_filled_bars_are_rules_and_shaded_areas_give_edges():
+    def draw(c):
+        c.setFillColorRGB(0, 0, 0)
+        c.rect(72, _top(101), 300, 1, stroke=0, fill=1)  # a rule drawn as a 1 pt bar
+        c.setFillColorRGB(0.8, 0.8, 0.9)
+        c.rect(72, _top(160), 300, 40, stroke=0, fill=1)  # a shaded row
+        c.setFillColorRGB(1, 1, 1)
+        c.rect(72, _top(260), 300, 40, stroke=0, fill=1)  # white on white: nothing to see
+
+    _, _, _, rules = _page(draw)
+    lines = [r for r in rules if r.kind == "line"]
+    edges = [r for r in rules if r.kind == "edge"]
+    assert len(lines) == 1 and round(lines[0].pos) == 100 and lines[0].horizontal
+    assert sorted(round(r.pos) for r in edges if r.horizontal) == [120, 160]
+    assert not any(r.y0 > 200 for r in rules)
+
+
+def test_words_and_rules_follow_the_page_rotation():
+    # a landscape page stored as portrait + /Rotate 90: words and rules land where the rendered image shows
+    # them, exactly where the same table drawn on an upright page lands
+    _, page, words, rules = _page(ruled_table, rotate=90)
+    width, height = page.get_size()
+    assert (round(width), round(height)) == (round(PAGE_H), round(PAGE_W))  # shown in landscape
+    _, _, upright_words, upright_rules = _page(ruled_table)
+    assert [w.text for w in words] == [w.text for w in upright_words]
+    for a, b in zip(words, upright_words, strict=True):
+        assert abs(a.box.x0 - b.box.x0) < 0.5 and abs(a.box.y0 - b.box.y0) < 0.5
+    key = lambda r: (r.horizontal, round(r.pos), round(r.start))  # noqa: E731
+    assert sorted(map(key, rules)) == sorted(map(key, upright_rules))
+    assert _cells(build_structure(words, rules, Box(60, 90, 260, 175))) == _cells(
+        build_structure(upright_words, upright_rules, Box(60, 90, 260, 175)))
+
+
+def test_a_hyphen_that_breaks_a_word_at_a_line_end_reads_as_a_hyphen():
+    def draw(c):
+        c.drawString(72, _top(100), "Under\u00ad")  # pdfium reports a soft hyphen as U+FFFE
+        c.drawString(72, _top(114), "graduate")
+
+    _, _, words, _ = _page(draw)
+    assert [w.text for w in words] == ["Under-", "graduate"]
+
+
+# -- structure -------------------------------------------------------------------------------------------------
+def test_ruled_table_grid_with_spanning_heading_and_multiline_cell():
+    _, _, words, rules = _page(ruled_table)
+    table = build_structure(words, rules, Box(60, 90, 260, 175))
+    assert table.method == "rules"
+    assert (table.n_rows, table.n_cols) == (4, 3)
+    cells = _cells(table)
+    assert cells[(0, 0)] == ("Region", 1, 1)
+    assert cells[(0, 1)] == ("Results", 1, 2)  # spans both result columns: no rule between them there
+    assert (0, 2) not in cells
+    assert cells[(1, 1)][0] == "2023" and cells[(1, 2)][0] == "2024"
+    assert cells[(2, 0)][0] == "North and east coast"  # two lines, one cell
+    assert cells[(2, 2)][0] == "13.1"
+    assert cells[(3, 0)][0] == "South" and cells[(3, 2)][0] == "9.4"
+    assert all(c.is_header == (c.row == 0) for c in table.cells)
+
+
+def test_unruled_table_joins_wrapped_labels_and_marks_the_header():
+    _, _, words, rules = _page(unruled_table)
+    table = build_structure(words, rules, Box(60, 85, 380, 180))
+    assert table.method == "alignment"
+    assert (table.n_rows, table.n_cols) == (5, 3)
+    cells = _cells(table)
+    assert cells[(0, 0)][0] == "Country" and cells[(0, 2)][0] == "Exports"
+    assert cells[(2, 0)][0] == "Belgium and the Netherlands"
+    assert cells[(2, 1)][0] == "0.0" and cells[(2, 2)][0] == "100.0"
+    assert cells[(3, 0)][0] == "Cyprus" and cells[(4, 2)][0] == "86.7"
+    assert [c.is_header for c in table.cells if c.col == 0] == [True, False, False, False, False]
+
+
+def test_partly_ruled_table_splits_unruled_body_rows():
+    _, _, words, rules = _page(booktabs_table)
+    table = build_structure(words, rules, Box(60, 88, 430, 185))
+    assert (table.n_rows, table.n_cols) == (5, 4)
+    cells = _cells(table)
+    assert cells[(0, 0)][0] == "Proportion" and cells[(0, 3)][0] == "1.2"
+    assert cells[(1, 0)][0] == "0.99" and cells[(1, 3)][0] == "960"
+    assert cells[(4, 0)][0] == "0.85" and cells[(4, 1)][0] == "53"
+
+
+def test_alignment_heading_that_spans_columns():
+    # a heading wider than its column, crossing the white space between two columns of numbers
+    words = [Word(t, Box(x, y, x + w, y + 10)) for t, x, y, w in [
+        ("Year", 10, 10, 30), ("Results", 100, 10, 60), ("of", 163, 10, 12), ("the", 178, 10, 18),
+        ("survey", 199, 10, 40),
+        ("2023", 10, 30, 30), ("12", 110, 30, 12), ("7", 220, 30, 8),
+        ("2024", 10, 50, 30), ("15", 110, 50, 12), ("9", 220, 50, 8),
+        ("2025", 10, 70, 30), ("18", 110, 70, 12), ("4", 220, 70, 8)]]
+    table = build_structure(words, [], Box(0, 0, 260, 90))
+    cells = _cells(table)
+    assert (table.n_rows, table.n_cols) == (4, 3)
+    assert cells[(0, 1)] == ("Results of the survey", 1, 2)
+    assert cells[(3, 2)][0] == "4"
+
+
+# -- detection -------------------------------------------------------------------------------------------------
+def test_a_ruled_table_the_layout_model_calls_a_figure_becomes_a_table():
+    _, _, words, rules = _page(ruled_table)
+    regions = [DetectedRegion(Box(65, 95, 250, 172), "figure", "figure", 0.8),
+               DetectedRegion(Box(70, 20, 300, 40), "title", "title", 0.9)]
+    out = refine_regions(regions, words, rules)
+    tables = [r for r in out if r.label == "table"]
+    assert len(tables) == 1
+    assert tables[0].model_label == "figure"  # what the model said is kept
+    box = tables[0].box
+    assert abs(box.x0 - 72) < 2 and abs(box.y0 - 100) < 2 and abs(box.x1 - 242) < 2 and abs(box.y1 - 166) < 2
+    assert [r.label for r in out if r.label != "table"] == ["title"]
+
+
+def test_a_ruled_table_the_model_missed_is_added_and_one_region_over_two_tables_is_split():
+    def two_tables(c):
+        ruled_table(c)
+        c.translate(0, -200)
+        ruled_table(c)
+
+    _, _, words, rules = _page(two_tables)
+    # the model saw nothing at the first table and one table region over the second... and beyond
+    missed = refine_regions([], words, rules)
+    assert sorted(round(r.box.y0) for r in missed if r.label == "table") == [100, 300]
+    merged = refine_regions([DetectedRegion(Box(60, 90, 260, 380), "table", "table", 0.7)], words, rules)
+    assert sorted(round(r.box.y0) for r in merged if r.label == "table") == [100, 300]
+    assert all(r.model_label == "table" for r in merged)
+
+
+def test_a_chart_with_gridlines_stays_a_figure():
+    def chart(c):
+        c.setFont("Helvetica", 8)
+        for k in range(6):  # horizontal gridlines with tick labels at the left, nothing in the cells
+            y = 100 + 30 * k
+            c.line(100, _top(y), 400, _top(y))
+            c.drawRightString(95, _top(y + 3), str(100 - 20 * k))
+        for x in (100, 400):
+            c.line(x, _top(100), x, _top(250))
+        c.setLineWidth(2)
+        c.lines([(110, _top(240), 200, _top(150)), (200, _top(150), 300, _top(200)), (300, _top(200), 390, _top(110))])
+        for k, label in enumerate(("2019", "2020", "2021", "2022")):
+            c.drawString(120 + 80 * k, _top(262), label)
+
+    _, _, words, rules = _page(chart)
+    out = refine_regions([DetectedRegion(Box(70, 90, 410, 270), "figure", "figure", 0.9)], words, rules)
+    assert [r.label for r in out] == ["figure"]
+
+
+def test_without_words_regions_are_left_alone():
+    regions = [DetectedRegion(Box(10, 10, 100, 100), "figure", "figure", 0.9)]
+    assert refine_regions(regions, [], [Rule(10, 10, 100, 10)]) == regions
+
+
+# -- the stages, end to end ------------------------------------------------------------------------------------
+class FigureDetector(LayoutDetector):
+    """Calls the whole table area of the generated page a figure."""
+
+    def __init__(self):
+        self.batch_size = 1
+        self.identity = ModelIdentity("fake_layout", "fake", "1")
+
+    def detect(self, images):
+        out = []
+        for im in images:
+            k = im.width / PAGE_W
+            out.append([DetectedRegion(Box(65 * k, 95 * k, 250 * k, 172 * k), "figure", "figure", 0.8)])
+        return out
+
+
+def test_tables_stage_fills_a_table_the_layout_model_called_a_figure(tmp_path: Path):
+    folder = tmp_path / "inbox" / "box"
+    folder.mkdir(parents=True)
+    (folder / "ruled.pdf").write_bytes(_pdf(ruled_table))
+    store = ResultStore(tmp_path / "ocr.duckdb")
+    runs = [0]
+
+    def run(asset, fn):
+        runs[0] += 1
+        producer = Producer(asset, "test", "m", "1", "1")
+        ctx = stages.StageContext(container_id="box", run_id=f"run-{runs[0]}", producer_id=producer.producer_id,
+                                  store=store, page_store=PageStore(tmp_path / "pages"), render_workers=1,
+                                  spill_root=tmp_path / "spill")
+        out = fn(ctx)
+        stages.commit(ctx, asset, out, producer)
+        out.discard(True)
+        return out
+
+    run("source_documents", lambda ctx: stages.source_documents(ctx, folder))
+    run("rendered_pages", lambda ctx: stages.rendered_pages(ctx, 72))
+    assert store.query("SELECT count(*) AS n FROM page_rules WHERE kind = 'line'")[0]["n"] == 9
+    run("layout_regions", lambda ctx: stages.layout_regions(ctx, FigureDetector()))
+    regions = store.query("SELECT label, model_label FROM regions")
+    assert regions == [{"label": "table", "model_label": "figure"}]
+    out = run("tables", lambda ctx: stages.tables(ctx, GeometryTableRecognizer(EngineSettings("table", "geometry"))))
+    assert out.stats["structure_sources"] == {"rules": 1}
+    table = store.query("SELECT n_rows, n_cols, structure_source, html FROM tables")[0]
+    assert (table["n_rows"], table["n_cols"], table["structure_source"]) == (4, 3, "rules")
+    assert '<th colspan="2">Results</th>' in table["html"]
+    cells = {(c["row_no"], c["col_no"]): c for c in store.query("SELECT * FROM table_cells")}
+    assert cells[(2, 0)]["text"] == "North and east coast"
+    assert cells[(0, 1)]["col_span"] == 2 and cells[(0, 1)]["is_header"]
+    assert cells[(3, 2)]["text"] == "9.4" and not cells[(3, 2)]["is_header"]
+
+
+@pytest.mark.parametrize("rotate", [0, 90])
+def test_image_rules_find_the_lines_of_a_scanned_grid(rotate):
+    pdf = pdfium.PdfDocument(_pdf(ruled_table, rotate))
+    page = pdf[0]
+    image = page.render(scale=2).to_pil()
+    from ocr_resources.tables.rules import image_rules
+
+    rules = image_rules(image, 144)
+    vector = pdf_page_rules(page, render.display_matrix(page))
+    # every drawn line is found in the image, within a point or two
+    for v in vector:
+        assert any(r.horizontal == v.horizontal and abs(r.pos - v.pos) < 2 and abs(r.start - v.start) < 3
+                   and abs(r.end - v.end) < 3 for r in rules), v

