@@ -112,7 +112,7 @@ def scanned_truth(doc: Doc) -> str:
     return doc.truth.read_text(encoding="utf-8")
 
 
-_LINE = re.compile(r"<span class='ocr_line'[^>]*title=\"bbox (\d+) (\d+) (\d+) (\d+)[^>]*>"
+_LINE = re.compile(r"<span class='ocr_line'[^>]*title=\"bbox ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)[^>]*>"
                    r"(.*?)(?=<span class='ocr_line'|$)", re.S)
 _WORD = re.compile(r"<span class='ocrx_word'[^>]*>(.*?)</span>", re.S)
 
@@ -130,5 +130,5 @@ def hocr_lines(doc: Doc) -> list[tuple[tuple[float, float, float, float], list[s
         words = [unescape(re.sub(r"<[^>]+>", "", w)).strip() for w in _WORD.findall(body)]
         words = [w for w in words if w]
         if words:
-            lines.append(((int(x0) * to_pt, int(y0) * to_pt, int(x1) * to_pt, int(y1) * to_pt), words))
+            lines.append(((float(x0) * to_pt, float(y0) * to_pt, float(x1) * to_pt, float(y1) * to_pt), words))
     return lines
