@@ -68,7 +68,9 @@ def _limit_memory(memory_mb: int) -> None:
     with contextlib.suppress(ImportError, ValueError, OSError):  # not on every platform
         import resource
 
-        limit = memory_mb << 20
+        # The budget is for the job's growth: address space already mapped at start (the interpreter, numpy's
+        # and OpenBLAS's reservations, whatever the spawn imported) differs by machine and must not count.
+        limit = psutil.Process().memory_info().vms + (memory_mb << 20)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
