@@ -117,18 +117,21 @@ def distinct_blocks(blocks: list[str], min_score: float = 80.0) -> list[str]:
             if not any(j != i and fuzz.partial_ratio(probes[i], other) >= min_score for j, other in enumerate(blocks))]
 
 
-def reading_order(pred: str, truth_markdown: str) -> float | None:
-    """Share of ground-truth paragraph pairs (every pair of paragraphs found in the output) that come out in
-    the same order. None when fewer than two paragraphs are found."""
+def reading_order_counts(pred: str, truth_markdown: str) -> tuple[int, int]:
+    """(pairs in the same order, pairs): every pair of distinct ground-truth paragraphs found in the output."""
     found = [p for p in block_positions(distinct_blocks(truth_blocks(truth_markdown)), pred) if p is not None]
-    if len(found) < 2:
-        return None
     pairs = ordered = 0
     for i in range(len(found)):
         for j in range(i + 1, len(found)):
             pairs += 1
             ordered += found[i] <= found[j]
-    return ordered / pairs
+    return ordered, pairs
+
+
+def reading_order(pred: str, truth_markdown: str) -> float | None:
+    """Share of ground-truth paragraph pairs that come out in the same order (None below two paragraphs)."""
+    ordered, pairs = reading_order_counts(pred, truth_markdown)
+    return ordered / pairs if pairs else None
 
 
 def headings(markdown: str) -> list[str]:
