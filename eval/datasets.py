@@ -106,9 +106,7 @@ def icdar_truth(doc: Doc) -> list[Table]:
 
 
 def scanned_truth(doc: Doc) -> str:
-    """The page's words in the ground truth's line order, as one string."""
-    if doc.truth.suffix == ".md":
-        return doc.truth.read_text(encoding="utf-8")
+    """The page's words in the ground truth's line order (.txt), or its Markdown (ocr_test.md), as one string."""
     return doc.truth.read_text(encoding="utf-8")
 
 

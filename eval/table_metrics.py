@@ -101,21 +101,23 @@ def adjacency(table: Table) -> Counter:
     max_row = max(r for r, _ in grid)
     max_col = max(c for _, c in grid)
     relations: set[tuple[int, int, str]] = set()
+
+    def nearest(i: int, cells: list[tuple[int, int]], direction: str) -> None:
+        for pos in cells:  # positions beyond the cell, nearest first: the first non-empty one is the neighbour
+            j = grid.get(pos)
+            if j is not None and j != i and texts[j]:
+                relations.add((i, j, direction))
+                return
+
     for i, c in enumerate(table.cells):
         if not texts[i]:
             continue
-        for r in range(c.row, c.row + max(1, c.row_span)):
-            for col in range(c.col + max(1, c.col_span), max_col + 1):
-                j = grid.get((r, col))
-                if j is not None and j != i and texts[j]:
-                    relations.add((i, j, "h"))
-                    break
-        for col in range(c.col, c.col + max(1, c.col_span)):
-            for r in range(c.row + max(1, c.row_span), max_row + 1):
-                j = grid.get((r, col))
-                if j is not None and j != i and texts[j]:
-                    relations.add((i, j, "v"))
-                    break
+        rows = range(c.row, c.row + max(1, c.row_span))
+        cols = range(c.col, c.col + max(1, c.col_span))
+        for r in rows:
+            nearest(i, [(r, col) for col in range(cols.stop, max_col + 1)], "h")
+        for col in cols:
+            nearest(i, [(r, col) for r in range(rows.stop, max_row + 1)], "v")
     return Counter((texts[i], texts[j], d) for i, j, d in relations)
 
 

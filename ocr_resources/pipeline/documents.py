@@ -151,8 +151,14 @@ def _inspect(path: Path) -> Inspected:
     except OSError as exc:
         return Inspected(path, error_type="unreadable",
                          message=f"{display(path.name)}: cannot be read ({exc.strerror or exc})")
+    return _with_file_facts(found)
+
+
+def _with_file_facts(found: Inspected) -> Inspected:
+    """A failed document still gets its hash and size where the file can be read (a rerun can then tell
+    whether it changed)."""
     try:
-        found.sha256, found.size_bytes = sha256_file(path), path.stat().st_size
+        found.sha256, found.size_bytes = sha256_file(found.path), found.path.stat().st_size
     except OSError:
         pass
     return found
@@ -170,13 +176,8 @@ class InspectJob:
         return InspectJob(self.units[start:]) if start < len(self.units) else None
 
     def failed(self, path: Path, reason: str) -> Inspected:
-        found = Inspected(path, error_type="resource_limit",
-                          message=f"{display(path.name)}: could not be opened safely: {reason}")
-        try:
-            found.sha256, found.size_bytes = sha256_file(path), path.stat().st_size
-        except OSError:
-            pass
-        return found
+        return _with_file_facts(Inspected(path, error_type="resource_limit",
+                                          message=f"{display(path.name)}: could not be opened safely: {reason}"))
 
 
 def inspect_all(paths: list[Path], workers: int, limits: Limits | None = None) -> Iterator[Inspected]:

@@ -7,8 +7,9 @@ import hashlib
 import logging
 import os
 import shutil
+import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -230,3 +231,17 @@ class _PageParts:
         if self.left[key] == 0:
             self.ledger.record(*key, req["_hash"], self.ok.pop(key))
             del self.left[key]
+
+
+class TimedCall:
+    """A model call that adds up the seconds spent inside it (the stage's `inference_seconds`)."""
+
+    def __init__(self, fn: Callable[[list], list]):
+        self.fn, self.seconds = fn, 0.0
+
+    def __call__(self, items: list) -> list:
+        t0 = time.perf_counter()
+        try:
+            return self.fn(items)
+        finally:
+            self.seconds += time.perf_counter() - t0

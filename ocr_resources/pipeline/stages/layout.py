@@ -17,6 +17,7 @@ from ocr_resources.pipeline.stages.base import (
     _WORDS_SQL,
     StageContext,
     StageOutput,
+    TimedCall,
     _as_words,
     _by_page,
     _error,
@@ -36,7 +37,6 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
     ledger = PageLedger(ctx, "layout_regions")
     out = ctx.buffers("layout_regions", "regions", "errors")
     checkpoint = Checkpoint(ctx, "layout_regions", out, ledger)
-    infer_seconds = 0.0
     labels: dict[str, int] = defaultdict(int)
 
     def todo() -> Iterator[dict[str, Any]]:
@@ -52,13 +52,7 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
                 if ledger.needed(p["document_id"], p["page_no"], p["_hash"]):
                     yield p
 
-    def infer(images):
-        nonlocal infer_seconds
-        t0 = time.perf_counter()
-        try:
-            return detector.detect(images)
-        finally:
-            infer_seconds += time.perf_counter() - t0
+    infer = TimedCall(detector.detect)
 
     # Decoding and the engine's own preprocessing run on the loader threads, off the inference thread.
     outcomes = stream_inference(todo(), lambda p: detector.prepare(ctx.page_store.open(p["image_path"])), infer,
@@ -91,7 +85,7 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
     results, live = ledger.tables()
     return StageOutput(_results(out), pages=len(ledger.computed), seconds=time.perf_counter() - started,
                        stats={"regions": sum(labels.values()), "regions_by_label": dict(labels),
-                              "inference_seconds": round(infer_seconds, 3), **ledger.stats()},
+                              "inference_seconds": round(infer.seconds, 3), **ledger.stats()},
                        input_fingerprint=ledger.fingerprint, page_results=results, live_pages=live,
                        cleanup_dirs=cleanup)
 

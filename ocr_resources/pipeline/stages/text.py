@@ -22,6 +22,7 @@ from ocr_resources.pipeline.stages.base import (
     _REGIONS_SQL,
     StageContext,
     StageOutput,
+    TimedCall,
     _box,
     _by_page,
     _crop,
@@ -156,15 +157,8 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
                     yield p
         docs.end()
 
-    infer_seconds = 0.0
 
-    def infer(images):
-        nonlocal infer_seconds
-        t0 = time.perf_counter()
-        try:
-            return recognizer.recognize(images)
-        finally:
-            infer_seconds += time.perf_counter() - t0
+    infer = TimedCall(recognizer.recognize)
 
     def load(item: dict[str, Any]):
         if "_crop" in item:
@@ -224,7 +218,7 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
     results, live = ledger.tables()
     return StageOutput(rows, pages=len(ledger.computed), seconds=time.perf_counter() - started,
                        stats={"text_rows": len(out["texts"]), **counts,
-                              "inference_seconds": round(infer_seconds, 3), **ledger.stats()},
+                              "inference_seconds": round(infer.seconds, 3), **ledger.stats()},
                        input_fingerprint=ledger.fingerprint, page_results=results, live_pages=live,
                        cleanup_dirs=cleanup)
 
