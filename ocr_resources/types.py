@@ -111,6 +111,7 @@ class TableStructure:
     n_cols: int
     cells: list[TableCell]
     method: str = "model"  # where the structure came from: 'rules', 'alignment' or 'model'
+    rtl: bool = False  # columns numbered right to left (col 0 is the rightmost), as the table reads
 
 
 @dataclass
