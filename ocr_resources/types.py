@@ -92,6 +92,7 @@ class OcrResult:
     text: str
     words: list[Word] = field(default_factory=list)
     confidence: float | None = None
+    reader: str | None = None  # set where a second reader took over, or why the reading may be poor
 
 
 @dataclass(frozen=True)
