@@ -162,6 +162,11 @@ class OtherScripts:
             if script not in (None, "Latin"):
                 first.reader = f"script {script}: no Tesseract data installed for it; read by the bundled model"
             return first
+        # A language's data (kor, lowercase) knows no Latin: English beside it reads the Latin names and terms
+        # inside the page, as Tesseract's users run it. A script's data (Arabic) has its own Latin, and is
+        # worse with English added (twins set).
+        if data.islower() and "eng" in self.tesseract.data:
+            data = f"{data}+eng"
         second = self.tesseract.read(png, data)
         if not second.words:
             return first
