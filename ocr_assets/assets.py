@@ -130,12 +130,15 @@ def _run_metadata(context: AssetExecutionContext, storage: PipelineStorage, prod
     model = f"{producer.engine}:{producer.model_id}@{producer.model_revision}" if producer.model_id else producer.engine
     meta: dict[str, Any] = dict(containers_in_run=containers_in_run, force=force, producer_id=producer.producer_id,
                                 model=model)
-    loads = storage.result_store().query("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?",
-                                         [context.run_id])
+    store = storage.result_store()
+    loads = store.query("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?", [context.run_id])
     if loads:
         meta["model_loads_this_run"] = MetadataValue.json(
             {r["role"]: {"loads": r["loads"], "seconds": round(r["load_seconds"], 3)} for r in loads})
-    meta["duckdb_path"] = MetadataValue.path(storage.duckdb_path)
+    if store.lake is None:
+        meta["duckdb_path"] = MetadataValue.path(str(store.path))
+    else:
+        meta["ducklake"] = MetadataValue.text(str(store.path))
     return meta
 
 
