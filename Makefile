@@ -14,18 +14,23 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: pip takes the CPU build on disk here instead of a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[transformers,dev]'
+	# the cluster extra, for the cluster-profile test: --no-deps keeps the dagster resolved above (pyproject.toml)
+	$(BIN)/pip install -q --no-deps 'dagster-postgres>=0.29,<0.30' 'psycopg2-binary>=2.9'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-# Debian packages some tests and the benchmark use (headless Chromium, Tesseract). Best effort:
-# where they cannot be installed the tests that need them skip with a reason.
+# Debian packages some tests and the benchmark use (headless Chromium, Tesseract, a PostgreSQL server for the
+# cluster profile's test and the lake bench). Best effort: where they cannot be installed the tests that need
+# them skip with a reason.
 system-deps:
-	@if command -v chromium >/dev/null && command -v tesseract >/dev/null; then exit 0; fi; \
+	@if command -v chromium >/dev/null && command -v tesseract >/dev/null \
+		&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tesseract-ocr >/dev/null) \
-		|| echo "system-deps: apt-get failed; browser/tesseract tests will skip"; \
-	else echo "system-deps: not root or no apt-get; browser/tesseract tests will skip"; fi
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tesseract-ocr \
+			postgresql >/dev/null) \
+		|| echo "system-deps: apt-get failed; browser/tesseract/postgresql tests will skip"; \
+	else echo "system-deps: not root or no apt-get; browser/tesseract/postgresql tests will skip"; fi
 
 # Sample PDFs -> inbox, every container registered as a partition, every asset materialized for all of them
 # in ONE synchronous run through the dagster CLI (models load once; progress per stage and container), then a

@@ -110,15 +110,19 @@ def _run_stage(
         )
         output = stage(ctx)
         committed = False
+        waits = store.retries
         try:
             counts = stages.commit(ctx, asset_name, output, producer, started)
             committed = True
             _refresh_snapshot(context, store)
         finally:
             output.discard(committed)  # spilled files; checkpoints stay for the next run if the commit failed
+        waits = store.retries - waits
         store.record_model_loads(model_cache.drain_load_events(context.run_id))
         seconds = (datetime.now(UTC) - started).total_seconds()
         meta = container_metadata(store, page_store, asset_name, key, counts, output.stats, seconds, output.pages)
+        # How often the commit waited for another writer (a held file lock, or a conflicting lake commit redone).
+        meta["store_waits"] = waits
         context.add_asset_metadata({**meta, **run_meta}, partition_key=key)
         context.log.info(progress_line(asset_name, key, i, len(keys), meta))
     return MaterializeResult()

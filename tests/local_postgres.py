@@ -62,8 +62,9 @@ class LocalPostgres:
         return f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname={dbname}"
 
     def url(self, dbname: str) -> str:
-        """URL form (what dagster-postgres' `postgres_url` takes)."""
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
+        """URL form (what dagster-postgres' `postgres_url` takes), naming the psycopg2 driver: SQLAlchemy 2.1
+        reads a bare postgresql:// as psycopg 3, which dagster-postgres does not install."""
+        return f"postgresql+psycopg2://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
 
     def createdb(self, name: str) -> None:
         subprocess.run([str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER,
