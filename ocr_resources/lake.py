@@ -170,11 +170,11 @@ _open_lock = threading.Lock()
 def lake_cursor(location: LakeLocation) -> duckdb.DuckDBPyConnection:
     """A new cursor (a connection of its own: own transactions) of this process's attached lake; close it."""
     key = (os.getpid(), location)  # never a connection inherited through fork
-    with _open_lock:
+    with _open_lock:  # cursors are made one at a time: the parent connection is not thread-safe
         con = _open.get(key)
         if con is None:
             con = _open[key] = open_lake(location)
-    cur = con.cursor()
+        cur = con.cursor()
     cur.execute(f"USE {LAKE_ALIAS}")
     cur.execute("SET enable_progress_bar = false")
     return cur
