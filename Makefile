@@ -20,15 +20,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Debian packages some tests and the benchmark use (headless Chromium, Tesseract, a PostgreSQL server for the
-# cluster profile's test and the lake bench). Best effort: where they cannot be installed the tests that need
-# them skip with a reason.
+# Debian packages some tests and the benchmark use (headless Chromium, Tesseract), Tesseract's Hangul and
+# Arabic data, with which the OCR reads pages in those scripts (ocr_resources/engines/other_scripts.py), and a
+# PostgreSQL server for the cluster profile's test and the lake bench. Best effort: where they cannot be
+# installed the tests that need them skip with a reason.
+SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-kor tesseract-ocr-script-hang tesseract-ocr-script-arab \
+	postgresql
 system-deps:
 	@if command -v chromium >/dev/null && command -v tesseract >/dev/null \
-		&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
+		&& tesseract --list-langs 2>/dev/null | grep -qx Arabic && tesseract --list-langs 2>/dev/null | grep -qx kor \
+		&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; \
+		then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tesseract-ocr \
-			postgresql >/dev/null) \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
 		|| echo "system-deps: apt-get failed; browser/tesseract/postgresql tests will skip"; \
 	else echo "system-deps: not root or no apt-get; browser/tesseract/postgresql tests will skip"; fi
 
