@@ -14,22 +14,27 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: pip takes the CPU build on disk here instead of a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[transformers,dev]'
+	# the cluster extra, for the cluster-profile test: --no-deps keeps the dagster resolved above (pyproject.toml)
+	$(BIN)/pip install -q --no-deps 'dagster-postgres>=0.29,<0.30' 'psycopg2-binary>=2.9'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-# Debian packages some tests and the benchmark use (headless Chromium, Tesseract), and Tesseract's Hangul and
-# Arabic data, with which the OCR reads pages in those scripts (ocr_resources/engines/other_scripts.py). Best
-# effort: where they cannot be installed the tests that need them skip with a reason.
-SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-kor tesseract-ocr-script-hang tesseract-ocr-script-arab
+# Debian packages some tests and the benchmark use (headless Chromium, Tesseract), Tesseract's Hangul and
+# Arabic data, with which the OCR reads pages in those scripts (ocr_resources/engines/other_scripts.py), and a
+# PostgreSQL server for the cluster profile's test and the lake bench. Best effort: where they cannot be
+# installed the tests that need them skip with a reason.
+SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-kor tesseract-ocr-script-hang tesseract-ocr-script-arab \
+	postgresql
 system-deps:
 	@if command -v chromium >/dev/null && command -v tesseract >/dev/null \
-		&& tesseract --list-langs 2>/dev/null | grep -qx Arabic && tesseract --list-langs 2>/dev/null | grep -qx kor; \
+		&& tesseract --list-langs 2>/dev/null | grep -qx Arabic && tesseract --list-langs 2>/dev/null | grep -qx kor \
+		&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; \
 		then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
-		|| echo "system-deps: apt-get failed; browser/tesseract tests will skip"; \
-	else echo "system-deps: not root or no apt-get; browser/tesseract tests will skip"; fi
+		|| echo "system-deps: apt-get failed; browser/tesseract/postgresql tests will skip"; \
+	else echo "system-deps: not root or no apt-get; browser/tesseract/postgresql tests will skip"; fi
 
 # Sample PDFs -> inbox, every container registered as a partition, every asset materialized for all of them
 # in ONE synchronous run through the dagster CLI (models load once; progress per stage and container), then a

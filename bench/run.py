@@ -9,7 +9,8 @@ P2  digital pages: the whole graph on text-layer PDFs against raw pypdfium2 text
 P3  memory: peak RSS of a fresh process running the pipeline on a long document against a 20-page one.
 P4  scanned pages: the offline OCR engine against the Tesseract CLI (one process per core) on the same pages:
     generated image-only pages and the real scans of ../shared/benchmark/scanned where present.
-Plus scaling (render workers, batch sizes, document length) and the docling corpus where present.
+Plus scaling (render workers, batch sizes, document length), the docling corpus where present, and the
+store's write throughput: DuckDB file vs DuckLake (bench/store.py). `--only store` runs one section.
 Writes bench/results/latest.json. Never a timed unit test: numbers are reported, not asserted.
 """
 
@@ -37,6 +38,8 @@ import psutil
 import pypdfium2 as pdfium
 
 from bench.corpus import digital_pdf, scanned_pages, scanned_pdf
+from bench.store import store_bench
+from bench.store import table_rows as store_rows
 from ocr_resources import model_cache
 from ocr_resources.pipeline import stages
 from ocr_resources.pipeline.execution import image_size_class, stream_inference
@@ -52,9 +55,11 @@ DPI = 144  # PipelineStorage's default render resolution
 MAX_IN_FLIGHT = 8  # enough to keep one CPU model busy; a bigger queue only holds more decoded images
 
 FULL = {"layout_pages": 40, "ocr_pages": 10, "digital_pages": 40, "p3_small": 20, "p3_large": 1000,
-        "p4_pages": 12, "p4_real_pages": None, "render_pages": 200, "corpus_files": None, "repeats": 3}
+        "p4_pages": 12, "p4_real_pages": None, "render_pages": 200, "corpus_files": None, "repeats": 3,
+        "store_partitions": 24, "store_pages": 20, "store_words_per_page": 300}
 QUICK = {"layout_pages": 10, "ocr_pages": 3, "digital_pages": 8, "p3_small": 20, "p3_large": 150,
-         "p4_pages": 3, "p4_real_pages": 6, "render_pages": 48, "corpus_files": 4, "repeats": 2}
+         "p4_pages": 3, "p4_real_pages": 6, "render_pages": 48, "corpus_files": 4, "repeats": 2,
+         "store_partitions": 8, "store_pages": 20, "store_words_per_page": 300}
 
 
 def log(msg: str) -> None:
@@ -601,6 +606,7 @@ def table(out: dict[str, Any]) -> str:
         ("scaling: layout pages/s by batch", g("scaling", "layout_pages_s_by_batch_size"), "", None),
         ("scaling: pipeline pages/s by length", g("scaling", "pages_s_by_document_length"), "", None),
         ("corpus (docling) pages/s", f"{g('corpus', 'pages_s')} over {g('corpus', 'pages')} pages", "", None),
+        *store_rows(out),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"{'figure':<{width}}  value  [target]", "-" * (width + 40)]
@@ -615,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (< 5 minutes on 2 cores)")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--only", help="comma-separated sections (p1,p2,p4,p3,scaling,corpus,store); default all")
     parser.add_argument("--p3-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -646,8 +653,12 @@ def main(argv: list[str] | None = None) -> int:
             ("p3", lambda: p3(root, sizes, out)),
             ("scaling", lambda: scaling(root, sizes, out)),
             ("corpus", lambda: corpus(root, sizes, out)),
+            ("store", lambda: store_bench(root, sizes, out, log)),
         ]
+        only = set(args.only.split(",")) if args.only else None
         for name, fn in sections:
+            if only is not None and name not in only:
+                continue
             t0 = time.perf_counter()
             try:
                 fn()

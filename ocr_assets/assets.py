@@ -110,15 +110,19 @@ def _run_stage(
         )
         output = stage(ctx)
         committed = False
+        waits = store.retries
         try:
             counts = stages.commit(ctx, asset_name, output, producer, started)
             committed = True
             _refresh_snapshot(context, store)
         finally:
             output.discard(committed)  # spilled files; checkpoints stay for the next run if the commit failed
+        waits = store.retries - waits
         store.record_model_loads(model_cache.drain_load_events(context.run_id))
         seconds = (datetime.now(UTC) - started).total_seconds()
         meta = container_metadata(store, page_store, asset_name, key, counts, output.stats, seconds, output.pages)
+        # How often the commit waited for another writer (a held file lock, or a conflicting lake commit redone).
+        meta["store_waits"] = waits
         context.add_asset_metadata({**meta, **run_meta}, partition_key=key)
         context.log.info(progress_line(asset_name, key, i, len(keys), meta))
     return MaterializeResult()
@@ -130,12 +134,15 @@ def _run_metadata(context: AssetExecutionContext, storage: PipelineStorage, prod
     model = f"{producer.engine}:{producer.model_id}@{producer.model_revision}" if producer.model_id else producer.engine
     meta: dict[str, Any] = dict(containers_in_run=containers_in_run, force=force, producer_id=producer.producer_id,
                                 model=model)
-    loads = storage.result_store().query("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?",
-                                         [context.run_id])
+    store = storage.result_store()
+    loads = store.query("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?", [context.run_id])
     if loads:
         meta["model_loads_this_run"] = MetadataValue.json(
             {r["role"]: {"loads": r["loads"], "seconds": round(r["load_seconds"], 3)} for r in loads})
-    meta["duckdb_path"] = MetadataValue.path(storage.duckdb_path)
+    if store.lake is None:
+        meta["duckdb_path"] = MetadataValue.path(str(store.path))
+    else:
+        meta["ducklake"] = MetadataValue.text(str(store.path))
     return meta
 
 

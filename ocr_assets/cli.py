@@ -8,6 +8,7 @@ a new shell: $DAGSTER_HOME defaults to the project's `dagster_home/`.
         [--partitions A,B | --all]         # (`make ui`) launches its runs through the run queue
     python -m ocr_assets.cli summary       # what is in DuckDB
     python -m ocr_assets.cli keys          # partition key -> inbox folder (the stored, stable mapping)
+    python -m ocr_assets.cli attach        # the SQL a reader runs in DuckDB to query the results (a lake)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import os
 import sys
 
+from ocr_resources.lake import reader_sql
 from ocr_resources.pipeline.containers import inbox_entries, key_registry
 from ocr_resources.profiles import PROJECT_ROOT
 from ocr_resources.resources import PipelineStorage
@@ -123,13 +125,22 @@ def keys() -> str:
                      for k, name in key_registry(inbox).items())
 
 
+def attach_sql(store: ResultStore) -> str:
+    """What a reader runs in DuckDB (CLI or Python) to query the results with plain SQL, read-only."""
+    if store.lake is not None:
+        return reader_sql(store.lake)
+    target = store.snapshot_path or store.path
+    return f"ATTACH '{target}' AS ocr (READ_ONLY);\nUSE ocr;"
+
+
 UNREADABLE = "SELECT count(*) AS n FROM documents WHERE status = 'error'"
 
 
 def summary(store: ResultStore) -> str:
     one = lambda sql: store.query(sql)[0]["n"]  # noqa: E731
     lines = [
-        f"DuckDB: {store.path}",
+        f"DuckDB: {store.path}" if store.lake is None else f"DuckLake: {store.path} (readers: python -m "
+                                                            "ocr_assets.cli attach)",
         f"containers: {one('SELECT count(*) AS n FROM containers')}",
         f"documents:  {one('SELECT count(*) AS n FROM documents')}"
         f" ({one(UNREADABLE)} unreadable)",
@@ -155,7 +166,8 @@ def summary(store: ResultStore) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ocr_assets.cli")
-    parser.add_argument("command", choices=["register", "materialize", "backfill", "summary", "keys"])
+    parser.add_argument("command", choices=["register", "materialize", "backfill", "summary", "keys",
+                                                    "attach"])
     parser.add_argument("--partition", help="materialize: one container")
     parser.add_argument("--partition-range", help="materialize: FIRST...LAST, in registration order")
     parser.add_argument("--partitions", help="backfill: containers, comma-separated (default: all)")
@@ -171,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "keys":
         print(keys())
+        return 0
+    if args.command == "attach":
+        print(attach_sql(PipelineStorage().result_store()))
         return 0
     print(summary(PipelineStorage().result_store()))
     return 0

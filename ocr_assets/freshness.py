@@ -134,7 +134,7 @@ def containers_to_run(instance: DagsterInstance, store: ResultStore,
     changed files or a new model version get a new one. When DuckDB stays locked past
     AUTOMATION_LOCK_TIMEOUT_S the answer is "none this time": the next evaluation asks again."""
     versions = current_code_versions()
-    probe = ResultStore(store.path, lock_timeout_s=min(store.lock_timeout_s, AUTOMATION_LOCK_TIMEOUT_S))
+    probe = store.with_lock_timeout(min(store.lock_timeout_s, AUTOMATION_LOCK_TIMEOUT_S))
     try:
         states = container_states(probe, fingerprints, versions)
     except Exception as exc:  # noqa: BLE001 - a busy or unreadable file must not stop the partitions' registration

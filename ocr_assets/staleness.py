@@ -54,12 +54,12 @@ def record_current_versions(store: ResultStore, versions: Mapping[AssetKey, str]
         "SELECT asset_key, code_version FROM current_code_versions")}
     if have == wanted:
         return False
-    with store.connect() as con:
-        con.execute("BEGIN TRANSACTION")
+    def write(con) -> None:
         con.execute("DELETE FROM current_code_versions")
         con.executemany("INSERT INTO current_code_versions (asset_key, code_version) VALUES (?, ?)",
                         sorted(wanted.items()))
-        con.execute("COMMIT")
+
+    store.transaction(write)
     return True
 
 
@@ -115,7 +115,7 @@ def _evaluation(instance: DagsterInstance, asset: str, key: str, row: Mapping[st
 def stale_results_sensor(context: SensorEvaluationContext, storage: PipelineStorage) -> SensorResult | SkipReason:
     versions = current_code_versions()
     store = storage.result_store()
-    probe = ResultStore(store.path, lock_timeout_s=min(store.lock_timeout_s, AUTOMATION_LOCK_TIMEOUT_S))
+    probe = store.with_lock_timeout(min(store.lock_timeout_s, AUTOMATION_LOCK_TIMEOUT_S))
     keys = context.instance.get_dynamic_partitions(containers.name)
     try:
         probe.migrate()

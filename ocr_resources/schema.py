@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Columns every result row carries: which run and which producer made it.
 _LINEAGE = "run_id VARCHAR NOT NULL, producer_id VARCHAR NOT NULL"
 
@@ -112,7 +114,7 @@ RESULT_TABLES = (
 _RESULT_TABLES_V3 = tuple(t for t in RESULT_TABLES if t != "page_rules")  # what migration 3 saw
 
 
-def lineage_view_sql(tables: tuple[str, ...] = RESULT_TABLES) -> str:
+def lineage_view_sql(tables: tuple[str, ...] = RESULT_TABLES, producers: str = "producers") -> str:
     parts = [
         f"""SELECT '{t}' AS table_name, r.container_id AS partition_key, r.run_id, r.producer_id, count(*) AS row_count
             FROM {t} r GROUP BY ALL"""
@@ -122,7 +124,7 @@ def lineage_view_sql(tables: tuple[str, ...] = RESULT_TABLES) -> str:
         CREATE OR REPLACE VIEW lineage AS
         SELECT u.table_name, u.row_count, p.asset_key, u.partition_key, u.run_id,
                p.engine, p.model_id, p.model_revision, p.code_version
-        FROM ({' UNION ALL '.join(parts)}) u LEFT JOIN producers p USING (producer_id)
+        FROM ({' UNION ALL '.join(parts)}) u LEFT JOIN {producers} p USING (producer_id)
     """
 
 
@@ -212,4 +214,44 @@ MIGRATIONS.append((
     {lineage_view_sql()};
     """,
 ))
+# A lake has no primary keys (below): two runs committing the same new producer, or recording the current code
+# versions, at the same moment may both insert it. The rows are the same; views read one per key.
+_ONE_PRODUCER = "(SELECT * FROM producers QUALIFY row_number() OVER (PARTITION BY producer_id ORDER BY created_at) = 1)"
+MIGRATIONS.append((
+    9,
+    "views read one producer row per id and one current code version per asset",
+    f"""
+    {lineage_view_sql(producers=_ONE_PRODUCER)};
+    CREATE OR REPLACE VIEW stale AS
+        WITH latest AS (
+            SELECT asset_key, partition_key AS container_id, producer_id, run_id, finished_at
+            FROM materializations
+            QUALIFY row_number() OVER (PARTITION BY asset_key, partition_key ORDER BY finished_at DESC) = 1),
+        current AS (
+            SELECT asset_key, code_version FROM current_code_versions
+            QUALIFY row_number() OVER (PARTITION BY asset_key ORDER BY recorded_at DESC) = 1)
+        SELECT l.container_id, l.asset_key, p.code_version AS made_with, c.code_version AS current_version,
+               p.engine, p.model_id, p.model_revision, l.run_id, l.finished_at
+        FROM latest l JOIN current c USING (asset_key) LEFT JOIN {_ONE_PRODUCER} p USING (producer_id)
+        WHERE p.code_version IS DISTINCT FROM c.code_version;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+# -- the lake --------------------------------------------------------------------------------------------------
+# The same migrations build a DuckLake (ocr_resources/lake.py), with one difference, made here and nowhere else:
+# DuckLake (the ducklake extension of DuckDB 1.5) has no PRIMARY KEY or UNIQUE constraints (nor indexes, which
+# the schema does not use), so they are left out (a key column stays NOT NULL). The store never relies on them
+# to keep rows unique: every write replaces a partition's rows in one transaction, and producers are inserted
+# only when absent (NOT EXISTS instead of ON CONFLICT, which needs a key; migration 9's views read one row per
+# producer should two first commits of one producer race). What the lake keeps as in the file: NOT NULL,
+# defaults (now(), literals), JSON, nested lists, BLOB, ALTER TABLE ... ADD COLUMN, and the views, which its
+# catalog stores, so a reader that attaches the lake queries the same views.
+_COLUMN_KEY = re.compile(r"\s+PRIMARY KEY\b(?!\s*\()", re.IGNORECASE)
+_TABLE_KEY = re.compile(r",\s*(PRIMARY KEY|UNIQUE)\s*\([^)]*\)", re.IGNORECASE)
+
+
+def for_lake(sql: str) -> str:
+    """A migration's SQL as the lake takes it: key constraints left out (a key column stays NOT NULL)."""
+    return _COLUMN_KEY.sub(" NOT NULL", _TABLE_KEY.sub("", sql))

@@ -1,14 +1,17 @@
-"""ResultStore: every result and its lineage in one DuckDB file.
+"""ResultStore: every result and its lineage in one DuckDB file (the default), or in a DuckLake that many
+processes on many machines write at once (`OCR_STORE=ducklake:...`, see ocr_resources/lake.py).
 
 DuckDB lets one process hold a read-write file at a time, so connections here are short: open,
 do one transaction, close. Never keep one open across a model call. A lock held by another process
-(a concurrent run on another container) is retried with backoff. Each asset's rows for a partition
-are replaced in one transaction: a rerun replaces, never duplicates, and a failure leaves the old rows.
+(a concurrent run on another container) is retried with backoff; on a lake, so is a commit that conflicts
+with another writer's. Each asset's rows for a partition are replaced in one transaction: a rerun replaces,
+never duplicates, and a failure leaves the old rows.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import logging
@@ -16,17 +19,18 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
 
+from ocr_resources.lake import LakeLocation, lake_cursor, parse_lake
 from ocr_resources.pipeline.rows import Rows, table_parts
-from ocr_resources.schema import MIGRATIONS, SCHEMA_VERSION
+from ocr_resources.schema import MIGRATIONS, SCHEMA_VERSION, for_lake
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +64,24 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, data: Rows) -> None:
         con.unregister("_incoming")
 
 
-def _is_lock_error(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "lock" in text or "conflict" in text
+def _is_lock_error(exc: Exception, lake: bool = False) -> bool:
+    """A file locked by another process, a DuckLake commit that conflicts with another writer's ("Transaction
+    conflict ..."), or a lake catalog busy with another writer (SQLite: "database is locked", raised by the
+    catalog as a plain duckdb.Error)."""
+    return (lake or isinstance(exc, _BUSY_ERRORS)) and _BUSY.search(str(exc).lower()) is not None
+
+
+_BUSY_ERRORS = (duckdb.IOException, duckdb.ConnectionException, duckdb.TransactionException)
+_BUSY = re.compile(r"\b(lock|locked|conflict|conflicting)\b")
+
+
+def _default_lake_data_path(address: str) -> str | None:
+    """Where a new lake's files go when nothing says: `lake/` beside a SQLite catalog (a PostgreSQL catalog
+    needs one said)."""
+    catalog = address.removeprefix("ducklake:")
+    if catalog.startswith("sqlite:"):
+        return str(Path(catalog.removeprefix("sqlite:")).expanduser().absolute().parent / "lake")
+    return None
 
 
 class StoreLockedError(duckdb.IOException):
@@ -105,43 +124,85 @@ class Producer:
 
 
 def _is_service(path: str) -> bool:
-    return path.startswith(("md:", "motherduck:", "ducklake:"))
+    return path.startswith(("md:", "motherduck:"))
+
+
+T = TypeVar("T")
 
 
 class ResultStore:
-    def __init__(self, path: str | Path, lock_timeout_s: float = 120.0, snapshot_path: str | Path | None = None):
-        # A service address (MotherDuck `md:db`, `ducklake:...`) stays a string: Path() would mangle `//`.
-        self.path: str | Path = path if isinstance(path, str) and _is_service(path) else Path(path)
+    """The results of every asset, and their lineage, in a DuckDB file or a DuckLake (see ocr_resources/lake.py).
+
+    `path`: a file path (or `duckdb:<path>`), `ducklake:postgres:<libpq>` / `ducklake:sqlite:<path>` (with
+    `lake_data_path`, the folder of the lake's Parquet files), or a MotherDuck address (`md:db`)."""
+
+    def __init__(self, path: str | Path, lock_timeout_s: float = 120.0, snapshot_path: str | Path | None = None,
+                 lake_data_path: str | Path | None = None, default_lake_data_path: str | Path | None = None):
+        if isinstance(path, str) and path.startswith("duckdb:"):
+            path = path.removeprefix("duckdb:")
+        self.lake: LakeLocation | None = None
+        if isinstance(path, str) and path.startswith("ducklake:"):
+            self.lake = parse_lake(path, lake_data_path or os.environ.get("OCR_LAKE_DATA_PATH"),
+                                   default_lake_data_path or _default_lake_data_path(path))
+            self.path: str | Path = self.lake.describe()
+        else:
+            # A service address (MotherDuck `md:db`) stays a string: Path() would mangle `//`.
+            self.path = path if isinstance(path, str) and _is_service(path) else Path(path)
         self.lock_timeout_s = lock_timeout_s
-        # A read-only copy for analysts, refreshed after each partition's commit (never a service address).
+        # A read-only copy for analysts, refreshed after each partition's commit: the file store only (readers of
+        # a lake attach the lake itself).
         self.snapshot_path = Path(snapshot_path) if snapshot_path and isinstance(self.path, Path) else None
         self._migrated = False
+        self.retries = 0  # waits for a lock or a conflicting commit, for the bench and the logs
+
+    def with_lock_timeout(self, seconds: float) -> ResultStore:
+        """The same store, waiting at most `seconds` for a lock or a conflict (sensors must not block)."""
+        other = copy.copy(self)
+        other.lock_timeout_s = seconds
+        return other
 
     # -- connections -------------------------------------------------------------------------------------
     def _retry_locked(self, open_fn):
-        """`open_fn()`, retried with jittered backoff while another process holds the file, for at most
-        `lock_timeout_s`; then a StoreLockedError that names the holder."""
+        """`open_fn()`, retried with jittered backoff while another process holds the file (or, on a lake,
+        while commits of other writers conflict with ours), for at most `lock_timeout_s`; then a
+        StoreLockedError that names the holder."""
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.05
         while True:
             try:
                 return open_fn()
-            except (duckdb.IOException, duckdb.ConnectionException) as exc:
-                if not _is_lock_error(exc):
+            except duckdb.Error as exc:
+                # StoreLockedError: an inner wait (opening the connection) gave up already, so do we.
+                if isinstance(exc, StoreLockedError) or not _is_lock_error(exc, self.lake is not None):
                     raise
                 if time.monotonic() > deadline:
+                    if self.lake is not None:
+                        raise StoreLockedError(
+                            f"DuckLake {self.path}: commits kept conflicting with other writers (or the catalog "
+                            f"stayed locked) for {self.lock_timeout_s:g} s (lock_timeout_s / OCR_LOCK_TIMEOUT_S); "
+                            f"last error: {exc}") from exc
                     hint = f"; analysts can read {self.snapshot_path} instead" if self.snapshot_path else ""
                     raise StoreLockedError(
                         f"DuckDB file {self.path} is locked by {_holder(exc)} and stayed locked for "
                         f"{self.lock_timeout_s:g} s (lock_timeout_s / OCR_LOCK_TIMEOUT_S). Close that connection "
                         f"(a DuckDB CLI or notebook holding the file read-write?) and run again{hint}.") from exc
-                log.debug("DuckDB file %s is locked by another process; retrying in %.2fs", self.path, delay)
+                self.retries += 1
+                log.debug("%s busy (%s); retrying in %.2fs", self.path, str(exc).splitlines()[-1][:200], delay)
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 2.0)
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection; waits (with jittered backoff) while another process holds the file."""
+        """A short-lived connection; waits (with jittered backoff) while another process holds the file. On a
+        lake: a cursor of this process's attached lake (`read_only` does not apply; analysts attach with
+        READ_ONLY), with the lake in use, so the same SQL works unqualified."""
+        if self.lake is not None:
+            cur = self._retry_locked(lambda: lake_cursor(self.lake))
+            try:
+                yield cur
+            finally:
+                cur.close()
+            return
         if not read_only and isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._retry_locked(lambda: duckdb.connect(str(self.path), read_only=read_only))
@@ -150,29 +211,54 @@ class ResultStore:
         finally:
             con.close()
 
-    def migrate(self) -> int:
-        """Apply pending migrations; returns the schema version."""
-        if self._migrated:
-            return SCHEMA_VERSION
-        with self.connect() as con:
-            con.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP DEFAULT now())"
-            )
-            current = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
-            for version, description, sql in MIGRATIONS:
-                if version <= current:
-                    continue
+    def transaction(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`work(con)` in one transaction, committed. On a lake, a commit that conflicts with another writer's
+        (DuckLake checks each commit against those made since the transaction began: two replaces of the same
+        table conflict, even for different partitions) is rolled back and the whole transaction done again, with
+        jittered backoff, for at most `lock_timeout_s`. `work` must therefore be repeatable."""
+        def attempt() -> T:
+            with self.connect() as con:
                 con.execute("BEGIN TRANSACTION")
                 try:
-                    con.execute(sql)
-                    con.execute("INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
-                                [version, description])
+                    result = work(con)
                     con.execute("COMMIT")
                 except Exception:
-                    con.execute("ROLLBACK")
+                    with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+                        con.execute("ROLLBACK")
                     raise
-                log.info("DuckDB %s migrated to schema version %d (%s)", self.path, version, description)
+                return result
+
+        return self._retry_locked(attempt)
+
+    def migrate(self) -> int:
+        """Apply pending migrations, each in its own transaction; returns the schema version. Processes that
+        open a new lake at once race to create it: the losers' commits conflict and are retried, and then find
+        the migration applied."""
+        if self._migrated:
+            return SCHEMA_VERSION
+        adapt = for_lake if self.lake is not None else (lambda sql: sql)
+
+        def applied(con: duckdb.DuckDBPyConnection) -> int:
+            con.execute(adapt("CREATE TABLE IF NOT EXISTS schema_migrations "
+                              "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP DEFAULT now())"))
+            return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+        current = self.transaction(applied)
+        for version, description, sql in MIGRATIONS:
+            if version <= current:
+                continue
+
+            def apply(con: duckdb.DuckDBPyConnection, version=version, description=description, sql=sql) -> bool:
+                current = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+                if version <= current:
+                    return False
+                con.execute(adapt(sql))
+                con.execute("INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
+                            [version, description])
+                return True
+
+            if self.transaction(apply):
+                log.info("%s migrated to schema version %d (%s)", self.path, version, description)
         self._migrated = True
         return SCHEMA_VERSION
 
@@ -213,61 +299,61 @@ class ResultStore:
         if unknown:
             raise ValueError(f"{asset_key} does not own tables {sorted(unknown)}")
         self.migrate()
-        finished = datetime.now(UTC)
         incremental = live_pages is not None
-        with self.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
+        done = page_results if page_results is not None else _EMPTY_PAGE_RESULTS
+
+        def write(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+            finished = datetime.now(UTC)
+            # Inserted when absent (a lake has no key for ON CONFLICT; see schema.for_lake).
+            con.execute(
+                "INSERT INTO producers (producer_id, asset_key, engine, model_id, model_revision, code_version,"
+                " parameters) SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS"
+                " (SELECT 1 FROM producers WHERE producer_id = ?)",
+                [producer.producer_id, producer.asset_key, producer.engine, producer.model_id,
+                 producer.model_revision, producer.code_version, json.dumps(producer.parameters, default=str),
+                 producer.producer_id],
+            )
+            con.register("_recomputed", done)
+            if incremental:
+                con.register("_live", live_pages)
+                stale = (" AND (t.page_no IS NULL"
+                         " OR EXISTS (SELECT 1 FROM _recomputed r"
+                         "            WHERE r.document_id = t.document_id AND r.page_no = t.page_no)"
+                         " OR NOT EXISTS (SELECT 1 FROM _live l"
+                         "                WHERE l.document_id = t.document_id AND l.page_no = t.page_no))")
+            else:
+                stale = ""
+            for table, where in owned.items():
+                extra = f" AND {where}" if where else ""
+                con.execute(f"DELETE FROM {table} t WHERE container_id = ?{extra}{stale}", [partition_key])
+            con.execute(f"DELETE FROM page_results t WHERE container_id = ? AND asset_key = ?{stale}",
+                        [partition_key, asset_key])
+            for table, data in rows.items():
+                _insert(con, table, data)
+            if done.num_rows:
                 con.execute(
-                    "INSERT INTO producers (producer_id, asset_key, engine, model_id, model_revision, code_version,"
-                    " parameters) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [producer.producer_id, producer.asset_key, producer.engine, producer.model_id,
-                     producer.model_revision, producer.code_version, json.dumps(producer.parameters, default=str)],
-                )
-                done = page_results if page_results is not None else _EMPTY_PAGE_RESULTS
-                con.register("_recomputed", done)
-                if incremental:
-                    con.register("_live", live_pages)
-                    stale = (" AND (t.page_no IS NULL"
-                             " OR EXISTS (SELECT 1 FROM _recomputed r"
-                             "            WHERE r.document_id = t.document_id AND r.page_no = t.page_no)"
-                             " OR NOT EXISTS (SELECT 1 FROM _live l"
-                             "                WHERE l.document_id = t.document_id AND l.page_no = t.page_no))")
-                else:
-                    stale = ""
-                for table, where in owned.items():
-                    extra = f" AND {where}" if where else ""
-                    con.execute(f"DELETE FROM {table} t WHERE container_id = ?{extra}{stale}", [partition_key])
-                con.execute(f"DELETE FROM page_results t WHERE container_id = ? AND asset_key = ?{stale}",
-                            [partition_key, asset_key])
-                for table, data in rows.items():
-                    _insert(con, table, data)
-                if done.num_rows:
-                    con.execute(
-                        "INSERT INTO page_results (container_id, asset_key, document_id, page_no, producer_id,"
-                        " input_hash, status, run_id) SELECT ?, ?, document_id, page_no, ?, input_hash, status, ?"
-                        " FROM _recomputed", [partition_key, asset_key, producer.producer_id, run_id])
-                con.unregister("_recomputed")
-                if incremental:
-                    con.unregister("_live")
-                for sql, params in extra_sql or []:
-                    con.execute(sql, params)
-                counts = {}
-                for table, where in owned.items():
-                    extra = f" AND {where}" if where else ""
-                    counts[table] = con.execute(f"SELECT count(*) FROM {table} WHERE container_id = ?{extra}",
-                                                [partition_key]).fetchone()[0]
-                con.execute(
-                    "INSERT INTO materializations (run_id, asset_key, partition_key, producer_id, input_fingerprint,"
-                    " row_counts, pages, seconds, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, asset_key, partition_key, producer.producer_id, input_fingerprint, json.dumps(counts),
-                     pages, (finished - started_at).total_seconds() if started_at else None, started_at, finished],
-                )
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
-        return counts
+                    "INSERT INTO page_results (container_id, asset_key, document_id, page_no, producer_id,"
+                    " input_hash, status, run_id) SELECT ?, ?, document_id, page_no, ?, input_hash, status, ?"
+                    " FROM _recomputed", [partition_key, asset_key, producer.producer_id, run_id])
+            con.unregister("_recomputed")
+            if incremental:
+                con.unregister("_live")
+            for sql, params in extra_sql or []:
+                con.execute(sql, params)
+            counts = {}
+            for table, where in owned.items():
+                extra = f" AND {where}" if where else ""
+                counts[table] = con.execute(f"SELECT count(*) FROM {table} WHERE container_id = ?{extra}",
+                                            [partition_key]).fetchone()[0]
+            con.execute(
+                "INSERT INTO materializations (run_id, asset_key, partition_key, producer_id, input_fingerprint,"
+                " row_counts, pages, seconds, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, asset_key, partition_key, producer.producer_id, input_fingerprint, json.dumps(counts),
+                 pages, (finished - started_at).total_seconds() if started_at else None, started_at, finished],
+            )
+            return counts
+
+        return self.transaction(write)
 
     def refresh_snapshot(self) -> Path | None:
         """Copy the whole database to `snapshot_path` (tables, views, data) and swap it in atomically: readers
@@ -305,9 +391,7 @@ class ResultStore:
         if not events:
             return
         self.migrate()
-        with self.connect() as con:
-            con.executemany(
-                "INSERT INTO model_load_events (run_id, role, engine, model_id, model_revision, load_seconds, pid)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [[e.run_id, e.role, e.engine, e.model_id, e.revision, e.load_seconds, e.pid] for e in events],
-            )
+        self.transaction(lambda con: con.executemany(
+            "INSERT INTO model_load_events (run_id, role, engine, model_id, model_revision, load_seconds, pid)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[e.run_id, e.role, e.engine, e.model_id, e.revision, e.load_seconds, e.pid] for e in events]))
