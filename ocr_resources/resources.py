@@ -24,7 +24,8 @@ def default_data_dir() -> str:
 
 
 def default_duckdb_path() -> str:
-    return os.environ.get("OCR_DUCKDB_PATH") or str(Path(default_data_dir()) / "ocr.duckdb")
+    """$OCR_DUCKDB_PATH, else empty: the file then lives in the data directory the resource is given."""
+    return os.environ.get("OCR_DUCKDB_PATH", "")
 
 
 def default_store() -> str:
@@ -45,7 +46,8 @@ class PipelineStorage(ConfigurableResource):
     """Paths (from env or config, nothing machine-local baked in) and execution bounds."""
 
     data_dir: str = Field(default_factory=default_data_dir, description="Root of inbox, pages, exports.")
-    duckdb_path: str = Field(default_factory=default_duckdb_path, description="The DuckDB results file.")
+    duckdb_path: str = Field(default_factory=default_duckdb_path,
+                             description="The DuckDB results file; empty = <data_dir>/ocr.duckdb. Env OCR_DUCKDB_PATH.")
     store: str = Field(default_factory=default_store, description="Where results go: duckdb:<path>, "
                        "ducklake:postgres:<libpq string> or ducklake:sqlite:<path> (many writers at once); empty = "
                        "the DuckDB file at duckdb_path. Env OCR_STORE.")
@@ -85,7 +87,7 @@ class PipelineStorage(ConfigurableResource):
 
     @property
     def store_address(self) -> str:
-        return self.store or self.duckdb_path
+        return self.store or self.duckdb_path or str(Path(self.data_dir) / "ocr.duckdb")
 
     def result_store(self) -> ResultStore:
         # The read-only snapshot is the file store's (ResultStore drops it for a lake: readers attach the lake).

@@ -183,7 +183,8 @@ def test_views_are_queryable_after_attach_from_a_fresh_connection(tmp_path):
 def test_storage_resource_selects_the_store(tmp_path, monkeypatch):
     monkeypatch.delenv("OCR_STORE", raising=False)
     monkeypatch.delenv("OCR_LAKE_DATA_PATH", raising=False)
-    default = PipelineStorage(data_dir=str(tmp_path), duckdb_path=str(tmp_path / "ocr.duckdb")).result_store()
+    monkeypatch.delenv("OCR_DUCKDB_PATH", raising=False)
+    default = PipelineStorage(data_dir=str(tmp_path)).result_store()  # the file follows the data directory
     assert default.lake is None and default.path == tmp_path / "ocr.duckdb"
     assert default.snapshot_path == tmp_path / "ocr-read.duckdb"
     monkeypatch.setenv("OCR_STORE", f"duckdb:{tmp_path / 'other.duckdb'}")
