@@ -73,6 +73,17 @@ def test_nested_boxes_keep_lines_whole_and_in_order():
     assert [b.region for b in blocks] == [0, 1, 2]
 
 
+def test_an_outer_box_own_lines_between_its_inner_boxes_stay_in_their_place():
+    # a table of contents the layout model boxed as one big region with two boxes inside it: the outer box's
+    # own lines (above, between and below the inner boxes) are read where they stand, not all first
+    words = column(["Chapter one"], 50, 50) + column(LEFT, 50, 70) + column(["Chapter two"], 50, 115)
+    words += column(RIGHT, 50, 135) + column(["Chapter three"], 50, 180)
+    regions = [Box(45, 45, 300, 195), Box(45, 68, 300, 108), Box(45, 133, 300, 173)]
+    blocks = compose(words, regions, ["reference"] * 3)
+    assert [b.text.split("\n") for b in blocks] == [["Chapter one"], LEFT, ["Chapter two"], RIGHT, ["Chapter three"]]
+    assert [b.region for b in blocks] == [0, 1, 0, 2, 0]
+
+
 def test_outer_box_emptied_by_its_inner_boxes_is_dropped():
     words = column(LEFT, 50, 80) + column(RIGHT, 50, 140)
     regions = [Box(45, 75, 300, 190), Box(45, 78, 300, 120), Box(45, 138, 300, 180)]

@@ -141,6 +141,21 @@ def attach_captions(order: list[int], boxes: list[Box], labels: list[str]) -> li
     return out
 
 
+def _split_around(block_lines: list[Line], nested: list[Box]) -> list[list[Line]]:
+    """Lines of an outer box (in reading order) cut into runs wherever a box nested in it lies between two
+    consecutive lines: the outer box's own text around its inner boxes is several blocks, not one block
+    that the inner ones would then be read after."""
+    runs = [[block_lines[0]]]
+    for prev, line in zip(block_lines, block_lines[1:], strict=False):
+        lo, hi = sorted((prev.box.center[1], line.box.center[1]))
+        span = union((prev.box, line.box))
+        if any(lo < b.center[1] < hi and x_overlap(b, span) > 0.5 * min(b.width, span.width) for b in nested):
+            runs.append([line])
+        else:
+            runs[-1].append(line)
+    return runs
+
+
 def _container(idx: int, regions: list[Box]) -> bool:
     return any(j != idx and inside(r, regions[idx]) >= 0.8 for j, r in enumerate(regions))
 
@@ -171,6 +186,13 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             if not _container(idx, regions):  # (an outer box whose words all went inside has nothing of its own)
                 empty.append(Block(idx, label, region, []))
             continue
+        if label in TEXT_LABELS and len(region_lines) > 1:
+            nested = [regions[j] for j in range(len(regions)) if j != idx and members[j]
+                      and inside(regions[j], region) >= 0.8]
+            runs = _split_around(region_lines, nested)
+            if len(runs) > 1:  # an outer box's own lines, between the boxes nested in it: each run in its place
+                blocks.extend(Block(idx, label, union(ln.box for ln in run), run) for run in runs)
+                continue
         box = region
         if region_lines and label in TEXT_LABELS:
             box = union(ln.box for ln in region_lines)
