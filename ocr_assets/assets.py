@@ -24,6 +24,7 @@ from dagster import (
 )
 from dagster._core.storage.tags import RETRY_ON_ASSET_OR_OP_FAILURE_TAG
 
+from ocr_assets.dead_runs import record_worker
 from ocr_assets.metadata import container_metadata, progress_line
 from ocr_assets.partitions import containers
 from ocr_resources import model_cache
@@ -92,6 +93,7 @@ def _run_stage(
     """Run one stage for every partition of this run, committing each partition in one transaction.
     Each partition's materialization gets that container's own metadata (`context.add_asset_metadata`
     with its partition key), followed by what the whole run shares (producer, model loads)."""
+    record_worker(context.instance, context.run)
     store = storage.result_store()
     store.migrate()
     page_store = storage.page_store()
@@ -107,6 +109,7 @@ def _run_stage(
             page_store=page_store, logger=context.log, max_in_flight=storage.max_in_flight,
             loader_threads=storage.loader_threads, render_workers=storage.render_workers or None,
             force=force, spill_root=Path(storage.data_dir) / "spill", limits=storage.limits(),
+            checkpoint_pages=storage.checkpoint_pages,
         )
         output = stage(ctx)
         committed = False
@@ -151,6 +154,7 @@ def _refresh_snapshot(context: AssetExecutionContext, store) -> None:
 
 
 def _model_producer(model: ModelResource, context: AssetExecutionContext) -> tuple[Any, dict[str, Any]]:
+    record_worker(context.instance, context.run)  # before a load that may take a while
     try:
         engine = model.load(run_id=context.run_id, logger=context.log)
     except ModelUnavailableError as exc:
