@@ -169,3 +169,20 @@ def test_dagster_yaml_frees_slots_of_ended_runs(instance):
     assert instance.run_monitoring_enabled
     assert settings["free_slots_after_run_end_seconds"] > 0 and settings["max_resume_run_attempts"] == 0
     assert settings["start_timeout_seconds"] > 0 and settings["cancel_timeout_seconds"] > 0
+
+
+def test_the_dead_runs_sensor_reaps_on_the_daemon(instance):
+    """Under `make ui` the sensor does what the CLI does before a run: a run whose worker is gone is failed."""
+    from dagster import build_sensor_context
+
+    from ocr_assets.definitions import defs
+    from ocr_assets.sensors import dead_runs_sensor
+
+    assert dead_runs_sensor in defs.sensors and dead_runs_sensor.default_status.value == "RUNNING"
+    worker = _worker_process()
+    run_id = _started_run(instance, worker, tagged=True)
+    assert "no dead runs" in dead_runs_sensor(build_sensor_context(instance=instance)).skip_message
+    worker.kill()
+    worker.wait()
+    assert run_id in dead_runs_sensor(build_sensor_context(instance=instance)).skip_message
+    assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
