@@ -1,7 +1,8 @@
 """Runs whose process is gone: mark them failed and free their concurrency slots, so they never block the next run.
 
-A run SIGKILLed (or whose machine rebooted) stays STARTED in the instance and keeps its `ocr-accelerator` pool
-slot: every later model step, of any run, then waits forever on "Step blocked by limit for pool ...". For runs
+A run SIGKILLed (or whose machine rebooted) stays STARTED in the instance: it keeps its place in the run queue
+(one `ocr/accelerator` run at a time) and any concurrency slot it claimed, so that later runs wait forever
+("Step blocked by limit for pool ..."). (The accelerator lock of the model steps is released by the kernel.) For runs
 the daemon launched, Dagster's code server reports a dead run worker as failed and the daemon's run monitoring
 frees the slots of ended runs (`free_slots_after_run_end_seconds` in dagster.yaml). Nothing does that for a run
 of the CLI (`dagster asset materialize`, in the CLI's own process) or for a run whose code server died with it;
@@ -158,8 +159,8 @@ def reap_dead_runs(instance: DagsterInstance, say: Callable[[str], None] = log.w
         instance.event_log_storage.free_concurrency_slots_for_run(run_id)
     for d in dead:
         d.slots_freed = held.get(d.run_id, 0)
-        say(f"dead run {d.run_id}: it was {d.status} but {d.reason}; marked it failed and freed its "
-            f"{d.slots_freed} concurrency slot(s)")
+        freed = f" and freed its {d.slots_freed} concurrency slot(s)" if d.slots_freed else ""
+        say(f"dead run {d.run_id}: it was {d.status} but {d.reason}; marked it failed{freed}")
     for run_id in sorted((ended & set(held)) - {d.run_id for d in dead}):
         if held[run_id]:
             say(f"freed {held[run_id]} concurrency slot(s) still held by ended run {run_id}")

@@ -76,9 +76,9 @@ def _relative(value, data: str):
     return value
 
 
-def result_rows(data_dir: Path) -> dict[str, list[tuple]]:
-    """Every result table's rows, sorted, without the run id and timestamps (which differ between runs) and
-    with the data directory's own path written as <data>."""
+def result_rows(data_dir: Path, container: str | None = None) -> dict[str, list[tuple]]:
+    """Every result table's rows (of one container, or all), sorted, without the run id and timestamps (which
+    differ between runs) and with the data directory's own path written as <data>."""
     con = duckdb.connect(str(data_dir / "ocr.duckdb"), read_only=True)
     try:
         out = {}
@@ -88,7 +88,8 @@ def result_rows(data_dir: Path) -> dict[str, list[tuple]]:
                 "ORDER BY ordinal_position", [table]).fetchall()
                     if name != "run_id" and "TIMESTAMP" not in dtype and dtype != "DATE"]
             rows = [tuple(_relative(v, str(data_dir)) for v in row)
-                    for row in con.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()]
+                    for row in con.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE ? IS NULL OR container_id = ?",
+                                           [container, container]).fetchall()]
             out[table] = sorted(rows, key=repr)
         return out
     finally:
