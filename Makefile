@@ -18,12 +18,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Debian packages some tests and the benchmark use (headless Chromium, Tesseract). Best effort:
-# where they cannot be installed the tests that need them skip with a reason.
+# Debian packages some tests and the benchmark use (headless Chromium, Tesseract), and Tesseract's Hangul and
+# Arabic data, with which the OCR reads pages in those scripts (ocr_resources/engines/other_scripts.py). Best
+# effort: where they cannot be installed the tests that need them skip with a reason.
+SYSTEM_PACKAGES := chromium tesseract-ocr tesseract-ocr-kor tesseract-ocr-script-hang tesseract-ocr-script-arab
 system-deps:
-	@if command -v chromium >/dev/null && command -v tesseract >/dev/null; then exit 0; fi; \
+	@if command -v chromium >/dev/null && command -v tesseract >/dev/null \
+		&& tesseract --list-langs 2>/dev/null | grep -qx Arabic && tesseract --list-langs 2>/dev/null | grep -qx kor; \
+		then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tesseract-ocr >/dev/null) \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
 		|| echo "system-deps: apt-get failed; browser/tesseract tests will skip"; \
 	else echo "system-deps: not root or no apt-get; browser/tesseract tests will skip"; fi
 

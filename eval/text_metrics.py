@@ -138,15 +138,24 @@ def headings(markdown: str) -> list[str]:
     return [normalize(line) for line in markdown.splitlines() if _HEADING.match(line) and normalize(line)]
 
 
+def _same_heading(a: str, b: str, min_score: float) -> bool:
+    return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b)) >= min_score
+
+
 def heading_scores(pred_markdown: str | None, truth_markdown: str,
                    min_score: float = 85.0) -> tuple[float | None, float | None]:
-    """(recall, precision) of ground-truth headings found as Markdown headings in the output (fuzzy match)."""
+    """(recall, precision) of ground-truth headings found as Markdown headings in the output (fuzzy match).
+
+    Words are compared in order and as a sorted bag (token_sort_ratio), the better of the two: this figure
+    says whether a heading was found and marked; the order of words is the text and reading-order figures'
+    business. A section number
+    drawn left of its title ("1 Introduction") then matches truth that lists it after ("Introduction 1")."""
     truth = headings(truth_markdown)
     if pred_markdown is None or not truth:
         return None, None
     pred = headings(pred_markdown)
-    found = sum(any(fuzz.ratio(t, p) >= min_score for p in pred) for t in truth)
-    correct = sum(any(fuzz.ratio(p, t) >= min_score for t in truth) for p in pred)
+    found = sum(any(_same_heading(t, p, min_score) for p in pred) for t in truth)
+    correct = sum(any(_same_heading(p, t, min_score) for t in truth) for p in pred)
     return found / len(truth), (correct / len(pred) if pred else None)
 
 

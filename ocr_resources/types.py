@@ -92,6 +92,7 @@ class OcrResult:
     text: str
     words: list[Word] = field(default_factory=list)
     confidence: float | None = None
+    reader: str | None = None  # set where a second reader took over, or why the reading may be poor
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class TableStructure:
     n_cols: int
     cells: list[TableCell]
     method: str = "model"  # where the structure came from: 'rules', 'alignment' or 'model'
+    rtl: bool = False  # columns numbered right to left (col 0 is the rightmost), as the table reads
 
 
 @dataclass

@@ -149,3 +149,19 @@ def test_a_form_reads_each_label_with_its_value():
 def test_two_columns_of_running_text_are_not_a_form():
     words = column(LEFT, 50, 100) + column(RIGHT, 300, 100)
     assert [b.text for b in compose(words, [], [])] == ["\n".join(LEFT), "\n".join(RIGHT)]
+
+
+def test_table_of_contents_rows_keep_section_and_page_numbers_on_their_line():
+    # "2.1.1   Roles . . . . . .   8" on five rows: the gaps line up like column gutters, but the leader joins them
+    words = []
+    for k in range(5):
+        y = 100 + 14 * k
+        words.append(Word(f"2.1.{k + 1}", Box(72, y, 95, y + 10)))
+        words += [Word("Roles", Box(130, y, 160, y + 10)), Word(f"no{k}", Box(163, y, 180, y + 10))]
+        words += [Word(".", Box(190 + 6 * i, y, 192 + 6 * i, y + 10)) for i in range(20)]
+        words.append(Word(str(8 + k), Box(400, y, 410, y + 10)))
+    got = [ln.text for ln in lines(words)]
+    assert got == [f"2.1.{k + 1} Roles no{k} {' '.join('.' * 20)} {8 + k}" for k in range(5)]
+    # without a leader the same gaps are gutters: a number column stays apart
+    plain = [w for w in words if w.text != "."]
+    assert len(lines(plain)) > 5

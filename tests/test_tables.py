@@ -17,10 +17,11 @@ from ocr_resources.engines.base import LayoutDetector, ModelIdentity
 from ocr_resources.engines.geometry_table import GeometryTableRecognizer
 from ocr_resources.pipeline import render, stages
 from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.pipeline.stages.tables import table_html, table_markdown
 from ocr_resources.store import Producer, ResultStore
 from ocr_resources.tables.detect import refine_regions
 from ocr_resources.tables.rules import Rule, pdf_page_rules
-from ocr_resources.tables.structure import build_structure
+from ocr_resources.tables.structure import build_structure, in_reading_order
 from ocr_resources.types import Box, DetectedRegion, Word
 
 PAGE_W, PAGE_H = A4
@@ -179,6 +180,23 @@ def test_ruled_table_grid_with_spanning_heading_and_multiline_cell():
     assert cells[(2, 2)][0] == "13.1"
     assert cells[(3, 0)][0] == "South" and cells[(3, 2)][0] == "9.4"
     assert all(c.is_header == (c.row == 0) for c in table.cells)
+
+
+def test_a_right_to_left_table_numbers_its_columns_from_the_right():
+    # a two-column Persian form: label on the right, value on the left, as on the page
+    words = [Word("20300", Box(100, 100, 130, 110)), Word("شماره", Box(300, 100, 330, 110)),
+             Word("ملی", Box(335, 100, 355, 110)), Word("بلی", Box(100, 120, 120, 130)),
+             Word("اجباری", Box(300, 120, 340, 130))]
+    table = in_reading_order(build_structure(words, [], Box(90, 95, 360, 135)), words)
+    assert table.rtl and table.n_cols == 2
+    cells = _cells(table)
+    assert cells[(0, 0)][0] == "ملی شماره"  # the label (right) comes first, its words read right to left
+    assert cells[(0, 1)][0] == "20300" and cells[(1, 1)][0] == "بلی"
+    assert table_markdown(table).splitlines()[0].endswith("| 20300 |")
+    assert table_html(table).startswith('<table dir="rtl">')
+    latin = build_structure([Word("Year", Box(100, 100, 130, 110)), Word("2024", Box(300, 100, 330, 110))],
+                            [], Box(90, 95, 360, 115))
+    assert in_reading_order(latin, []) is latin
 
 
 def test_unruled_table_joins_wrapped_labels_and_marks_the_header():

