@@ -29,7 +29,7 @@ from ocr_assets.dead_runs import record_worker
 from ocr_assets.metadata import container_metadata, progress_line
 from ocr_assets.partitions import containers
 from ocr_resources import model_cache
-from ocr_resources.accelerator import LOCK_NAME, accelerator_turn
+from ocr_resources.accelerator import accelerator_turn, lock_path
 from ocr_resources.engines.model_source import ModelUnavailableError
 from ocr_resources.pipeline import containers as inbox
 from ocr_resources.pipeline import stages
@@ -177,7 +177,7 @@ def _model_stage(context: AssetExecutionContext, storage: PipelineStorage, asset
     so the model work of concurrent runs (CLI, daemon, UI) takes turns, each turn with every core, while
     everything else (rendering, commits, other steps) overlaps. ocr_resources/accelerator.py says why this is
     a lock file and not a Dagster pool."""
-    lock = Path(context.instance.root_directory) / LOCK_NAME
+    lock = lock_path(context.instance.root_directory)
     what = f"{asset_name} of run {context.run_id[:8]}"
     with accelerator_turn(lock, f"{what} (model load)", context.log):
         engine, producer = _model_producer(model, context)

@@ -1,5 +1,5 @@
 """One model step at a time per accelerator: an exclusive `flock` on a file that every run process of one
-Dagster instance on one machine shares (`<DAGSTER_HOME>/accelerator.lock`).
+Dagster instance on one machine shares (`<DAGSTER_HOME>/accelerator.lock`, or $OCR_ACCELERATOR_LOCK).
 
 Model steps are compute-bound and each uses every core (ONNX Runtime intra-op threads, torch threads) or
 the one GPU, so N runs at once are fastest when their model steps take turns while their other steps (opening
@@ -29,7 +29,17 @@ except ImportError:  # not POSIX: no cross-process lock, model steps simply over
     fcntl = None  # type: ignore[assignment]
 
 LOCK_NAME = "accelerator.lock"
+LOCK_ENV = "OCR_ACCELERATOR_LOCK"
 log = logging.getLogger(__name__)
+
+
+def lock_path(instance_root: str | Path) -> Path | None:
+    """`<instance root>/accelerator.lock`, or $OCR_ACCELERATOR_LOCK: another path (one per GPU on a machine
+    with several, say), or `off` (model steps overlap)."""
+    override = os.environ.get(LOCK_ENV, "").strip()
+    if override.lower() in {"off", "none", "0"}:
+        return None
+    return Path(override) if override else Path(instance_root) / LOCK_NAME
 
 
 def holder(path: Path) -> str:
@@ -40,11 +50,12 @@ def holder(path: Path) -> str:
 
 
 @contextmanager
-def accelerator_turn(path: Path, what: str, logger: logging.Logger | logging.LoggerAdapter | None = None
+def accelerator_turn(path: Path | None, what: str, logger: logging.Logger | logging.LoggerAdapter | None = None
                      ) -> Iterator[float]:
-    """Hold the accelerator for `what` (e.g. "layout_regions of run 1a2b"); yields the seconds waited."""
+    """Hold the accelerator for `what` (e.g. "layout_regions of run 1a2b"); yields the seconds waited.
+    No path: no lock."""
     logger = logger or log
-    if fcntl is None:
+    if fcntl is None or path is None:
         yield 0.0
         return
     path.parent.mkdir(parents=True, exist_ok=True)

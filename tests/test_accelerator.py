@@ -56,3 +56,16 @@ def test_turns_in_one_process_do_not_nest_across_steps(tmp_path):
     for _ in range(3):  # one step after another in one run: each turn is released
         with accelerator_turn(lock, "step") as waited:
             assert waited == 0.0
+
+
+def test_the_lock_lives_with_the_instance_unless_told_otherwise(tmp_path, monkeypatch):
+    from ocr_resources.accelerator import LOCK_ENV, lock_path
+
+    monkeypatch.delenv(LOCK_ENV, raising=False)
+    assert lock_path(tmp_path) == tmp_path / "accelerator.lock"
+    monkeypatch.setenv(LOCK_ENV, str(tmp_path / "gpu1.lock"))
+    assert lock_path(tmp_path) == tmp_path / "gpu1.lock"
+    monkeypatch.setenv(LOCK_ENV, "off")
+    assert lock_path(tmp_path) is None
+    with accelerator_turn(None, "no lock") as waited:
+        assert waited == 0.0
