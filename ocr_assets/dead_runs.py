@@ -27,7 +27,7 @@ import psutil
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
-WORKER_TAG = "ocr/worker"  # "<host> <pid> <process create time>"
+WORKER_TAG = "ocr/worker"  # "<host> <pid> <process create time> <run id>"
 LIVE_STATUSES = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.CANCELING]
 # Clock granularity when comparing a process's create time; a pid reused within a second of a crash is not
 # a practical case.
@@ -36,9 +36,10 @@ CREATE_SLACK_S = 1.0
 log = logging.getLogger(__name__)
 
 
-def worker_tags() -> dict[str, str]:
-    """The tag a run worker adds to its run at its first step: which machine and process runs it."""
-    return {WORKER_TAG: f"{socket.gethostname()} {os.getpid()} {psutil.Process().create_time():.3f}"}
+def worker_tags(run_id: str) -> dict[str, str]:
+    """The tag a run worker adds to its run at its first step: which machine and process runs it. The run id
+    is part of it because a re-execution inherits its parent's tags."""
+    return {WORKER_TAG: f"{socket.gethostname()} {os.getpid()} {psutil.Process().create_time():.3f} {run_id}"}
 
 
 _recorded: set[tuple[str, int]] = set()
@@ -47,7 +48,7 @@ _recorded: set[tuple[str, int]] = set()
 def record_worker(instance: DagsterInstance, run: DagsterRun) -> None:
     """Tag the run with this host and process, once per run and process (a resumed run gets the new pid)."""
     if (run.run_id, os.getpid()) not in _recorded:
-        instance.add_run_tags(run.run_id, worker_tags())
+        instance.add_run_tags(run.run_id, worker_tags(run.run_id))
         _recorded.add((run.run_id, os.getpid()))
 
 
@@ -68,8 +69,8 @@ def _local_storage(instance: DagsterInstance) -> bool:
 
 def _tagged_worker(run: DagsterRun) -> tuple[str, int, float] | None:
     try:
-        host, pid, created = run.tags[WORKER_TAG].split(" ")
-        return host, int(pid), float(created)
+        host, pid, created, run_id = run.tags[WORKER_TAG].split(" ")
+        return (host, int(pid), float(created)) if run_id == run.run_id else None
     except (KeyError, ValueError):
         return None
 

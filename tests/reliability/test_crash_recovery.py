@@ -103,13 +103,19 @@ def _worker_process() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
 
 
-def _started_run(instance, worker: subprocess.Popen, tagged: bool) -> str:
+def _worker_tag(pid: int, run_id: str) -> dict[str, str]:
+    return {WORKER_TAG: f"{socket.gethostname()} {pid} {psutil.Process(pid).create_time():.3f} {run_id}"}
+
+
+def _started_run(instance, worker: subprocess.Popen, tagged: bool, parent_worker: int | None = None) -> str:
     from dagster import DagsterEvent, DagsterEventType
     from dagster._core.test_utils import create_run_for_test
 
-    tags = {WORKER_TAG: f"{socket.gethostname()} {worker.pid} {psutil.Process(worker.pid).create_time():.3f}"}
-    run = create_run_for_test(instance, job_name="document_pipeline", status=DagsterRunStatus.STARTED,
-                              tags=tags if tagged else None)
+    run = create_run_for_test(instance, job_name="document_pipeline", status=DagsterRunStatus.STARTED)
+    if tagged:
+        instance.add_run_tags(run.run_id, _worker_tag(worker.pid, run.run_id))
+    if parent_worker:  # a re-execution carries its parent's tags
+        instance.add_run_tags(run.run_id, _worker_tag(parent_worker, "parent-run-id"))
     instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_START.value, "document_pipeline",
                                                pid=worker.pid), run.run_id)
     assert instance.event_log_storage.claim_concurrency_slot(POOL, run.run_id, "layout_regions").is_claimed
@@ -137,11 +143,28 @@ def test_the_reaper_fails_a_run_only_once_its_worker_is_gone(instance, tagged):
     assert reap_dead_runs(instance) == []
 
 
+def test_a_retry_is_not_judged_by_its_parents_worker(instance):
+    """A re-execution inherits the parent's `ocr/worker` tag: the tag counts only for the run that wrote it."""
+    parent, worker = _worker_process(), _worker_process()
+    parent_pid = parent.pid
+    try:
+        run_id = _started_run(instance, worker, tagged=False, parent_worker=parent_pid)
+    finally:
+        parent.kill()
+        parent.wait()
+    try:
+        assert reap_dead_runs(instance) == []  # the retry's own worker (its RUN_START) lives
+        assert instance.get_run_by_id(run_id).status == DagsterRunStatus.STARTED
+    finally:
+        worker.kill()
+        worker.wait()
+
+
 def test_a_run_of_another_machine_is_not_judged(instance):
     from dagster._core.test_utils import create_run_for_test
 
-    run = create_run_for_test(instance, status=DagsterRunStatus.STARTED,
-                              tags={WORKER_TAG: f"elsewhere-{socket.gethostname()} 1 1.0"})
+    run = create_run_for_test(instance, status=DagsterRunStatus.STARTED)
+    instance.add_run_tags(run.run_id, {WORKER_TAG: f"elsewhere-{socket.gethostname()} 1 1.0 {run.run_id}"})
     assert reap_dead_runs(instance) == []
     assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED
 
