@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run ui fetch-models test test-fast lint bench bench-quick eval eval-quick eval-setup system-deps clean
+.PHONY: setup run ui fetch-models test test-fast lint bench bench-quick bench-concurrency eval eval-quick eval-setup system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ bench: setup system-deps
 
 bench-quick: setup system-deps
 	$(BIN)/python -m bench.run --quick
+
+# Four CLI runs on four containers at once vs. one after another (wall seconds): bench/results/concurrency.json
+bench-concurrency: setup
+	$(BIN)/python -m bench.run --only concurrency
 
 clean:
 	rm -rf data dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/logs

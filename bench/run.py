@@ -9,8 +9,10 @@ P2  digital pages: the whole graph on text-layer PDFs against raw pypdfium2 text
 P3  memory: peak RSS of a fresh process running the pipeline on a long document against a 20-page one.
 P4  scanned pages: the offline OCR engine against the Tesseract CLI (one process per core) on the same pages:
     generated image-only pages and the real scans of ../shared/benchmark/scanned where present.
-Plus scaling (render workers, batch sizes, document length), the docling corpus where present, and the
-store's write throughput: DuckDB file vs DuckLake (bench/store.py). `--only store` runs one section.
+Plus scaling (render workers, batch sizes, document length), the docling corpus where present, the store's
+write throughput: DuckDB file vs DuckLake (bench/store.py), and concurrency: four CLI runs on four containers
+started at once against one store vs. the same four one after another (bench/concurrency.py). `--only store`
+(or any section names, comma-separated) runs just those.
 Writes bench/results/latest.json. Never a timed unit test: numbers are reported, not asserted.
 """
 
@@ -56,10 +58,12 @@ MAX_IN_FLIGHT = 8  # enough to keep one CPU model busy; a bigger queue only hold
 
 FULL = {"layout_pages": 40, "ocr_pages": 10, "digital_pages": 40, "p3_small": 20, "p3_large": 1000,
         "p4_pages": 12, "p4_real_pages": None, "render_pages": 200, "corpus_files": None, "repeats": 3,
-        "store_partitions": 24, "store_pages": 20, "store_words_per_page": 300}
+        "store_partitions": 24, "store_pages": 20, "store_words_per_page": 300,
+        "concurrent_runs": 4, "concurrent_digital_pages": 6, "concurrent_scanned_pages": 1}
 QUICK = {"layout_pages": 10, "ocr_pages": 3, "digital_pages": 8, "p3_small": 20, "p3_large": 150,
          "p4_pages": 3, "p4_real_pages": 6, "render_pages": 48, "corpus_files": 4, "repeats": 2,
-         "store_partitions": 8, "store_pages": 20, "store_words_per_page": 300}
+         "store_partitions": 8, "store_pages": 20, "store_words_per_page": 300,
+         "concurrent_runs": 4, "concurrent_digital_pages": 3, "concurrent_scanned_pages": 1}
 
 
 def log(msg: str) -> None:
@@ -545,6 +549,15 @@ def corpus(root: Path, sizes: dict[str, Any], out: dict[str, Any]) -> None:
                      "stage_seconds": {k: round(v, 3) for k, v in per_stage.items()}}
 
 
+def concurrency(root: Path, sizes: dict[str, Any], out: dict[str, Any]) -> None:
+    """N CLI runs at once vs. one after another (real subprocesses, fresh instance and data dir each)."""
+    from bench.concurrency import measure
+
+    out["concurrency"] = measure(root / "concurrency", dict(os.environ), runs=sizes["concurrent_runs"],
+                                 digital_pages=sizes["concurrent_digital_pages"],
+                                 scanned_pages=sizes["concurrent_scanned_pages"], log=log)
+
+
 # -- report --------------------------------------------------------------------------------------------------
 def machine() -> dict[str, Any]:
     gpu = None
@@ -607,6 +620,10 @@ def table(out: dict[str, Any]) -> str:
         ("scaling: pipeline pages/s by length", g("scaling", "pages_s_by_document_length"), "", None),
         ("corpus (docling) pages/s", f"{g('corpus', 'pages_s')} over {g('corpus', 'pages')} pages", "", None),
         *store_rows(out),
+        (f"concurrency: {g('concurrency', 'runs')} CLI runs at once / in sequence (s)",
+         f"{g('concurrency', 'at_once', 'wall_s')} / {g('concurrency', 'sequence', 'wall_s')} "
+         f"(x{g('concurrency', 'at_once_over_sequence')}, same rows: {g('concurrency', 'same_rows')})",
+         "<= 1.0x", None),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"{'figure':<{width}}  value  [target]", "-" * (width + 40)]
@@ -620,8 +637,10 @@ def table(out: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (< 5 minutes on 2 cores)")
-    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
-    parser.add_argument("--only", help="comma-separated sections (p1,p2,p4,p3,scaling,corpus,store); default all")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: bench/results/latest.json, or store.json etc. with --only")
+    parser.add_argument("--only", help="run only these sections, comma-separated: p1,p2,p3,p4,scaling,corpus,"
+                                       "store,concurrency")
     parser.add_argument("--p3-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -654,10 +673,13 @@ def main(argv: list[str] | None = None) -> int:
             ("scaling", lambda: scaling(root, sizes, out)),
             ("corpus", lambda: corpus(root, sizes, out)),
             ("store", lambda: store_bench(root, sizes, out, log)),
+            ("concurrency", lambda: concurrency(root, sizes, out)),
         ]
         only = set(args.only.split(",")) if args.only else None
+        if only and only - {name for name, _ in sections}:
+            parser.error(f"unknown sections {sorted(only - {name for name, _ in sections})}")
         for name, fn in sections:
-            if only is not None and name not in only:
+            if only and name not in only:
                 continue
             t0 = time.perf_counter()
             try:
@@ -667,6 +689,8 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{name} failed: {exc}")
             log(f"{name} done in {time.perf_counter() - t0:.1f}s")
     out["total_seconds"] = round(time.perf_counter() - started, 1)
+    # a partial run does not overwrite the full run's figures
+    args.out = args.out or RESULTS / (f"{'-'.join(sorted(only))}.json" if only else "latest.json")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2, default=str))
     print(table(out))

@@ -10,6 +10,7 @@ process, so one model load) covers any number of containers."""
 
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,11 @@ from dagster import (
 )
 from dagster._core.storage.tags import RETRY_ON_ASSET_OR_OP_FAILURE_TAG
 
+from ocr_assets.dead_runs import record_worker
 from ocr_assets.metadata import container_metadata, progress_line
 from ocr_assets.partitions import containers
 from ocr_resources import model_cache
+from ocr_resources.accelerator import accelerator_turn, lock_path
 from ocr_resources.engines.model_source import ModelUnavailableError
 from ocr_resources.pipeline import containers as inbox
 from ocr_resources.pipeline import stages
@@ -64,9 +67,7 @@ def _common(name: str, description: str, kinds: set[str], deps: list | None = No
         name=name, description=description, partitions_def=containers, deps=deps or [], group_name="documents",
         backfill_policy=BackfillPolicy.single_run(), code_version=code_version(name), kinds=kinds, owners=OWNERS,
         tags={"ocr/stage": name},
-        # Model steps share one accelerator pool (dagster.yaml limits it), whichever job launched them:
-        # the UI's "Materialize" button runs an ad-hoc job without the document_pipeline job's run tag.
-        pool="ocr-accelerator" if name in MODEL_ROLE else None,
+        # Model steps take turns on the accelerator through a lock file, not a Dagster pool: see _model_stage.
     )
 
 
@@ -88,10 +89,12 @@ def _run_stage(
     asset_name: str,
     stage: Callable[[stages.StageContext], stages.StageOutput],
     producer_fields: dict[str, Any],
+    turn: Callable[[str], AbstractContextManager] = lambda key: nullcontext(),
 ) -> MaterializeResult:
     """Run one stage for every partition of this run, committing each partition in one transaction.
     Each partition's materialization gets that container's own metadata (`context.add_asset_metadata`
     with its partition key), followed by what the whole run shares (producer, model loads)."""
+    record_worker(context.instance, context.run)
     store = storage.result_store()
     store.migrate()
     page_store = storage.page_store()
@@ -107,8 +110,10 @@ def _run_stage(
             page_store=page_store, logger=context.log, max_in_flight=storage.max_in_flight,
             loader_threads=storage.loader_threads, render_workers=storage.render_workers or None,
             force=force, spill_root=Path(storage.data_dir) / "spill", limits=storage.limits(),
+            checkpoint_pages=storage.checkpoint_pages,
         )
-        output = stage(ctx)
+        with turn(key):  # a model step's compute holds the accelerator; its commit does not
+            output = stage(ctx)
         committed = False
         waits = store.retries
         try:
@@ -158,6 +163,7 @@ def _refresh_snapshot(context: AssetExecutionContext, store) -> None:
 
 
 def _model_producer(model: ModelResource, context: AssetExecutionContext) -> tuple[Any, dict[str, Any]]:
+    record_worker(context.instance, context.run)  # before a load that may take a while
     try:
         engine = model.load(run_id=context.run_id, logger=context.log)
     except ModelUnavailableError as exc:
@@ -169,6 +175,21 @@ def _model_producer(model: ModelResource, context: AssetExecutionContext) -> tup
     ident = engine.identity
     return engine, {"engine": ident.engine, "model_id": ident.model_id, "model_revision": ident.revision,
                     "parameters": ident.params}
+
+
+def _model_stage(context: AssetExecutionContext, storage: PipelineStorage, asset_name: str, model: ModelResource,
+                 make_stage: Callable[[Any], Callable[[stages.StageContext], stages.StageOutput]]
+                 ) -> MaterializeResult:
+    """A model step: loads its model, and computes each container, while holding this machine's accelerator,
+    so the model work of concurrent runs (CLI, daemon, UI) takes turns, each turn with every core, while
+    everything else (rendering, commits, other steps) overlaps. ocr_resources/accelerator.py says why this is
+    a lock file and not a Dagster pool."""
+    lock = lock_path(context.instance.root_directory)
+    what = f"{asset_name} of run {context.run_id[:8]}"
+    with accelerator_turn(lock, f"{what} (model load)", context.log):
+        engine, producer = _model_producer(model, context)
+    return _run_stage(context, storage, asset_name, make_stage(engine), producer,
+                      turn=lambda key: accelerator_turn(lock, f"{what} [{key}]", context.log))
 
 
 def _code_producer(name: str, **parameters: Any) -> dict[str, Any]:
@@ -201,22 +222,22 @@ def rendered_pages(context: AssetExecutionContext, storage: PipelineStorage) -> 
                  "scores, reading order).", {"onnx", "duckdb"}, [rendered_pages]))
 def layout_regions(context: AssetExecutionContext, storage: PipelineStorage,
                    layout_model: ModelResource) -> MaterializeResult:
-    detector, producer = _model_producer(layout_model, context)
-    return _run_stage(context, storage, "layout_regions", lambda ctx: stages.layout_regions(ctx, detector), producer)
+    return _model_stage(context, storage, "layout_regions", layout_model,
+                        lambda detector: lambda ctx: stages.layout_regions(ctx, detector))
 
 
 @asset(**_common("ocr_text", "Text per region, from the text layer on digital pages and from OCR on image-only "
                  "pages; the source is recorded per row.", {"onnx", "duckdb"}, [layout_regions]))
 def ocr_text(context: AssetExecutionContext, storage: PipelineStorage, ocr_model: ModelResource) -> MaterializeResult:
-    recognizer, producer = _model_producer(ocr_model, context)
-    return _run_stage(context, storage, "ocr_text", lambda ctx: stages.ocr_text(ctx, recognizer), producer)
+    return _model_stage(context, storage, "ocr_text", ocr_model,
+                        lambda recognizer: lambda ctx: stages.ocr_text(ctx, recognizer))
 
 
 @asset(**_common("tables", "Table structure for table regions: cells with row, column, spans and header flag, "
                  "plus HTML and Markdown renderings.", {"duckdb"}, [ocr_text]))
 def tables(context: AssetExecutionContext, storage: PipelineStorage, table_model: ModelResource) -> MaterializeResult:
-    recognizer, producer = _model_producer(table_model, context)
-    return _run_stage(context, storage, "tables", lambda ctx: stages.tables(ctx, recognizer), producer)
+    return _model_stage(context, storage, "tables", table_model,
+                        lambda recognizer: lambda ctx: stages.tables(ctx, recognizer))
 
 
 @asset(**_common("chart_data", "Data tables read back from chart figures (DePlot). The offline profile has no "
@@ -225,10 +246,10 @@ def chart_data(
     context: AssetExecutionContext, storage: PipelineStorage, chart_model: ModelResource
 ) -> MaterializeResult:
     if chart_model.enabled:
-        extractor, producer = _model_producer(chart_model, context)
-    else:
-        extractor, producer = None, _code_producer("none", reason="no chart engine configured")
-    return _run_stage(context, storage, "chart_data", lambda ctx: stages.chart_data(ctx, extractor), producer)
+        return _model_stage(context, storage, "chart_data", chart_model,
+                            lambda extractor: lambda ctx: stages.chart_data(ctx, extractor))
+    return _run_stage(context, storage, "chart_data", lambda ctx: stages.chart_data(ctx, None),
+                      _code_producer("none", reason="no chart engine configured"))
 
 
 @asset(**_common("document_markdown", "Reading-order Markdown per document, also written to the export folder.",

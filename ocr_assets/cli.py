@@ -56,12 +56,24 @@ def register() -> list[str]:
     return ordered
 
 
+def free_dead_runs() -> None:
+    """Before starting: runs of this instance whose process is gone (a SIGKILLed CLI run, say) are failed and
+    their pool slots freed, or the new run's model steps would wait for them forever."""
+    from dagster import DagsterInstance
+
+    from ocr_assets.dead_runs import reap_dead_runs
+
+    default_dagster_home()
+    with DagsterInstance.get() as instance:
+        reap_dead_runs(instance, say=lambda line: print(line, file=sys.stderr, flush=True))
+
+
 def materialize(partition: str | None = None, partition_range: str | None = None, verbose: bool = False) -> int:
     """`dagster asset materialize` of every asset, in this process (so the package's warning filters apply)
     and with INFO-level console logs unless `verbose`. Without a partition: every inbox container, one run."""
     from dagster._cli import cli as dagster_cli
 
-    default_dagster_home()
+    free_dead_runs()
     if partition is None and partition_range is None:
         with open(os.devnull, "w") as quiet:
             stdout, sys.stdout = sys.stdout, quiet
@@ -100,7 +112,7 @@ def backfill(partitions: list[str] | None = None) -> str:
     from ocr_assets.jobs import HEAVY_RUN_TAGS
     from ocr_assets.partitions import containers
 
-    default_dagster_home()
+    free_dead_runs()
     instance = DagsterInstance.get()
     known = instance.get_dynamic_partitions(containers.name)
     unknown = sorted(set(partitions or []) - set(known))

@@ -6,7 +6,7 @@ from ocr_assets.assets import PROFILE_MODELS, document_assets
 from ocr_assets.checks import document_checks
 from ocr_assets.jobs import document_pipeline_job
 from ocr_assets.schedules import stale_containers_schedule
-from ocr_assets.sensors import inbox_sensor
+from ocr_assets.sensors import dead_runs_sensor, inbox_sensor
 from ocr_assets.staleness import stale_results_sensor
 from ocr_resources.resources import PipelineStorage
 
@@ -15,7 +15,7 @@ defs = Definitions(
     asset_checks=document_checks,
     jobs=[document_pipeline_job],
     schedules=[stale_containers_schedule],
-    sensors=[inbox_sensor, stale_results_sensor],
+    sensors=[inbox_sensor, stale_results_sensor, dead_runs_sensor],
     resources={"storage": PipelineStorage(), **PROFILE_MODELS},
     # One process per run (not one per step): models load once per run, whether launched from the UI,
     # a schedule, a sensor or the CLI.

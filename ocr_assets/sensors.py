@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
+from ocr_assets.dead_runs import reap_dead_runs
 from ocr_assets.freshness import containers_to_run
 from ocr_assets.jobs import automation_enabled, document_pipeline_job
 from ocr_assets.partitions import containers
@@ -40,3 +41,12 @@ def inbox_sensor(context: SensorEvaluationContext, storage: PipelineStorage) -> 
         run_requests=run_requests(context, storage, entries),
         dynamic_partitions_requests=[containers.build_add_request(new_keys)] if new_keys else [],
     )
+
+
+@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
+        description="Fails runs of this machine whose worker process is gone (killed, or lost with its code server) "
+                    "and frees their pool slots, so they never block later runs (ocr_assets/dead_runs.py).")
+def dead_runs_sensor(context: SensorEvaluationContext) -> SkipReason:
+    dead = reap_dead_runs(context.instance, say=context.log.warning)
+    return SkipReason(f"failed {len(dead)} run(s) whose worker was gone: {', '.join(d.run_id for d in dead)}"
+                      if dead else "no dead runs")

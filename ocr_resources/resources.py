@@ -38,6 +38,10 @@ def default_lake_data_path() -> str:
     return os.environ.get("OCR_LAKE_DATA_PATH", "")
 
 
+def default_checkpoint_pages() -> int:
+    return int(os.environ.get("OCR_CHECKPOINT_PAGES") or 64)
+
+
 def default_lock_timeout_s() -> float:
     return float(os.environ.get("OCR_LOCK_TIMEOUT_S") or 300.0)
 
@@ -57,6 +61,9 @@ class PipelineStorage(ConfigurableResource):
     render_workers: int = Field(default=0, description="Render processes; 0 = one per core (max 8).")
     max_in_flight: int = Field(default=8, description="Pages/crops loaded and waiting for a model, at most.")
     loader_threads: int = Field(default=2, description="Threads that decode and crop images for the models.")
+    checkpoint_pages: int = Field(default_factory=default_checkpoint_pages,
+                                  description="Model stages save their progress every this many pages; a crashed "
+                                              "run's rerun resumes from there.")
     lock_timeout_s: float = Field(default_factory=default_lock_timeout_s,
                                   description="How long to wait for another process's DuckDB lock (then fail with "
                                               "a message naming the holder).")
