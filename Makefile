@@ -13,9 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, pinned: pip takes the CPU build on disk here instead of a multi-GB CUDA build
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[transformers,dev]'
-	# the cluster extra, for the cluster-profile test: --no-deps keeps the dagster resolved above (pyproject.toml)
-	$(BIN)/pip install -q --no-deps 'dagster-postgres>=0.29,<0.30' 'psycopg2-binary>=2.9'
+	$(BIN)/pip install -q -e '.[transformers,dev,cluster]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -66,7 +64,7 @@ lint: setup
 # pypdfium2 and Tesseract in one run: eval/results/latest.json and a table on stdout.
 EVAL_STAMP := $(VENV)/.eval-installed
 $(EVAL_STAMP): $(STAMP)
-	$(BIN)/pip install -q -e '.[transformers,dev,eval]'
+	$(BIN)/pip install -q -e '.[transformers,dev,cluster,eval]'
 	touch $(EVAL_STAMP)
 
 eval-setup: $(EVAL_STAMP) system-deps
