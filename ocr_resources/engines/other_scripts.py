@@ -13,6 +13,7 @@ the data files available are part of the engine's identity, so lineage and stale
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -42,6 +43,7 @@ DATA_FOR_SCRIPT: dict[str, tuple[str, ...]] = {
     "Han": ("HanS", "chi_sim"), "Japanese": ("Japanese", "jpn"),
 }
 TIMEOUT_S = 120
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,20 @@ class Tesseract:
         return f"tesseract-{self.version}:{'+'.join(d for d in self.data if d not in ('osd',))}:{digest}"
 
     def _run(self, png: bytes, *args: str, outputs: tuple[str, ...] = ()) -> list[str]:
-        """stdout, or with `outputs` (renderers such as txt, tsv) each renderer's file; empty on failure."""
+        """stdout, or with `outputs` (renderers such as txt, tsv) each renderer's file; empty on failure (the
+        page then keeps its first reading: a second reader that fails or hangs never fails the page)."""
         env = {**os.environ, "OMP_THREAD_LIMIT": "1"}  # one core: the pipeline's own threads use the rest
+        failed = ["" for _ in outputs] or [""]
         with tempfile.TemporaryDirectory(prefix="ocr-tesseract-") as tmp:
             base = os.path.join(tmp, "page") if outputs else "stdout"
-            done = subprocess.run([self.binary, "stdin", base, *args, *outputs], input=png, capture_output=True,
-                                  timeout=TIMEOUT_S, env=env, check=False)
+            try:
+                done = subprocess.run([self.binary, "stdin", base, *args, *outputs], input=png,
+                                      capture_output=True, timeout=TIMEOUT_S, env=env, check=False)
+            except (OSError, subprocess.SubprocessError) as exc:
+                log.warning("tesseract %s failed: %s", " ".join(args), exc)
+                return failed
             if done.returncode != 0:
-                return ["" for _ in outputs] or [""]
+                return failed
             if not outputs:
                 return [done.stdout.decode("utf-8", "replace")]
             return [Path(f"{base}.{kind}").read_text("utf-8", "replace") for kind in outputs]

@@ -3,10 +3,13 @@ Tesseract where its script data is installed; elsewhere the reading is kept and 
 
 from __future__ import annotations
 
+import subprocess
+
+import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
-from ocr_resources.engines import EngineSettings, engine_class
+from ocr_resources.engines import EngineSettings, engine_class, other_scripts
 from ocr_resources.engines.other_scripts import OtherScripts, _join_as_written, find_tesseract, looks_unread
 from ocr_resources.types import Box, OcrResult, Word
 from tests.conftest import CORPUS
@@ -61,3 +64,14 @@ def test_a_scanned_page_in_another_script_is_read_by_tesseract(name, data, scrip
     assert result.reader.startswith(f"script {script}: read by Tesseract"), result.reader
     assert expected in result.text
     assert all(w.box.x1 <= image.width + 1 and w.box.y1 <= image.height + 1 for w in result.words)
+
+
+def test_a_second_reader_that_hangs_or_is_gone_leaves_the_first_reading(monkeypatch):
+    tesseract = other_scripts.Tesseract("/usr/bin/tesseract", "5", ("Hangul", "kor", "osd"))
+    first = OcrResult("x", _words([0.5] * 12))
+    image = np.zeros((20, 20, 3), np.uint8)
+    for fault in (subprocess.TimeoutExpired("tesseract", 120), FileNotFoundError("tesseract")):
+        def run(*args, fault=fault, **kwargs):
+            raise fault
+        monkeypatch.setattr(other_scripts.subprocess, "run", run)
+        assert OtherScripts(tesseract).reread(image, first) is first
