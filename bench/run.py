@@ -103,12 +103,7 @@ class Workspace:
                                   spill_root=self.root / "spill", **kw)
         t0 = time.perf_counter()
         out = fn(ctx)
-        committed = False
-        try:
-            stages.commit(ctx, asset, out, producer)
-            committed = True
-        finally:
-            out.discard(committed)
+        stages.commit(ctx, asset, out, producer)
         return out, time.perf_counter() - t0
 
     def graph(self, key: str, dpi: int = DPI) -> dict[str, float]:

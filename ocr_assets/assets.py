@@ -114,14 +114,9 @@ def _run_stage(
         )
         with turn(key):  # a model step's compute holds the accelerator; its commit does not
             output = stage(ctx)
-        committed = False
         waits = store.retries
-        try:
-            counts = stages.commit(ctx, asset_name, output, producer, started)
-            committed = True
-            _refresh_snapshot(context, store)
-        finally:
-            output.discard(committed)  # spilled files; checkpoints stay for the next run if the commit failed
+        counts = stages.commit(ctx, asset_name, output, producer, started)
+        _refresh_snapshot(context, store)
         waits = store.retries - waits
         store.record_model_loads(model_cache.drain_load_events(context.run_id))
         seconds = (datetime.now(UTC) - started).total_seconds()

@@ -321,7 +321,6 @@ def test_tables_stage_fills_a_table_the_layout_model_called_a_figure(tmp_path: P
                                   spill_root=tmp_path / "spill")
         out = fn(ctx)
         stages.commit(ctx, asset, out, producer)
-        out.discard(True)
         return out
 
     run("source_documents", lambda ctx: stages.source_documents(ctx, folder))

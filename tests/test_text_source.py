@@ -58,7 +58,6 @@ def run_text(tmp_path: Path, pdf: bytes, regions: list[tuple[Box, str]], ocr) ->
                                   spill_root=tmp_path / "spill")
         out = fn(ctx)
         stages.commit(ctx, asset, out, producer)
-        out.discard(True)
 
     stage("source_documents", lambda c: stages.source_documents(c, folder))
     stage("rendered_pages", lambda c: stages.rendered_pages(c, dpi))

@@ -41,12 +41,7 @@ class StageEnv:
                                   store=self.store, page_store=PageStore(self.data / "pages"), render_workers=2,
                                   spill_root=self.data / "spill", limits=limits or Limits(), **kw)
         out = fn(ctx)
-        committed = False
-        try:
-            stages.commit(ctx, asset, out, producer)
-            committed = True
-        finally:
-            out.discard(committed)
+        stages.commit(ctx, asset, out, producer)
         return out
 
     def ingest(self, key: str, entry: Path, dpi: int = 72, limits: Limits | None = None, **kw) -> None:

@@ -88,10 +88,17 @@ class StageOutput:
 
 def commit(ctx: StageContext, asset_key: str, output: StageOutput, producer: Producer,
            started_at: datetime | None = None) -> dict[str, int]:
-    """Write a stage's output for the partition in one transaction (see ResultStore.replace_partition)."""
-    return ctx.store.replace_partition(
-        asset_key, ctx.container_id, output.rows, producer, ctx.run_id, output.input_fingerprint, output.pages,
-        started_at, page_results=output.page_results, live_pages=output.live_pages)
+    """Write a stage's output for the partition in one transaction (see ResultStore.replace_partition), then
+    discard its spilled files, committed or not; checkpoints stay for the next run if the commit failed."""
+    committed = False
+    try:
+        counts = ctx.store.replace_partition(
+            asset_key, ctx.container_id, output.rows, producer, ctx.run_id, output.input_fingerprint, output.pages,
+            started_at, page_results=output.page_results, live_pages=output.live_pages)
+        committed = True
+        return counts
+    finally:
+        output.discard(committed)
 
 
 def _lineage(ctx: StageContext) -> dict[str, str]:
