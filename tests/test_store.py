@@ -31,18 +31,6 @@ def test_migrations_record_version(tmp_path):
     assert ResultStore(tmp_path / "r.duckdb").migrate() == SCHEMA_VERSION  # idempotent on reopen
 
 
-def test_replace_partition_replaces_only_that_partition(tmp_path):
-    store = ResultStore(tmp_path / "r.duckdb")
-    store.replace_partition("layout_regions", "a", {"regions": _regions("a", 3)}, PRODUCER, "run-1")
-    store.replace_partition("layout_regions", "b", {"regions": _regions("b", 2)}, PRODUCER, "run-1")
-    store.replace_partition("layout_regions", "a", {"regions": _regions("a", 4, "run-2")}, PRODUCER, "run-2")
-    rows = store.query(
-        "SELECT container_id, count(*) AS n, any_value(run_id) AS run FROM regions GROUP BY 1 ORDER BY 1")
-    assert rows == [{"container_id": "a", "n": 4, "run": "run-2"}, {"container_id": "b", "n": 2, "run": "run-1"}]
-    assert store.query("SELECT count(*) AS n FROM materializations")[0]["n"] == 3
-    assert store.query("SELECT count(*) AS n FROM producers")[0]["n"] == 1
-
-
 def test_failed_write_leaves_previous_rows(tmp_path):
     store = ResultStore(tmp_path / "r.duckdb")
     store.replace_partition("layout_regions", "a", {"regions": _regions("a", 3)}, PRODUCER, "run-1")
