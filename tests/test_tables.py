@@ -194,9 +194,9 @@ def test_a_right_to_left_table_numbers_its_columns_from_the_right():
     assert cells[(0, 1)][0] == "20300" and cells[(1, 1)][0] == "بلی"
     assert table_markdown(table).splitlines()[0].endswith("| 20300 |")
     assert table_html(table).startswith('<table dir="rtl">')
-    latin = build_structure([Word("Year", Box(100, 100, 130, 110)), Word("2024", Box(300, 100, 330, 110))],
-                            [], Box(90, 95, 360, 115))
-    assert in_reading_order(latin, []) is latin
+    latin_words = [Word("Year", Box(100, 100, 130, 110)), Word("2024", Box(300, 100, 330, 110))]
+    latin = build_structure(latin_words, [], Box(90, 95, 360, 115))
+    assert in_reading_order(latin, latin_words) is latin
 
 
 def test_unruled_table_joins_wrapped_labels_and_marks_the_header():

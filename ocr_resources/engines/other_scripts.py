@@ -12,7 +12,6 @@ the data files available are part of the engine's identity, so lineage and stale
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -55,8 +54,7 @@ class Tesseract:
     @property
     def identity(self) -> str:
         """Version and data, for the engine's identity: new data or a new Tesseract marks OCR stale."""
-        digest = hashlib.sha256(",".join(self.data).encode()).hexdigest()[:8]
-        return f"tesseract-{self.version}:{'+'.join(d for d in self.data if d not in ('osd',))}:{digest}"
+        return f"tesseract-{self.version}:{'+'.join(d for d in self.data if d != 'osd')}"
 
     def _run(self, png: bytes, *args: str, outputs: tuple[str, ...] = ()) -> list[str]:
         """stdout, or with `outputs` (renderers such as txt, tsv) each renderer's file; empty on failure (the
@@ -165,10 +163,11 @@ class OtherScripts:
             return first
         png = cv2.imencode(".png", bgr)[1].tobytes()
         script = self.tesseract.script(png)
-        data = next((d for d in DATA_FOR_SCRIPT.get(script or "", (script or "",)) if d in self.tesseract.data), None)
-        if script in (None, "Latin") or data is None:
-            if script not in (None, "Latin"):
-                first.reader = f"script {script}: no Tesseract data installed for it; read by the bundled model"
+        if script in (None, "Latin"):
+            return first
+        data = next((d for d in DATA_FOR_SCRIPT.get(script, (script,)) if d in self.tesseract.data), None)
+        if data is None:
+            first.reader = f"script {script}: no Tesseract data installed for it; read by the bundled model"
             return first
         # A language's data (kor, lowercase) knows no Latin: English beside it reads the Latin names and terms
         # inside the page, as Tesseract's users run it. A script's data (Arabic) has its own Latin, and is

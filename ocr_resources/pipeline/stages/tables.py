@@ -60,7 +60,7 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
         crop, (cx0, cy0, cx1, cy1) = _crop(ctx, req)
         scale = req["dpi"] / 72.0
         region = _box(req)
-        inside = [w for w in req["_words"] if region.contains_point(*w.box.center)]
+        inside = req["_inside"] = [w for w in req["_words"] if region.contains_point(*w.box.center)]
         # words and ruling lines into the crop's pixel coordinates, where the engine works
         local = [Word(w.text, w.box.scaled(scale).shifted(-cx0, -cy0), w.confidence) for w in inside]
         frame = Box(cx0 / scale, cy0 / scale, cx1 / scale, cy1 / scale)
@@ -80,9 +80,7 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
             out["errors"].add(_error(ctx, "tables", req["document_id"], req["page_no"], type(o.error).__name__,
                                      str(o.error)))
             continue
-        region = _box(req)
-        structure: TableStructure = in_reading_order(
-            o.result, [w for w in req["_words"] if region.contains_point(*w.box.center)])
+        structure: TableStructure = in_reading_order(o.result, req["_inside"])  # words as load() chose them
         key = {"container_id": ctx.container_id, "document_id": req["document_id"], "page_no": req["page_no"],
                "region_no": req["region_no"]}
         if not structure.cells:
