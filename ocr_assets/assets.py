@@ -41,7 +41,7 @@ from ocr_resources.store import Producer
 LOGIC_VERSIONS = {
     "source_documents": "2",
     "rendered_pages": "3",  # 3: ruling lines; words on rotated and cropped pages; fonts; pixel budget
-    "layout_regions": "2",  # 2: table regions checked against ruling lines and word alignment
+    "layout_regions": "3",  # 2: tables checked against rules and word alignment; 3: a page border is no table
     "ocr_text": "2",  # 2: reading order, clean text, per-region text source
     "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",

@@ -266,6 +266,25 @@ def test_a_ruled_table_the_model_missed_is_added_and_one_region_over_two_tables_
     assert all(r.model_label == "table" for r in merged)
 
 
+def test_a_page_border_round_two_tables_is_a_frame_not_one_page_sized_table():
+    def framed(c):
+        for inset in (20, 24):  # a double border round the page, as forms and official letters have
+            c.rect(inset, inset, PAGE_W - 2 * inset, PAGE_H - 2 * inset)
+        c.setFont("Helvetica", 11)
+        c.drawString(72, _top(80), "2.5 Product standard")
+        ruled_table(c)
+        c.drawString(72, _top(270), "3. Admission")
+        c.translate(0, -200)
+        ruled_table(c)
+
+    _, _, words, rules = _page(framed)
+    # the layout model took the whole framed page for one table
+    whole = DetectedRegion(Box(30, 30, PAGE_W - 30, PAGE_H - 30), "table", "table", 0.8)
+    for regions in ([whole], []):
+        out = refine_regions(regions, words, rules)
+        assert sorted(round(r.box.y0) for r in out if r.label == "table") == [100, 300]
+
+
 def test_a_chart_with_gridlines_stays_a_figure():
     def chart(c):
         c.setFont("Helvetica", 8)

@@ -8,6 +8,7 @@ its job goes on in a fresh worker. So one hostile file costs at most itself, nev
 from __future__ import annotations
 
 import contextlib
+import importlib
 import multiprocessing
 import signal
 import sys
@@ -74,8 +75,16 @@ def _limit_memory(memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+# Libraries the jobs use (rendering, ruling lines from images). Some map hundreds of MB of address space on
+# import (OpenCV 5: ~380 MB), which is the library's, not the job's: they load before the budget is measured.
+PRELOAD = ("numpy", "PIL.Image", "pypdfium2", "cv2")
+
+
 def _serve(conn, memory_mb: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
     _limit_memory(memory_mb)
     while True:
         try:

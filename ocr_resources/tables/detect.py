@@ -5,7 +5,9 @@ grid of text (or rules stacked over and under rows of aligned text), and regions
 columns of short phrases and numbers. A region the model called a figure, a paragraph or a reference that
 is really a table becomes a table (its model label is kept); one table region over two ruled tables is
 split; a table box that cuts a ruled table short takes the rules' extent; a ruled table the model missed is
-added. Everything here works in PDF points on one page."""
+added. A frame (rules only round its edge: a page border, a box round a heading) is not a table. Everything
+here works in PDF points on one page, and needs the page's words: on a scan it runs before OCR, so it
+changes nothing there."""
 
 from __future__ import annotations
 
@@ -60,6 +62,14 @@ def _components(rules: list[Rule]) -> list[list[Rule]]:
     return list(groups.values())
 
 
+def _is_frame(hs: list[Rule], vs: list[Rule], box: Box, tol: float = 2 * TOL) -> bool:
+    """Rules only along the outline of their box: a frame (a page border, a box round a heading or a
+    callout) with nothing dividing it, not a table. Tables inside a frame are their own grids; a frame's
+    own words are then never taken for one table spanning the page."""
+    return (all(min(abs(r.y0 - box.y0), abs(r.y1 - box.y1)) <= tol for r in hs)
+            and all(min(abs(r.x0 - box.x0), abs(r.x1 - box.x1)) <= tol for r in vs))
+
+
 def _bbox(rules: list[Rule]) -> Box:
     return Box(min(r.x0 for r in rules), min(r.y0 for r in rules), max(r.x1 for r in rules), max(r.y1 for r in rules))
 
@@ -111,7 +121,7 @@ def ruled_tables(words: list[Word], rules: list[Rule], stops: list[Box] = ()) ->
         hs = [r for r in group if r.horizontal]
         vs = [r for r in group if not r.horizontal]
         box = _bbox(group)
-        if len(hs) >= 2 and len(vs) >= 2 and box.width > 20 and box.height > 10:
+        if len(hs) >= 2 and len(vs) >= 2 and box.width > 20 and box.height > 10 and not _is_frame(hs, vs, box):
             if looks_tabular(_inside(words, box), lines, box, strict=False):
                 out.append(Candidate(box, "grid"))
                 continue

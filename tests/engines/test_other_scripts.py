@@ -10,7 +10,13 @@ import pypdfium2 as pdfium
 import pytest
 
 from ocr_resources.engines import EngineSettings, engine_class, other_scripts
-from ocr_resources.engines.other_scripts import OtherScripts, _join_as_written, find_tesseract, looks_unread
+from ocr_resources.engines.other_scripts import (
+    OtherScripts,
+    _join_as_written,
+    enlargement,
+    find_tesseract,
+    looks_unread,
+)
 from ocr_resources.types import Box, OcrResult, Word
 from tests.conftest import CORPUS
 
@@ -25,6 +31,15 @@ def test_a_page_is_doubtful_when_many_of_its_words_read_badly():
     assert not looks_unread(OcrResult("", _words([0.99] * 40 + [0.5] * 2)))  # a poor scan: a few bad words
     assert looks_unread(OcrResult("", _words([0.99] * 10 + [0.6] * 10)))
     assert not looks_unread(OcrResult("", _words([0.5] * 3)))  # too few words to judge
+
+
+def test_small_text_is_enlarged_for_tesseract_and_large_text_left_alone():
+    def lines(height: float) -> OcrResult:
+        return OcrResult("", [Word("w", Box(0, 10 * i, 50, 10 * i + height)) for i in range(9)])
+    assert enlargement(lines(20)) == pytest.approx(2.0)  # 144-dpi body text: lines of ~20 px -> ~40 px
+    assert enlargement(lines(60)) == 1.0  # a poster's lines: never shrunk
+    assert enlargement(lines(4)) == other_scripts.MAX_SCALE  # specks: capped
+    assert enlargement(OcrResult("")) == 1.0
 
 
 def test_syllables_split_in_the_tsv_are_joined_where_the_written_line_has_no_space():

@@ -109,7 +109,7 @@ def test_suspicious_documents_are_kept_with_a_warning(corpus_run, name, page_cou
     doc = _doc(env, folder, name)
     assert doc["status"] == "ok" and doc["page_count"] == page_count
     rows = env.rows("SELECT * FROM errors WHERE document_id = ?", [doc["document_id"]])
-    assert [r["severity"] for r in rows] == ["warning"] and warning in rows[0]["message"], rows
+    assert [r["severity"] for r in rows] == ["warning"] and warning in rows[0]["message"], [r["message"] for r in rows]
     assert env.rows("SELECT count(*) AS n FROM pages WHERE document_id = ?", [doc["document_id"]])[0]["n"] == 1
 
 
