@@ -42,7 +42,7 @@ LOGIC_VERSIONS = {
     "source_documents": "2",
     "rendered_pages": "3",  # 3: ruling lines; words on rotated and cropped pages; fonts; pixel budget
     "layout_regions": "3",  # 2: tables checked against rules and word alignment; 3: a page border is no table
-    "ocr_text": "2",  # 2: reading order, clean text, per-region text source
+    "ocr_text": "3",  # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row
     "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",
     "document_markdown": "2",

@@ -176,3 +176,18 @@ def test_table_of_contents_rows_keep_section_and_page_numbers_on_their_line():
     # without a leader the same gaps are gutters: a number column stays apart
     plain = [w for w in words if w.text != "."]
     assert len(lines(plain)) > 5
+
+
+def test_a_word_space_beside_short_rows_is_no_gutter():
+    # a table of contents without leaders: each title ends short, its page number far right. The space in
+    # a longer title lines up with the empty run of its neighbours, but is a word space, not a gutter.
+    titles = ["Notices", "Trademarks", "DB2 for i Center of Excellence", "Preface", "Authors"]
+    words = []
+    for k, title in enumerate(titles):
+        x, y = 72.0, 100 + 14 * k
+        for token in title.split():  # OCR'd boxes: tight round the ink, so a space is ~0.6 of their height
+            words.append(Word(token, Box(x, y, x + 5 * len(token), y + 12)))
+            x += 5 * len(token) + 7
+        words.append(Word(str(k + 7), Box(400, y, 410, y + 12)))
+    got = [ln.text for ln in lines(words)]
+    assert [t for t in got if not t.isdigit()] == titles
