@@ -41,7 +41,9 @@ from ocr_resources.store import Producer
 LOGIC_VERSIONS = {
     "source_documents": "2",
     "rendered_pages": "3",  # 3: ruling lines; words on rotated and cropped pages; fonts; pixel budget
-    "layout_regions": "3",  # 2: tables checked against rules and word alignment; 3: a page border is no table
+    # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
+    # table region over several ruled grids is split into them
+    "layout_regions": "4",
     "ocr_text": "3",  # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row
     "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",

@@ -285,6 +285,24 @@ def test_a_page_border_round_two_tables_is_a_frame_not_one_page_sized_table():
         assert sorted(round(r.box.y0) for r in out if r.label == "table") == [100, 300]
 
 
+def test_before_ocr_one_table_region_over_two_ruled_grids_is_the_two_grids():
+    def framed(c):
+        for inset in (20, 24):
+            c.rect(inset, inset, PAGE_W - 2 * inset, PAGE_H - 2 * inset)
+        ruled_table(c)
+        c.translate(0, -200)
+        ruled_table(c)
+
+    _, _, _, rules = _page(framed)
+    # a scan before OCR: the rules only (found in the image), no words; the model took the page for a table
+    whole = DetectedRegion(Box(30, 30, PAGE_W - 30, PAGE_H - 30), "table", "table", 0.8)
+    out = refine_regions([whole], [], rules)
+    assert [round(r.box.y0) for r in out] == [100, 300] and {r.model_label for r in out} == {"table"}
+    # one grid: rows round it without rules may belong to the table, which only words could tell
+    one = [r for r in rules if r.y1 < 200]
+    assert refine_regions([whole], [], one) == [whole]
+
+
 def test_a_chart_with_gridlines_stays_a_figure():
     def chart(c):
         c.setFont("Helvetica", 8)

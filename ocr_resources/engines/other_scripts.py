@@ -24,8 +24,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from ocr_resources.geometry.boxes import union
+from ocr_resources.tables.detect import grid_rules
+from ocr_resources.tables.rules import image_rules
 from ocr_resources.types import Box, OcrResult, Word
 
 LOW_CONFIDENCE = 0.8  # a word read with less than this is doubtful
@@ -47,6 +50,7 @@ DATA_FOR_SCRIPT: dict[str, tuple[str, ...]] = {
 # 0.69 -> 0.30 though with fewer words (F1 0.58 -> 0.48), which the whole pipeline feels (README, eval).
 TARGET_LINE_PX = 40
 MAX_SCALE = 3.0
+RULE_LINES = 3.0  # a table rule painted out for Tesseract is at least this many text lines long
 TIMEOUT_S = 120
 log = logging.getLogger(__name__)
 
@@ -145,13 +149,33 @@ def find_tesseract() -> Tesseract | None:
     return Tesseract(binary, number.group(1) if number else "unknown", data)
 
 
-def enlargement(first: OcrResult) -> float:
-    """How much to enlarge the page for Tesseract: its median line (the first reader's boxes, whose detector
-    finds lines in any script) to TARGET_LINE_PX, never shrunk."""
+def line_height(first: OcrResult) -> float:
+    """The page's median text line height in pixels, from the first reader's boxes (its detector finds lines
+    in any script); TARGET_LINE_PX where it found none."""
     heights = [w.box.height for w in first.words if w.box.height > 0]
-    if not heights:
-        return 1.0
-    return float(np.clip(TARGET_LINE_PX / float(np.median(heights)), 1.0, MAX_SCALE))
+    return float(np.median(heights)) if heights else float(TARGET_LINE_PX)
+
+
+def enlargement(first: OcrResult) -> float:
+    """How much to enlarge the page for Tesseract: its median line to TARGET_LINE_PX, never shrunk."""
+    return min(MAX_SCALE, max(1.0, TARGET_LINE_PX / line_height(first)))
+
+
+def without_grid_rules(gray: np.ndarray, line_px: float) -> np.ndarray:
+    """The page with its tables' ruling lines painted over in the table's own background. Tesseract's page
+    layout takes cell borders for text or column separators and drops or garbles the cells beside them
+    (its ImproveQuality page: remove borders and lines). Only the rules of real grids go, rules at least
+    RULE_LINES text lines long: glyph strokes (Hangul, the baseline of an Arabic word) and strokes that
+    make no grid (an underline, a page border) are left alone."""
+    rules = image_rules(Image.fromarray(gray), dpi=72.0, min_length_pt=RULE_LINES * line_px)  # dpi 72: pixels
+    out = gray.copy()
+    for group in grid_rules(rules):
+        box = Box(min(r.x0 for r in group), min(r.y0 for r in group), max(r.x1 for r in group),
+                  max(r.y1 for r in group))
+        paper = int(np.median(gray[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1]))
+        for r in group:  # one pixel more each side: the stroke's anti-aliased edge
+            cv2.rectangle(out, (int(r.x0) - 1, int(r.y0) - 1), (int(r.x1) + 1, int(r.y1) + 1), paper, -1)
+    return out
 
 
 def looks_unread(result: OcrResult) -> bool:
@@ -168,8 +192,9 @@ class OtherScripts:
 
     @property
     def identity(self) -> str:
-        """Tesseract, its data and how pages are enlarged for it: a change in any reads pages differently."""
-        return f"{self.tesseract.identity}:lines-{TARGET_LINE_PX}px" if self.tesseract else "none"
+        """Tesseract, its data and how pages are prepared for it (enlarged, table rules painted out): a change
+        in any reads pages differently."""
+        return f"{self.tesseract.identity}:lines-{TARGET_LINE_PX}px:no-table-rules" if self.tesseract else "none"
 
     def reread(self, bgr: np.ndarray, first: OcrResult) -> OcrResult:
         if not looks_unread(first):
@@ -182,7 +207,7 @@ class OtherScripts:
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         if scale > 1.0:
             gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        png = cv2.imencode(".png", gray)[1].tobytes()
+        png = cv2.imencode(".png", without_grid_rules(gray, line_height(first) * scale))[1].tobytes()
         script = self.tesseract.script(png)
         if script in (None, "Latin"):
             return first

@@ -6,8 +6,8 @@ columns of short phrases and numbers. A region the model called a figure, a para
 is really a table becomes a table (its model label is kept); one table region over two ruled tables is
 split; a table box that cuts a ruled table short takes the rules' extent; a ruled table the model missed is
 added. A frame (rules only round its edge: a page border, a box round a heading) is not a table. Everything
-here works in PDF points on one page, and needs the page's words: on a scan it runs before OCR, so it
-changes nothing there."""
+here works in PDF points on one page. On a scan it runs before OCR, with the rules found in the image and
+no words: there only a table region over two or more ruled grids is split (a framed form taken whole)."""
 
 from __future__ import annotations
 
@@ -201,10 +201,10 @@ def split_stacked(words: list[Word], box: Box) -> list[Box]:
 def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list[Rule]) -> list[DetectedRegion]:
     """The page's layout regions (boxes in points) with table regions confirmed, relabelled, split, extended
     or added from the page's ruling lines and word alignment. Without words (a scanned page before OCR)
-    nothing changes."""
+    only the rules can speak (`_split_by_grids`)."""
     words = [w for w in words if w.text.strip()]
     if not words:
-        return list(regions)
+        return _split_by_grids(regions, rules)
     found = ruled_tables(words, rules, [r.box for r in regions if r.label in STOP_LABELS])
     lines = [r for r in rules if r.kind == "line"]
     out: list[DetectedRegion] = []
@@ -254,6 +254,49 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
     boxes = [r.box for r in out if r.label == "table"]
     return [r for r in out if r.label == "table" or r.label in ("header", "footer")
             or not any(_share(r.box, t) >= 0.6 for t in boxes)]
+
+
+def _positions(values: list[float], tol: float = 2 * TOL) -> int:
+    """How many distinct positions these rule centre lines are at (pieces of one ruled line count once)."""
+    distinct: list[float] = []
+    for v in sorted(values):
+        if not distinct or v - distinct[-1] > tol:
+            distinct.append(v)
+    return len(distinct)
+
+
+def grid_rules(rules: list[Rule]) -> list[list[Rule]]:
+    """The rules of each ruled grid that is a table by its rules alone: at least three horizontal and three
+    vertical rule positions (two rows by two columns of cells), and not a frame."""
+    out = []
+    for group in _components([r for r in rules if r.kind == "line"]):
+        hs = [r for r in group if r.horizontal]
+        vs = [r for r in group if not r.horizontal]
+        if (_positions([r.pos for r in hs]) >= 3 and _positions([r.pos for r in vs]) >= 3
+                and not _is_frame(hs, vs, _bbox(group))):
+            out.append(group)
+    return out
+
+
+def grids(rules: list[Rule]) -> list[Box]:
+    return [_bbox(group) for group in grid_rules(rules)]
+
+
+def _split_by_grids(regions: list[DetectedRegion], rules: list[Rule]) -> list[DetectedRegion]:
+    """A page without words yet (a scan, before OCR): one table region over two or more separate ruled
+    grids (a framed form the model took whole) is those grids. The rest of the region's text (headings
+    between the grids, a letterhead) is placed in the flow on its own once OCR has read it. Everything else
+    waits for words: a single grid says nothing about unruled rows round it."""
+    found = grids(rules)
+    out: list[DetectedRegion] = []
+    for region in regions:
+        inside = [g for g in found if _share(g, region.box) >= 0.8]
+        if region.label == "table" and len(inside) >= 2:
+            out += [DetectedRegion(g, "table", region.model_label, region.score)
+                    for g in sorted(inside, key=lambda b: (b.y0, b.x0))]
+        else:
+            out.append(region)
+    return out
 
 
 def _fit(words: list[Word], box: Box, margin: float = 2.0) -> Box:

@@ -42,6 +42,24 @@ def test_small_text_is_enlarged_for_tesseract_and_large_text_left_alone():
     assert enlargement(OcrResult("")) == 1.0
 
 
+def test_table_rules_are_painted_out_for_tesseract_and_glyph_strokes_and_lone_lines_kept():
+    import cv2
+    page = np.full((900, 700), 250, np.uint8)
+    for y in (100, 160, 220, 280):  # a 3 x 2 grid, 40-px text lines in its cells
+        cv2.line(page, (100, y), (600, y), 0, 2)
+    for x in (100, 350, 600):
+        cv2.line(page, (x, 100), (x, 280), 0, 2)
+    cv2.putText(page, "TOTAL 1200", (120, 145), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3)
+    cv2.line(page, (100, 500), (600, 500), 0, 2)  # a lone long line (an underline, a separator): no grid
+    for x in range(100, 600, 30):  # glyph strokes: 30-px verticals on a baseline, shorter than 3 lines
+        cv2.line(page, (x, 600), (x, 630), 0, 3)
+    cv2.line(page, (100, 630), (600, 630), 0, 3)
+    out = other_scripts.without_grid_rules(page, line_px=40)
+    assert out[160, 200] == 250 and out[200, 350] == 250  # a rule inside the grid, in the paper's grey
+    assert (out[110:150, 110:340] < 128).sum() == (page[110:150, 110:340] < 128).sum()  # the cell's text kept
+    assert (out[450:900] == page[450:900]).all()  # the lone line and the glyph strokes kept
+
+
 def test_syllables_split_in_the_tsv_are_joined_where_the_written_line_has_no_space():
     runs = [Word("발행", Box(0, 0, 40, 20), 0.9), Word("일", Box(41, 0, 60, 20), 0.8),
             Word("2020", Box(75, 0, 120, 20), 0.95), Word("년", Box(121, 0, 140, 20), 0.9)]
