@@ -44,7 +44,9 @@ LOGIC_VERSIONS = {
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them
     "layout_regions": "4",
-    "ocr_text": "3",  # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row
+    # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
+    # without a leader read row by row
+    "ocr_text": "4",
     "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",
     "document_markdown": "2",

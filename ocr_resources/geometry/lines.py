@@ -140,6 +140,27 @@ def _join_leader_rows(runs: list[list[Word]]) -> list[list[Word]]:
     return out
 
 
+def _join_contents_rows(row_runs: list[list[list[Word]]], heights: list[float]) -> list[list[list[Word]]]:
+    """Tables of contents without a leader (set without one, or OCR dropped its dots): rows whose last run
+    is a lone page number after a title, the page numbers right-aligned down at least three rows. The page
+    number joins its title and a section number in front joins it too, so the contents read row by row
+    rather than as a column of titles and then a column of numbers. A numeric table (a number before the
+    last one) is left to the table code."""
+    ends = [i for i, runs in enumerate(row_runs)
+            if len(runs) >= 2 and len(runs[-1]) == 1 and _PAGE_NUMBER.match(runs[-1][0].text)
+            and not _PAGE_NUMBER.match(runs[-2][-1].text)]
+    out = list(row_runs)
+    for i in ends:
+        right = row_runs[i][-1][0].box.x1
+        if sum(abs(row_runs[j][-1][0].box.x1 - right) <= heights[i] for j in ends) < 3:
+            continue
+        runs = row_runs[i][:-2] + [row_runs[i][-2] + row_runs[i][-1]]
+        if len(runs) >= 2 and len(runs[0]) == 1 and "." in runs[0][0].text and _SECTION_NUMBER.match(runs[0][0].text):
+            runs = [runs[0] + runs[1]] + runs[2:]
+        out[i] = runs
+    return out
+
+
 def order_words(words: list[Word], rtl: bool) -> list[Word]:
     """Words of one line in reading order. Right-to-left lines read from the right, but a run of
     left-to-right words inside them (a name, a formula) keeps its own left-to-right order."""
@@ -199,9 +220,10 @@ def lines(words: list[Word], gap_factor: float = GAP_FACTOR, rtl: bool | None = 
     """Text lines: rows split at column gutters (gaps that line up row after row) and wherever the gap
     between neighbouring words is wider than `gap_factor` text heights, so two columns (or two table cells)
     on one baseline become two lines."""
-    out: list[Line] = []
     all_rows = [sorted(row, key=lambda w: w.box.x0) for row in rows(words)]
     gutters = _gutters(all_rows)
+    row_runs: list[list[list[Word]]] = []
+    heights: list[float] = []
     for row, row_gutters in zip(all_rows, gutters, strict=True):
         height = statistics.median(w.box.height for w in row)
         cuts = {g[1] for g in row_gutters}
@@ -213,7 +235,11 @@ def lines(words: list[Word], gap_factor: float = GAP_FACTOR, rtl: bool | None = 
                 runs.append([word])
             else:
                 runs[-1].append(word)
-        for run in _join_leader_rows(runs):
+        row_runs.append(_join_leader_rows(runs))
+        heights.append(height)
+    out: list[Line] = []
+    for runs in _join_contents_rows(row_runs, heights):
+        for run in runs:
             line_rtl = is_rtl(run) if rtl is None else rtl
             out.append(Line(order_words(run, line_rtl), union(w.box for w in run), line_rtl))
     return out
