@@ -18,12 +18,13 @@ _EMPHASIS = re.compile(r"(\*\*|__|\*|`|~~)")
 _HTML_TAG = re.compile(r"</?(br|u|b|i|em|strong|sup|sub|span|s)\b[^>]*>", re.I)
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark: a backslash before ASCII punctuation
 _BAD = re.compile("[\ufffe\uffff\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def strip_markdown(text: str) -> str:
     """Markdown markup out, words kept: headings, emphasis, links, list bullets, table pipes and rules,
-    image placeholders. A tool that emits plain text and one that emits Markdown are then compared alike."""
+    image placeholders, backslash escapes. A tool that emits plain text and one that emits Markdown are then compared alike."""
     text = _IMAGE.sub(" ", text)
     text = _TABLE_RULE.sub(" ", text)
     text = _HEADING.sub("", text)
@@ -31,6 +32,7 @@ def strip_markdown(text: str) -> str:
     text = _LINK.sub(r"\1", text)
     text = _HTML_TAG.sub(" ", text)
     text = _EMPHASIS.sub("", text)
+    text = _ESCAPE.sub(r"\1", text)  # "QIBM\_DB" renders as "QIBM_DB" (the truth writes it both ways)
     text = text.replace("|", " ")
     return text
 

@@ -1,0 +1,17 @@
+"""The instrument's own normalization: what two tools render alike scores alike."""
+
+from __future__ import annotations
+
+from eval.text_metrics import ned, normalize
+
+
+def test_markdown_escapes_read_as_what_they_render():
+    # the ground truth writes "QIBM_DB_ZDA" on one page and "QIBM\_DB\_ZDA" on another
+    assert normalize(r"QIBM\_DB\_ZDA \# 1 \[x\]") == normalize("QIBM_DB_ZDA # 1 [x]") == "QIBM_DB_ZDA # 1 [x]"
+    assert normalize(r"C:\path\to") == r"C:\path\to"  # a backslash before a letter is text
+
+
+def test_markup_is_out_and_words_stay():
+    md = "## Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- item **bold**\n\n<!-- image -->"
+    assert normalize(md) == "Title a b 1 2 item bold"
+    assert ned(normalize(md), "Title a b 1 2 item bold") == 0.0
