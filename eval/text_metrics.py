@@ -42,9 +42,20 @@ def strip_inline(text: str) -> str:
     return _EMPHASIS.sub("", _HTML_TAG.sub(" ", _LINK.sub(r"\1", text)))
 
 
+# Arabic-script variants that a page shows alike, folded on both sides. Persian text layers mix Arabic yeh
+# and kaf (U+064A, U+0643) with the Persian ones (U+06CC, U+06A9), whose initial and medial forms are the
+# same glyphs; fonts draw ASCII digits as Persian digits (right_to_left_03 stores "1403/09/19" and shows
+# "۱۴۰۳/۰۹/۱۹"). A reader of the image cannot tell them apart, so neither does the score. The usual folding
+# of Persian and Arabic text normalizers; no other script is touched.
+_ARABIC_VARIANTS = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9",
+                                  **{chr(0x0660 + d): str(d) for d in range(10)},
+                                  **{chr(0x06F0 + d): str(d) for d in range(10)}})
+
+
 def normalize(text: str, markdown: bool = True) -> str:
-    """NFC, Markdown markup out, line-end hyphenation joined, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", text or "")
+    """NFC, Arabic-script variants folded, Markdown markup out, line-end hyphenation joined, whitespace
+    collapsed."""
+    text = unicodedata.normalize("NFC", text or "").translate(_ARABIC_VARIANTS)
     if markdown:
         text = strip_markdown(text)
     text = text.replace("\u00ad", "").replace("\ufffe", "")

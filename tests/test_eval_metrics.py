@@ -15,3 +15,10 @@ def test_markup_is_out_and_words_stay():
     md = "## Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- item **bold**\n\n<!-- image -->"
     assert normalize(md) == "Title a b 1 2 item bold"
     assert ned(normalize(md), "Title a b 1 2 item bold") == 0.0
+
+
+def test_arabic_script_letters_and_digits_drawn_alike_score_alike():
+    # the text layer stores Arabic yeh and ASCII digits; the page shows Persian yeh and Persian digits
+    assert normalize("تاريخ 1403/09/19") == normalize("تاریخ ۱۴۰۳/۰۹/۱۹")
+    assert normalize("مدارك") == normalize("مدارک")
+    assert normalize("2.5 Product") == "2.5 Product" and normalize("δ ЖЯ") == "δ ЖЯ"  # other scripts untouched
