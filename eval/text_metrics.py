@@ -24,7 +24,8 @@ _BAD = re.compile("[\ufffe\uffff\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def strip_markdown(text: str) -> str:
     """Markdown markup out, words kept: headings, emphasis, links, list bullets, table pipes and rules,
-    image placeholders, backslash escapes. A tool that emits plain text and one that emits Markdown are then compared alike."""
+    image placeholders, backslash escapes. A tool that emits plain text and one that emits Markdown are then
+    compared alike."""
     text = _IMAGE.sub(" ", text)
     text = _TABLE_RULE.sub(" ", text)
     text = _HEADING.sub("", text)
