@@ -6,8 +6,9 @@ The PP-OCR models that ship in the wheel read Latin, Chinese and Japanese. On a 
 still answer, with low confidence: most of the words come back below LOW_CONFIDENCE, where a Latin page,
 even a poor scan, has a few percent (measured on the eval twins and the 23 real scans). Only such a page is
 shown to Tesseract's script detector (OSD); when it names a script whose data is installed, Tesseract reads
-the page and its words replace PP-OCR's. The result says which reader produced it (`OcrResult.reader`), and
-the data files available are part of the engine's identity, so lineage and staleness see them.
+the page (enlarged to its preferred line height, table rules painted out) and its words replace PP-OCR's.
+The result says which reader produced it (`OcrResult.reader`), and the data files available are part of the
+engine's identity, so lineage and staleness see them.
 """
 
 from __future__ import annotations
@@ -167,7 +168,9 @@ def without_grid_rules(gray: np.ndarray, line_px: float) -> np.ndarray:
     (its ImproveQuality page: remove borders and lines). Only the rules of real grids go, rules at least
     RULE_LINES text lines long: glyph strokes (Hangul, the baseline of an Arabic word) and strokes that
     make no grid (an underline, a page border) are left alone."""
-    rules = image_rules(Image.fromarray(gray), dpi=72.0, min_length_pt=RULE_LINES * line_px)  # dpi 72: pixels
+    # dpi 72: rules in pixels. The grid test's tolerances (points) then read as pixels, tighter on an
+    # enlarged page; rules that cross touch anyway.
+    rules = image_rules(Image.fromarray(gray), dpi=72.0, min_length_pt=RULE_LINES * line_px)
     out = gray.copy()
     for group in grid_rules(rules):
         box = Box(min(r.x0 for r in group), min(r.y0 for r in group), max(r.x1 for r in group),
