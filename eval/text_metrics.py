@@ -131,9 +131,51 @@ def distinct_blocks(blocks: list[str], min_score: float = 80.0) -> list[str]:
             if not any(j != i and fuzz.partial_ratio(probes[i], other) >= min_score for j, other in enumerate(blocks))]
 
 
+def block_occurrences(block: str, pred: str, min_score: float = 80.0, limit: int = 4) -> list[int]:
+    """Where the block's start is found in the prediction, best match first, then up to `limit` in all: the
+    best match in the text before and after each match found. A heading is found in a table of contents and
+    in the body; a repeated sentence in each place it is."""
+    probe = block[:200]
+    found: list[int] = []
+    spans = [(0, len(pred))]
+    while spans and len(found) < limit:
+        a, b = spans.pop(0)
+        if b - a < len(probe) // 2:
+            continue
+        hit = fuzz.partial_ratio_alignment(probe, pred[a:b], score_cutoff=min_score)
+        if hit is None:
+            continue
+        found.append(a + hit.dest_start)
+        spans += [(a, a + hit.dest_start), (a + hit.dest_end, b)]
+    return found
+
+
+def monotone_positions(candidates: list[list[int]]) -> list[int | None]:
+    """One position per block: the longest chain of blocks, in truth order, whose chosen occurrences never go
+    back (a block may take any of its occurrences), and the best match for a block off that chain. The text
+    that correctly repeats a paragraph (a contents entry, then its heading) is then placed where the order
+    holds; a paragraph that is only out of order stays out of order."""
+    nodes = [(i, pos) for i, cands in enumerate(candidates) for pos in cands]
+    best = [1] * len(nodes)
+    back: list[int | None] = [None] * len(nodes)
+    for k, (i, pos) in enumerate(nodes):
+        for m in range(k):
+            j, other = nodes[m]
+            if j < i and other <= pos and best[m] + 1 > best[k]:
+                best[k], back[k] = best[m] + 1, m
+    chosen: list[int | None] = [c[0] if c else None for c in candidates]
+    k = max(range(len(nodes)), key=lambda n: best[n], default=None)
+    while k is not None:
+        chosen[nodes[k][0]] = nodes[k][1]
+        k = back[k]
+    return chosen
+
+
 def reading_order_counts(pred: str, truth_markdown: str) -> tuple[int, int]:
-    """(pairs in the same order, pairs): every pair of distinct ground-truth paragraphs found in the output."""
-    found = [p for p in block_positions(distinct_blocks(truth_blocks(truth_markdown)), pred) if p is not None]
+    """(pairs in the same order, pairs): every pair of distinct ground-truth paragraphs found in the output,
+    each placed at the occurrence that keeps the order where the output repeats it (`monotone_positions`)."""
+    blocks = distinct_blocks(truth_blocks(truth_markdown))
+    found = [p for p in monotone_positions([block_occurrences(b, pred) for b in blocks]) if p is not None]
     pairs = ordered = 0
     for i in range(len(found)):
         for j in range(i + 1, len(found)):
