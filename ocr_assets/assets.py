@@ -45,8 +45,8 @@ LOGIC_VERSIONS = {
     # table region over several ruled grids is split into them
     "layout_regions": "4",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
-    # without a leader read row by row
-    "ocr_text": "4",
+    # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch
+    "ocr_text": "5",
     "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",
     "document_markdown": "2",

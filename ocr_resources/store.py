@@ -264,11 +264,22 @@ class ResultStore:
 
     # -- reads -------------------------------------------------------------------------------------------
     def query(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+        with self.reading() as read:
+            return read(sql, params)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Callable[..., list[dict[str, Any]]]]:
+        """`read(sql, params)` for several reads on one read-only connection. Opening the file reads its catalog
+        (about 10 ms), which a stage's per-chunk reads over a container of many small documents multiply; the
+        connection is still closed before the caller goes on, so other processes get the file between reads."""
         self.migrate()
         with self.connect(read_only=True) as con:
-            cur = con.execute(sql, params or [])
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            def read(sql: str, params: list | None = None) -> list[dict[str, Any]]:
+                cur = con.execute(sql, params or [])
+                names = [d[0] for d in cur.description]
+                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+            yield read
 
     # -- writes ------------------------------------------------------------------------------------------
     def replace_partition(

@@ -83,3 +83,32 @@ def test_lock_wait_gives_up_after_timeout(tmp_path):
             ResultStore(path, lock_timeout_s=0.5).record_model_loads([object()])
     finally:
         holder.join()
+
+
+def test_page_chunks_split_by_document_and_read_inputs_on_the_chunks_connection(tmp_path, monkeypatch):
+    """A container of many small documents is read `chunk_pages` pages at a time across documents, each
+    yielded chunk holds one document's pages, and a chunk's inputs are read on the connection that read it."""
+    from types import SimpleNamespace
+
+    from ocr_resources.pipeline.stages.base import _page_chunks
+
+    store = ResultStore(tmp_path / "r.duckdb")
+    store.migrate()
+    pages = [("c", "a.pdf", 1), ("c", "b.pdf", 1), ("c", "b.pdf", 2), ("c", "b.pdf", 3), ("c", "c.pdf", 1),
+             ("c", "c.pdf", 2), ("other", "a.pdf", 2)]
+    store.transaction(lambda con: con.executemany(
+        "INSERT INTO pages (container_id, document_id, page_no, run_id, producer_id) VALUES (?, ?, ?, 'r', 'p')",
+        [list(p) for p in pages]))
+    opened = []
+    real_connect = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: opened.append(a) or real_connect(*a, **k))
+
+    def load(read, doc, first, last):
+        return read("SELECT count(*) AS n FROM pages WHERE document_id = ? AND page_no BETWEEN ? AND ?",
+                    [doc, first, last])[0]["n"]
+
+    ctx = SimpleNamespace(store=store, container_id="c", chunk_pages=2)
+    got = [([(p["document_id"], p["page_no"]) for p in chunk], n) for chunk, n in _page_chunks(ctx, load)]
+    assert got == [([("a.pdf", 1)], 1), ([("b.pdf", 1)], 1), ([("b.pdf", 2), ("b.pdf", 3)], 2),
+                   ([("c.pdf", 1), ("c.pdf", 2)], 2)]
+    assert len(opened) == 4  # three full chunks and the empty read that ends them; loads add none

@@ -79,6 +79,21 @@ def test_pages_of_a_batch_keep_their_order_and_an_upside_down_page_is_turned(ocr
     assert flipped.words[0].box.y0 > page.height / 2 > upright.words[0].box.y1
 
 
+def test_a_page_reads_the_same_whatever_pages_share_its_batch(ocr):
+    """The pipeline batches whatever pages are ready; a page recomputed alone (resume, a changed layout)
+    must come out as it did in the full run: same text, same confidences."""
+    page = samples.scanned_page_image(dpi=144)
+    others = [samples.scanned_page_image(dpi=200).filter(ImageFilter.GaussianBlur(1)),
+              samples.scanned_page_image(dpi=110)]
+    [alone] = ocr.recognize([ocr.prepare(page)])
+    *_, together = ocr.recognize([ocr.prepare(p) for p in [*others, page]])
+    assert together.text == alone.text
+    def words(result):
+        return [(w.text, w.box, w.confidence) for w in result.words]
+
+    assert words(together) == words(alone)
+
+
 def test_blank_image_is_empty(ocr):
     [result] = ocr.recognize([ocr.prepare(Image.new("RGB", (400, 300), "white"))])
     assert result.text == "" and result.words == [] and result.confidence is None

@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 
@@ -133,28 +134,37 @@ def _results(out: dict[str, RowBuffer]) -> dict[str, Rows]:
 _PAGE_COLUMNS = "document_id, page_no, image_path, image_sha256, dpi, width_pt, height_pt, has_text_layer"
 
 
-def _page_chunks(ctx: StageContext) -> Iterator[list[dict[str, Any]]]:
-    """The partition's pages, a chunk of one document's pages at a time (keyset pagination), so a
-    1,000-page document is never held at once."""
-    doc_ids = [r["document_id"] for r in ctx.store.query(
-        "SELECT DISTINCT document_id FROM pages WHERE container_id = ? ORDER BY document_id", [ctx.container_id])]
-    for doc_id in doc_ids:
-        last = 0
-        while True:
-            chunk = ctx.store.query(
-                f"SELECT {_PAGE_COLUMNS} FROM pages WHERE container_id = ? AND document_id = ? AND page_no > ?"
-                " ORDER BY page_no LIMIT ?", [ctx.container_id, doc_id, last, ctx.chunk_pages])
-            if not chunk:
-                break
-            yield chunk
-            last = chunk[-1]["page_no"]
+T = TypeVar("T")
+Reader = Callable[..., list[dict[str, Any]]]  # `ResultStore.reading()`: several reads on one connection
 
 
-def _by_page(ctx: StageContext, sql: str, order: str, document_id: str, first: int, last: int,
-             params: list | None = None) -> dict[int, list[dict[str, Any]]]:
-    """Rows of one page range of one document, grouped by page. `sql` selects from a table aliased `t`."""
+def _page_chunks(ctx: StageContext, load: Callable[[Reader, str, int, int], T]
+                 ) -> Iterator[tuple[list[dict[str, Any]], T]]:
+    """The partition's pages as (one document's pages, their inputs): `chunk_pages` pages are read at a time
+    in (document, page) order (keyset pagination), so a 1,000-page document is never held at once, and
+    `load(read, document_id, first_page, last_page)` reads each document's inputs for them on the same
+    connection: a container of many one-page scans costs a connection per chunk, not several per page."""
+    after: tuple[str, int] = ("", 0)
+    while True:
+        with ctx.store.reading() as read:
+            rows = read(
+                f"SELECT {_PAGE_COLUMNS} FROM pages WHERE container_id = ? AND (document_id > ? OR"
+                " (document_id = ? AND page_no > ?)) ORDER BY document_id, page_no LIMIT ?",
+                [ctx.container_id, after[0], after[0], after[1], ctx.chunk_pages])
+            chunks = [list(pages) for _, pages in groupby(rows, key=lambda r: r["document_id"])]
+            loaded = [load(read, c[0]["document_id"], c[0]["page_no"], c[-1]["page_no"]) for c in chunks]
+        yield from zip(chunks, loaded, strict=True)
+        if len(rows) < ctx.chunk_pages:  # the last chunk: no empty read to find that out
+            return
+        after = (rows[-1]["document_id"], rows[-1]["page_no"])
+
+
+def _by_page(ctx: StageContext, read: Reader, sql: str, order: str,
+             document_id: str, first: int, last: int, params: list | None = None) -> dict[int, list[dict[str, Any]]]:
+    """Rows of one page range of one document, grouped by page. `sql` selects from a table aliased `t`; `read`
+    is a `ResultStore.reading()` reader, so a chunk's inputs are read on one connection."""
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in ctx.store.query(
+    for row in read(
             f"{sql} AND t.container_id = ? AND t.document_id = ? AND t.page_no BETWEEN ? AND ? ORDER BY {order}",
             [*(params or []), ctx.container_id, document_id, first, last]):
         grouped[row["page_no"]].append(row)
@@ -186,17 +196,19 @@ def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
     hash covers its image, its regions of these labels and (for tables) the words they are filled with and
     the page's ruling lines. Only pages that have such regions are live for the stage."""
     marks = ", ".join("?" * len(labels))
-    for chunk in _page_chunks(ctx):
-        doc, first, last = chunk[0]["document_id"], chunk[0]["page_no"], chunk[-1]["page_no"]
-        regions = _by_page(ctx, f"SELECT * FROM regions t WHERE t.label IN ({marks})", "t.page_no, t.region_no",
-                           doc, first, last, list(labels))
+
+    def load(read: Reader, doc: str, first: int, last: int) -> tuple[dict, dict, dict]:
+        regions = _by_page(ctx, read, f"SELECT * FROM regions t WHERE t.label IN ({marks})",
+                           "t.page_no, t.region_no", doc, first, last, list(labels))
         if not regions:
-            continue
-        words: dict[str, dict[int, list[dict[str, Any]]]] = {}
-        if with_words:
-            for source in ("text_layer", "ocr"):
-                words[source] = _by_page(ctx, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, [source])
-        rules = _by_page(ctx, _RULES_SQL, "t.page_no, t.rule_no", doc, first, last) if with_rules else {}
+            return regions, {}, {}
+        words = {source: _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, [source])
+                 for source in ("text_layer", "ocr")} if with_words else {}
+        rules = _by_page(ctx, read, _RULES_SQL, "t.page_no, t.rule_no", doc, first, last) if with_rules else {}
+        return regions, words, rules
+
+    for chunk, (regions, words, rules) in _page_chunks(ctx, load):
+        doc = chunk[0]["document_id"]
         for page in chunk:
             page_regions = regions.get(page["page_no"])
             if not page_regions:

@@ -15,6 +15,7 @@ from ocr_resources.pipeline.resume import Checkpoint, PageLedger
 from ocr_resources.pipeline.stages.base import (
     _RULES_SQL,
     _WORDS_SQL,
+    Reader,
     StageContext,
     StageOutput,
     TimedCall,
@@ -41,10 +42,11 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
 
     def todo() -> Iterator[dict[str, Any]]:
         # the text layer's words and the ruling lines travel with their page: tables are checked against them
-        for chunk in _page_chunks(ctx):
-            doc, first, last = chunk[0]["document_id"], chunk[0]["page_no"], chunk[-1]["page_no"]
-            words = _by_page(ctx, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, ["text_layer"])
-            rules = _by_page(ctx, _RULES_SQL, "t.page_no, t.rule_no", doc, first, last)
+        def load(read: Reader, doc: str, first: int, last: int) -> tuple[dict, dict]:
+            return (_by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, ["text_layer"]),
+                    _by_page(ctx, read, _RULES_SQL, "t.page_no, t.rule_no", doc, first, last))
+
+        for chunk, (words, rules) in _page_chunks(ctx, load):
             for p in chunk:
                 p["_words"] = _as_words(words.get(p["page_no"], []))
                 p["_rules"] = [Rule(r["x0"], r["y0"], r["x1"], r["y1"], r["kind"]) for r in rules.get(p["page_no"], [])]

@@ -30,11 +30,12 @@ def document_markdown(ctx: StageContext, export_dir: Path) -> StageOutput:
     digest = hashlib.sha256()
     for doc_id in docs:
         key = [ctx.container_id, doc_id]
-        texts = ctx.store.query(
-            "SELECT page_no, region_no, reading_order, label, text, heading_level FROM texts WHERE container_id = ?"
-            " AND document_id = ? ORDER BY page_no, reading_order, region_no NULLS LAST", key)
-        table_md = {(t["page_no"], t["region_no"]): t["markdown"] for t in ctx.store.query(
-            "SELECT page_no, region_no, markdown FROM tables WHERE container_id = ? AND document_id = ?", key)}
+        with ctx.store.reading() as read:
+            texts = read(
+                "SELECT page_no, region_no, reading_order, label, text, heading_level FROM texts WHERE container_id = ?"
+                " AND document_id = ? ORDER BY page_no, reading_order, region_no NULLS LAST", key)
+            table_md = {(t["page_no"], t["region_no"]): t["markdown"] for t in read(
+                "SELECT page_no, region_no, markdown FROM tables WHERE container_id = ? AND document_id = ?", key)}
         for t in texts:
             digest.update(f"{doc_id}|{t['page_no']}|{t['region_no']}|{t['label']}|{t['heading_level']}|{t['text']}\n"
                           .encode())

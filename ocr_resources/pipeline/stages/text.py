@@ -20,6 +20,7 @@ from ocr_resources.pipeline.execution import image_size_class, stream_inference
 from ocr_resources.pipeline.resume import Checkpoint, PageLedger
 from ocr_resources.pipeline.stages.base import (
     _REGIONS_SQL,
+    Reader,
     StageContext,
     StageOutput,
     TimedCall,
@@ -109,6 +110,10 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
     counts = {"characters": 0, "ocr_pages": 0, "text_layer_pages": 0, "ocr_regions": 0}
     docs = _Documents()
     crops: dict[tuple[str, int], list[tuple[dict[str, Any], list[Word] | None]]] = {}
+    # documents with text rows from an earlier run (context for the pages recomputed now): one read, not one
+    # per document of a container of one-page scans
+    stored_documents = {r["document_id"] for r in ctx.store.query(
+        "SELECT DISTINCT document_id FROM texts WHERE container_id = ?", [ctx.container_id])}
 
     def page_text(page: dict[str, Any], words: list[Word], source: str, reason: str, confidence: float | None,
                   ocr_words: list[Word] | None = None, region_reasons: dict[int, str] | None = None) -> _PageText:
@@ -122,7 +127,8 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
         pages = sorted(docs.pages.pop(document_id, []), key=lambda p: p.page["page_no"])
         if not pages:
             return
-        context = _stored_blocks(ctx, document_id, {p.page["page_no"] for p in pages})
+        context = _stored_blocks(ctx, document_id, {p.page["page_no"] for p in pages}) \
+            if document_id in stored_documents else []
         results = finish_document([PageBlocks(p.page["page_no"], p.page["width_pt"], p.page["height_pt"], p.blocks)
                                    for p in pages], context)
         for pt, texts in zip(pages, results, strict=True):
@@ -132,19 +138,19 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
 
     def todo() -> Iterator[dict[str, Any]]:
         # Inputs (regions, text-layer words) are read per chunk of pages and travel with their page.
-        for chunk in _page_chunks(ctx):
-            doc, first, last = chunk[0]["document_id"], chunk[0]["page_no"], chunk[-1]["page_no"]
-            regions = _by_page(ctx, _REGIONS_SQL, "t.page_no, t.region_no", doc, first, last)
+        def load(read: Reader, doc: str, first: int, last: int) -> tuple[dict, dict]:
+            # the text layer's words are read for any page that has one; whether it is needed is decided below
+            return (_by_page(ctx, read, _REGIONS_SQL, "t.page_no, t.region_no", doc, first, last),
+                    _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, ["text_layer"]))
+
+        for chunk, (regions, words) in _page_chunks(ctx, load):
             needed = []
             for p in chunk:
                 p["_regions"] = regions.get(p["page_no"], [])
                 p["_hash"] = _input_hash(p["image_sha256"], p["has_text_layer"], _region_signature(p["_regions"]))
                 if ledger.needed(p["document_id"], p["page_no"], p["_hash"]):
-                    needed.append(p)
-            if any(p["has_text_layer"] for p in needed):
-                words = _by_page(ctx, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, ["text_layer"])
-                for p in needed:
                     p["_words"] = _words(words.get(p["page_no"], [])) if p["has_text_layer"] else []
+                    needed.append(p)
             for p in needed:
                 docs.hand_out(p["document_id"])
                 p["_requests"] = [] if not p["has_text_layer"] else source_plan(
