@@ -2,8 +2,9 @@
 
 The wheel's own pipeline is not used: it sets no thread counts and recognises line by line in small batches.
 Here the page is decoded and sized for the detector on the pipeline's loader threads (`prepare`); the
-inference thread detects lines, crops them, and recognises the lines of all pages of the batch together in
-width-sorted batches (`recognize`). A second, larger recogniser re-reads only the lines the first is unsure
+inference thread detects lines, crops them, and recognises the lines of all pages of the batch together,
+grouped by a padded width that depends on the line alone (`padded_width`), so a page reads the same whatever
+pages share its batch (`recognize`). A second, larger recogniser re-reads only the lines the first is unsure
 of; the 180-degree classifier runs only where a reading is in doubt. PP-OCRv6's recognisers keep English
 spaces, so words and their boxes come from the CTC decode, checked against the ink (`_missing_spaces`,
 `LineInk`). What may be emitted is limited to the configured scripts (`scripts.py`).
@@ -142,7 +143,7 @@ class _LineReader:
         self.allowed, self.charset = restrict_charset(charset, scripts)
 
     def read(self, lines: list[_Line], max_width: int, batch_pixels: int, batch_lines: int) -> None:
-        """Recognise every line, in batches of similar width (little padding, cache-sized tensors)."""
+        """Recognise every line, in batches of one padded width (cache-sized tensors)."""
         for batch in rec_batches([ln.crop.image for ln in lines], max_width, batch_pixels, batch_lines):
             tensor, widths = rec_input([lines[i].crop.image for i in batch], max_width)
             preds = self.session.run(None, {self.input: tensor})[0]
