@@ -130,6 +130,9 @@ def _is_service(path: str) -> bool:
 T = TypeVar("T")
 
 
+Reader = Callable[..., list[dict[str, Any]]]  # `read(sql, params)` from `ResultStore.reading()`
+
+
 class ResultStore:
     """The results of every asset, and their lineage, in a DuckDB file or a DuckLake (see ocr_resources/lake.py).
 
@@ -268,7 +271,7 @@ class ResultStore:
             return read(sql, params)
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[Callable[..., list[dict[str, Any]]]]:
+    def reading(self) -> Iterator[Reader]:
         """`read(sql, params)` for several reads on one read-only connection. Opening the file reads its catalog
         (about 10 ms), which a stage's per-chunk reads over a container of many small documents multiply; the
         connection is still closed before the caller goes on, so other processes get the file between reads."""

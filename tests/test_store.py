@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from types import SimpleNamespace
 
 import duckdb
 import pyarrow as pa
 import pytest
 
 from ocr_resources.pipeline.rows import SCHEMAS
+from ocr_resources.pipeline.stages.base import _page_chunks
 from ocr_resources.schema import SCHEMA_VERSION
 from ocr_resources.store import Producer, ResultStore
 
@@ -88,10 +90,6 @@ def test_lock_wait_gives_up_after_timeout(tmp_path):
 def test_page_chunks_split_by_document_and_read_inputs_on_the_chunks_connection(tmp_path, monkeypatch):
     """A container of many small documents is read `chunk_pages` pages at a time across documents, each
     yielded chunk holds one document's pages, and a chunk's inputs are read on the connection that read it."""
-    from types import SimpleNamespace
-
-    from ocr_resources.pipeline.stages.base import _page_chunks
-
     store = ResultStore(tmp_path / "r.duckdb")
     store.migrate()
     pages = [("c", "a.pdf", 1), ("c", "b.pdf", 1), ("c", "b.pdf", 2), ("c", "b.pdf", 3), ("c", "c.pdf", 1),
@@ -103,9 +101,9 @@ def test_page_chunks_split_by_document_and_read_inputs_on_the_chunks_connection(
     real_connect = duckdb.connect
     monkeypatch.setattr(duckdb, "connect", lambda *a, **k: opened.append(a) or real_connect(*a, **k))
 
-    def load(read, doc, first, last):
+    def load(read, pages):
         return read("SELECT count(*) AS n FROM pages WHERE document_id = ? AND page_no BETWEEN ? AND ?",
-                    [doc, first, last])[0]["n"]
+                    [pages[0]["document_id"], pages[0]["page_no"], pages[-1]["page_no"]])[0]["n"]
 
     ctx = SimpleNamespace(store=store, container_id="c", chunk_pages=2)
     got = [([(p["document_id"], p["page_no"]) for p in chunk], n) for chunk, n in _page_chunks(ctx, load)]

@@ -88,10 +88,8 @@ def test_a_page_reads_the_same_whatever_pages_share_its_batch(ocr):
     [alone] = ocr.recognize([ocr.prepare(page)])
     *_, together = ocr.recognize([ocr.prepare(p) for p in [*others, page]])
     assert together.text == alone.text
-    def words(result):
-        return [(w.text, w.box, w.confidence) for w in result.words]
-
-    assert words(together) == words(alone)
+    assert [(w.text, w.box, w.confidence) for w in together.words] == \
+        [(w.text, w.box, w.confidence) for w in alone.words]
 
 
 def test_blank_image_is_empty(ocr):

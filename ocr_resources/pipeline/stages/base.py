@@ -23,7 +23,7 @@ from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.paths import inside
 from ocr_resources.pipeline.rows import DEFAULT_SPILL_BYTES, RowBuffer, Rows, SpilledTable, buffers
 from ocr_resources.pipeline.workers import Limits
-from ocr_resources.store import Producer, ResultStore
+from ocr_resources.store import Producer, Reader, ResultStore
 from ocr_resources.types import Box, Word
 
 if TYPE_CHECKING:
@@ -135,15 +135,14 @@ _PAGE_COLUMNS = "document_id, page_no, image_path, image_sha256, dpi, width_pt, 
 
 
 T = TypeVar("T")
-Reader = Callable[..., list[dict[str, Any]]]  # `ResultStore.reading()`: several reads on one connection
 
 
-def _page_chunks(ctx: StageContext, load: Callable[[Reader, str, int, int], T]
+def _page_chunks(ctx: StageContext, load: Callable[[Reader, list[dict[str, Any]]], T]
                  ) -> Iterator[tuple[list[dict[str, Any]], T]]:
     """The partition's pages as (one document's pages, their inputs): `chunk_pages` pages are read at a time
     in (document, page) order (keyset pagination), so a 1,000-page document is never held at once, and
-    `load(read, document_id, first_page, last_page)` reads each document's inputs for them on the same
-    connection: a container of many one-page scans costs a connection per chunk, not several per page."""
+    `load(read, pages)` reads each document's inputs for them on the same connection: a container of many
+    one-page scans costs a connection per chunk, not several per page."""
     after: tuple[str, int] = ("", 0)
     while True:
         with ctx.store.reading() as read:
@@ -152,21 +151,21 @@ def _page_chunks(ctx: StageContext, load: Callable[[Reader, str, int, int], T]
                 " (document_id = ? AND page_no > ?)) ORDER BY document_id, page_no LIMIT ?",
                 [ctx.container_id, after[0], after[0], after[1], ctx.chunk_pages])
             chunks = [list(pages) for _, pages in groupby(rows, key=lambda r: r["document_id"])]
-            loaded = [load(read, c[0]["document_id"], c[0]["page_no"], c[-1]["page_no"]) for c in chunks]
+            loaded = [load(read, pages) for pages in chunks]
         yield from zip(chunks, loaded, strict=True)
         if len(rows) < ctx.chunk_pages:  # the last chunk: no empty read to find that out
             return
         after = (rows[-1]["document_id"], rows[-1]["page_no"])
 
 
-def _by_page(ctx: StageContext, read: Reader, sql: str, order: str,
-             document_id: str, first: int, last: int, params: list | None = None) -> dict[int, list[dict[str, Any]]]:
-    """Rows of one page range of one document, grouped by page. `sql` selects from a table aliased `t`; `read`
-    is a `ResultStore.reading()` reader, so a chunk's inputs are read on one connection."""
+def _by_page(ctx: StageContext, read: Reader, sql: str, order: str, pages: list[dict[str, Any]],
+             params: list | None = None) -> dict[int, list[dict[str, Any]]]:
+    """Rows of one document's pages (a chunk from `_page_chunks`), grouped by page. `sql` selects from a table
+    aliased `t`."""
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in read(
             f"{sql} AND t.container_id = ? AND t.document_id = ? AND t.page_no BETWEEN ? AND ? ORDER BY {order}",
-            [*(params or []), ctx.container_id, document_id, first, last]):
+            [*(params or []), ctx.container_id, pages[0]["document_id"], pages[0]["page_no"], pages[-1]["page_no"]]):
         grouped[row["page_no"]].append(row)
     return grouped
 
@@ -197,14 +196,14 @@ def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
     the page's ruling lines. Only pages that have such regions are live for the stage."""
     marks = ", ".join("?" * len(labels))
 
-    def load(read: Reader, doc: str, first: int, last: int) -> tuple[dict, dict, dict]:
+    def load(read: Reader, pages: list[dict[str, Any]]) -> tuple[dict, dict, dict]:
         regions = _by_page(ctx, read, f"SELECT * FROM regions t WHERE t.label IN ({marks})",
-                           "t.page_no, t.region_no", doc, first, last, list(labels))
+                           "t.page_no, t.region_no", pages, list(labels))
         if not regions:
             return regions, {}, {}
-        words = {source: _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, [source])
+        words = {source: _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, [source])
                  for source in ("text_layer", "ocr")} if with_words else {}
-        rules = _by_page(ctx, read, _RULES_SQL, "t.page_no, t.rule_no", doc, first, last) if with_rules else {}
+        rules = _by_page(ctx, read, _RULES_SQL, "t.page_no, t.rule_no", pages) if with_rules else {}
         return regions, words, rules
 
     for chunk, (regions, words, rules) in _page_chunks(ctx, load):

@@ -42,9 +42,9 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
 
     def todo() -> Iterator[dict[str, Any]]:
         # the text layer's words and the ruling lines travel with their page: tables are checked against them
-        def load(read: Reader, doc: str, first: int, last: int) -> tuple[dict, dict]:
-            return (_by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, ["text_layer"]),
-                    _by_page(ctx, read, _RULES_SQL, "t.page_no, t.rule_no", doc, first, last))
+        def load(read: Reader, pages: list[dict[str, Any]]) -> tuple[dict, dict]:
+            return (_by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, ["text_layer"]),
+                    _by_page(ctx, read, _RULES_SQL, "t.page_no, t.rule_no", pages))
 
         for chunk, (words, rules) in _page_chunks(ctx, load):
             for p in chunk:

@@ -138,19 +138,22 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
 
     def todo() -> Iterator[dict[str, Any]]:
         # Inputs (regions, text-layer words) are read per chunk of pages and travel with their page.
-        def load(read: Reader, doc: str, first: int, last: int) -> tuple[dict, dict]:
-            # the text layer's words are read for any page that has one; whether it is needed is decided below
-            return (_by_page(ctx, read, _REGIONS_SQL, "t.page_no, t.region_no", doc, first, last),
-                    _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", doc, first, last, ["text_layer"]))
-
-        for chunk, (regions, words) in _page_chunks(ctx, load):
+        def load(read: Reader, pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            """The pages to compute, with their regions; text-layer words only where such a page has them."""
+            regions = _by_page(ctx, read, _REGIONS_SQL, "t.page_no, t.region_no", pages)
             needed = []
-            for p in chunk:
+            for p in pages:
                 p["_regions"] = regions.get(p["page_no"], [])
                 p["_hash"] = _input_hash(p["image_sha256"], p["has_text_layer"], _region_signature(p["_regions"]))
                 if ledger.needed(p["document_id"], p["page_no"], p["_hash"]):
-                    p["_words"] = _words(words.get(p["page_no"], [])) if p["has_text_layer"] else []
                     needed.append(p)
+            if any(p["has_text_layer"] for p in needed):
+                words = _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, ["text_layer"])
+                for p in needed:
+                    p["_words"] = _words(words.get(p["page_no"], [])) if p["has_text_layer"] else []
+            return needed
+
+        for _, needed in _page_chunks(ctx, load):
             for p in needed:
                 docs.hand_out(p["document_id"])
                 p["_requests"] = [] if not p["has_text_layer"] else source_plan(
