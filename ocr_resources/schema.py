@@ -236,6 +236,17 @@ MIGRATIONS.append((
         WHERE p.code_version IS DISTINCT FROM c.code_version;
     """,
 ))
+MIGRATIONS.append((
+    10,
+    "why a region's or a text's label is not the layout model's",
+    # regions.label is the decided label, regions.model_label the model's; label_reason says why they differ
+    # (a figure whose area is mostly text lines; a region the model missed but the words fill). On a scan the
+    # layout has no words yet: the text stage decides there, and texts.label_reason records it per row.
+    """
+    ALTER TABLE regions ADD COLUMN label_reason VARCHAR;
+    ALTER TABLE texts ADD COLUMN label_reason VARCHAR;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
