@@ -144,7 +144,10 @@ def _run_metadata(context: AssetExecutionContext, storage: PipelineStorage, prod
         meta["model_loads_this_run"] = MetadataValue.json(
             {r["role"]: {"loads": r["loads"], "seconds": round(r["load_seconds"], 3)} for r in loads})
     if store.lake is None:
-        meta["duckdb_path"] = MetadataValue.path(str(store.path))
+        # Readers open the read copy: a process holding the live file makes the runs wait for it.
+        meta["duckdb_path"] = MetadataValue.path(str(store.snapshot_path or store.path))
+        if store.snapshot_path is not None:
+            meta["duckdb_live_path_writers_only"] = MetadataValue.path(str(store.path))
     else:
         meta["ducklake"] = MetadataValue.text(str(store.path))
     return meta

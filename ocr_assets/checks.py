@@ -5,8 +5,10 @@ The checks are partitioned by container, like the assets: a run over one contain
 containers (`dagster asset materialize --partition-range`, single-run backfill policy) checks every
 container of the range and records one result for the run, listing the failing containers.
 
-All checks are non-blocking with severity WARN: a container with problems shows up in the UI as a failed
-check, it does not crash or stop the run (page-level errors are data here, not exceptions)."""
+All checks are non-blocking: a container with problems shows up in the UI as a failed check, it does not
+crash or stop the run (page-level errors are data here, not exceptions). They fail with severity WARN
+(yellow), except `error_rate_under_threshold`, which is red (ERROR) once a container's share of failed
+documents passes $OCR_MAX_ERROR_RATE, and yellow for any failed file below it."""
 
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +27,7 @@ from dagster import (
 
 from ocr_assets.assets import document_assets, document_markdown, ocr_text, tables
 from ocr_assets.freshness import current_code_versions
+from ocr_assets.metadata import failed_files, failed_files_table
 from ocr_assets.partitions import containers
 from ocr_assets.staleness import (
     CHECK_DESCRIPTION,
@@ -54,7 +57,8 @@ def _keys(context: AssetCheckExecutionContext) -> list[str]:
     return []
 
 
-Verdict = tuple[bool, dict[str, Any], str | None]  # passed, metadata, description
+# passed, metadata, description[, severity (default WARN)]
+Verdict = tuple[bool, dict[str, Any], str | None] | tuple[bool, dict[str, Any], str | None, AssetCheckSeverity]
 CheckEvents = Iterator[AssetCheckResult | AssetCheckEvaluation | Output]
 
 
@@ -65,18 +69,21 @@ def _per_container(context: AssetCheckExecutionContext,
     because an AssetCheckResult there would land on no partition and leave each partition's check planned."""
     keys = _keys(context)
     if len(keys) <= 1 or not context.has_partition_key_range:
-        passed, metadata, description = evaluate(keys)
-        yield AssetCheckResult(passed=passed, severity=AssetCheckSeverity.WARN, metadata=metadata,
-                               description=description)
+        passed, metadata, description, severity = _with_severity(evaluate(keys))
+        yield AssetCheckResult(passed=passed, severity=severity, metadata=metadata, description=description)
         return
     (check_key,) = context.selected_asset_check_keys
     for key in keys:
-        passed, metadata, description = evaluate([key])
+        passed, metadata, description, severity = _with_severity(evaluate([key]))
         yield AssetCheckEvaluation(
             asset_key=check_key.asset_key, check_name=check_key.name, passed=passed, metadata=metadata,
-            severity=AssetCheckSeverity.WARN, description=description, blocking=False, partition=key,
+            severity=severity, description=description, blocking=False, partition=key,
             target_materialization_data=latest_materialization(context.instance, check_key.asset_key, key))
     yield Output(None)  # the check op's own (Nothing) output: the step is done
+
+
+def _with_severity(verdict: Verdict) -> tuple[bool, dict[str, Any], str | None, AssetCheckSeverity]:
+    return (*verdict, AssetCheckSeverity.WARN) if len(verdict) == 3 else verdict  # type: ignore[return-value]
 
 
 def _in(keys: Sequence[str]) -> str:
@@ -168,21 +175,41 @@ def no_table_without_cells(context: AssetCheckExecutionContext, storage: Pipelin
     yield from _per_container(context, evaluate)
 
 
+def _files_named(rows: list[dict[str, Any]], limit: int = 5) -> str:
+    """`a.pdf (source_documents: not a PDF), b.pdf p3 (ocr_text: ...)`: the files a description names."""
+    def where(r: dict[str, Any]) -> str:
+        return r["file"] if r["page"] is None else f"{r['file']} p{r['page']}"
+
+    named = [f"{where(r)} ({r['stage']}: {r['reason']})" for r in rows[:limit]]
+    return "; ".join(named) + (f"; … {len(rows) - limit} more" if len(rows) > limit else "")
+
+
 @asset_check(asset=document_markdown, partitions_def=containers, blocking=False,
-             description=f"Share of a container's documents with errors stays under ${ERROR_RATE_ENV} "
-                         f"(default {DEFAULT_MAX_ERROR_RATE}).")
+             description=f"No document of the container failed: WARN (yellow) for any failed file or page, "
+                         f"ERROR (red) when the share of documents with an error is above ${ERROR_RATE_ENV} "
+                         f"(default {DEFAULT_MAX_ERROR_RATE}); the failed files and why are in its metadata.")
 def error_rate_under_threshold(context: AssetCheckExecutionContext, storage: PipelineStorage) -> CheckEvents:
     store = storage.result_store()
     threshold = max_error_rate()
 
     def evaluate(keys: list[str]) -> Verdict:
         rates = error_rates(store, keys)
+        failed = [r for k in keys for r in failed_files(store, k)]
         over = sorted(k for k, r in rates.items() if r["rate"] > threshold)
         worst = max((r["rate"] for r in rates.values()), default=0.0)
-        description = f"error rate {worst:.0%} > {threshold:.0%}: {', '.join(over)}" if over else None
-        return not over, {"threshold": threshold, "error_rate": worst,
-                          "containers_over_threshold": ", ".join(over),
-                          "per_container": MetadataValue.json(rates)}, description
+        documents = sum(r["documents"] for r in rates.values())
+        documents_failed = sum(r["failed"] for r in rates.values())
+        metadata = {"threshold": threshold, "error_rate": worst, "documents": documents,
+                    "documents_failed": documents_failed, "containers_over_threshold": ", ".join(over),
+                    "failed_files": failed_files_table(failed),
+                    "per_container": MetadataValue.json(rates)}
+        if not failed and not documents_failed:
+            return True, metadata, None
+        severity = AssetCheckSeverity.ERROR if over else AssetCheckSeverity.WARN
+        verdict = f"error rate {worst:.0%} {'>' if over else '≤'} {threshold:.0%}"
+        description = (f"{documents_failed} of {documents} documents failed ({verdict}): "
+                       f"{_files_named(failed) or 'see document_errors'}")
+        return False, metadata, description, severity
 
     yield from _per_container(context, evaluate)
 

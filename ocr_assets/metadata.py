@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from dagster import MetadataValue
+from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 from PIL import Image
 
 from ocr_resources.pipeline.page_store import PageStore
@@ -133,6 +133,60 @@ PREVIEWS: dict[str, Preview] = {
     "document_markdown": markdown_preview,
 }
 
+# -- failed files: what a user needs to see on the asset's page, not only in the run log ----------------------
+# The stages whose failures leave a hole in an asset's results: its own and those upstream of it (a file that
+# could not be opened has no pages, regions or text either). Stage names are the asset names (errors.stage).
+_UPSTREAM = ["source_documents", "rendered_pages", "layout_regions", "ocr_text"]
+STAGES_SHOWN: dict[str, list[str]] = {
+    "source_documents": _UPSTREAM[:1],
+    "rendered_pages": _UPSTREAM[:2],
+    "layout_regions": _UPSTREAM[:3],
+    "ocr_text": _UPSTREAM,
+    "tables": [*_UPSTREAM, "tables"],
+    "chart_data": [*_UPSTREAM[:3], "chart_data"],
+    "document_markdown": [*_UPSTREAM, "tables", "document_markdown"],
+}
+FAILED_FILES_LIMIT = 50  # rows shown in the UI; the count and `SELECT * FROM document_errors` give the rest
+FAILED_FILES_SCHEMA = TableSchema(columns=[
+    TableColumn("file", "string", description="the PDF's path inside the container"),
+    TableColumn("page", "int", description="the page, empty when the whole file failed"),
+    TableColumn("stage", "string", description="the asset whose step failed on it"),
+    TableColumn("error", "string", description="kind of error"),
+    TableColumn("reason", "string"),
+])
+
+
+def failed_files(store: ResultStore, key: str, stages: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The container's error rows (severity 'error'; warnings are kept results), one per file and page,
+    from `stages` (default: every stage)."""
+    where = f" AND stage IN ({', '.join('?' for _ in stages)})" if stages else ""
+    return store.query(
+        "SELECT document_id AS file, page_no AS page, stage, error_type AS error, message AS reason FROM errors"
+        f" WHERE container_id = ? AND coalesce(severity, 'error') = 'error'{where}"
+        " ORDER BY file NULLS FIRST, page NULLS FIRST, stage", [key, *(stages or [])])
+
+
+def failed_files_table(rows: list[dict[str, Any]], limit: int = FAILED_FILES_LIMIT) -> MetadataValue:
+    """A table the UI renders on the asset's (or check's) page: file, page, stage, error, reason."""
+    return MetadataValue.table([TableRecord(dict(r)) for r in rows[:limit]], schema=FAILED_FILES_SCHEMA)
+
+
+def failed_files_metadata(store: ResultStore, asset_name: str, key: str) -> dict[str, Any]:
+    rows = failed_files(store, key, STAGES_SHOWN.get(asset_name, [asset_name]))
+    meta: dict[str, Any] = {"files_failed": len({r["file"] for r in rows})}
+    if rows:
+        meta["failed_files"] = failed_files_table(rows)
+    return meta
+
+
+def pages_per_second(pages_processed: int, seconds: float) -> float | None:
+    """Pages computed per second, to 3 significant digits; None (left out) when nothing was computed or the
+    time is below what the clock measures, rather than a 0 that reads as "stuck"."""
+    if pages_processed <= 0 or seconds < 1e-3:
+        return None
+    return float(f"{pages_processed / seconds:.3g}")
+
+
 # Stage stats that count what this run computed (not the container's content): shown under `this_run`.
 _RUN_STATS = {"pages_computed", "pages_skipped", "pages_from_checkpoint"}
 
@@ -153,10 +207,11 @@ def container_metadata(store: ResultStore, pages: PageStore, asset_name: str, ke
     preview = PREVIEWS.get(asset_name)
     meta: dict[str, Any] = dict(preview(store, pages, key)) if preview is not None else {}  # shown first
     meta.update({f"rows_{t}": n for t, n in counts.items()})
-    meta.update(
-        pages=container_pages(store, asset_name, key), seconds=round(seconds, 3),
-        pages_per_second=round(pages_processed / seconds, 2) if seconds > 0 and pages_processed else 0.0,
-    )
+    meta.update(pages=container_pages(store, asset_name, key), seconds=round(seconds, 3))
+    rate = pages_per_second(pages_processed, seconds)
+    if rate is not None:
+        meta["pages_per_second"] = rate
+    meta.update(failed_files_metadata(store, asset_name, key))
     if _RUN_STATS & set(stats):  # stages that resume page by page
         meta.update(pages_computed=int(stats.get("pages_computed", 0)),
                     pages_reused=int(stats.get("pages_skipped", 0)) + int(stats.get("pages_from_checkpoint", 0)))
@@ -174,5 +229,6 @@ def progress_line(asset_name: str, key: str, index: int, total: int, meta: dict[
     if "pages_computed" in meta:
         work += f" ({meta['pages_computed']} computed, {meta['pages_reused']} reused)"
     rows = ", ".join(f"{k[5:]} {v}" for k, v in meta.items() if k.startswith("rows_"))
-    rate = f", {meta['pages_per_second']} pages/s" if meta["pages_per_second"] else ""
-    return f"{asset_name} [{index}/{total}] {key}: {work} in {meta['seconds']:.2f}s{rate}; rows: {rows}"
+    rate = f", {meta['pages_per_second']} pages/s" if "pages_per_second" in meta else ""
+    failed = f"; {meta['files_failed']} files failed" if meta.get("files_failed") else ""
+    return f"{asset_name} [{index}/{total}] {key}: {work} in {meta['seconds']:.2f}s{rate}; rows: {rows}{failed}"

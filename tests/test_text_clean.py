@@ -111,3 +111,76 @@ def test_join_choice(prefix: str, nxt: str, joined: str):
 def test_a_dash_is_not_a_hyphenation():
     assert join_choice("-", "then", Vocabulary()) is None
     assert dehyphenate(["first part -", "second part"], Vocabulary()) == ["first part -", "second part"]
+
+
+def raw_pdf(content: bytes, font: str = "Helvetica", widths: list[int] | None = None) -> bytes:
+    """A one-page PDF whose content stream is written by hand, so glyphs are placed exactly as a given producer
+    would place them (`widths`: the font's /Widths for codes 32-126, true or not)."""
+    font_dict = b"<< /Type /Font /Subtype /Type1 /BaseFont /" + font.encode()
+    if widths is not None:
+        font_dict += b" /FirstChar 32 /LastChar 126 /Widths [" + b" ".join(b"%d" % w for w in widths) + b"]"
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 300] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream", font_dict + b" >>"]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+
+
+def raw_words(data: bytes) -> list[str]:
+    pdf = pdfium.PdfDocument(data)
+    page = pdf[0]
+    textpage = page.get_textpage()
+    try:
+        return [w[0] for w in text_layer_words(textpage, page.get_size()[1])]
+    finally:
+        textpage.close()
+        page.close()
+        pdf.close()
+
+
+CAPTION = "Table 1 Composition of the pretraining data for OLMo 2.".split()
+
+
+def test_words_placed_with_tight_gaps_and_no_space_characters_are_split():
+    """Each word placed on its own, 0.15 em apart (a tight justified line; Helvetica's space is 0.28 em), no
+    space character anywhere (pdfium itself reads "1Composition" and "forOLMo"): half the font's space width is
+    a word space."""
+    def draw(c):
+        x = 20.0
+        for word in CAPTION:
+            c.drawString(x, 200, word)
+            x += c.stringWidth(word, "Helvetica", 12) + 0.15 * 12
+
+    assert pdf_words(draw) == CAPTION
+
+
+def test_words_of_a_font_whose_widths_lie_are_split_at_their_ink():
+    """A producer that declares every glyph 1 em wide and pulls each next glyph back into place (TJ
+    offsets): the advance boxes run over the following glyphs, so the gaps are measured between outlines."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    items = []
+    for k, word in enumerate(CAPTION):
+        for n, ch in enumerate(word):
+            pull = 1000 - stringWidth(ch, "Helvetica", 1000)
+            if n == len(word) - 1 and k < len(CAPTION) - 1:
+                pull -= 280  # the word space
+            items.append(b"(%s) %d" % (ch.encode(), round(pull)))
+    content = b"BT /F1 10 Tf 20 200 Td [" + b" ".join(items) + b"] TJ ET"
+    assert raw_words(raw_pdf(content, widths=[1000] * 95)) == CAPTION
+
+
+def test_real_space_glyphs_kerning_and_tracking_keep_words_whole():
+    """Real space characters split words; kerning (glyphs pulled together), a little letter spacing and the
+    wide side bearings of digits do not."""
+    content = (b"BT /F1 10 Tf 20 200 Td (The year 2011 saw 1111 offices.) Tj ET "
+               b"BT /F1 10 Tf 20 180 Td [(A) 80 (V) 80 (A) 120 (T) 90 (o) ( W) 60 (ay)] TJ ET "
+               b"BT /F1 10 Tf 0.6 Tc 20 160 Td (TRACKED HEADING) Tj ET")
+    assert raw_words(raw_pdf(content)) == ["The", "year", "2011", "saw", "1111", "offices.", "AVATo", "Way",
+                                           "TRACKED", "HEADING"]

@@ -102,8 +102,12 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
 
     tp = textpage.raw
     map_error = getattr(raw, "FPDFText_HasUnicodeMapError", None)
-    fonts: dict[int, tuple[str, bool, bool, float]] = {}  # per text object: font, bold, invisible, size
+    fonts: dict[int, tuple[str, bool, bool, float, float]] = {}  # per text object: font, bold, invisible, size,
+    # the font's space width in ems
     rect, matrix = raw.FS_RECTF(), raw.FS_MATRIX()
+    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+    ink_refs = (ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top))
+    space = ctypes.c_float()
     rect_ref, matrix_ref = ctypes.byref(rect), ctypes.byref(matrix)
     name_buf = ctypes.create_string_buffer(256)
     flags = ctypes.c_int()
@@ -128,11 +132,18 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
             size = raw.FPDFText_GetFontSize(tp, i)
             if raw.FPDFText_GetMatrix(tp, i, matrix_ref):
                 size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
-            font = fonts[key] = (name, bold, hidden, size)
+            space_em = 0.0
+            if key and raw.FPDFFont_GetGlyphWidth(raw.FPDFTextObj_GetFont(obj), 32, ctypes.c_float(1.0),
+                                                  ctypes.byref(space)):
+                space_em = space.value
+            font = fonts[key] = (name, bold, hidden, size, space_em)
         x0, y0, x1, y1 = _to_display(display, rect.left, rect.bottom, rect.right, rect.top)
+        ink_x0 = ink_x1 = None
+        if raw.FPDFText_GetCharBox(tp, i, *ink_refs):  # the glyph's outline: its ink, whatever the font's widths
+            ink_x0, _, ink_x1, _ = _to_display(display, left.value, bottom.value, right.value, top.value)
         out.append(PdfChar(ch, x0, y0, x1, y1, font[3],
                            font[1], False, ch in "\ufffe\u00ad", font[2],
-                           map_error is not None and map_error(tp, i) == 1, font[0]))
+                           map_error is not None and map_error(tp, i) == 1, font[0], ink_x0, ink_x1, font[4]))
     return out
 
 

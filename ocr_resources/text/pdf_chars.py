@@ -4,7 +4,10 @@ pdfium hands out characters in content-stream order with a box each. Turning the
 text-layer damage is repaired or avoided:
 - a word ends at whitespace, at a jump to another line, at a horizontal gap (in either direction, so
   right-to-left text is not cut into letters), and where the script's direction flips ("Pythonمن");
-- spaces pdfium generated between touching glyphs (kerning, accents) are ignored;
+- a word also ends at a gap of half the font's own space width where pdfium generated no space (words set
+  with tight gaps and no space characters), measured between the glyphs' outlines where the font's widths
+  are not the ones it is drawn with (advance boxes running over the next glyph);
+- every space pdfium generated is a word break, unless the glyphs around it touch (kerning, accents);
 - a spacing accent drawn over its letter ("a" + "´") becomes a combining mark on that letter, then NFC;
 - the soft-hyphen marker (pdfium's U+FFFE) becomes a plain line-end hyphen that hyphenation joining sees;
 - glyphs of a right-to-left ligature that pdfium gives in visual order are put back in logical order;
@@ -39,10 +42,17 @@ class PdfChar:
     hidden: bool = False  # text render mode 3 (invisible), as OCR layers of scanned PDFs are
     unmapped: bool = False  # pdfium reports no usable Unicode mapping for this glyph
     font: str = ""
+    ink_x0: float | None = None  # the glyph's own outline (tight box), across; None where pdfium gives none
+    ink_x1: float | None = None
+    space_em: float = 0.0  # the font's space width in ems (0: the font has no space glyph)
 
     @property
     def height(self) -> float:
         return max(1.0, self.y1 - self.y0)
+
+    @property
+    def em(self) -> float:
+        return self.size if self.size > 0 else self.height
 
 
 @dataclass(slots=True)
@@ -127,7 +137,7 @@ def _compose_accents(chars: list[PdfChar]) -> list[PdfChar]:
             mark = SPACING_ACCENTS[c.text]
             out[best] = PdfChar(unicodedata.normalize("NFC", base.text + mark), base.x0, base.y0, base.x1, base.y1,
                                 base.size, base.bold, base.generated, base.soft_hyphen, base.hidden, base.unmapped,
-                                base.font)
+                                base.font, base.ink_x0, base.ink_x1, base.space_em)
             drop.add(i)
     return [c for i, c in enumerate(out) if i not in drop]
 
@@ -143,6 +153,27 @@ def _word(chars: list[PdfChar]) -> PdfWord | None:
     box = Box(min(c.x0 for c in chars), min(c.y0 for c in chars), max(c.x1 for c in chars), max(c.y1 for c in chars))
     return PdfWord(text, box, sizes[len(sizes) // 2] if sizes else None,
                    sum(c.bold for c in chars) * 2 > len(chars), sum(c.hidden for c in chars) * 2 > len(chars))
+
+
+# Word spaces. pdfium's boxes are advance boxes (origin to origin plus the font's width for the glyph); where
+# a font's /Widths are not the widths it is drawn with (the producer placed every glyph itself), they run over
+# the next glyphs and every gap looks closed, so the glyph outlines (ink) decide there.
+TOUCH = 0.08  # ems: glyphs this close touch (kerning, an accent): a space pdfium generated there is no word space
+WIDTHS_LIE = 0.15  # ems an advance box runs over the next glyph before the font's widths are not trusted
+MIN_SPACE = 0.12  # ems: the narrowest gap taken for a word space where pdfium generated none
+INK_SPACE = 0.15  # ems of bare ink between glyphs that make a word space where the widths are not trusted
+
+
+def _word_gap(c: PdfChar, last: PdfChar, advance_gap: float,
+              ink: tuple[float, float] | None) -> tuple[float, float]:
+    """The gap between a word so far and its next glyph, and the gap that makes a word space there: half
+    the font's own space width (at least MIN_SPACE ems) between advance boxes, or INK_SPACE ems between
+    the glyphs' outlines where the advance boxes cannot be trusted."""
+    em = c.em
+    if ink is not None and c.ink_x0 is not None and c.ink_x1 is not None and advance_gap < -WIDTHS_LIE * em:
+        return max(c.ink_x0 - ink[1], ink[0] - c.ink_x1), INK_SPACE * em
+    space_em = last.space_em if 0.15 <= last.space_em <= 1.0 else 0.25
+    return advance_gap, max(0.5 * space_em, MIN_SPACE) * em
 
 
 def _line_start_glyph(chars: list[PdfChar], previous: PdfWord | None) -> PdfWord | None:
@@ -164,6 +195,7 @@ def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
     guessed: list[int] = []  # indices of bullets guessed from unmappable glyphs
     cur: list[PdfChar] = []
     x0 = y0 = x1 = y1 = 0.0
+    ink: tuple[float, float] | None = None  # the word's glyph outlines, across
     direction = 0  # of the word so far: +1 left-to-right, -1 right-to-left, 0 not known yet
     pending_break = False  # a generated space: a break only if the glyphs around it do not touch
 
@@ -197,16 +229,23 @@ def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
         if cur:
             height = max(1.0, y1 - y0)
             same_line = min(c.y1, y1) - max(c.y0, y0) > 0.3 * min(height, c.y1 - c.y0)
-            gap = max(c.x0 - x1, x0 - c.x1)
-            if (not same_line or gap > 0.6 * height or (d and direction == -d)
-                    or (pending_break and gap > 0.1 * height) or c.hidden != cur[-1].hidden):
+            advance_gap = max(c.x0 - x1, x0 - c.x1)
+            gap, space = _word_gap(c, cur[-1], advance_gap, ink)
+            tight_space = d >= 0 and direction >= 0 and gap >= space  # (right-to-left glyph boxes are too loose)
+            if (not same_line or advance_gap > 0.6 * height or (d and direction == -d) or tight_space
+                    or (pending_break and gap > TOUCH * c.em) or c.hidden != cur[-1].hidden):
                 close()
         pending_break = False
         if not cur:
             x0, y0, x1, y1 = c.x0, c.y0, c.x1, c.y1
+            ink = (c.ink_x0, c.ink_x1) if c.ink_x0 is not None and c.ink_x1 is not None else None
             direction = 0
         else:
             x0, y0, x1, y1 = min(x0, c.x0), min(y0, c.y0), max(x1, c.x1), max(y1, c.y1)
+            if ink is not None and c.ink_x0 is not None and c.ink_x1 is not None:
+                ink = (min(ink[0], c.ink_x0), max(ink[1], c.ink_x1))
+            else:
+                ink = None
         if d:
             direction = d
         cur.append(c)

@@ -36,12 +36,14 @@ def test_every_container_has_a_result_for_every_check(cli_runs: CliRuns):
         assert all(e.target_materialization_data is not None for e in evals), key
 
 
-def test_error_rate_failure_is_a_warning_not_a_crash(cli_runs: CliRuns):
+def test_error_rate_failure_is_red_not_a_crash(cli_runs: CliRuns):
+    """50% of broken-batch failed, over the default 0.2: red (ERROR), naming the file; the run still succeeds."""
     assert cli_runs.results["range"].returncode == 0
     by_key = {e.partition: e for e in _evaluations(cli_runs, ERROR_RATE)}
     broken = by_key["broken-batch"]
-    assert not broken.passed and broken.severity == AssetCheckSeverity.WARN and not broken.blocking
+    assert not broken.passed and broken.severity == AssetCheckSeverity.ERROR and not broken.blocking
     assert broken.metadata["error_rate"].value == 0.5
+    assert "not_a_pdf.pdf" in broken.description
     assert by_key["annual-reports"].passed and by_key["scanned-mail"].passed
 
 
