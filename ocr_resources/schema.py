@@ -247,6 +247,19 @@ MIGRATIONS.append((
     ALTER TABLE texts ADD COLUMN label_reason VARCHAR;
     """,
 ))
+MIGRATIONS.append((
+    11,
+    "table decisions with their reason; cells' heading paths and stripped fill",
+    # regions.table_reason: why a region is a table (a layout table confirmed by rules or words, an aligned
+    # grid in a region labelled otherwise or outside every region) or why a candidate is not (prose: list
+    # items, sentences, text columns side by side; a sparse grid). table_cells.header_path: a body cell's
+    # column headings, top heading row first; fill_stripped: dot leaders or fill characters were removed.
+    """
+    ALTER TABLE regions ADD COLUMN table_reason VARCHAR;
+    ALTER TABLE table_cells ADD COLUMN header_path VARCHAR[];
+    ALTER TABLE table_cells ADD COLUMN fill_stripped BOOLEAN;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
