@@ -70,6 +70,7 @@ class DetectedRegion:
     label: str  # canonical label
     model_label: str | None  # the model's own label (None: a region the model did not find)
     score: float
+    table_reason: str | None = None  # why the table decision went as it did, where the region was a candidate
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class TableCell:
     is_header: bool
     text: str
     box: Box | None = None
+    fill: bool = False  # dot leaders or fill characters were stripped from the text
+    header_path: tuple[str, ...] = ()  # a body cell's column headings, top heading row first
 
 
 @dataclass

@@ -19,6 +19,7 @@ from ocr_resources.pipeline import render, stages
 from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.stages.tables import table_html, table_markdown
 from ocr_resources.store import Producer, ResultStore
+from ocr_resources.tables.cells import strip_fill
 from ocr_resources.tables.detect import refine_regions
 from ocr_resources.tables.rules import Rule, pdf_page_rules
 from ocr_resources.tables.structure import build_structure, in_reading_order
@@ -235,6 +236,139 @@ def test_alignment_heading_that_spans_columns():
     assert (table.n_rows, table.n_cols) == (4, 3)
     assert cells[(0, 1)] == ("Results of the survey", 1, 2)
     assert cells[(3, 2)][0] == "4"
+
+
+def leader_table(c: canvas.Canvas) -> None:
+    """Labels followed by dot leaders that run up to the numbers (closer than a word gap)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    c.setFont("Helvetica", 10)
+    c.drawString(72, _top(100), "Country")
+    c.drawRightString(300, _top(100), "Imports")
+    c.drawRightString(380, _top(100), "Exports")
+    rows = (("Algeria", "12.0", "3.1"), ("Belgium", "7.5", "86.2"), ("Cyprus", "0.4", "1.0"))
+    for k, (label, a, b) in enumerate(rows):
+        y = 114 + 14 * k
+        dots = int((300 - stringWidth(a, "Helvetica", 10) - 3 - 72 - stringWidth(label, "Helvetica", 10))
+                   / stringWidth(".", "Helvetica", 10))
+        c.drawString(72, _top(y), label + "." * dots)
+        c.drawRightString(300, _top(y), a)
+        c.drawRightString(380, _top(y), b)
+
+
+def test_dot_leaders_are_stripped_from_cells_and_flagged():
+    _, _, words, rules = _page(leader_table)
+    table = build_structure(words, rules, Box(60, 85, 400, 160))
+    assert (table.n_rows, table.n_cols) == (4, 3)
+    cells = {(c.row, c.col): c for c in table.cells}
+    assert [cells[(r, 0)].text for r in range(4)] == ["Country", "Algeria", "Belgium", "Cyprus"]
+    assert cells[(1, 1)].text == "12.0" and cells[(3, 2)].text == "1.0"
+    assert cells[(1, 0)].fill and not cells[(0, 0)].fill and not cells[(1, 1)].fill
+    # leaders typed into one text run with the words they separate
+    assert strip_fill(".algeria.......-.algérie") == ("algeria -algérie", True)
+    assert strip_fill("Total . . . . . 12") == ("Total 12", True)
+    assert strip_fill("3.14") == ("3.14", False) and strip_fill("Inc.") == ("Inc.", False)
+
+
+def value_table(c: canvas.Canvas) -> None:
+    """Values set with wide gaps inside them: a mean and its ± error, a number and its unit, a count and
+    its parenthesised share, an amount and its currency sign."""
+    c.setFont("Helvetica", 9)
+    for x, head in ((72, "Group"), (170, "Age"), (280, "Weight"), (350, "Samples"), (520, "Cost")):
+        c.drawString(x, _top(100), head)
+    for r, group in enumerate(("Control", "Treated", "Placebo")):
+        y = 114 + 12 * r
+        c.drawString(72, _top(y), group)
+        c.drawString(170, _top(y), f"6{r}.3")
+        c.drawString(200, _top(y), "±")
+        c.drawString(216, _top(y), f"1{r}.7")
+        c.drawString(280, _top(y), f"7{r}")
+        c.drawString(302, _top(y), "kg")
+        c.drawString(350, _top(y), f"5{r}6")
+        c.drawString(378, _top(y), f"(4{r}.462% of total samples)")
+        c.drawString(520, _top(y), "$")
+        c.drawRightString(560, _top(y), f"1,{r}78")
+
+
+def test_a_value_keeps_its_error_unit_share_and_currency_in_one_cell():
+    _, _, words, rules = _page(value_table)
+    table = build_structure(words, rules, Box(60, 85, 580, 160))
+    assert (table.n_rows, table.n_cols) == (4, 5)
+    cells = _cells(table)
+    assert cells[(1, 1)][0] == "60.3 ± 10.7" and cells[(3, 1)][0] == "62.3 ± 12.7"
+    assert cells[(1, 2)][0] == "70 kg"
+    assert cells[(2, 3)][0] == "516 (41.462% of total samples)"
+    assert cells[(1, 4)][0] == "$ 1,078"
+    # a bare number in parentheses (a negative amount) is a value of its own
+    from ocr_resources.tables.cells import binds
+
+    assert not binds([Word("566", Box(0, 0, 10, 10))], Word("(1,234)", Box(40, 0, 60, 10)))
+
+
+def group_heading_table(c: canvas.Canvas) -> None:
+    """Years centred over two columns each (number and percent), a second heading row under them, and a
+    stub heading beside both."""
+    c.setFont("Helvetica", 9)
+    c.drawString(72, _top(100), "State")
+    for k, year in enumerate(("2007", "2006", "2005")):
+        x = 200 + 100 * k
+        c.drawCentredString(x + 25, _top(100), year)
+        c.drawRightString(x + 10, _top(112), "Number")
+        c.drawRightString(x + 50, _top(112), "%")
+    for r, state in enumerate(("Alabama", "Alaska", "Arizona", "Arkansas")):
+        y = 126 + 12 * r
+        c.drawString(72, _top(y), state)
+        for k in range(3):
+            x = 200 + 100 * k
+            c.drawRightString(x + 10, _top(y), str(1000 + 37 * r + k))
+            c.drawRightString(x + 50, _top(y), f"{10 + r}.{k}")
+
+
+def test_group_headings_span_their_columns_and_body_cells_keep_their_heading_path():
+    _, _, words, rules = _page(group_heading_table)
+    table = build_structure(words, rules, Box(60, 85, 500, 180))
+    assert (table.n_rows, table.n_cols) == (6, 7)
+    cells = {(c.row, c.col): c for c in table.cells}
+    assert (cells[(0, 1)].text, cells[(0, 1)].col_span) == ("2007", 2)
+    assert (cells[(0, 5)].text, cells[(0, 5)].col_span) == ("2005", 2)
+    assert (cells[(0, 0)].text, cells[(0, 0)].row_span) == ("State", 2)  # the stub beside both heading rows
+    assert [cells[(1, k)].text for k in range(1, 7)] == ["Number", "%"] * 3  # the heading rows kept apart
+    assert all(c.is_header == (c.row < 2) for c in table.cells)
+    assert cells[(2, 1)].text == "1000" and cells[(2, 1)].header_path == ("2007", "Number")
+    assert cells[(5, 6)].text == "13.2" and cells[(5, 6)].header_path == ("2005", "%")
+    assert cells[(3, 0)].header_path == ("State",)
+    html = table_html(table)
+    assert '<th rowspan="2">State</th><th colspan="2">2007</th>' in html
+
+
+def ruled_block_table(c: canvas.Canvas) -> None:
+    """Rules round every row and at the outer edges and before the last column, none between the label and
+    the first numbers: those two columns are told apart by white space only."""
+    c.setFont("Helvetica", 9)
+    xs, ys = [72, 300, 380], [100, 114, 128, 142, 156, 170]
+    for y in ys:
+        c.line(xs[0], _top(y), xs[-1], _top(y))
+    for x in xs:
+        c.line(x, _top(ys[0]), x, _top(ys[-1]))
+    c.drawString(75, _top(110), "Age")
+    c.drawRightString(290, _top(110), "Persons")
+    c.drawRightString(375, _top(110), "Share")
+    for k, (label, n, share) in enumerate((("Under 1 year", "3,533,692", "1.2"), ("1 to 4 years", "14,373,220", "4.9"),
+                                           ("5 to 9 years", "19,996,051", "6.8"),
+                                           ("10 to 14 years", "20,366,612", "7.0"))):
+        y = 124 + 14 * k
+        c.drawString(75, _top(y), label)
+        c.drawRightString(290, _top(y), n)
+        c.drawRightString(375, _top(y), share)
+
+
+def test_columns_inside_a_ruled_block_come_from_white_space_too():
+    _, _, words, rules = _page(ruled_block_table)
+    table = build_structure(words, rules, Box(60, 90, 400, 180))
+    assert (table.n_rows, table.n_cols) == (5, 3)
+    cells = _cells(table)
+    assert cells[(1, 0)][0] == "Under 1 year" and cells[(1, 1)][0] == "3,533,692" and cells[(1, 2)][0] == "1.2"
+    assert cells[(0, 1)][0] == "Persons" and cells[(4, 0)][0] == "10 to 14 years"
 
 
 # -- detection -------------------------------------------------------------------------------------------------

@@ -4,13 +4,15 @@ boxes). The offline default for when no table model is configured; the algorithm
 
 from __future__ import annotations
 
+import dataclasses
+
 from ocr_resources.engines import EngineSettings
 from ocr_resources.engines.base import ModelIdentity, TableStructureRecognizer
 from ocr_resources.tables.rules import Rule
 from ocr_resources.tables.structure import build_structure
-from ocr_resources.types import Box, TableCell, TableCrop, TableStructure, Word
+from ocr_resources.types import Box, TableCrop, TableStructure, Word
 
-CODE_REVISION = "geometry-v2"
+CODE_REVISION = "geometry-v3"  # 3: fill stripped, values kept whole, header paths
 
 
 def build_table(words: list[Word], rules: list[Box] = (), region: Box | None = None) -> TableStructure:
@@ -41,6 +43,5 @@ class GeometryTableRecognizer(TableStructureRecognizer):
         rules = [r.scaled(k) for r in crop.rules]
         width, height = crop.image.size
         table = build_table(words, rules, Box(0, 0, width * k, height * k))
-        cells = [TableCell(c.row, c.col, c.row_span, c.col_span, c.is_header, c.text,
-                           c.box.scaled(crop.scale) if c.box else None) for c in table.cells]
+        cells = [dataclasses.replace(c, box=c.box.scaled(crop.scale) if c.box else None) for c in table.cells]
         return TableStructure(table.n_rows, table.n_cols, cells, table.method)

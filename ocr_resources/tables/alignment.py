@@ -15,6 +15,7 @@ from ocr_resources.tables.lines import Line, split_phrases
 from ocr_resources.types import Box, Word
 
 PHRASE_GAP = 0.6  # x text height (~0.7 em, twice a wide space): words closer than this are one phrase
+_YEAR = re.compile(r"^\s*(1[89]|20)\d\d\s*$")  # a year: in a heading, a column's name, not a value
 _NUMERIC = re.compile(r"^[\s\-+–−(]*[$€£%]?[\d.,]+[%)*]?\s*$")
 
 
@@ -125,10 +126,18 @@ def column_lanes(lines: list[Line], h: float, region: Box,
     phrases = [(ln, split_phrases(ln.words, PHRASE_GAP * h, seps)) for ln in lines]
     for a, b in seps:
         cuts = [(ln.box.y0, ln.box.y1) for ln, ps in phrases
-                if any(p[0].box.x0 < a and p[-1].box.x1 > b for p in ps)]
+                if any(p[0].box.x0 < a and p[-1].box.x1 > b or _centred_over(p, a, b, h) for p in ps)]
         out.append(Lane((a + b) / 2, virtual=True, cuts=cuts))
     out.append(Lane(hi + 1, virtual=True))
     return out, seps
+
+
+def _centred_over(phrase: list[Word], a: float, b: float, h: float) -> bool:
+    """Is the phrase centred over the channel (a, b), reaching across its middle: a group heading over the
+    two columns on either side (a year over its number and percent columns), not one column's heading?"""
+    x0, x1 = phrase[0].box.x0, phrase[-1].box.x1
+    mid, cx = (a + b) / 2, (x0 + x1) / 2
+    return x0 < mid < x1 and a < cx < b and abs(cx - mid) <= 0.25 * (b - a) + 0.5 * h
 
 
 def row_lanes(lines: list[Line], seps: list[tuple[float, float]], h: float, rules: list[float],
@@ -253,7 +262,11 @@ def _body_start(lines: list[LineCells], rules: list[float]) -> int:
         above = sum(1 for lc in lines if lc.line.box.y1 <= y + 1)
         if 1 <= above <= max(1, n // 3) and above < n:
             return above
-    numeric = [any(is_numeric(lc.text(c)) for c in lc.cells if c > 0) for lc in lines]
+    counts = [sum(is_numeric(lc.text(c)) and not _YEAR.match(lc.text(c)) for c in lc.cells if c > 0) for lc in lines]
+    # a data row has numbers in most of its columns; a line with fewer (years over groups of columns, a
+    # heading with a number in it) is still heading
+    typical = sorted(k for k in counts if k)[len([k for k in counts if k]) // 2] if any(counts) else 0
+    numeric = [k >= max(1, 0.75 * typical) for k in counts]
     if sum(numeric) >= max(2, n // 3):
         first = numeric.index(True)
         return first if first <= max(1, n // 3) else 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ocr_resources.tables.alignment import PHRASE_GAP, channels, is_numeric
 from ocr_resources.tables.lines import median_height, split_phrases, text_lines
@@ -79,35 +79,83 @@ def _inside(words: list[Word], box: Box) -> list[Word]:
 
 
 def looks_tabular(words: list[Word], rules: list[Rule], box: Box, strict: bool) -> bool:
-    """Do these words make a table? At least two rows and two columns of short cells with text in a fair
-    share of them. `strict` (the layout model saw no table here) wants a dense, nearly full grid, and
-    without rules also aligned columns on most lines and numbers in a good share of the cells, which
-    prose, lists and charts do not have."""
+    return table_verdict(words, rules, box, strict)[0]
+
+
+def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool) -> tuple[bool, str]:
+    """Do these words make a table, and why (or why not)? At least two rows and two columns of short cells
+    with text in a fair share of them, and not prose (`prose_reason`). `strict` (the layout model saw no
+    table here) wants a dense, nearly full grid, and without rules also aligned columns on most lines and
+    numbers in a good share of the cells, which prose, lists and charts do not have."""
     words = [w for w in words if w.text.strip()]
     if len(words) < 4:
-        return False
+        return False, "too few words"
+    if why := prose_reason(words):
+        return False, why
+    h = median_height(words)
+    lines = text_lines(words)
+    phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
+    flat = [p for ps in phrases for p in ps]
+    if strict and not rules:
+        multi = sum(1 for ps in phrases if len(ps) >= 2)
+        numeric = sum(1 for p in flat if is_numeric(" ".join(w.text for w in p)))
+        if len(lines) < 3 or multi < 0.6 * len(lines):
+            return False, "no columns on most lines"
+        if numeric < 0.25 * len(flat):
+            return False, "few numbers for a table no model saw"
+        if not channels(lines, h, box.x0, box.x1):
+            return False, "no white-space channel between columns"
+    table = build_structure(words, rules, box)
+    filled = sum(1 for c in table.cells if c.text)
+    if table.n_rows < 2 or table.n_cols < 2:
+        return False, f"grid of {table.n_rows} x {table.n_cols}"
+    if strict:
+        # a table nobody else vouches for (the model saw none here) must be dense and nearly full: charts
+        # give sparse grids (tick labels round an empty plot), with little text for their area
+        density = sum(w.box.area for w in words) / max(box.area, 1e-6)
+        if filled < 0.85 * len(table.cells):
+            return False, f"sparse grid ({filled} of {len(table.cells)} cells hold text)"
+        if density < MIN_DENSITY:
+            return False, f"little text for its area ({density:.2f})"
+        return True, f"aligned grid of {table.n_rows} x {table.n_cols}"
+    if filled >= 4 and filled >= 0.3 * len(table.cells):
+        return True, f"grid of {table.n_rows} x {table.n_cols}"
+    return False, f"sparse grid ({filled} of {len(table.cells)} cells hold text)"
+
+
+_LIST_MARK = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|[ivxIVX]{1,4}[.)]|[•▪◦●■\-–*])$")
+_SENTENCE_END = re.compile(r"[.!?;:][\"')\]]?$")
+LONG_PHRASE = 6  # words: a phrase this long is running text, not a cell
+
+
+def prose_reason(words: list[Word]) -> str | None:
+    """Why these words are prose and not a table, or None. Running text is long phrases: most words in
+    phrases of LONG_PHRASE words or more. Said more precisely where it can be: items of a list (a number or
+    bullet, then a long phrase), sentences (long phrases ending in a full stop), columns of text side by side
+    (two long phrases on a line, one text column flowing into the next), or one column of long lines."""
+    words = [w for w in words if w.text.strip()]
+    if len(words) < 4:
+        return None
     h = median_height(words)
     lines = text_lines(words)
     phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
     flat = [p for ps in phrases for p in ps]
     if statistics.median(len(p) for p in flat) > 5:
-        return False  # long phrases: prose
-    if strict and not rules:
-        multi = sum(1 for ps in phrases if len(ps) >= 2)
-        numeric = sum(1 for p in flat if is_numeric(" ".join(w.text for w in p)))
-        if len(lines) < 3 or multi < 0.6 * len(lines) or numeric < 0.25 * len(flat):
-            return False
-        if not channels(lines, h, box.x0, box.x1):
-            return False
-    table = build_structure(words, rules, box)
-    filled = sum(1 for c in table.cells if c.text)
-    if strict:
-        # a table nobody else vouches for (the model saw none here) must be dense and nearly full: charts
-        # give sparse grids (tick labels round an empty plot), with little text for their area
-        density = sum(w.box.area for w in words) / max(box.area, 1e-6)
-        return (table.n_rows >= 2 and table.n_cols >= 2 and filled >= 0.85 * len(table.cells)
-                and density >= MIN_DENSITY)
-    return table.n_rows >= 2 and table.n_cols >= 2 and filled >= 4 and filled >= 0.3 * len(table.cells)
+        long_words = len(words)  # long phrases, whatever else: prose
+    else:
+        long_words = sum(len(p) for p in flat if len(p) >= LONG_PHRASE)
+    items = sum(1 for ps in phrases if len(ps) >= 2 and _LIST_MARK.match(" ".join(w.text for w in ps[0]))
+                and len(ps[1]) >= 3)
+    if items >= 2 and items >= 0.5 * len(lines) and long_words >= 0.4 * len(words):
+        return "prose: list items of running text"
+    if long_words < 0.6 * len(words):
+        return None
+    long = [p for p in flat if len(p) >= LONG_PHRASE]
+    if max(len(ps) for ps in phrases) <= 2 and sum(len(ps) == 2 for ps in phrases) >= 0.5 * len(lines):
+        return "prose: columns of running text side by side"
+    if sum(1 for p in long if _SENTENCE_END.search(p[-1].text)) >= max(1, 0.2 * len(long)):
+        return "prose: sentences"
+    return "prose: long lines of running text"
 
 
 def ruled_tables(words: list[Word], rules: list[Rule], stops: list[Box] = ()) -> list[Candidate]:
@@ -212,38 +260,63 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
     for region in regions:
         overlapping = [k for k, c in enumerate(found)
                        if _share(c.box, region.box) >= 0.5 or _share(region.box, c.box) >= 0.5]
+        ruled = ", ".join(sorted({found[k].evidence for k in overlapping}))
         if region.label == "table" and overlapping:
             held = _inside(words, region.box)
             covered = sum(1 for w in held if any(found[k].box.contains_point(*w.box.center) for k in overlapping))
             used.update(overlapping)
             if len(overlapping) >= 2 and covered >= 0.8 * len(held):
                 # one region over several ruled tables: they replace it
-                out += [DetectedRegion(found[k].box, "table", region.model_label, region.score) for k in overlapping]
+                out += [DetectedRegion(found[k].box, "table", region.model_label, region.score,
+                                       f"layout table over {len(overlapping)} ruled tables ({ruled})")
+                        for k in overlapping]
             elif len(overlapping) == 1 and covered >= 0.7 * len(held):
                 # the rules' extent is the table's (a caption or a cut-off row no longer decides it)
-                out.append(DetectedRegion(found[overlapping[0]].box, "table", region.model_label, region.score))
+                out.append(DetectedRegion(found[overlapping[0]].box, "table", region.model_label, region.score,
+                                          f"layout table, extent of its rules ({ruled})"))
             else:  # rules for part of the table only: keep all of it
                 boxes = [region.box] + [found[k].box for k in overlapping]
                 union = Box(min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes),
                             max(b.y1 for b in boxes))
-                out.append(DetectedRegion(union, "table", region.model_label, region.score))
-        elif region.label == "table":  # no rules: maybe two tables one under the other
-            out += [DetectedRegion(_fit(words, b), "table", region.model_label, region.score)
+                out.append(DetectedRegion(union, "table", region.model_label, region.score,
+                                          f"layout table, partly ruled ({ruled})"))
+        elif region.label == "table":
+            # no rules: the words decide. Prose the model took for a table (a numbered list, a page of two
+            # text columns) is text; else maybe two tables one under the other
+            if why := prose_reason(_inside(words, region.box)):
+                out.append(DetectedRegion(region.box, "text", region.model_label, region.score, f"not a table: {why}"))
+                continue
+            out += [DetectedRegion(_fit(words, b), "table", region.model_label, region.score,
+                                   "layout table, words not prose")
                     for b in split_stacked(words, region.box)]
-        elif region.label in RELABEL and not overlapping and looks_tabular(
-                _inside(words, region.box), [], region.box, strict=True):
-            out.append(DetectedRegion(_fit(words, region.box), "table", region.model_label, region.score))
+        elif region.label in RELABEL and not overlapping:
+            held = _inside(words, region.box)
+            ok, why = table_verdict(held, [], region.box, strict=True)
+            if ok:
+                out.append(DetectedRegion(_fit(words, region.box), "table", region.model_label, region.score,
+                                          f"{why} in a {region.label} region"))
+            else:  # recorded where the words could have been a table: lines of several phrases
+                out.append(replace(region, table_reason=f"not a table: {why}") if _grid_like(held) else region)
         else:
             out.append(region)
-    added = [c for k, c in enumerate(found) if k not in used
-             and not any(r.label == "table" and _iou(r.box, c.box) > 0.5 for r in out)
-             and looks_tabular(_inside(words, c.box), lines, c.box, strict=True)]
-    for c in added:
+    added = []
+    for k, c in enumerate(found):
+        if k in used or any(r.label == "table" and _iou(r.box, c.box) > 0.5 for r in out):
+            continue
+        ok, why = table_verdict(_inside(words, c.box), lines, c.box, strict=True)
+        if ok:
+            added.append((c, f"{why}, {c.evidence} the layout missed"))
+    held = [w for w in words if not any(r.box.contains_point(*w.box.center) for r in regions)]
+    for box in _loose_blocks(held):
+        ok, why = table_verdict(_inside(held, box), [], box, strict=True)
+        if ok and not any(c.box.intersection(box) > 0 for c in found):
+            added.append((Candidate(box, "alignment"), f"{why} outside every region"))
+    for c, why in added:
         # the model's region that covers most of it lends its label (kept as the model's) and score
         host = max(regions, key=lambda r: r.box.intersection(c.box), default=None)
         hosted = host is not None and host.box.intersection(c.box) > 0
         out.append(DetectedRegion(c.box, "table", host.model_label if hosted else None,
-                                  host.score if hosted else None))
+                                  host.score if hosted else None, why))
     # a table inside another one is the same table seen twice (two model boxes over one ruled table)
     tables = [r for r in out if r.label == "table"]
     nested = {id(a) for a in tables for b in tables
@@ -254,6 +327,31 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
     boxes = [r.box for r in out if r.label == "table"]
     return [r for r in out if r.label == "table" or r.label in ("header", "footer")
             or not any(_share(r.box, t) >= 0.6 for t in boxes)]
+
+
+def _grid_like(words: list[Word]) -> bool:
+    """Could these words be a table at all: two lines or more with several phrases each."""
+    if len(words) < 4:
+        return False
+    h = median_height(words)
+    return sum(len(split_phrases(ln.words, PHRASE_GAP * h)) >= 2 for ln in text_lines(words)) >= 2
+
+
+def _loose_blocks(words: list[Word]) -> list[Box]:
+    """Words outside every region in blocks of three lines or more, a blank line apart: where a table the
+    layout model did not see at all may be."""
+    lines = text_lines(words)
+    if not lines:
+        return []
+    h = median_height(words)
+    groups: list[list] = [[lines[0]]]
+    for prev, ln in zip(lines, lines[1:], strict=False):
+        if ln.box.y0 - prev.box.y1 > 1.5 * h:
+            groups.append([ln])
+        else:
+            groups[-1].append(ln)
+    return [_fit(words, Box(min(ln.box.x0 for ln in g), min(ln.box.y0 for ln in g), max(ln.box.x1 for ln in g),
+                            max(ln.box.y1 for ln in g))) for g in groups if len(g) >= 3]
 
 
 def _positions(values: list[float], tol: float = 2 * TOL) -> int:
@@ -292,7 +390,8 @@ def _split_by_grids(regions: list[DetectedRegion], rules: list[Rule]) -> list[De
     for region in regions:
         inside = [g for g in found if _share(g, region.box) >= 0.8]
         if region.label == "table" and len(inside) >= 2:
-            out += [DetectedRegion(g, "table", region.model_label, region.score)
+            out += [DetectedRegion(g, "table", region.model_label, region.score,
+                                   f"layout table over {len(inside)} ruled grids (no words yet)")
                     for g in sorted(inside, key=lambda b: (b.y0, b.x0))]
         else:
             out.append(region)

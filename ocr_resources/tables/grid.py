@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from ocr_resources.tables.cells import strip_fill
 from ocr_resources.tables.lines import join_text, words_box
 from ocr_resources.types import TableCell, TableStructure, Word
 
@@ -166,8 +167,9 @@ def drop_empty(grid: Grid) -> Grid:
     return Grid(len(rows), len(cols), cells, header, grid.method)
 
 
-def to_structure(grid: Grid) -> TableStructure:
-    """Every grid position is covered by exactly one cell (empty ones included, as the HTML needs)."""
+def to_structure(grid: Grid, filled: set[int] = frozenset()) -> TableStructure:
+    """Every grid position is covered by exactly one cell (empty ones included, as the HTML needs). `filled`:
+    ids of words that had dot leaders or fill taken out (their cells are flagged)."""
     grid = drop_empty(grid)
     covered: set[tuple[int, int]] = set()
     cells: list[TableCell] = []
@@ -177,11 +179,53 @@ def to_structure(grid: Grid) -> TableStructure:
             continue
         covered |= spots
         box = words_box(c.words) if c.words else None
+        text, fill = strip_fill(join_text(c.words))
         cells.append(TableCell(c.r0, c.c0, c.r1 - c.r0 + 1, c.c1 - c.c0 + 1, c.r0 < grid.header_rows,
-                               join_text(c.words), box))
+                               text, box, fill or any(id(w) in filled for w in c.words)))
     for r in range(grid.n_rows):
         for k in range(grid.n_cols):
             if (r, k) not in covered:
                 cells.append(TableCell(r, k, 1, 1, r < grid.header_rows, "", None))
     cells.sort(key=lambda c: (c.row, c.col))
-    return TableStructure(grid.n_rows, grid.n_cols, cells, method=grid.method)
+    return TableStructure(grid.n_rows, grid.n_cols, with_header_paths(_heading_row_spans(cells)), method=grid.method)
+
+
+def _heading_row_spans(cells: list[TableCell]) -> list[TableCell]:
+    """A heading with nothing under it in the heading rows below (the stub's "State" beside a year over
+    its "Number" and "%") spans those rows, as the stacked heading rows beside it do."""
+    at = {(c.row, c.col): c for c in cells}
+    gone: set[tuple[int, int]] = set()
+    out = []
+    for c in cells:
+        if (c.row, c.col) in gone:
+            continue
+        if c.is_header and c.text:
+            span = c.row_span
+            while True:
+                below = at.get((c.row + span, c.col))
+                if (below is None or not below.is_header or below.text or below.col_span != c.col_span
+                        or (below.row, below.col) in gone):
+                    break
+                gone.add((below.row, below.col))
+                span += below.row_span
+            c = replace(c, row_span=span)
+        out.append(c)
+    return out
+
+
+def with_header_paths(cells: list[TableCell]) -> list[TableCell]:
+    """Each body cell with the headings over its columns, top heading row first: every header cell whose
+    columns overlap the body cell's (a group heading spanning a year's two columns, then each column's own
+    heading), one text per header row, empty headings and repeats of the heading above skipped."""
+    heads = sorted((c for c in cells if c.is_header and c.text), key=lambda c: (c.row, c.col))
+    out = []
+    for c in cells:
+        if c.is_header or not heads:
+            out.append(c)
+            continue
+        path: list[str] = []
+        for h in heads:
+            if h.col < c.col + c.col_span and c.col < h.col + h.col_span and (not path or path[-1] != h.text):
+                path.append(h.text)
+        out.append(replace(c, header_path=tuple(path)))
+    return out

@@ -7,6 +7,7 @@ import dataclasses
 
 from ocr_resources.geometry.lines import is_rtl
 from ocr_resources.tables.alignment import PHRASE_GAP, column_lanes, is_numeric, row_lanes
+from ocr_resources.tables.cells import trim_fill_words
 from ocr_resources.tables.grid import Lane, build_grid, drop_empty, prune, to_structure
 from ocr_resources.tables.lattice import close_sides, rule_lanes, ruled, split_bands
 from ocr_resources.tables.lines import Line, median_height, split_phrases, text_lines
@@ -22,6 +23,9 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
     channels; rows from horizontal rules when they run across it (bands holding several rows of data are
     split), else from the lines of text."""
     words = [w for w in words if w.text.strip() and region.contains_point(*w.box.center)]
+    if not words:
+        return TableStructure(0, 0, [], method="alignment")
+    words, filled = _without_fill(words)
     if not words:
         return TableStructure(0, 0, [], method="alignment")
     h = median_height(words)
@@ -58,7 +62,19 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
     method = "rules" if col_ruled and row_rules else "rules+alignment" if col_ruled or row_rules else "alignment"
     grid = drop_empty(build_grid(phrases, rows, cols, method))
     grid.header_rows = min(header, grid.n_rows - 1) if grid.n_rows > 1 else 0
-    return to_structure(grid)
+    return to_structure(grid, filled)
+
+
+def _without_fill(words: list[Word]) -> tuple[list[Word], set[int]]:
+    """The words with dot leaders and fill characters taken out, line by line (see `trim_fill_words`), and
+    the ids of the words that had some."""
+    out: list[Word] = []
+    filled: set[int] = set()
+    for ln in text_lines(words):
+        kept, marks = trim_fill_words(ln.words)
+        out += kept
+        filled |= marks
+    return out, filled
 
 
 def _body_top(lines: list[Line], n_cols: int, h: float) -> float:
@@ -97,7 +113,9 @@ def _group_heading_spans(rules: list[Lane], cols: list[Lane], lines: list[Line],
 def _unruled_columns(lines: list[Line], h: float, region: Box, ruled_cols: list[Lane]) -> list[Lane]:
     """Columns a ruled table leaves without a rule (one rule after the label column, white space between the
     numbers): white-space channels far from every rule with numbers on both sides, inside one ruled
-    column, on at least three lines (justified text in a ruled cell has channels too, but not numbers)."""
+    column, on at least three lines (justified text in a ruled cell has channels too, but not numbers). A
+    label before a number counts too ("Under 1 year   3,533,692"): the number after the channel is what
+    text does not have, on most of the lines that use both sides."""
     lanes, seps = column_lanes(lines, h, region)
     xs = [c.pos for c in ruled_cols]
     out = []
@@ -106,12 +124,16 @@ def _unruled_columns(lines: list[Line], h: float, region: Box, ruled_cols: list[
             continue  # the channel of a ruled boundary
         left = max((x for x in xs if x < a), default=float("-inf"))
         right = min((x for x in xs if x > b), default=float("inf"))
-        both = 0
+        both = numbers = used = 0
         for ln in lines:
             before = [w for w in ln.words if left < w.box.x0 and w.box.x1 <= b]
             after = [w for w in ln.words if a <= w.box.x0 and w.box.x1 < right]
-            both += bool(before and after and is_numeric(before[-1].text) and is_numeric(after[0].text))
-        if both >= 3:
+            if not (before and after):
+                continue
+            used += 1
+            numbers += is_numeric(after[0].text)
+            both += is_numeric(before[-1].text) and is_numeric(after[0].text)
+        if both >= 3 or (numbers >= 3 and numbers >= 0.6 * used):
             out.append(lane)
     return out
 

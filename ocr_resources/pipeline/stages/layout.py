@@ -81,7 +81,7 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
                                     "page_no": page["page_no"], "region_no": i, "label": region.label,
                                     "model_label": region.model_label, "score": region.score, "x0": box.x0,
                                     "y0": box.y0, "x1": box.x1, "y1": box.y1, "reading_order": order[i],
-                                    **_lineage(ctx)})
+                                    "table_reason": region.table_reason, **_lineage(ctx)})
         checkpoint.page_done()
     cleanup = checkpoint.finish()
     results, live = ledger.tables()

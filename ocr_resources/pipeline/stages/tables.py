@@ -93,7 +93,8 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
                            "structure_source": structure.method, **_lineage(ctx)})
         out["table_cells"].extend([{**key, "row_no": c.row, "col_no": c.col, "row_span": c.row_span,
                                     "col_span": c.col_span, "is_header": c.is_header, "text": c.text,
-                                    **_lineage(ctx)} for c in structure.cells])
+                                    "header_path": list(c.header_path) if not c.is_header else None,
+                                    "fill_stripped": c.fill, **_lineage(ctx)} for c in structure.cells])
     results, live = ledger.tables()
     return StageOutput(_results(out), pages=len(ledger.computed), seconds=time.perf_counter() - started,
                        stats={"table_regions": requests, "tables": len(out["tables"]),

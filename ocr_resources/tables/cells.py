@@ -1,0 +1,102 @@
+"""What a cell holds as a unit of meaning: dot leaders and fill characters are layout, not content; a value
+keeps its ± error, its unit and its parenthesised share however wide the gaps a typesetter put between them."""
+
+from __future__ import annotations
+
+import re
+
+from ocr_resources.types import Box, Word
+
+# A run of fill characters: three or more dots, middle dots, ellipses or underscores (spaces between them
+# allowed, as ". . . ." leaders are set), or an ellipsis character on its own.
+_FILL_RUN = re.compile(r"(?:[.·•…_](?:\s?[.·•…_]){2,}|…+)")
+_FILL_ONLY = re.compile(r"^[\s.·•…_\-–—]*$")
+_LEADING_DOT = re.compile(r"(?<![\w.])\.(?=[^\W\d_])")  # ".algeria": a stray leader dot stuck to a word
+_NUMBER = re.compile(r"^[\-+−–(]?[$€£¥]?\d[\d.,]*%?\)?$")
+_CURRENCY = frozenset("$€£¥₹")
+_PLUS_MINUS = ("±", "∓", "+/-", "+/−")
+# Units that follow a number as part of its value. Only ones that are never a column's value on their own
+# (single letters such as "A" or "m" are grades and codes as often as units).
+UNITS = frozenset({"%", "‰", "°", "°c", "°f", "kg", "mg", "µg", "μg", "ng", "km", "cm", "mm", "µm", "μm", "nm",
+                   "ml", "µl", "μl", "ms", "min", "hrs", "kb", "mb", "gb", "tb", "kbps", "mbps", "hz", "khz",
+                   "mhz", "ghz", "kw", "mw", "kwh", "mwh", "kv", "mv", "ma", "kpa", "mpa", "bar", "db", "mol",
+                   "mmol", "µmol", "μmol", "ppm", "ppb", "ft", "lbs", "oz"})
+
+
+def has_fill(text: str) -> bool:
+    return bool(_FILL_RUN.search(text)) or (len(text) >= 2 and _FILL_ONLY.match(text) is not None
+                                            and any(ch in text for ch in ".·…_"))
+
+
+def strip_fill(text: str) -> tuple[str, bool]:
+    """Cell text without its dot leaders and fill characters, and whether it had any."""
+    if not has_fill(text):
+        return text, False
+    clean = _FILL_RUN.sub(" ", text)
+    clean = _LEADING_DOT.sub("", clean)
+    clean = " ".join(t for t in clean.split() if not _FILL_ONLY.match(t) or t in ("-", "–", "—"))
+    return clean.strip(" -–—") if _FILL_ONLY.match(clean) else clean, True
+
+
+def trim_fill_words(line: list[Word]) -> tuple[list[Word], set[int]]:
+    """One text line's words (left to right) without their leaders, and the ids of the words returned that
+    had fill at or after them. A word that is all fill ("......", or a run of three or more lone dots set
+    as words of their own) goes and marks the word before it; a word with fill at one end
+    ("Total.........") keeps the box of its letters only (glyphs share the width evenly enough for this),
+    so the white space a leader filled separates the columns again."""
+    lone = [len(w.text.strip()) == 1 and w.text.strip() in ".·•…_" for w in line]
+    run_of = [False] * len(line)
+    i = 0
+    while i < len(line):
+        j = i
+        while j < len(line) and lone[j]:
+            j += 1
+        if j - i >= 3:
+            run_of[i:j] = [True] * (j - i)
+        i = max(j, i + 1)
+    out: list[Word] = []
+    flagged: set[int] = set()
+    for w, in_run in zip(line, run_of, strict=True):
+        text = w.text
+        if not in_run and not has_fill(text):
+            out.append(w)
+            continue
+        clean = "" if in_run else strip_fill(text)[0]
+        if not clean:
+            if out:
+                flagged.add(id(out[-1]))
+            continue
+        parts = clean.split()
+        start = text.find(parts[0]) if parts[0] in text else 0
+        end = text.rfind(parts[-1]) + len(parts[-1]) if parts[-1] in text else len(text)
+        per = w.box.width / max(len(text), 1)
+        word = Word(clean, Box(w.box.x0 + per * start, w.box.y0, w.box.x0 + per * max(end, start + 1), w.box.y1),
+                    w.confidence)
+        flagged.add(id(word))
+        out.append(word)
+    return out, flagged
+
+
+def _numeric(text: str) -> bool:
+    return bool(_NUMBER.match(text.strip()))
+
+
+def binds(phrase: list[Word], word: Word) -> bool:
+    """Does `word` belong to the value that `phrase` (the words before it on the line) ends with, whatever
+    the gap: the two sides of a ± (68.3 ± 19.7), a unit after its number (12 kg), a parenthesised share or
+    note after its number (566 (45.4% of total)), or the rest of a parenthesis the phrase left open? A
+    parenthesis holding a number alone ((1,234), a negative amount) is a value of its own."""
+    last, text = phrase[-1].text, word.text
+    if last.endswith(_PLUS_MINUS) or text.startswith(_PLUS_MINUS):
+        return True
+    if last in _CURRENCY and _numeric(text):
+        return True  # "$ 178": the currency sign set apart from its amount
+    joined = " ".join(w.text for w in phrase)
+    if joined.count("(") > joined.count(")"):
+        return True  # inside an open parenthesis
+    if not _numeric(last) or last.endswith(")"):
+        return False
+    if text.lower() in UNITS:
+        return True
+    # a share or a note in parentheses; a closed parenthesis round a bare number is a value of its own
+    return text.startswith("(") and ("%" in text or not text.endswith(")"))
