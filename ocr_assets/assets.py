@@ -39,17 +39,21 @@ from ocr_resources.store import Producer
 
 # Bump when an asset's own logic changes; together with the model identity it forms the code version.
 LOGIC_VERSIONS = {
-    "source_documents": "2",
-    "rendered_pages": "3",  # 3: ruling lines; words on rotated and cropped pages; fonts; pixel budget
+    "source_documents": "3",  # 3: pipes, sockets and devices in the inbox become error rows
+    # 3: ruling lines; words on rotated and cropped pages; fonts; pixel budget; 4: pdfium's page box (broken
+    # boxes repaired, with a warning row); text layer kept on pages whose rendering fails (text-only)
+    "rendered_pages": "4",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them
     "layout_regions": "4",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
-    # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch
-    "ocr_text": "5",
+    # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
+    # text layer is kept where OCR reads nothing
+    "ocr_text": "6",
     "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",
-    "document_markdown": "2",
+    # 3: export names without bidirectional controls
+    "document_markdown": "3",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]
@@ -99,7 +103,7 @@ def _run_stage(
     Each partition's materialization gets that container's own metadata (`context.add_asset_metadata`
     with its partition key), followed by what the whole run shares (producer, model loads)."""
     record_worker(context.instance, context.run)
-    store = storage.result_store()
+    store = storage.result_store().logging_to(context.log)  # a wait for the DuckDB lock shows in the run's log
     store.migrate()
     page_store = storage.page_store()
     producer = Producer(asset_key=asset_name, code_version=code_version(asset_name), **producer_fields)

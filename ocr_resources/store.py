@@ -84,6 +84,10 @@ def _default_lake_data_path(address: str) -> str | None:
     return None
 
 
+LOCK_REPORT_FIRST_S = 1.0  # a wait for the lock is logged (naming the holder) once it passes this
+LOCK_REPORT_S = 30.0  # and again this often while it lasts
+
+
 class StoreLockedError(duckdb.IOException):
     """The DuckDB file stayed locked by another process for longer than the store waits."""
 
@@ -157,6 +161,7 @@ class ResultStore:
         self.snapshot_path = Path(snapshot_path) if snapshot_path and isinstance(self.path, Path) else None
         self._migrated = False
         self.retries = 0  # waits for a lock or a conflicting commit, for the bench and the logs
+        self.logger: logging.Logger = log  # where a wait for the lock is reported (a run's context.log)
 
     def with_lock_timeout(self, seconds: float) -> ResultStore:
         """The same store, waiting at most `seconds` for a lock or a conflict (sensors must not block)."""
@@ -164,12 +169,30 @@ class ResultStore:
         other.lock_timeout_s = seconds
         return other
 
+    def logging_to(self, logger: logging.Logger) -> ResultStore:
+        """The same store, reporting waits for the lock to `logger` (a Dagster run's `context.log`)."""
+        other = copy.copy(self)
+        other.logger = logger
+        return other
+
     # -- connections -------------------------------------------------------------------------------------
+    def _waiting(self, exc: Exception, waited: float) -> None:
+        """Say why the run is not moving: who holds the file (or that lake commits conflict), for how long."""
+        limit = f"gives up after {self.lock_timeout_s:g} s (lock_timeout_s / OCR_LOCK_TIMEOUT_S)"
+        if self.lake is not None:
+            self.logger.warning("waiting %.0f s for DuckLake %s: commits conflict with other writers or the catalog "
+                                "is locked (%s); %s", waited, self.path, str(exc).splitlines()[-1][:200], limit)
+        else:
+            self.logger.warning("waiting %.0f s for the DuckDB file %s: it is locked by %s; %s", waited, self.path,
+                                _holder(exc), limit)
+
     def _retry_locked(self, open_fn):
         """`open_fn()`, retried with jittered backoff while another process holds the file (or, on a lake,
         while commits of other writers conflict with ours), for at most `lock_timeout_s`; then a
         StoreLockedError that names the holder."""
-        deadline = time.monotonic() + self.lock_timeout_s
+        started = time.monotonic()
+        deadline = started + self.lock_timeout_s
+        report_at = started + LOCK_REPORT_FIRST_S  # a wait longer than this is logged, then every LOCK_REPORT_S
         delay = 0.05
         while True:
             try:
@@ -190,8 +213,12 @@ class ResultStore:
                         f"{self.lock_timeout_s:g} s (lock_timeout_s / OCR_LOCK_TIMEOUT_S). Close that connection "
                         f"(a DuckDB CLI or notebook holding the file read-write?) and run again{hint}.") from exc
                 self.retries += 1
+                now = time.monotonic()
+                if now >= report_at:
+                    self._waiting(exc, now - started)
+                    report_at = now + LOCK_REPORT_S
                 log.debug("%s busy (%s); retrying in %.2fs", self.path, str(exc).splitlines()[-1][:200], delay)
-                time.sleep(delay * (1 + random.random()))
+                time.sleep(max(0.0, min(delay * (1 + random.random()), report_at - now)))
                 delay = min(delay * 2, 2.0)
 
     @contextlib.contextmanager

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +90,8 @@ def _is_entry(entry: Path) -> bool:
         return False
     if entry.is_symlink():  # listed so that the source stage can refuse it with an error row
         return entry.suffix.lower() in PDF_SUFFIXES or entry.is_dir()
-    return entry.is_dir() or (entry.is_file() and entry.suffix.lower() in PDF_SUFFIXES)
+    # a named pipe, socket or device named *.pdf is listed too: the source stage refuses it with an error row
+    return entry.is_dir() or entry.suffix.lower() in PDF_SUFFIXES
 
 
 @contextlib.contextmanager
@@ -172,6 +174,27 @@ def key_registry(inbox: Path) -> dict[str, str]:
 
 
 # -- files of a container ------------------------------------------------------------------------------------
+_SPECIAL_FILES = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"))
+
+
+def special_file(path: Path) -> str | None:
+    """What `path` is when it is neither a regular file nor a folder ("a named pipe", ...), from its mode only:
+    such a file is never opened (opening a pipe blocks until something writes to it). None for files, folders
+    and names that are gone."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return next((what for test, what in _SPECIAL_FILES if test(mode)), "not a regular file")
+
+
+def _not_read(what: str) -> str:
+    return f"{what}, not a regular file; not opened (reading it could block the run)"
+
+
 @dataclass(frozen=True)
 class Refused:
     """Something in a container that is not read, and why (becomes an error row)."""
@@ -190,6 +213,8 @@ def scan_container(entry: Path, follow_symlinks: bool = False) -> tuple[list[Pat
                                    "(copy the files in instead, or set follow_symlinks for a trusted inbox)")]
     if entry.is_file():
         return [entry], []
+    if (what := special_file(entry)) is not None:
+        return [], [Refused(entry, _not_read(what))]
     files: list[Path] = []
     refused: list[Refused] = []
     seen: set[str] = set()
@@ -216,6 +241,8 @@ def scan_container(entry: Path, follow_symlinks: bool = False) -> tuple[list[Pat
                 refused.append(Refused(path, "a symbolic link; links are not followed out of the inbox"))
             elif path.is_file():
                 files.append(path)
+            elif (what := special_file(path)) is not None:
+                refused.append(Refused(path, _not_read(what)))
     files.sort(key=raw_name)
     refused.sort(key=lambda r: raw_name(r.path))
     return files, refused
@@ -232,6 +259,9 @@ def document_id_for(entry: Path, path: Path) -> str:
 
 
 _UNSAFE_FILE_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+# Bidirectional controls (embeddings, overrides, isolates, marks) make a name display other than it is:
+# `rlo \u202egnp.exe.pdf` shows as "...exe.png". Export names drop them.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _clip_utf8(text: str, limit: int) -> str:
@@ -240,16 +270,19 @@ def _clip_utf8(text: str, limit: int) -> str:
 
 def export_name(document_id: str) -> str:
     """The export file name of a document: `report.pdf` -> `report.md`. Anything else (a subfolder, another
-    case of `.pdf`, NFD, characters file systems refuse, a long name, a stem that looks like our hash suffix)
-    gets a readable stem plus a hash of the whole id, so no two documents of a container share a file
-    (`dup.pdf`/`dup.PDF`, `sub/inner.pdf`/`sub__inner.pdf`) and no name is too long."""
+    case of `.pdf`, NFD, characters file systems refuse, bidirectional controls, a long name, a stem that looks
+    like our hash suffix) gets a readable stem (bidirectional controls dropped) plus a hash of the whole id, so
+    no two documents of a container share a file (`dup.pdf`/`dup.PDF`, `sub/inner.pdf`/`sub__inner.pdf`) and no
+    name is too long."""
     stem = document_id[:-4] if document_id.endswith(".pdf") else None
     simple = (stem is not None and stem and not stem.startswith(".") and not _UNSAFE_FILE_CHARS.search(stem)
+              and not BIDI_CONTROLS.search(stem)
               and len(stem.encode("utf-8")) <= 120 and unicodedata.is_normalized("NFC", stem)
               and not re.search(r"-[0-9a-f]{10}$", stem))
     if simple:
         return f"{stem}.md"
-    readable = _UNSAFE_FILE_CHARS.sub("_", document_id.replace("/", "__")).lstrip(".") or "document"
+    readable = _UNSAFE_FILE_CHARS.sub("_", BIDI_CONTROLS.sub("", document_id).replace("/", "__")).lstrip(".")
+    readable = readable or "document"
     readable = _clip_utf8(unicodedata.normalize("NFC", readable), 120)
     return f"{readable}-{hashlib.sha1(document_id.encode('utf-8')).hexdigest()[:10]}.md"
 

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ocr_resources.pipeline import page_box
 from ocr_resources.pipeline.page_store import PageStore
-from ocr_resources.pipeline.workers import Limits, run_jobs
+from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import image_rules, pdf_page_rules
 from ocr_resources.text.pdf_chars import PdfChar, chars_to_words
 
@@ -50,19 +51,53 @@ class RenderedPage:
     rules: list[tuple[float, float, float, float, str]] = field(default_factory=list)  # (x0, y0, x1, y1, kind)
     rules_source: str = "vector"  # 'vector' (the PDF's drawing) or 'image' (lines found in a scanned page)
     error: str | None = None
-    warning: str | None = None  # rendered, but worth knowing (downscaled, blank)
+    warning: str | None = None  # rendered, but worth knowing (downscaled, blank, a repaired page box)
+    text_only: str | None = None  # why the page could not be rendered; its text layer is kept, on a blank image
+
+
+@dataclass
+class TextLayer:
+    """A page's text layer, read before the page is rendered: it needs no rendering, so a page whose rendering
+    is refused (too slow, too large, a crash) keeps it as a text-only page."""
+
+    document_id: str
+    page_no: int
+    width_pt: float
+    height_pt: float
+    words: list[WordRecord]
+    warning: str | None = None  # a repaired page box
+
+    @property
+    def chars(self) -> int:
+        return sum(len(w[0]) for w in self.words)
+
+
+STAND_IN_PIXELS = 1_000_000  # the blank image of a text-only page: small, whatever the page's size
+
+
+def text_only_page(layer: TextLayer, dpi: int, store_root: str, reason: str) -> RenderedPage:
+    """A page whose rendering failed but whose text layer was read: its words on a blank stand-in image (at
+    most `STAND_IN_PIXELS`, at a whole dpi so coordinates convert exactly; a page too large for even 1 dpi gets
+    its top-left corner at 1 dpi), so layout finds nothing and the text stage reads the text layer. The page is
+    recorded as failed, so a later run renders it again."""
+    from PIL import Image
+
+    res = max(1, page_dpi(layer.width_pt, layer.height_pt, dpi, STAND_IN_PIXELS))
+    side = int(math.sqrt(STAND_IN_PIXELS))
+    size = (min(side, max(1, round(layer.width_pt * res / 72))), min(side, max(1, round(layer.height_pt * res / 72))))
+    sha, rel = PageStore(store_root).put_image(Image.new("RGB", size, "white"))
+    note = (f"{reason}; the page is kept text-only: its text layer ({len(layer.words)} words) on a blank image "
+            f"at {res} dpi")
+    return RenderedPage(layer.document_id, layer.page_no, layer.width_pt, layer.height_pt, res, size[0], size[1],
+                        sha, rel, layer.chars, layer.chars >= MIN_TEXT_LAYER_CHARS, layer.words,
+                        warning=layer.warning, text_only=note)
 
 
 def display_matrix(page) -> tuple[float, float, float, float, float, float]:
-    """PDF user space -> the page as rendered: points, origin top-left, the crop box's corner at 0 and the
-    page's /Rotate applied (x' = a*x + c*y + e, y' = b*x + d*y + f)."""
-    x0, y0, x1, y1 = page.get_cropbox()
-    return {
-        0: (1.0, 0.0, 0.0, -1.0, -x0, y1),
-        90: (0.0, 1.0, 1.0, 0.0, -y0, -x0),
-        180: (-1.0, 0.0, 0.0, 1.0, x1, -y0),
-        270: (0.0, -1.0, -1.0, 0.0, y1, x1),
-    }.get(page.get_rotation() % 360, (1.0, 0.0, 0.0, -1.0, -x0, y1))
+    """PDF user space -> the page as rendered: points, origin top-left, the visible box's corner at 0 and the
+    page's /Rotate applied (x' = a*x + c*y + e, y' = b*x + d*y + f). The box is pdfium's (see page_box), never
+    the file's raw numbers, which may be inverted or unreadable."""
+    return page_box.normalise(page).display
 
 
 def _to_display(m: tuple[float, ...], left: float, bottom: float, right: float, top: float) -> list[float]:
@@ -162,8 +197,10 @@ def _is_blank(image) -> bool:
     return all(lo == hi for lo, hi in small.getextrema()) and all(lo == hi for lo, hi in image.getextrema())
 
 
-def iter_render(task: RenderTask) -> Iterator[RenderedPage]:
-    """Render the task's pages one by one (in a worker process): each page at most `task.max_pixels`."""
+def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
+    """Render the task's pages one by one (in a worker process): each page at most `task.max_pixels`. A page's
+    text layer is read first and sent ahead as a `Partial` (see workers): if rendering is then refused or
+    kills the worker, the page is still kept text-only."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
@@ -177,17 +214,26 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage]:
         return
     try:
         for page_no in task.page_numbers:
+            layer: TextLayer | None = None
             try:
                 page = pdf[page_no - 1]
+                box = page_box.normalise(page)  # once: rendering, words and rules all use this box
                 width_pt, height_pt = page.get_size()
+                textpage = page.get_textpage()
+                words = text_layer_words(textpage, box.display)
+                textpage.close()
+                layer = TextLayer(task.document_id, page_no, width_pt, height_pt, words, box.repair)
+                if words:
+                    yield Partial(layer)
                 dpi = page_dpi(width_pt, height_pt, task.dpi, task.max_pixels)
                 if dpi < 1:
-                    raise ValueError(f"page size {width_pt:g} x {height_pt:g} pt cannot be rendered within "
-                                     f"{task.max_pixels} pixels")
-                warning = None
+                    raise _Refused(f"page size {width_pt:g} x {height_pt:g} pt cannot be rendered within "
+                                   f"{task.max_pixels:,} pixels")
+                warning = box.repair
                 if dpi < task.dpi:
-                    warning = (f"page is {width_pt / 72:.0f} x {height_pt / 72:.0f} in: rendered at {dpi} dpi "
-                               f"instead of {task.dpi} to stay under {task.max_pixels:,} pixels")
+                    note = (f"page is {width_pt / 72:.0f} x {height_pt / 72:.0f} in: rendered at {dpi} dpi "
+                            f"instead of {task.dpi} to stay under {task.max_pixels:,} pixels")
+                    warning = f"{warning}; {note}" if warning else note
                 image = page.render(scale=dpi / 72).to_pil().convert("RGB")
                 if _is_blank(image):
                     objects = pdfium_c.FPDFPage_CountObjects(page.raw)
@@ -195,33 +241,40 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage]:
                             f"invisible content?)" if objects > 0 else "page is blank: it has no content to render")
                     warning = f"{warning}; {note}" if warning else note
                 sha, rel = store.put_image(image)
-                textpage = page.get_textpage()
-                display = display_matrix(page)
-                words = text_layer_words(textpage, display)
-                chars = sum(len(w[0]) for w in words)
+                chars = layer.chars
                 digital = chars >= MIN_TEXT_LAYER_CHARS
                 # scanned pages have no drawing to read: their ruling lines come from the image
-                rules = pdf_page_rules(page, display) if digital else image_rules(image, dpi)
+                rules = pdf_page_rules(page, box.display) if digital else image_rules(image, dpi)
                 out = RenderedPage(task.document_id, page_no, width_pt, height_pt, dpi, image.width,
                                    image.height, sha, rel, chars, digital, words,
                                    [r.as_tuple() for r in rules], "vector" if digital else "image")
                 out.warning = warning
                 del image
-                textpage.close()
                 page.close()
                 yield out
             except MemoryError:
-                yield RenderedPage(task.document_id, page_no, 0, 0, task.dpi, 0, 0, "", "", 0, False,
-                                   error="the page needs more memory than a render worker may use")
+                yield _failed_page(task, page_no, "the page needs more memory than a render worker may use", layer)
+            except _Refused as exc:
+                yield _failed_page(task, page_no, str(exc), layer)
             except Exception as exc:  # one bad page must not lose the rest of the document
-                yield RenderedPage(task.document_id, page_no, 0, 0, task.dpi, 0, 0, "", "", 0, False,
-                                   error=f"{type(exc).__name__}: {exc}")
+                yield _failed_page(task, page_no, f"{type(exc).__name__}: {exc}", layer)
     finally:
         pdf.close()
 
 
+class _Refused(ValueError):
+    """A page not rendered on purpose (too large for the pixel budget)."""
+
+
+def _failed_page(task: RenderTask, page_no: int, reason: str, layer: TextLayer | None) -> RenderedPage:
+    """An error page, or a text-only page where the text layer was read before rendering failed."""
+    if layer is not None and layer.words:
+        return text_only_page(layer, task.dpi, task.store_root, reason)
+    return RenderedPage(task.document_id, page_no, 0, 0, task.dpi, 0, 0, "", "", 0, False, error=reason)
+
+
 def render_chunk(task: RenderTask) -> list[RenderedPage]:
-    return list(iter_render(task))
+    return [p for p in iter_render(task) if isinstance(p, RenderedPage)]
 
 
 @dataclass
@@ -234,16 +287,15 @@ class RenderJob:
     def units(self) -> list[int]:
         return self.task.page_numbers
 
-    def run(self) -> Iterator[RenderedPage]:
+    def run(self) -> Iterator[RenderedPage | Partial]:
         return iter_render(self.task)
 
     def rest(self, start: int) -> RenderJob | None:
         left = self.task.page_numbers[start:]
         return RenderJob(replace(self.task, page_numbers=left)) if left else None
 
-    def failed(self, page_no: int, reason: str) -> RenderedPage:
-        return RenderedPage(self.task.document_id, page_no, 0, 0, self.task.dpi, 0, 0, "", "", 0, False,
-                            error=f"rendering {reason}")
+    def failed(self, page_no: int, reason: str, partial: TextLayer | None = None) -> RenderedPage:
+        return _failed_page(self.task, page_no, f"rendering {reason}", partial)
 
 
 def default_workers() -> int:

@@ -43,8 +43,18 @@ class Job(Protocol):
         ...
 
     def failed(self, unit: Any, reason: str) -> Any:
-        """In the parent: the result standing for a unit whose worker died or was killed."""
+        """In the parent: the result standing for a unit whose worker died or was killed. A job whose worker
+        sent a `Partial` for the unit gets it as a third argument, `partial`."""
         ...
+
+
+@dataclass
+class Partial:
+    """What a unit has found so far (a page's text layer before its rendering), sent by the worker ahead of
+    the unit's result: if the worker then dies or is stopped, `job.failed(unit, reason, partial=value)`
+    can still keep it. It is not a result and does not move the unit's deadline."""
+
+    value: Any
 
 
 _CODE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -118,12 +128,30 @@ class _Worker:
         self.received = 0  # messages ever received: a worker that exits before its first one never started
         self.done = 0
         self.deadline = float("inf")
+        self.partial: Partial | None = None  # of the unit in progress
+        self.memory_seen: tuple[float, float] | None = None  # (resident, address space) in MB, last sample
+        self.space_limit_mb: float | None = None  # the worker's address-space limit (RLIMIT_AS), once read
 
-    def rss_mb(self) -> float:
+    def sample_memory(self) -> float:
+        """Resident MB now (0 when unknown); the sample is kept to say what a worker that dies had taken."""
         try:
-            return psutil.Process(self.proc.pid).memory_info().rss / (1 << 20)
+            proc = psutil.Process(self.proc.pid)
+            info = proc.memory_info()
+            if self.space_limit_mb is None and hasattr(psutil, "RLIMIT_AS"):
+                soft = proc.rlimit(psutil.RLIMIT_AS)[0]
+                self.space_limit_mb = soft / (1 << 20) if soft > 0 else 0.0
         except (psutil.Error, OSError):
             return 0.0
+        self.memory_seen = (info.rss / (1 << 20), info.vms / (1 << 20))
+        return self.memory_seen[0]
+
+    def at_memory_limit(self, memory_mb: int) -> bool:
+        """Whether the last sample had reached the worker's memory budget: resident memory, or the address
+        space within a tenth of the budget of its limit (where an allocation fails and the library aborts)."""
+        if self.memory_seen is None or memory_mb <= 0:
+            return False
+        rss, space = self.memory_seen
+        return rss >= 0.9 * memory_mb or bool(self.space_limit_mb and space >= self.space_limit_mb - 0.1 * memory_mb)
 
     def stop(self, kill: bool = False) -> None:
         if not kill and self.proc.is_alive():
@@ -140,8 +168,25 @@ def _exit_reason(proc) -> str:
     code = proc.exitcode
     if code is not None and code < 0:
         with contextlib.suppress(ValueError):
-            return f"killed by {signal.Signals(-code).name}"
+            return f"killed by signal {-code}, {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
     return f"exit code {code}"
+
+
+def _death(worker: _Worker, limits: Limits) -> str:
+    """Why a worker died, with only what is known: its exit code or signal, and the memory it held when last
+    sampled. Running out of its memory is said only when that sample reached the limit (the address-space
+    limit is the job's `memory_mb` over what the worker had mapped at start, so the resident size is the
+    measure, beside the address space against its limit); a signal from outside, the OOM killer or a crash is
+    not guessed at."""
+    reason = f"the worker process died ({_exit_reason(worker.proc)})"
+    if worker.memory_seen is None:
+        return reason
+    rss, _ = worker.memory_seen
+    reason += f"; it held {rss:.0f} MB when last seen"
+    if worker.at_memory_limit(limits.memory_mb):
+        reason += f", at its memory limit of {limits.memory_mb} MB"
+    return reason
 
 
 def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) -> Iterator[Any]:
@@ -179,10 +224,12 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                         msg = worker.conn.recv()
                     except (EOFError, OSError):
                         worker.proc.join(timeout=5)
-                        failure = f"the worker process died ({_exit_reason(worker.proc)})"
+                        failure = _death(worker, limits)
                         break
                     worker.received += 1
-                    if isinstance(msg, _Done):
+                    if isinstance(msg, Partial):
+                        worker.partial = msg
+                    elif isinstance(msg, _Done):
                         busy.remove(worker)
                         idle.append(worker)
                     elif isinstance(msg, _Crash):  # the job itself failed: its remaining units fail alike
@@ -192,6 +239,7 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                         yield from (job.failed(u, msg.message) for u in job.units[start:])
                     else:
                         worker.done += 1
+                        worker.partial = None
                         paused = time.monotonic()
                         yield msg
                         # time spent by our consumer is not the worker's: move every deadline on
@@ -201,10 +249,11 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                 if worker not in busy:
                     continue
                 if failure is None and not worker.proc.is_alive():
-                    failure = f"the worker process died ({_exit_reason(worker.proc)})"
+                    worker.proc.join(timeout=5)
+                    failure = _death(worker, limits)
                 if failure is None and time.monotonic() > worker.deadline:
                     failure = f"took longer than the limit of {limits.unit_timeout_s:g} s and was stopped"
-                if failure is None and limits.memory_mb > 0 and worker.rss_mb() > limits.memory_mb:
+                if failure is None and worker.sample_memory() > limits.memory_mb > 0:
                     failure = f"needed more than the memory limit of {limits.memory_mb} MB and was stopped"
                 if failure is None:
                     continue
@@ -213,12 +262,12 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                     # not the file's doing (that would be a signal): the worker could not even start
                     raise WorkerStartError(f"worker processes cannot start ({_exit_reason(worker.proc)}); "
                                            "the worker's traceback is in the log above")
-                if "died" in failure and limits.memory_mb > 0 and code is not None and code < 0:
-                    failure += f"; it may have needed more than the memory limit of {limits.memory_mb} MB"
                 busy.remove(worker)
                 worker.stop(kill=True)
-                job, start = worker.job, worker.done
-                yield job.failed(job.units[start], failure)
+                job, start, partial = worker.job, worker.done, worker.partial
+                worker.partial = None
+                yield (job.failed(job.units[start], failure) if partial is None
+                       else job.failed(job.units[start], failure, partial=partial.value))
                 rest = job.rest(start + 1)
                 if rest is not None:
                     retry.appendleft(rest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +17,23 @@ from tests.reliability.corpus import Case
 
 
 def write_cases(folder: Path, cases: list[Case]) -> None:
-    """Write cases under `folder` by their raw byte names (sub/folders included)."""
+    """Write cases under `folder` by their raw byte names (sub/folders included; pipes and sockets made)."""
     for case in cases:
         path = os.path.join(os.fsencode(folder), case.name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(case.data)
+        if case.special == "fifo":
+            os.mkfifo(path)
+        elif case.special == "socket":
+            cwd = os.getcwd()  # bound by its relative name: socket paths are limited to ~108 bytes
+            os.chdir(os.path.dirname(path))
+            try:
+                with socket.socket(socket.AF_UNIX) as sock:  # the socket file stays after the socket closes
+                    sock.bind(os.path.basename(path))
+            finally:
+                os.chdir(cwd)
+        else:
+            with open(path, "wb") as fh:
+                fh.write(case.data)
 
 
 @dataclass

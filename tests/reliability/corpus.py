@@ -137,12 +137,66 @@ def compressed_bomb_pdf(megabytes: int = 256) -> bytes:
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream")
 
 
+BOX_TEXT = b"Boxes can lie about the page"  # one line, more than a text layer's minimum
+
+
+def boxed_page_pdf(media: bytes, crop: bytes | None = None, rotate: int = 0, text: bytes = BOX_TEXT) -> bytes:
+    """One page of text whose /MediaBox (and /CropBox) are written as given, broken or not."""
+    boxes = b"/MediaBox " + media + (b" /CropBox " + crop if crop is not None else b"")
+    return build_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R " + boxes + b" /Rotate %d /Contents 4 0 R" % rotate
+        + b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        stream(b"BT /F1 24 Tf 72 700 Td (" + text + b") Tj ET"),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ])
+
+
+# name -> (MediaBox, CropBox): every way a page box is broken in the wild (and what pdfium makes of it)
+BAD_BOXES: dict[bytes, tuple[bytes, bytes | None]] = {
+    b"box-zero.pdf": (b"[0 0 0 0]", None),
+    b"box-inverted.pdf": (b"[612 792 0 0]", None),
+    b"box-nan.pdf": (b"[0 0 NaN 792]", None),
+    b"box-flipped-byte.pdf": (b'[ 0"0 595 842 ]', None),
+    b"box-crop-outside.pdf": (b"[0 0 612 792]", b"[700 900 800 1000]"),
+    b"box-crop-inverted.pdf": (b"[0 0 612 792]", b"[612 792 0 0]"),
+}
+
+
+def bad_box_cases() -> list[Case]:
+    return [Case(name, boxed_page_pdf(*boxes), "bad_box") for name, boxes in BAD_BOXES.items()]
+
+
+STRIP_WORD = b"Strip"
+
+
+def strip_page_pdf() -> bytes:
+    """A 14400 x 10 pt page (200 inches by a seventh of one) holding one word: too little text for a text layer,
+    too thin for layout and OCR to find anything."""
+    return build_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 14400 10] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        stream(b"BT /F1 6 Tf 20 3 Td (" + STRIP_WORD + b") Tj ET"),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ])
+
+
+def oversized_text_pdf() -> bytes:
+    """A page of 10,000,000 pt a side (pdfium takes it): not even 1 dpi fits a pixel budget, its text layer
+    needs no rendering."""
+    return boxed_page_pdf(b"[0 0 10000000 10000000]")
+
+
 @dataclass
 class Case:
     name: bytes  # path inside the container, as file-system bytes
     data: bytes
     kind: str  # class of hostility
     good: bool = False  # must come out with full results
+    special: str = ""  # "fifo" or "socket": not a file at all (data unused)
 
 
 def truncations(base: bytes, count: int, seed: int = 7) -> list[Case]:
@@ -174,6 +228,7 @@ GOOD_NAMES = [
     b"sub__inner.pdf",
     "Café.pdf".encode(),  # NFC
     "Cafe\u0301.pdf".encode(),  # NFD twin
+    "rlo \u202egnp.exe.pdf".encode(),  # a right-to-left override: displays as "...exe.png"
     b"/".join([b"very-long-folder-name-" + b"x" * 40] * 5) + b"/" + b"y" * 200 + b".pdf",
 ]
 
@@ -194,5 +249,10 @@ def hostile_cases(truncated: int = 40, flipped: int = 40) -> list[Case]:
         Case(b"javascript.pdf", javascript_pdf(), "javascript"),
         Case(b"deep-nesting.pdf", deep_nesting_pdf(), "deep_nesting"),
         Case(b"garbage.pdf", b"%PDF-1.7\n" + bytes(random.Random(3).randrange(256) for _ in range(4096)), "corrupt"),
+        Case(b"strip.pdf", strip_page_pdf(), "strip"),
+        Case(b"oversized.pdf", oversized_text_pdf(), "oversized"),
+        Case(b"fifo.pdf", b"", "special_file", special="fifo"),
+        Case(b"socket.pdf", b"", "special_file", special="socket"),
+        *bad_box_cases(),
     ]
     return cases

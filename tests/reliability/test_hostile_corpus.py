@@ -1,7 +1,8 @@
 """A generated hostile corpus (>= 100 cases: truncations at many offsets, flipped bytes, names of any bytes,
 empty, not-a-PDF, zero pages, a lying page count, blank and invisible pages, a huge page, scripts, deep
-nesting, garbage) in ONE container beside good documents: every bad file becomes an error row with a clear
-message or a warned page, nothing is silently blank, and every good document gets its full results."""
+nesting, garbage, broken page boxes, a strip page, a page too large to render, pipes and sockets) in ONE
+container beside good documents: every bad file becomes an error row with a clear message or a warned page,
+nothing is silently blank, no page's words are silently lost, and every good document gets its full results."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from ocr_resources.pipeline import stages
 from ocr_resources.pipeline.containers import display
 from ocr_resources.pipeline.workers import Limits
 from tests.reliability.conftest import write_cases
-from tests.reliability.corpus import hostile_cases
+from tests.reliability.corpus import BAD_BOXES, BOX_TEXT, hostile_cases
+from tests.reliability.test_blank_checkpoints import NothingDetector, NothingRecognizer
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +31,8 @@ def corpus_run(tmp_path_factory):
     folder = data / "inbox" / "hostile"
     write_cases(folder, cases)
     env.ingest("hostile", folder, dpi=72, limits=Limits(memory_mb=1024, unit_timeout_s=60))
+    env.stage("hostile", "layout_regions", lambda ctx: stages.layout_regions(ctx, NothingDetector()))
+    env.stage("hostile", "ocr_text", lambda ctx: stages.ocr_text(ctx, NothingRecognizer()))
     return env, cases, folder
 
 
@@ -42,7 +47,7 @@ def test_corpus_is_large_and_covers_every_class(corpus_run):
     assert len(cases) >= 100
     assert {c.kind for c in cases} >= {"name", "truncated", "flipped", "empty", "not_a_pdf", "zero_pages",
                                        "count_lie", "blank", "invisible", "huge_page", "javascript",
-                                       "deep_nesting", "corrupt"}
+                                       "deep_nesting", "corrupt", "bad_box", "strip", "oversized", "special_file"}
 
 
 def test_every_good_document_has_full_results(corpus_run):
@@ -120,3 +125,33 @@ def test_huge_page_is_rendered_under_the_pixel_budget(corpus_run):
     assert page["dpi"] == 31 and page["width_px"] * page["height_px"] <= 40_000_000
     with Image.open(env.data / "pages" / page["image_path"]) as im:  # under PIL's decompression-bomb limit
         im.thumbnail((240, 480))
+
+
+def test_no_page_with_words_ends_without_text_or_a_row(corpus_run):
+    env, _, _ = corpus_run
+    worded = {(w["document_id"], w["page_no"]) for w in env.rows(
+        "SELECT DISTINCT document_id, page_no FROM words WHERE source = 'text_layer'")}
+    texted = {(t["document_id"], t["page_no"]) for t in env.rows(
+        "SELECT DISTINCT document_id, page_no FROM texts WHERE length(trim(text)) > 0")}
+    named = {(e["document_id"], e["page_no"]) for e in env.rows("SELECT document_id, page_no FROM errors")}
+    assert len(worded) > 30
+    assert worded <= texted | named, sorted(worded - texted - named)
+
+
+@pytest.mark.parametrize("name", [*BAD_BOXES, b"oversized.pdf"])
+def test_broken_boxes_and_unrenderable_pages_give_their_text_once_with_a_warning(corpus_run, name):
+    env, _, folder = corpus_run
+    doc = _doc(env, folder, name)["document_id"]
+    [row] = env.rows("SELECT * FROM errors WHERE document_id = ?", [doc])
+    assert (row["severity"], row["page_no"]) == ("warning", 1), row
+    text = " ".join(r["text"] for r in env.rows("SELECT text FROM page_text WHERE document_id = ?", [doc]))
+    assert text == BOX_TEXT.decode()
+
+
+def test_pipes_and_sockets_in_the_corpus_have_error_rows(corpus_run):
+    env, _, _ = corpus_run
+    refused = {e["document_id"]: e["message"] for e in env.rows("SELECT * FROM errors WHERE error_type = 'refused'")}
+    assert refused == {"fifo.pdf": "fifo.pdf: a named pipe, not a regular file; not opened (reading it could block "
+                                   "the run)",
+                       "socket.pdf": "socket.pdf: a socket, not a regular file; not opened (reading it could block "
+                                     "the run)"}

@@ -29,6 +29,7 @@ from tests.reliability.conftest import write_cases
 from tests.reliability.corpus import GOOD_NAMES, Case
 
 ROOT = Path(__file__).resolve().parents[2]
+BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]  # every bidirectional control
 
 
 def test_every_name_is_stored_with_its_bytes_and_fully_processed(stage_env):
@@ -58,13 +59,16 @@ def test_every_name_is_stored_with_its_bytes_and_fully_processed(stage_env):
 def test_export_names_are_distinct_readable_and_short():
     ids = ["report.pdf", "dup.pdf", "dup.PDF", "sub/inner.pdf", "sub__inner.pdf", "Café.pdf", "Cafe\u0301.pdf",
            "x" * 300 + ".pdf", "a/" * 100 + "b.pdf", "bad-\\xff.pdf~0123abcd", ".hidden.pdf", "line\nbreak.pdf",
-           'q"uote.pdf', "report-0123456789.pdf"]
+           'q"uote.pdf', "report-0123456789.pdf", "rlo \u202egnp.exe.pdf", "rlo gnp.exe.pdf",
+           "".join(chr(c) for c in BIDI) + ".pdf"]
     names = [export_name(i) for i in ids]
     assert len(set(names)) == len(ids)
     assert len({unicodedata.normalize("NFC", n).casefold() for n in names}) == len(ids)  # even on macOS/Windows
     assert export_name("report.pdf") == "report.md"
     for n in names:
         assert len(n.encode()) <= 255 and "/" not in n and "\n" not in n and not n.startswith(".")
+        assert not any(chr(c) in n for c in BIDI), n  # a name displays as what it is
+    assert export_name("rlo \u202egnp.exe.pdf").startswith("rlo gnp.exe.pdf-")
 
 
 def test_partition_keys_normalize_then_stay_with_their_folder(tmp_path):

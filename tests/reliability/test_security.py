@@ -5,6 +5,7 @@ symbolic links in the inbox are never followed (they become error rows)."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ from ocr_resources.pipeline.paths import UnsafePathError, inside, remove_tree
 from ocr_resources.profiles import load_profile
 from ocr_resources.resources import PipelineStorage, model_resources
 from ocr_resources.store import ResultStore
+from tests.reliability.conftest import write_cases
+from tests.reliability.corpus import Case
 
 
 def _tree(root: Path, skip: Path) -> dict[str, bytes | None]:
@@ -119,3 +122,29 @@ def test_a_trusted_inbox_may_follow_links_but_never_loops(stage_env, tmp_path):
     entry = inbox_entries(stage_env.inbox)["linked"]
     stage_env.stage("linked", "source_documents", lambda ctx: stages.source_documents(ctx, entry, True))
     assert [d["document_id"] for d in stage_env.rows("SELECT document_id FROM documents")] == ["sub/a.pdf"]
+
+
+def test_pipes_sockets_and_devices_get_an_error_row_and_are_never_opened(stage_env):
+    box = stage_env.inbox / "box"
+    write_cases(box, [Case(b"good.pdf", digital_text_pdf(), "name", True),
+                      Case(b"fifo.pdf", b"", "special_file", special="fifo"),
+                      Case(b"sub/socket.pdf", b"", "special_file", special="socket")])
+    write_cases(stage_env.inbox, [Case(b"top-fifo.pdf", b"", "special_file", special="fifo")])
+    os.symlink("/dev/null", box / "null.pdf")  # a device, reached through a link a trusted inbox follows
+    signal.alarm(120)  # opening a pipe blocks for ever: fail instead of hanging
+    try:
+        entries = inbox_entries(stage_env.inbox)
+        assert set(entries) == {"box", "top-fifo"}
+        stage_env.stage("box", "source_documents", lambda ctx: stages.source_documents(ctx, entries["box"], True))
+        stage_env.ingest("top-fifo", entries["top-fifo"])
+    finally:
+        signal.alarm(0)
+    assert [d["document_id"] for d in stage_env.rows("SELECT document_id FROM documents")] == ["good.pdf"]
+    errors = {(e["container_id"], e["document_id"]): e for e in stage_env.rows("SELECT * FROM errors")}
+    assert set(errors) == {("box", "fifo.pdf"), ("box", "sub/socket.pdf"), ("box", "null.pdf"), ("top-fifo", None)}
+    assert all(e["severity"] == "error" and e["error_type"] == "refused" for e in errors.values())
+    assert errors[("box", "fifo.pdf")]["message"] == ("fifo.pdf: a named pipe, not a regular file; not opened "
+                                                     "(reading it could block the run)")
+    assert errors[("box", "sub/socket.pdf")]["message"].startswith("sub/socket.pdf: a socket, not a regular file")
+    assert errors[("box", "null.pdf")]["message"].startswith("null.pdf: a character device, not a regular file")
+    assert errors[("top-fifo", None)]["message"].startswith("top-fifo.pdf: a named pipe, not a regular file")

@@ -4,13 +4,16 @@ snapshot that is refreshed after each commit and never blocks the writers."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
+import time
 
 import duckdb
 import pyarrow as pa
 import pytest
 
+from ocr_resources import store as store_module
 from ocr_resources.store import Producer, ResultStore, StoreLockedError
 
 HOLD = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
@@ -65,3 +68,34 @@ def test_a_lock_released_in_time_costs_a_wait_and_the_snapshot_follows_commits(t
     assert duckdb.connect(str(tmp_path / "ocr-read.duckdb"), read_only=True).execute(
         "SELECT count(*) FROM materializations").fetchone()[0] == 2
 
+
+
+class _Timed(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.seen: list[tuple[float, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append((time.monotonic(), record.getMessage()))
+
+
+def test_a_waiting_run_says_who_holds_the_lock_from_the_first_second_and_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "LOCK_REPORT_S", 1.0)  # 30 s in a run: 1 s here, to see it repeat
+    handler = _Timed()
+    logger = logging.getLogger("a-run")
+    logger.addHandler(handler)
+    store = ResultStore(tmp_path / "ocr.duckdb", lock_timeout_s=60).logging_to(logger)
+    store.migrate()
+    holder = _hold(store.path, 3.5)
+    try:
+        started = time.monotonic()
+        _commit(store)
+    finally:
+        holder.wait()
+        logger.removeHandler(handler)
+    times = [t - started for t, _ in handler.seen]
+    assert len(times) >= 2 and times[0] < 1.5, times
+    assert all(b - a >= 0.9 for a, b in zip(times, times[1:], strict=False)), times
+    message = handler.seen[0][1]
+    assert f"it is locked by process {holder.pid} (" in message and str(store.path) in message, message
+    assert "gives up after 60 s" in message

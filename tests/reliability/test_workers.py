@@ -3,6 +3,11 @@ the reason, the worker is replaced, and the rest of the job and every other job 
 
 from __future__ import annotations
 
+import re
+import threading
+import time
+
+import psutil
 import pytest
 
 from ocr_resources.pipeline.workers import Limits, WorkerStartError, run_jobs
@@ -18,7 +23,8 @@ def test_a_dying_worker_costs_one_unit():
     assert sorted(o for o in out if not o.startswith("failed")) == sorted(
         ["0:ok", "+2/0:ok", "+2/1:ok", "b0:ok", "b+2/0:ok"])
     failures = sorted(o for o in out if o.startswith("failed"))
-    assert failures[0].startswith("failed die: the worker process died (killed by SIGKILL)")
+    assert failures[0].startswith("failed die: the worker process died (killed by signal 9, SIGKILL)")
+    assert "memory limit" not in failures[0]  # it was killed, not out of memory: nothing guessed
     assert failures[1].startswith("failed exit: the worker process died (exit code 3)")
 
 
@@ -44,3 +50,25 @@ def test_a_bug_in_the_job_fails_its_remaining_units_with_the_message():
 def test_workers_that_cannot_start_fail_the_call_instead_of_every_file():
     with pytest.raises(WorkerStartError, match="exit code 5"):
         _run([UnloadableJob()], unit_timeout_s=60)
+
+
+def _kill_worker_later(seconds: float) -> threading.Thread:
+    """Kill this process's (only) busy worker from outside, as an operator or the OOM killer would."""
+    def kill() -> None:
+        time.sleep(seconds)
+        for child in psutil.Process().children(recursive=True):
+            if any("spawn_main" in part for part in child.cmdline()):
+                child.kill()
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_worker_killed_from_outside_is_reported_with_what_is_known():
+    killer = _kill_worker_later(2.0)
+    out = list(run_jobs([ScriptJob(["sleep", "ok"])], workers=1, limits=Limits(memory_mb=2048, unit_timeout_s=60)))
+    killer.join()
+    assert out[1:] == ["+1/0:ok"]
+    assert re.fullmatch(r"failed sleep: the worker process died \(killed by signal 9, SIGKILL\); it held \d+ MB "
+                        r"when last seen", out[0]), out[0]

@@ -131,7 +131,8 @@ def _results(out: dict[str, RowBuffer]) -> dict[str, Rows]:
 
 
 
-_PAGE_COLUMNS = "document_id, page_no, image_path, image_sha256, dpi, width_pt, height_pt, has_text_layer"
+_PAGE_COLUMNS = ("document_id, page_no, image_path, image_sha256, dpi, width_pt, height_pt, has_text_layer,"
+                 " text_layer_chars")
 
 
 T = TypeVar("T")

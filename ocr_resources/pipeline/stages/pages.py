@@ -38,26 +38,29 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
     out = ctx.buffers("rendered_pages", "pages", "words", "page_rules", "errors")
     rendered = digital = 0
     for page in render.render_pages(tasks, workers=ctx.render_workers, limits=ctx.limits):
-        ledger.record(page.document_id, page.page_no, doc_hash[page.document_id], page.error is None)
+        # a text-only page (rendering failed, its text layer kept) is rendered again by the next run
+        ok = page.error is None and page.text_only is None
+        ledger.record(page.document_id, page.page_no, doc_hash[page.document_id], ok)
+        key = {"container_id": ctx.container_id, "document_id": page.document_id, "page_no": page.page_no}
         if page.error:
             out["errors"].add(_error(ctx, "rendered_pages", page.document_id, page.page_no, "render", page.error))
+            out["words"].extend(_word_rows(ctx, key, page.words))  # read before rendering failed: kept
             continue
         if page.warning:
             out["errors"].add(_error(ctx, "rendered_pages", page.document_id, page.page_no, "render_warning",
                                      page.warning, "warning"))
+        if page.text_only:
+            out["errors"].add(_error(ctx, "rendered_pages", page.document_id, page.page_no, "text_only",
+                                     page.text_only, "warning"))
         rendered += 1
         digital += bool(page.has_text_layer)
         if rendered % 500 == 0:  # long documents are rendered in chunks: say how far it got
             ctx.logger.info("rendered_pages[%s]: %d pages rendered", ctx.container_id, rendered)
-        key = {"container_id": ctx.container_id, "document_id": page.document_id, "page_no": page.page_no}
         out["pages"].add({**key, "width_pt": page.width_pt, "height_pt": page.height_pt, "dpi": page.dpi,
                           "width_px": page.width_px, "height_px": page.height_px, "image_sha256": page.image_sha256,
                           "image_path": page.image_path, "has_text_layer": page.has_text_layer,
                           "text_layer_chars": page.text_layer_chars, **_lineage(ctx)})
-        out["words"].extend([{**key, "word_no": i, "source": "text_layer", "text": w[0], "x0": w[1], "y0": w[2],
-                              "x1": w[3], "y1": w[4], "confidence": 1.0, "font_size": w[5], "bold": w[6],
-                              "hidden": w[7], **_lineage(ctx)}
-                             for i, w in enumerate(page.words)])
+        out["words"].extend(_word_rows(ctx, key, page.words))
         out["page_rules"].extend([{**key, "rule_no": i, "x0": r[0], "y0": r[1], "x1": r[2], "y1": r[3], "kind": r[4],
                                    "source": page.rules_source, **_lineage(ctx)} for i, r in enumerate(page.rules)])
     results, live = ledger.tables()
@@ -68,3 +71,9 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
                        page_results=results, live_pages=live)
 
 
+
+
+def _word_rows(ctx: StageContext, key: dict, words: list[render.WordRecord]) -> list[dict]:
+    return [{**key, "word_no": i, "source": "text_layer", "text": w[0], "x0": w[1], "y0": w[2], "x1": w[3],
+             "y1": w[4], "confidence": 1.0, "font_size": w[5], "bold": w[6], "hidden": w[7], **_lineage(ctx)}
+            for i, w in enumerate(words)]

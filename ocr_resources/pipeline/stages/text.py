@@ -147,10 +147,12 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
                 p["_hash"] = _input_hash(p["image_sha256"], p["has_text_layer"], _region_signature(p["_regions"]))
                 if ledger.needed(p["document_id"], p["page_no"], p["_hash"]):
                     needed.append(p)
-            if any(p["has_text_layer"] for p in needed):
-                words = _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, ["text_layer"])
-                for p in needed:
-                    p["_words"] = _words(words.get(p["page_no"], [])) if p["has_text_layer"] else []
+            # a page without a usable text layer may still have a few words in it: kept for when OCR reads
+            # nothing (a strip one word high, a blank stand-in image of a page that could not be rendered)
+            words = _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, ["text_layer"]) \
+                if any(p["text_layer_chars"] for p in needed) else {}
+            for p in needed:
+                p["_words"] = _words(words.get(p["page_no"], []))
             return needed
 
         for _, needed in _page_chunks(ctx, load):
@@ -215,6 +217,9 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
             if page["has_text_layer"]:
                 req = page["_requests"][0]
                 docs.add(doc, _checked_page(page, words, req, o.result.confidence, page_text))
+            elif not words and page["_words"]:
+                docs.add(doc, page_text(page, page["_words"], "text_layer",
+                                        "OCR read nothing; the page's short text layer is kept", 1.0))
             else:
                 reason = "no text layer" + (f"; {o.result.reader}" if o.result.reader else "")
                 docs.add(doc, page_text(page, words, "ocr", reason, o.result.confidence, words))
@@ -258,6 +263,8 @@ def _checked_page(page: dict[str, Any], ocr: list[Word], req, confidence, page_t
     """A text-layer page read by OCR as a whole: OCR replaces the text layer, unless the text layer only
     had to be checked and OCR agrees with it."""
     layer = page["_words"]
+    if layer and not ocr:  # OCR read nothing (a blank stand-in image, a strip): the text layer is all there is
+        return page_text(page, layer, "text_layer", f"{req.reason}; OCR read nothing, text layer kept", 1.0)
     if req.verify:
         score = agreement(" ".join(w.text for w in layer), " ".join(w.text for w in ocr))
         if score >= MIN_AGREEMENT:
