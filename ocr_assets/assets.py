@@ -91,6 +91,11 @@ def force_recompute(context: AssetExecutionContext, asset_name: str) -> bool:
     return bool(wanted & {"1", "true", "yes", "all", asset_name})
 
 
+def failed_container_note(asset_name: str, key: str) -> str:
+    """The note an error raised for one container carries (`cli.failure_message` reads it back)."""
+    return f"{asset_name} failed on container {key}"
+
+
 def _run_stage(
     context: AssetExecutionContext,
     storage: PipelineStorage,
@@ -120,10 +125,15 @@ def _run_stage(
             force=force, spill_root=Path(storage.data_dir) / "spill", limits=storage.limits(),
             checkpoint_pages=storage.checkpoint_pages,
         )
-        with turn(key):  # a model step's compute holds the accelerator; its commit does not
-            output = stage(ctx)
-        waits = store.retries
-        counts = stages.commit(ctx, asset_name, output, producer, started)
+        try:
+            with turn(key):  # a model step's compute holds the accelerator; its commit does not
+                output = stage(ctx)
+            waits = store.retries
+            counts = stages.commit(ctx, asset_name, output, producer, started)
+        except Exception as exc:
+            # Which container failed, in the error itself: the UI, the run log and the CLI's message say it.
+            exc.add_note(failed_container_note(asset_name, key))
+            raise
         _refresh_snapshot(context, store)
         waits = store.retries - waits
         store.record_model_loads(model_cache.drain_load_events(context.run_id))

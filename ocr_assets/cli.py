@@ -1,22 +1,34 @@
-"""Small commands around the `dagster` CLI, used by the Makefile and pasted from the README. Each works from
-a new shell: $DAGSTER_HOME defaults to the project's `dagster_home/`.
+"""The project's commands: `ocr-pipeline <command>` (the console script), or `python -m ocr_assets.cli
+<command>`; `--help` after any command says what it does. Each works from a new shell: $DAGSTER_HOME defaults
+to the project's `dagster_home/`.
 
-    python -m ocr_assets.cli register      # inbox containers -> dynamic partitions of the instance, prints keys
-    python -m ocr_assets.cli materialize   # every asset for every inbox container in ONE run (models load once)
+    ocr-pipeline register      # inbox containers -> dynamic partitions of the instance, prints keys
+    ocr-pipeline materialize   # every asset for every inbox container in ONE run (models load once)
         [--partition KEY | --partition-range FIRST...LAST] [--verbose]
-    python -m ocr_assets.cli backfill      # an asset backfill: per-partition status in the UI; the daemon
-        [--partitions A,B | --all]         # (`make ui`) launches its runs through the run queue
-    python -m ocr_assets.cli summary       # what is in DuckDB
-    python -m ocr_assets.cli keys          # partition key -> inbox folder (the stored, stable mapping)
-    python -m ocr_assets.cli attach        # the SQL a reader runs in DuckDB to query the results (a lake)
+    ocr-pipeline backfill      # an asset backfill: per-partition status in the UI; the daemon
+        [--partitions A,B | --all]   # (`make ui`) launches its runs through the run queue
+    ocr-pipeline summary       # what is in DuckDB
+    ocr-pipeline keys          # partition key -> inbox folder (the stored, stable mapping)
+    ocr-pipeline attach        # the SQL a reader runs in DuckDB to query the results (a lake)
+
+A command that fails ends with one message: what failed, on which container, why, and what to do; the
+stack trace only with `--verbose`.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import re
 import sys
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 from ocr_resources.lake import reader_sql
 from ocr_resources.pipeline.containers import inbox_entries, key_registry
@@ -68,9 +80,151 @@ def free_dead_runs() -> None:
         reap_dead_runs(instance, say=lambda line: print(line, file=sys.stderr, flush=True))
 
 
+PROG = "ocr-pipeline"
+# Dagster's console log lines start with a timestamp (after colour codes on a terminal).
+_LOG_LINE = re.compile(r"^(\x1b\[[0-9;]*m)*\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4} - ")
+
+
+class QuietFailures(io.TextIOBase):
+    """The run's console output without the stack traces of failed steps and without Dagster's "Dependencies
+    for step ... failed ... Not executing." line for each step after them: without `--verbose` the command
+    ends with one message saying what failed and why (`failure_message`) instead of ~100 lines of trace.
+    Every other line, the run's progress included, passes through unchanged."""
+
+    def __init__(self, target: TextIO) -> None:
+        self.target = target
+        self.pending = ""
+        self.in_error = False  # inside a multi-line ERROR record (the step's error and its stack)
+        self.steps_not_run = 0
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        while "\n" in self.pending:
+            line, self.pending = self.pending.split("\n", 1)
+            self._line(line + "\n")
+        return len(text)
+
+    def _line(self, line: str) -> None:
+        if _LOG_LINE.match(line):
+            self.in_error = " - ERROR - " in line
+            if self.in_error and line.rstrip().endswith("Not executing."):
+                self.steps_not_run += 1
+                return
+            self.target.write(line)
+        elif not self.in_error:
+            self.target.write(line)
+
+    def flush(self) -> None:
+        if self.pending and not self.in_error:
+            self.target.write(self.pending)
+        self.pending = ""
+        self.target.flush()
+
+    def isatty(self) -> bool:  # coloured logs on a terminal, as without the filter
+        return self.target.isatty()
+
+
+@contextmanager
+def quiet_failures(enabled: bool) -> Iterator[QuietFailures | None]:
+    if not enabled:
+        yield None
+        return
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = QuietFailures(out), QuietFailures(err)
+    try:
+        yield sys.stderr  # type: ignore[misc]
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = out, err
+
+
+# What to do, by the kind of error that failed the step (the innermost cause's class).
+HINTS = {
+    "StoreLockedError": "close the process holding the DuckDB file (readers open data/ocr-read.duckdb instead), "
+                        "then run the same command again",
+    "ModelUnavailableError": "make the model available as said above (make fetch-models on a machine with "
+                             "internet, or a local directory in the profile), or set OCR_PROFILE back",
+    "FileNotFoundError": "check that the container is still in the inbox (`ocr-pipeline keys`), then run the "
+                         "same command again",
+    "UnsafeKeyError": "use a container key that `ocr-pipeline keys` lists",
+}
+DEFAULT_HINT = ("fix the cause above and run the same command again: pages already done are reused, only the "
+                "missing ones are computed")
+_CONTAINER_NOTE = re.compile(r"^(\S+) failed on container (\S+)$", re.MULTILINE)
+
+
+def _innermost(error: Any) -> Any:
+    # Dagster wraps a step's own exception in DagsterExecutionStepExecutionError; the user's error is its cause.
+    while error is not None and error.cls_name.startswith("DagsterExecution") and error.cause is not None:
+        error = error.cause
+    return error
+
+
+def _failed_steps(instance: Any, run_id: str) -> list[dict[str, str]]:
+    from dagster import DagsterEventType
+
+    out = []
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
+        event = record.dagster_event
+        data = event.step_failure_data
+        error = _innermost(data.error)
+        lines = [ln for ln in (error.message if error else "").strip().splitlines() if ln.strip()]
+        note = _CONTAINER_NOTE.search(error.message) if error else None
+        why = next((ln for ln in lines if not _CONTAINER_NOTE.match(ln)), "") if lines else ""
+        kind = error.cls_name if error else ""
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            why = data.user_failure_data.description  # a Failure says it all (what to do included)
+            cause = _innermost(error.cause) if error is not None and error.cause is not None else None
+            kind = cause.cls_name if cause is not None else kind
+        out.append({"step": event.step_key or "?", "container": note.group(2) if note else "", "why": why,
+                    "kind": kind})
+    return out
+
+
+def failure_message(instance: Any, run: Any | None, partitions: str, steps_not_run: int = 0,
+                    exc: BaseException | None = None) -> str:
+    """One message for a failed CLI run: what failed, on which container, why, and what to do."""
+    if run is None:  # refused before a run existed (an unknown partition, say)
+        why = f"{type(exc).__name__}: {exc}" if exc is not None else "no run was started"
+        return (f"FAILED before a run started ({partitions}): {why}\n"
+                f"  what to do: check the container keys (`{PROG} keys`, `{PROG} register`) and the command "
+                f"(`{PROG} materialize --help`)")
+    failed = _failed_steps(instance, run.run_id)
+    short = run.run_id[:8]
+    lines = []
+    if not failed:
+        lines.append(f"FAILED: run {short} ({partitions}): {exc or run.status.value}")
+        lines.append(f"  what to do: {DEFAULT_HINT}")
+    for f in failed:
+        where = f"container {f['container']}" if f["container"] else partitions
+        lines.append(f"FAILED: {f['step']} on {where} (run {short})")
+        lines.append(f"  why: {f['why']}")
+        lines.append(f"  what to do: {HINTS.get(f['kind'], DEFAULT_HINT)}")
+    skipped = f"; {steps_not_run} later steps did not run" if steps_not_run else ""
+    lines.append(f"  more: the run's page in the UI (`make ui`, Runs, {short}){skipped}; "
+                 f"`--verbose` shows the stack trace")
+    return "\n".join(lines)
+
+
+def _run_started_here(instance: Any, since: float) -> Any | None:
+    """The run this process just made: the newest run created since `since` whose worker is this process
+    (the `ocr/worker` tag), else the newest since then (a run that failed before its first step)."""
+    from dagster import RunsFilter
+
+    from ocr_assets.dead_runs import WORKER_TAG
+
+    records = instance.get_run_records(RunsFilter(created_after=datetime.fromtimestamp(since, UTC)), limit=20)
+    mine = [r for r in records if r.dagster_run.tags.get(WORKER_TAG, "").split(" ")[1:2] == [str(os.getpid())]]
+    chosen = (mine or records)[:1]
+    return chosen[0].dagster_run if chosen else None
+
+
 def materialize(partition: str | None = None, partition_range: str | None = None, verbose: bool = False) -> int:
     """`dagster asset materialize` of every asset, in this process (so the package's warning filters apply)
-    and with INFO-level console logs unless `verbose`. Without a partition: every inbox container, one run."""
+    and with INFO-level console logs unless `verbose`. Without a partition: every inbox container, one run.
+    A failed run ends with `failure_message`; its stack trace shows only with `verbose`."""
+    from dagster import DagsterInstance
     from dagster._cli import cli as dagster_cli
 
     free_dead_runs()
@@ -90,18 +244,46 @@ def materialize(partition: str | None = None, partition_range: str | None = None
     args += ["--partition", partition] if partition else ["--partition-range", partition_range]
     if not verbose:
         args += ["--config-json", json.dumps(QUIET_RUN_CONFIG)]
+    started = time.time() - 1  # run records' creation times are whole-second precise on some storages
+    steps_not_run = 0
     try:
-        dagster_cli.main(args=args, prog_name="dagster", standalone_mode=False)
-    except Exception as exc:  # noqa: BLE001 - the run's own log already says what failed
-        print(f"run failed: {exc}", file=sys.stderr)
+        with quiet_failures(enabled=not verbose) as err:
+            try:
+                dagster_cli.main(args=args, prog_name="dagster", standalone_mode=False)
+            finally:
+                steps_not_run = err.steps_not_run if err is not None else 0
+    except Exception as exc:  # noqa: BLE001 - the run's events say what failed; the trace only when asked
+        with DagsterInstance.get() as instance:
+            run = _run_started_here(instance, started)
+            if verbose and run is None:  # a run's own log already holds its trace
+                traceback.print_exc()
+            print(failure_message(instance, run, partition or partition_range or "", steps_not_run, exc),
+                  file=sys.stderr, flush=True)
         return 1
     return 0
+
+
+def run_stretches(ordered: list[str], wanted: list[str]) -> list[list[str]]:
+    """The runs an asset backfill of `wanted` becomes: Dagster runs cover one partition or one range of
+    adjacent partitions (in the order they were registered), so with the single-run backfill policy the
+    daemon launches one run per stretch of adjacent wanted containers, each loading the models once."""
+    chosen = set(wanted)
+    stretches: list[list[str]] = []
+    previous_chosen = False
+    for key in ordered:
+        if key in chosen:
+            if not previous_chosen:
+                stretches.append([])
+            stretches[-1].append(key)
+        previous_chosen = key in chosen
+    return stretches
 
 
 def backfill(partitions: list[str] | None = None) -> str:
     """Submit an asset backfill of every asset for `partitions` (default: every registered container). Unlike
     `dagster job backfill`, its page in the UI shows each partition's status; the daemon launches its runs
-    (with the single-run backfill policy: one run for all of them, through the run queue)."""
+    through the run queue: one run for containers registered next to each other, one run per stretch of
+    adjacent containers otherwise (`run_stretches`), and says which."""
     from dagster import DagsterInstance
     from dagster._core.execution.backfill import PartitionBackfill
     from dagster._core.utils import make_new_backfill_id
@@ -117,15 +299,22 @@ def backfill(partitions: list[str] | None = None) -> str:
     known = instance.get_dynamic_partitions(containers.name)
     unknown = sorted(set(partitions or []) - set(known))
     if unknown:
-        raise SystemExit(f"not registered as partitions: {unknown} (run `python -m ocr_assets.cli register`)")
+        raise CliError(f"not registered as partitions: {', '.join(unknown)}",
+                       f"run `{PROG} register` (or start `make ui`), then `{PROG} keys` lists the keys")
+    wanted = partitions or list(known)
     backfill_id = make_new_backfill_id()
     instance.add_backfill(PartitionBackfill.from_asset_partitions(
-        backfill_id=backfill_id, asset_graph=defs.resolve_asset_graph(), partition_names=partitions or known,
+        backfill_id=backfill_id, asset_graph=defs.resolve_asset_graph(), partition_names=wanted,
         asset_selection=[a.key for a in document_assets], backfill_timestamp=get_current_timestamp(),
         tags=HEAVY_RUN_TAGS, dynamic_partitions_store=instance, all_partitions=False,
-        title=None, description="python -m ocr_assets.cli backfill", run_config=None))
-    print(f"asset backfill {backfill_id} for {len(partitions or known)} containers; runs start when the daemon "
-          f"(make ui) picks it up: http://127.0.0.1:3000/runs/b/{backfill_id}")
+        title=None, description=f"{PROG} backfill", run_config=None))
+    stretches = run_stretches(list(known), wanted)
+    plan = "; ".join(s[0] if len(s) == 1 else f"{s[0]}...{s[-1]} ({len(s)})" for s in stretches)
+    why = "" if len(stretches) == 1 else (" (Dagster runs cover one container or a range of containers "
+                                          "registered next to each other)")
+    print(f"asset backfill {backfill_id} for {len(set(wanted))} containers: {len(stretches)} "
+          f"run{'s' if len(stretches) != 1 else ''}, {plan}{why}; runs start when the daemon (make ui) picks it "
+          f"up: http://127.0.0.1:3000/runs/b/{backfill_id}")
     return backfill_id
 
 
@@ -176,16 +365,49 @@ def summary(store: ResultStore) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ocr_assets.cli")
-    parser.add_argument("command", choices=["register", "materialize", "backfill", "summary", "keys",
-                                                    "attach"])
-    parser.add_argument("--partition", help="materialize: one container")
-    parser.add_argument("--partition-range", help="materialize: FIRST...LAST, in registration order")
-    parser.add_argument("--partitions", help="backfill: containers, comma-separated (default: all)")
-    parser.add_argument("--all", action="store_true", help="backfill: every registered container (default)")
-    parser.add_argument("--verbose", action="store_true", help="materialize: Dagster's DEBUG event log too")
-    args = parser.parse_args(argv)
+class CliError(Exception):
+    """A refusal the user can act on: printed as what went wrong and what to do, without a trace."""
+
+    def __init__(self, what: str, todo: str) -> None:
+        super().__init__(what)
+        self.todo = todo
+
+
+COMMANDS = {
+    "register": "add every inbox container as a partition of the Dagster instance; print the keys",
+    "materialize": "every asset for containers in ONE run in this process (default: every inbox container)",
+    "backfill": "queue an asset backfill of every asset; the daemon (make ui) runs it, the UI shows each "
+                "container's status",
+    "summary": "what is in DuckDB: documents, pages, regions, text, tables, errors",
+    "keys": "partition key -> inbox folder (the stored, stable mapping)",
+    "attach": "the SQL a reader runs in DuckDB to query the results read-only",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help="Dagster's DEBUG event log, and the stack trace when something fails")
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Document-AI pipeline on Dagster (`python -m ocr_assets.cli` is the same program). "
+                    "`ocr-pipeline COMMAND --help` says more about a command.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, text in COMMANDS.items():
+        p = sub.add_parser(name, parents=[common], help=text, description=text[0].upper() + text[1:] + ".")
+        if name == "materialize":
+            which = p.add_mutually_exclusive_group()
+            which.add_argument("--partition", metavar="KEY", help="one container")
+            which.add_argument("--partition-range", metavar="FIRST...LAST",
+                               help="containers FIRST to LAST, in registration order (`ocr-pipeline register`)")
+        if name == "backfill":
+            p.add_argument("--partitions", metavar="A,B,...", help="containers, comma-separated (default: all); "
+                           "adjacent ones share a run, others get one run per stretch (docs/orchestration.md)")
+            p.add_argument("--all", action="store_true", help="every registered container (the default)")
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "register":
         return 0 if register() else 1
     if args.command == "materialize":
@@ -201,6 +423,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(summary(PipelineStorage().result_store()))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except CliError as exc:
+        print(f"FAILED: {PROG} {args.command}: {exc}\n  what to do: {exc.todo}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - one message; the trace only when asked for
+        if args.verbose:
+            traceback.print_exc()
+        print(f"FAILED: {PROG} {args.command}: {type(exc).__name__}: {exc}\n  what to do: fix the cause and run "
+              f"it again; `--verbose` shows the stack trace", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
