@@ -461,6 +461,86 @@ def test_without_words_regions_are_left_alone():
     assert refine_regions(regions, [], [Rule(10, 10, 100, 10)]) == regions
 
 
+def numbered_list(c: canvas.Canvas) -> None:
+    """Numbered steps: the number, a gap, a line of running text."""
+    c.setFont("Helvetica", 10)
+    items = ("Calculate the trip distance from the odometer readings at both ends.",
+             "Divide the distance by the fuel used to find the consumption per litre.",
+             "Compare the result with the figure the maker states for the model.",
+             "Record the result in the log book with the date and the name of the driver.")
+    for k, text in enumerate(items):
+        c.drawString(72, _top(100 + 14 * k), f"{k + 1}.")
+        c.drawString(100, _top(100 + 14 * k), text)
+
+
+def two_text_columns(c: canvas.Canvas) -> None:
+    """Two columns of running text side by side; the first flows into the second."""
+    c.setFont("Helvetica", 9)
+    text = ("The committee met twice during the year to review the budget and the plans of each department "
+            "before the annual report was drafted and sent to the members for their comments and approval. "
+            "Members asked that future reports show the spending of each project separately so that the costs "
+            "of the new building can be followed from one year to the next without any doubt at all.").split()
+    half = len(text) // 2
+    for x, column in ((72, text[:half]), (310, text[half:])):
+        line: list[str] = []
+        y = 100
+        for word in column:
+            if len(" ".join([*line, word])) > 45:
+                c.drawString(x, _top(y), " ".join(line))
+                line, y = [word], y + 12
+            else:
+                line.append(word)
+        c.drawString(x, _top(y), " ".join(line))
+
+
+def income_statement(c: canvas.Canvas) -> None:
+    """No rules; dollar signs at the left of each amount column; a heading over two dated columns."""
+    c.setFont("Helvetica", 9)
+    c.drawString(300, _top(100), "Year Ended")
+    c.drawRightString(360, _top(112), "Jan 26, 2025")
+    c.drawRightString(440, _top(112), "Jan 28, 2024")
+    rows = (("Revenue", "130,497", "60,922"), ("Cost of revenue", "32,639", "16,621"),
+            ("Gross profit", "97,858", "44,301"), ("Research and development", "12,914", "8,675"),
+            ("Total operating expenses", "16,405", "11,329"))
+    for k, (label, a, b) in enumerate(rows):
+        y = 126 + 12 * k
+        c.drawString(72, _top(y), label)
+        c.drawString(300, _top(y), "$")
+        c.drawRightString(360, _top(y), a)
+        c.drawString(380, _top(y), "$")
+        c.drawRightString(440, _top(y), b)
+
+
+@pytest.mark.parametrize("draw, reason", [(numbered_list, "list items"), (two_text_columns, "columns of running text")])
+def test_prose_the_layout_model_calls_a_table_is_text_and_says_why(draw, reason):
+    _, _, words, rules = _page(draw)
+    out = refine_regions([DetectedRegion(Box(60, 85, 560, 200), "table", "table", 0.8)], words, rules)
+    assert [(r.label, r.model_label) for r in out] == [("text", "table")]
+    assert out[0].table_reason.startswith("not a table: prose") and reason in out[0].table_reason
+    # a real table the model calls a table stays one, with its reason
+    _, _, words, rules = _page(unruled_table)
+    kept = refine_regions([DetectedRegion(Box(60, 85, 380, 180), "table", "table", 0.8)], words, rules)
+    assert [r.label for r in kept] == ["table"] and kept[0].table_reason == "layout table, words not prose"
+
+
+def test_a_table_labelled_otherwise_or_in_no_region_is_a_table_with_its_reason():
+    _, _, words, rules = _page(income_statement)
+    out = refine_regions([DetectedRegion(Box(60, 85, 560, 200), "reference", "reference", 0.8)], words, rules)
+    assert [(r.label, r.model_label) for r in out] == [("table", "reference")]
+    assert out[0].table_reason == "grid of 7 x 3 (aligned words) in a reference region"
+    table = build_structure(words, rules, out[0].box)
+    assert [c.text for c in table.cells if c.row == 2] == ["Revenue", "$ 130,497", "$ 60,922"]
+    # no region at all over the table (only a title elsewhere): the words' grid is found all the same
+    _, _, words, rules = _page(unruled_table)
+    title = DetectedRegion(Box(60, 20, 300, 40), "title", "title", 0.9)
+    out = refine_regions([title], words, rules)
+    tables = [r for r in out if r.label == "table"]
+    assert len(tables) == 1 and tables[0].model_label is None
+    assert tables[0].table_reason == "grid of 5 x 3 (aligned words) outside every region"
+    # a paragraph outside every region is not a table
+    assert [r.label for r in refine_regions([title], _page(numbered_list)[2], [])] == ["title"]
+
+
 # -- the stages, end to end ------------------------------------------------------------------------------------
 class FigureDetector(LayoutDetector):
     """Calls the whole table area of the generated page a figure."""
@@ -498,8 +578,9 @@ def test_tables_stage_fills_a_table_the_layout_model_called_a_figure(tmp_path: P
     run("rendered_pages", lambda ctx: stages.rendered_pages(ctx, 72))
     assert store.query("SELECT count(*) AS n FROM page_rules WHERE kind = 'line'")[0]["n"] == 9
     run("layout_regions", lambda ctx: stages.layout_regions(ctx, FigureDetector()))
-    regions = store.query("SELECT label, model_label FROM regions")
-    assert regions == [{"label": "table", "model_label": "figure"}]
+    regions = store.query("SELECT label, model_label, table_reason FROM regions")
+    assert regions == [{"label": "table", "model_label": "figure",
+                        "table_reason": "grid of 4 x 3 (ruled grid) in a figure region"}]
     out = run("tables", lambda ctx: stages.tables(ctx, GeometryTableRecognizer(EngineSettings("table", "geometry"))))
     assert out.stats["structure_sources"] == {"rules": 1}
     table = store.query("SELECT n_rows, n_cols, structure_source, html FROM tables")[0]
@@ -509,6 +590,8 @@ def test_tables_stage_fills_a_table_the_layout_model_called_a_figure(tmp_path: P
     assert cells[(2, 0)]["text"] == "North and east coast"
     assert cells[(0, 1)]["col_span"] == 2 and cells[(0, 1)]["is_header"]
     assert cells[(3, 2)]["text"] == "9.4" and not cells[(3, 2)]["is_header"]
+    assert cells[(3, 2)]["header_path"] == ["Results"] and cells[(0, 1)]["header_path"] is None
+    assert cells[(3, 2)]["fill_stripped"] is False
 
 
 @pytest.mark.parametrize("rotate", [0, 90])

@@ -16,7 +16,7 @@ from ocr_resources.types import Box, Word
 
 PHRASE_GAP = 0.6  # x text height (~0.7 em, twice a wide space): words closer than this are one phrase
 _YEAR = re.compile(r"^\s*(1[89]|20)\d\d\s*$")  # a year: in a heading, a column's name, not a value
-_NUMERIC = re.compile(r"^[\s\-+–−(]*[$€£%]?[\d.,]+[%)*]?\s*$")
+_NUMERIC = re.compile(r"^[\s\-+–−(]*[$€£¥₹%]?\s?[\d.,]+[%)*]?\s*$")
 
 
 @dataclass

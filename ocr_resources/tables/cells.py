@@ -14,6 +14,8 @@ _FILL_ONLY = re.compile(r"^[\s.·•…_\-–—]*$")
 _LEADING_DOT = re.compile(r"(?<![\w.])\.(?=[^\W\d_])")  # ".algeria": a stray leader dot stuck to a word
 _NUMBER = re.compile(r"^[\-+−–(]?[$€£¥]?\d[\d.,]*%?\)?$")
 _CURRENCY = frozenset("$€£¥₹")
+BIND_REACH = 3.0  # x the phrase gap: how far apart the parts of one value (a number and its unit) may be set
+CURRENCY_REACH = 8.0
 _PLUS_MINUS = ("±", "∓", "+/-", "+/−")
 # Units that follow a number as part of its value. Only ones that are never a column's value on their own
 # (single letters such as "A" or "m" are grades and codes as often as units).
@@ -79,6 +81,14 @@ def trim_fill_words(line: list[Word]) -> tuple[list[Word], set[int]]:
 
 def _numeric(text: str) -> bool:
     return bool(_NUMBER.match(text.strip()))
+
+
+def bind_reach(phrase: list[Word], word: Word) -> float:
+    """How far (in phrase gaps) `word` may be from `phrase` and still belong to its value (`binds`); 0 when
+    it does not. A currency sign stands at the left edge of its column, far from a right-aligned amount."""
+    if not binds(phrase, word):
+        return 0.0
+    return CURRENCY_REACH if phrase[-1].text in _CURRENCY else BIND_REACH
 
 
 def binds(phrase: list[Word], word: Word) -> bool:

@@ -29,6 +29,9 @@ STOP_LABELS = ("caption", "title")  # a table never runs across these
 MIN_DENSITY = 0.15  # share of a table's area its words cover; tables are dense, charts and diagrams are not
 
 
+_EVIDENCE = {"grid": "ruled grid", "rules": "rules above and below rows", "alignment": "aligned words"}
+
+
 @dataclass
 class Candidate:
     box: Box
@@ -112,12 +115,15 @@ def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool) 
     if strict:
         # a table nobody else vouches for (the model saw none here) must be dense and nearly full: charts
         # give sparse grids (tick labels round an empty plot), with little text for their area
-        density = sum(w.box.area for w in words) / max(box.area, 1e-6)
-        if filled < 0.85 * len(table.cells):
-            return False, f"sparse grid ({filled} of {len(table.cells)} cells hold text)"
+        extent = _fit(words, box)  # the words' own extent: a model's box may be loose
+        density = sum(w.box.area for w in words) / max(extent.area, 1e-6)
+        body = [c for c in table.cells if not c.is_header]  # a heading row's stub may well be empty
+        full = sum(1 for c in body if c.text)
+        if full < 0.85 * len(body):
+            return False, f"sparse grid ({full} of {len(body)} body cells hold text)"
         if density < MIN_DENSITY:
             return False, f"little text for its area ({density:.2f})"
-        return True, f"aligned grid of {table.n_rows} x {table.n_cols}"
+        return True, f"grid of {table.n_rows} x {table.n_cols}"
     if filled >= 4 and filled >= 0.3 * len(table.cells):
         return True, f"grid of {table.n_rows} x {table.n_cols}"
     return False, f"sparse grid ({filled} of {len(table.cells)} cells hold text)"
@@ -294,7 +300,7 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
             ok, why = table_verdict(held, [], region.box, strict=True)
             if ok:
                 out.append(DetectedRegion(_fit(words, region.box), "table", region.model_label, region.score,
-                                          f"{why} in a {region.label} region"))
+                                          f"{why} (aligned words) in a {region.label} region"))
             else:  # recorded where the words could have been a table: lines of several phrases
                 out.append(replace(region, table_reason=f"not a table: {why}") if _grid_like(held) else region)
         else:
@@ -305,18 +311,19 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
             continue
         ok, why = table_verdict(_inside(words, c.box), lines, c.box, strict=True)
         if ok:
-            added.append((c, f"{why}, {c.evidence} the layout missed"))
+            added.append((c, f"{why} ({_EVIDENCE[c.evidence]})"))
     held = [w for w in words if not any(r.box.contains_point(*w.box.center) for r in regions)]
     for box in _loose_blocks(held):
         ok, why = table_verdict(_inside(held, box), [], box, strict=True)
         if ok and not any(c.box.intersection(box) > 0 for c in found):
-            added.append((Candidate(box, "alignment"), f"{why} outside every region"))
+            added.append((Candidate(box, "alignment"), f"{why} (aligned words)"))
     for c, why in added:
         # the model's region that covers most of it lends its label (kept as the model's) and score
         host = max(regions, key=lambda r: r.box.intersection(c.box), default=None)
         hosted = host is not None and host.box.intersection(c.box) > 0
         out.append(DetectedRegion(c.box, "table", host.model_label if hosted else None,
-                                  host.score if hosted else None, why))
+                                  host.score if hosted else None,
+                                  f"{why} in a {host.label} region" if hosted else f"{why} outside every region"))
     # a table inside another one is the same table seen twice (two model boxes over one ruled table)
     tables = [r for r in out if r.label == "table"]
     nested = {id(a) for a in tables for b in tables

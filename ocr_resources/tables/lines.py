@@ -6,10 +6,8 @@ import statistics
 from dataclasses import dataclass, field
 
 from ocr_resources.geometry.lines import is_rtl, order_words
-from ocr_resources.tables.cells import binds
+from ocr_resources.tables.cells import bind_reach
 from ocr_resources.types import Box, Word
-
-BIND_GAP = 3.0  # x the phrase gap: how far apart the parts of one value (a number and its unit) may be set
 
 
 @dataclass
@@ -83,7 +81,7 @@ def split_phrases(words: list[Word], max_gap: float, cuts: list[tuple[float, flo
             if gap < max_gap and not (on_cut and gap > max_gap / 2):
                 phrases[-1].append(word)
                 continue
-            if gap < BIND_GAP * max_gap and binds(phrases[-1], word):
+            if gap < bind_reach(phrases[-1], word) * max_gap:
                 phrases[-1].append(word)  # one value however set: 68.3 ± 19.7, 12 kg, 566 (45% of all)
                 continue
         phrases.append([word])
