@@ -7,13 +7,13 @@ from ocr_assets.checks import document_checks
 from ocr_assets.jobs import document_pipeline_job
 from ocr_assets.schedules import stale_containers_schedule
 from ocr_assets.sensors import dead_runs_sensor, inbox_sensor
-from ocr_assets.staleness import stale_results_sensor
+from ocr_assets.staleness import stale_results_sensor, staleness_check_job
 from ocr_resources.resources import PipelineStorage
 
 defs = Definitions(
     assets=document_assets,
     asset_checks=document_checks,
-    jobs=[document_pipeline_job],
+    jobs=[document_pipeline_job, staleness_check_job],
     schedules=[stale_containers_schedule],
     sensors=[inbox_sensor, stale_results_sensor, dead_runs_sensor],
     resources={"storage": PipelineStorage(), **PROFILE_MODELS},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
@@ -45,15 +45,35 @@ def versions_hash(versions: Mapping[AssetKey, str]) -> str:
 
 
 _LATEST = """
-    SELECT m.partition_key AS container_id, m.asset_key, p.code_version
+    SELECT m.partition_key AS container_id, m.asset_key, p.code_version, m.run_id
     FROM materializations m LEFT JOIN producers p USING (producer_id)
     WHERE m.partition_key IN ({keys})
     QUALIFY row_number() OVER (PARTITION BY m.asset_key, m.partition_key ORDER BY m.finished_at DESC) = 1
 """
 
 
+def stored_results(store: ResultStore, keys: list[str]) -> dict[str, dict[str, tuple[str | None, str]]]:
+    """Container -> asset -> (code version, run id) of the asset's latest results in DuckDB."""
+    latest: dict[str, dict[str, tuple[str | None, str]]] = {k: {} for k in keys}
+    if not keys or (isinstance(store.path, Path) and not store.path.exists()):
+        return latest
+    marks = ", ".join("?" for _ in keys)
+    for r in store.query(_LATEST.format(keys=marks), keys):
+        latest[r["container_id"]][r["asset_key"]] = (r["code_version"], r["run_id"])
+    return latest
+
+
+def results_digest(made: Mapping[str, tuple[str | None, str]]) -> str:
+    """Which results a container holds now (the run that made each asset's latest rows): part of a run key,
+    so that a container made stale again by a return to an earlier profile (A -> B -> A: B's results are
+    stored now) gets a new key, while the same stored results never get a second request."""
+    blob = "\n".join(f"{asset}={run_id}" for asset, (_, run_id) in sorted(made.items()))
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
 def container_states(store: ResultStore, fingerprints: Mapping[str, str],
-                     versions: Mapping[AssetKey, str]) -> dict[str, str]:
+                     versions: Mapping[AssetKey, str],
+                     latest: Mapping[str, Mapping[str, tuple[str | None, str]]] | None = None) -> dict[str, str]:
     """Container -> "current", "new" (never processed), "changed" (its files changed since), "incomplete"
     (some asset has no results yet) or "stale" (some asset's results come from another code version)."""
     keys = list(fingerprints)
@@ -64,13 +84,11 @@ def container_states(store: ResultStore, fingerprints: Mapping[str, str],
     marks = ", ".join("?" for _ in keys)
     stored = {r["container_id"]: r["fingerprint"] for r in store.query(
         f"SELECT container_id, fingerprint FROM containers WHERE container_id IN ({marks})", keys)}
-    latest: dict[str, dict[str, str | None]] = {k: {} for k in keys}
-    for r in store.query(_LATEST.format(keys=marks), keys):
-        latest[r["container_id"]][r["asset_key"]] = r["code_version"]
+    latest = latest if latest is not None else stored_results(store, keys)
     wanted = {k.to_user_string(): v for k, v in versions.items()}
     states = {}
     for key in keys:
-        made = latest[key]
+        made = {asset: version for asset, (version, _) in latest[key].items()}
         if key not in stored:
             states[key] = "new"
         elif stored[key] != fingerprints[key]:
@@ -94,12 +112,19 @@ def covered_partitions(tags: Mapping[str, str], ordered: list[str]) -> list[str]
     return []
 
 
-def active_partitions(instance: DagsterInstance) -> set[str]:
-    """Containers that a queued or running run (of any job, CLI ranges included) is already working on."""
+# Runs of this job only read the results (the staleness checks): they never make a container busy.
+READ_ONLY_JOBS = frozenset({"staleness_checks"})
+
+
+def active_partitions(instance: DagsterInstance, jobs: Iterable[str] | None = None) -> set[str]:
+    """Containers that a queued or running run is already working on: a run of any job that writes results
+    (CLI ranges included), or of `jobs` only when given."""
     ordered = instance.get_dynamic_partitions(containers.name)
     busy: set[str] = set()
+    wanted = set(jobs) if jobs is not None else None
     for run in instance.get_runs(RunsFilter(statuses=ACTIVE_RUN_STATUSES)):
-        busy.update(covered_partitions(run.tags, ordered))
+        if (run.job_name in wanted) if wanted is not None else (run.job_name not in READ_ONLY_JOBS):
+            busy.update(covered_partitions(run.tags, ordered))
     return busy
 
 
@@ -129,19 +154,23 @@ def failure_streaks(instance: DagsterInstance, keys: list[str], lookback: int = 
 def containers_to_run(instance: DagsterInstance, store: ResultStore,
                       fingerprints: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """Containers that need a run: key -> (run key, reason). Current containers and those a queued or
-    running run already covers are left out. The run key holds the fingerprint and the code versions, so
-    the same request is never made twice (a failed run is retried by the schedule, with back-off), while
-    changed files or a new model version get a new one. When DuckDB stays locked past
-    AUTOMATION_LOCK_TIMEOUT_S the answer is "none this time": the next evaluation asks again."""
+    running run already covers are left out. The run key is `<container>:<fingerprint>:<code versions
+    hash>:<stored results digest>`: what the container needs (its files, the current versions) and what it
+    holds (which runs made its latest results). The same request is never made twice (a failed run stores
+    nothing, so its key stays and the schedule retries it, with back-off), while changed files, a new model
+    version, or a return to an earlier profile after another profile's results were stored get a new one.
+    When DuckDB stays locked past AUTOMATION_LOCK_TIMEOUT_S the answer is "none this time": the next
+    evaluation asks again."""
     versions = current_code_versions()
     probe = store.with_lock_timeout(min(store.lock_timeout_s, AUTOMATION_LOCK_TIMEOUT_S))
     try:
-        states = container_states(probe, fingerprints, versions)
+        latest = stored_results(probe, list(fingerprints))
+        states = container_states(probe, fingerprints, versions, latest)
     except Exception as exc:  # noqa: BLE001 - a busy or unreadable file must not stop the partitions' registration
         log.warning("cannot read %s to see which containers are current (%s); asking again next time",
                     store.path, exc)
         return {}
     busy = active_partitions(instance)
     version = versions_hash(versions)
-    return {key: (f"{key}:{fingerprints[key]}:{version}", state) for key, state in states.items()
-            if state != "current" and key not in busy}
+    return {key: (f"{key}:{fingerprints[key]}:{version}:{results_digest(latest[key])}", state)
+            for key, state in states.items() if state != "current" and key not in busy}

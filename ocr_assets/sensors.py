@@ -1,8 +1,9 @@
 """The inbox sensor: every new container (folder of PDFs, or one PDF) becomes a dynamic partition and
 gets a run, unless DuckDB already holds its results from its present files with the present code versions
-(whoever made them: `make run`, the UI, a backfill). The run key includes the container's fingerprint and
-the code versions, so adding the same container again does nothing, while a container whose files changed
-(or a new model) is processed again."""
+(whoever made them: `make run`, the UI, a backfill). The run key includes the container's fingerprint, the
+code versions and which runs made its stored results (ocr_assets.freshness.containers_to_run), so adding the
+same container again does nothing, while a container whose files changed, a new model, or a return to an
+earlier profile after another profile's results were stored (A -> B -> A) is processed again."""
 
 from pathlib import Path
 
