@@ -137,18 +137,21 @@ def compressed_bomb_pdf(megabytes: int = 256) -> bytes:
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream")
 
 
-BOX_TEXT = b"Boxes can lie about the page"  # one line, more than a text layer's minimum
+BOX_TEXT = b"Boxes can lie about the page"
+BOX_LINES = (b"A short paragraph in the middle of the page,", BOX_TEXT, b"and its last line, which ends here.")
+BOX_PARAGRAPH = b" ".join(BOX_LINES).decode()
 
 
-def boxed_page_pdf(media: bytes, crop: bytes | None = None, rotate: int = 0, text: bytes = BOX_TEXT) -> bytes:
-    """One page of text whose /MediaBox (and /CropBox) are written as given, broken or not."""
+def boxed_page_pdf(media: bytes, crop: bytes | None = None, rotate: int = 0) -> bytes:
+    """One paragraph (`BOX_LINES`) mid-page, on a page whose /MediaBox (and /CropBox) are written as given."""
+    lines = b" 0 -16 Td ".join(b"(" + line + b") Tj" for line in BOX_LINES)
     boxes = b"/MediaBox " + media + (b" /CropBox " + crop if crop is not None else b"")
     return build_pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R " + boxes + b" /Rotate %d /Contents 4 0 R" % rotate
         + b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        stream(b"BT /F1 24 Tf 72 700 Td (" + text + b") Tj ET"),
+        stream(b"BT /F1 12 Tf 72 420 Td " + lines + b" ET"),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ])
 

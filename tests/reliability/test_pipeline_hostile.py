@@ -1,6 +1,7 @@
 """The whole graph through Dagster on a hostile container beside a good one: the run succeeds, the good
-documents (whatever their names) get text and a Markdown export of their own, the bad ones error rows, and
-analysts' read-only snapshot matches the results."""
+documents (whatever their names) get text and a Markdown export of their own, the bad ones error rows, pages
+with broken boxes their text exactly once with a warning row, and analysts' read-only snapshot matches the
+results."""
 
 from __future__ import annotations
 
@@ -14,17 +15,24 @@ from ocr_assets.assets import document_assets
 from ocr_assets.jobs import document_pipeline_job
 from ocr_assets.partitions import containers
 from ocr_assets.samples import digital_text_pdf
-from ocr_resources.pipeline.containers import inbox_entries
+from ocr_resources.pipeline.containers import BIDI_CONTROLS, inbox_entries
 from ocr_resources.profiles import load_profile
 from ocr_resources.resources import PipelineStorage, model_resources
 from ocr_resources.schema import RESULT_TABLES
 from tests.reliability.conftest import write_cases
 from tests.reliability.corpus import (
+    BAD_BOXES,
+    BOX_LINES,
+    BOX_PARAGRAPH,
     GOOD_NAMES,
+    STRIP_WORD,
     Case,
+    bad_box_cases,
     blank_page_pdf,
+    boxed_page_pdf,
     huge_page_pdf,
     lying_count_pdf,
+    strip_page_pdf,
     truncations,
     zero_page_pdf,
 )
@@ -37,7 +45,9 @@ def test_hostile_container_runs_through_dagster(tmp_path):
     cases = [Case(n, digital_text_pdf(), "name", True) for n in GOOD_NAMES]
     cases += [Case(b"blank.pdf", blank_page_pdf(), "blank"), Case(b"count-lie.pdf", lying_count_pdf(), "count_lie"),
               Case(b"huge.pdf", huge_page_pdf(), "huge_page"), Case(b"zero.pdf", zero_page_pdf(), "zero_pages"),
-              *truncations(digital_text_pdf(), 3)]
+              *truncations(digital_text_pdf(), 3), *bad_box_cases(), Case(b"strip.pdf", strip_page_pdf(), "strip"),
+              Case(b"box-good.pdf", boxed_page_pdf(b"[0 0 612 792]"), "name", True),
+              Case(b"fifo.pdf", b"", "special_file", special="fifo")]
     write_cases(data / "inbox" / "\xc3\x28 Hostile", cases)  # an odd container name too
     (data / "inbox" / "Good").mkdir()
     (data / "inbox" / "Good" / "good.pdf").write_bytes(digital_text_pdf())
@@ -61,10 +71,33 @@ def test_hostile_container_runs_through_dagster(tmp_path):
     assert len({n["export_path"] for n in names}) == len(names) == len(good)
     with_text = {r["document_id"] for r in store.query(
         "SELECT DISTINCT document_id FROM texts WHERE container_id = ? AND length(text) > 0", [hostile])}
-    good_names = {d for d in good if d not in {"blank.pdf", "count-lie.pdf", "huge.pdf"}}
+    good_names = {d for d in good if d not in {"blank.pdf", "count-lie.pdf", "huge.pdf", "strip.pdf", "box-good.pdf",
+                                               *(n.decode() for n in BAD_BOXES)}}
     assert len(good_names) >= len(GOOD_NAMES) and good_names <= with_text
     for n in names:
         assert os.path.isfile(n["export_path"])
+        assert not BIDI_CONTROLS.search(n["export_path"]), n  # `rlo \u202egnp.exe.pdf` must not read "...exe.png"
+    # Broken page boxes: the text once (not once from OCR of a region and once from words placed off the page),
+    # in the page's text and in the export, with a warning row naming the file and page.
+    exports = {n["document_id"]: n["export_path"] for n in names}
+    for name in ["box-good.pdf", *(n.decode() for n in BAD_BOXES)]:
+        text = " ".join(r["text"] for r in store.query(
+            "SELECT text FROM page_text WHERE container_id = ? AND document_id = ?", [hostile, name]))
+        assert " ".join(text.split()) == BOX_PARAGRAPH, (name, text)
+        with open(exports[name], encoding="utf-8") as fh:
+            export = " ".join(fh.read().split())
+        assert all(export.count(line.decode()) == 1 for line in BOX_LINES), (name, export)
+        [page] = store.query("SELECT * FROM pages WHERE container_id = ? AND document_id = ?", [hostile, name])
+        for w in store.query("SELECT * FROM words WHERE container_id = ? AND document_id = ?", [hostile, name]):
+            assert 0 <= w["x0"] <= w["x1"] <= page["width_pt"] and 0 <= w["y0"] <= w["y1"] <= page["height_pt"], w
+        warnings = store.query("SELECT * FROM errors WHERE container_id = ? AND document_id = ?", [hostile, name])
+        assert [(w["severity"], w["page_no"]) for w in warnings] == ([] if name == "box-good.pdf" else [("warning", 1)])
+    # The strip page's one word reaches the text, or a row names the page; the pipe gets an error row.
+    strip = store.query("SELECT text FROM page_text WHERE container_id = ? AND document_id = 'strip.pdf'", [hostile])
+    rows = store.query("SELECT * FROM errors WHERE container_id = ? AND document_id = 'strip.pdf'", [hostile])
+    assert STRIP_WORD.decode() in " ".join(r["text"] for r in strip) or [r["page_no"] for r in rows] == [1]
+    [fifo] = store.query("SELECT * FROM errors WHERE container_id = ? AND document_id = 'fifo.pdf'", [hostile])
+    assert fifo["severity"] == "error" and "a named pipe" in fifo["message"]
     errors = {(e["document_id"], e["error_type"]) for e in store.query("SELECT * FROM errors WHERE container_id = ?",
                                                                       ["good"])}
     assert errors == {("link.pdf", "refused")}
