@@ -41,15 +41,17 @@ from ocr_resources.store import Producer
 LOGIC_VERSIONS = {
     "source_documents": "3",  # 3: pipes, sockets and devices in the inbox become error rows
     # 3: ruling lines; words on rotated and cropped pages; fonts; pixel budget; 4: pdfium's page box (broken
-    # boxes repaired, with a warning row); text layer kept on pages whose rendering fails (text-only)
-    "rendered_pages": "4",
+    # boxes repaired, with a warning row); text layer kept on pages whose rendering fails (text-only); 5: word
+    # spaces from the font's own space width and the glyphs' ink where pdfium generates none
+    "rendered_pages": "5",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them
     "layout_regions": "4",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
-    # text layer is kept where OCR reads nothing
-    "ocr_text": "6",
+    # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
+    # patterns, repetition) with its reason; gutters kept through rows of one column only
+    "ocr_text": "8",
     "tables": "2",  # 2: ruling lines, structure source
     "chart_data": "1",
     # 3: export names without bidirectional controls
@@ -272,7 +274,8 @@ def chart_data(
                  {"markdown", "duckdb"}, [ocr_text, tables]))
 def document_markdown(context: AssetExecutionContext, storage: PipelineStorage) -> MaterializeResult:
     return _run_stage(context, storage, "document_markdown",
-                      lambda ctx: stages.document_markdown(ctx, storage.exports), _code_producer("markdown"))
+                      lambda ctx: stages.document_markdown(ctx, storage.exports, storage.markdown_furniture),
+                      _code_producer("markdown"))
 
 
 document_assets = [source_documents, rendered_pages, layout_regions, ocr_text, tables, chart_data, document_markdown]

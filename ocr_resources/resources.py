@@ -46,6 +46,10 @@ def default_lock_timeout_s() -> float:
     return float(os.environ.get("OCR_LOCK_TIMEOUT_S") or 300.0)
 
 
+def default_markdown_furniture() -> bool:
+    return (os.environ.get("OCR_MARKDOWN_FURNITURE") or "").strip().lower() in ("1", "true", "yes", "keep")
+
+
 class PipelineStorage(ConfigurableResource):
     """Paths (from env or config, nothing machine-local baked in) and execution bounds."""
 
@@ -75,6 +79,11 @@ class PipelineStorage(ConfigurableResource):
                                  "render at a lower dpi (recorded per page).")
     worker_memory_mb: int = Field(default=2048, description="Memory limit of each process that opens or renders "
                                   "PDFs; a file that needs more becomes an error row. 0 = none.")
+    markdown_furniture: bool = Field(default_factory=default_markdown_furniture, description="Keep page "
+                                     "furniture (running heads, page numbers, journal lines, stamps) in the "
+                                     "Markdown, each piece a paragraph where it was read; by default it is left "
+                                     "out (it stays in `texts` with its label and reason either way). Env "
+                                     "OCR_MARKDOWN_FURNITURE=keep.")
     worker_timeout_s: float = Field(default=120.0, description="Time limit per page (or per document when opening "
                                     "it) in those processes. 0 = none.")
 

@@ -11,6 +11,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Frame, Paragraph
 
+from ocr_resources.geometry.lines import lines
 from ocr_resources.geometry.page import compose
 from ocr_resources.pipeline.render import text_layer_words
 from ocr_resources.types import Box, Word
@@ -109,3 +110,32 @@ def test_columns_with_nested_and_full_width_boxes():
     tokens = token_order(" ".join(b.text for b in blocks))
     assert len(tokens) > 100 and tokens == expected(tokens)
     assert [b.label for b in blocks].index("figure") == 5  # after the upper band's four paragraphs
+
+
+def two_leadings_pdf(leadings: tuple[float, float], gutter: float = 10.0) -> bytes:
+    """Two justified columns a narrow gutter apart, set with different leading: their baselines meet on some
+    rows and miss on others."""
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    margin = 50
+    col_w = (W - 2 * margin - gutter) / 2
+    for col, leading in enumerate(leadings):
+        style = ParagraphStyle(f"body{col}", parent=STYLE, leading=leading)
+        Frame(margin + col * (col_w + gutter), H - 610, col_w, 500, leftPadding=0, rightPadding=0, topPadding=0,
+              bottomPadding=0).addFromList([Paragraph(paragraph(col, k), style) for k in range(3)], c)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_lines_never_cross_a_gutter_between_columns_of_different_leading():
+    for leadings in ((12, 13.3), (12, 14.5)):
+        words = words_of(two_leadings_pdf(leadings))
+        for line in lines(words):
+            assert len({w.text[:2] for w in line.words if w.text[:1] == "c" and "p" in w.text}) <= 1, line.text
+        for regions in ([], [Box(40, 100, W - 40, 700)]):  # no layout, or one box over both columns
+            blocks = compose(words, regions, ["text"] * len(regions))
+            tokens = token_order(" ".join(b.text for b in blocks))
+            assert len(tokens) > 150 and tokens == expected(tokens, bands=False), leadings

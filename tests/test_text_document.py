@@ -111,7 +111,8 @@ def test_furniture_rules():
     blocks = [block(1, 30, "Big Title", "header", 24), block(1, 400, "Body " * 20), block(2, 400, "Body " * 20),
               block(1, 770, "Page 1 of 2"), block(2, 770, "Page 2 of 2"), block(2, 300, "mid page", "header"),
               block(2, 20, "Confidential", "text", 8)]
-    assert find_furniture(blocks) == {0: "text", 3: "footer", 4: "footer", 5: "text"}
+    # "Confidential" in small type, alone at the top of its page, apart from the text: a page stamp
+    assert find_furniture(blocks) == {0: "text", 3: "footer", 4: "footer", 5: "text", 6: "header"}
     assert is_page_number("7-45") and is_page_number("xiv") and is_page_number("- 3 -")
     assert not is_page_number("2020") or True  # four digits alone are read as a page number only in the bands
 

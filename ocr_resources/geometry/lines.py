@@ -184,11 +184,30 @@ def order_words(words: list[Word], rtl: bool) -> list[Word]:
     return out
 
 
+MAX_ONE_SIDED = 3  # rows in a row with words on one side of a gutter only (see `_gutters`)
+
+
+def _free(row: list[Word], cur: tuple[float, float]) -> tuple[tuple[float, float], bool, bool]:
+    """The widest part of the strip `cur` that no word of `row` covers, and whether the row has words left and
+    right of it."""
+    edges = [cur[0]]
+    for w in row:  # (sorted by x0)
+        if w.box.x1 > cur[0] and w.box.x0 < cur[1]:
+            edges += [w.box.x0, w.box.x1]
+    edges.append(cur[1])
+    pieces = [(max(cur[0], a), min(cur[1], b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    free = max(pieces, key=lambda g: g[1] - g[0])
+    return free, any(w.box.x1 <= free[0] for w in row), any(w.box.x0 >= free[1] for w in row)
+
+
 def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[float, float]]]:
-    """Per row, the gaps that are column gutters: a gap at least GUTTER_OWN text heights wide that stays at
-    least half a height wide, at the same place, through `min_run` consecutive rows. Word spaces of justified
-    text are half a height wide sometimes, but do not line up row after row; a word space beside rows that end
-    short (a table of contents, a ragged list: empty to its right) lines up, but is no gutter either."""
+    """Per row, the gaps that are column gutters: a gap at least GUTTER_OWN text heights wide whose strip stays
+    at least half a height wide and empty of words, at the same place, through `min_run` rows split by it.
+    Rows on one side of the strip only (up to MAX_ONE_SIDED in a row) do not break the run: where two columns
+    are set with different leading, their lines share a row on some baselines and not on others. Word spaces
+    of justified text are half a height wide sometimes, but do not line up row after row; a word space beside
+    rows that end short (a table of contents, a ragged list: empty to its right) lines up, but is no gutter
+    either (those rows have words right of it, across the strip)."""
     gaps: list[list[tuple[float, float]]] = []
     heights: list[float] = []
     for row in all_rows:
@@ -204,13 +223,18 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
             width_min = 0.5 * heights[i]
             run = 1
             for step in (-1, 1):
-                j, cur = i + step, gap
+                j, cur, one_sided = i + step, gap, 0
                 while 0 <= j < len(gaps):
-                    nxt = max(((max(cur[0], g[0]), min(cur[1], g[1])) for g in gaps[j]),
-                              key=lambda g: g[1] - g[0], default=None)
-                    if nxt is None or nxt[1] - nxt[0] < width_min:
+                    free, left, right = _free(all_rows[j], cur)
+                    if free[1] - free[0] < width_min:
                         break
-                    cur, run, j = nxt, run + 1, j + step
+                    if left and right:
+                        cur, run, one_sided = free, run + 1, 0
+                    else:
+                        one_sided += 1
+                        if one_sided > MAX_ONE_SIDED:
+                            break
+                    j += step
             if run >= min_run:
                 out[i].append(gap)
     return out

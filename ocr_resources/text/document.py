@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ocr_resources.geometry.page import Block
 from ocr_resources.text.blocks import TextBlock
-from ocr_resources.text.furniture import find_furniture
+from ocr_resources.text.furniture import furniture_decisions
 from ocr_resources.text.hyphens import Vocabulary, dehyphenate
 from ocr_resources.text.structure import heading_levels, list_items
 
@@ -31,6 +31,7 @@ class BlockText:
     size: float | None
     bold: bool
     heading_level: int | None = None
+    reason: str | None = None  # why a document-wide decision (furniture) gave it another label than its block's
 
 
 def block_font(block: Block) -> tuple[float | None, bool]:
@@ -67,12 +68,12 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
         results.append(row)
     n_own = len(flat)
     flat.extend(context or [])
-    relabel = find_furniture(flat)
-    for k, label in relabel.items():
+    relabel = furniture_decisions(flat)
+    for k, decision in relabel.items():
         if k < n_own:
             pi, bi = where[k]
-            results[pi][bi].label = label
-            flat[k].label = label
+            results[pi][bi].label, results[pi][bi].reason = decision.label, decision.reason
+            flat[k].label = decision.label
     levels = heading_levels(flat)
     for k in range(n_own):
         pi, bi = where[k]

@@ -1,25 +1,54 @@
-"""Page furniture (running heads, page numbers, repeated footers) found by position and repetition across
-a document's pages, not by the layout label alone.
+"""Page furniture (running heads, page numbers, journal lines, download stamps) decided from every signal,
+on a one-page document as on a long one. Each signal is evidence; a block is furniture when there is enough
+of it, and never when it reads as part of the page's text.
 
-- Text in the top or bottom band of the page that recurs at about the same height on several pages (digits
-  ignored, so "Page 3" and "Page 4" are one text) is furniture.
-- A page number (3, iii, 7-45, "Page 3 of 9", "- 3 -") in the top or bottom band is furniture.
-- A block the layout model labels header or footer is furniture only if it also looks like it: in the top or
-  bottom band and set no larger than the body text. A document's title that the model calls a header (large
-  type, or low on the page) is not furniture and gets a body label back."""
+Evidence (weights in `_WEIGHTS`; one strong signal is enough, small type needs to stand apart too):
+- the layout model's label (header or footer);
+- a pattern furniture has: a page number in any numbering ("7", "xiv", "7-45", "Page 3 of 10", "- 3 -"), a
+  journal or issue line ("PLOS ONE | www.plosone.org", "March 2014 | Volume 8 | Issue 3"), a bare URL or
+  DOI, a "Downloaded from ..." or "Download date: ..." stamp, a revision, part or document number;
+- type smaller than the body's, and standing apart at the top (bottom) of the page;
+- the same text (digits ignored) at about the same height on two or more pages.
+
+Where it must be: in the top or bottom band of the page, or above (below) everything else on it.
+
+What vetoes it (the block is in the body's flow): it is set larger than the body (a title the model called a
+header), it is long (more than three lines), it sits a line's spacing from the body text next to it in the
+body's own type (a court filing's case line set as the first line of the text), or it is a sentence in the
+body's type (a table's lead-in the model boxed as a header). A page number set large is a
+chapter number. A block the model called header or footer that is not furniture gets a body label back."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 
 from ocr_resources.text.blocks import TextBlock, body_size
 
 BAND = 0.15  # share of the page height, at the top and at the bottom, where furniture lives
 _PAGE_NO = re.compile(
-    r"^(?:(?:page|p\.|seite|página|pagina|pag\.|стр\.)\s*)?[-–—(\[]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*[-–—)\]]?"
-    r"(?:\s*(?:of|/|von|de|di|из)\s*\d{1,4})?$", re.I)
+    r"^(?:(?:page|p\.|pg\.?|seite|página|pagina|pag\.|стр\.)\s*)?[-–—(\[|]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*"
+    r"[-–—)\]|]?(?:\s*(?:of|/|von|de|di|из|sur)\s*(?:\d{1,4}|[ivxlcdm]{1,7}))?$", re.I)
 _CHAPTER_PAGE = re.compile(r"^[A-Z]?\d{1,3}\s*[-–.]\s*\d{1,4}$")
+# A page number with a word or two beside it, as running feet have it: "12 | Annual Report", "Report | 12".
+_PAGE_BESIDE = re.compile(r"^(?:\d{1,4}\s*[|•·]\s*\S.{0,60}|\S.{0,60}\s*[|•·]\s*\d{1,4})$")
+_URL = re.compile(r"^(?:https?://|www\.)\S+$|^(?:doi:\s*|https?://doi\.org/)\S+$", re.I)
+_JOURNAL = re.compile(
+    r"(?:\bvol(?:ume)?\.?\s*\d+.{0,40}\b(?:issue|no\.?|number|nr\.?)\s*\d+)"  # Volume 8 | Issue 3, Vol. 3, No. 2
+    r"|(?:\S\s*\|\s*(?:https?://|www\.)\S+)"  # <Journal> | www.journal.org
+    r"|(?:(?:https?://|www\.)\S+\s*\|)", re.I)
+_STAMP = re.compile(r"^(?:downloaded\s+(?:from|by|on)|download\s+date|printed\s+(?:on|from|by)|accessed\s+on|"
+                    r"retrieved\s+(?:from|on))\b", re.I)
+_NUMBER_LINE = re.compile(r"\b(?:rev(?:ision)?\.?|part\s*(?:no\.?|number|#)|p/n|doc(?:ument)?\.?\s*(?:no\.?|number|"
+                          r"id|#)|form\s+\w*\d)\s*[:#]?\s*[\w./-]*\d", re.I)
+MAX_WORDS = 30  # a furniture line is short
+
+
+@dataclass(frozen=True)
+class Decision:
+    label: str  # "header" / "footer", or a body label ("text") for a header/footer the evidence does not back
+    reason: str
 
 
 def normalize(text: str) -> str:
@@ -32,6 +61,22 @@ def is_page_number(text: str) -> bool:
     return bool(_PAGE_NO.match(text) or _CHAPTER_PAGE.match(text))
 
 
+def furniture_pattern(text: str) -> str | None:
+    """What furniture `text` looks like ("page number", "journal line", ...), None when it looks like none."""
+    text = " ".join(text.split())
+    if not text or len(text.split()) > MAX_WORDS:
+        return None
+    if is_page_number(text) or _PAGE_BESIDE.match(text):
+        return "page number"
+    if _STAMP.match(text):
+        return "download or print stamp"
+    if _URL.match(text) or _JOURNAL.search(text):
+        return "journal or URL line"
+    if _NUMBER_LINE.search(text) and len(text.split()) <= 12:
+        return "revision, part or document number"
+    return None
+
+
 def _band(b: TextBlock) -> str | None:
     if b.box.y1 <= BAND * b.page_height:
         return "header"
@@ -40,44 +85,117 @@ def _band(b: TextBlock) -> str | None:
     return None
 
 
-def find_furniture(blocks: list[TextBlock]) -> dict[int, str]:
-    """New labels by block index: "header"/"footer" for furniture, and a body label ("text") for blocks
-    the layout called header or footer that are not furniture. Blocks not in the result keep their label."""
-    body = body_size(blocks)
-    pages = {b.page_no for b in blocks}
-    out: dict[int, str] = {}
-    # repetition: same normalized text, same band, about the same height, on two or more pages
+# One strong signal is enough; small type must come with standing apart at the page's edge (a small line low
+# on the page alone may be a footnote, and a footnote is text).
+_WEIGHTS = {"label": 3, "pattern": 3, "repeated": 3, "small": 2, "apart": 1}
+NEEDED = 3
+_FOOTNOTE = re.compile(r"^(?:\d{1,2}|[*†‡§¶a-z])(?:\s|[.)]?\s*[A-Z])")
+
+
+def _repeated(blocks: list[TextBlock]) -> set[int]:
+    """Blocks whose text (digits ignored) recurs in the same band at about the same height on 2+ pages."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, b in enumerate(blocks):
-        band = _band(b)
-        key = normalize(b.text)
+        band, key = _band(b), normalize(b.text)
         if band and key and b.lines <= 3:
             groups[(band, key)].append(i)
-    if len(pages) > 1:
-        for (band, _), members in groups.items():
-            for i in members:
-                y = blocks[i].box.center[1] / blocks[i].page_height
-                near = {blocks[j].page_no for j in members
-                        if abs(blocks[j].box.center[1] / blocks[j].page_height - y) < 0.03}
-                if len(near) >= 2:
-                    out[i] = band
-    tops: dict[int, float] = {}
-    bottoms: dict[int, float] = {}
-    for b in blocks:
-        tops[b.page_no] = min(tops.get(b.page_no, b.box.y0), b.box.y0)
-        bottoms[b.page_no] = max(bottoms.get(b.page_no, b.box.y1), b.box.y1)
-    for i, b in enumerate(blocks):
-        if i in out:
+    out: set[int] = set()
+    for members in groups.values():
+        for i in members:
+            y = blocks[i].box.center[1] / blocks[i].page_height
+            near = {blocks[j].page_no for j in members
+                    if abs(blocks[j].box.center[1] / blocks[j].page_height - y) < 0.03}
+            if len(near) >= 2:
+                out.add(i)
+    return out
+
+
+def _apart(i: int, where: str, page: list[int], blocks: list[TextBlock]) -> bool:
+    """The first (last) block of its page, with more than one and a half of its lines between it and the
+    next block below (above) it: set apart from the text, as running heads and feet are."""
+    b = blocks[i]
+    line = b.box.height / max(b.lines, 1)
+    others = [blocks[j] for j in page if j != i]
+    if where == "header":
+        if any(o.box.y0 < b.box.y0 for o in others):
+            return False
+        return all(o.box.y0 - b.box.y1 > 1.5 * line for o in others)
+    if any(o.box.y1 > b.box.y1 for o in others) or _FOOTNOTE.match(b.text.strip()):
+        return False
+    return all(b.box.y0 - o.box.y1 > 1.5 * line for o in others)
+
+
+def _in_flow(i: int, where: str, page: list[int], blocks: list[TextBlock], body: float | None) -> bool:
+    """Read as a line of the body: set in the body's type (or larger), a line's spacing from the body block
+    beside it in the column (below a header, above a footer)."""
+    b = blocks[i]
+    if body is None or b.size is None or b.size < 0.93 * body:
+        return False
+    line = b.box.height / max(b.lines, 1)
+    for j in page:
+        o = blocks[j]
+        if j == i or min(o.box.x1, b.box.x1) - max(o.box.x0, b.box.x0) <= 0 or o.size is None:
             continue
-        band = _band(b)
-        if band is None and is_page_number(b.text):  # a number alone above or below everything else
-            band = "header" if b.box.y0 <= tops[b.page_no] else ("footer" if b.box.y1 >= bottoms[b.page_no] else None)
-        if band and is_page_number(b.text) and (b.size is None or body is None or b.size <= 1.3 * body):
-            out[i] = band  # (a large number is a chapter number, not a page number)
-        elif b.label in ("header", "footer"):
-            small = b.size is None or body is None or b.size <= 0.95 * body
-            if band and small and b.lines <= 3:
-                out[i] = band
-            else:
-                out[i] = "text"
-    return {i: lab for i, lab in out.items() if lab != blocks[i].label}
+        if not 0.93 * body <= o.size <= 1.1 * body or (o.lines < 2 and len(o.text) < 1.5 * len(b.text)):
+            continue  # the neighbour must be running text, not another short line
+        gap = o.box.y0 - b.box.y1 if where == "header" else b.box.y0 - o.box.y1
+        if -0.3 * line <= gap <= 0.6 * line:
+            return True
+    return False
+
+
+def furniture_decisions(blocks: list[TextBlock]) -> dict[int, Decision]:
+    """Labels with their reason by block index: "header"/"footer" for every piece of furniture (whatever its
+    label was), and a body label ("text") for blocks the layout called header or footer that are not
+    furniture. Blocks not in the result keep their label."""
+    body = body_size(blocks)
+    repeated = _repeated(blocks) if len({b.page_no for b in blocks}) > 1 else set()
+    by_page: dict[int, list[int]] = defaultdict(list)
+    for i, b in enumerate(blocks):
+        by_page[b.page_no].append(i)
+    tops = {p: min(blocks[i].box.y0 for i in idx) for p, idx in by_page.items()}
+    bottoms = {p: max(blocks[i].box.y1 for i in idx) for p, idx in by_page.items()}
+    out: dict[int, Decision] = {}
+    for i, b in enumerate(blocks):
+        text = " ".join(b.text.split())
+        labelled = b.label in ("header", "footer")
+        pattern = furniture_pattern(text) if b.lines <= 3 else None
+        where = _band(b)
+        if where is None and pattern:  # a page number or stamp above or below everything else on the page
+            where = "header" if b.box.y0 <= tops[b.page_no] else ("footer" if b.box.y1 >= bottoms[b.page_no] else None)
+        evidence: list[str] = []
+        if labelled:
+            evidence.append("label")
+        if pattern:
+            evidence.append("pattern")
+        if i in repeated:
+            evidence.append("repeated")
+        small = b.size is not None and body is not None and b.size <= 0.9 * body
+        if small:
+            evidence.append("small")
+        if where is not None and _apart(i, where, by_page[b.page_no], blocks):
+            evidence.append("apart")
+        veto = None
+        if where is None:
+            veto = "not at the top or bottom of the page"
+        elif b.lines > 3 or len(text.split()) > MAX_WORDS:
+            veto = "too long"
+        elif b.size is not None and body is not None and (
+                b.size > (1.3 if pattern == "page number" else 1.1) * body):
+            veto = "set larger than the body text"
+        elif not small and _in_flow(i, where, by_page[b.page_no], blocks, body):
+            veto = "in the flow of the body text"
+        elif not small and not pattern and len(text.split()) >= 5 and text[-1] in ".!?:;":
+            veto = "a sentence in the body's type"
+        score = sum(_WEIGHTS[e] for e in evidence)
+        if veto is None and score >= NEEDED and where is not None:
+            why = ", ".join(f"{e} ({pattern})" if e == "pattern" else e for e in evidence)
+            out[i] = Decision(where, f"furniture: {where} band; {why}")
+        elif labelled:
+            out[i] = Decision("text", f"not furniture: {veto or 'too little evidence'}")
+    return out
+
+
+def find_furniture(blocks: list[TextBlock]) -> dict[int, str]:
+    """New labels by block index, where they change (see `furniture_decisions`)."""
+    return {i: d.label for i, d in furniture_decisions(blocks).items() if d.label != blocks[i].label}

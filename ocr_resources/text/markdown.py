@@ -45,11 +45,13 @@ def _list(lines: list[str]) -> str | None:
     return lead + "\n".join(f"- {escape(t)}" if is_bullet(m) else f"{m} {escape(t)}".strip() for m, t in listed)
 
 
-def block_markdown(label: str, text: str, heading_level: int | None = None, table_md: str | None = None) -> str:
-    """One block's Markdown ('' for furniture and empty blocks)."""
-    if label in FURNITURE:
-        return ""
+def block_markdown(label: str, text: str, heading_level: int | None = None, table_md: str | None = None,
+                   keep_furniture: bool = False) -> str:
+    """One block's Markdown ('' for furniture, unless kept, and for empty blocks). Kept furniture is a plain
+    paragraph, never a heading."""
     lines = [ln for ln in (text or "").split("\n") if ln.strip()]
+    if label in FURNITURE:
+        return escape(reflow(lines)) if keep_furniture and lines else ""
     if table_md:
         return table_md.strip()
     if label == "figure":
@@ -75,10 +77,11 @@ def _continues(previous: str, text: str) -> bool:
     return bool(previous) and bool(text) and bool(_OPEN_END.search(previous)) and text[0].islower()
 
 
-def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None) -> str:
+def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, keep_furniture: bool = False) -> str:
     """A document's Markdown from its text rows in reading order (dicts with label, text, heading_level,
     page_no, region_no). A paragraph split by a column or page break (with only furniture, figures, tables
-    or captions between the parts) is joined again, as docling does."""
+    or captions between the parts) is joined again, as docling does. Page furniture is left out unless
+    `keep_furniture` (then each piece is a paragraph of its own where it was read)."""
     tables = tables or {}
     parts: list[str] = []
     last_text: int | None = None  # index in parts of the last paragraph that may continue
@@ -90,7 +93,7 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None) -
             if _continues(parts[last_text], text):
                 parts[last_text] = parts[last_text] + " " + escape(text)
                 continue
-        body = block_markdown(label, row["text"], row.get("heading_level"), table)
+        body = block_markdown(label, row["text"], row.get("heading_level"), table, keep_furniture)
         if label == "text" and not table:
             last_text = len(parts) if body else last_text
         elif label not in _SKIPPABLE:

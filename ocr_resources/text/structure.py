@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from ocr_resources.text.blocks import TextBlock, body_size
+from ocr_resources.text.furniture import furniture_pattern
 
 _NUMBERING = re.compile(r"^(?:(?:chapter|section|part|appendix|annex)\s+)?"
                         r"(\d{1,3}(?:\.\d{1,3})*\.?|[A-Z](?:\.\d{1,3})*\.)\s+\S", re.I)
@@ -84,6 +85,8 @@ def heading_levels(blocks: list[TextBlock]) -> dict[int, int]:
     page_body = {p: body_size(bs) if sum(len(b.text) for b in bs) >= 200 else None for p, bs in pages.items()}
     heads = [i for i, b in enumerate(blocks)
              if b.label not in ("header", "footer", "table", "figure", "caption", "formula") and not b.form_row
+             and not (furniture_pattern(b.text) and not (b.size and body and b.size >= 1.3 * body))  # a journal
+             # line or page number kept as text is no heading (a number set large is a chapter's)
              and ((b.label == "title" and b.words <= 2 * MAX_HEADING_WORDS and _wordy(b.text))
                   or looks_like_heading(b, body, page_body[b.page_no]) or _title_case_line(b, pages[b.page_no]))]
     if not heads:

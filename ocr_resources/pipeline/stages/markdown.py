@@ -17,9 +17,10 @@ from ocr_resources.text.markdown import render
 
 
 # -- 7. document markdown ------------------------------------------------------------------------------------
-def document_markdown(ctx: StageContext, export_dir: Path) -> StageOutput:
+def document_markdown(ctx: StageContext, export_dir: Path, keep_furniture: bool = False) -> StageOutput:
     """Reading-order Markdown, one document at a time (its inputs are read per document): the text rows in
-    their order, page furniture left out (it stays in `texts` with its label), tables from `tables`."""
+    their order, page furniture left out unless `keep_furniture` (it stays in `texts` with its label and
+    reason either way), tables from `tables`."""
     started = time.perf_counter()
     docs = [d["document_id"] for d in ctx.store.query(
         "SELECT document_id FROM documents WHERE container_id = ? AND status = 'ok' ORDER BY document_id",
@@ -27,7 +28,7 @@ def document_markdown(ctx: StageContext, export_dir: Path) -> StageOutput:
     out = ctx.buffers("document_markdown", "document_markdown", "errors")
     folder = export_dir / ctx.container_id
     folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(b"furniture kept\n" if keep_furniture else b"")
     for doc_id in docs:
         key = [ctx.container_id, doc_id]
         with ctx.store.reading() as read:
@@ -39,7 +40,7 @@ def document_markdown(ctx: StageContext, export_dir: Path) -> StageOutput:
         for t in texts:
             digest.update(f"{doc_id}|{t['page_no']}|{t['region_no']}|{t['label']}|{t['heading_level']}|{t['text']}\n"
                           .encode())
-        markdown = render(texts, table_md)
+        markdown = render(texts, table_md, keep_furniture)
         path = folder / export_name(doc_id)
         path.write_text(markdown, encoding="utf-8")
         out["document_markdown"].add({"container_id": ctx.container_id, "document_id": doc_id, "markdown": markdown,

@@ -1,0 +1,159 @@
+"""Page furniture on one-page documents (no second page to repeat on), decided from the label, the position,
+the type and the patterns furniture has, on generated PDFs read by the real text-layer extraction; the
+Markdown leaves furniture out (or keeps it as plain paragraphs), never as a heading, while the rows keep
+their label and reason."""
+
+from __future__ import annotations
+
+import io
+
+import pypdfium2 as pdfium
+from reportlab.pdfgen import canvas
+
+from ocr_resources.geometry.page import compose
+from ocr_resources.pipeline.render import text_layer_words
+from ocr_resources.text.document import PageBlocks, finish_document
+from ocr_resources.text.furniture import furniture_pattern, is_page_number
+from ocr_resources.text.markdown import render
+from ocr_resources.types import Box, Word
+
+W, H = 595, 842
+BODY = ["The participants of the study were recruited from three hospitals over two years and followed",
+        "for another year after their discharge, with visits every three months and a final interview",
+        "at the end of the period, in which the outcomes of the treatment were recorded in full."]
+
+
+def one_page(draw) -> list[Word]:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    draw(c)
+    c.showPage()
+    c.save()
+    pdf = pdfium.PdfDocument(buf.getvalue())
+    page = pdf[0]
+    tp = page.get_textpage()
+    words = [Word(t, Box(x0, y0, x1, y1), 1.0, size, bold, hidden)
+             for t, x0, y0, x1, y1, size, bold, hidden in text_layer_words(tp, H)]
+    tp.close()
+    page.close()
+    pdf.close()
+    return words
+
+
+def body(c, y: float, paragraphs: int = 3) -> float:
+    c.setFont("Helvetica", 10)
+    for _ in range(paragraphs):
+        for line in BODY:
+            c.drawString(72, y, line)
+            y -= 13
+        y -= 9
+    return y
+
+
+def finished(words: list[Word], regions: list[tuple[Box, str]] = ()):
+    blocks = compose(words, [r[0] for r in regions], [r[1] for r in regions], page=Box(0, 0, W, H))
+    page = PageBlocks(1, W, H, blocks)
+    results = finish_document([page])[0]
+    rows = [{"label": bt.label, "text": bt.text, "heading_level": bt.heading_level, "page_no": 1,
+             "region_no": None} for bt in results]
+    return results, rows
+
+
+def holding(results, text: str):
+    """The block whose text holds `text`."""
+    return next(bt for bt in results if text in bt.text.replace("\n", " "))
+
+
+def article(c) -> None:
+    c.setFont("Helvetica", 8)
+    c.drawString(72, H - 24, "PLOS ONE | www.plosone.org")  # journal line: pattern, small, apart
+    c.setFont("Helvetica", 10)
+    c.drawString(72, H - 52, "Quarterly Bulletin of the Example Society")  # the model calls it a header
+    c.setFont("Helvetica-Bold", 18)
+    c.drawString(72, H - 110, "Outcomes of a Treatment")
+    c.setFont("Helvetica-Bold", 10)
+    c.drawString(72, H - 140, "Methodology/Principal Findings: Clinical")
+    y = body(c, H - 160)
+    c.setFont("Helvetica", 10)
+    c.drawString(72, 90, "March 2014 | Volume 8 | Issue 3 | e91234")
+    c.setFont("Helvetica", 7)
+    c.drawString(72, 70, "Downloaded from https://example.org/article/91234 on 3 March 2020")
+    c.drawString(72, 60, "Download date: 12 Mar 2020")
+    c.setFont("Helvetica-Bold", 10)
+    c.drawString(400, 60, "Rev. C Part No. 4711-02")  # bold at body size: would be a heading if kept as text
+    c.setFont("Helvetica", 10)
+    c.drawString(W / 2, 36, "iii")
+    assert y > 120
+
+
+HEADER_BOX = Box(60, 40, 400, 58)  # around "Quarterly Bulletin ..."
+
+
+def test_one_page_furniture_from_every_signal_is_labelled_with_its_reason():
+    results, rows = finished(one_page(article), [(HEADER_BOX, "header")])
+    furniture = {"PLOS ONE | www.plosone.org": "header", "Quarterly Bulletin of the Example Society": "header",
+                 "March 2014 | Volume 8 | Issue 3 | e91234": "footer", "Download date: 12 Mar 2020": "footer",
+                 "Downloaded from https://example.org/article/91234 on 3 March 2020": "footer",
+                 "Rev. C Part No. 4711-02": "footer", "iii": "footer"}
+    for text, label in furniture.items():
+        block = holding(results, text)
+        assert block.label == label, text
+        assert block.reason and block.reason.startswith(f"furniture: {label} band"), text
+    assert "label" in holding(results, "Quarterly Bulletin").reason  # set in body size, but the model and
+    assert holding(results, "Quarterly Bulletin").size == 10.0  # the page's edge agree
+    assert "download" in holding(results, "Download date").reason
+    assert holding(results, "Outcomes of a Treatment").label == "title"
+    md = render(rows)
+    for text in furniture:
+        assert text not in md
+    assert md.startswith("# Outcomes of a Treatment\n\n## Methodology/Principal Findings: Clinical\n\n")
+    kept = render(rows, keep_furniture=True)
+    for text in furniture:
+        assert text in kept, text
+    assert "\n\nRev. C Part No. 4711-02\n" in kept  # a plain paragraph of its own, never a heading
+    assert "#" not in kept.replace("# Outcomes", "").replace("## Methodology", "")
+
+
+def court(c) -> None:
+    c.setFont("Helvetica", 10)
+    c.drawString(72, H - 40, "Case No. 1:20-cv-01234 Document 15 Filed 03/04/20")  # the filing's first line
+    body(c, H - 53)
+    c.drawString(W / 2, 36, "1")
+
+
+def test_a_line_in_the_body_flow_is_never_furniture():
+    """A court filing's case line, labelled header by the model, set in the body's type a line's spacing
+    above the body text: readers need it, so it stays."""
+    results, rows = finished(one_page(court), [(Box(60, 26, 400, 42), "header"), (Box(60, 43, 500, 300), "text")])
+    case_line = holding(results, "Case No. 1:20-cv-01234 Document 15 Filed 03/04/20")
+    assert case_line.label not in ("header", "footer")
+    assert case_line.reason == "not furniture: in the flow of the body text"
+    assert "Case No. 1:20-cv-01234 Document 15 Filed 03/04/20" in render(rows)
+    assert next(bt for bt in results if bt.text == "1").label == "footer"
+
+
+def test_furniture_patterns():
+    assert all(is_page_number(t) for t in ("7", "xiv", "7-45", "- 3 -", "Page 3 of 10", "3 / 10", "p. 12"))
+    for text in ("PLOS ONE | www.plosone.org", "March 2014 | Volume 8 | Issue 3", "www.example.org",
+                 "Downloaded from https://x.org by guest on 3 March 2020", "Download date: 12 Mar 2020",
+                 "Document No. 123-4", "Rev. 2.1", "Frontiers in Neuroscience | www.frontiersin.org", "12 | Report"):
+        assert furniture_pattern(text), text
+    for text in ("Results", "The study was downloaded by many.", "Table 3 shows the results of volume 8.",
+                 "Methodology/Principal Findings: Clinical", "2 Related Work"):
+        assert furniture_pattern(text) is None, text
+
+
+def test_a_sentence_or_a_large_number_at_the_top_is_not_furniture():
+    from ocr_resources.text.blocks import TextBlock
+    from ocr_resources.text.furniture import furniture_decisions
+    from ocr_resources.text.structure import heading_levels
+
+    def block(y, text, label="text", size=10.0, lines=1):
+        return TextBlock(1, 600, 800, Box(100, y, 400, y + 12 * lines), label, text, size, False, lines)
+
+    blocks = [block(30, "Table 3-2 lists the nine built-in global variables.", "header"),  # a table's lead-in
+              block(60, "1", "text", 40.0),  # a chapter number
+              block(300, " ".join(BODY), lines=3), block(400, " ".join(BODY), lines=3)]
+    decided = furniture_decisions(blocks)
+    assert decided[0].label == "text" and decided[0].reason == "not furniture: a sentence in the body's type"
+    assert 1 not in decided and 1 in heading_levels(blocks)
