@@ -200,6 +200,28 @@ def test_a_right_to_left_table_numbers_its_columns_from_the_right():
     assert in_reading_order(latin, latin_words) is latin
 
 
+def test_a_right_to_left_table_with_a_ruled_heading_splits_its_body_columns_by_white_space():
+    # the heading row is ruled into cells (years), the body is not: the body's numbers still fall into the
+    # year columns, numbered from the right as the table reads (label column first)
+    years = ("2014", "2013", "2012", "2011")
+    xs = [120, 160, 200, 240, 280, 400]  # column rules of the heading; the label column is at the right
+    rules = [Rule(120, 100, 400, 100.5), Rule(120, 120, 400, 120.5), Rule(120, 220, 400, 220.5),
+             Rule(120, 100, 120.5, 220), Rule(400, 100, 400.5, 220), Rule(280, 100, 280.5, 220)]
+    rules += [Rule(x, 100, x + 0.5, 120) for x in xs[1:-2]]  # the years' own rules stop under the heading
+    words = [Word(y, Box(x + 10, 105, x + 30, 113)) for y, x in zip(years, xs, strict=False)]
+    labels = (("סך", "הכל"), ("בינוי",), ("יבוא", "ביטחוני"), ("אזרחית",), ("ביטחונית",))
+    for r, label in enumerate(labels):
+        y = 130 + 16 * r
+        words += [Word(f"{r}.{k}", Box(x + 14, y, x + 26, y + 8)) for k, x in enumerate(xs[:-2])]
+        words += [Word(w, Box(372 - 27 * i, y, 396 - 27 * i, y + 8)) for i, w in enumerate(label)]
+    table = in_reading_order(build_structure(words, rules, Box(115, 95, 405, 225)), words)
+    assert table.rtl and (table.n_rows, table.n_cols) == (6, 5)
+    cells = _cells(table)
+    assert [cells[(0, k)][0] for k in range(1, 5)] == ["2011", "2012", "2013", "2014"]
+    assert [cells[(1, k)][0] for k in range(1, 5)] == ["0.3", "0.2", "0.1", "0.0"]
+    assert cells[(5, 4)][0] == "4.0" and cells[(5, 0)][0] == "ביטחונית"
+
+
 def test_unruled_table_joins_wrapped_labels_and_marks_the_header():
     _, _, words, rules = _page(unruled_table)
     table = build_structure(words, rules, Box(60, 85, 380, 180))

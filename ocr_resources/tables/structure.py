@@ -39,6 +39,7 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
     if col_ruled:
         cols = close_sides(found.cols, x0, x1, tol)
         cols = sorted(cols + _unruled_columns(lines, h, region, cols), key=lambda c: c.pos)
+        cols = _open_below_short_rules(cols, lines, h, region, (y0, y1))
         seps = [(c.pos - 0.5, c.pos + 0.5) for c in cols[1:-1]]
     else:
         cols, seps = column_lanes(lines, h, region, [v.pos for v in ruled(found.cols, (x0, x1), (y0, y1), 0.3)])
@@ -108,6 +109,24 @@ def _group_heading_spans(rules: list[Lane], cols: list[Lane], lines: list[Line],
             for c in cols[1:-1]:
                 if c.virtual and a + h < c.pos < b - h:
                     c.cuts.append((line.box.y0, line.box.y1))
+
+
+def _open_below_short_rules(cols: list[Lane], lines: list[Line], h: float, region: Box,
+                            extent: tuple[float, float]) -> list[Lane]:
+    """A column rule that runs down only a small part of the table (the heading's cells ruled, the body
+    not) still divides the body where the body's white space does: such a rule on a white-space channel
+    becomes a boundary everywhere, except across the phrases that cross the channel (a spanning heading)."""
+    lanes, seps = column_lanes(lines, h, region)
+    top, bottom = extent
+    out = []
+    for c in cols:
+        inner = c is not cols[0] and c is not cols[-1]
+        if inner and not c.virtual and c.coverage(top, bottom) < 0.5:
+            match = [lane for lane, (a, b) in zip(lanes[1:-1], seps, strict=True) if a - h / 2 <= c.pos <= b + h / 2]
+            if match:
+                c = Lane(c.pos, c.spans, virtual=True, cuts=match[0].cuts)
+        out.append(c)
+    return out
 
 
 def _unruled_columns(lines: list[Line], h: float, region: Box, ruled_cols: list[Lane]) -> list[Lane]:
