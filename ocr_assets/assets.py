@@ -45,14 +45,17 @@ LOGIC_VERSIONS = {
     # spaces from the font's own space width and the glyphs' ink where pdfium generates none
     "rendered_pages": "5",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
-    # table region over several ruled grids is split into them
-    "layout_regions": "4",
+    # table region over several ruled grids is split into them; 6: the table decision from the words whatever
+    # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason
+    "layout_regions": "6",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
     # patterns, repetition) with its reason; gutters kept through rows of one column only
     "ocr_text": "8",
-    "tables": "2",  # 2: ruling lines, structure source
+    # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
+    # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading
+    "tables": "3",
     "chart_data": "1",
     # 3: export names without bidirectional controls
     "document_markdown": "3",
