@@ -68,6 +68,14 @@ class _Done:
     pass
 
 
+class _Ready:
+    """Sent once by a worker whose imports are done: its first unit's time starts then, not at the spawn (a
+    fresh worker on a loaded machine takes seconds to import numpy, pdfium and OpenCV)."""
+
+
+STARTUP_S = 120.0  # a worker that has not started within this (beside the unit's own limit) is stopped
+
+
 @dataclass
 class _Crash:
     message: str
@@ -96,6 +104,7 @@ def _serve(conn, memory_mb: int) -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     _limit_memory(memory_mb)
+    conn.send(_Ready())
     while True:
         try:
             job = conn.recv()
@@ -126,6 +135,7 @@ class _Worker:
         child.close()
         self.job: Job | None = None
         self.received = 0  # messages ever received: a worker that exits before its first one never started
+        self.ready = False
         self.done = 0
         self.deadline = float("inf")
         self.partial: Partial | None = None  # of the unit in progress
@@ -210,7 +220,8 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                 if job is None:
                     break
                 worker = idle.pop() if idle else _Worker(ctx, limits)
-                worker.job, worker.done, worker.deadline = job, 0, time.monotonic() + timeout
+                worker.job, worker.done = job, 0
+                worker.deadline = time.monotonic() + timeout + (0 if worker.ready else STARTUP_S)
                 worker.conn.send(job)
                 busy.append(worker)
             if not busy:
@@ -226,6 +237,10 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                         worker.proc.join(timeout=5)
                         failure = _death(worker, limits)
                         break
+                    if isinstance(msg, _Ready):
+                        worker.ready = True
+                        worker.deadline = time.monotonic() + timeout
+                        continue
                     worker.received += 1
                     if isinstance(msg, Partial):
                         worker.partial = msg
@@ -233,10 +248,13 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                         busy.remove(worker)
                         idle.append(worker)
                     elif isinstance(msg, _Crash):  # the job itself failed: its remaining units fail alike
-                        job, start = worker.job, worker.done
+                        job, start, partial = worker.job, worker.done, worker.partial
+                        worker.partial = None
                         busy.remove(worker)
                         idle.append(worker)
-                        yield from (job.failed(u, msg.message) for u in job.units[start:])
+                        for k, unit in enumerate(job.units[start:]):
+                            yield (job.failed(unit, msg.message) if k or partial is None
+                                   else job.failed(unit, msg.message, partial=partial.value))
                     else:
                         worker.done += 1
                         worker.partial = None
