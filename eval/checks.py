@@ -57,6 +57,7 @@ MAX_REPEATS = 16  # baseline: the same 1-5 word n-gram this many times in a row 
 MAX_SYMBOL_RUN = 32  # baseline: this many symbol characters in a row (spaces aside) is garbage
 PROSE_SHARE = 2 / 3  # present/order texts of pages read in paragraphs: this share of the words has letters
 DOCBANK_PROSE = {"paragraph", "abstract"}
+GUTTER_LINES = 8  # a column starts at the same x on at least this many lines of a page
 
 # -- normalization ------------------------------------------------------------------------------------------
 _FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -104,8 +105,9 @@ class Paragraph:
 
 _FENCE = re.compile(r"```.*?```", re.S)
 _FLOAT = re.compile(r"^(table|figure|fig\.|listing|chart)\s*\d", re.I)  # captions: their place is the layout's
+_GLYPH_ID = re.compile(r"\(cid:\d+\)")  # a glyph the text layer could not map (DocBank keeps pdfminer's id)
 _SENTENCE = re.compile(r"(?<=[.!?\u061f\u3002])\s+(?![a-z])")
-_EQUATION = "\u27e6"  # marks a DocBank equation token inside a prose line: a sentence holding one is skipped
+_EQUATION = "\u27e6"  # marks a DocBank equation token or lost tokens in a prose line: a sentence across is skipped
 
 
 def markdown_paragraphs(markdown: str) -> list[Paragraph]:
@@ -158,13 +160,23 @@ def docbank_paragraphs(words_json: Path) -> list[Paragraph]:
         x0, y0, x1, y1 = w["bbox_pt"]
         h = max(1.0, y1 - y0)
         last = pieces[-1] if pieces else None
-        if (last is not None and abs((y0 + y1) / 2 - last["cy"]) < 0.5 * min(h, last["h"])
-                and -2.0 <= x0 - last["x1"] < 1.2 * max(h, last["h"])):
+        # Same line: boxes overlapping by half the smaller height (a sub- or superscript stays in its line);
+        # a gap over 0.75 of the line height is a column gutter (word gaps are 0.2-0.5 of it on these pages).
+        if (last is not None and min(y1, last["y1"]) - max(y0, last["y0"]) >= 0.5 * min(h, last["h"])
+                and -2.0 <= x0 - last["x1"] < 0.75 * max(h, last["h"])):
             last["tokens"].append(w)
             last["x1"] = max(last["x1"], x1)
-            last["y1"] = max(last["y1"], y1)
         else:
-            pieces.append({"tokens": [w], "x0": x0, "x1": x1, "y0": y0, "y1": y1, "cy": (y0 + y1) / 2, "h": h})
+            same_line = last is not None and min(y1, last["y1"]) - max(y0, last["y0"]) >= 0.5 * min(h, last["h"])
+            pieces.append({"tokens": [w], "x0": x0, "x1": x1, "y0": y0, "y1": y1, "cy": (y0 + y1) / 2, "h": h,
+                           "after": last if same_line and x0 > last["x1"] else None, "broken": False})
+    # A gap inside a line is a column gutter where the piece after it starts where other lines start too;
+    # anywhere else it is a hole where DocBank lost tokens (inline math it filed elsewhere): a sentence
+    # across it is not the page's text, so both sides are marked and such sentences are skipped.
+    starts = Counter(round(p["x0"] / 3) for p in pieces)
+    for piece in pieces:
+        if piece["after"] is not None and sum(starts[round(piece["x0"] / 3) + d] for d in (-1, 0, 1)) < GUTTER_LINES:
+            piece["broken"] = piece["after"]["broken_end"] = True
     blocks: list[list[dict]] = []
     for piece in pieces:
         labels = Counter(t["label"] for t in piece["tokens"] if t["label"] != "equation")
@@ -185,8 +197,9 @@ def docbank_paragraphs(words_json: Path) -> list[Paragraph]:
     out = []
     for block in blocks:
         prose = block[0]["label"] in DOCBANK_PROSE
-        lines = [" ".join(_EQUATION + t["text"] if t["label"] == "equation" else t["text"] for t in p["tokens"])
-                 for p in block]
+        lines = [(_EQUATION if p["broken"] else "")
+                 + " ".join(_EQUATION + t["text"] if t["label"] == "equation" else t["text"] for t in p["tokens"])
+                 + (_EQUATION if p.get("broken_end") else "") for p in block]
         # DocBank labels running heads "paragraph": a block wholly in a band is no present or order source
         in_band = all(p["cy"] < BAND * height or p["cy"] > (1 - BAND) * height for p in block)
         text = norm("\n".join(lines), lower=False)
@@ -255,11 +268,12 @@ def grid_markdown(grid: list[list[str]]) -> str:
 
 
 # -- the page's text layer: lines in the top and bottom bands -------------------------------------------------
-def band_lines(pdf: Path, band: float = BAND) -> list[tuple[int, str, str]]:
-    """(page, "top"/"bottom", text) for each run of text-layer characters whose middle lies in the page's top
-    or bottom band. A run is consecutive characters of the text stream on one baseline with no more than an
-    em between them, so a running head and a page number far to its right, or two columns' lines, stay apart;
-    stream order keeps right-to-left text in its logical order."""
+def band_lines(pdf: Path, band: float = BAND) -> list[tuple[int, str, str, str]]:
+    """(page, "top"/"bottom", text, beside) for each run of text-layer characters whose middle lies in the
+    page's top or bottom band; `beside` is the other runs on its baseline, left to right. A run is consecutive
+    characters of the text stream on one baseline with no more than an em between them, so a running head and
+    a page number far to its right, or two columns' lines, stay apart; stream order keeps right-to-left text
+    in its logical order."""
     import pypdfium2
 
     out = []
@@ -269,8 +283,13 @@ def band_lines(pdf: Path, band: float = BAND) -> list[tuple[int, str, str]]:
             page = doc[index]
             textpage = page.get_textpage()
             try:
-                out += [(index + 1, where, text) for where, text in _page_band_runs(textpage, page.get_size()[1],
-                                                                                  band)]
+                runs = _page_band_runs(textpage, page.get_size()[1], band)
+                for run in runs:
+                    beside = [r for r in runs if r is not run and r[0] == run[0]
+                              and abs(r[1] - run[1]) < 0.5 * max(r[4], run[4])]
+                    text = "".join(run[5])
+                    out.append((index + 1, run[0], text, " ".join("".join(r[5]) for r in sorted(beside,
+                                                                                               key=lambda r: r[2]))))
             finally:
                 textpage.close()
                 page.close()
@@ -279,7 +298,7 @@ def band_lines(pdf: Path, band: float = BAND) -> list[tuple[int, str, str]]:
     return out
 
 
-def _page_band_runs(textpage, height: float, band: float) -> list[tuple[str, str]]:
+def _page_band_runs(textpage, height: float, band: float) -> list[list]:
     count = textpage.count_chars()
     full = textpage.get_text_range()
     chars = full if len(full) == count else None  # one character per index, as pdfium usually returns it
@@ -306,7 +325,7 @@ def _page_band_runs(textpage, height: float, band: float) -> list[tuple[str, str
             run[2], run[3] = min(run[2], left), max(run[3], right)
             run[5].append(char)
         last_index = i
-    return [(run[0], "".join(run[5])) for run in runs]
+    return runs
 
 
 def _text_layer_pdf(kind: str, pdf: Path, truth: Path) -> Path | None:
@@ -372,11 +391,12 @@ def _sentences(paragraph: str) -> list[str]:
 
 
 def _usable(sentence: str, min_words: int, prose: bool) -> bool:
-    """A sentence a check can stand on: its length in words, no DocBank equation, no leaked annotation
-    coordinates; where it may span lines (prose=True), mostly words: a form's or a table's row read across
+    """A sentence a check can stand on: its length in words, no DocBank equation, no unmapped glyph, no leaked
+    annotation coordinates; where it may span lines (prose=True), mostly words: a form's or a table's row read across
     ("Year 12/18A 12/19E 1.35 2.52") has no one linear reading a tool owes."""
     words = _words(sentence)
-    if not min_words <= len(words) <= SENTENCE_WORDS[1] or _EQUATION in sentence or _COORDINATES.search(sentence):
+    if (not min_words <= len(words) <= SENTENCE_WORDS[1] or _EQUATION in sentence
+            or _COORDINATES.search(sentence) or _GLYPH_ID.search(sentence)):
         return False
     wordy = sum(1 for w in words if any(ch.isalpha() for ch in w))
     return wordy > 0 and (not prose or wordy >= PROSE_SHARE * len(words))
@@ -423,7 +443,7 @@ def _absent(kind: str, pdf: Path, truth: Path, corpus: str, corpus_lines: set[st
     if source is None or not source.exists():
         return []
     found, seen = [], set()
-    for page, where, raw in band_lines(source):
+    for page, where, raw, beside in band_lines(source):
         text = norm(raw)
         if not any(ch.isalnum() for ch in text) or text in seen:
             continue
@@ -442,8 +462,10 @@ def _absent(kind: str, pdf: Path, truth: Path, corpus: str, corpus_lines: set[st
             continue
         if band_words is not None and any(w in band_words for w in _words(text)):
             continue
-        found.append({"type": "absent", "text": norm(raw, lower=False), "mode": mode, "page": page,
-                      "band": where})
+        check = {"type": "absent", "text": norm(raw, lower=False), "mode": mode, "page": page, "band": where}
+        if mode == "line" and norm(beside):
+            check["beside"] = norm(beside, lower=False)
+        found.append(check)
     return _spread(found, MAX_ABSENT)
 
 
@@ -648,6 +670,17 @@ def _found(snippet: str, text: str) -> bool:
     return bool(snippet) and fuzz.partial_ratio(snippet, text) >= FUZZY
 
 
+def _kept_line(line: str, text: str, beside: str) -> bool:
+    """Whether an output line is the band line: the short text on a line of its own, or beside the rest of
+    its band line ("Chapter 2. Roles and duties 11" keeps the page number 11 as surely as "11" alone)."""
+    if _same_cell(line, text):
+        return True
+    if not beside:
+        return False
+    rest, n = re.subn(rf"(?<!\S){re.escape(text)}(?!\S)", " ", line, count=1)
+    return n > 0 and fuzz.ratio(" ".join(rest.split()), beside) >= FUZZY
+
+
 def _same_cell(a: str, b: str) -> bool:
     return a == b or (bool(a) and bool(b) and fuzz.ratio(a, b) >= FUZZY)
 
@@ -711,7 +744,7 @@ def score(check: dict, markdown: str) -> bool:
     if kind == "absent":
         text = norm(check["text"])
         if check.get("mode") == "line":
-            return not any(_same_cell(line, text) for line in out.lines)
+            return not any(_kept_line(line, text, norm(check.get("beside") or "")) for line in out.lines)
         return not _found(text, out.text)
     if kind == "order":
         before = block_occurrences(norm(check["before"]), out.text, min_score=FUZZY)
