@@ -139,3 +139,32 @@ def test_lines_never_cross_a_gutter_between_columns_of_different_leading():
             blocks = compose(words, regions, ["text"] * len(regions))
             tokens = token_order(" ".join(b.text for b in blocks))
             assert len(tokens) > 150 and tokens == expected(tokens, bands=False), leadings
+
+
+def two_up_pdf(gutter: float = 24.0) -> bytes:
+    """Two boxes side by side (a two-up sheet), each a complete block: its title and two paragraphs."""
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    margin = 50
+    box_w = (W - 2 * margin - gutter) / 2
+    for col in range(2):
+        x = margin + col * (box_w + gutter)
+        c.rect(x - 6, H - 560, box_w + 12, 470)
+        Frame(x, H - 550, box_w, 450, leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0).addFromList(
+            [Paragraph(f"Box {'AB'[col]} Title", TITLE)] + [Paragraph(paragraph(col, k), STYLE) for k in range(2)], c)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_boxes_side_by_side_are_read_box_by_box_under_boxes_across_them():
+    """The layout model draws its boxes across both boxes, a row at a time: each box is still read whole."""
+    words = words_of(two_up_pdf())
+    bands = [Box(40, 95, W - 40, 130)] + [Box(40, y, W - 40, y + 80) for y in range(130, 530, 80)]
+    blocks = compose(words, bands, ["title"] + ["text"] * (len(bands) - 1))
+    text = " ".join(b.text for b in blocks)
+    tokens = token_order(text)
+    assert len(tokens) > 100 and tokens == expected(tokens, bands=False)
+    assert text.index("Box A Title") < text.index("c0p0w0") < text.index("Box B Title") < text.index("c1p0w0")

@@ -6,7 +6,9 @@
   clips the end of its line), or sits right under or over a text region's column, joins that region; the rest
   become blocks of their own, placed in the flow by their position like any region.
 - Lines are built per block, so they never run across a column gutter, and a block's lines are read in the
-  same above-graph order as the page's blocks (a box that spans two columns is still read column by column).
+  same above-graph order as the page's blocks (a box that spans two columns is still read column by column);
+  a box drawn across boxes set side by side (cards, a two-up page) is cut into its part in each, so each of
+  them is read whole.
 - Captions are moved next to the figure or table they describe (before it, as docling's Markdown has it)."""
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from dataclasses import dataclass, field
 
 from ocr_resources.geometry.boxes import TEXT_LABELS, inside, union, x_overlap, y_overlap
 from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines, rows
-from ocr_resources.geometry.paragraphs import form_rows, group_lines, heading_lines, is_prose, is_row, split_paragraphs
+from ocr_resources.geometry.paragraphs import (
+    form_rows,
+    group_lines,
+    heading_lines,
+    is_prose,
+    is_row,
+    side_by_side,
+    split_paragraphs,
+)
 from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.types import Box, Word
 
@@ -192,6 +202,10 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             runs = _split_around(region_lines, nested)
             if len(runs) > 1:  # an outer box's own lines, between the boxes nested in it: each run in its place
                 blocks.extend(Block(idx, label, union(ln.box for ln in run), run) for run in runs)
+                continue
+            parts = side_by_side(region_lines, words)
+            if len(parts) > 1:  # a box across boxes set side by side (cards, two-up): each one's part in its place
+                blocks.extend(Block(idx, label, union(ln.box for ln in part), part) for part in parts)
                 continue
         box = region
         if region_lines and label in TEXT_LABELS:

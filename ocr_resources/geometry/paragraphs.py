@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ocr_resources.geometry.boxes import union, x_overlap, y_overlap
 from ocr_resources.geometry.lines import Line
-from ocr_resources.types import Box
+from ocr_resources.types import Box, Word
 
 
 def same_type(a: Line, b: Line) -> bool:
@@ -160,3 +160,39 @@ def _labels_beside(a: list[Line], b: list[Line]) -> bool:
     running = sum(1 for ln in b if len(ln.words) >= 5 and ln.box.width >= 0.8 * value_width)  # a text column
     paired = sum(1 for ln in a if any(y_overlap(ln.box, v.box) > 0.5 * min(ln.height, v.height) for v in b))
     return ragged >= 0.5 * len(a) and running < 0.5 * len(b) and paired >= max(3, 0.5 * len(a))
+
+
+def side_by_side(block_lines: list[Line], page_words: list[Word], gutter: float = 0.75) -> list[list[Line]]:
+    """A box the layout model drew across two boxes set side by side (cards, a two-up page: each a block of
+    its own) cut into its part in each: its lines fall in columns that share no x, the strips between them
+    are at least `gutter` text heights wide and stay empty of every word of the page a few lines above and
+    below the box (a gutter, not a gap in one row), and every part holds running text (a line of four words or
+    more: a table's or a form's short cells stay together, read row by row). Returns the parts, in the order
+    the lines were given, or the lines whole."""
+    if len(block_lines) < 2:
+        return [block_lines]
+    by_x = sorted(block_lines, key=lambda ln: ln.box.x0)
+    columns: list[list[Line]] = [[by_x[0]]]
+    right = by_x[0].box.x1
+    for ln in by_x[1:]:
+        if ln.box.x0 < right:
+            columns[-1].append(ln)
+        else:
+            columns.append([ln])
+        right = max(right, ln.box.x1) if ln.box.x0 < right else ln.box.x1
+    if len(columns) < 2 or not all(any(len(ln.words) >= 4 for ln in col) for col in columns):
+        return [block_lines]
+    h = sorted(ln.height for ln in block_lines)[len(block_lines) // 2]
+    top, bottom = min(ln.box.y0 for ln in block_lines) - 3 * h, max(ln.box.y1 for ln in block_lines) + 3 * h
+    for left, right_col in zip(columns, columns[1:], strict=False):
+        x0, x1 = max(ln.box.x1 for ln in left), min(ln.box.x0 for ln in right_col)
+        if x1 - x0 < gutter * h:
+            return [block_lines]
+        inner = (x0 + 0.1 * h, x1 - 0.1 * h)  # (justified lines end a hair apart)
+        if any(w.box.x0 < inner[1] and w.box.x1 > inner[0] and w.box.y1 > top and w.box.y0 < bottom
+               for w in page_words):
+            return [block_lines]
+        if sum(ln.text.rstrip().endswith(":") for ln in left) * 2 > len(left):
+            return [block_lines]  # labels beside their values
+    where = {id(ln): k for k, col in enumerate(columns) for ln in col}
+    return [[ln for ln in block_lines if where[id(ln)] == k] for k in range(len(columns))]
