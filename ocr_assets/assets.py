@@ -51,7 +51,8 @@ LOGIC_VERSIONS = {
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
-    # patterns, repetition) with its reason; gutters kept through rows of one column only
+    # patterns, repetition) with its reason; gutters kept through rows of one column only; a box across boxes
+    # set side by side cut into its part in each
     "ocr_text": "8",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading
