@@ -393,6 +393,41 @@ def test_columns_inside_a_ruled_block_come_from_white_space_too():
     assert cells[(0, 1)][0] == "Persons" and cells[(4, 0)][0] == "10 to 14 years"
 
 
+def sideways_heading_table(angle: int):
+    def draw(c: canvas.Canvas) -> None:
+        """A ruled table whose column headings are set sideways (turned by `angle` degrees)."""
+        c.setFont("Helvetica", 9)
+        xs, ys = [72, 160, 200, 240], [100, 190, 204, 218]
+        for y in ys:
+            c.line(xs[0], _top(y), xs[-1], _top(y))
+        for x in xs:
+            c.line(x, _top(ys[0]), x, _top(ys[-1]))
+        c.drawString(75, _top(186), "Precinct")
+        for x, head in zip(xs[1:], ("Registered voters", "Poll Book Totals"), strict=False):
+            c.saveState()
+            c.translate(x + 24, _top(186) if angle == 90 else _top(104))
+            c.rotate(angle)
+            c.drawString(0, 0, head)
+            c.restoreState()
+        for k, (place, a, b) in enumerate((("Bay 1", "963", "439"), ("Bay 2", "812", "402"))):
+            y = 200 + 14 * k
+            c.drawString(75, _top(y), place)
+            c.drawRightString(195, _top(y), a)
+            c.drawRightString(235, _top(y), b)
+
+    return draw
+
+
+@pytest.mark.parametrize("angle", [90, -90])
+def test_headings_set_sideways_read_as_text_not_glyph_soup(angle):
+    _, _, words, rules = _page(sideways_heading_table(angle))
+    assert sum(len(w.text) == 1 for w in words) > 20  # the text layer gives the sideways glyphs one by one
+    table = build_structure(words, rules, Box(60, 95, 250, 225))
+    cells = _cells(table)
+    assert [cells[(0, k)][0] for k in range(3)] == ["Precinct", "Registered voters", "Poll Book Totals"]
+    assert cells[(1, 1)][0] == "963" and cells[(2, 2)][0] == "402"
+
+
 # -- detection -------------------------------------------------------------------------------------------------
 def test_a_ruled_table_the_layout_model_calls_a_figure_becomes_a_table():
     _, _, words, rules = _page(ruled_table)

@@ -98,8 +98,51 @@ def join_text(words: list[Word]) -> str:
     to left in right-to-left script), lines joined by a space."""
     if len(words) == 1:
         return words[0].text.strip()
+    if (vertical := vertical_text(words)) is not None:
+        return vertical
     return " ".join(" ".join(w.text for w in order_words(line.words, is_rtl(line.words)))
                     for line in text_lines(words)).strip()
+
+
+def vertical_text(words: list[Word]) -> str | None:
+    """The text of a cell set sideways (a rotated column heading), or None when it is not: the text layer
+    gives such text as single glyphs stacked down the page, one "line" each. Stacks are read bottom to top
+    (text turned a quarter anticlockwise, as sideways headings are), stacks left to right, unless the glyphs
+    read top to bottom start with a capital that bottom to top would end with (turned clockwise: stacks
+    then read right to left). A gap between glyphs wider than a thin space is a word space."""
+    if len(words) < 3 or any(len(w.text.strip()) > 2 for w in words):
+        return None
+    # a glyph turned sideways is wider (its height) than tall (its advance); upright letters are the other way
+    if statistics.median(w.box.width for w in words) < 1.3 * statistics.median(w.box.height for w in words):
+        return None
+    stacks: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: (w.box.x0, w.box.y0)):
+        for stack in stacks:
+            ref = stack[0].box
+            if min(ref.x1, w.box.x1) - max(ref.x0, w.box.x0) > 0.5 * min(ref.width, w.box.width):
+                stack.append(w)
+                break
+        else:
+            stacks.append([w])
+    if any(len(st) < 2 for st in stacks) or len(stacks) * 3 > len(words):
+        return None  # not stacks of glyphs: short words side by side
+    for st in stacks:
+        st.sort(key=lambda w: w.box.y0)
+        gaps = [b.box.y0 - a.box.y1 for a, b in zip(st, st[1:], strict=False)]
+        if statistics.median(gaps) > 0.3 * statistics.median(w.box.width for w in st):
+            return None  # glyphs of a word touch; lines of a cell stand apart
+    first = "".join(w.text for w in stacks[0])
+    down = first[:1].isupper() and first[-1:].islower()
+    out = []
+    for st in (stacks[::-1] if down else stacks):
+        glyphs = st if down else st[::-1]
+        width = statistics.median(w.box.width for w in st)
+        text = glyphs[0].text
+        for a, b in zip(glyphs, glyphs[1:], strict=False):
+            gap = (b.box.y0 - a.box.y1) if down else (a.box.y0 - b.box.y1)
+            text += (" " if gap > 0.15 * width else "") + b.text
+        out.append(text.strip())
+    return " ".join(out)
 
 
 def median_height(words: list[Word], default: float = 10.0) -> float:
