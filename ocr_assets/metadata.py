@@ -230,5 +230,5 @@ def progress_line(asset_name: str, key: str, index: int, total: int, meta: dict[
         work += f" ({meta['pages_computed']} computed, {meta['pages_reused']} reused)"
     rows = ", ".join(f"{k[5:]} {v}" for k, v in meta.items() if k.startswith("rows_"))
     rate = f", {meta['pages_per_second']} pages/s" if "pages_per_second" in meta else ""
-    failed = f"; {meta['files_failed']} files failed" if meta.get("files_failed") else ""
+    failed = f"; failed files so far: {meta['files_failed']} (see failed_files)" if meta.get("files_failed") else ""
     return f"{asset_name} [{index}/{total}] {key}: {work} in {meta['seconds']:.2f}s{rate}; rows: {rows}{failed}"
