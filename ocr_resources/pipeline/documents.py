@@ -5,8 +5,11 @@ pdfium, hangs it or eats memory becomes an error row for itself and the containe
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +37,19 @@ class DocumentInfo:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (type, message): kept, but worth knowing
 
 
+def open_regular(path: Path):
+    """`open(path, "rb")`, refusing anything but a regular file without blocking: a file swapped for a named
+    pipe after the container was scanned would block a plain open until something writes to it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return os.fdopen(fd, "rb")
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -49,7 +62,7 @@ _COUNT = re.compile(rb"/Count\s*(\d+)")
 def _looks_pageless(path: Path, window: int = 4 << 20) -> bool:
     """pdfium refuses a PDF whose page tree is empty without setting an error code of its own (the code it
     reports is 'Success' or a stale one): look for page-tree nodes, all with `/Count 0`."""
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         data = fh.read(window)
         fh.seek(0, 2)
         if fh.tell() > window:
@@ -62,7 +75,7 @@ def _looks_pageless(path: Path, window: int = 4 << 20) -> bool:
 def open_pdf(path: Path) -> pdfium.PdfDocument:
     """Open with pypdfium2, turning its failures into DocumentErrors a user can act on."""
     name = display(path.name)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         head = fh.read(1024)
     if not head:
         raise DocumentError("empty_file", f"{name}: the file is empty (0 bytes)")

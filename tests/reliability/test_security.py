@@ -148,3 +148,18 @@ def test_pipes_sockets_and_devices_get_an_error_row_and_are_never_opened(stage_e
     assert errors[("box", "sub/socket.pdf")]["message"].startswith("sub/socket.pdf: a socket, not a regular file")
     assert errors[("box", "null.pdf")]["message"].startswith("null.pdf: a character device, not a regular file")
     assert errors[("top-fifo", None)]["message"].startswith("top-fifo.pdf: a named pipe, not a regular file")
+
+
+def test_a_file_swapped_for_a_pipe_after_the_scan_is_refused_not_waited_on(tmp_path):
+    from ocr_resources.pipeline.documents import InspectJob, inspect_pdf
+
+    pipe = tmp_path / "swapped.pdf"
+    os.mkfifo(pipe)
+    signal.alarm(60)  # a plain open() of the pipe would block for ever
+    try:
+        with pytest.raises(OSError, match="not a regular file"):
+            inspect_pdf(pipe)
+        failed = InspectJob([pipe]).failed(pipe, "took longer than the limit")  # in the parent: hashes the file
+    finally:
+        signal.alarm(0)
+    assert failed.sha256 is None or failed.sha256 == ""
