@@ -428,6 +428,38 @@ def test_headings_set_sideways_read_as_text_not_glyph_soup(angle):
     assert cells[(1, 1)][0] == "963" and cells[(2, 2)][0] == "402"
 
 
+def sideways_table(angle: int):
+    def draw(c: canvas.Canvas) -> None:
+        """The ruled table printed sideways on an upright page (no /Rotate: the drawing itself is turned)."""
+        c.saveState()
+        if angle == 90:  # turned anticlockwise: its text reads bottom to top
+            c.translate(PAGE_W, 0)
+        else:
+            c.translate(0, PAGE_H)
+        c.rotate(angle)
+        c.translate(0, PAGE_W - PAGE_H)  # the table's own frame is a landscape page
+        ruled_table(c)
+        c.restoreState()
+
+    return draw
+
+
+@pytest.mark.parametrize("angle", [90, -90])
+def test_a_table_printed_sideways_reads_in_its_own_orientation(angle):
+    _, _, words, rules = _page(sideways_table(angle))
+    assert all(len(w.text) == 1 for w in words)  # the text layer: one glyph at a time, stacked down the page
+    boxes = [w.box for w in words] + [Box(r.x0, r.y0, r.x1, r.y1) for r in rules]
+    area = Box(min(b.x0 for b in boxes) - 5, min(b.y0 for b in boxes) - 5, max(b.x1 for b in boxes) + 5,
+               max(b.y1 for b in boxes) + 5)
+    # the layout model calls it a figure; the rules and the words turned upright say table
+    out = refine_regions([DetectedRegion(area, "figure", "figure", 0.8)], words, rules)
+    assert [(r.label, r.table_reason) for r in out] == [("table", "grid of 4 x 3 (ruled grid) in a figure region")]
+    _, _, upright_words, upright_rules = _page(ruled_table)
+    table = build_structure(words, rules, out[0].box)
+    assert _cells(table) == _cells(build_structure(upright_words, upright_rules, Box(60, 90, 260, 175)))
+    assert all(area.contains_point(*c.box.center) for c in table.cells if c.box)  # boxes back on the page
+
+
 # -- detection -------------------------------------------------------------------------------------------------
 def test_a_ruled_table_the_layout_model_calls_a_figure_becomes_a_table():
     _, _, words, rules = _page(ruled_table)

@@ -19,6 +19,7 @@ from ocr_resources.tables.alignment import PHRASE_GAP, channels, is_numeric
 from ocr_resources.tables.lines import median_height, split_phrases, text_lines
 from ocr_resources.tables.rules import Rule
 from ocr_resources.tables.structure import build_structure
+from ocr_resources.tables.turned import sideways, upright
 from ocr_resources.types import Box, DetectedRegion, Word
 
 # Labels whose region may turn out to be a table. Titles, captions, headers and footers never are.
@@ -93,6 +94,8 @@ def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool) 
     words = [w for w in words if w.text.strip()]
     if len(words) < 4:
         return False, "too few words"
+    if way := sideways(words):  # printed sideways: judged upright
+        words, rules, box, _ = upright(words, rules, box, way)
     if why := prose_reason(words):
         return False, why
     h = median_height(words)
@@ -142,6 +145,8 @@ def prose_reason(words: list[Word]) -> str | None:
     words = [w for w in words if w.text.strip()]
     if len(words) < 4:
         return None
+    if way := sideways(words):
+        words = upright(words, [], Box(0, 0, 0, 0), way)[0]
     h = median_height(words)
     lines = text_lines(words)
     phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]

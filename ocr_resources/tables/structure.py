@@ -12,6 +12,7 @@ from ocr_resources.tables.grid import Lane, build_grid, drop_empty, prune, to_st
 from ocr_resources.tables.lattice import close_sides, rule_lanes, ruled, split_bands
 from ocr_resources.tables.lines import Line, median_height, split_phrases, text_lines
 from ocr_resources.tables.rules import Rule
+from ocr_resources.tables.turned import sideways, turned_back, upright
 from ocr_resources.types import Box, TableStructure, Word
 
 DENSE_ROW_RULES = 3  # this many inner horizontal rules: every row is ruled, a band is one row unless numbers say not
@@ -25,6 +26,9 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
     words = [w for w in words if w.text.strip() and region.contains_point(*w.box.center)]
     if not words:
         return TableStructure(0, 0, [], method="alignment")
+    if way := sideways(words):  # a table printed sideways: read it in its own orientation
+        words, rules, region, back = upright(words, rules, region, way)
+        return turned_back(build_structure(words, rules, region), back)
     words, filled = _without_fill(words)
     if not words:
         return TableStructure(0, 0, [], method="alignment")
