@@ -55,6 +55,7 @@ MAX_CELL_CHARS = 80  # a longer "cell" is a note or title line that a stream ext
 HEADING_ROWS = 3  # a column heading sits in the first rows of the table
 MAX_REPEATS = 16  # baseline: the same 1-5 word n-gram this many times in a row is a generation loop
 MAX_SYMBOL_RUN = 32  # baseline: this many symbol characters in a row (spaces aside) is garbage
+PROSE_LINE_WORDS = 5  # a scan's block of lines this long on average is read as running text
 PROSE_SHARE = 2 / 3  # present/order texts of pages read in paragraphs: this share of the words has letters
 DOCBANK_PROSE = {"paragraph", "abstract"}
 GUTTER_LINES = 8  # a column starts at the same x on at least this many lines of a page
@@ -221,10 +222,37 @@ def docbank_band_words(words_json: Path) -> set[str]:
 
 
 def text_paragraphs(txt: Path) -> list[Paragraph]:
-    """A scan's truth: its hOCR lines joined per paragraph, a blank line between paragraphs. Many pages are
-    one hOCR paragraph, so the sentences, in the truth's order, are the units."""
-    blocks = re.split(r"\n\s*\n", txt.read_text(encoding="utf-8"))
-    return [Paragraph(s) for b in blocks for s in _sentences(norm(b, lower=False))]
+    """A scan's truth: its hOCR lines (the .txt has one per line, no paragraphs) grouped into blocks, each line
+    joining the block of the line before it when it sits right below it and overlaps it in x. A block whose
+    lines average fewer than PROSE_LINE_WORDS words (a chart's boxes, a deposition's line numbers, a form's
+    fields) has no sentences a reader reads across lines: it stays truth text but gives no check. Order holds
+    inside a block (columns and boxes of one page are not ordered by the truth)."""
+    from eval.datasets import Doc, hocr_lines
+
+    lines = hocr_lines(Doc(txt.stem, txt.with_suffix(".pdf"), txt))
+    if lines is None:  # no positions: the text's blank-line blocks
+        blocks = [[(None, b.split())] for b in re.split(r"\n\s*\n", txt.read_text(encoding="utf-8"))]
+    else:
+        blocks = []
+        for box, words in lines:
+            last = blocks[-1][-1][0] if blocks else None
+            h = box[3] - box[1]
+            below = last is not None and -0.5 * h <= box[1] - last[3] <= 1.0 * h
+            narrow = min(box[2] - box[0], last[2] - last[0]) if last else 0.0
+            overlap = min(box[2], last[2]) - max(box[0], last[0]) if last else 0.0
+            if below and narrow > 0 and overlap >= 0.5 * narrow:
+                blocks[-1].append((box, words))
+            else:
+                blocks.append([(box, words)])
+    out = []
+    for block in blocks:
+        text = norm("\n".join(" ".join(words) for _, words in block), lower=False)
+        if sum(len(words) for _, words in block) < PROSE_LINE_WORDS * len(block):
+            out.append(Paragraph(text, ordered_with_next=False, prose=False))
+            continue
+        sentences = _sentences(text)
+        out += [Paragraph(s, ordered_with_next=k + 1 < len(sentences)) for k, s in enumerate(sentences)]
+    return out
 
 
 # -- truth: tables -----------------------------------------------------------------------------------------
@@ -407,7 +435,7 @@ def _present(paragraphs: list[Paragraph], min_words: int, prose: bool) -> list[d
     for p in paragraphs:
         if not p.prose:
             continue
-        for sentence in _sentences(p.text):
+        for sentence in _sentences(p.text) if prose else [p.text]:  # a receipt line is one unit ("SDN. BHD.")
             key = norm(sentence)
             if key not in seen and _usable(sentence, min_words, prose):
                 seen.add(key)
@@ -430,7 +458,8 @@ def _order(paragraphs: list[Paragraph], corpus: str, min_words: int, prose: bool
     for a, b in zip(paragraphs, paragraphs[1:], strict=False):
         if not a.ordered_with_next or not a.prose or not b.prose or _FLOAT.match(a.text) or _FLOAT.match(b.text):
             continue
-        before, after = _snippet(a.text, end=True), _snippet(b.text, end=False)
+        before, after = ((_snippet(a.text, end=True), _snippet(b.text, end=False)) if prose
+                         else (a.text, b.text))
         if (before != after and _usable(before, min_words, prose) and _usable(after, min_words, prose)
                 and _unique(before, corpus) and _unique(after, corpus)):
             found.append({"type": "order", "before": before, "after": after})
