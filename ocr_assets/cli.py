@@ -197,7 +197,8 @@ def failure_message(instance: Any, run: Any | None, partitions: str, steps_not_r
         lines.append(f"FAILED: run {short} ({partitions}): {exc or run.status.value}")
         lines.append(f"  what to do: {DEFAULT_HINT}")
     for f in failed:
-        where = f"container {f['container']}" if f["container"] else partitions
+        where = f"container {f['container'] or partitions}" if "..." not in partitions or f["container"] \
+            else f"containers {partitions}"
         lines.append(f"FAILED: {f['step']} on {where} (run {short})")
         lines.append(f"  why: {f['why']}")
         lines.append(f"  what to do: {HINTS.get(f['kind'], DEFAULT_HINT)}")

@@ -118,6 +118,26 @@ def test_a_failed_run_ends_with_one_clear_message_and_no_stack_trace(tmp_path):
     assert verbose.strip().splitlines()[-4].startswith("FAILED: source_documents on container gone")
 
 
+def test_a_model_that_cannot_be_loaded_says_what_to_do(tmp_path):
+    """A Failure (the model is nowhere) keeps its own description, which says how to get the model."""
+    env = _failing_env(tmp_path)
+    from ocr_assets.samples import digital_text_pdf
+
+    (Path(env["OCR_DATA_DIR"]) / "inbox" / "gone").mkdir()
+    (Path(env["OCR_DATA_DIR"]) / "inbox" / "gone" / "a.pdf").write_bytes(digital_text_pdf())
+    profile = tmp_path / "missing.yaml"
+    profile.write_text("roles:\n  layout:\n    engine: transformers\n    model: nobody/missing-model\n"
+                       "    device: cpu\n")
+    env.update(OCR_PROFILE=str(profile), HF_HUB_OFFLINE="1")
+    code, output = _materialize(env)
+    assert code == 1
+    tail = output.strip().splitlines()[-4:]
+    assert tail[0].startswith("FAILED: layout_regions on container gone"), output[-3000:]
+    assert "nobody/missing-model" in tail[1] and "hf download" in tail[1]
+    assert "make fetch-models" in tail[2]
+    assert "Stack Trace" not in output and 'File "' not in output
+
+
 # -- backfill: what runs the daemon makes of a set of containers --------------------------------------------
 def test_backfill_runs_are_one_per_stretch_of_adjacent_containers_as_dagster_makes_them(tmp_path):
     """The CLI says how many runs a backfill becomes, and that is what Dagster's single-run backfill policy
