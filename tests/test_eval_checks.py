@@ -233,14 +233,39 @@ def test_a_docbank_line_with_lost_tokens_gives_no_check(tmp_path, monkeypatch):
 
 def test_receipt_lines_on_one_row_have_no_order(tmp_path):
     txt = tmp_path / "r.txt"
-    lines = [("CITY HARDWARE STORE SDN BHD", [10, 10, 300, 30]), ("CASH SALE RECEIPT NO 1", [10, 40, 150, 60]),
+    lines = [("CITY HARDWARE STORE SDN. BHD.", [10, 10, 300, 30]), ("CASH SALE RECEIPT NO 1", [10, 40, 150, 60]),
              ("DATE 01/02/2018 10:00", [160, 40, 300, 60])]
     txt.write_text("\n".join(t for t, _ in lines), encoding="utf-8")
     (tmp_path / "r.lines.json").write_text(json.dumps({"lines": [{"text": t, "bbox_px": b} for t, b in lines]}))
     checks = generate("receipts", tmp_path / "r.pdf", txt)
     assert {c["text"] for c in checks if c["type"] == "present"} == {t for t, _ in lines}
     order = [(c["before"], c["after"]) for c in checks if c["type"] == "order"]
-    assert order == [("CITY HARDWARE STORE SDN BHD", "CASH SALE RECEIPT NO 1")]
+    assert order == [("CITY HARDWARE STORE SDN. BHD.", "CASH SALE RECEIPT NO 1")]  # a line is never cut
+
+
+def _hocr(path: Path, lines: list[tuple[list[int], str]]) -> None:
+    spans = "".join(f"<span class='ocr_line' title=\"bbox {x0} {y0} {x1} {y1}\">"
+                    + "".join(f"<span class='ocrx_word'>{w}</span>" for w in text.split()) + "</span>"
+                    for (x0, y0, x1, y1), text in lines)
+    path.with_name(path.stem + ".truth.hocr").write_text(f"<html><body>{spans}</body></html>", encoding="utf-8")
+    path.with_name(path.stem + ".wrap.json").write_text(json.dumps({"dpi": 72}), encoding="utf-8")
+    path.write_text("\n".join(text for _, text in lines), encoding="utf-8")
+
+
+def test_a_scan_gives_checks_from_running_text_only(tmp_path):
+    prose = ["The inspection of the site began early in the morning", "and the crew finished the survey before noon.",
+             "Their report lists every defect that was found", "along the northern wall of the building."]
+    box = ["New customer order", "arrives by fax", "Check the credit", "limit of account"]  # a flow chart's box
+    lines = ([([50, 100 + 14 * k, 500, 112 + 14 * k], t) for k, t in enumerate(prose)]
+             + [([50, 300 + 14 * k, 150, 312 + 14 * k], t) for k, t in enumerate(box)])
+    txt = tmp_path / "scan.txt"
+    _hocr(txt, lines)
+    checks = generate("scanned", tmp_path / "scan.pdf", txt)
+    present = {c["text"] for c in checks if c["type"] == "present"}
+    assert present == {"The inspection of the site began early in the morning and the crew finished the survey "
+                       "before noon.", "Their report lists every defect that was found along the northern wall of "
+                       "the building."}
+    assert [c["type"] for c in checks].count("order") == 1
 
 
 def test_summarize_gives_rates_per_type_and_counts():
