@@ -1,6 +1,7 @@
 """Staleness a user sees: after a model profile change, the `made_with_current_versions` check of exactly
-the assets whose code version changed turns to a failed WARN for their containers (reported by the
-staleness sensor, no run needed), the DuckDB view `stale` lists the same, and Dagster's own status agrees."""
+the assets whose code version changed turns to a failed WARN for their containers (evaluated in the small
+check run the staleness sensor requests, no pipeline run needed), the DuckDB view `stale` (live and read copy)
+lists the same, and Dagster's own status agrees. Longer sequences: tests/orchestration/test_profile_round_trip.py."""
 
 from __future__ import annotations
 
@@ -27,34 +28,6 @@ from ocr_resources.resources import PipelineStorage, model_resources
 pytestmark = pytest.mark.timeout(600)
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "one"
-
-# Run in a new process (the profile is read when the definitions load), like the daemon after a restart.
-AFTER_PROFILE_CHANGE = """
-import json, warnings
-warnings.simplefilter("ignore")
-from dagster import DagsterInstance, build_sensor_context
-from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
-from dagster._core.loader import LoadingContextForTest
-from ocr_assets.definitions import defs
-from ocr_assets.freshness import containers_to_run
-from ocr_assets.staleness import stale_results_sensor
-from ocr_resources.pipeline.containers import container_fingerprint, inbox_entries
-from ocr_resources.resources import PipelineStorage
-
-instance = DagsterInstance.get()
-storage = PipelineStorage()
-result = stale_results_sensor(build_sensor_context(instance=instance, resources={"storage": storage}))
-for event in result.asset_events:  # what the daemon does with a sensor's asset events
-    instance.report_runless_asset_event(event)
-resolver = CachingStaleStatusResolver(instance, defs.resolve_asset_graph(), LoadingContextForTest(instance))
-fingerprints = {k: container_fingerprint(e) for k, e in inbox_entries(storage.inbox).items()}
-print(json.dumps({
-    "reported": [[e.asset_key.to_user_string(), e.partition, e.passed] for e in result.asset_events],
-    "dagster_stale": sorted(a.key.to_user_string() for a in defs.assets
-                            if resolver.get_status(a.key, "one") == StaleStatus.STALE),
-    "sensor_requests": {k: v[1] for k, v in containers_to_run(instance, storage.result_store(), fingerprints).items()},
-}))
-"""
 
 
 def _check_results(instance: DagsterInstance, run_id: str) -> dict[str, bool]:
@@ -91,13 +64,22 @@ def test_stale_check_turns_on_with_a_profile_change(tmp_path):
     profile_path.write_text(yaml.safe_dump({"roles": profile}))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "OCR_"))}
     env.update(DAGSTER_HOME=str(home), OCR_DATA_DIR=str(data), OCR_PROFILE=str(profile_path), OCR_AUTOMATION="off")
-    out = subprocess.run([sys.executable, "-c", AFTER_PROFILE_CHANGE], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=300)
+    # A new process (the profile is read when the definitions load), like the daemon after a restart: the
+    # staleness sensor's tick and the run of checks it requests; the inbox sensor's decision (no pipeline run).
+    out = subprocess.run([sys.executable, "-m", "tests.orchestration.profile_step", "--no-pipeline-runs"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     seen = json.loads(out.stdout.strip().splitlines()[-1])
-    assert seen["reported"] == [["layout_regions", KEY, False]]  # the check turned on, for that asset only
-    assert seen["dagster_stale"] == ["layout_regions"]  # what Dagster shows as Unsynced
-    assert seen["sensor_requests"] == {KEY: "stale"}  # and automation will rebuild it
+    (request,) = seen["first_staleness_tick"]["requests"]
+    assert request["checks"] == ["layout_regions"] and request["success"]  # that asset's check only
+    shown = seen["after_first_tick"]
+    assert {a: by_key[KEY] for a, by_key in shown["checks"].items()} == {
+        a.key.to_user_string(): "failed" if a.key.to_user_string() == "layout_regions" else "passed"
+        for a in document_assets}  # the check turned on, for that asset only
+    assert shown["dagster_unsynced"] == {"layout_regions": [KEY]}  # what Dagster shows as Unsynced
+    assert shown["stale_live"] == shown["stale_read_copy"] == [["layout_regions", KEY]]  # the read copy too
+    (inbox,) = seen["inbox_tick"]["requests"]
+    assert inbox["partition"] == KEY and inbox["tags"]["ocr/reason"] == "stale"  # and automation will rebuild it
     (row,) = store.query("SELECT container_id, asset_key, made_with, current_version FROM stale")
     assert (row["container_id"], row["asset_key"]) == (KEY, "layout_regions")
     assert row["made_with"].endswith("@main") and row["current_version"].endswith("@v2")
