@@ -157,3 +157,15 @@ def test_a_sentence_or_a_large_number_at_the_top_is_not_furniture():
     decided = furniture_decisions(blocks)
     assert decided[0].label == "text" and decided[0].reason == "not furniture: a sentence in the body's type"
     assert 1 not in decided and 1 in heading_levels(blocks)
+
+
+def test_text_rows_carry_the_label_reason_into_duckdb(tmp_path):
+    """The text stage's rows keep the reason (a furniture decision's, say) in a column the database has."""
+    from ocr_resources.pipeline.rows import SCHEMAS
+    from ocr_resources.store import ResultStore
+
+    store = ResultStore(tmp_path / "r.duckdb")
+    store.migrate()
+    columns = {r["column_name"] for r in store.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'texts'")}
+    assert "label_reason" in SCHEMAS["texts"].names and set(SCHEMAS["texts"].names) <= columns

@@ -325,7 +325,7 @@ def _emit_page(ctx: StageContext, out, pt: _PageText, texts, counts: dict[str, i
             "reading_order": order, "label": bt.label, "text": bt.text, "text_source": source,
             "text_source_reason": reason, "confidence": confidence, "x0": block.box.x0, "y0": block.box.y0,
             "x1": block.box.x1, "y1": block.box.y1, "font_size": bt.size, "bold": bt.bold,
-            "heading_level": bt.heading_level, **_lineage(ctx)})
+            "heading_level": bt.heading_level, "label_reason": bt.reason, **_lineage(ctx)})  # (furniture's)
         order += 1
     if pt.ocr_words:
         out["words"].extend([{**base, "word_no": i, "source": "ocr", "text": w.text, "x0": w.box.x0,
