@@ -46,20 +46,23 @@ LOGIC_VERSIONS = {
     "rendered_pages": "5",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
-    # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason
-    "layout_regions": "6",
+    # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
+    # checked against the text layer (a figure that is mostly text lines is text), words outside every region
+    # make regions, label_reason
+    "layout_regions": "7",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
     # patterns, repetition) with its reason; gutters kept through rows of one column only; a box across boxes
-    # set side by side cut into its part in each
-    "ocr_text": "8",
+    # set side by side cut into its part in each; 9: labels checked against the words read (a figure of text
+    # lines is text, read as loose lines are), label_reason
+    "ocr_text": "9",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading
     "tables": "3",
     "chart_data": "1",
-    # 3: export names without bidirectional controls
-    "document_markdown": "3",
+    # 3: export names without bidirectional controls; 4: a figure's words follow its image marker
+    "document_markdown": "4",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

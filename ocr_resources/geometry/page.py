@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ocr_resources.geometry.boxes import TEXT_LABELS, inside, union, x_overlap, y_overlap
+from ocr_resources.geometry.labels import OUTSIDE, check_labels
 from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines, rows
 from ocr_resources.geometry.paragraphs import (
     form_rows,
@@ -27,7 +28,7 @@ from ocr_resources.geometry.paragraphs import (
     split_paragraphs,
 )
 from ocr_resources.geometry.reading_order import reading_order
-from ocr_resources.types import Box, Word
+from ocr_resources.types import Box, DetectedRegion, Word
 
 _BODY = frozenset({"text", "title", "list", "reference", "caption", "formula", "other"})
 PAGE_FIGURE = 0.4  # share of the page a "figure" must cover to be taken for a page of text
@@ -40,6 +41,7 @@ class Block:
     box: Box  # what reading order used: a text region's words' box, else the region's box
     lines: list[Line] = field(default_factory=list)
     form_row: bool = False  # a form's label with its value beside it (never a heading)
+    reason: str | None = None  # why a block outside the layout's regions is text (recorded as its label reason)
 
     @property
     def words(self) -> list[Word]:
@@ -170,12 +172,9 @@ def _container(idx: int, regions: list[Box]) -> bool:
     return any(j != idx and inside(r, regions[idx]) >= 0.8 for j, r in enumerate(regions))
 
 
-def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool | None = None,
-            page: Box | None = None, keep_whole: frozenset[int] = frozenset()) -> list[Block]:
-    """Blocks for the regions (empty ones included, except outer boxes emptied by the boxes inside them) and
-    for the words outside every region, in reading order. A figure covering much of the `page` whose words
-    are prose is followed by its paragraphs as blocks of their own (unless its index is in `keep_whole`)."""
-    page_rtl = is_rtl(words) if rtl is None else rtl
+def region_words(words: list[Word], regions: list[Box], labels: list[str]) -> tuple[list[list[Word]], list[Line]]:
+    """Each region's words (the innermost region holding most of a word; a line two boxes cut in two goes to
+    the larger; a line outside every region to the region it continues), and the lines no region takes."""
     owner = _join_cut_lines(words, assign(words, regions), regions, labels)
     members: list[list[Word]] = [[] for _ in regions]
     orphans: list[Word] = []
@@ -188,6 +187,42 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             loose.append(line)
         else:
             members[idx].extend(line.words)
+    return members, loose
+
+
+def loose_groups(loose: list[Line], rtl: bool = False) -> list[list[Line]]:
+    """Lines outside every region as paragraphs (or a form's rows): a region the model missed but the
+    words fill is a region."""
+    return form_rows(group_lines(loose), rtl)
+
+
+def checked_regions(found: list[DetectedRegion], words: list[Word]) -> list[tuple[DetectedRegion, str | None]]:
+    """A page's regions with their labels checked against its words (`geometry.labels`), and a text region
+    for each paragraph of words outside every region; each with the reason its label is not the model's
+    (None where the model's stands)."""
+    if not words:
+        return [(r, None) for r in found]
+    boxes, labels = [r.box for r in found], [r.label for r in found]
+    members, loose = region_words(words, boxes, labels)
+    out = [(r if d.reason is None else DetectedRegion(r.box, d.label, r.model_label, r.score), d.reason)
+           for r, d in zip(found, check_labels(boxes, labels, members), strict=True)]
+    for group in loose_groups(loose, is_rtl(words)):
+        out.append((DetectedRegion(union(ln.box for ln in group), "text", None, 0.0), OUTSIDE))
+    return out
+
+
+def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool | None = None,
+            page: Box | None = None, keep_whole: frozenset[int] = frozenset(),
+            text_figures: dict[int, str] | None = None) -> list[Block]:
+    """Blocks for the regions (empty ones included, except outer boxes emptied by the boxes inside them) and
+    for the words outside every region, in reading order. A figure covering much of the `page` whose words
+    are prose is followed by its paragraphs as blocks of their own (unless its index is in `keep_whole`).
+    `text_figures`: regions the model called figures that are text (`geometry.labels`), by index, with the
+    reason: their lines are read as loose lines are (paragraphs, a form's rows: a receipt's item beside its
+    price), not column by column."""
+    text_figures = text_figures or {}
+    page_rtl = is_rtl(words) if rtl is None else rtl
+    members, loose = region_words(words, regions, labels)
     blocks: list[Block] = []
     empty: list[Block] = []  # text boxes left without words: kept (after the flow), never ordered
     for idx, (region, label) in enumerate(zip(regions, labels, strict=True)):
@@ -213,17 +248,20 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         elif region_lines:
             box = union([region, *(ln.box for ln in region_lines)])
         blocks.append(Block(idx, label, box, region_lines))
-    for group in form_rows(group_lines(loose), page_rtl):
+    for group in loose_groups(loose, page_rtl):
         row = is_row(group)
         blocks.append(Block(None, "text", union(ln.box for ln in group), group if row else order_lines(group, page_rtl),
-                            row))
+                            row, OUTSIDE))
     inner: dict[int, list[Block]] = {}  # blocks that follow a block in the flow: its parts
     for k, block in enumerate(blocks):
         # A page of text the layout model took for one picture is read as text; the words of a real picture
         # (a screenshot, a chart, labels of a drawing) stay with it.
         share = 1.0 if page is None else block.box.area / max(page.area, 1e-6)
         text_page = (share >= PAGE_FIGURE and is_prose(block.lines)) or (share >= 0.6 and len(block.lines) >= 4)
-        if block.label == "figure" and block.region not in keep_whole and text_page:
+        if block.region in text_figures and block.reason is None and block.lines:  # (not its paragraphs again)
+            blocks.extend(_paragraphs(block.lines, page_rtl, block.region, text_figures[block.region]))
+            block.lines = []
+        elif block.label == "figure" and block.region not in keep_whole and text_page:
             blocks.extend(_paragraphs(block.lines, page_rtl))  # placed in the flow by their own boxes
             block.lines = []
         elif block.label in ("text", "list") and (head := heading_lines(block.lines)):
@@ -233,7 +271,7 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             block.box = union(ln.box for ln in block.lines)
     for k, block in enumerate(blocks):
         parts = [block, *inner.get(k, [])]
-        split = [Block(p.region, p.label, union(ln.box for ln in g), g) if len(pieces) > 1 else p
+        split = [Block(p.region, p.label, union(ln.box for ln in g), g, reason=p.reason) if len(pieces) > 1 else p
                  for p in parts for pieces in [split_paragraphs(p.lines) if p.label == "text" else [p.lines]]
                  for g in pieces]
         if len(split) > len(parts):
@@ -244,11 +282,13 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + empty
 
 
-def _paragraphs(block_lines: list[Line], rtl: bool) -> list[Block]:
+def _paragraphs(block_lines: list[Line], rtl: bool, region: int | None = None,
+                reason: str = "prose in a figure covering much of the page") -> list[Block]:
     """The text inside a figure that holds prose (a page the layout model took for a picture), as blocks
     of their own."""
     out = []
     for group in form_rows(group_lines(block_lines), rtl):
         row = is_row(group)
-        out.append(Block(None, "text", union(ln.box for ln in group), group if row else order_lines(group, rtl), row))
+        out.append(Block(region, "text", union(ln.box for ln in group), group if row else order_lines(group, rtl), row,
+                         reason))
     return out

@@ -1,5 +1,5 @@
 """Blocks of text as Markdown: paragraphs re-flowed, headings with their level, list items, figures as an
-image marker (with the text they hold when it is prose), page furniture left out."""
+image marker followed by the words they hold, page furniture left out."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def block_markdown(label: str, text: str, heading_level: int | None = None, tabl
     if table_md:
         return table_md.strip()
     if label == "figure":
-        return IMAGE  # its prose, if any, follows as blocks of its own; labels inside it stay in the database
+        # no word is lost to a label: the words a picture holds (a chart's labels, a sign) follow its marker
+        return IMAGE + ("\n\n" + escape(reflow(lines)) if lines else "")
     if not lines:
         return ""
     if label == "title":

@@ -9,6 +9,7 @@ from typing import Any
 
 from ocr_resources.engines.base import LayoutDetector
 from ocr_resources.geometry.boxes import clean_regions
+from ocr_resources.geometry.page import checked_regions
 from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.pipeline.execution import image_size_class, stream_inference
 from ocr_resources.pipeline.resume import Checkpoint, PageLedger
@@ -72,6 +73,10 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
                      (o.result[i] for i in keep)]
             # tables the page's rules and word alignment show, whatever the model called them
             found = refine_regions(found, page["_words"], page["_rules"])
+            # labels checked against the text layer's words; words outside every region make regions (on a
+            # scan there are no words yet: the text stage checks the labels against OCR's)
+            checked = checked_regions(found, page["_words"])
+            found = [r for r, _ in checked]
             boxes = [r.box for r in found]
             # The layout's own order; the text stage refines it with the words' boxes (texts.reading_order).
             order = {idx: rank for rank, idx in enumerate(reading_order(boxes, [r.label for r in found]))}
@@ -79,7 +84,8 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
                 labels[region.label] += 1
                 out["regions"].add({"container_id": ctx.container_id, "document_id": page["document_id"],
                                     "page_no": page["page_no"], "region_no": i, "label": region.label,
-                                    "model_label": region.model_label, "score": region.score, "x0": box.x0,
+                                    "model_label": region.model_label, "label_reason": checked[i][1],
+                                    "score": region.score, "x0": box.x0,
                                     "y0": box.y0, "x1": box.x1, "y1": box.y1, "reading_order": order[i],
                                     "table_reason": region.table_reason, **_lineage(ctx)})
         checkpoint.page_done()

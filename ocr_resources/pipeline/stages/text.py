@@ -15,7 +15,8 @@ from typing import Any
 
 from ocr_resources.engines.base import TextRecognizer
 from ocr_resources.geometry.boxes import inside
-from ocr_resources.geometry.page import Block, compose
+from ocr_resources.geometry.labels import OUTSIDE, check_labels
+from ocr_resources.geometry.page import Block, compose, region_words
 from ocr_resources.pipeline.execution import image_size_class, stream_inference
 from ocr_resources.pipeline.resume import Checkpoint, PageLedger
 from ocr_resources.pipeline.stages.base import (
@@ -61,6 +62,7 @@ class _PageText:
     confidence: float | None
     ocr_words: list[Word] = field(default_factory=list)
     region_reasons: dict[int, str] = field(default_factory=dict)  # regions read by OCR on a text-layer page
+    label_reasons: dict[int, str] = field(default_factory=dict)  # regions whose label the words overrode
 
 
 class _Documents:
@@ -118,10 +120,17 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
     def page_text(page: dict[str, Any], words: list[Word], source: str, reason: str, confidence: float | None,
                   ocr_words: list[Word] | None = None, region_reasons: dict[int, str] | None = None) -> _PageText:
         regions = page["_regions"]
-        blocks = compose(words, [_box(r) for r in regions], [r["label"] for r in regions],
+        boxes, labels = [_box(r) for r in regions], [r["label"] for r in regions]
+        # labels checked against the words read (OCR's on a scan, which the layout stage did not have)
+        decided = check_labels(boxes, labels, region_words(words, boxes, labels)[0])
+        label_reasons = {i: d.reason for i, d in enumerate(decided) if d.reason}
+        text_figures = {i: r["label_reason"] for i, r in enumerate(regions) if r.get("label_reason")
+                        and r["model_label"] == "figure" and r["label"] == "text"} | label_reasons
+        blocks = compose(words, boxes, [d.label for d in decided],
                          page=Box(0, 0, page["width_pt"], page["height_pt"]),
-                         keep_whole=frozenset(region_reasons or ()))
-        return _PageText(page, blocks, source, reason, confidence, ocr_words or [], region_reasons or {})
+                         keep_whole=frozenset(region_reasons or ()), text_figures=text_figures)
+        return _PageText(page, blocks, source, reason, confidence, ocr_words or [], region_reasons or {},
+                         label_reasons)
 
     def finish(document_id: str) -> None:
         pages = sorted(docs.pages.pop(document_id, []), key=lambda p: p.page["page_no"])
@@ -325,13 +334,22 @@ def _emit_page(ctx: StageContext, out, pt: _PageText, texts, counts: dict[str, i
             "reading_order": order, "label": bt.label, "text": bt.text, "text_source": source,
             "text_source_reason": reason, "confidence": confidence, "x0": block.box.x0, "y0": block.box.y0,
             "x1": block.box.x1, "y1": block.box.y1, "font_size": bt.size, "bold": bt.bold,
-            "heading_level": bt.heading_level, "label_reason": bt.reason, **_lineage(ctx)})  # (furniture's)
+            "heading_level": bt.heading_level, "label_reason": bt.reason or _label_reason(pt, block, regions),
+            **_lineage(ctx)})
         order += 1
     if pt.ocr_words:
         out["words"].extend([{**base, "word_no": i, "source": "ocr", "text": w.text, "x0": w.box.x0,
                               "y0": w.box.y0, "x1": w.box.x1, "y1": w.box.y1, "confidence": w.confidence,
                               **_lineage(ctx)} for i, w in enumerate(pt.ocr_words)])
     counts["ocr_regions"] += len(pt.region_reasons)
+
+
+def _label_reason(pt: _PageText, block: Block, regions: list[dict[str, Any]]) -> str | None:
+    """Why a text row's label is not its region's stored label (None when it is, or when a document-wide
+    decision, furniture or a heading, changed it: those are the text's own, not the layout's)."""
+    if block.region is None:
+        return block.reason or OUTSIDE
+    return block.reason or pt.label_reasons.get(block.region) or regions[block.region].get("label_reason")
 
 
 def _stored_blocks(ctx: StageContext, document_id: str, exclude: set[int]) -> list[TextBlock]:

@@ -1,0 +1,148 @@
+"""No text lost to a label: a layout label is checked against the page's words before it decides anything
+(a "figure" full of text lines is text), words outside every region form regions of their own, a figure's
+words follow its image marker, and every word of a generated page ends up in its Markdown exactly once.
+Regions are given by hand (no model runs); words come from generated PDFs through the real text-layer
+extraction, or are laid out synthetically where the test is about the rule itself."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+from reportlab.pdfgen import canvas
+
+from eval.words_lost import match, tokens
+from ocr_resources.geometry.labels import OUTSIDE, check_labels
+from ocr_resources.geometry.page import checked_regions, compose, region_words
+from ocr_resources.text.document import PageBlocks, finish_document
+from ocr_resources.text.markdown import IMAGE, render
+from ocr_resources.types import Box, DetectedRegion, Word
+from tests.test_text_document import page_words
+
+W, H = 595, 842
+ITEMS = [("KOPI O KOSONG", "2.50"), ("ROTI BAKAR KAYA", "3.20"), ("TEH TARIK", "2.80"), ("NASI LEMAK AYAM", "8.90"),
+         ("MEE GORENG MAMAK", "7.50"), ("AIR SIRAP LIMAU", "2.20"), ("TELUR SEPARUH MASAK", "3.00"),
+         ("ROTI CANAI", "1.60"), ("MILO AIS", "3.50"), ("CHAPATI DAL", "4.20")]
+HEAD = ["WARUNG MAKAN SELERA", "NO 12 JALAN BUNGA RAYA", "TEL 03-5566 7788", "INVOICE 000123 CASHIER ALI"]
+FOOT = ["TOTAL 39.40", "CASH 50.00", "CHANGE 10.60", "THANK YOU PLEASE COME AGAIN"]
+RECEIPT = Box(220, 300, 380, 560)  # a small receipt in the middle of an A4 page: the model calls it a figure
+
+
+def receipt_pdf() -> bytes:
+    """A receipt set small in the middle of an A4 page (about 8% of it), as a scanner makes of one: a head,
+    items with their prices at the right edge, a foot."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica", 7)
+    y = H - 310
+    for line in HEAD:
+        c.drawString(230, y, line)
+        y -= 10
+    for item, price in ITEMS:
+        c.drawString(230, y, item)
+        c.drawRightString(370, y, price)
+        y -= 10
+    for line in FOOT:
+        c.drawString(230, y, line)
+        y -= 10
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _markdown(words: list[Word], regions: list[DetectedRegion]) -> tuple[str, list]:
+    """The page through what the pipeline does with it: labels checked (the layout stage), blocks composed
+    (the text stage), document decisions, Markdown."""
+    checked = checked_regions(regions, words)
+    boxes, labels = [r.box for r, _ in checked], [r.label for r, _ in checked]
+    text_figures = {i: reason for i, (r, reason) in enumerate(checked) if reason and r.model_label == "figure"}
+    blocks = compose(words, boxes, labels, page=Box(0, 0, W, H), text_figures=text_figures)
+    results = finish_document([PageBlocks(1, W, H, blocks)])
+    rows = [{"label": bt.label, "text": bt.text, "heading_level": bt.heading_level, "page_no": 1,
+             "region_no": bt.block.region} for bt in results[0]]
+    return render(rows), checked
+
+
+def _all_words_once(words: list[Word], markdown: str) -> None:
+    total, found = match([w.text for w in words], Counter(tokens(markdown)))
+    assert found == total, (found, total, markdown)
+    assert Counter(tokens(markdown)) == Counter(t for w in words for t in tokens(w.text)), markdown
+
+
+def test_receipt_labelled_figure_is_text_and_exports_every_line():
+    words = page_words(receipt_pdf())[0]
+    figure = DetectedRegion(RECEIPT, "figure", "figure", 0.9)
+    md, checked = _markdown(words, [figure])
+    (region, reason), = checked
+    assert region.label == "text" and region.model_label == "figure"
+    assert reason.startswith("figure mostly text lines")
+    assert IMAGE not in md
+    _all_words_once(words, md)
+    # each item read with its price, not all items and then all prices (form rows: geometry.paragraphs)
+    at = [(md.index(item), md.index(price)) for item, price in ITEMS]
+    assert all(i < p < next_i for (i, p), (next_i, _) in zip(at, at[1:], strict=False))
+    assert md.index(HEAD[0]) < md.index(ITEMS[0][0]) < md.index(ITEMS[-1][0]) < md.index(FOOT[-1])
+
+
+def test_words_outside_every_region_form_a_region():
+    words = page_words(receipt_pdf())[0]
+    head_only = DetectedRegion(Box(225, 300, 375, 345), "title", "title", 0.8)  # the model found the head alone
+    md, checked = _markdown(words, [head_only])
+    missed = [(r, reason) for r, reason in checked if r.model_label is None]
+    assert missed and all(r.label == "text" and reason == OUTSIDE for r, reason in missed)
+    # every word now has a region (its own, or the one whose column it continues): no loose line is left
+    assert region_words(words, [r.box for r, _ in checked], [r.label for r, _ in checked])[1] == []
+    assert region_words(words, [head_only.box], [head_only.label])[1], "the head region alone leaves loose lines"
+    _all_words_once(words, md)
+
+
+def _synthetic_lines(box: Box, n: int, gap: float, height: float = 8.0, widths: tuple[float, ...] = (0.9,),
+                     word: str = "word") -> list[Word]:
+    """`n` lines of words down a box, `gap` points between lines, each line a share `widths[k % len]` of its
+    width cut into words of 30 points."""
+    out = []
+    for k in range(n):
+        y = box.y0 + 4 + k * (height + gap)
+        right = box.x0 + widths[k % len(widths)] * box.width
+        x = box.x0 + 4
+        while x + 30 <= right:
+            out.append(Word(f"{word}{k}", Box(x, y, x + 28, y + height), 1.0))
+            x += 32
+    return out
+
+
+def test_relabel_rule_on_synthetic_regions():
+    receipt = Box(100, 100, 300, 400)  # 25 lines stacked at 12 pt: text lines fill it
+    chart = Box(100, 450, 500, 750)  # a chart: an axis of five numbers and a title
+    short = Box(350, 100, 500, 160)  # a logo with three words in it: too few lines to be text
+    words = (_synthetic_lines(receipt, 24, 4.0, widths=(0.9, 0.5, 0.7))
+             + _synthetic_lines(Box(100, 450, 140, 750), 5, 50.0, widths=(1.0,), word="tick")
+             + _synthetic_lines(Box(200, 455, 400, 470), 1, 0.0, word="title")
+             + _synthetic_lines(Box(350, 100, 500, 160), 1, 0.0, word="logo"))
+    regions = [receipt, chart, short]
+    labels = ["figure", "figure", "figure"]
+    owned = region_words(words, regions, labels)[0]
+    decided = check_labels(regions, labels, owned)
+    assert [d.label for d in decided] == ["text", "figure", "figure"]
+    assert decided[0].reason and "lines" in decided[0].reason
+    assert decided[1].reason is None and decided[2].reason is None
+    # a region the model did not call a figure is left alone, whatever it holds
+    assert [d.label for d in check_labels([receipt], ["table"], [owned[0]])] == ["table"]
+
+
+def test_figure_words_follow_its_image_marker():
+    words = _synthetic_lines(Box(100, 450, 140, 750), 5, 50.0, widths=(1.0,), word="tick")
+    chart = DetectedRegion(Box(90, 440, 500, 760), "figure", "figure", 0.9)
+    md, checked = _markdown(words, [chart])
+    assert checked[0][0].label == "figure" and checked[0][1] is None
+    assert md.startswith(IMAGE + "\n\n")
+    _all_words_once(words, md)
+
+
+def test_words_lost_counts_hyphen_joins_and_duplicates():
+    available = Counter(tokens("The exam-\nple is an example.\n\n<!-- image -->\n\nAn example"))
+    # "exam-" + "ple" found joined as "example"; "lost" is nowhere
+    assert match(["The", "exam-", "ple", "is", "an", "lost"], available) == (6, 5)
+    # what one page took is gone for the next: a word the Markdown holds once is found once
+    assert match(["is", "is"], available) == (2, 0)
+    assert tokens("TAX\\_ID 東京") == ["tax_id", "東", "京"]
