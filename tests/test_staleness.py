@@ -89,3 +89,45 @@ def test_stale_check_turns_on_with_a_profile_change(tmp_path):
     latest = next(h for h in history if h.partition == KEY)  # newest first
     assert latest.status.value == "FAILED"
     assert latest.event.dagster_event.event_specific_data.severity.value == "WARN"
+
+
+def test_inbox_run_key_names_the_stored_results(tmp_path):
+    """A container made stale again after its results went current in between (A -> B -> A: the same files and
+    the same current versions, other stored results) gets a new run key; the same stored results the same key."""
+    from datetime import UTC, datetime, timedelta
+
+    from ocr_assets.freshness import containers_to_run, current_code_versions
+    from ocr_resources.store import ResultStore
+
+    store = ResultStore(tmp_path / "ocr.duckdb")
+    store.migrate()
+    versions = {k.to_user_string(): v for k, v in current_code_versions().items()}
+    instance = DagsterInstance.ephemeral()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def made(run_id: str, assets: list[str], version: str | None = None, minute: int = 0) -> None:
+        with store.connect() as con:
+            for asset in assets:
+                producer = f"{asset}:{version or versions[asset]}"
+                con.execute("INSERT INTO producers (producer_id, asset_key, code_version) SELECT ?, ?, ? WHERE NOT "
+                            "EXISTS (SELECT 1 FROM producers WHERE producer_id = ?)",
+                            [producer, asset, version or versions[asset], producer])
+                con.execute("INSERT INTO materializations (run_id, asset_key, partition_key, producer_id,"
+                            " finished_at) VALUES (?, ?, ?, ?, ?)",
+                            [run_id, asset, KEY, producer, start + timedelta(minutes=minute)])
+
+    with store.connect() as con:
+        con.execute("INSERT INTO containers (container_id, fingerprint, run_id, producer_id)"
+                    " VALUES (?, 'f', 'r1', 'p')", [KEY])
+    made("r1", list(versions))
+    assert containers_to_run(instance, store, {KEY: "f"}) == {}  # current
+    made("r2", ["ocr_text"], "another model", minute=1)  # profile B's results
+    (first_key, reason) = containers_to_run(instance, store, {KEY: "f"})[KEY]
+    assert reason == "stale"
+    made("r3", ["ocr_text"], minute=2)  # back to A, rerun
+    assert containers_to_run(instance, store, {KEY: "f"}) == {}
+    made("r4", ["ocr_text"], "another model", minute=3)  # B again: stale again, the same files and versions
+    (second_key, reason) = containers_to_run(instance, store, {KEY: "f"})[KEY]
+    assert reason == "stale" and second_key != first_key
+    assert second_key.split(":")[:3] == first_key.split(":")[:3]  # container, fingerprint, current versions
+    assert containers_to_run(instance, store, {KEY: "f"})[KEY][0] == second_key  # asked again: the same key
