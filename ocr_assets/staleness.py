@@ -206,13 +206,15 @@ def cleared_failures(instance: DagsterInstance, keys: list[str], current: Mappin
             if not records:
                 continue
             previous = records[0].asset_materialization
-            if records[0].run_id != made[key][asset][1] or previous.tags.get(CODE_VERSION_TAG) != version:
+            # an earlier runless one (a second failure after a first repair) names the run in its metadata
+            made_by = records[0].run_id or getattr(previous.metadata.get("results_made_by_run"), "value", "")
+            if made_by != made[key][asset][1] or previous.tags.get(CODE_VERSION_TAG) != version:
                 continue  # DuckDB and Dagster disagree on which results are the latest: leave it to a run
             events.append(AssetMaterialization(
                 asset_key=asset_key, partition=key, tags=previous.tags,
-                metadata={**previous.metadata, "results_made_by_run": records[0].run_id,
+                metadata={**previous.metadata, "results_made_by_run": made_by,
                           "recorded_by": "stale_results_sensor: stored results current again"},
-                description=f"The results stored by run {records[0].run_id[:8]} are current (code version "
+                description=f"The results stored by run {made_by[:8]} are current (code version "
                             f"{version!r}); the failed run after it stored nothing."))
     return events
 
