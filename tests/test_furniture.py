@@ -169,3 +169,17 @@ def test_text_rows_carry_the_label_reason_into_duckdb(tmp_path):
     columns = {r["column_name"] for r in store.query(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'texts'")}
     assert "label_reason" in SCHEMAS["texts"].names and set(SCHEMAS["texts"].names) <= columns
+
+
+def test_a_stamp_in_the_side_margin_beside_the_text_is_furniture():
+    """A "Downloaded from" line set in the side margin (read as one line, by OCR say), beside the body."""
+    from ocr_resources.text.blocks import TextBlock
+    from ocr_resources.text.furniture import furniture_decisions
+
+    body_blocks = [TextBlock(1, 600, 800, Box(100, y, 500, y + 36), "text", " ".join(BODY), 10.0, False, 3)
+                   for y in (200, 300, 400)]
+    stamp = TextBlock(1, 600, 800, Box(20, 220, 40, 420), "text",
+                      "Downloaded from https://x.org by guest on 3 May 2020", 7.0)
+    decided = furniture_decisions([*body_blocks, stamp])
+    assert decided == {3: decided[3]} and decided[3].label == "footer"
+    assert decided[3].reason.startswith("furniture: side margin; pattern (download or print stamp)")

@@ -10,7 +10,8 @@ Evidence (weights in `_WEIGHTS`; one strong signal is enough, small type needs t
 - type smaller than the body's, and standing apart at the top (bottom) of the page;
 - the same text (digits ignored) at about the same height on two or more pages.
 
-Where it must be: in the top or bottom band of the page, or above (below) everything else on it.
+Where it must be: in the top or bottom band of the page, or above (below) everything else on it; a line
+with a furniture pattern also in the side margin, beside everything else (a stamp run up the page's side).
 
 What vetoes it (the block is in the body's flow): it is set larger than the body (a title the model called a
 header), it is long (more than three lines), it sits a line's spacing from the body text next to it in the
@@ -41,7 +42,7 @@ _JOURNAL = re.compile(
 _STAMP = re.compile(r"^(?:downloaded\s+(?:from|by|on)|download\s+date|printed\s+(?:on|from|by)|accessed\s+on|"
                     r"retrieved\s+(?:from|on))\b", re.I)
 _NUMBER_LINE = re.compile(r"\b(?:rev(?:ision)?\.?|part\s*(?:no\.?|number|#)|p/n|doc(?:ument)?\.?\s*(?:no\.?|number|"
-                          r"id|#)|form\s+\w*\d)\s*[:#]?\s*[\w./-]*\d", re.I)
+                          r"id|#))\s*[:#]?\s*[\w./-]*\d", re.I)
 MAX_WORDS = 30  # a furniture line is short
 
 
@@ -125,6 +126,17 @@ def _apart(i: int, where: str, page: list[int], blocks: list[TextBlock]) -> bool
     return all(b.box.y0 - o.box.y1 > 1.5 * line for o in others)
 
 
+def _in_side_margin(i: int, page: list[int], blocks: list[TextBlock]) -> bool:
+    """Left or right of every other block on its page, in the outer tenth of the page's width."""
+    b = blocks[i]
+    others = [blocks[j] for j in page if j != i]
+    if not others:
+        return False
+    left = b.box.x1 <= min(o.box.x0 for o in others) and b.box.x1 <= 0.1 * b.page_width
+    right = b.box.x0 >= max(o.box.x1 for o in others) and b.box.x0 >= 0.9 * b.page_width
+    return left or right
+
+
 def _in_flow(i: int, where: str, page: list[int], blocks: list[TextBlock], body: float | None) -> bool:
     """Read as a line of the body: set in the body's type (or larger), a line's spacing from the body block
     beside it in the column (below a header, above a footer)."""
@@ -161,8 +173,12 @@ def furniture_decisions(blocks: list[TextBlock]) -> dict[int, Decision]:
         labelled = b.label in ("header", "footer")
         pattern = furniture_pattern(text) if b.lines <= 3 else None
         where = _band(b)
+        place = f"{where} band"
         if where is None and pattern:  # a page number or stamp above or below everything else on the page
             where = "header" if b.box.y0 <= tops[b.page_no] else ("footer" if b.box.y1 >= bottoms[b.page_no] else None)
+            place = "above everything else" if where == "header" else "below everything else"
+        if where is None and pattern and _in_side_margin(i, by_page[b.page_no], blocks):
+            where, place = "footer", "side margin"  # a stamp run up the side of the page ("Downloaded from ...")
         evidence: list[str] = []
         if labelled:
             evidence.append("label")
@@ -190,7 +206,7 @@ def furniture_decisions(blocks: list[TextBlock]) -> dict[int, Decision]:
         score = sum(_WEIGHTS[e] for e in evidence)
         if veto is None and score >= NEEDED and where is not None:
             why = ", ".join(f"{e} ({pattern})" if e == "pattern" else e for e in evidence)
-            out[i] = Decision(where, f"furniture: {where} band; {why}")
+            out[i] = Decision(where, f"furniture: {place}; {why}")
         elif labelled:
             out[i] = Decision("text", f"not furniture: {veto or 'too little evidence'}")
     return out
