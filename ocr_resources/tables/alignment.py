@@ -8,6 +8,7 @@ become header rows."""
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass, field
 
 from ocr_resources.tables.grid import Lane
@@ -124,20 +125,41 @@ def column_lanes(lines: list[Line], h: float, region: Box,
     hi = max(w.box.x1 for ln in lines for w in ln.words)
     out = [Lane(lo - 1, virtual=True)]
     phrases = [(ln, split_phrases(ln.words, PHRASE_GAP * h, seps)) for ln in lines]
-    for a, b in seps:
+    spans = _column_spans([p for _, ps in phrases for p in ps], seps)
+    for j, (a, b) in enumerate(seps):
         cuts = [(ln.box.y0, ln.box.y1) for ln, ps in phrases
-                if any(p[0].box.x0 < a and p[-1].box.x1 > b or _centred_over(p, a, b, h) for p in ps)]
+                if any(p[0].box.x0 < a and p[-1].box.x1 > b or (j >= 1 and _centred_over(p, spans[j], spans[j + 1], h))
+                       for p in ps)]  # the stub (first column) has no group heading over it
         out.append(Lane((a + b) / 2, virtual=True, cuts=cuts))
     out.append(Lane(hi + 1, virtual=True))
     return out, seps
 
 
-def _centred_over(phrase: list[Word], a: float, b: float, h: float) -> bool:
-    """Is the phrase centred over the channel (a, b), reaching across its middle: a group heading over the
-    two columns on either side (a year over its number and percent columns), not one column's heading?"""
+def _column_spans(phrases: list[list[Word]], seps: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Each column's typical extent: the median left and right edges of the phrases that lie in it alone."""
+    edges: list[tuple[list[float], list[float]]] = [([], []) for _ in range(len(seps) + 1)]
+    for p in phrases:
+        first, last = _columns_of(p, seps)
+        if first == last:
+            edges[first][0].append(p[0].box.x0)
+            edges[first][1].append(p[-1].box.x1)
+    return [(statistics.median(x0s), statistics.median(x1s)) if x0s else (float("nan"), float("nan"))
+            for x0s, x1s in edges]
+
+
+def _centred_over(phrase: list[Word], left: tuple[float, float], right: tuple[float, float], h: float) -> bool:
+    """Is the phrase centred over two neighbouring columns (their typical extents `left` and `right`) rather
+    than over either of them: a group heading (a year over its number and percent columns)?"""
     x0, x1 = phrase[0].box.x0, phrase[-1].box.x1
-    mid, cx = (a + b) / 2, (x0 + x1) / 2
-    return x0 < mid < x1 and a < cx < b and abs(cx - mid) <= 0.25 * (b - a) + 0.5 * h
+    cx, mid = (x0 + x1) / 2, (left[0] + right[1]) / 2
+    if not (left[0] - h <= x0 and x1 <= right[1] + h) or x1 - x0 > right[1] - left[0] + 2 * h:
+        return False
+    for a, b in (left, right):  # short and over the gap: a heading of its own column covers that column
+        if min(b, x1) - max(a, x0) > 0.5 * (b - a):
+            return False
+    off = abs(cx - mid)
+    return (off <= 0.1 * (right[1] - left[0]) + 0.5 * h and abs(cx - sum(left) / 2) > off + h
+            and abs(cx - sum(right) / 2) > off + h)
 
 
 def row_lanes(lines: list[Line], seps: list[tuple[float, float]], h: float, rules: list[float],

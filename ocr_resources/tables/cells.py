@@ -7,10 +7,11 @@ import re
 
 from ocr_resources.types import Box, Word
 
-# A run of fill characters: three or more dots, middle dots, ellipses or underscores (spaces between them
-# allowed, as ". . . ." leaders are set), or an ellipsis character on its own.
-_FILL_RUN = re.compile(r"(?:[.·•…_](?:\s?[.·•…_]){2,}|…+)")
+# A run of fill characters: four or more dots, middle dots, ellipses or underscores (spaces between them
+# allowed, as ". . . ." leaders are set). Fewer is text: an ellipsis "...", a ".." marking a missing value.
+_FILL_RUN = re.compile(r"(?:[.·•…_](?:\s?[.·•…_]){3,}|…{2,})")
 _FILL_ONLY = re.compile(r"^[\s.·•…_\-–—]*$")
+_DOTS = re.compile(r"^[.·•…_]{2,}$")  # a word of dots alone: a leader after a word, or a marker alone
 _LEADING_DOT = re.compile(r"(?<![\w.])\.(?=[^\W\d_])")  # ".algeria": a stray leader dot stuck to a word
 _NUMBER = re.compile(r"^[\-+−–(]?[$€£¥]?\d[\d.,]*%?\)?$")
 _CURRENCY = frozenset("$€£¥₹")
@@ -26,13 +27,13 @@ UNITS = frozenset({"%", "‰", "°", "°c", "°f", "kg", "mg", "µg", "μg", "ng
 
 
 def has_fill(text: str) -> bool:
-    return bool(_FILL_RUN.search(text)) or (len(text) >= 2 and _FILL_ONLY.match(text) is not None
-                                            and any(ch in text for ch in ".·…_"))
+    return bool(_FILL_RUN.search(text))
 
 
 def strip_fill(text: str) -> tuple[str, bool]:
-    """Cell text without its dot leaders and fill characters, and whether it had any."""
-    if not has_fill(text):
+    """Cell text without its dot leaders and fill characters, and whether it had any. A cell of fill only
+    ("....", "—") is a value's marker (not available, not applicable) and stays."""
+    if not has_fill(text) or _FILL_ONLY.match(text):
         return text, False
     clean = _FILL_RUN.sub(" ", text)
     clean = _LEADING_DOT.sub("", clean)
@@ -58,16 +59,24 @@ def trim_fill_words(line: list[Word]) -> tuple[list[Word], set[int]]:
         i = max(j, i + 1)
     out: list[Word] = []
     flagged: set[int] = set()
+    leading: Word | None = None  # the word whose leader is being read
     for w, in_run in zip(line, run_of, strict=True):
         text = w.text
-        if not in_run and not has_fill(text):
+        if not in_run and not has_fill(text) and not _DOTS.match(text):
             out.append(w)
+            leading = None
             continue
-        clean = "" if in_run else strip_fill(text)[0]
-        if not clean:
-            if out:
-                flagged.add(id(out[-1]))
+        if in_run or _DOTS.match(text):
+            before = out[-1] if out else None
+            if leading is None and (before is None or _DOTS.match(before.text)
+                                    or w.box.x0 - before.box.x1 > w.box.height):
+                out.append(w)  # fill standing alone in its cell: a marker, not a leader
+                continue
+            leading = leading or before
+            flagged.add(id(leading))
             continue
+        leading = None
+        clean = strip_fill(text)[0]
         parts = clean.split()
         start = text.find(parts[0]) if parts[0] in text else 0
         end = text.rfind(parts[-1]) + len(parts[-1]) if parts[-1] in text else len(text)

@@ -102,6 +102,8 @@ def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool) 
     lines = text_lines(words)
     phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
     flat = [p for ps in phrases for p in ps]
+    if statistics.median(len(p) for p in flat) > 5:
+        return False, "prose: long phrases"
     if strict and not rules:
         multi = sum(1 for ps in phrases if len(ps) >= 2)
         numeric = sum(1 for p in flat if is_numeric(" ".join(w.text for w in p)))
@@ -138,10 +140,11 @@ LONG_PHRASE = 6  # words: a phrase this long is running text, not a cell
 
 
 def prose_reason(words: list[Word]) -> str | None:
-    """Why these words are prose and not a table, or None. Running text is long phrases: most words in
-    phrases of LONG_PHRASE words or more. Said more precisely where it can be: items of a list (a number or
-    bullet, then a long phrase), sentences (long phrases ending in a full stop), columns of text side by side
-    (two long phrases on a line, one text column flowing into the next), or one column of long lines."""
+    """Why these words are prose and not a table, or None. Items of a list (a number or bullet at the left
+    edge, then a long phrase, on most lines); columns of running text side by side (two long phrases on
+    most lines: one text column flowing into the next); one column of long phrases (sentences, or long
+    lines). A text table is none of these: beside its long phrases stand short ones (a label column, a
+    number, a bullet), in rows of several cells."""
     words = [w for w in words if w.text.strip()]
     if len(words) < 4:
         return None
@@ -150,20 +153,21 @@ def prose_reason(words: list[Word]) -> str | None:
     h = median_height(words)
     lines = text_lines(words)
     phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in lines]
-    flat = [p for ps in phrases for p in ps]
-    if statistics.median(len(p) for p in flat) > 5:
-        long_words = len(words)  # long phrases, whatever else: prose
-    else:
-        long_words = sum(len(p) for p in flat if len(p) >= LONG_PHRASE)
-    items = sum(1 for ps in phrases if len(ps) >= 2 and _LIST_MARK.match(" ".join(w.text for w in ps[0]))
-                and len(ps[1]) >= 3)
+    left = min(w.box.x0 for w in words)
+    items = sum(1 for ps in phrases if len(ps) >= 2 and ps[0][0].box.x0 <= left + h
+                and _LIST_MARK.match(" ".join(w.text for w in ps[0])) and len(ps[1]) >= 3)
+    long_words = sum(len(p) for ps in phrases for p in ps if len(p) >= LONG_PHRASE)
     if items >= 2 and items >= 0.5 * len(lines) and long_words >= 0.4 * len(words):
         return "prose: list items of running text"
     if long_words < 0.6 * len(words):
         return None
-    long = [p for p in flat if len(p) >= LONG_PHRASE]
-    if max(len(ps) for ps in phrases) <= 2 and sum(len(ps) == 2 for ps in phrases) >= 0.5 * len(lines):
+    if sum(1 for ps in phrases if len(ps) == 2 and min(map(len, ps)) >= LONG_PHRASE) >= 0.5 * len(lines):
         return "prose: columns of running text side by side"
+    if sum(1 for ps in phrases if len(ps) >= 2) >= 0.3 * len(lines):
+        return None  # rows of several cells, long text beside short: a text table
+    if sum(is_numeric(" ".join(w.text for w in p)) for ps in phrases for p in ps) >= max(2, 0.15 * len(lines)):
+        return None  # values standing on their own beside wrapped labels
+    long = [p for ps in phrases for p in ps if len(p) >= LONG_PHRASE]
     if sum(1 for p in long if _SENTENCE_END.search(p[-1].text)) >= max(1, 0.2 * len(long)):
         return "prose: sentences"
     return "prose: long lines of running text"
