@@ -37,7 +37,6 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from eval.table_metrics import from_markdown
 from eval.text_metrics import block_occurrences, normalize, strip_inline
 
 CACHE = Path(__file__).resolve().parent / "cache" / "checks"
@@ -662,17 +661,23 @@ def html_grids(text: str) -> list[list[list[str]]]:
     return grids
 
 
+_RULE = re.compile(r"^\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?$")
+
+
 def markdown_grids(text: str) -> list[list[list[str]]]:
-    grids = []
-    for table in from_markdown(text, 1):
-        if not table.cells:
-            continue
-        n_rows = max(c.row for c in table.cells) + 1
-        n_cols = max(c.col for c in table.cells) + 1
-        grid = [[""] * n_cols for _ in range(n_rows)]
-        for cell in table.cells:
-            grid[cell.row][cell.col] = cell.text
-        grids.append(grid)
+    """Markdown pipe tables (runs of lines starting with "|"), separator rows out. One pipe is taken off each
+    end, so a row whose first cell is empty ("||Q1|Q2|", a stub column's head) keeps its columns."""
+    grids, rows = [], []
+    for line in [*text.splitlines(), ""]:
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            if not _RULE.match(stripped):
+                body = stripped[1:-1] if stripped.endswith("|") and len(stripped) > 1 else stripped[1:]
+                rows.append([c.replace("\\|", "|").strip() for c in re.split(r"(?<!\\)\|", body)])
+        elif rows:
+            width = max(len(r) for r in rows)
+            grids.append([r + [""] * (width - len(r)) for r in rows])
+            rows = []
     return grids
 
 

@@ -168,6 +168,13 @@ def test_an_image_twin_takes_its_absent_checks_from_the_digital_page(page, tmp_p
     assert from_twin == digital and ("absent", HEAD) in from_twin
 
 
+def test_a_markdown_row_with_an_empty_first_cell_keeps_its_columns():
+    stub = "||Q1|Q2|\n|---|---|---|\n|2004|34.7|36.2|\n|2005|58.1|63.4|\n"  # a stub column's empty head
+    assert score({"type": "table", "cell": "63.4", "top_heading": "Q2"}, stub)
+    assert score({"type": "table", "cell": "Q1", "right": "Q2"}, stub)
+    assert not score({"type": "table", "cell": "63.4", "top_heading": "Q1"}, stub)
+
+
 def test_html_tables_fill_spans_so_neighbours_hold():
     grid = html_grids("<table><tr><td rowspan='2'>Group</td><td colspan='2'>Totals</td></tr>"
                       "<tr><td>a</td><td>b</td></tr></table>")
