@@ -146,3 +146,15 @@ def test_words_lost_counts_hyphen_joins_and_duplicates():
     # what one page took is gone for the next: a word the Markdown holds once is found once
     assert match(["is", "is"], available) == (2, 0)
     assert tokens("TAX\\_ID 東京") == ["tax_id", "東", "京"]
+
+
+def test_region_rows_carry_the_label_reason_into_duckdb(tmp_path):
+    """The layout stage's rows keep why a label is not the model's in a column the database has."""
+    from ocr_resources.pipeline.rows import SCHEMAS
+    from ocr_resources.store import ResultStore
+
+    store = ResultStore(tmp_path / "r.duckdb")
+    store.migrate()
+    columns = {r["column_name"] for r in store.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'regions'")}
+    assert "label_reason" in SCHEMAS["regions"].names and set(SCHEMAS["regions"].names) <= columns
