@@ -290,6 +290,9 @@ def test_dot_leaders_are_stripped_from_cells_and_flagged():
     assert strip_fill(".algeria.......-.algérie") == ("algeria -algérie", True)
     assert strip_fill("Total . . . . . 12") == ("Total 12", True)
     assert strip_fill("3.14") == ("3.14", False) and strip_fill("Inc.") == ("Inc.", False)
+    # fewer than four dots is text (an ellipsis); a cell of dots alone marks a missing value
+    assert strip_fill("Astra, ...)") == ("Astra, ...)", False) and strip_fill("..") == ("..", False)
+    assert strip_fill("....") == ("....", False)
 
 
 def value_table(c: canvas.Canvas) -> None:
@@ -606,10 +609,29 @@ def test_prose_the_layout_model_calls_a_table_is_text_and_says_why(draw, reason)
     out = refine_regions([DetectedRegion(Box(60, 85, 560, 200), "table", "table", 0.8)], words, rules)
     assert [(r.label, r.model_label) for r in out] == [("text", "table")]
     assert out[0].table_reason.startswith("not a table: prose") and reason in out[0].table_reason
-    # a real table the model calls a table stays one, with its reason
-    _, _, words, rules = _page(unruled_table)
-    kept = refine_regions([DetectedRegion(Box(60, 85, 380, 180), "table", "table", 0.8)], words, rules)
-    assert [r.label for r in kept] == ["table"] and kept[0].table_reason == "layout table, words not prose"
+    # a real table the model calls a table stays one, with its reason; so does a table of text (a label
+    # column beside long descriptions, wrapped)
+    for table_page in (unruled_table, text_table):
+        _, _, words, rules = _page(table_page)
+        kept = refine_regions([DetectedRegion(Box(60, 85, 560, 200), "table", "table", 0.8)], words, rules)
+        assert [r.label for r in kept] == ["table"] and kept[0].table_reason == "layout table, words not prose"
+
+
+def text_table(c: canvas.Canvas) -> None:
+    """Terms and their descriptions: long phrases beside short labels, descriptions wrapped."""
+    c.setFont("Helvetica", 9)
+    rows = (("Tuition", ("The cost of taking a course varies from school to school and from year to",
+                         "year, so look it up for the colleges you are thinking about.")),
+            ("Room and board", ("The cost of lodging and food varies from school to school as well.",)),
+            ("Fees", ("Fees depend on the school you attend and include activity and parking fees.",)),
+            ("Travel", ("If you live on campus you will probably need to travel during school breaks.",)))
+    y = 100
+    for label, lines in rows:
+        c.drawString(72, _top(y), label)
+        for line in lines:
+            c.drawString(170, _top(y), line)
+            y += 11
+        y += 4
 
 
 def test_a_table_labelled_otherwise_or_in_no_region_is_a_table_with_its_reason():
