@@ -588,6 +588,20 @@ def generate(set_name: str, pdf: Path, truth: Path, dropped: Counter | None = No
     return out
 
 
+def tables_markdown(tables: list) -> str:
+    """A table-only tool's tables (eval.table_metrics.Table: cells with row, col, text) as Markdown pipe tables,
+    so camelot's or pdfplumber's tables are scored by the same table checks as a Markdown writer's."""
+    out = []
+    for table in tables:
+        if not table.cells:
+            continue
+        grid = [[""] * (max(c.col for c in table.cells) + 1) for _ in range(max(c.row for c in table.cells) + 1)]
+        for cell in table.cells:
+            grid[cell.row][cell.col] = " ".join((cell.text or "").split())
+        out.append(grid_markdown(grid))
+    return "\n\n".join(out)
+
+
 # -- the output side: text, lines and tables --------------------------------------------------------------
 class _HTMLTables(HTMLParser):
     """<table> elements as grids, rowspan and colspan filled with the cell's text at every covered position."""

@@ -12,7 +12,8 @@ from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
 from eval import checks as checks_module
-from eval.checks import TYPES, generate, html_grids, score, score_all, summarize
+from eval.checks import TYPES, generate, html_grids, score, score_all, summarize, tables_markdown
+from eval.table_metrics import from_grid
 
 HEAD = "Example Company Quarterly Review"
 FOOT = "Internal use only"
@@ -173,6 +174,13 @@ def test_a_markdown_row_with_an_empty_first_cell_keeps_its_columns():
     assert score({"type": "table", "cell": "63.4", "top_heading": "Q2"}, stub)
     assert score({"type": "table", "cell": "Q1", "right": "Q2"}, stub)
     assert not score({"type": "table", "cell": "63.4", "top_heading": "Q1"}, stub)
+
+
+def test_a_table_only_tools_tables_are_scored_as_markdown(page):
+    checks = [c for c in _all_checks(page) if c["type"] == "table"]
+    found = from_grid(1, [[c.replace("1", "1\n") for c in row] for row in ROWS])  # camelot keeps line breaks
+    assert all(score(c, tables_markdown([found])) for c in checks)
+    assert not all(score(c, tables_markdown([from_grid(1, [ROWS[0], ROWS[2], ROWS[1]])])) for c in checks)
 
 
 def test_html_tables_fill_spans_so_neighbours_hold():
