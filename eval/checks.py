@@ -4,13 +4,17 @@ ground truth by one code path (never written per document), scored against any t
     python -m eval.checks generate [--sets docling icdar ...]   # eval/cache/checks/<set>.jsonl + counts
 
 Types (olmOCR-bench's published classes, written anew here):
-- present: a sentence of a truth paragraph (5-30 words; receipts: a line of 3+ words) is in the output.
+- present: a sentence of a truth paragraph (5-30 words, mostly words with letters) is in the output; receipts:
+  a whole printed line of 3+ words; scans: sentences of running-text blocks only; DocBank: of paragraph and
+  abstract blocks outside the bands, never across a token DocBank filed elsewhere (inline math).
 - absent: a line of the page's PDF text layer in its top or bottom band (running head, footer, page number)
-  that the truth leaves out is not in the output. Only where the truth is the reader-facing text (docling
-  Markdown and its image twins; DocBank pages, whose tokens include running heads, so only band lines with no
-  token in the truth qualify).
-- order: the end of one truth paragraph comes before the start of the next (for DocBank, whose token order
-  is not a reading order, two consecutive sentences of one column block).
+  that the truth leaves out is not in the output; a page number also fails when kept on its running head's
+  line. Only where the truth is the reader-facing text: docling Markdown and its image twins (from the
+  digital page), DocBank pages (their tokens keep running heads, so only band lines with no word among the
+  truth's band tokens qualify; on the 30 pages there are none).
+- order: the end of one truth paragraph comes before the start of the next (docling Markdown); where the
+  truth's order is only sure inside a column block (DocBank tokens, scans' hOCR lines), two consecutive
+  sentences of one block; receipts: a line before the line wholly below it.
 - table: a truth cell's nearest non-empty neighbour up, down, left or right, or its column heading, in a
   Markdown pipe table or an HTML table of the output; plain text has no table and fails.
 - baseline: the output has text and no long repeated garbage (one per document).
