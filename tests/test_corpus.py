@@ -9,6 +9,7 @@ import re
 import pytest
 from dagster import DagsterInstance, Definitions, in_process_executor
 
+from eval.words_lost import MIN_SHARE, losing, page_coverage
 from ocr_assets.assets import document_assets
 from ocr_assets.jobs import document_pipeline_job
 from tests.conftest import CORPUS
@@ -91,3 +92,17 @@ def test_icdar_tables_found_with_their_cells(corpus_run):
         total += len(truth)
     assert docs_with_tables >= 2
     assert found / total >= 0.25, f"{found}/{total} ground-truth cell texts found"
+
+
+def test_no_page_loses_words_to_a_label(corpus_run):
+    """Words in = words out on every page of the corpus: the page's words (text layer, or OCR where its
+    text came from OCR), less page furniture and table words, are in its document's Markdown (eval/words_lost:
+    each word found once, a hyphenated word found joined). The tolerance, MIN_SHARE of a page's words, is for
+    what the Markdown rightly writes otherwise: a word the text layer splits that the text rows join, OCR
+    text cleaned, a furniture or table box that holds a word of the body by its centre only."""
+    coverage = page_coverage(corpus_run.query)
+    assert len(coverage) == corpus_run.query("SELECT count(*) AS n FROM pages")[0]["n"]
+    assert sum(c.words for c in coverage) > 10_000
+    lost = [(c.document_id, c.page_no, c.found, c.words) for c in losing(coverage, MIN_SHARE)]
+    assert not lost, f"pages whose Markdown holds less than {MIN_SHARE} of their words: {lost}"
+
