@@ -96,13 +96,12 @@ def test_icdar_tables_found_with_their_cells(corpus_run):
 
 def test_no_page_loses_words_to_a_label(corpus_run):
     """Words in = words out on every page of the corpus: the page's words (text layer, or OCR where its
-    text came from OCR), less page furniture and table words, are in its document's Markdown (eval/words_lost:
-    each word found once, a hyphenated word found joined). The tolerance, MIN_SHARE of a page's words, is for
-    what the Markdown rightly writes otherwise: a word the text layer splits that the text rows join, OCR
-    text cleaned, a furniture or table box that holds a word of the body by its centre only."""
+    text came from OCR), less page furniture and table words, are all in its document's Markdown
+    (eval/words_lost: each word found once, a word hyphenated at a line end found joined). No tolerance: on
+    this corpus every word is found; the eval reports pages under MIN_SHARE, a looser bar for OCR'd sets."""
     coverage = page_coverage(corpus_run.query)
     assert len(coverage) == corpus_run.query("SELECT count(*) AS n FROM pages")[0]["n"]
     assert sum(c.words for c in coverage) > 10_000
-    lost = [(c.document_id, c.page_no, c.found, c.words) for c in losing(coverage, MIN_SHARE)]
-    assert not lost, f"pages whose Markdown holds less than {MIN_SHARE} of their words: {lost}"
-
+    lost = [(c.document_id, c.page_no, c.found, c.words) for c in losing(coverage, 1.0)]
+    assert not lost, f"pages whose Markdown lacks some of their words: {lost}"
+    assert not losing(coverage, MIN_SHARE)
