@@ -3,15 +3,23 @@
 Each worker is a spawned process with an address-space limit; the parent also watches its resident memory
 and gives every unit of work (a page, a document) a time limit. A worker that dies, overruns its time or its
 memory is killed and replaced: the unit it was on becomes a failure result that says why, and the rest of
-its job goes on in a fresh worker. So one hostile file costs at most itself, never the run."""
+its job goes on in a fresh worker. So one hostile file costs at most itself, never the run.
+
+Starting a worker costs about a second of CPU (a spawned interpreter importing numpy, pdfium and OpenCV), so
+workers that end their jobs healthy are kept idle for the life of the process (`_POOL`) and reused by the next
+call: every stage and container of a run shares them, as it shares the models. A worker that was killed, is
+mid-job or grew past half its memory budget is never kept."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import multiprocessing
+import os
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -199,6 +207,58 @@ def _death(worker: _Worker, limits: Limits) -> str:
     return reason
 
 
+class _IdleWorkers:
+    """Healthy started workers between `run_jobs` calls, by memory budget (it is set when a worker starts)."""
+
+    KEEP = 8  # at most this many idle workers (render_workers is at most 8)
+    RECYCLE_SHARE = 0.5  # a worker holding more than this share of its budget is stopped, not kept
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+        self.idle: dict[int, list[_Worker]] = {}
+
+    def take(self, limits: Limits) -> _Worker | None:
+        with self.lock:
+            if self.pid != os.getpid():  # a forked child: its parent's workers are not its own
+                self.idle, self.pid = {}, os.getpid()
+            found = self.idle.get(limits.memory_mb, [])
+            while found:
+                worker = found.pop()
+                if worker.proc.is_alive():
+                    # a fresh start for this call's bookkeeping: a worker dying before it sends anything for
+                    # this call means the job cannot even load (see run_jobs), as for a new worker
+                    worker.received, worker.job, worker.partial, worker.memory_seen = 0, None, None, None
+                    return worker
+                worker.stop(kill=True)
+        return None
+
+    def give(self, worker: _Worker, limits: Limits) -> None:
+        keep = worker.proc.is_alive() and self.pid == os.getpid() and (
+            limits.memory_mb <= 0 or worker.sample_memory() < self.RECYCLE_SHARE * limits.memory_mb)
+        with self.lock:
+            if keep and sum(len(v) for v in self.idle.values()) < self.KEEP:
+                self.idle.setdefault(limits.memory_mb, []).append(worker)
+                return
+        worker.stop()
+
+    def close(self) -> None:
+        with self.lock:
+            workers = [w for found in self.idle.values() for w in found]
+            self.idle = {}
+        for worker in workers:
+            worker.stop()
+
+
+_POOL = _IdleWorkers()
+atexit.register(_POOL.close)
+
+
+def stop_idle_workers() -> None:
+    """Stop the workers kept between calls (tests that count processes; a host that wants the memory back)."""
+    _POOL.close()
+
+
 def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) -> Iterator[Any]:
     """Run `jobs` on up to `workers` supervised processes; yield results as they arrive (jobs interleave,
     units of one job stay in order). Jobs are pulled lazily, one per idle worker."""
@@ -219,10 +279,15 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                 job = next_job()
                 if job is None:
                     break
-                worker = idle.pop() if idle else _Worker(ctx, limits)
+                worker = idle.pop() if idle else (_POOL.take(limits) or _Worker(ctx, limits))
+                try:
+                    worker.conn.send(job)
+                except OSError:  # a kept worker that died unseen (killed while idle): a fresh one takes the job
+                    worker.stop(kill=True)
+                    worker = _Worker(ctx, limits)
+                    worker.conn.send(job)
                 worker.job, worker.done = job, 0
                 worker.deadline = time.monotonic() + timeout + (0 if worker.ready else STARTUP_S)
-                worker.conn.send(job)
                 busy.append(worker)
             if not busy:
                 return
@@ -249,9 +314,8 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                         idle.append(worker)
                     elif isinstance(msg, _Crash):  # the job itself failed: its remaining units fail alike
                         job, start, partial = worker.job, worker.done, worker.partial
-                        worker.partial = None
-                        busy.remove(worker)
-                        idle.append(worker)
+                        # its _Done follows: the worker stays busy until then, with no job left to fail
+                        worker.job, worker.partial = None, None
                         for k, unit in enumerate(job.units[start:]):
                             yield (job.failed(unit, msg.message) if k or partial is None
                                    else job.failed(unit, msg.message, partial=partial.value))
@@ -275,6 +339,10 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                     failure = f"needed more than the memory limit of {limits.memory_mb} MB and was stopped"
                 if failure is None:
                     continue
+                if worker.job is None:  # died or stalled after its job had already failed: nothing left to say
+                    busy.remove(worker)
+                    worker.stop(kill=True)
+                    continue
                 code = worker.proc.exitcode
                 if "died" in failure and not worker.received and code is not None and code >= 0:
                     # not the file's doing (that would be a signal): the worker could not even start
@@ -290,7 +358,7 @@ def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) ->
                 if rest is not None:
                     retry.appendleft(rest)
     finally:
-        for worker in idle:
-            worker.stop()
+        for worker in idle:  # between jobs, their pipes empty: kept for the next call
+            _POOL.give(worker, limits)
         for worker in busy:
             worker.stop(kill=True)

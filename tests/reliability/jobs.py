@@ -12,7 +12,7 @@ from dataclasses import dataclass
 @dataclass
 class ScriptJob:
     """Units are instructions: 'ok', 'die' (SIGKILL itself), 'exit' (os._exit), 'sleep' (hang), 'hog' (grab memory
-    until stopped), 'raise' (a bug in the job itself)."""
+    until stopped), 'raise' (a bug in the job itself), 'pid' (say which worker process ran it)."""
 
     units: list[str]
     tag: str = ""
@@ -25,6 +25,8 @@ class ScriptJob:
                 os._exit(3)
             elif unit == "sleep":
                 time.sleep(600)
+            elif unit == "pid":
+                unit = f"pid={os.getpid()}"
             elif unit == "raise":
                 raise RuntimeError("bug in the job")
             elif unit == "hog":

@@ -72,3 +72,35 @@ def test_a_worker_killed_from_outside_is_reported_with_what_is_known():
     assert out[1:] == ["+1/0:ok"]
     assert re.fullmatch(r"failed sleep: the worker process died \(killed by signal 9, SIGKILL\); it held \d+ MB "
                         r"when last seen", out[0]), out[0]
+
+
+def _pid(results: list[str]) -> int:
+    return int(next(r for r in results if ":pid=" in r).split("=")[1])
+
+
+def test_workers_are_started_once_per_process_and_reused_by_every_call():
+    """A stage per container per asset calls run_jobs again: a spawned interpreter (numpy, pdfium, OpenCV) per
+    call was a second of CPU each time; healthy workers are kept for the next call."""
+    first = list(run_jobs([ScriptJob(["pid"])], workers=1, limits=Limits(memory_mb=2048, unit_timeout_s=60)))
+    second = list(run_jobs([ScriptJob(["pid"])], workers=1, limits=Limits(memory_mb=2048, unit_timeout_s=60)))
+    assert _pid(first) == _pid(second)
+    other_budget = list(run_jobs([ScriptJob(["pid"])], workers=1, limits=Limits(memory_mb=1024, unit_timeout_s=60)))
+    assert _pid(other_budget) != _pid(first)  # the memory limit is set at start: never shared across budgets
+
+
+def test_a_kept_worker_that_died_while_idle_is_replaced():
+    first = list(run_jobs([ScriptJob(["pid"])], workers=1, limits=Limits(memory_mb=2048, unit_timeout_s=60)))
+    dead = psutil.Process(_pid(first))
+    dead.kill()
+    while dead.status() != psutil.STATUS_ZOMBIE:  # dead, not yet reaped: as the run finds it
+        time.sleep(0.01)
+    again = list(run_jobs([ScriptJob(["pid", "ok"])], workers=1, limits=Limits(memory_mb=2048, unit_timeout_s=60)))
+    assert _pid(again) != _pid(first) and again[1] == "1:ok"
+
+
+def test_the_job_after_a_failed_job_runs_whole_on_the_same_worker():
+    # the failed job's worker still sends its end-of-job message: it must not end the next job early
+    out = list(run_jobs([ScriptJob(["raise", "ok"]), ScriptJob(["ok", "ok"], "b")], workers=1,
+                        limits=Limits(memory_mb=2048, unit_timeout_s=60)))
+    assert out == ["failed raise: RuntimeError: bug in the job", "failed ok: RuntimeError: bug in the job",
+                   "b0:ok", "b1:ok"]
