@@ -15,15 +15,18 @@ from pathlib import Path
 import pytest
 import yaml
 from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterInstance, Definitions, in_process_executor
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from ocr_assets.assets import document_assets
 from ocr_assets.checks import document_checks
+from ocr_assets.freshness import current_code_versions, stored_results
 from ocr_assets.jobs import document_pipeline_job
 from ocr_assets.partitions import containers
 from ocr_assets.samples import write_samples
-from ocr_assets.staleness import CHECK_NAME
+from ocr_assets.staleness import CHECK_NAME, cleared_failures
+from ocr_resources.engines.model_source import ModelUnavailableError
 from ocr_resources.profiles import OFFLINE_PROFILE, load_profile
-from ocr_resources.resources import PipelineStorage, model_resources
+from ocr_resources.resources import ModelResource, PipelineStorage, model_resources
 
 pytestmark = pytest.mark.timeout(600)
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +42,7 @@ def _check_results(instance: DagsterInstance, run_id: str) -> dict[str, bool]:
     return out
 
 
-def test_stale_check_turns_on_with_a_profile_change(tmp_path):
+def test_stale_check_turns_on_with_a_profile_change(tmp_path, monkeypatch):
     home, data = tmp_path / "dagster_home", tmp_path / "data"
     home.mkdir()
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
@@ -90,13 +93,41 @@ def test_stale_check_turns_on_with_a_profile_change(tmp_path):
     assert latest.status.value == "FAILED"
     assert latest.event.dagster_event.event_specific_data.severity.value == "WARN"
 
+    # Back in this process's definitions (the offline versions, which made DuckDB's results), a run whose layout
+    # model cannot load (a fault injected) leaves the model assets red; the sensor's repair, a runless
+    # materialization naming the run that made the results, turns them green; again after a second failure.
+    load = ModelResource.load
+
+    def unavailable(self, run_id: str = "", logger=None):
+        if self.role == "layout":
+            raise ModelUnavailableError("layout model cannot be loaded (fault injected by the test)")
+        return load(self, run_id=run_id, logger=logger)
+
+    monkeypatch.setattr(ModelResource, "load", unavailable)
+    current = {k.to_user_string(): v for k, v in current_code_versions().items()}
+    red = ["chart_data", "document_markdown", "layout_regions", "ocr_text", "tables"]
+    for _ in range(2):
+        failed = defs.resolve_job_def("document_pipeline").execute_in_process(
+            instance=instance, partition_key=KEY, raise_on_error=False)
+        assert not failed.success
+        statuses = {a: instance.get_status_by_partition(AssetKey(a), [KEY], containers)[KEY] for a in red}
+        assert set(statuses.values()) == {AssetPartitionStatus.FAILED}
+        repairs = cleared_failures(instance, [KEY], current, stored_results(store, [KEY]))
+        assert sorted(e.asset_key.to_user_string() for e in repairs) == red
+        assert {e.metadata["results_made_by_run"].value for e in repairs} == {result.run_id}
+        for event in repairs:
+            instance.report_runless_asset_event(event)
+        statuses = {a: instance.get_status_by_partition(AssetKey(a), [KEY], containers)[KEY] for a in red}
+        assert set(statuses.values()) == {AssetPartitionStatus.MATERIALIZED}
+        assert cleared_failures(instance, [KEY], current, stored_results(store, [KEY])) == []
+
 
 def test_inbox_run_key_names_the_stored_results(tmp_path):
     """A container made stale again after its results went current in between (A -> B -> A: the same files and
     the same current versions, other stored results) gets a new run key; the same stored results the same key."""
     from datetime import UTC, datetime, timedelta
 
-    from ocr_assets.freshness import containers_to_run, current_code_versions
+    from ocr_assets.freshness import containers_to_run
     from ocr_resources.store import ResultStore
 
     store = ResultStore(tmp_path / "ocr.duckdb")
