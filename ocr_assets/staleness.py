@@ -156,8 +156,7 @@ class Pair:
     container: str
     stale: bool  # DuckDB: its latest results were made with another code version
     made_by: str  # the run that made them
-    shown: str | None  # the check's latest result for the latest materialization: "passed", "failed" or None
-    check_event: int  # storage id of that result (0: none)
+    check_event: int  # storage id of the check's latest result that Dagster holds (0: none)
 
 
 def shown_results(instance: DagsterInstance, keys: list[str]) -> dict[tuple[str, str], tuple[str | None, int]]:
@@ -279,7 +278,7 @@ def stale_results_sensor(context: SensorEvaluationContext, storage: PipelineStor
                 result = None  # the new materialization has no result yet
             is_stale = (asset, key) in stale
             if result != "planned" and result != ("failed" if is_stale else "passed"):
-                pairs.append(Pair(asset, key, is_stale, run_id, result, event))
+                pairs.append(Pair(asset, key, is_stale, run_id, event))
     context.log.info("%d stale (asset, container) pairs in DuckDB; %d check results to settle; %d failed "
                      "partitions with current results; busy containers: %s", len(stale), len(pairs),
                      len(repaired), sorted(busy))

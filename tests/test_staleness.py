@@ -162,3 +162,28 @@ def test_inbox_run_key_names_the_stored_results(tmp_path):
     assert reason == "stale" and second_key != first_key
     assert second_key.split(":")[:3] == first_key.split(":")[:3]  # container, fingerprint, current versions
     assert containers_to_run(instance, store, {KEY: "f"})[KEY][0] == second_key  # asked again: the same key
+
+
+def test_staleness_run_request_covers_its_containers_and_names_the_situation():
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+        PARTITION_NAME_TAG,
+    )
+
+    from ocr_assets.staleness import STALENESS_JOB, Pair, staleness_request
+
+    ordered = ["a", "b", "c"]
+    one = staleness_request([Pair("ocr_text", "b", True, "r1", 0)], ordered, "v")
+    assert one.job_name == STALENESS_JOB and one.tags[PARTITION_NAME_TAG] == "b"  # a range of one: no partition
+    assert [k.asset_key.to_user_string() for k in one.asset_check_keys] == ["ocr_text"]
+    several = staleness_request([Pair("tables", "c", False, "r2", 7), Pair("ocr_text", "a", True, "r1", 0)],
+                                ordered, "v")
+    assert (several.tags[ASSET_PARTITION_RANGE_START_TAG], several.tags[ASSET_PARTITION_RANGE_END_TAG]) == ("a", "c")
+    assert [k.asset_key.to_user_string() for k in several.asset_check_keys] == ["ocr_text", "tables"]
+    # the same situation, the same key; other stored results, another shown result or other versions: new keys
+    assert staleness_request([Pair("ocr_text", "b", True, "r1", 0)], ordered, "v").run_key == one.run_key
+    others = [staleness_request([Pair("ocr_text", "b", True, "r9", 0)], ordered, "v"),
+              staleness_request([Pair("ocr_text", "b", True, "r1", 5)], ordered, "v"),
+              staleness_request([Pair("ocr_text", "b", True, "r1", 0)], ordered, "w")]
+    assert len({one.run_key, *(r.run_key for r in others)}) == 4
