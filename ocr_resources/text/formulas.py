@@ -1,0 +1,690 @@
+"""LaTeX rebuilt from a born-digital formula's glyphs: what each glyph is (math_symbols), and where it sits.
+
+The page's text layer gives each glyph its code, font, size, ink box and baseline; its drawing gives the
+rules (fraction bars, radical vincula). The layout is read outside in:
+- a radical sign with the rule that starts at its top right is a root over what lies under that rule (its
+  index: the small glyphs over the sign's left arm);
+- a rule with glyphs above and below it is a fraction (the widest first, so nested fractions fall inside);
+  a rule with glyphs on one side only is an over- or underline;
+- a big operator (∑ ∏ ⋃ ...) takes what is stacked right above and below it as its limits;
+- an accent glyph (ˆ ˜ ¯ ˙ ⃗) over a glyph puts that accent on it;
+- what is left is one line of symbols on a main baseline (the one most full-size glyphs share); a smaller
+  glyph raised above it is a superscript, one lowered below it a subscript, of the symbol before it, and
+  each script is read the same way (scripts of scripts);
+- tall delimiters from the extension font pair into \\left ... \\right; upright letter runs are function
+  names (\\sin) or \\mathrm{...}, bold ones \\mathbf{...}.
+Everything here is pure: glyphs and rules in, LaTeX out, so it is tested on synthetic glyph lists."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+
+from ocr_resources.text.math_symbols import (
+    ACCENTS,
+    BIG_OPERATORS,
+    CMEX,
+    CMSY,
+    FUNCTIONS,
+    OPENING,
+    font_family,
+    is_extension_font,
+    is_symbol_font,
+    letter_style,
+    math_alnum,
+    symbol_latex,
+)
+
+Rule = tuple[float, float, float, float]  # x0, y0, x1, y1 in points, origin top-left
+
+
+@dataclass(slots=True)
+class MathChar:
+    """One glyph of a formula: its text (Unicode as the PDF maps it; the raw code where it maps none), ink
+    box and baseline in points (origin top-left), font size in points and font name."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    size: float
+    font: str = ""
+    baseline: float | None = None  # y of the glyph's origin; None: estimated from its box
+    bold: bool = False
+    unmapped: bool = False  # the PDF gives no Unicode for it: `text` is the font's own code
+
+
+@dataclass
+class _Elem:
+    latex: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    base: float
+    size: float
+    kind: str = "ord"  # ord, bigop, delim, piece, radical, accent, frac, limits, group, script-base
+    style: str = ""  # for letters: their alphabet (see letter_style)
+    letter: str = ""  # the plain letter of an alphabetic glyph (for function names and alphabets)
+    tall: bool = False  # a delimiter from the extension font (grows with its content)
+    members: list[_Elem] = field(default_factory=list)
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+def _union(elems: list[_Elem]) -> tuple[float, float, float, float]:
+    return (min(e.x0 for e in elems), min(e.y0 for e in elems), max(e.x1 for e in elems), max(e.y1 for e in elems))
+
+
+# -- glyphs -> atoms ------------------------------------------------------------------------------------------
+def _atom(c: MathChar) -> _Elem | None:
+    text = c.text
+    if not text or text.isspace() or text in ("\ufffe", "\x00"):
+        return None
+    base = c.baseline if c.baseline is not None else c.y1 - 0.05 * c.size
+    e = _Elem("", c.x0, c.y0, c.x1, c.y1, base, c.size or (c.y1 - c.y0))
+    code = ord(text[0])
+    if is_extension_font(c.font) and (c.unmapped or code < 0x80):
+        latex, kind = CMEX.get(code, ("", "ord"))
+        if not latex:
+            return None
+        e.latex, e.kind, e.tall = latex, kind, kind in ("delim", "piece")
+        if kind == "accent":
+            e.latex = latex
+        return e
+    if is_symbol_font(c.font) and (c.unmapped or code < 0x20) and code in CMSY:
+        e.latex = CMSY[code]
+    elif len(text) > 1 and text.isalpha():  # a ligature (fi) pdfium gives as one glyph
+        e.latex, e.letter, e.style = text, text, letter_style(c.font, c.bold)
+        return e
+    else:
+        ch = text[0]
+        alnum = math_alnum(ch)
+        if alnum is not None:
+            e.style, plain = alnum
+            e.latex = plain
+            e.letter = plain if plain.isalpha() else ""
+            return e
+        if ch.isascii() and ch.isalpha():
+            e.latex, e.letter, e.style = ch, ch, letter_style(c.font, c.bold)
+            if e.style == "mathcal" and ch.islower():
+                e.style = ""
+            return e
+        if ch.isdigit():
+            e.latex, e.style = ch, ("mathbf" if letter_style(c.font, c.bold) in ("mathbf", "boldsymbol") else "")
+            return e
+        e.latex = symbol_latex(ch) or ch
+        if ch in "Γ∆ΔΘΛΞΠΣΥΦΨΩ" and letter_style(c.font, c.bold) in ("mathbf",):
+            e.style = "mathbf"
+    if e.latex == r"\sqrt":
+        e.kind = "radical"
+    elif e.latex in BIG_OPERATORS:
+        e.kind = "bigop"
+    elif text[0] in ACCENTS and text[0] not in "^~→":
+        e.kind, e.latex = "accent", ACCENTS[text[0]]
+    return e
+
+
+def _merge_pieces(elems: list[_Elem]) -> list[_Elem]:
+    """Tall delimiters drawn from several extension-font pieces stacked at one place become one."""
+    out: list[_Elem] = []
+    for e in sorted(elems, key=lambda e: (e.x0, e.y0)):
+        prev = next((p for p in reversed(out[-4:]) if p.tall and p.latex == e.latex), None) if e.tall else None
+        if prev is not None and min(prev.x1, e.x1) - max(prev.x0, e.x0) > 0.5 * min(e.x1 - e.x0, prev.x1 - prev.x0) \
+                and e.y0 <= prev.y1 + 1.0 and prev.kind == "piece":
+            prev.x0, prev.y0, prev.x1, prev.y1 = _union([prev, e])
+            continue
+        if e.kind == "piece":
+            e.tall = True
+        out.append(e)
+    for e in out:
+        if e.kind == "piece":
+            e.kind = "delim"
+    return out
+
+
+# -- two-dimensional structures -------------------------------------------------------------------------------
+def _em(elems: list[_Elem]) -> float:
+    sizes = [e.size for e in elems if e.kind == "ord" and e.size > 0]
+    return max(sizes) if sizes else (statistics.median(e.size for e in elems) if elems else 10.0)
+
+
+def _take_radicals(elems: list[_Elem], rules: list[Rule]) -> tuple[list[_Elem], list[Rule]]:
+    for rad in [e for e in elems if e.kind == "radical"]:
+        tol = max(1.5, 0.25 * (rad.x1 - rad.x0))
+        rule = next((r for r in sorted(rules, key=lambda r: abs(r[0] - rad.x1))
+                     if abs(r[0] - rad.x1) <= tol and abs(r[1] - rad.y0) <= max(1.5, 0.15 * rad.size)), None)
+        others = [e for e in elems if e is not rad]
+        if rule is not None:
+            body = [e for e in others if rule[0] - 0.5 <= e.cx <= rule[2] + 0.5 and e.cy >= rule[1]
+                    and e.y0 <= rad.y1 + 0.1 * rad.size]
+            rest_rules = [r for r in rules if r is not rule]
+        else:  # no vinculum in the drawing: the root covers what follows it within the sign's height
+            body = [e for e in others if e.x0 >= rad.x1 - 0.5 and e.y0 >= rad.y0 - 0.5 and e.y1 <= rad.y1 + 0.5
+                    and e.x0 - rad.x1 < 0.6 * rad.size]
+            body = body[:1]
+            rest_rules = rules
+        index = [e for e in others if e not in body and e.x1 <= rad.x0 + 0.7 * (rad.x1 - rad.x0)
+                 and e.x0 >= rad.x0 - 0.6 * rad.size and e.y1 <= rad.cy + 0.1 * rad.size
+                 and e.y1 >= rad.y0 + 0.15 * (rad.y1 - rad.y0)
+                 and e.size < 0.9 * rad.size]
+        if not body:
+            continue
+        inner_rules = [r for r in rest_rules if rule is not None and rule[0] - 0.5 <= r[0] and r[2] <= rule[2] + 0.5
+                       and r[1] > rule[1]]
+        latex_body = _layout(body, inner_rules)
+        latex_index = _layout(index, []) if index else ""
+        x0, y0, x1, y1 = _union([rad, *body, *index])
+        base = _main_baseline(body)
+        group = _Elem((r"\sqrt[" + latex_index + "]" if latex_index else r"\sqrt") + "{" + latex_body + "}",
+                      x0, y0, x1, y1, base, max(rad.size, _em(body)), "group")
+        taken = {id(e) for e in (rad, *body, *index)}
+        elems = [e for e in elems if id(e) not in taken] + [group]
+        rules = [r for r in rest_rules if r not in inner_rules]
+    return elems, rules
+
+
+def _take_fractions(elems: list[_Elem], rules: list[Rule]) -> list[_Elem]:
+    em = _em(elems)
+    for rule in sorted(rules, key=lambda r: r[0] - r[2]):  # widest first: nested fractions lie inside
+        x0, y, x1 = rule[0], (rule[1] + rule[3]) / 2, rule[2]
+        if x1 - x0 < 1.0:
+            continue
+        inside = [e for e in elems if x0 - 0.5 <= e.cx <= x1 + 0.5]
+        above = [e for e in inside if e.y1 <= y + 0.3 and e.y1 >= y - 4 * em]
+        below = [e for e in inside if e.y0 >= y - 0.3 and e.y0 <= y + 4 * em]
+        above, below = _connected(above, y, em), _connected(below, y, em)
+        inner = [r for r in rules if r is not rule and x0 - 0.5 <= r[0] and r[2] <= x1 + 0.5]
+        if above and below:
+            num_rules = [r for r in inner if r[1] < y]
+            den_rules = [r for r in inner if r[1] > y]
+            latex = r"\frac{" + _layout(above, num_rules) + "}{" + _layout(below, den_rules) + "}"
+            members = above + below
+        elif above and not below and y - max(e.y1 for e in above) < 0.6 * em:
+            latex, members = r"\underline{" + _layout(above, inner) + "}", above
+        elif below and not above and min(e.y0 for e in below) - y < 0.6 * em:
+            latex, members = r"\overline{" + _layout(below, inner) + "}", below
+        else:
+            continue
+        bx0, by0, bx1, by1 = _union(members)
+        size = max(e.size for e in members)
+        # a fraction sits on the math axis, a quarter em above the baseline of what surrounds it
+        base = y + 0.25 * em if latex.startswith(r"\frac") else _main_baseline(members)
+        taken = {id(e) for e in members}
+        elems = [e for e in elems if id(e) not in taken] + [
+            _Elem(latex, min(bx0, x0), min(by0, y), max(bx1, x1), max(by1, y), base, size, "frac")]
+        rules = [r for r in rules if r is not rule and r not in inner]
+    return elems
+
+
+def _connected(elems: list[_Elem], y: float, em: float) -> list[_Elem]:
+    """The glyphs stacked against a rule: those reachable from the rule with gaps under an em."""
+    if not elems:
+        return []
+    elems = sorted(elems, key=lambda e: abs((e.y1 if e.cy < y else e.y0) - y))
+    reach_lo = reach_hi = y
+    out = []
+    for e in elems:
+        if e.y1 >= reach_lo - 0.9 * em and e.y0 <= reach_hi + 0.9 * em:
+            out.append(e)
+            reach_lo, reach_hi = min(reach_lo, e.y0), max(reach_hi, e.y1)
+    return out
+
+
+_LIMIT_WORDS = frozenset({"max", "min", "lim", "sup", "inf", "limsup", "liminf", "det", "Pr", "gcd", "argmax",
+                          "argmin"})
+
+
+def _limit_stack(op: _Elem, pool: list[_Elem], side: int) -> list[_Elem]:
+    """The glyphs stacked right above (side -1) or below (+1) an operator, a limit wider than its operator
+    taking in its glyphs beside the first ones found."""
+    w = op.x1 - op.x0
+
+    def beyond(e: _Elem) -> bool:
+        return e.y1 <= op.y0 + 0.15 * op.size if side < 0 else e.y0 >= op.y1 - 0.15 * op.size
+
+    def near(e: _Elem) -> bool:
+        return (op.y0 - e.y1 if side < 0 else e.y0 - op.y1) < 0.8 * op.size
+
+    group = [e for e in pool if beyond(e) and near(e) and min(e.x1, op.x1) - max(e.x0, op.x0) > 0.2 * min(w, e.x1 - e.x0)]
+    grew = True
+    while grew and group:
+        grew = False
+        gx0, gy0, gx1, gy1 = _union(group)
+        for e in pool:
+            if e not in group and beyond(e) and e.y0 >= gy0 - 0.3 * e.size and e.y1 <= gy1 + 0.3 * e.size \
+                    and gx0 - 0.6 * e.size <= e.x1 and e.x0 <= gx1 + 0.6 * e.size:
+                group.append(e)
+                grew = True
+    return group
+
+
+def _take_limits(elems: list[_Elem]) -> list[_Elem]:
+    ops = [e for e in elems if e.kind == "bigop" or (e.style == "mathrm" and e.letter in _LIMIT_WORDS)]
+    for op in sorted(ops, key=lambda e: e.x0):
+        pool = [e for e in elems if e is not op and e.kind != "bigop"]
+        upper, lower = _limit_stack(op, pool, -1), _limit_stack(op, pool, 1)
+        if not upper and not lower:
+            continue
+        head = op.latex if op.kind == "bigop" else "\\" + op.letter
+        latex = head + (r"\limits" if head.startswith(r"\int") else "")
+        if lower:
+            latex += "_{" + _layout(lower, []) + "}"
+        if upper:
+            latex += "^{" + _layout(upper, []) + "}"
+        members = [op, *upper, *lower]
+        taken = {id(e) for e in members}
+        x0, y0, x1, y1 = _union(members)
+        base = op.cy + 0.25 * op.size if op.kind == "bigop" else op.base
+        elems = [e for e in elems if id(e) not in taken] + [
+            _Elem(latex, x0, y0, x1, y1, base, op.size, "limits", members=[op])]
+    return elems
+
+
+def _merge_words(elems: list[_Elem]) -> list[_Elem]:
+    """Upright letters side by side on one baseline as one word (a function name: max, sin)."""
+    out: list[_Elem] = []
+    for e in sorted(elems, key=lambda e: e.x0):
+        last = out[-1] if out else None
+        if (last is not None and e.letter and last.letter and e.style == last.style == "mathrm"
+                and abs(e.base - last.base) <= 0.1 * e.size and abs(e.size - last.size) <= 0.1 * e.size
+                and -0.05 * e.size <= e.x0 - last.x1 < 0.12 * e.size):
+            last.latex += e.latex
+            last.letter += e.letter
+            last.x1, last.y0, last.y1 = e.x1, min(last.y0, e.y0), max(last.y1, e.y1)
+            continue
+        out.append(e)
+    return out
+
+
+def _take_accents(elems: list[_Elem]) -> list[_Elem]:
+    for acc in [e for e in elems if e.kind == "accent"]:
+        under = [e for e in elems if e is not acc and e.kind not in ("accent",) and e.y0 >= acc.cy - 0.1 * acc.size
+                 and e.x0 - 0.3 * acc.size <= acc.cx <= e.x1 + 0.3 * acc.size and e.y0 - acc.y1 < 0.6 * acc.size]
+        if not under:
+            acc.kind, acc.latex = "ord", {"hat": r"\hat{}", "tilde": r"\sim", "bar": "-"}.get(acc.latex, "")
+            continue
+        wide = acc.latex.startswith("wide") or len(under) > 1
+        if wide:
+            under = [e for e in under if acc.x0 - 0.3 * acc.size <= e.cx <= acc.x1 + 0.3 * acc.size] or under[:1]
+        else:
+            under = [min(under, key=lambda e: abs(e.cx - acc.cx) + abs(e.y0 - acc.y1))]
+        name = acc.latex
+        if len(under) > 1 and name in ("hat", "tilde"):
+            name = "wide" + name
+        body = _layout(under, []) if len(under) > 1 else _alphabet(under[0])
+        x0, y0, x1, y1 = _union([acc, *under])
+        taken = {id(e) for e in (acc, *under)}
+        elems = [e for e in elems if id(e) not in taken] + [
+            _Elem("\\" + name + "{" + body + "}", x0, y0, x1, y1, _main_baseline(under), max(e.size for e in under),
+                  "group")]
+    return elems
+
+
+# -- one line: baseline, scripts ----------------------------------------------------------------------------
+def _main_baseline(elems: list[_Elem]) -> float:
+    """The baseline most of the largest ordinary glyphs share (groups and fractions vote too)."""
+    if not elems:
+        return 0.0
+    voters = [e for e in elems if e.kind in ("ord", "group", "frac", "limits", "radical")] or elems
+    top = max(e.size for e in voters)
+    voters = [e for e in voters if e.size >= 0.85 * top] or voters
+    tol = 0.12 * top
+    best, best_score = voters[0].base, -1.0
+    for v in voters:
+        score = sum((e.x1 - e.x0) + 1 for e in voters if abs(e.base - v.base) <= tol)
+        if score > best_score:
+            best, best_score = v.base, score
+    return best
+
+
+def _alphabet(e: _Elem) -> str:
+    if e.style and e.letter:
+        return "\\" + e.style + "{" + e.latex + "}"
+    if e.style in ("mathbf",) and e.latex.isdigit():
+        return r"\mathbf{" + e.latex + "}"
+    if e.style in ("mathbf", "boldsymbol") and e.latex.startswith("\\"):
+        return r"\boldsymbol{" + e.latex + "}"
+    return e.latex
+
+
+def _layout(elems: list[_Elem], rules: list[Rule]) -> str:
+    """LaTeX for a set of glyphs and rules that make one expression."""
+    if not elems:
+        return ""
+    elems = _merge_words(elems)
+    elems, rules = _take_radicals(elems, rules)
+    elems = _take_fractions(elems, rules)
+    elems = _take_accents(elems)
+    elems = _take_limits(elems)
+    return _line(elems)
+
+
+def _on_line(e: _Elem, base: float, em: float) -> bool:
+    if e.kind == "frac":
+        return abs(e.base - base) <= 0.2 * em
+    if e.kind in ("bigop", "delim", "limits", "radical") or (e.kind == "group" and e.size >= 0.85 * em):
+        return e.y0 < base and e.y1 > base - 0.4 * em
+    return abs(e.base - base) <= 0.12 * em and e.size >= 0.8 * em or (
+        abs(e.base - base) <= 0.12 * em and e.size >= 0.6 * em and e.kind == "ord" and not e.letter)
+
+
+def _line(elems: list[_Elem]) -> str:
+    elems = sorted(elems, key=lambda e: (e.x0, e.y0))
+    voters = [e for e in elems if e.kind in ("ord", "group", "frac", "limits")] or elems
+    em = max(e.size for e in voters)
+    base = _main_baseline(elems)
+    mains: list[tuple[_Elem, list[_Elem]]] = []
+    lead: list[_Elem] = []  # scripts before any symbol on the line (a pre-superscript)
+    for e in elems:
+        if _on_line(e, base, em) or not mains and not lead and abs(e.base - base) <= 0.12 * em:
+            mains.append((e, []))
+        elif mains:
+            mains[-1][1].append(e)
+        else:
+            lead.append(e)
+    parts: list[str] = []
+    if lead:
+        parts.append(_scripts(None, lead, base, em))
+    for k, (e, scripts) in enumerate(mains):
+        parts.append(_scripts(e, scripts, base, em, mains, k))
+    return _join(_words(parts, mains, bool(lead)))
+
+
+def _scripts(e: _Elem | None, scripts: list[_Elem], base: float, em: float,
+             mains: list | None = None, k: int = 0) -> str:
+    ref_base, ref_mid = (base, base - 0.25 * em)
+    if e is not None and e.kind in ("bigop",):
+        ref_mid = e.cy
+    sup = [s for s in scripts if (s.base < ref_base - 0.12 * em if e is None or e.kind != "bigop" else s.cy < ref_mid)]
+    sub = [s for s in scripts if s not in sup]
+    out = "{}" if e is None else _head(e, mains, k)
+    if sub:
+        out += "_{" + _line(sub) + "}"
+    if sup:
+        out += "^{" + _line(sup) + "}"
+    return out
+
+
+def _head(e: _Elem, mains: list | None, k: int) -> str:
+    if e.kind == "delim" and e.tall:
+        return _tall_delim(e, mains or [], k)
+    return e.latex if e.letter or (e.style and e.latex.isdigit()) else _alphabet(e)
+
+
+def _tall_delim(e: _Elem, mains: list, k: int) -> str:
+    """A delimiter from the extension font grows with its content: \\left and \\right where it pairs with a
+    tall one on the other side, else as drawn."""
+    opening = e.latex in OPENING or (e.latex in ("|", r"\|") and _pairs_forward(mains, k))
+    if opening:
+        return r"\left" + _delim_tex(e.latex) if _pairs_forward(mains, k) else e.latex
+    return r"\right" + _delim_tex(e.latex) if _pairs_backward(mains, k) else e.latex
+
+
+def _delim_tex(d: str) -> str:
+    return d if not d[0].isalpha() else " " + d
+
+
+def _pairs_forward(mains: list, k: int) -> bool:
+    depth = 0
+    for e, _ in mains[k + 1:]:
+        if e.kind == "delim" and e.tall:
+            if e.latex in OPENING:
+                depth += 1
+            elif depth == 0:
+                return True
+            else:
+                depth -= 1
+    return False
+
+
+def _pairs_backward(mains: list, k: int) -> bool:
+    depth = 0
+    for e, _ in reversed(mains[:k]):
+        if e.kind == "delim" and e.tall:
+            if e.latex not in OPENING and e.latex not in ("|", r"\|"):
+                depth += 1
+            elif depth == 0:
+                return True
+            else:
+                depth -= 1
+    return False
+
+
+def _words(parts: list[str], mains: list, lead: bool) -> list[str]:
+    """Upright letters side by side as one word: a function name (\\sin) or \\mathrm{...}; runs of one
+    alphabet (bold, calligraphic) in one command."""
+    offset = 1 if lead else 0
+    out: list[str] = parts[:offset]
+    k = 0
+    while k < len(mains):
+        e, scripts = mains[k]
+        if e.letter and e.style and len(e.letter) > 1 and e.style == "mathrm":
+            tail = parts[offset + k][len(e.latex):]
+            word = e.letter
+            if word in FUNCTIONS:
+                out.append("\\" + word + tail)
+            elif _split_function(word):
+                head, rest = _split_function(word)
+                out.append("\\" + head + r"\mathrm{" + rest + "}" + tail)
+            else:
+                out.append(r"\mathrm{" + word + "}" + tail)
+            k += 1
+            continue
+        if e.letter and e.style:
+            j = k
+            while (j + 1 < len(mains) and not mains[j][1] and mains[j + 1][0].letter
+                   and mains[j + 1][0].style == e.style
+                   and mains[j + 1][0].x0 - mains[j][0].x1 < 0.12 * e.size):
+                j += 1
+            word = "".join(m[0].latex for m in mains[k:j + 1])
+            tail = parts[offset + j][len(mains[j][0].latex):]  # the last letter's scripts
+            if e.style == "mathrm" and word in FUNCTIONS:
+                out.append("\\" + word + tail)
+            elif e.style == "mathrm" and len(word) > 1 and _split_function(word):
+                head, rest = _split_function(word)
+                out.append("\\" + head + r"\mathrm{" + rest + "}" + tail)
+            else:
+                out.append("\\" + e.style + "{" + word + "}" + tail)
+            k = j + 1
+            continue
+        out.append(parts[offset + k])
+        k += 1
+    return out
+
+
+def _split_function(word: str) -> tuple[str, str] | None:
+    for n in range(len(word) - 1, 1, -1):
+        if word[:n] in FUNCTIONS:
+            return word[:n], word[n:]
+    return None
+
+
+_CONTROL_WORD_END = re.compile(r"\\[A-Za-z]+$")
+
+
+def _join(parts: list[str]) -> str:
+    out = ""
+    for p in parts:
+        if not p:
+            continue
+        if out and _CONTROL_WORD_END.search(out) and p[0].isalpha():
+            out += " "
+        out += p
+    return out
+
+
+# -- public -------------------------------------------------------------------------------------------------
+def rebuild_latex(chars: list[MathChar], rules: list[Rule] | None = None) -> str:
+    """LaTeX for one formula from its glyphs and the rules drawn in its box ('' when nothing is readable)."""
+    atoms = [a for a in (_atom(c) for c in chars) if a is not None]
+    if not atoms:
+        return ""
+    atoms = _merge_pieces(atoms)
+    x0, y0, x1, y1 = _union(atoms)
+    pad = 0.5 * _em(atoms)
+    near = [r for r in (rules or []) if r[2] > x0 - pad and r[0] < x1 + pad and r[3] > y0 - pad and r[1] < y1 + pad
+            and (r[3] - r[1]) <= 3.0 and (r[2] - r[0]) > (r[3] - r[1])]
+    return _layout(atoms, near).strip()
+
+
+def is_mathish(c: MathChar) -> bool:
+    """A glyph that belongs to math whatever surrounds it: set in a math font, or a symbol only math uses."""
+    from ocr_resources.text.math_symbols import is_math_font, is_math_symbol
+
+    if not c.text or c.text.isspace():
+        return False
+    if c.text in "•◦▪·" and not is_math_font(c.font):
+        return False
+    return is_math_font(c.font) or is_math_symbol(c.text[0])
+
+
+__all__ = ["MathChar", "Rule", "rebuild_latex", "is_mathish", "font_family"]
+
+
+# -- math inside a line of text -------------------------------------------------------------------------------
+_NEUTRAL = frozenset("0123456789=+-*/()[]<>|,.;:!'")
+_TRAILING = ".,;:!"
+
+
+@dataclass
+class InlineMath:
+    """A run of math inside a line of text: the glyphs it spans (indices into the line, left to right) and
+    its LaTeX."""
+
+    start: int
+    end: int  # exclusive
+    latex: str
+    box: tuple[float, float, float, float]
+
+
+def _line_baseline(chars: list[MathChar]) -> tuple[float, float]:
+    sizes = [c.size for c in chars if c.size > 0]
+    size = statistics.median(sizes) if sizes else 10.0
+    full = [c for c in chars if c.size >= 0.9 * size] or chars
+    bases = sorted(c.baseline if c.baseline is not None else c.y1 for c in full)
+    return bases[len(bases) // 2], size
+
+
+def inline_math(line: list[MathChar], rules: list[Rule] | None = None) -> list[InlineMath]:
+    """The math runs of one line of text (its glyphs sorted left to right). A run starts at a glyph only math
+    uses (a math font, a Greek letter, a relation), takes in the digits, brackets and operators beside it, and
+    the raised or lowered small glyphs that are its scripts; text letters in the text font end it, and
+    sentence punctuation at its end is left to the sentence."""
+    if not line:
+        return []
+    base, size = _line_baseline(line)
+
+    def shifted(c: MathChar) -> bool:
+        b = c.baseline if c.baseline is not None else c.y1
+        return c.size < 0.85 * size and abs(b - base) > 0.12 * size
+
+    kinds = []
+    for c in line:
+        if is_mathish(c):
+            kinds.append("M")
+        elif shifted(c):
+            kinds.append("S")  # a script or a fraction's part: never prose
+        elif c.text[:1] in _NEUTRAL:
+            kinds.append("N")
+        else:
+            kinds.append("T")
+    _function_names(line, kinds, size)
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(line):
+        if kinds[i] != "M":
+            i += 1
+            continue
+        start = i
+        while start > 0 and kinds[start - 1] in "NS" and line[start - 1].text not in _TRAILING \
+                and line[start].x0 - line[start - 1].x1 < (0.35 if kinds[start - 1] == "S"
+                                                           or line[start - 1].text in "([|" else 0.15) * size:
+            start -= 1
+        end = i + 1
+        while end < len(line) and kinds[end] != "T":
+            if line[end - 1].text == "," and kinds[end - 1] in "NS" and line[end].x0 - line[end - 1].x1 >= 0.3 * size:
+                break  # "x, y and z": a comma and a word space end the formula
+            end += 1
+        while end > start and kinds[end - 1] in "NS" and line[end - 1].text in _TRAILING:
+            end -= 1
+        start, end = _balanced(line, start, end)
+        if runs and start <= runs[-1][1]:
+            start = runs[-1][0]
+            runs.pop()
+        runs.append((start, end))
+        i = max(end, i + 1)
+    out = []
+    for start, end in runs:
+        run = line[start:end]
+        if not run:
+            continue
+        latex = rebuild_latex(run, rules)
+        if latex:
+            out.append(InlineMath(start, end, latex, (min(c.x0 for c in run), min(c.y0 for c in run),
+                                                      max(c.x1 for c in run), max(c.y1 for c in run))))
+    return out
+
+
+def _function_names(line: list[MathChar], kinds: list[str], size: float) -> None:
+    """Upright letters spelling a function name (sin, log, max) right before math are math."""
+    i = 0
+    while i < len(line):
+        if kinds[i] != "T" or not line[i].text.isalpha():
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(line) and kinds[j + 1] == "T" and line[j + 1].text.isalpha() \
+                and line[j + 1].x0 - line[j].x1 < 0.1 * size:
+            j += 1
+        word = "".join(c.text for c in line[i:j + 1])
+        before = i == 0 or line[i].x0 - line[i - 1].x1 >= 0.1 * size or kinds[i - 1] != "T"
+        after = j + 1 < len(line) and kinds[j + 1] in "MS" and line[j + 1].x0 - line[j].x1 < 0.4 * size
+        if word in FUNCTIONS and before and after:
+            for k in range(i, j + 1):
+                kinds[k] = "M"
+        i = j + 1
+
+
+def _balanced(line: list[MathChar], start: int, end: int) -> tuple[int, int]:
+    """An unmatched bracket at a run's edge belongs to the sentence ("(see $x$)")."""
+    while end > start:
+        text = "".join(c.text for c in line[start:end])
+        if line[end - 1].text == ")" and text.count(")") > text.count("("):
+            end -= 1
+        elif line[start].text == "(" and text.count("(") > text.count(")"):
+            start += 1
+        else:
+            break
+    return start, end
+
+
+def line_markdown(line: list[MathChar], rules: list[Rule] | None = None) -> str:
+    """One line of text with its math runs as `$...$` (words split at gaps of a third of an em)."""
+    spans = inline_math(line, rules)
+    out, k = "", 0
+    base_size = _line_baseline(line)[1] if line else 10.0
+    prev_x1: float | None = None
+    for span in [*spans, None]:
+        stop = span.start if span is not None else len(line)
+        for c in line[k:stop]:
+            if prev_x1 is not None and c.x0 - prev_x1 > 0.2 * base_size and out and not out.endswith(" "):
+                out += " "
+            out += c.text
+            prev_x1 = c.x1
+        if span is None:
+            break
+        if out and not out.endswith(" ") and prev_x1 is not None and line[span.start].x0 - prev_x1 > 0.1 * base_size:
+            out += " "
+        out += "$" + span.latex + "$"
+        prev_x1 = line[span.end - 1].x1
+        k = span.end
+    return out

@@ -1,0 +1,88 @@
+"""A PDF page's glyphs as formulas need them (code, font, size, ink box, baseline) and its thin horizontal
+rules (fraction bars, radical vincula), read with pypdfium2. Coordinates: points, origin top-left of the
+page as rendered (see pipeline.render.display_matrix); call it in the process that owns the document
+(pdfium is not thread-safe)."""
+
+from __future__ import annotations
+
+import ctypes
+
+from ocr_resources.text.formulas import MathChar, Rule
+
+MAX_RULE_THICKNESS = 2.0  # pt: a fraction bar or vinculum; thicker filled shapes are something else
+
+
+def _to_display(m: tuple[float, ...], x: float, y: float) -> tuple[float, float]:
+    a, b, c, d, e, f = m
+    return a * x + c * y + e, b * x + d * y + f
+
+
+def page_math_chars(textpage, display: tuple[float, ...]) -> list[MathChar]:
+    """Every visible glyph of a text page (spaces and line breaks pdfium generated left out)."""
+    import pypdfium2.raw as raw
+
+    tp = textpage.raw
+    n = raw.FPDFText_CountChars(tp)
+    name = ctypes.create_string_buffer(256)
+    flags = ctypes.c_int()
+    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    matrix = raw.FS_MATRIX()
+    fonts: dict[int, tuple[str, float, bool]] = {}
+    map_error = getattr(raw, "FPDFText_HasUnicodeMapError", None)
+    out: list[MathChar] = []
+    for i in range(n):
+        code = raw.FPDFText_GetUnicode(tp, i)
+        ch = chr(code)
+        if ch.isspace() or code == 0 or raw.FPDFText_IsGenerated(tp, i) == 1:
+            continue
+        if not raw.FPDFText_GetCharBox(tp, i, ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom),
+                                       ctypes.byref(top)):
+            continue
+        obj = raw.FPDFText_GetTextObject(tp, i)
+        key = ctypes.cast(obj, ctypes.c_void_p).value or 0
+        font = fonts.get(key)
+        if font is None:
+            raw.FPDFText_GetFontInfo(tp, i, name, len(name), ctypes.byref(flags))
+            size = raw.FPDFText_GetFontSize(tp, i)
+            if raw.FPDFText_GetMatrix(tp, i, ctypes.byref(matrix)):
+                size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
+            weight = raw.FPDFText_GetFontWeight(tp, i)
+            font = fonts[key] = (name.value.decode("latin-1", "replace"), size, weight >= 600)
+        xa, ya = _to_display(display, left.value, bottom.value)
+        xb, yb = _to_display(display, right.value, top.value)
+        raw.FPDFText_GetCharOrigin(tp, i, ctypes.byref(ox), ctypes.byref(oy))
+        _, base = _to_display(display, ox.value, oy.value)
+        unmapped = map_error is not None and map_error(tp, i) == 1
+        out.append(MathChar(ch, min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb), font[1], font[0], base,
+                            font[2], unmapped))
+    return out
+
+
+def page_thin_rules(page, display: tuple[float, ...]) -> list[Rule]:
+    """Thin horizontal strokes and filled bars of the page's drawing, top level and inside forms."""
+    import pypdfium2.raw as raw
+
+    out: list[Rule] = []
+    l_, b_, r_, t_ = (ctypes.c_float() for _ in range(4))
+
+    def walk(count, get) -> None:
+        for k in range(count):
+            obj = get(k)
+            kind = raw.FPDFPageObj_GetType(obj)
+            if kind == raw.FPDF_PAGEOBJ_FORM:
+                walk(raw.FPDFFormObj_CountObjects(obj), lambda j, o=obj: raw.FPDFFormObj_GetObject(o, j))
+                continue
+            if kind != raw.FPDF_PAGEOBJ_PATH:
+                continue
+            if not raw.FPDFPageObj_GetBounds(obj, ctypes.byref(l_), ctypes.byref(b_), ctypes.byref(r_),
+                                             ctypes.byref(t_)):
+                continue
+            xa, ya = _to_display(display, l_.value, b_.value)
+            xb, yb = _to_display(display, r_.value, t_.value)
+            x0, y0, x1, y1 = min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
+            if y1 - y0 <= MAX_RULE_THICKNESS and x1 - x0 > 2 * (y1 - y0):
+                out.append((x0, y0, x1, y1))
+
+    walk(raw.FPDFPage_CountObjects(page.raw), lambda j: raw.FPDFPage_GetObject(page.raw, j))
+    return out
