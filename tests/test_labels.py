@@ -12,7 +12,8 @@ from collections import Counter
 from reportlab.pdfgen import canvas
 
 from eval.words_lost import match, tokens
-from ocr_resources.geometry.labels import OUTSIDE, check_labels
+from ocr_resources.geometry.labels import MIN_AREA_SHARE, OUTSIDE, check_labels, text_cover
+from ocr_resources.geometry.lines import lines
 from ocr_resources.geometry.page import checked_regions, compose, region_words
 from ocr_resources.text.document import PageBlocks, finish_document
 from ocr_resources.text.markdown import IMAGE, render
@@ -126,6 +127,11 @@ def test_relabel_rule_on_synthetic_regions():
     assert [d.label for d in decided] == ["text", "figure", "figure"]
     assert decided[0].reason and "lines" in decided[0].reason
     assert decided[1].reason is None and decided[2].reason is None
+    # a photo of the receipt, with a wide margin round it: its text is judged where it lies
+    photo = Box(20, 20, 580, 820)
+    assert sum(ln.box.area for ln in lines(owned[0])) / photo.area < MIN_AREA_SHARE  # of the whole photo: little
+    assert text_cover(photo, lines(owned[0]))[0] >= MIN_AREA_SHARE
+    assert [d.label for d in check_labels([photo], ["figure"], [owned[0]])] == ["text"]
     # a region the model did not call a figure is left alone, whatever it holds
     assert [d.label for d in check_labels([receipt], ["table"], [owned[0]])] == ["table"]
 
