@@ -72,10 +72,11 @@ def _all_words_once(words: list[Word], markdown: str) -> None:
 
 def test_receipt_labelled_figure_is_text_and_exports_every_line():
     words = page_words(receipt_pdf())[0]
-    figure = DetectedRegion(RECEIPT, "figure", "figure", 0.9)
+    figure = DetectedRegion(RECEIPT, "figure", "figure", 0.9, "not a table: no columns")
     md, checked = _markdown(words, [figure])
     (region, reason), = checked
     assert region.label == "text" and region.model_label == "figure"
+    assert region.table_reason == "not a table: no columns"  # the table decision's reason kept beside it
     assert reason.startswith("figure mostly text lines")
     assert IMAGE not in md
     _all_words_once(words, md)

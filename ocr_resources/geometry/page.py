@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ocr_resources.geometry.boxes import TEXT_LABELS, inside, union, x_overlap, y_overlap
 from ocr_resources.geometry.labels import OUTSIDE, check_labels
@@ -204,7 +204,7 @@ def checked_regions(found: list[DetectedRegion], words: list[Word]) -> list[tupl
         return [(r, None) for r in found]
     boxes, labels = [r.box for r in found], [r.label for r in found]
     members, loose = region_words(words, boxes, labels)
-    out = [(r if d.reason is None else DetectedRegion(r.box, d.label, r.model_label, r.score), d.reason)
+    out = [(r if d.reason is None else replace(r, label=d.label), d.reason)
            for r, d in zip(found, check_labels(boxes, labels, members), strict=True)]
     for group in loose_groups(loose, is_rtl(words)):
         out.append((DetectedRegion(union(ln.box for ln in group), "text", None, 0.0), OUTSIDE))
