@@ -42,7 +42,7 @@ CORPUS = Path(os.environ.get("OCR_CORPUS_DIR") or ROOT.parent / "shared" / "corp
 # Functions whose call counts say whether a fixed cost is paid per run, per stage, per partition or per page.
 COUNTED = {
     "worker processes started": ("workers.py", "__init__", "_Worker"),
-    "DuckDB connections": ("store.py", "connect", None),
+    "DuckDB connections opened": ("~", "<built-in method _duckdb.connect>", None),
     "store.migrate calls": ("store.py", "migrate", None),
     "page images decoded (PageStore.open)": ("page_store.py", "open", None),
     "page images encoded (PageStore.put_image)": ("page_store.py", "put_image", None),
@@ -260,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--no-profile", action="store_true", help="CPU per stage only (no cProfile overhead)")
     parser.add_argument("--out", type=Path, default=None, help="default bench/results/profile-<date>.txt")
+    parser.add_argument("--exports", type=Path, default=None, help="copy the run's Markdown exports here")
     args = parser.parse_args(argv)
     os.environ.setdefault("DAGSTER_HOME", str(ROOT / "dagster_home"))
     pdfs = sorted(args.corpus.glob("*.pdf"))
@@ -279,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if profiles:
                 profiles.stop()
+        if args.exports:
+            shutil.copytree(Path(tmp) / "exports", args.exports, dirs_exist_ok=True)
     load = os.getloadavg()
     header[0] += f", {load[0]:.1f} at end"
     text = report(run, profiles, args.top, header)

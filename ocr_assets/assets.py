@@ -9,6 +9,7 @@ process, so one model load) covers any number of containers."""
 
 
 import os
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ from ocr_resources.pipeline import containers as inbox
 from ocr_resources.pipeline import stages
 from ocr_resources.profiles import load_profile
 from ocr_resources.resources import ModelResource, PipelineStorage, model_resources
-from ocr_resources.store import Producer
+from ocr_resources.store import Producer, ResultStore
 
 # Bump when an asset's own logic changes; together with the model identity it forms the code version.
 LOGIC_VERSIONS = {
@@ -124,7 +125,8 @@ def _run_stage(
     keys = context.partition_keys
     force = force_recompute(context, asset_name)
     store.record_model_loads(model_cache.drain_load_events(context.run_id))  # the model loaded before the stage
-    run_meta = _run_metadata(context, storage, producer, len(keys), force)
+    run_meta = _run_metadata(context, store, producer, len(keys), force)
+    refreshed = time.monotonic()
     for i, key in enumerate(keys, 1):
         started = datetime.now(UTC)
         ctx = stages.StageContext(
@@ -143,7 +145,11 @@ def _run_stage(
             # Which container failed, in the error itself: the UI, the run log and the CLI's message say it.
             exc.add_note(failed_container_note(asset_name, key))
             raise
-        _refresh_snapshot(context, store)
+        # The analysts' copy is the whole database: copied after every commit, a run of many small containers
+        # spent more on it than on their pages. After the step's last container, and meanwhile every so often.
+        if i == len(keys) or time.monotonic() - refreshed >= SNAPSHOT_EVERY_S:
+            _refresh_snapshot(context, store)
+            refreshed = time.monotonic()
         waits = store.retries - waits
         store.record_model_loads(model_cache.drain_load_events(context.run_id))
         seconds = (datetime.now(UTC) - started).total_seconds()
@@ -155,13 +161,12 @@ def _run_stage(
     return MaterializeResult()
 
 
-def _run_metadata(context: AssetExecutionContext, storage: PipelineStorage, producer: Producer, containers_in_run: int,
+def _run_metadata(context: AssetExecutionContext, store: ResultStore, producer: Producer, containers_in_run: int,
                   force: bool) -> dict[str, Any]:
     """What every container of the run shares: the producer, the model's loads in this run, where results are."""
     model = f"{producer.engine}:{producer.model_id}@{producer.model_revision}" if producer.model_id else producer.engine
     meta: dict[str, Any] = dict(containers_in_run=containers_in_run, force=force, producer_id=producer.producer_id,
                                 model=model)
-    store = storage.result_store()
     loads = store.query("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?", [context.run_id])
     if loads:
         meta["model_loads_this_run"] = MetadataValue.json(
@@ -175,6 +180,8 @@ def _run_metadata(context: AssetExecutionContext, storage: PipelineStorage, prod
         meta["ducklake"] = MetadataValue.text(str(store.path))
     return meta
 
+
+SNAPSHOT_EVERY_S = 60.0  # within one step over many containers, the read-only copy is refreshed this often
 
 NO_RETRY_TAGS = {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "false", "ocr/failure": "model_unavailable"}
 

@@ -204,6 +204,19 @@ def container_metadata(store: ResultStore, pages: PageStore, asset_name: str, ke
                        stats: dict[str, Any], seconds: float, pages_processed: int) -> dict[str, Any]:
     """One container's metadata for one asset: its rows and pages now, this run's work on it (pages
     computed and reused, seconds, pages/s) and previews, all read back from DuckDB after the commit."""
+    with store.reading() as read:  # every read back on one connection: opening one costs tens of ms
+        return _container_metadata(_Reads(read), pages, asset_name, key, counts, stats, seconds, pages_processed)
+
+
+class _Reads:
+    """`query` of one open read connection (ResultStore.reading), for the readers below."""
+
+    def __init__(self, read: Callable[..., list[dict[str, Any]]]):
+        self.query = read
+
+
+def _container_metadata(store: Any, pages: PageStore, asset_name: str, key: str, counts: dict[str, int],
+                        stats: dict[str, Any], seconds: float, pages_processed: int) -> dict[str, Any]:
     preview = PREVIEWS.get(asset_name)
     meta: dict[str, Any] = dict(preview(store, pages, key)) if preview is not None else {}  # shown first
     meta.update({f"rows_{t}": n for t, n in counts.items()})

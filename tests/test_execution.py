@@ -137,3 +137,36 @@ def test_stopping_early_releases_the_threads():
     stream.close()
     time.sleep(0.3)
     assert threading.active_count() <= before
+
+
+def test_a_pages_regions_are_cropped_from_one_decode_of_the_page(tmp_path):
+    """OCR and table crops: every region of a page used to decode the whole page image again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    from ocr_resources.pipeline.page_store import PageStore
+    from ocr_resources.pipeline.stages.base import StageContext, _crop
+    from ocr_resources.store import ResultStore
+
+    class CountingPageStore(PageStore):
+        def __init__(self, root):
+            super().__init__(root)
+            self.opened: list[str] = []
+
+        def open(self, rel):
+            self.opened.append(rel)
+            time.sleep(0.05)  # a real decode takes this long: two loader threads would both miss
+            return super().open(rel)
+
+    pages = CountingPageStore(tmp_path / "pages")
+    rels = [pages.put_image(Image.new("RGB", (300, 400), colour))[1] for colour in ("white", "grey")]
+    ctx = StageContext(container_id="c", run_id="r", producer_id="p", store=ResultStore(tmp_path / "db.duckdb"),
+                       page_store=pages, loader_threads=2)
+    requests = [{"image_path": rel, "dpi": 72, "x0": 10 + 10 * i, "y0": 10, "x1": 60 + 10 * i, "y1": 60}
+                for rel in rels for i in range(4)]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the loader threads
+        crops = list(pool.map(lambda r: _crop(ctx, r), requests))
+    assert sorted(pages.opened) == sorted(rels)  # each page decoded once
+    assert [c.size for c, _ in crops] == [(58, 58)] * 8
+    assert crops[0][0].getpixel((0, 0)) == (255, 255, 255) and crops[4][0].getpixel((0, 0)) == (128, 128, 128)

@@ -7,9 +7,11 @@ import hashlib
 import logging
 import os
 import shutil
+import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
+from PIL import Image
 
 from ocr_resources.pipeline.containers import check_key
 from ocr_resources.pipeline.page_store import PageStore
@@ -30,6 +33,37 @@ if TYPE_CHECKING:
     from ocr_resources.pipeline.resume import PageLedger
 
 log = logging.getLogger(__name__)
+
+
+class PageImages:
+    """The last `keep` page images a stage decoded, shared by its loader threads: the regions of a page (its
+    requests come one after another) are cropped from one decode of the page, not one decode per region. A
+    page wanted by two threads at once is decoded by the first; the second waits for it."""
+
+    def __init__(self, page_store: PageStore, keep: int = 3):
+        self.page_store, self.keep = page_store, max(1, keep)
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[str, Future] = OrderedDict()
+
+    def open(self, rel: str) -> Image.Image:
+        with self.lock:
+            found = self.entries.get(rel)
+            mine = found is None
+            if found is None:
+                found = self.entries[rel] = Future()
+                while len(self.entries) > self.keep:
+                    self.entries.popitem(last=False)
+            else:
+                self.entries.move_to_end(rel)
+        if mine:
+            try:
+                found.set_result(self.page_store.open(rel))
+            except BaseException as exc:
+                found.set_exception(exc)
+                with self.lock:
+                    if self.entries.get(rel) is found:
+                        del self.entries[rel]
+        return found.result()
 
 
 @dataclass
@@ -49,9 +83,11 @@ class StageContext:
     spill_bytes: int = DEFAULT_SPILL_BYTES
     checkpoint_pages: int = 64  # model stages save their progress this often; a crash costs less than this
     limits: Limits = field(default_factory=Limits)  # per worker process that opens or renders a PDF
+    page_images: PageImages = field(init=False, repr=False)  # the last few pages decoded, for crops
 
     def __post_init__(self) -> None:
         check_key(self.container_id)  # folders are named after it: never `../x` or `/abs`
+        self.page_images = PageImages(self.page_store, keep=self.loader_threads + 1)
 
     @property
     def spill_base(self) -> Path:
@@ -228,7 +264,7 @@ def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
 
 
 def _crop(ctx: StageContext, req: dict[str, Any], pad_pt: float = 4.0):
-    image = ctx.page_store.open(req["image_path"])
+    image = ctx.page_images.open(req["image_path"])
     scale = req["dpi"] / 72.0
     box = (max(0, int((req["x0"] - pad_pt) * scale)), max(0, int((req["y0"] - pad_pt) * scale)),
            min(image.width, int((req["x1"] + pad_pt) * scale)), min(image.height, int((req["y1"] + pad_pt) * scale)))

@@ -1,0 +1,86 @@
+"""Same results before and after a change: the whole graph over a fixed corpus (bench/profile.py's run, one
+Dagster run, no profiler) in two checkouts that differ only in the files named, then `diff -r` of their
+Markdown exports. Other files are HEAD's in both, so concurrent work on other files never shows as a
+difference.
+
+    python -m bench.same_exports --base 2e0912a --files ocr_resources/pipeline/workers.py ocr_assets/assets.py
+    python -m bench.same_exports --base 2e0912a --files ... --one-container --corpus ../shared/corpus/docling
+
+"before": HEAD with the named files as they were at --base; "after": HEAD with the named files as they are in
+this working tree. Exit status 0 when the exports are byte-identical, 1 when they differ (the diff is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _git(*args: str, cwd: Path = ROOT) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def _checkout(where: Path, base: str | None, files: list[str]) -> None:
+    """A detached worktree of HEAD with `files` from `base` (None: from this working tree)."""
+    _git("worktree", "add", "--detach", str(where), "HEAD")
+    for f in files:
+        target = where / f
+        if base is None:
+            if (ROOT / f).exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / f, target)
+            else:
+                target.unlink(missing_ok=True)
+        elif f in _git("ls-tree", "-r", "--name-only", base, "--", f).split():
+            _git("checkout", base, "--", f, cwd=where)
+        else:
+            target.unlink(missing_ok=True)  # the file is new since base
+    # the measuring tool is this tree's in both
+    shutil.copy2(ROOT / "bench" / "profile.py", where / "bench" / "profile.py")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.same_exports")
+    parser.add_argument("--base", required=True, help="commit whose version of --files is 'before'")
+    parser.add_argument("--files", nargs="+", required=True, help="the files of the change (repository paths)")
+    parser.add_argument("--corpus", type=Path, default=None, help="default: ../shared/corpus/docling")
+    parser.add_argument("--one-container", action="store_true")
+    args = parser.parse_args(argv)
+    extra = ["--no-profile", "--top", "0"] + (["--one-container"] if args.one_container else [])
+    if args.corpus:
+        extra += ["--corpus", str(args.corpus.resolve())]
+    env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(ROOT / "dagster_home"))}
+    with tempfile.TemporaryDirectory(prefix="ocr-same-exports-") as tmp:
+        tmp_path = Path(tmp)
+        trees = {"before": tmp_path / "before", "after": tmp_path / "after"}
+        try:
+            for name, tree in trees.items():
+                _checkout(tree, args.base if name == "before" else None, args.files)
+                print(f"[same_exports] {name}: the whole graph in {tree}", flush=True)
+                subprocess.run([sys.executable, "-m", "bench.profile", *extra, "--out", str(tmp_path / f"{name}.txt"),
+                                "--exports", str(tmp_path / f"{name}-exports")], cwd=tree, env=env, check=True)
+            files = sorted(p.relative_to(tmp_path / "after-exports") for p in (tmp_path / "after-exports").rglob("*")
+                           if p.is_file())
+            diff = subprocess.run(["diff", "-r", str(tmp_path / "before-exports"), str(tmp_path / "after-exports")],
+                                  capture_output=True, text=True)
+        finally:
+            for tree in trees.values():
+                if tree.exists():
+                    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    if diff.returncode == 0:
+        print(f"[same_exports] byte-identical: {len(files)} export files")
+        return 0
+    print(diff.stdout[-20000:])
+    print(f"[same_exports] exports DIFFER ({len(files)} files after)")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
