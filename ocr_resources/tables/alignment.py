@@ -125,41 +125,55 @@ def column_lanes(lines: list[Line], h: float, region: Box,
     hi = max(w.box.x1 for ln in lines for w in ln.words)
     out = [Lane(lo - 1, virtual=True)]
     phrases = [(ln, split_phrases(ln.words, PHRASE_GAP * h, seps)) for ln in lines]
-    spans = _column_spans([p for _, ps in phrases for p in ps], seps)
+    # columns' extents from the lines that fill them (a heading line over groups of columns has fewer cells)
+    counts = sorted(len(ps) for _, ps in phrases if len(ps) >= 2)
+    full = counts[len(counts) // 2] if counts else 1
+    spans = _column_spans([p for _, ps in phrases if len(ps) >= full for p in ps], seps)
     for j, (a, b) in enumerate(seps):
+        # a phrase crossing the channel spans it; so does a group heading centred over the two columns and
+        # over the white space between them (the stub, column 0, has none over it)
         cuts = [(ln.box.y0, ln.box.y1) for ln, ps in phrases
-                if any(p[0].box.x0 < a and p[-1].box.x1 > b or (j >= 1 and _centred_over(p, spans[j], spans[j + 1], h))
-                       for p in ps)]  # the stub (first column) has no group heading over it
+                if any(p[0].box.x0 < a and p[-1].box.x1 > b
+                       or (j >= 1 and a < (p[0].box.x0 + p[-1].box.x1) / 2 < b
+                           and _centred_over(p, spans[j], spans[j + 1], h)) for p in ps)]
         out.append(Lane((a + b) / 2, virtual=True, cuts=cuts))
     out.append(Lane(hi + 1, virtual=True))
     return out, seps
 
 
-def _column_spans(phrases: list[list[Word]], seps: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Each column's typical extent: the median left and right edges of the phrases that lie in it alone."""
+def _column_spans(phrases: list[list[Word]],
+                  seps: list[tuple[float, float]]) -> list[tuple[float, float, float, float]]:
+    """Each column's extent from the phrases that lie in it alone: the median left and right edges (its
+    typical extent), and the outermost ones."""
     edges: list[tuple[list[float], list[float]]] = [([], []) for _ in range(len(seps) + 1)]
     for p in phrases:
         first, last = _columns_of(p, seps)
         if first == last:
             edges[first][0].append(p[0].box.x0)
             edges[first][1].append(p[-1].box.x1)
-    return [(statistics.median(x0s), statistics.median(x1s)) if x0s else (float("nan"), float("nan"))
+    nan = float("nan")
+    return [(statistics.median(x0s), statistics.median(x1s), min(x0s), max(x1s)) if x0s else (nan, nan, nan, nan)
             for x0s, x1s in edges]
 
 
-def _centred_over(phrase: list[Word], left: tuple[float, float], right: tuple[float, float], h: float) -> bool:
-    """Is the phrase centred over two neighbouring columns (their typical extents `left` and `right`) rather
+def _centred_over(phrase: list[Word], left: tuple[float, ...], right: tuple[float, ...], h: float) -> bool:
+    """Is the phrase centred over two neighbouring columns (`_column_spans` of `left` and `right`) rather
     than over either of them: a group heading (a year over its number and percent columns)?"""
     x0, x1 = phrase[0].box.x0, phrase[-1].box.x1
     cx, mid = (x0 + x1) / 2, (left[0] + right[1]) / 2
     if not (left[0] - h <= x0 and x1 <= right[1] + h) or x1 - x0 > right[1] - left[0] + 2 * h:
         return False
-    for a, b in (left, right):  # short and over the gap: a heading of its own column covers that column
+    if x0 > right[2] - 0.5 * h or x1 < left[3] + 0.5 * h:
+        return False  # it reaches past neither column's outermost text: a heading of one of them
+    for a, b in (left[:2], right[:2]):  # short and over the gap: a heading of its own column covers that column
         if min(b, x1) - max(a, x0) > 0.5 * (b - a):
             return False
+    gaps = (x0 - left[1], right[0] - x1)  # as far from the one column as from the other
+    if abs(gaps[0] - gaps[1]) > max(h, 0.3 * (abs(gaps[0]) + abs(gaps[1]))):
+        return False
     off = abs(cx - mid)
-    return (off <= 0.1 * (right[1] - left[0]) + 0.5 * h and abs(cx - sum(left) / 2) > off + h
-            and abs(cx - sum(right) / 2) > off + h)
+    return (off <= 0.1 * (right[1] - left[0]) + 0.5 * h and abs(cx - sum(left[:2]) / 2) > off + h
+            and abs(cx - sum(right[:2]) / 2) > off + h)
 
 
 def row_lanes(lines: list[Line], seps: list[tuple[float, float]], h: float, rules: list[float],

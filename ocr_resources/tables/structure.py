@@ -61,7 +61,7 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
         rows, header = row_lanes(lines, seps, h, full, [r.pos for r in found.rows if r.pos not in full])
     rows, cols = prune(rows, cols, words)
     _group_heading_spans(found.rows, cols, lines, h, x0, x1, body)
-    walls = [c.pos for c in cols if not c.virtual]
+    walls = [c.pos for c in cols if c.spans]  # ruled boundaries, those opened below a ruled heading too
     cuts = [(c.pos - 0.5, c.pos + 0.5) for c in cols[1:-1]] + seps
     phrases = [p for ln in lines for p in split_phrases(ln.words, PHRASE_GAP * h, cuts, walls)]
     method = "rules" if col_ruled and row_rules else "rules+alignment" if col_ruled or row_rules else "alignment"
@@ -127,8 +127,9 @@ def _open_below_short_rules(cols: list[Lane], lines: list[Line], h: float, regio
         inner = c is not cols[0] and c is not cols[-1]
         if inner and not c.virtual and c.coverage(top, bottom) < 0.5:
             match = [lane for lane, (a, b) in zip(lanes[1:-1], seps, strict=True) if a - h / 2 <= c.pos <= b + h / 2]
-            if match:
-                c = Lane(c.pos, c.spans, virtual=True, cuts=match[0].cuts)
+            if match:  # crossed only where no rule runs; its rules still cut phrases (walls)
+                cuts = [(a, b) for a, b in match[0].cuts if c.coverage(a, b) < 0.5]
+                c = Lane(c.pos, c.spans, virtual=True, cuts=cuts)
         out.append(c)
     return out
 
