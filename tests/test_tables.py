@@ -366,6 +366,26 @@ def test_group_headings_span_their_columns_and_body_cells_keep_their_heading_pat
     assert '<th rowspan="2">State</th><th colspan="2">2007</th>' in html
 
 
+def test_a_short_name_in_a_wide_column_is_that_columns_not_a_group_heading():
+    # codes right-aligned, names left-aligned after them: a short name looks centred over both columns' gap
+    rows = (("0094", "Granja Adelita"), ("0106", "Arellano"), ("0141", "Cobos"), ("0162", "Ejido Cienega Grande"),
+            ("0182", "Los Caldera de la Sierra Alta"))
+    words = [Word("State", Box(20, 10, 50, 20)), Word("Code", Box(100, 10, 124, 20)),
+             Word("Name", Box(140, 10, 166, 20))]
+    for r, (code, name) in enumerate(rows):
+        y = 30 + 14 * r
+        words += [Word("Aguascalientes", Box(20, y, 80, y + 10)), Word(code, Box(104, y, 124, y + 10))]
+        x = 140
+        for part in name.split():
+            words.append(Word(part, Box(x, y, x + 5.5 * len(part), y + 10)))
+            x += 5.5 * len(part) + 3
+    table = build_structure(words, [], Box(10, 5, 320, 110))
+    cells = _cells(table)
+    assert table.n_cols == 3
+    assert cells[(2, 1)] == ("0106", 1, 1) and cells[(2, 2)] == ("Arellano", 1, 1)
+    assert cells[(3, 2)] == ("Cobos", 1, 1)
+
+
 def ruled_block_table(c: canvas.Canvas) -> None:
     """Rules round every row and at the outer edges and before the last column, none between the label and
     the first numbers: those two columns are told apart by white space only."""
