@@ -34,4 +34,5 @@ class PageStore:
 
     def open(self, rel: str) -> Image.Image:
         with Image.open(self.root / rel) as img:
-            return img.convert("RGB")
+            img.load()
+            return img if img.mode == "RGB" else img.convert("RGB")  # pages are stored RGB: no second copy

@@ -234,7 +234,9 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                     note = (f"page is {width_pt / 72:.0f} x {height_pt / 72:.0f} in: rendered at {dpi} dpi "
                             f"instead of {task.dpi} to stay under {task.max_pixels:,} pixels")
                     warning = f"{warning}; {note}" if warning else note
-                image = page.render(scale=dpi / 72).to_pil().convert("RGB")
+                image = page.render(scale=dpi / 72).to_pil()
+                if image.mode != "RGB":  # pdfium's default bitmap is already RGB: no copy of the page
+                    image = image.convert("RGB")
                 if _is_blank(image):
                     objects = pdfium_c.FPDFPage_CountObjects(page.raw)
                     note = (f"page renders blank although its content has {objects} objects (damaged or "
