@@ -81,7 +81,8 @@ def _templates(r: random.Random, cls: str) -> str:
                      f"{x} = \\frac{{{a}}}{{{b}}} {op} \\frac{{{c}}}{{{n}}}", f"\\frac{{{g1}}}{{{g2}^{{{n}}}}}"],
         "radical": [f"\\sqrt{{{a}}}", f"\\sqrt{{{a}^{{2}}+{b}^{{2}}}}", f"\\sqrt[{n}]{{{x}}}",
                     f"{c} = \\sqrt{{{a}{b}}}"],
-        "function": [f"\\sin {x} + \\cos {x}", f"\\log_{{{n}}} {a}", f"\\exp({a}{x})", f"\\mathbf{{{a}}} \\cdot \\mathbf{{{b}}}",
+        "function": [f"\\sin {x} + \\cos {x}", f"\\log_{{{n}}} {a}", f"\\exp({a}{x})",
+                     f"\\mathbf{{{a}}} \\cdot \\mathbf{{{b}}}",
                      f"\\max_{{{i}}} {a}_{{{i}}}", f"\\mathrm{{d}}{x}", f"\\mathcal{{{a.upper()}}}({x})"],
         "delimiter": [f"\\left( \\frac{{{a}}}{{{b}}} \\right)^{{{n}}}", f"\\left[ {x} + \\frac{{1}}{{{n}}} \\right]",
                       f"\\left| \\frac{{{a}}}{{{b}}} \\right|", f"\\left\\{{ {a}_{{{i}}} \\right\\}}"],
@@ -133,7 +134,7 @@ def typeset(bodies: list[str], folder: Path, name: str) -> tuple[Path, set[int]]
     lines = _PREAMBLE.count("\n")
     tex = _PREAMBLE + "".join(f"{b}\n\\newpage\n" for b in bodies) + "\\end{document}\n"
     (folder / f"{name}.tex").write_text(tex, encoding="utf-8")
-    proc = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error" if False else "-file-line-error",
+    proc = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-file-line-error",
                            f"{name}.tex"], cwd=folder, capture_output=True, text=True, timeout=600)
     bad: set[int] = set()
     for m in re.finditer(rf"{re.escape(name)}\.tex:(\d+):", proc.stdout):
@@ -215,8 +216,6 @@ def _canon(items: list) -> str:
             while k < len(items) and items[k] in ("_", "^") and k + 1 < len(items):
                 arg = items[k + 1]
                 arg = _canon(arg) if isinstance(arg, list) else arg
-                if arg.startswith("^{\\prime}") and items[k] == "^":
-                    arg = arg
                 scripts[items[k]] = scripts.get(items[k], "") + arg
                 k += 2
             for s in ("_", "^"):

@@ -87,7 +87,7 @@ def _union(elems: list[_Elem]) -> tuple[float, float, float, float]:
 # -- glyphs -> atoms ------------------------------------------------------------------------------------------
 def _atom(c: MathChar) -> _Elem | None:
     text = c.text
-    if not text or text.isspace() or text in ("\ufffe", "\x00"):
+    if not text or text == "\ufffe" or ((text.isspace() or text == "\x00") and not is_extension_font(c.font)):
         return None
     base = c.baseline if c.baseline is not None else c.y1 - 0.05 * c.size
     e = _Elem("", c.x0, c.y0, c.x1, c.y1, base, c.size or (c.y1 - c.y0))
@@ -139,11 +139,10 @@ def _merge_pieces(elems: list[_Elem]) -> list[_Elem]:
     for e in sorted(elems, key=lambda e: (e.x0, e.y0)):
         prev = next((p for p in reversed(out[-4:]) if p.tall and p.latex == e.latex), None) if e.tall else None
         if prev is not None and min(prev.x1, e.x1) - max(prev.x0, e.x0) > 0.5 * min(e.x1 - e.x0, prev.x1 - prev.x0) \
-                and e.y0 <= prev.y1 + 1.0 and prev.kind == "piece":
+                and e.y0 <= prev.y1 + 1.0:
             prev.x0, prev.y0, prev.x1, prev.y1 = _union([prev, e])
+            prev.base = max(prev.base, e.base)
             continue
-        if e.kind == "piece":
-            e.tall = True
         out.append(e)
     for e in out:
         if e.kind == "piece":
@@ -180,10 +179,11 @@ def _take_radicals(elems: list[_Elem], rules: list[Rule]) -> tuple[list[_Elem], 
             continue
         inner_rules = [r for r in rest_rules if rule is not None and rule[0] - 0.5 <= r[0] and r[2] <= rule[2] + 0.5
                        and r[1] > rule[1]]
-        latex_body = _layout(body, inner_rules)
+        built = _structure(body, inner_rules)
+        latex_body = _line(built)
         latex_index = _layout(index, []) if index else ""
         x0, y0, x1, y1 = _union([rad, *body, *index])
-        base = _main_baseline(body)
+        base = _main_baseline(built)
         group = _Elem((r"\sqrt[" + latex_index + "]" if latex_index else r"\sqrt") + "{" + latex_body + "}",
                       x0, y0, x1, y1, base, max(rad.size, _em(body)), "group")
         taken = {id(e) for e in (rad, *body, *index)}
@@ -254,7 +254,8 @@ def _limit_stack(op: _Elem, pool: list[_Elem], side: int) -> list[_Elem]:
     def near(e: _Elem) -> bool:
         return (op.y0 - e.y1 if side < 0 else e.y0 - op.y1) < 0.8 * op.size
 
-    group = [e for e in pool if beyond(e) and near(e) and min(e.x1, op.x1) - max(e.x0, op.x0) > 0.2 * min(w, e.x1 - e.x0)]
+    group = [e for e in pool if beyond(e) and near(e)
+             and min(e.x1, op.x1) - max(e.x0, op.x0) > 0.2 * min(w, e.x1 - e.x0)]
     grew = True
     while grew and group:
         grew = False
@@ -290,12 +291,13 @@ def _take_limits(elems: list[_Elem]) -> list[_Elem]:
 
 
 def _merge_words(elems: list[_Elem]) -> list[_Elem]:
-    """Upright letters side by side on one baseline as one word (a function name: max, sin)."""
+    """Upright letters side by side on one baseline as one word (a function name: max, sin); a script or
+    limit between them in x order (max's limit starts under its 'a') does not separate them."""
     out: list[_Elem] = []
     for e in sorted(elems, key=lambda e: e.x0):
-        last = out[-1] if out else None
+        last = next((o for o in reversed(out) if abs(o.base - e.base) <= 0.1 * e.size
+                     and abs(o.size - e.size) <= 0.1 * e.size), None)
         if (last is not None and e.letter and last.letter and e.style == last.style == "mathrm"
-                and abs(e.base - last.base) <= 0.1 * e.size and abs(e.size - last.size) <= 0.1 * e.size
                 and -0.05 * e.size <= e.x0 - last.x1 < 0.12 * e.size):
             last.latex += e.latex
             last.letter += e.letter
@@ -334,9 +336,13 @@ def _main_baseline(elems: list[_Elem]) -> float:
     """The baseline most of the largest ordinary glyphs share (groups and fractions vote too)."""
     if not elems:
         return 0.0
-    voters = [e for e in elems if e.kind in ("ord", "group", "frac", "limits", "radical")] or elems
+    # full-size glyphs' own baselines vote first: a fraction's or an operator's is estimated from its axis
+    sized = [e for e in elems if e.kind in ("ord", "group", "frac", "limits", "radical")] or elems
+    top = max(e.size for e in sized + [e for e in elems if e.kind in ("delim", "bigop")])
+    voters = ([e for e in sized if e.kind in ("ord", "group") and e.size >= 0.85 * top]
+              or [e for e in sized if e.size >= 0.85 * top]
+              or [e for e in sized if e.kind in ("frac", "limits", "radical")] or sized)
     top = max(e.size for e in voters)
-    voters = [e for e in voters if e.size >= 0.85 * top] or voters
     tol = 0.12 * top
     best, best_score = voters[0].base, -1.0
     for v in voters:
@@ -356,16 +362,19 @@ def _alphabet(e: _Elem) -> str:
     return e.latex
 
 
-def _layout(elems: list[_Elem], rules: list[Rule]) -> str:
-    """LaTeX for a set of glyphs and rules that make one expression."""
-    if not elems:
-        return ""
+def _structure(elems: list[_Elem], rules: list[Rule]) -> list[_Elem]:
+    """The two-dimensional structures (roots, fractions, accents, limits) of a set of glyphs, each one
+    element, leaving one line of symbols."""
     elems = _merge_words(elems)
     elems, rules = _take_radicals(elems, rules)
     elems = _take_fractions(elems, rules)
     elems = _take_accents(elems)
-    elems = _take_limits(elems)
-    return _line(elems)
+    return _take_limits(elems)
+
+
+def _layout(elems: list[_Elem], rules: list[Rule]) -> str:
+    """LaTeX for a set of glyphs and rules that make one expression."""
+    return _line(_structure(elems, rules)) if elems else ""
 
 
 def _on_line(e: _Elem, base: float, em: float) -> bool:
@@ -540,11 +549,13 @@ def is_mathish(c: MathChar) -> bool:
     """A glyph that belongs to math whatever surrounds it: set in a math font, or a symbol only math uses."""
     from ocr_resources.text.math_symbols import is_math_font, is_math_symbol
 
-    if not c.text or c.text.isspace():
+    if not c.text:
         return False
-    if c.text in "•◦▪·" and not is_math_font(c.font):
+    if is_math_font(c.font):
+        return True  # (extension-font glyphs may carry control codes: \x0c is a tall bar's piece)
+    if c.text.isspace() or c.text in "•◦▪·":
         return False
-    return is_math_font(c.font) or is_math_symbol(c.text[0])
+    return is_math_symbol(c.text[0])
 
 
 __all__ = ["MathChar", "Rule", "rebuild_latex", "is_mathish", "font_family"]
@@ -647,11 +658,23 @@ def _function_names(line: list[MathChar], kinds: list[str], size: float) -> None
             j += 1
         word = "".join(c.text for c in line[i:j + 1])
         before = i == 0 or line[i].x0 - line[i - 1].x1 >= 0.1 * size or kinds[i - 1] != "T"
-        after = j + 1 < len(line) and kinds[j + 1] in "MS" and line[j + 1].x0 - line[j].x1 < 0.4 * size
+        after = j + 1 < len(line) and line[j + 1].x0 - line[j].x1 < 0.4 * size and (
+            kinds[j + 1] in "MS" or (line[j + 1].text == "(" and "M" in kinds[j + 2: j + 6]))
         if word in FUNCTIONS and before and after:
             for k in range(i, j + 1):
                 kinds[k] = "M"
+        elif i == j and before and letter_style(line[i].font, line[i].bold) == "mathbf" \
+                and _by_operator(line, kinds, i, size):
+            kinds[i] = "M"  # a bold vector beside an operator (v · w)
         i = j + 1
+
+
+def _by_operator(line: list[MathChar], kinds: list[str], i: int, size: float) -> bool:
+    for k in (i - 1, i + 1):
+        if 0 <= k < len(line) and kinds[k] == "M" and not line[k].text.isalpha() \
+                and min(abs(line[k].x0 - line[i].x1), abs(line[i].x0 - line[k].x1)) < 0.45 * size:
+            return True
+    return False
 
 
 def _balanced(line: list[MathChar], start: int, end: int) -> tuple[int, int]:

@@ -9,6 +9,7 @@ import ctypes
 
 from ocr_resources.text.formulas import MathChar, Rule
 
+_SPACES = frozenset(" \t\r\n\u00a0\u2002\u2003\u2009\u200a\u202f")
 MAX_RULE_THICKNESS = 2.0  # pt: a fraction bar or vinculum; thicker filled shapes are something else
 
 
@@ -34,7 +35,8 @@ def page_math_chars(textpage, display: tuple[float, ...]) -> list[MathChar]:
     for i in range(n):
         code = raw.FPDFText_GetUnicode(tp, i)
         ch = chr(code)
-        if ch.isspace() or code == 0 or raw.FPDFText_IsGenerated(tp, i) == 1:
+        # (codes 0 and 12 are glyphs in TeX's extension font: only true spaces are skipped)
+        if ch in _SPACES or raw.FPDFText_IsGenerated(tp, i) == 1:
             continue
         if not raw.FPDFText_GetCharBox(tp, i, ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom),
                                        ctypes.byref(top)):

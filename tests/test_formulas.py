@@ -1,0 +1,245 @@
+"""Formulas as LaTeX (issue 26): glyph lists laid out as TeX lays them out give back their LaTeX; a PDF's
+glyphs and fraction bar are read with baselines and fonts; the eval's normalisation, render comparison and
+DocBank shares."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import numpy as np
+import pytest
+
+from eval.formulas import (
+    docbank_equation_in_math,
+    docbank_paragraph_outside_math,
+    latex_match,
+    normalize_latex,
+    same_render,
+    synthetic_set,
+)
+from ocr_resources.text.formulas import MathChar, inline_math, line_markdown, rebuild_latex
+
+BASE = 100.0
+
+
+def ch(text: str, x: float, base: float = BASE, size: float = 10.0, font: str = "ABCDEF+CMMI10",
+       width: float | None = None, height: float | None = None, unmapped: bool = False) -> MathChar:
+    """A glyph whose ink sits on `base` (0.7 em high), `width` wide (0.5 em by default)."""
+    w = 0.5 * size if width is None else width
+    h = 0.7 * size if height is None else height
+    return MathChar(text, x, base - h, x + w, base, size, font, base, unmapped=unmapped)
+
+
+def script(text: str, x: float, shift: float, font: str = "CMMI7") -> MathChar:
+    """A 7 pt glyph raised (shift < 0) or lowered from the main baseline."""
+    return ch(text, x, BASE + shift, 7.0, font)
+
+
+# -- glyphs -> LaTeX ---------------------------------------------------------------------------------------------
+def test_superscript_and_subscript_from_baseline_and_size():
+    chars = [ch("x", 0), script("2", 5.2, -3.6, "CMR7"), ch("+", 10, font="CMR10"), ch("y", 17),
+             script("i", 22.2, 1.5), ch("=", 28, font="CMR10"), ch("e", 35), script("−", 40, -3.6, "CMSY7"),
+             script("x", 44.5, -3.6)]
+    assert rebuild_latex(chars) == "x^{2}+y_{i}=e^{-x}"
+
+
+def test_subscript_and_superscript_on_one_symbol_and_nested_script():
+    chars = [ch("ζ", 0), script("n", 5.2, 2.0), script("ψ", 5.2, -4.0), ch("a", 20), script("b", 25.2, -3.6),
+             ch("2", 28.8, BASE - 5.6, 5.0, "CMR5")]
+    assert rebuild_latex(chars) == r"\zeta_{n}^{\psi}a^{b^{2}}"
+
+
+def test_fraction_from_stacked_runs_over_a_rule():
+    # (a+b) over c, the bar at the math axis; a plus after the fraction on the main baseline
+    chars = [ch("a", 1, BASE - 6.8), ch("+", 6, BASE - 6.8, font="CMR10"), ch("b", 12, BASE - 6.8),
+             ch("c", 6, BASE + 6.8), ch("+", 20, font="CMR10"), ch("1", 27, font="CMR10")]
+    bar = (0.5, BASE - 3.0, 17.5, BASE - 2.6)
+    assert rebuild_latex(chars, [bar]) == r"\frac{a+b}{c}+1"
+    assert rebuild_latex(chars) != r"\frac{a+b}{c}+1"  # without the drawing's rule there is no fraction
+
+
+def test_nested_fraction_widest_rule_first():
+    # 1 over (1 + 1/x): the inner fraction's bar on the denominator's math axis
+    chars = [ch("1", 8, BASE - 6.8, font="CMR10"), ch("1", 1, BASE + 8, font="CMR10"),
+             ch("+", 6, BASE + 8, font="CMR10"), ch("1", 13, BASE + 3.5, 7, "CMR7"), ch("x", 13, BASE + 12, 7, "CMMI7")]
+    rules = [(0.0, BASE - 3.0, 20.0, BASE - 2.6), (12.5, BASE + 5.0, 17.5, BASE + 5.4)]
+    assert rebuild_latex(chars, rules) == r"\frac{1}{1+\frac{1}{x}}"
+
+
+def test_big_operator_limits_from_cmex_code_and_greek():
+    # \sum_{i=1}^{n} x_i with the sum drawn from CMEX10 code 0x58 (no Unicode in the PDF)
+    chars = [ch("X", 0, BASE + 6, 10, "CMEX10", width=14, height=17, unmapped=True),  # centred on the axis
+             script("i", 2, 13.9), script("=", 5, 13.9, "CMR7"), script("1", 10, 13.9, "CMR7"),
+             script("n", 5, -12.5), ch("x", 17), script("i", 22.2, 1.5)]
+    assert rebuild_latex(chars) == r"\sum_{i=1}^{n}x_{i}"
+
+
+def test_integral_with_scripts_beside_it():
+    chars = [ch("Z", 0, BASE + 8.5, 10, "CMEX10", width=9, height=22, unmapped=True), script("∞", 10, -11, "CMSY7"),
+             script("0", 5.5, 9), ch("f", 18), ch("d", 24), ch("x", 29)]
+    assert rebuild_latex(chars) == r"\int_{0}^{\infty}fdx"
+
+
+def test_radical_with_vinculum_and_index():
+    # \sqrt[3]{x}: the sign, its rule from the sign's top right over x, the index over the sign's left arm
+    chars = [ch("√", 0, BASE + 2.5, 10, "CMSY10", width=8, height=10), ch("3", 0.5, BASE - 4, 5, "CMR5"),
+             ch("x", 9)]
+    rules = [(8.0, BASE - 7.6, 15.0, BASE - 7.2)]
+    assert rebuild_latex(chars, rules) == r"\sqrt[3]{x}"
+
+
+def test_accent_over_a_letter_and_alphabets_from_fonts():
+    chars = [ch("ˆ", 0.5, BASE - 7.5, font="CMR10", height=1.5), ch("x", 0), ch("+", 8, font="CMR10"),
+             ch("v", 15, font="CMBX10"), ch("·", 21, font="CMSY10"), ch("A", 26, font="CMSY10"),
+             ch("+", 33, font="CMR10"), ch("d", 40, font="CMR10"), ch("t", 45.3)]
+    assert rebuild_latex(chars) == r"\hat{x}+\mathbf{v}\cdot\mathcal{A}+\mathrm{d}t"
+
+
+def test_function_names_with_limits_under_them():
+    # \max_i over s: the limit sits under the word, between its letters in x order
+    chars = [ch("m", 0, font="CMR10", width=8.5), ch("a", 8.7, font="CMR10"), ch("x", 14.3, font="CMR10"),
+             script("i", 8.6, 7.1), ch("s", 22), ch("s", 40, font="CMR10"), ch("i", 45, font="CMR10", width=2.5),
+             ch("n", 47.8, font="CMR10"), ch("x", 54)]
+    assert rebuild_latex(chars) == r"\max_{i}s\sin x"
+
+
+def test_growing_delimiters_pair_into_left_right():
+    chars = [ch("\x00", 0, BASE + 3.5, 10, "CMEX10", width=3, height=13, unmapped=True),
+             ch("a", 4, BASE - 6.8), ch("b", 4, BASE + 6.8),
+             ch("\x01", 10, BASE + 3.5, 10, "CMEX10", width=3, height=13, unmapped=True), script("2", 13.5, -6, "CMR7")]
+    rules = [(3.5, BASE - 3.0, 9.5, BASE - 2.6)]
+    assert rebuild_latex(chars, rules) == r"\left(\frac{a}{b}\right)^{2}"
+
+
+def test_unicode_math_alphabets_and_ohm_sign():
+    chars = [ch("\U0001d465", 0, font="CambriaMath"), ch("\U0001d401", 6, font="CambriaMath"),
+             ch("\u2126", 13, font="CambriaMath"), ch("ℝ", 20, font="CambriaMath")]
+    assert rebuild_latex(chars) == r"x\mathbf{B}\Omega\mathbb{R}"
+
+
+# -- math inside a line of text -----------------------------------------------------------------------------
+def _words(text: str, x: float, font: str = "CMR10") -> tuple[list[MathChar], float]:
+    out = []
+    for word in text.split(" "):
+        for letter in word:
+            out.append(ch(letter, x, font=font))
+            x += 5.2
+        x += 3.4
+    return out, x
+
+
+def test_inline_math_run_inside_a_sentence():
+    # "Let e^{i\pi}+1=0 hold." with the math in CMMI/CMR and the prose in CMR
+    before, x = _words("Let", 0)
+    math = [ch("e", x), script("i", x + 5, -3.6), script("π", x + 7.5, -3.6), ch("+", x + 14, font="CMR10"),
+            ch("1", x + 22, font="CMR10"), ch("=", x + 29, font="CMR10"), ch("0", x + 37, font="CMR10")]
+    after, _ = _words("hold.", x + 45.5)
+    line = before + math + after
+    spans = inline_math(line)
+    assert [s.latex for s in spans] == [r"e^{i\pi}+1=0"]
+    assert line_markdown(line) == r"Let $e^{i\pi}+1=0$ hold."
+
+
+def test_prose_digits_and_punctuation_stay_text():
+    line, _ = _words("In 2019, (see page 4) we met.", 0)
+    assert inline_math(line) == []
+    assert line_markdown(line) == "In 2019, (see page 4) we met."
+
+
+def test_sentence_comma_and_brackets_end_the_run():
+    before, x = _words("(where", 0)
+    math = [ch("α", x), ch("≤", x + 8, font="CMSY10"), ch("β", x + 16)]
+    after, _ = _words("), as", x + 21.8)
+    line = before + math + after
+    assert [s.latex for s in inline_math(line)] == [r"\alpha\leq\beta"]
+
+
+# -- a PDF's glyphs and rules -------------------------------------------------------------------------------
+def test_pdf_glyphs_with_baselines_and_a_drawn_fraction_bar():
+    pdfium = pytest.importorskip("pypdfium2")
+    from reportlab.pdfgen import canvas
+
+    from ocr_resources.pipeline.render import display_matrix
+    from ocr_resources.text.pdf_math import page_math_chars, page_thin_rules
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(200, 200))
+    c.setFont("Times-Italic", 12)
+    c.drawString(50, 110, "a")  # numerator over the bar, denominator under it
+    c.drawString(50, 90, "b")
+    c.setFont("Times-Roman", 12)
+    c.drawString(70, 100, "+")
+    c.setFont("Times-Italic", 12)
+    c.drawString(80, 100, "x")
+    c.setFont("Times-Roman", 8)
+    c.drawString(86, 105, "2")
+    c.setLineWidth(0.5)
+    c.line(48, 103, 58, 103)
+    c.save()
+    pdf = pdfium.PdfDocument(buf.getvalue())
+    page = pdf[0]
+    display = display_matrix(page)
+    chars = page_math_chars(page.get_textpage(), display)
+    rules = page_thin_rules(page, display)
+    assert [x.text for x in chars] == ["a", "b", "+", "x", "2"]
+    assert abs(chars[3].baseline - 100) < 0.5 and chars[4].baseline < chars[3].baseline - 4
+    assert any(abs(r[1] - 97) < 1 and r[2] - r[0] > 8 for r in rules)
+    assert rebuild_latex(chars, rules) == r"\frac{a}{b}+x^{2}"
+    pdf.close()
+
+
+# -- the eval: normalisation, renders, DocBank, the set -------------------------------------------------------
+def test_normalized_latex_ignores_what_does_not_change_the_formula():
+    assert normalize_latex(r"x^2_i + \left( a \right)") == normalize_latex(r"x_{i}^{2}+(a)")
+    assert latex_match(r"\le \dfrac{1}{2}\,\sin x", r"\leq\frac{1}{2}\mathrm{sin}x")
+    assert not latex_match(r"x^{2}", r"x_{2}")
+    assert not latex_match(r"x", "")
+
+
+def test_same_render_compares_ink():
+    a = np.zeros((20, 40), bool)
+    a[5:15, 5:35] = True
+    shifted = np.roll(a, 1, axis=1)
+    assert same_render(a, a.copy()) and same_render(a, shifted)
+    other = a.copy()
+    other[:, 18:22] = False  # a gap where the other has ink
+    assert not same_render(a, other)
+    assert not same_render(a, np.ones((30, 40), bool))
+    assert not same_render(a, None)
+
+
+def test_docbank_equation_tokens_in_math_and_prose_kept_outside():
+    tokens = [{"text": "λ", "label": "equation", "bbox_pt": [10, 10, 15, 20]},
+              {"text": "x2", "label": "equation", "bbox_pt": [20, 10, 30, 20]},
+              {"text": "(cid:88)", "label": "equation", "bbox_pt": [40, 10, 50, 20]},
+              {"text": "holds", "label": "paragraph", "bbox_pt": [0, 30, 20, 40]},
+              {"text": "always", "label": "paragraph", "bbox_pt": [25, 30, 45, 40]}]
+    md = "Then $\\lambda = x^{2}$ holds always.\n"
+    assert docbank_equation_in_math(md, tokens) == 1.0  # the unreadable token counts only by box
+    assert docbank_equation_in_math(md, tokens, [(35, 5, 55, 25)]) == 1.0
+    assert docbank_equation_in_math("Then λ = x2 holds always.", tokens) == 0.0
+    assert docbank_paragraph_outside_math(md, tokens) == 1.0
+    assert docbank_paragraph_outside_math("Then $\\lambda = x^{2} holds$ always.", tokens) == 0.5
+
+
+def test_synthetic_set_classes_modes_and_stable_halves():
+    formulas = synthetic_set(per_class=6)
+    assert len(formulas) == 60 and {f.mode for f in formulas} == {"display", "inline"}
+    assert [f.half for f in formulas] == [f.half for f in synthetic_set(per_class=6)]
+    assert 0.3 < sum(f.half == "report" for f in formulas) / len(formulas) < 0.7
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (texlive-latex-base)")
+def test_formulas_typeset_by_pdflatex_come_back_as_their_latex(tmp_path):
+    from eval.formulas import Formula, read_pages, typeset
+
+    formulas = [Formula("a", "nested", "display", r"\lambda_{g}=\sum_{s \in S} \zeta_{n}^{\psi(g s)}"),
+                Formula("b", "fraction", "display", r"\left( \frac{a+b}{c^{2}} \right) - \sqrt{x_{1}}"),
+                Formula("c", "power", "inline", r"e^{i\pi}+1=0")]
+    bodies = [r"\[ " + formulas[0].latex + r" \]", r"\[ " + formulas[1].latex + r" \]",
+              "We see that $" + formulas[2].latex + "$ holds."]
+    pdf_path, bad = typeset(bodies, tmp_path, "t")
+    assert not bad
+    ours = read_pages(pdf_path, formulas)
+    assert [latex_match(f.latex, o) for f, o in zip(formulas, ours, strict=True)] == [True, True, True], ours
