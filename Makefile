@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run ui fetch-models test test-fast lint bench bench-quick bench-concurrency eval eval-quick eval-setup system-deps clean
+.PHONY: setup run ui fetch-models test test-fast lint bench bench-quick bench-concurrency profile eval eval-quick eval-setup system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -88,6 +88,11 @@ bench-quick: setup system-deps
 # Four CLI runs on four containers at once vs. one after another (wall seconds): bench/results/concurrency.json
 bench-concurrency: setup
 	$(BIN)/python -m bench.run --only concurrency
+
+# Where the time goes: one Dagster run over the docling corpus under cProfile, CPU per stage and the top
+# functions: bench/results/profile-<date>.txt (bench/profile.py)
+profile: setup
+	$(BIN)/python -m bench.profile
 
 clean:
 	rm -rf data dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/logs

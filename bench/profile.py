@@ -253,6 +253,30 @@ def report(run: dict[str, Any], profiles: _Profiles | None, top: int, header: li
     return "\n".join(lines)
 
 
+def peer_pymupdf4llm(pdfs: list[Path]) -> dict[str, float] | None:
+    """pymupdf4llm (the eval's digital peer) on the same PDFs in this process: wall and CPU seconds."""
+    try:
+        import pymupdf4llm
+    except ImportError:
+        return None
+    pymupdf4llm.to_markdown(str(pdfs[0]))  # warm: imports and fonts
+    wall, cpu = time.perf_counter(), time.process_time()
+    for p in pdfs:
+        pymupdf4llm.to_markdown(str(p))
+    return {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+
+
+def peer_line(run: dict[str, Any], peer: dict[str, float] | None) -> str:
+    if peer is None:
+        return "pymupdf4llm: not installed (the eval extra)"
+    total, pages = run["total"], run["pages"]
+    ours_cpu = total["cpu_s"] + total["workers_cpu_s"]
+    return (f"pages per CPU-second, ours (whole graph, one Dagster run, every process) / pymupdf4llm (same PDFs, "
+            f"one process): {pages / ours_cpu:.2f} / {pages / peer['cpu_s']:.2f} = "
+            f"{peer['cpu_s'] / ours_cpu:.2f}x; wall pages/s {pages / total['wall_s']:.2f} / "
+            f"{pages / peer['wall_s']:.2f} (shared machine: indicative)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder of PDFs (default: the docling corpus)")
@@ -260,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--no-profile", action="store_true", help="CPU per stage only (no cProfile overhead)")
     parser.add_argument("--out", type=Path, default=None, help="default bench/results/profile-<date>.txt")
+    parser.add_argument("--no-peer", action="store_true", help="skip pymupdf4llm on the same PDFs")
     parser.add_argument("--exports", type=Path, default=None, help="copy the run's Markdown exports here")
     args = parser.parse_args(argv)
     os.environ.setdefault("DAGSTER_HOME", str(ROOT / "dagster_home"))
@@ -282,9 +307,12 @@ def main(argv: list[str] | None = None) -> int:
                 profiles.stop()
         if args.exports:
             shutil.copytree(Path(tmp) / "exports", args.exports, dirs_exist_ok=True)
+    peer = None if args.no_peer else peer_pymupdf4llm(pdfs)
     load = os.getloadavg()
     header[0] += f", {load[0]:.1f} at end"
     text = report(run, profiles, args.top, header)
+    head, sep, rest = text.partition("\n\n" + "=" * 100)
+    text = head + ("" if args.no_peer else "\n" + peer_line(run, peer)) + sep + rest
     out = args.out or RESULTS / f"profile-{datetime.now(UTC):%Y-%m-%d}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")

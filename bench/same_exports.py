@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=None, help="default: ../shared/corpus/docling")
     parser.add_argument("--one-container", action="store_true")
     args = parser.parse_args(argv)
-    extra = ["--no-profile", "--top", "0"] + (["--one-container"] if args.one_container else [])
+    extra = ["--no-profile", "--no-peer", "--top", "0"] + (["--one-container"] if args.one_container else [])
     if args.corpus:
         extra += ["--corpus", str(args.corpus.resolve())]
     env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(ROOT / "dagster_home"))}
