@@ -46,6 +46,7 @@ from ocr_resources import model_cache
 from ocr_resources.pipeline import stages
 from ocr_resources.pipeline.execution import image_size_class, stream_inference
 from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.pipeline.workers import stop_idle_workers
 from ocr_resources.profiles import load_profile
 from ocr_resources.resources import PipelineStorage, model_resources
 from ocr_resources.store import Producer, ResultStore
@@ -336,6 +337,7 @@ def p3_child(pages: int, root: Path) -> None:
     per_stage = ws.graph("long")
     stop.set()
     poller.join()
+    stop_idle_workers()  # workers are kept between stages: stopped (and reaped) so their peak is known
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"pages": pages, "seconds": sum(per_stage.values()), "stage_seconds": per_stage,
