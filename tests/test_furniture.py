@@ -141,6 +141,9 @@ def test_furniture_patterns():
     for text in ("Results", "The study was downloaded by many.", "Table 3 shows the results of volume 8.",
                  "Methodology/Principal Findings: Clinical", "2 Related Work"):
         assert furniture_pattern(text) is None, text
+    # a receipt's amounts and a section number at the foot of a page are body text, not page numbers
+    for text in ("40.00", "439.00", "0.30", "1,250.00", "3.2"):
+        assert not is_page_number(text) and furniture_pattern(text) is None, text
 
 
 def test_a_sentence_or_a_large_number_at_the_top_is_not_furniture():

@@ -31,7 +31,8 @@ BAND = 0.15  # share of the page height, at the top and at the bottom, where fur
 _PAGE_NO = re.compile(
     r"^(?:(?:page|p\.|pg\.?|seite|página|pagina|pag\.|стр\.)\s*)?[-–—(\[|]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*"
     r"[-–—)\]|]?(?:\s*(?:of|/|von|de|di|из|sur)\s*(?:\d{1,4}|[ivxlcdm]{1,7}))?$", re.I)
-_CHAPTER_PAGE = re.compile(r"^[A-Z]?\d{1,3}\s*[-–.]\s*\d{1,4}$")
+# Chapter-page numbering ("7-45", "A-3"); not a dot, which makes an amount ("40.00") or a section ("3.2").
+_CHAPTER_PAGE = re.compile(r"^[A-Z]?\d{1,3}\s*[-–]\s*\d{1,4}$")
 # A page number with a word or two beside it, as running feet have it: "12 | Annual Report", "Report | 12".
 _PAGE_BESIDE = re.compile(r"^(?:\d{1,4}\s*[|•·]\s*\S.{0,60}|\S.{0,60}\s*[|•·]\s*\d{1,4})$")
 _URL = re.compile(r"^(?:https?://|www\.)\S+$|^(?:doi:\s*|https?://doi\.org/)\S+$", re.I)
