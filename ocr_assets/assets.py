@@ -56,8 +56,8 @@ LOGIC_VERSIONS = {
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
     # patterns, repetition) with its reason; gutters kept through rows of one column only; a box across boxes
     # set side by side cut into its part in each; 9: labels checked against the words read (a figure of text
-    # lines is text, read as loose lines are), label_reason
-    "ocr_text": "9",
+    # lines is text, read as loose lines are), label_reason; 10: an amount is no chapter-page number
+    "ocr_text": "10",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading
     "tables": "3",
