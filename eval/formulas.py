@@ -31,6 +31,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -434,11 +435,15 @@ def docbank_equation_in_math(markdown: str, tokens: list[dict],
 
 
 def docbank_paragraph_outside_math(markdown: str, tokens: list[dict]) -> float | None:
-    """Share of the page's paragraph tokens found in its prose (outside every math span)."""
+    """Share of the page's prose tokens (paragraph tokens of two letters or more set in a text font: DocBank
+    labels inline math 'paragraph' too) found in its prose, outside every math span."""
+    from ocr_resources.text.math_symbols import is_math_font
+
     _, prose = math_spans(markdown)
-    prose = re.sub(r"\s+", " ", prose.replace("\\_", "_"))
-    words = [t["text"] for t in tokens if t.get("label") == "paragraph" and t["text"].strip()
-             and "(cid:" not in t["text"]]
+    prose = unicodedata.normalize("NFKC", re.sub(r"\s+", " ", prose.replace("\\_", "_")))
+    words = [unicodedata.normalize("NFKC", t["text"]) for t in tokens if t.get("label") == "paragraph"
+             and sum(ch.isalpha() for ch in t["text"]) >= 2 and "(cid:" not in t["text"]
+             and not is_math_font(t.get("font", ""))]
     if not words:
         return None
     return round(sum(1 for w in words if w in prose) / len(words), 3)

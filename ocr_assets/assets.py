@@ -43,8 +43,9 @@ LOGIC_VERSIONS = {
     "source_documents": "3",  # 3: pipes, sockets and devices in the inbox become error rows
     # 3: ruling lines; words on rotated and cropped pages; fonts; pixel budget; 4: pdfium's page box (broken
     # boxes repaired, with a warning row); text layer kept on pages whose rendering fails (text-only); 5: word
-    # spaces from the font's own space width and the glyphs' ink where pdfium generates none
-    "rendered_pages": "5",
+    # spaces from the font's own space width and the glyphs' ink where pdfium generates none; 6: formulas as
+    # LaTeX from the text layer (a formula's glyphs one word of LaTeX; the formulas table)
+    "rendered_pages": "6",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -62,8 +63,9 @@ LOGIC_VERSIONS = {
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading
     "tables": "3",
     "chart_data": "1",
-    # 3: export names without bidirectional controls; 4: a figure's words follow its image marker
-    "document_markdown": "4",
+    # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
+    # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box
+    "document_markdown": "5",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

@@ -109,9 +109,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 # Result tables whose rows carry lineage; the `lineage` view summarises each of them.
 RESULT_TABLES = (
     "containers", "documents", "pages", "words", "page_rules", "regions", "texts", "tables", "table_cells",
-    "charts", "document_markdown", "errors",
+    "charts", "document_markdown", "errors", "formulas",
 )
-_RESULT_TABLES_V3 = tuple(t for t in RESULT_TABLES if t != "page_rules")  # what migration 3 saw
+_RESULT_TABLES_V8 = tuple(t for t in RESULT_TABLES if t != "formulas")  # what migrations 8 and 9 saw
+_RESULT_TABLES_V3 = tuple(t for t in _RESULT_TABLES_V8 if t != "page_rules")  # what migration 3 saw
 
 
 def lineage_view_sql(tables: tuple[str, ...] = RESULT_TABLES, producers: str = "producers") -> str:
@@ -211,7 +212,7 @@ MIGRATIONS.append((
         {_LINEAGE}
     );
     ALTER TABLE tables ADD COLUMN structure_source VARCHAR;
-    {lineage_view_sql()};
+    {lineage_view_sql(_RESULT_TABLES_V8)};
     """,
 ))
 # A lake has no primary keys (below): two runs committing the same new producer, or recording the current code
@@ -221,7 +222,7 @@ MIGRATIONS.append((
     9,
     "views read one producer row per id and one current code version per asset",
     f"""
-    {lineage_view_sql(producers=_ONE_PRODUCER)};
+    {lineage_view_sql(_RESULT_TABLES_V8, producers=_ONE_PRODUCER)};
     CREATE OR REPLACE VIEW stale AS
         WITH latest AS (
             SELECT asset_key, partition_key AS container_id, producer_id, run_id, finished_at
@@ -258,6 +259,21 @@ MIGRATIONS.append((
     ALTER TABLE regions ADD COLUMN table_reason VARCHAR;
     ALTER TABLE table_cells ADD COLUMN header_path VARCHAR[];
     ALTER TABLE table_cells ADD COLUMN fill_stripped BOOLEAN;
+    """,
+))
+MIGRATIONS.append((
+    12,
+    "formulas as LaTeX",
+    # One row per formula found on a page: its box, its LaTeX, displayed or inline (kind), where it came from
+    # (source: 'text_layer' for glyphs rebuilt by text.formulas) and why it was taken for a formula (reason).
+    # The page's words carry the same LaTeX in place of the glyphs it covers.
+    f"""
+    CREATE TABLE formulas (
+        container_id VARCHAR NOT NULL, document_id VARCHAR NOT NULL, page_no INTEGER NOT NULL,
+        formula_no INTEGER NOT NULL, x0 DOUBLE, y0 DOUBLE, x1 DOUBLE, y1 DOUBLE, latex VARCHAR, kind VARCHAR,
+        source VARCHAR, reason VARCHAR, {_LINEAGE}
+    );
+    {lineage_view_sql(producers=_ONE_PRODUCER)};
     """,
 ))
 SCHEMA_VERSION = MIGRATIONS[-1][0]

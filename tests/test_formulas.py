@@ -243,3 +243,97 @@ def test_formulas_typeset_by_pdflatex_come_back_as_their_latex(tmp_path):
     assert not bad
     ours = read_pages(pdf_path, formulas)
     assert [latex_match(f.latex, o) for f, o in zip(formulas, ours, strict=True)] == [True, True, True], ours
+
+
+# -- a page's formulas: displayed and inline, its words -----------------------------------------------------
+def test_page_formulas_display_inline_and_words_replaced():
+    from ocr_resources.text.page_formulas import find_formulas, replace_words
+
+    prose, x = _words("Let", 0)
+    inline = [ch("α", x), ch("≤", x + 8, font="CMSY10"), ch("β", x + 16)]
+    after, _ = _words("hold.", x + 24)
+    line1 = prose + inline + after
+    # a displayed fraction further down: a over b, its bar, then = 1
+    y = BASE + 40
+    display = [ch("a", 40, y - 6.8), ch("b", 40, y + 6.8), ch("=", 50, y, font="CMR10"), ch("1", 58, y, font="CMR10")]
+    rules = [(39.0, y - 3.0, 46.0, y - 2.6)]
+    # the equation number far to the right stays text
+    number, _ = _words("(1)", 200)
+    number = [MathChar(c.text, c.x0, c.y0 + 40, c.x1, c.y1 + 40, c.size, c.font, (c.baseline or 0) + 40)
+              for c in number]
+    found = find_formulas(line1 + display + number, rules)
+    assert sorted((f.kind, f.latex) for f in found) == [("display", r"\frac{a}{b}=1"), ("inline", r"\alpha\leq\beta")]
+    words = [("Let", 0, 93, 15, 100, 10.0, False, False), ("α≤β", x, 93, x + 21, 100, 10.0, False, False),
+             ("hold.", x + 24, 93, x + 50, 100, 10.0, False, False),
+             ("a", 40, y - 13.8, 45, y - 6.8, 10.0, False, False), ("b", 40, y, 45, y + 6.8, 10.0, False, False),
+             ("=1", 50, y - 7, 63, y, 10.0, False, False), ("(1)", 200, y - 7, 215, y, 10.0, False, False)]
+    assert [w[0] for w in replace_words(words, found)] == ["Let", r"$\alpha\leq\beta$", "hold.",
+                                                          r"$$\frac{a}{b}=1$$", "(1)"]
+
+
+def test_text_fonts_make_no_formulas():
+    from ocr_resources.text.page_formulas import find_formulas
+
+    line, x = _words("A table of ±0.5 and 10 μm values.", 0, font="Times-Roman")
+    assert find_formulas(line) == []
+
+
+def test_markdown_display_math_on_its_own_lines_latex_unescaped_and_scanned_formula_marker():
+    from ocr_resources.text.markdown import render
+
+    rows = [{"label": "text", "text": "We have $x_{i}$ and\n$$\\sum_{i}x_{i}=1$$\nfor all snake_case.", "page_no": 1,
+             "region_no": 0},
+            {"label": "formula", "text": "Σ x i = l", "text_source": "ocr", "page_no": 1, "region_no": 1,
+             "x0": 72.0, "y0": 300.0, "x1": 300.0, "y1": 330.0}]
+    md = render(rows)
+    assert md == ("We have $x_{i}$ and\n\n$$\\sum_{i}x_{i}=1$$\n\nfor all snake\\_case.\n\n"
+                  "<!-- formula (image): page 1, box 72, 300, 300, 330 pt -->\n")
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (texlive-latex-base)")
+@pytest.mark.timeout(300)
+def test_pipeline_stores_formula_rows_and_writes_latex_into_markdown(tmp_path):
+    """A pdflatex page through the stages: formula rows with lineage, `$...$` inside the sentence and
+    `$$...$$` on lines of its own in the Markdown."""
+    from eval.formulas import typeset
+    from ocr_resources.engines import EngineSettings, engine_class
+    from ocr_resources.engines.base import LayoutDetector, ModelIdentity
+    from ocr_resources.pipeline import stages
+    from ocr_resources.pipeline.page_store import PageStore
+    from ocr_resources.store import Producer, ResultStore
+
+    class NoRegions(LayoutDetector):
+        batch_size = 1
+        identity = ModelIdentity("none", "none", "1")
+
+        def detect(self, images):
+            return [[] for _ in images]
+
+    folder = tmp_path / "inbox" / "box"
+    folder.mkdir(parents=True)
+    pdf_path, bad = typeset([r"We know that $e^{i\pi}+1=0$ holds, and that \[ \frac{a+b}{c^{2}} = \sum_{i=1}^{n} "
+                             r"x_{i} \] for all of them."], tmp_path, "page")
+    assert not bad
+    (folder / "page.pdf").write_bytes(pdf_path.read_bytes())
+    store = ResultStore(tmp_path / "ocr.duckdb")
+    ocr = engine_class("ocr", "rapidocr")(EngineSettings(role="ocr", engine="rapidocr"))
+
+    def stage(asset, fn):
+        producer = Producer(asset, "test", "m", "1", "1")
+        ctx = stages.StageContext(container_id="box", run_id=f"run-{asset}", producer_id=producer.producer_id,
+                                  store=store, page_store=PageStore(tmp_path / "pages"), render_workers=1,
+                                  spill_root=tmp_path / "spill")
+        stages.commit(ctx, asset, fn(ctx), producer)
+
+    stage("source_documents", lambda c: stages.source_documents(c, folder))
+    stage("rendered_pages", lambda c: stages.rendered_pages(c, 72))
+    stage("layout_regions", lambda c: stages.layout_regions(c, NoRegions()))
+    stage("ocr_text", lambda c: stages.ocr_text(c, ocr))
+    stage("document_markdown", lambda c: stages.document_markdown(c, tmp_path / "export"))
+    rows = store.query("SELECT kind, latex, source, run_id, producer_id FROM formulas ORDER BY kind")
+    assert [(r["kind"], r["latex"]) for r in rows] == [
+        ("display", r"\frac{a+b}{c^{2}}=\sum_{i=1}^{n}x_{i}"), ("inline", r"e^{i\pi}+1=0")]
+    assert all(r["source"] == "text_layer" and r["run_id"] == "run-rendered_pages" for r in rows)
+    md = store.query("SELECT markdown FROM document_markdown")[0]["markdown"]
+    assert r"We know that $e^{i\pi}+1=0$ holds, and that" in md
+    assert "\n\n$$\\frac{a+b}{c^{2}}=\\sum_{i=1}^{n}x_{i}$$\n\nfor all of them." in md

@@ -18,6 +18,7 @@ from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import image_rules, pdf_page_rules
 from ocr_resources.text.pdf_chars import PdfChar, chars_to_words
+from ocr_resources.text.pdf_math import FormulaRecord, text_layer_formulas
 
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
 MAX_PAGE_PIXELS = 40_000_000  # ~A0 at 144 dpi; larger pages render at a lower dpi (120 MB as RGB)
@@ -50,6 +51,7 @@ class RenderedPage:
     words: list[WordRecord] = field(default_factory=list)
     rules: list[tuple[float, float, float, float, str]] = field(default_factory=list)  # (x0, y0, x1, y1, kind)
     rules_source: str = "vector"  # 'vector' (the PDF's drawing) or 'image' (lines found in a scanned page)
+    formulas: list[FormulaRecord] = field(default_factory=list)  # from the text layer (text.page_formulas)
     error: str | None = None
     warning: str | None = None  # rendered, but worth knowing (downscaled, blank, a repaired page box)
     text_only: str | None = None  # why the page could not be rendered; its text layer is kept, on a blank image
@@ -221,6 +223,7 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                 width_pt, height_pt = page.get_size()
                 textpage = page.get_textpage()
                 words = text_layer_words(textpage, box.display)
+                words, formulas = text_layer_formulas(page, textpage, box.display, words)
                 textpage.close()
                 layer = TextLayer(task.document_id, page_no, width_pt, height_pt, words, box.repair)
                 if words:
@@ -251,6 +254,7 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                                    image.height, sha, rel, chars, digital, words,
                                    [r.as_tuple() for r in rules], "vector" if digital else "image")
                 out.warning = warning
+                out.formulas = formulas
                 del image
                 page.close()
                 yield out

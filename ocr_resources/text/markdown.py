@@ -30,10 +30,23 @@ def reflow(lines: list[str]) -> str:
     return out
 
 
+_MATH = re.compile(r"(\$\$.+?\$\$|\$[^$\n]+?\$)", re.S)  # formulas as LaTeX (text.page_formulas): kept as they are
+FORMULA_IMAGE = "<!-- formula (image) -->"
+
+
 def escape(text: str) -> str:
-    """Markdown-significant characters in running text: underscores, and a leading '#' or '>'."""
-    text = text.replace("_", "\\_")
+    """Markdown-significant characters in running text: underscores, and a leading '#' or '>' (not inside
+    formulas, whose LaTeX is written as it is)."""
+    parts = _MATH.split(text)
+    text = "".join(p if k % 2 else p.replace("_", "\\_") for k, p in enumerate(parts))
     return re.sub(r"^([#>])", r"\\\1", text)
+
+
+def display_math_apart(markdown: str) -> str:
+    """A displayed formula (`$$...$$`) on lines of its own, between the paragraph's parts."""
+    if "$$" not in markdown:
+        return markdown
+    return re.sub(r"[ \t]*(\$\$.+?\$\$)[ \t]*", r"\n\n\1\n\n", markdown, flags=re.S).strip()
 
 
 def _list(lines: list[str]) -> str | None:
@@ -65,7 +78,7 @@ def block_markdown(label: str, text: str, heading_level: int | None = None, tabl
         listed = _list(lines)
         if listed:
             return listed
-    return escape(reflow(lines))
+    return display_math_apart(escape(reflow(lines)))
 
 
 _SKIPPABLE = frozenset({"header", "footer", "figure", "table", "caption"})
@@ -95,6 +108,8 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
                 parts[last_text] = parts[last_text] + " " + escape(text)
                 continue
         body = block_markdown(label, row["text"], row.get("heading_level"), table, keep_furniture)
+        if label == "formula" and row.get("text_source") == "ocr" and "$" not in (row["text"] or ""):
+            body = _formula_image(row)  # a formula on a scan: its place and box, never OCR's garbled glyphs
         if label == "text" and not table:
             last_text = len(parts) if body else last_text
         elif label not in _SKIPPABLE:
@@ -102,6 +117,13 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
         if body:
             parts.append(body)
     return normalize_newlines("\n\n".join(parts))
+
+
+def _formula_image(row: dict) -> str:
+    if row.get("x0") is None:
+        return FORMULA_IMAGE
+    box = ", ".join(f"{row[k]:.0f}" for k in ("x0", "y0", "x1", "y1"))
+    return f"<!-- formula (image): page {row['page_no']}, box {box} pt -->"
 
 
 def normalize_newlines(markdown: str) -> str:

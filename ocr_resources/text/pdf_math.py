@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 
 from ocr_resources.text.formulas import MathChar, Rule
+from ocr_resources.text.math_symbols import is_math_font
 
 _SPACES = frozenset(" \t\r\n\u00a0\u2002\u2003\u2009\u200a\u202f")
 MAX_RULE_THICKNESS = 2.0  # pt: a fraction bar or vinculum; thicker filled shapes are something else
@@ -88,3 +89,21 @@ def page_thin_rules(page, display: tuple[float, ...]) -> list[Rule]:
 
     walk(raw.FPDFPage_CountObjects(page.raw), lambda j: raw.FPDFPage_GetObject(page.raw, j))
     return out
+
+
+FormulaRecord = tuple[float, float, float, float, str, str, str]  # box, LaTeX, kind (display/inline), reason
+
+
+def text_layer_formulas(page, textpage, display: tuple[float, ...], words: list) -> tuple[list, list[FormulaRecord]]:
+    """The page's words with its formulas as words of LaTeX, and the formulas (see text.page_formulas). A page
+    whose formulas cannot be read keeps its words as they were: a formula is never worth a page's text."""
+    from ocr_resources.text.page_formulas import find_formulas, replace_words
+
+    try:
+        chars = page_math_chars(textpage, display)
+        if not any(is_math_font(c.font) for c in chars):
+            return words, []
+        found = find_formulas(chars, page_thin_rules(page, display))
+    except Exception:  # noqa: BLE001 (the words stand without their formulas)
+        return words, []
+    return replace_words(words, found), [(*f.box, f.latex, f.kind, f.reason) for f in found]

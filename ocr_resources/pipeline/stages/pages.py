@@ -35,7 +35,7 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
         tasks += render.chunk_tasks(d["document_id"], path, d["page_count"], dpi, ctx.page_store.root, pages=todo,
                                     max_pixels=max_pixels)
     doc_hash = {d["document_id"]: d["sha256"] for d in docs}
-    out = ctx.buffers("rendered_pages", "pages", "words", "page_rules", "errors")
+    out = ctx.buffers("rendered_pages", "pages", "words", "page_rules", "formulas", "errors")
     rendered = digital = 0
     for page in render.render_pages(tasks, workers=ctx.render_workers, limits=ctx.limits):
         # a text-only page (rendering failed, its text layer kept) is rendered again by the next run
@@ -63,6 +63,9 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
         out["words"].extend(_word_rows(ctx, key, page.words))
         out["page_rules"].extend([{**key, "rule_no": i, "x0": r[0], "y0": r[1], "x1": r[2], "y1": r[3], "kind": r[4],
                                    "source": page.rules_source, **_lineage(ctx)} for i, r in enumerate(page.rules)])
+        out["formulas"].extend([{**key, "formula_no": i, "x0": f[0], "y0": f[1], "x1": f[2], "y1": f[3], "latex": f[4],
+                                 "kind": f[5], "source": "text_layer", "reason": f[6], **_lineage(ctx)}
+                                for i, f in enumerate(page.formulas)])
     results, live = ledger.tables()
     return StageOutput(_results(out), pages=rendered, seconds=time.perf_counter() - started,
                        stats={"pages": rendered, "text_layer_pages": digital, "image_only_pages": rendered - digital,

@@ -1,0 +1,188 @@
+"""A page's formulas found in its text layer, and its words with each formula as one word of LaTeX.
+
+Found from the glyphs alone (the layout model runs later, on the image): glyphs are banded into lines by
+their baselines (a script stays on its line, a fraction's numerator and denominator make bands of their
+own), bands are cut at wide gaps (columns, equation numbers). Bands with math and no prose (function names
+and equation numbers aside), with the bare bands of digits and brackets stacked with them, are one
+displayed formula; elsewhere the math runs inside a line are inline formulas (formulas.inline_math).
+The words a formula covers are replaced by one word `$$...$$` (displayed) or `$...$` (inline), so lines,
+blocks, reading order and Markdown carry it like any word; each formula is also returned as a record
+(box, LaTeX, kind) for the `formulas` table. Only glyphs in math fonts start a formula, so prose set in a
+text font (a "±" in a table, "μm" in a sentence) is never turned into math."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+
+from ocr_resources.text.formulas import MathChar, Rule, inline_math, is_mathish, rebuild_latex
+from ocr_resources.text.math_symbols import FUNCTIONS, is_math_font
+
+WordRecord = tuple[str, float, float, float, float, float | None, bool, bool]
+SEGMENT_GAP = 2.5  # ems: a wider horizontal gap inside a band is a column gutter or an equation number's
+_EQUATION_NUMBER = re.compile(r"^\(\s*[\w.\-]{1,8}\s*\)$")
+
+
+@dataclass
+class PageFormula:
+    box: tuple[float, float, float, float]
+    latex: str
+    kind: str  # display or inline
+    reason: str
+
+
+def _core(c: MathChar) -> tuple[float, float]:
+    base = c.baseline if c.baseline is not None else c.y1
+    return base - 0.7 * c.size, base
+
+
+def bands(chars: list[MathChar]) -> list[list[MathChar]]:
+    """Glyphs grouped into lines by the band from their baseline to 0.7 em above it (a script's band overlaps
+    its line's; a displayed fraction's numerator and denominator are bands of their own)."""
+    out: list[tuple[float, float, list[MathChar]]] = []
+    for c in sorted(chars, key=lambda c: (_core(c)[1], c.x0)):
+        lo, hi = _core(c)
+        for k in range(len(out) - 1, max(-1, len(out) - 4), -1):
+            blo, bhi, members = out[k]
+            overlap = min(hi, bhi) - max(lo, blo)
+            if overlap >= 0.3 * min(hi - lo, bhi - blo):
+                out[k] = (min(lo, blo), max(hi, bhi), [*members, c])
+                break
+        else:
+            out.append((lo, hi, [c]))
+    return [sorted(m, key=lambda c: c.x0) for _, _, m in out]
+
+
+def _segments(band: list[MathChar]) -> list[list[MathChar]]:
+    size = statistics.median(c.size for c in band) or 10.0
+    out: list[list[MathChar]] = [[band[0]]]
+    right = band[0].x1
+    for c in band[1:]:
+        if c.x0 - right > SEGMENT_GAP * size:
+            out.append([])
+        out[-1].append(c)
+        right = max(right, c.x1)
+    return out
+
+
+def _kind(seg: list[MathChar]) -> str:
+    """'math' (math in a math font, no prose), 'bare' (digits, brackets, operators only), 'number' (an
+    equation number), or 'text'."""
+    text = "".join(c.text for c in seg).strip()
+    if _EQUATION_NUMBER.match(text) and not any(is_math_font(c.font) for c in seg):
+        return "number"
+    has_math = any(is_mathish(c) and is_math_font(c.font) for c in seg)
+    prose = _prose_letters(seg)
+    if has_math and not prose:
+        return "math"
+    if not has_math and not prose:
+        return "bare"
+    return "text"
+
+
+def _prose_letters(seg: list[MathChar]) -> bool:
+    """Letters of the text font that are no function name (sin, max) and no single letter (\\mathrm{d})."""
+    word = ""
+    last: MathChar | None = None
+    words: list[str] = []
+    for c in seg:
+        textual = c.text.isalpha() and not is_math_font(c.font) and not is_mathish(c)
+        if textual and last is not None and c.x0 - last.x1 < 0.15 * c.size:
+            word += c.text
+        else:
+            if word:
+                words.append(word)
+            word = c.text if textual else ""
+        last = c
+    if word:
+        words.append(word)
+    return any(len(w) > 1 and w not in FUNCTIONS for w in words)
+
+
+def _box(chars: list[MathChar]) -> tuple[float, float, float, float]:
+    return (min(c.x0 for c in chars), min(c.y0 for c in chars), max(c.x1 for c in chars), max(c.y1 for c in chars))
+
+
+def _near(a: tuple[float, ...], b: tuple[float, ...], gap: float) -> bool:
+    """Boxes within `gap` of each other across and down (stacked parts, a tall delimiter beside its content)."""
+    return max(a[0], b[0]) - min(a[2], b[2]) < gap and max(a[1], b[1]) - min(a[3], b[3]) < gap
+
+
+def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> list[PageFormula]:
+    """The displayed and inline formulas of a page's glyphs (see the module's docstring)."""
+    chars = [c for c in chars if c.text and not c.text.isspace() or is_math_font(c.font)]
+    if not any(is_math_font(c.font) for c in chars):
+        return []
+    rules = rules or []
+    segs = [s for b in bands(chars) for s in _segments(b)]
+    kinds = [_kind(s) for s in segs]
+    boxes = [_box(s) for s in segs]
+    # displayed formulas: math segments, with the bare ones stacked against them, grown to a fixed point
+    groups: list[set[int]] = []
+    for i, k in enumerate(kinds):
+        if k != "math" or any(i in g for g in groups):
+            continue
+        group = {i}
+        grew = True
+        while grew:
+            grew = False
+            gb = _box([c for j in group for c in segs[j]])
+            em = max(c.size for j in group for c in segs[j])
+            for j, kj in enumerate(kinds):
+                if j not in group and kj in ("math", "bare") and _near(gb, boxes[j], 0.9 * em) \
+                        and not any(j in g for g in groups):
+                    group.add(j)
+                    grew = True
+        groups.append(group)
+    out: list[PageFormula] = []
+    used: set[int] = set()
+    for group in groups:
+        members = [c for j in sorted(group) for c in segs[j]]
+        latex = rebuild_latex(members, rules)
+        if latex:
+            out.append(PageFormula(_box(members), latex, "display", "text layer: a line of math glyphs"))
+            used |= group
+    for j, seg in enumerate(segs):
+        if j in used or kinds[j] not in ("text", "math"):
+            continue
+        for span in inline_math(seg, rules):
+            run = seg[span.start:span.end]
+            if any(is_math_font(c.font) for c in run):
+                out.append(PageFormula(span.box, span.latex, "inline", "text layer: math glyphs inside a line"))
+    return out
+
+
+def replace_words(words: list[WordRecord], formulas: list[PageFormula]) -> list[WordRecord]:
+    """The page's words with the words each formula covers replaced by one word of LaTeX (a sentence's
+    punctuation or bracket glued to a covered word is kept beside it)."""
+    if not formulas:
+        return words
+    out: list[WordRecord] = []
+    placed: dict[int, int] = {}
+    for w in words:
+        hit = None
+        for k, f in enumerate(formulas):
+            area = max(1e-6, (w[3] - w[1]) * (w[4] - w[2]))
+            ix = min(w[3], f.box[2]) - max(w[1], f.box[0])
+            iy = min(w[4], f.box[3]) - max(w[2], f.box[1])
+            if ix > 0 and iy > 0 and ix * iy >= 0.5 * area:
+                hit = k
+                break
+        if hit is None:
+            out.append(w)
+            continue
+        f = formulas[hit]
+        fence = "$$" if f.kind == "display" else "$"
+        lead = w[0][0] if w[0][:1] in "([" and w[1] < f.box[0] - 0.5 else ""
+        tail = w[0][-1] if w[0][-1:] in ".,;:)]" and w[3] > f.box[2] + 0.5 else ""
+        if hit not in placed:
+            placed[hit] = len(out)
+            out.append((lead + fence + f.latex + fence + tail, f.box[0], f.box[1], f.box[2], f.box[3], w[5], False,
+                        w[7]))
+        else:
+            k = placed[hit]
+            text = out[k][0]
+            if tail and not text.endswith(tail):
+                out[k] = (text + tail, *out[k][1:])
+    return out
