@@ -1,13 +1,13 @@
 """Same results before and after a change: the whole graph over a fixed corpus (bench/profile.py's run, one
-Dagster run, no profiler) in two checkouts that differ only in the files named, then `diff -r` of their
-Markdown exports. Other files are HEAD's in both, so concurrent work on other files never shows as a
+Dagster run, no profiler) in two checkouts of HEAD, one with the change's commits reverted, then `diff -r` of
+their Markdown exports. Everything else is HEAD's in both, so concurrent work on other files never shows as a
 difference.
 
-    python -m bench.same_exports --base 2e0912a --files ocr_resources/pipeline/workers.py ocr_assets/assets.py
-    python -m bench.same_exports --base 2e0912a --files ... --one-container --corpus ../shared/corpus/docling
+    python -m bench.same_exports --revert 8c1c70c caf95a3 cb948e9
+    python -m bench.same_exports --revert 8c1c70c --one-container --corpus ../shared/corpus/docling
 
-"before": HEAD with the named files as they were at --base; "after": HEAD with the named files as they are in
-this working tree. Exit status 0 when the exports are byte-identical, 1 when they differ (the diff is printed).
+"before": HEAD with the named commits reverted (newest first); "after": HEAD. Commit the change first. Exit
+status 0 when the exports are byte-identical, 1 when they differ (the diff is printed).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.profile import CORPUS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,42 +29,31 @@ def _git(*args: str, cwd: Path = ROOT) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-def _checkout(where: Path, base: str | None, files: list[str]) -> None:
-    """A detached worktree of HEAD with `files` from `base` (None: from this working tree)."""
+def _checkout(where: Path, revert: list[str]) -> None:
+    """A detached worktree of HEAD with `revert` undone (not committed)."""
     _git("worktree", "add", "--detach", str(where), "HEAD")
-    for f in files:
-        target = where / f
-        if base is None:
-            if (ROOT / f).exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(ROOT / f, target)
-            else:
-                target.unlink(missing_ok=True)
-        elif f in _git("ls-tree", "-r", "--name-only", base, "--", f).split():
-            _git("checkout", base, "--", f, cwd=where)
-        else:
-            target.unlink(missing_ok=True)  # the file is new since base
+    ordered = _git("rev-list", "--no-walk=sorted", *revert).split()  # newest first: reverse patches apply
+    for commit in ordered:
+        _git("revert", "--no-commit", commit, cwd=where)
     # the measuring tool is this tree's in both
     shutil.copy2(ROOT / "bench" / "profile.py", where / "bench" / "profile.py")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.same_exports")
-    parser.add_argument("--base", required=True, help="commit whose version of --files is 'before'")
-    parser.add_argument("--files", nargs="+", required=True, help="the files of the change (repository paths)")
+    parser.add_argument("--revert", nargs="+", required=True, help="the change's commits")
     parser.add_argument("--corpus", type=Path, default=None, help="default: ../shared/corpus/docling")
     parser.add_argument("--one-container", action="store_true")
     args = parser.parse_args(argv)
     extra = ["--no-profile", "--no-peer", "--top", "0"] + (["--one-container"] if args.one_container else [])
-    if args.corpus:
-        extra += ["--corpus", str(args.corpus.resolve())]
+    extra += ["--corpus", str((args.corpus or CORPUS).resolve())]  # the worktrees lie elsewhere: a full path
     env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(ROOT / "dagster_home"))}
     with tempfile.TemporaryDirectory(prefix="ocr-same-exports-") as tmp:
         tmp_path = Path(tmp)
         trees = {"before": tmp_path / "before", "after": tmp_path / "after"}
         try:
             for name, tree in trees.items():
-                _checkout(tree, args.base if name == "before" else None, args.files)
+                _checkout(tree, args.revert if name == "before" else [])
                 print(f"[same_exports] {name}: the whole graph in {tree}", flush=True)
                 subprocess.run([sys.executable, "-m", "bench.profile", *extra, "--out", str(tmp_path / f"{name}.txt"),
                                 "--exports", str(tmp_path / f"{name}-exports")], cwd=tree, env=env, check=True)
