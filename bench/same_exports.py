@@ -6,8 +6,9 @@ difference.
     python -m bench.same_exports --revert 8c1c70c caf95a3 cb948e9
     python -m bench.same_exports --revert 8c1c70c --one-container --corpus ../shared/corpus/docling
 
-"before": HEAD with the named commits reverted (newest first); "after": HEAD. Commit the change first. Exit
-status 0 when the exports are byte-identical, 1 when they differ (the diff is printed).
+"before": HEAD with the named commits' code reverted (newest first; bench/, tests/, docs/ kept); "after":
+HEAD. Commit the change first. Exit status 0 when the exports are byte-identical, 1 when they differ (the diff
+is printed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from bench.profile import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]
+KEEP = ("bench", "tests", "docs")  # never reverted
 
 
 def _git(*args: str, cwd: Path = ROOT) -> str:
@@ -33,8 +35,10 @@ def _checkout(where: Path, revert: list[str]) -> None:
     """A detached worktree of HEAD with `revert` undone (not committed)."""
     _git("worktree", "add", "--detach", str(where), "HEAD")
     ordered = _git("rev-list", "--no-walk=sorted", *revert).split()  # newest first: reverse patches apply
-    for commit in ordered:
-        _git("revert", "--no-commit", commit, cwd=where)
+    for commit in ordered:  # the code only: the measuring tools and tests stay HEAD's
+        patch = _git("diff", f"{commit}~1", commit, "--", ".", *(f":(exclude){d}" for d in KEEP))
+        if patch:
+            subprocess.run(["git", "apply", "-R", "-"], input=patch, text=True, cwd=where, check=True)
     # the measuring tool is this tree's in both
     shutil.copy2(ROOT / "bench" / "profile.py", where / "bench" / "profile.py")
 
