@@ -19,7 +19,7 @@ DocBank: `docbank_equation_in_math` is the share of a page's equation tokens fou
 spans of its Markdown (or inside a formula row's box), and `docbank_paragraph_outside_math` the share of its
 paragraph tokens found outside them (no prose swallowed into math).
 
-    python -m eval.formulas [--quick] [--half report|tune|all]
+    python -m eval.formulas [--quick] [--half report|tune|all] [--docbank]
 """
 
 from __future__ import annotations
@@ -455,13 +455,50 @@ def _in_boxes(token: dict, boxes: list[tuple[float, float, float, float]]) -> bo
     return any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in boxes)
 
 
+def score_docbank(workdir: Path, quick: bool = False) -> dict[str, float | int]:
+    """The pipeline on DocBank's digital pages that hold equation tokens: the share of equation tokens in a
+    math span or a formula row's box, and of prose tokens outside math, pooled over the pages' tokens."""
+    import json
+
+    from eval.datasets import docbank_digital
+    from eval.ours import Results, container_key, run_pipeline
+
+    docs = [d for d in docbank_digital(quick) if any(
+        w.get("label") == "equation" for w in json.loads(d.truth.read_text(encoding="utf-8"))["words"])]
+    run = run_pipeline({"docbank_digital": docs}, workdir)
+    results, container = Results(run.store_path), container_key("docbank_digital")
+    eq_hit = eq_n = prose_hit = prose_n = 0
+    for doc in docs:
+        tokens = json.loads(doc.truth.read_text(encoding="utf-8"))["words"]
+        markdown = results.markdown(container, doc).text or ""
+        boxes = [(r["x0"], r["y0"], r["x1"], r["y1"]) for r in results.store.query(
+            "SELECT x0, y0, x1, y1 FROM formulas WHERE container_id = ? AND document_id = ?",
+            [container, f"{doc.name}.pdf"])]
+        n_eq = sum(1 for t in tokens if t.get("label") == "equation")
+        share = docbank_equation_in_math(markdown, tokens, boxes)
+        if share is not None:
+            eq_hit, eq_n = eq_hit + share * n_eq, eq_n + n_eq
+        prose = docbank_paragraph_outside_math(markdown, tokens)
+        n_prose = sum(1 for t in tokens if t.get("label") == "paragraph")
+        if prose is not None:
+            prose_hit, prose_n = prose_hit + prose * n_prose, prose_n + n_prose
+    return {"docbank_equation_in_math": round(eq_hit / eq_n, 3) if eq_n else 0.0,
+            "docbank_paragraph_outside_math": round(prose_hit / prose_n, 3) if prose_n else 0.0,
+            "docbank_equation_pages": len(docs)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few formulas of each class")
     parser.add_argument("--half", choices=("report", "tune", "all"), default="report")
     parser.add_argument("--per-class", type=int, default=30)
     parser.add_argument("--show-failures", type=int, default=0)
+    parser.add_argument("--docbank", action="store_true", help="also run the pipeline on DocBank's equation pages")
     args = parser.parse_args(argv)
+    if args.docbank:
+        with tempfile.TemporaryDirectory(prefix="formulas-docbank-") as tmp:
+            for key, value in score_docbank(Path(tmp), args.quick).items():
+                print(f"{key}: {value}")
     scored = score_synthetic(4 if args.quick else args.per_class)
     if scored is None:
         print("formulas: skipped, pdflatex not found (apt-get install texlive-latex-base)")
