@@ -34,7 +34,7 @@ def _git(*args: str, cwd: Path = ROOT) -> str:
 def _checkout(where: Path, revert: list[str]) -> None:
     """A detached worktree of HEAD with `revert` undone (not committed)."""
     _git("worktree", "add", "--detach", str(where), "HEAD")
-    ordered = _git("rev-list", "--no-walk=sorted", *revert).split()  # newest first: reverse patches apply
+    ordered = _git("rev-list", "--no-walk=sorted", *revert).split() if revert else []  # newest first
     for commit in ordered:  # the code only: the measuring tools and tests stay HEAD's
         patch = _git("diff", f"{commit}~1", commit, "--", ".", *(f":(exclude){d}" for d in KEEP))
         if patch:
