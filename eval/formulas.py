@@ -460,13 +460,18 @@ def score_docbank(workdir: Path, quick: bool = False) -> dict[str, float | int]:
     math span or a formula row's box, and of prose tokens outside math, pooled over the pages' tokens."""
     import json
 
-    from eval.datasets import docbank_digital
-    from eval.ours import Results, container_key, run_pipeline
+    from eval.datasets import SHARED, Doc
+    from eval.ours import Results, run_pipeline
+    from ocr_resources.pipeline.containers import partition_key_for
 
-    docs = [d for d in docbank_digital(quick) if any(
-        w.get("label") == "equation" for w in json.loads(d.truth.read_text(encoding="utf-8"))["words"])]
+    docs = []
+    for truth in sorted((SHARED / "benchmark" / "docbank_digital").glob("*.words.json")):
+        if any(w.get("label") == "equation" for w in json.loads(truth.read_text(encoding="utf-8"))["words"]):
+            name = truth.name[: -len(".words.json")]
+            docs.append(Doc(name, truth.with_name(f"{name}.pdf"), truth))
+    docs = docs[:4] if quick else docs
     run = run_pipeline({"docbank_digital": docs}, workdir)
-    results, container = Results(run.store_path), container_key("docbank_digital")
+    results, container = Results(run.store_path), partition_key_for("docbank_digital")
     eq_hit = eq_n = prose_hit = prose_n = 0
     for doc in docs:
         tokens = json.loads(doc.truth.read_text(encoding="utf-8"))["words"]

@@ -337,3 +337,8 @@ def test_pipeline_stores_formula_rows_and_writes_latex_into_markdown(tmp_path):
     md = store.query("SELECT markdown FROM document_markdown")[0]["markdown"]
     assert r"We know that $e^{i\pi}+1=0$ holds, and that" in md
     assert "\n\n$$\\frac{a+b}{c^{2}}=\\sum_{i=1}^{n}x_{i}$$\n\nfor all of them." in md
+
+
+def test_control_and_private_use_codes_write_nothing():
+    chars = [ch("x", 0), ch("\ue000", 6, font="CMR10"), ch("\ud835", 12, font="CMR10"), ch("y", 18)]
+    assert rebuild_latex(chars) == "xy"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import unicodedata
 from dataclasses import dataclass, field
 
 from ocr_resources.text.math_symbols import (
@@ -121,7 +122,10 @@ def _atom(c: MathChar) -> _Elem | None:
         if ch.isdigit():
             e.latex, e.style = ch, ("mathbf" if letter_style(c.font, c.bold) in ("mathbf", "boldsymbol") else "")
             return e
-        e.latex = symbol_latex(ch) or ch
+        known = symbol_latex(ch)
+        if known is None and unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
+            return None  # a control or private-use code with no math meaning known: nothing to write
+        e.latex = known or ch
         if ch in "Γ∆ΔΘΛΞΠΣΥΦΨΩ" and letter_style(c.font, c.bold) in ("mathbf",):
             e.style = "mathbf"
     if e.latex == r"\sqrt":

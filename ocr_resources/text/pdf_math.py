@@ -33,8 +33,17 @@ def page_math_chars(textpage, display: tuple[float, ...]) -> list[MathChar]:
     fonts: dict[int, tuple[str, float, bool]] = {}
     map_error = getattr(raw, "FPDFText_HasUnicodeMapError", None)
     out: list[MathChar] = []
+    pending_high = 0  # pdfium gives a character beyond the BMP as two indices: its UTF-16 surrogates
     for i in range(n):
         code = raw.FPDFText_GetUnicode(tp, i)
+        if 0xD800 <= code < 0xDC00:
+            pending_high = code
+            continue
+        if 0xDC00 <= code < 0xE000:
+            if not pending_high:
+                continue
+            code = 0x10000 + ((pending_high - 0xD800) << 10) + (code - 0xDC00)
+        pending_high = 0
         ch = chr(code)
         # (codes 0 and 12 are glyphs in TeX's extension font: only true spaces are skipped)
         if ch in _SPACES or raw.FPDFText_IsGenerated(tp, i) == 1:
@@ -106,4 +115,13 @@ def text_layer_formulas(page, textpage, display: tuple[float, ...], words: list)
         found = find_formulas(chars, page_thin_rules(page, display))
     except Exception:  # noqa: BLE001 (the words stand without their formulas)
         return words, []
+    found = [f for f in found if _encodable(f.latex)]
     return replace_words(words, found), [(*f.box, f.latex, f.kind, f.reason) for f in found]
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
