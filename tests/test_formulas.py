@@ -283,11 +283,13 @@ def test_markdown_display_math_on_its_own_lines_latex_unescaped_and_scanned_form
 
     rows = [{"label": "text", "text": "We have $x_{i}$ and\n$$\\sum_{i}x_{i}=1$$\nfor all snake_case.", "page_no": 1,
              "region_no": 0},
-            {"label": "formula", "text": "Σ x i = l", "text_source": "ocr", "page_no": 1, "region_no": 1,
-             "x0": 72.0, "y0": 300.0, "x1": 300.0, "y1": 330.0}]
+            {"label": "formula", "text": "Σ x i = l", "text_source": "ocr", "text_source_reason": "no text layer",
+             "page_no": 1, "region_no": 1, "x0": 72.0, "y0": 300.0, "x1": 300.0, "y1": 330.0},
+            {"label": "formula", "text": "Table 1 values", "text_source": "ocr", "page_no": 2, "region_no": 0,
+             "text_source_reason": "region is a figure on a text-layer page", "x0": 1, "y0": 2, "x1": 3, "y1": 4}]
     md = render(rows)
     assert md == ("We have $x_{i}$ and\n\n$$\\sum_{i}x_{i}=1$$\n\nfor all snake\\_case.\n\n"
-                  "<!-- formula (image): page 1, box 72, 300, 300, 330 pt -->\n")
+                  "<!-- formula (image): page 1, box 72, 300, 300, 330 pt -->\n\nTable 1 values\n")
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (texlive-latex-base)")

@@ -108,7 +108,7 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
                 parts[last_text] = parts[last_text] + " " + escape(text)
                 continue
         body = block_markdown(label, row["text"], row.get("heading_level"), table, keep_furniture)
-        if label == "formula" and row.get("text_source") == "ocr" and "$" not in (row["text"] or ""):
+        if label == "formula" and _scanned(row) and "$" not in (row["text"] or ""):
             body = _formula_image(row)  # a formula on a scan: its place and box, never OCR's garbled glyphs
         if label == "text" and not table:
             last_text = len(parts) if body else last_text
@@ -117,6 +117,11 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
         if body:
             parts.append(body)
     return normalize_newlines("\n\n".join(parts))
+
+
+def _scanned(row: dict) -> bool:
+    """Read by OCR because its page has no text layer (a region OCR'd on a digital page keeps its words)."""
+    return row.get("text_source") == "ocr" and (row.get("text_source_reason") or "").startswith("no text layer")
 
 
 def _formula_image(row: dict) -> str:

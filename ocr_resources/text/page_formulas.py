@@ -162,10 +162,12 @@ def replace_words(words: list[WordRecord], formulas: list[PageFormula]) -> list[
     placed: dict[int, int] = {}
     for w in words:
         hit = None
+        # (a word's box is its glyphs' advance and font height, a formula's their ink: a quarter em of slack)
+        pad = 0.25 * (w[5] or max(1.0, w[4] - w[2]))
         for k, f in enumerate(formulas):
             area = max(1e-6, (w[3] - w[1]) * (w[4] - w[2]))
-            ix = min(w[3], f.box[2]) - max(w[1], f.box[0])
-            iy = min(w[4], f.box[3]) - max(w[2], f.box[1])
+            ix = min(w[3], f.box[2] + pad) - max(w[1], f.box[0] - pad)
+            iy = min(w[4], f.box[3] + pad) - max(w[2], f.box[1] - pad)
             if ix > 0 and iy > 0 and ix * iy >= 0.5 * area:
                 hit = k
                 break
@@ -174,8 +176,9 @@ def replace_words(words: list[WordRecord], formulas: list[PageFormula]) -> list[
             continue
         f = formulas[hit]
         fence = "$$" if f.kind == "display" else "$"
-        lead = w[0][0] if w[0][:1] in "([" and w[1] < f.box[0] - 0.5 else ""
-        tail = w[0][-1] if w[0][-1:] in ".,;:)]" and w[3] > f.box[2] + 0.5 else ""
+        lead = w[0][0] if w[0][:1] in "([" and w[1] < f.box[0] - pad else ""
+        tail = w[0][-1] if w[0][-1:] in ".,;:)]" and w[3] > f.box[2] + pad \
+            and not f.latex.endswith(w[0][-1]) else ""
         if hit not in placed:
             placed[hit] = len(out)
             out.append((lead + fence + f.latex + fence + tail, f.box[0], f.box[1], f.box[2], f.box[3], w[5], False,
