@@ -386,6 +386,22 @@ def test_a_short_name_in_a_wide_column_is_that_columns_not_a_group_heading():
     assert cells[(3, 2)] == ("Cobos", 1, 1)
 
 
+def test_negative_amounts_marked_with_a_triangle_are_body_rows():
+    # Japanese statements mark a negative amount with a triangle (△669): a row of them is data, not heading
+    xs = (100, 150, 200, 250, 300)
+    words = [Word("Item", Box(10, 10, 40, 20))] + [Word(f"H{k}", Box(x - 12, 10, x, 20)) for k, x in enumerate(xs)]
+    rows = (("△669", "△61", "△109", "246", "17"), ("12", "5", "7", "30", "54"), ("3", "40", "8", "11", "62"),
+            ("9", "14", "2", "71", "5"), ("6", "1", "20", "4", "33"), ("8", "16", "5", "12", "7"),
+            ("2", "9", "31", "6", "18"))
+    for r, values in enumerate(rows):
+        y = 30 + 14 * r
+        words.append(Word(f"Row{r}", Box(10, y, 40, y + 10)))
+        words += [Word(v, Box(x - 6 * len(v), y, x, y + 10)) for v, x in zip(values, xs, strict=True)]
+    table = build_structure(words, [], Box(5, 5, 310, 140))
+    assert [c.is_header for c in table.cells if c.col == 0] == [True] + [False] * 7
+    assert all(c.row_span == 1 for c in table.cells)
+
+
 def ruled_block_table(c: canvas.Canvas) -> None:
     """Rules round every row and at the outer edges and before the last column, none between the label and
     the first numbers: those two columns are told apart by white space only."""

@@ -17,7 +17,7 @@ from ocr_resources.types import Box, Word
 
 PHRASE_GAP = 0.6  # x text height (~0.7 em, twice a wide space): words closer than this are one phrase
 _YEAR = re.compile(r"^\s*(1[89]|20)\d\d\s*$")  # a year: in a heading, a column's name, not a value
-_NUMERIC = re.compile(r"^[\s\-+–−(]*[$€£¥₹%]?\s?[\d.,]+[%)*]?\s*$")
+_NUMERIC = re.compile(r"^[\s\-+–−(△▲]*[$€£¥₹%]?\s?[\d.,]+[%)*]?\s*$")
 
 
 @dataclass
@@ -302,7 +302,7 @@ def _body_start(lines: list[LineCells], rules: list[float]) -> int:
     # a data row has numbers in most of its columns; a line with fewer (years over groups of columns, a
     # heading with a number in it) is still heading
     typical = sorted(k for k in counts if k)[len([k for k in counts if k]) // 2] if any(counts) else 0
-    numeric = [k >= max(1, 0.75 * typical) for k in counts]
+    numeric = [k >= max(1, 0.5 * typical) for k in counts]
     if sum(numeric) >= max(2, n // 3):
         first = numeric.index(True)
         return first if first <= max(1, n // 3) else 1
