@@ -37,7 +37,7 @@ from pathlib import Path
 
 PDFLATEX = "pdflatex"
 CLASSES = ("power", "index", "greek", "sum", "integral", "fraction", "radical", "function", "delimiter",
-           "nested")
+           "nested", "accent", "array")
 SIMPLE = frozenset({"power", "index", "greek", "sum", "integral", "fraction"})
 
 
@@ -92,6 +92,12 @@ def _templates(r: random.Random, cls: str) -> str:
                    f"{a}^{{{b}^{{{n}}}}}", f"\\frac{{1}}{{1+\\frac{{1}}{{{x}}}}}",
                    f"\\sqrt{{\\frac{{{a}}}{{{b}}}}} = {g1}_{{{i}}}^{{{n}}}",
                    f"\\lambda_{{g}} = \\sum_{{s \\in S}} \\zeta_{{{a}}}^{{\\psi(g s)}}"],
+        "accent": [f"\\hat{{{a}}} = \\bar{{{b}}}", f"\\tilde{{{g1}}}_{{{i}}}", f"\\vec{{{x}}} \\cdot \\vec{{{b}}}",
+                   f"{a}^{{\\prime}} + {b}^{{\\prime\\prime}}", f"\\dot{{{x}}} = {g1} {x}", f"\\overline{{{a}{b}}}",
+                   f"\\mathcal{{{a.upper()}}} \\subset \\mathbb{{R}}^{{{n}}}"],
+        "array": [f"\\binom{{{a}}}{{{n}}}", f"\\begin{{pmatrix}} {a} & {b} \\\\ {c} & {x} \\end{{pmatrix}}",
+                  f"|{x}| = \\begin{{cases}} {x} & {x} \\geq 0 \\\\ -{x} & {x} < 0 \\end{{cases}}",
+                  f"\\det \\begin{{bmatrix}} {a} & 0 \\\\ 0 & {b} \\end{{bmatrix}} = {a}{b}"],
     }[cls]
     return r.choice(t)
 
@@ -178,7 +184,7 @@ def read_pages(pdf_path: Path, formulas: list[Formula]) -> list[str]:
 # -- scoring ------------------------------------------------------------------------------------------------
 _SIZES = re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|displaystyle"
                     r"|textstyle|limits|nolimits)(?![A-Za-z])")
-_SPACES = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~")
+_SPACES = re.compile(r"(?<!\\)\\[,;:! ]|\\quad|\\qquad|~")  # (not a row break's backslash)
 _SYNONYMS = {r"\le": r"\leq", r"\ge": r"\geq", r"\ne": r"\neq", r"\to": r"\rightarrow", r"\gets": r"\leftarrow",
              r"\lbrace": r"\{", r"\rbrace": r"\}", r"\vert": "|", r"\Vert": r"\|", r"\dots": r"\ldots",
              r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\land": r"\wedge", r"\lor": r"\vee",

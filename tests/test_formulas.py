@@ -225,7 +225,7 @@ def test_docbank_equation_tokens_in_math_and_prose_kept_outside():
 
 def test_synthetic_set_classes_modes_and_stable_halves():
     formulas = synthetic_set(per_class=6)
-    assert len(formulas) == 60 and {f.mode for f in formulas} == {"display", "inline"}
+    assert len(formulas) == 72 and {f.mode for f in formulas} == {"display", "inline"}
     assert [f.half for f in formulas] == [f.half for f in synthetic_set(per_class=6)]
     assert 0.3 < sum(f.half == "report" for f in formulas) / len(formulas) < 0.7
 
@@ -344,3 +344,23 @@ def test_pipeline_stores_formula_rows_and_writes_latex_into_markdown(tmp_path):
 def test_control_and_private_use_codes_write_nothing():
     chars = [ch("x", 0), ch("\ue000", 6, font="CMR10"), ch("\ud835", 12, font="CMR10"), ch("y", 18)]
     assert rebuild_latex(chars) == "xy"
+
+
+def test_matrix_binomial_and_cases_from_stacked_rows():
+    big = {"font": "CMEX10", "width": 4.0, "height": 24.0, "unmapped": True}
+    # a 2x2 matrix between tall parentheses: rows 12 pt apart, columns 8 pt apart
+    matrix = [ch("\x30", 0, BASE + 9.5, **big), ch("a", 6, BASE - 6), ch("b", 19, BASE - 6), ch("c", 6, BASE + 6),
+              ch("d", 19, BASE + 6), ch("\x31", 26, BASE + 9.5, **big)]
+    assert rebuild_latex(matrix) == r"\begin{pmatrix}a&b\\c&d\end{pmatrix}"
+    binom = [ch("\x30", 0, BASE + 9.5, **big), ch("n", 6, BASE - 6), ch("k", 6, BASE + 6),
+             ch("\x31", 13, BASE + 9.5, **big)]
+    assert rebuild_latex(binom) == r"\binom{n}{k}"
+    cases = [ch("f", 0), ch("=", 7, font="CMR10"), ch("\x3a", 15, BASE + 9.5, **big),
+             ch("1", 22, BASE - 6, font="CMR10"), ch("x", 40, BASE - 6), ch("0", 22, BASE + 6, font="CMR10"),
+             ch("y", 40, BASE + 6)]
+    assert rebuild_latex(cases) == r"f=\begin{cases}1&x\\0&y\end{cases}"
+
+
+def test_narrow_accent_leaves_the_script_beside_its_symbol():
+    chars = [ch("˜", 0.5, BASE - 7.5, font="CMR10", height=1.5), ch("ϕ", 0), script("i", 5.2, 1.5)]
+    assert rebuild_latex(chars) == r"\tilde{\phi}_{i}"

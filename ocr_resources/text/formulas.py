@@ -318,11 +318,15 @@ def _take_accents(elems: list[_Elem]) -> list[_Elem]:
         if not under:
             acc.kind, acc.latex = "ord", {"hat": r"\hat{}", "tilde": r"\sim", "bar": "-"}.get(acc.latex, "")
             continue
-        wide = acc.latex.startswith("wide") or len(under) > 1
+        # an accent over one symbol covers it alone (a script beside it stays a script); a wide one (CMEX's,
+        # or a glyph stretched over several) covers the symbols under its span
+        nearest = min(under, key=lambda e: abs(e.cx - acc.cx) + abs(e.y0 - acc.y1))
+        wide = acc.latex.startswith("wide") or (acc.x1 - acc.x0) > 1.6 * (nearest.x1 - nearest.x0)
+        under = [e for e in under if e.size >= 0.85 * nearest.size]
         if wide:
             under = [e for e in under if acc.x0 - 0.3 * acc.size <= e.cx <= acc.x1 + 0.3 * acc.size] or under[:1]
         else:
-            under = [min(under, key=lambda e: abs(e.cx - acc.cx) + abs(e.y0 - acc.y1))]
+            under = [nearest]
         name = acc.latex
         if len(under) > 1 and name in ("hat", "tilde"):
             name = "wide" + name
@@ -373,7 +377,89 @@ def _structure(elems: list[_Elem], rules: list[Rule]) -> list[_Elem]:
     elems, rules = _take_radicals(elems, rules)
     elems = _take_fractions(elems, rules)
     elems = _take_accents(elems)
-    return _take_limits(elems)
+    elems = _take_limits(elems)
+    return _take_arrays(elems)
+
+
+def _take_arrays(elems: list[_Elem]) -> list[_Elem]:
+    """Rows of symbols stacked between tall delimiters (no rule between them: not a fraction) are an array:
+    a matrix in its delimiters' kind, \\binom for one column of two, cases after a lone tall brace."""
+    tall = sorted([e for e in elems if e.kind == "delim" and e.tall], key=lambda e: e.x0)
+    for k, left in enumerate(tall):
+        if left.latex not in OPENING and left.latex not in ("|", r"\|"):
+            continue
+        right = next((r for r in tall[k + 1:] if abs(r.cy - left.cy) < 0.3 * (left.y1 - left.y0)
+                      and (r.latex not in OPENING)), None)
+        x_end = right.x0 if right is not None else float("inf")
+        if right is None and left.latex != r"\{":
+            continue
+        inside = [e for e in elems if e is not left and e is not right and e.x0 >= left.x1 - 0.5
+                  and e.x1 <= x_end + 0.5 and e.cy >= left.y0 and e.cy <= left.y1]
+        rows = _rows(inside)
+        if len(rows) < 2:
+            continue
+        cells = _cells(rows)
+        n_cols = max(len(r) for r in cells)
+        if right is None:
+            env, head, tail = "cases", "", ""
+        else:
+            env = {"(": "pmatrix", "[": "bmatrix", "|": "vmatrix", r"\|": "Vmatrix", r"\{": "Bmatrix"}.get(left.latex,
+                                                                                                       "matrix")
+            head = tail = ""
+        if env == "pmatrix" and n_cols == 1 and len(rows) == 2:
+            latex = r"\binom{" + cells[0][0] + "}{" + cells[1][0] + "}"
+        else:
+            body = r"\\".join("&".join(row) for row in cells)
+            latex = head + r"\begin{" + env + "}" + body + r"\end{" + env + "}" + tail
+        members = [left, *inside] + ([right] if right is not None else [])
+        x0, y0, x1, y1 = _union(members)
+        taken = {id(e) for e in members}
+        elems = [e for e in elems if id(e) not in taken] + [
+            _Elem(latex, x0, y0, x1, y1, left.cy + 0.25 * _em(inside), left.size, "group")]
+        return _take_arrays(elems)
+    return elems
+
+
+def _rows(elems: list[_Elem]) -> list[list[_Elem]]:
+    """Elements grouped in rows by the baselines of the full-size ones (a script joins the row nearest its own
+    baseline); one row when nothing is stacked."""
+    if not elems:
+        return []
+    em = _em(elems)
+    full = sorted([e for e in elems if e.size >= 0.85 * em and e.kind in ("ord", "group", "frac", "limits")],
+                  key=lambda e: e.base)
+    bases: list[list[float]] = []
+    for e in full:
+        if bases and e.base - statistics.mean(bases[-1]) < 0.6 * em:
+            bases[-1].append(e.base)
+        else:
+            bases.append([e.base])
+    if len(bases) < 2:
+        return [elems]
+    centers = [statistics.mean(b) for b in bases]
+    rows: list[list[_Elem]] = [[] for _ in centers]
+    for e in elems:
+        rows[min(range(len(centers)), key=lambda i: abs(e.base - centers[i]))].append(e)
+    return [r for r in rows if r]
+
+
+def _cells(rows: list[list[_Elem]]) -> list[list[str]]:
+    """Each row's LaTeX cut into columns at the gaps no row has ink in (half an em or wider)."""
+    em = _em([e for r in rows for e in r])
+    spans = sorted((e.x0, e.x1) for r in rows for e in r)
+    cuts: list[float] = []
+    right = spans[0][1]
+    for x0, x1 in spans[1:]:
+        if x0 - right >= 0.5 * em:
+            cuts.append((x0 + right) / 2)
+        right = max(right, x1)
+    out = []
+    for row in rows:
+        cols: list[list[_Elem]] = [[] for _ in range(len(cuts) + 1)]
+        for e in row:
+            cols[sum(1 for c in cuts if e.cx > c)].append(e)
+        out.append([_line(c) if c else "" for c in cols])
+    return out
 
 
 def _layout(elems: list[_Elem], rules: list[Rule]) -> str:
@@ -606,8 +692,8 @@ def inline_math(line: list[MathChar], rules: list[Rule] | None = None) -> list[I
     for c in line:
         if is_mathish(c):
             kinds.append("M")
-        elif shifted(c):
-            kinds.append("S")  # a script or a fraction's part: never prose
+        elif shifted(c) or (c.text in ACCENTS and c.y1 < base - 0.45 * size):
+            kinds.append("S")  # a script, a fraction's part, an accent over a symbol: never prose
         elif c.text[:1] in _NEUTRAL:
             kinds.append("N")
         else:
@@ -662,7 +748,7 @@ def _function_names(line: list[MathChar], kinds: list[str], size: float) -> None
             j += 1
         word = "".join(c.text for c in line[i:j + 1])
         before = i == 0 or line[i].x0 - line[i - 1].x1 >= 0.1 * size or kinds[i - 1] != "T"
-        after = j + 1 < len(line) and line[j + 1].x0 - line[j].x1 < 0.4 * size and (
+        after = j + 1 < len(line) and line[j + 1].x0 - line[j].x1 < 0.6 * size and (
             kinds[j + 1] in "MS" or (line[j + 1].text == "(" and "M" in kinds[j + 2: j + 6]))
         if word in FUNCTIONS and before and after:
             for k in range(i, j + 1):
