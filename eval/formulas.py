@@ -9,8 +9,9 @@ ocr_resources.text.formulas; what comes back is scored two ways:
   braces around one-token scripts, script order, synonyms such as \\le/\\leq);
 - render match (the idea of olmOCR-bench's math check, which renders truth and answer and compares what is
   drawn rather than the source): truth and answer typeset by pdflatex in the same mode, rasterised, cropped
-  to their ink, and equal when their sizes agree within 2 px and each one's ink lies within 1 px of the
-  other's (>= 97% of pixels). An answer pdflatex rejects matches nothing.
+  to their ink, blank column runs squeezed to one column (spacing such as \\, is not compared, the symbols and
+  their vertical layout are), and equal when their sizes agree within 2 px and each one's ink lies within
+  1 px of the other's (>= 97% of pixels). An answer pdflatex rejects matches nothing.
 Inline formulas count only where the line gives exactly one math span. Formulas are split into a tune and a
 report half by the SHA-1 of their id (even: tune, odd: report), so heuristics are tuned on one half and
 judged on the other. Without pdflatex the set is skipped, and says so.
@@ -37,7 +38,7 @@ from pathlib import Path
 
 PDFLATEX = "pdflatex"
 CLASSES = ("power", "index", "greek", "sum", "integral", "fraction", "radical", "function", "delimiter",
-           "nested", "accent", "array")
+           "nested", "accent", "array", "classic")
 SIMPLE = frozenset({"power", "index", "greek", "sum", "integral", "fraction"})
 
 
@@ -102,11 +103,41 @@ def _templates(r: random.Random, cls: str) -> str:
     return r.choice(t)
 
 
+# Well-known formulas written as a paper would, not from the templates above and never tuned on: how the
+# rebuild does on math it was not shaped by (class "classic", each displayed and inline).
+CLASSICS = [
+    r"E = mc^{2}", r"x = \frac{-b \pm \sqrt{b^{2} - 4ac}}{2a}", r"e^{i\pi} + 1 = 0",
+    r"\int_{-\infty}^{\infty} e^{-x^{2}} dx = \sqrt{\pi}", r"\sum_{n=1}^{\infty} \frac{1}{n^{2}} = \frac{\pi^{2}}{6}",
+    r"f(x) = \frac{1}{\sigma\sqrt{2\pi}} e^{-\frac{(x-\mu)^{2}}{2\sigma^{2}}}",
+    r"P(A|B) = \frac{P(B|A) P(A)}{P(B)}", r"\nabla \cdot \mathbf{E} = \frac{\rho}{\varepsilon_{0}}",
+    r"\nabla \times \mathbf{B} = \mu_{0} \mathbf{J} + \mu_{0} \varepsilon_{0} \frac{\partial \mathbf{E}}{\partial t}",
+    r"i\hbar \frac{\partial}{\partial t} \Psi = \hat{H} \Psi", r"\lim_{x \to 0} \frac{\sin x}{x} = 1",
+    r"n! \approx \sqrt{2 \pi n} \left( \frac{n}{e} \right)^{n}",
+    r"f(x) = \sum_{n=0}^{\infty} \frac{f^{(n)}(a)}{n!} (x-a)^{n}",
+    r"\frac{d}{dt} \frac{\partial L}{\partial \dot{q}} - \frac{\partial L}{\partial q} = 0",
+    r"\left| \sum_{i=1}^{n} x_{i} y_{i} \right|^{2} \leq \sum_{i=1}^{n} x_{i}^{2} \sum_{i=1}^{n} y_{i}^{2}",
+    r"\hat{f}(\xi) = \int_{-\infty}^{\infty} f(x) e^{-2\pi i x \xi} dx", r"\det(A - \lambda I) = 0",
+    r"\mathbb{E}[X] = \sum_{x} x \, p(x)", r"\sigma^{2} = \frac{1}{N} \sum_{i=1}^{N} (x_{i} - \bar{x})^{2}",
+    r"\binom{n}{k} = \frac{n!}{k!(n-k)!}",
+    r"\forall \epsilon > 0 \, \exists \delta > 0 : |x - a| < \delta \Rightarrow |f(x) - f(a)| < \epsilon",
+    r"\oint_{C} \mathbf{F} \cdot d\mathbf{r} = \iint_{S} (\nabla \times \mathbf{F}) \cdot d\mathbf{S}",
+    r"\zeta(s) = \prod_{p} \frac{1}{1 - p^{-s}}", r"\log_{b} (xy) = \log_{b} x + \log_{b} y",
+    r"A = \begin{pmatrix} \cos\theta & -\sin\theta \\ \sin\theta & \cos\theta \end{pmatrix}",
+    r"\phi = \frac{1 + \sqrt{5}}{2}", r"\Gamma(z) = \int_{0}^{\infty} t^{z-1} e^{-t} dt",
+    r"\mathcal{L}\{f\}(s) = \int_{0}^{\infty} e^{-st} f(t) \, dt",
+    r"R_{\mu\nu} - \frac{1}{2} R g_{\mu\nu} + \Lambda g_{\mu\nu} = \frac{8 \pi G}{c^{4}} T_{\mu\nu}",
+    r"\lambda_{g} = \sum_{s \in S} \zeta_{n}^{\psi(g s)}",
+]
+
+
 def synthetic_set(per_class: int = 15, seed: int = 26) -> list[Formula]:
-    """`per_class` formulas of each class, each once displayed and once inline (distinct formulas)."""
+    """`per_class` formulas of each class, each once displayed and once inline (distinct formulas), and the
+    classics (all of them; the first 4 when `per_class` is under 5), each displayed and inline."""
     r = random.Random(seed)
     out: list[Formula] = []
     for cls in CLASSES:
+        if cls == "classic":
+            continue
         seen: set[str] = set()
         k = 0
         tries = 0
@@ -119,6 +150,8 @@ def synthetic_set(per_class: int = 15, seed: int = 26) -> list[Formula]:
             mode = "display" if k % 2 == 0 else "inline"
             out.append(Formula(f"{cls}-{k:03d}-{mode}", cls, mode, latex))
             k += 1
+    for k, latex in enumerate(CLASSICS[: 4 if per_class < 5 else None]):
+        out += [Formula(f"classic-{k:03d}-{mode}", "classic", mode, latex) for mode in ("display", "inline")]
     return out
 
 
@@ -283,6 +316,7 @@ def same_render(a, b, tol_px: int = 2, agree: float = 0.97) -> bool:
 
     if a is None or b is None:
         return False
+    a, b = _squeeze(a), _squeeze(b)
     if abs(a.shape[0] - b.shape[0]) > tol_px or abs(a.shape[1] - b.shape[1]) > tol_px:
         return False
     h, w = max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1])
@@ -292,6 +326,16 @@ def same_render(a, b, tol_px: int = 2, agree: float = 0.97) -> bool:
     pb[: b.shape[0], : b.shape[1]] = b
     da, db = _dilate(pa), _dilate(pb)
     return bool((pa & db).sum() >= agree * pa.sum() and (pb & da).sum() >= agree * pb.sum())
+
+
+def _squeeze(a):
+    """Every run of blank columns one column wide: the symbols and their vertical layout are compared, not
+    the horizontal spacing between them (a thin space \\, the answer leaves out draws nothing)."""
+    import numpy as np
+
+    inked = a.any(axis=0)
+    keep = inked | np.concatenate(([False], inked[:-1]))  # an inked column, or the first blank one after it
+    return a[:, keep]
 
 
 def _dilate(a):

@@ -206,6 +206,11 @@ def test_same_render_compares_ink():
     other[:, 18:22] = False  # a gap where the other has ink
     assert not same_render(a, other)
     assert not same_render(a, np.ones((30, 40), bool))
+    spaced = np.zeros((20, 48), bool)  # the same two symbols, a thin space further apart
+    spaced[5:15, 5:15], spaced[5:15, 25:35] = True, True
+    close = np.zeros((20, 40), bool)
+    close[5:15, 5:15], close[5:15, 19:29] = True, True
+    assert same_render(spaced, close)
     assert not same_render(a, None)
 
 
@@ -225,7 +230,7 @@ def test_docbank_equation_tokens_in_math_and_prose_kept_outside():
 
 def test_synthetic_set_classes_modes_and_stable_halves():
     formulas = synthetic_set(per_class=6)
-    assert len(formulas) == 72 and {f.mode for f in formulas} == {"display", "inline"}
+    assert len(formulas) == 12 * 6 + 2 * 30 and {f.mode for f in formulas} == {"display", "inline"}
     assert [f.half for f in formulas] == [f.half for f in synthetic_set(per_class=6)]
     assert 0.3 < sum(f.half == "report" for f in formulas) / len(formulas) < 0.7
 
@@ -364,3 +369,11 @@ def test_matrix_binomial_and_cases_from_stacked_rows():
 def test_narrow_accent_leaves_the_script_beside_its_symbol():
     chars = [ch("˜", 0.5, BASE - 7.5, font="CMR10", height=1.5), ch("ϕ", 0), script("i", 5.2, 1.5)]
     assert rebuild_latex(chars) == r"\tilde{\phi}_{i}"
+
+
+def test_inline_bold_vector_after_a_script_and_factorial_kept():
+    before, x = _words("so", 0)
+    math = [ch("µ", x), script("0", x + 5.5, 1.5, "CMR7"), ch("J", x + 9.5, font="CMBX10"),
+            ch("=", x + 18, font="CMR10"), ch("n", x + 26), ch("!", x + 31.3, font="CMR10", width=2.8)]
+    after, _ = _words("here.", x + 38)
+    assert [s.latex for s in inline_math(before + math + after)] == [r"\mu_{0}\mathbf{J}=n!"]

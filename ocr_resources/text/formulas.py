@@ -653,7 +653,7 @@ __all__ = ["MathChar", "Rule", "rebuild_latex", "is_mathish", "font_family"]
 
 # -- math inside a line of text -------------------------------------------------------------------------------
 _NEUTRAL = frozenset("0123456789=+-*/()[]<>|,.;:!'")
-_TRAILING = ".,;:!"
+_TRAILING = ".,;:"  # (not "!": a factorial)
 
 
 @dataclass
@@ -760,9 +760,12 @@ def _function_names(line: list[MathChar], kinds: list[str], size: float) -> None
 
 
 def _by_operator(line: list[MathChar], kinds: list[str], i: int, size: float) -> bool:
+    """A lone bold letter beside an operator (v · w), or touching a math glyph or script (μ₀J)."""
     for k in (i - 1, i + 1):
-        if 0 <= k < len(line) and kinds[k] == "M" and not line[k].text.isalpha() \
-                and min(abs(line[k].x0 - line[i].x1), abs(line[i].x0 - line[k].x1)) < 0.45 * size:
+        if not (0 <= k < len(line)) or kinds[k] not in "MS":
+            continue
+        gap = min(abs(line[k].x0 - line[i].x1), abs(line[i].x0 - line[k].x1))
+        if gap < (0.45 if not line[k].text.isalpha() else 0.2) * size:
             return True
     return False
 
