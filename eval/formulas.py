@@ -9,9 +9,9 @@ ocr_resources.text.formulas; what comes back is scored two ways:
   braces around one-token scripts, script order, synonyms such as \\le/\\leq);
 - render match (the idea of olmOCR-bench's math check, which renders truth and answer and compares what is
   drawn rather than the source): truth and answer typeset by pdflatex in the same mode, rasterised, cropped
-  to their ink, blank column runs squeezed to one column (spacing such as \\, is not compared, the symbols and
-  their vertical layout are), and equal when their sizes agree within 2 px and each one's ink lies within
-  1 px of the other's (>= 97% of pixels). An answer pdflatex rejects matches nothing.
+  to their ink, and equal when they draw the same symbols (runs of inked columns) at the same heights, each
+  one's ink within 1 px of the other's (>= 97% of pixels); horizontal spacing (\\, and the like) is not
+  compared. An answer pdflatex rejects matches nothing.
 Inline formulas count only where the line gives exactly one math span. Formulas are split into a tune and a
 report half by the SHA-1 of their id (even: tune, odd: report), so heuristics are tuned on one half and
 judged on the other. Without pdflatex the set is skipped, and says so.
@@ -310,22 +310,52 @@ def _ink(image):
 
 
 def same_render(a, b, tol_px: int = 2, agree: float = 0.97) -> bool:
-    """Two rasterised formulas draw the same thing: ink sizes within `tol_px`, and each one's ink within a
-    pixel of the other's on `agree` of its pixels."""
+    """Two rasterised formulas draw the same thing: the same symbols (runs of inked columns) at the same
+    heights, each one's ink within a pixel of the other's on `agree` of its pixels. Horizontal spacing is
+    not compared (a thin space \\, the answer leaves out draws nothing): each run is compared aligned on its
+    own left edge; where the runs do not pair up, the whole formulas are, blank columns squeezed."""
+    if a is None or b is None or abs(a.shape[0] - b.shape[0]) > tol_px:
+        return False
+    runs_a, runs_b = _runs(a), _runs(b)
+    if len(runs_a) == len(runs_b) and all(abs(x.shape[1] - y.shape[1]) <= tol_px
+                                          for x, y in zip(runs_a, runs_b, strict=True)):
+        pairs = list(zip(runs_a, runs_b, strict=True))
+    else:
+        pairs = [(_squeeze(a), _squeeze(b))]
+    hits_a = hits_b = total_a = total_b = 0
+    for x, y in pairs:
+        if abs(x.shape[1] - y.shape[1]) > tol_px:
+            return False
+        ha, hb, ta, tb = _agreement(x, y)
+        hits_a, hits_b, total_a, total_b = hits_a + ha, hits_b + hb, total_a + ta, total_b + tb
+    return hits_a >= agree * total_a and hits_b >= agree * total_b
+
+
+def _agreement(a, b) -> tuple[int, int, int, int]:
+    """Pixels of each within a pixel of the other's ink (both placed at the top left), and their counts."""
     import numpy as np
 
-    if a is None or b is None:
-        return False
-    a, b = _squeeze(a), _squeeze(b)
-    if abs(a.shape[0] - b.shape[0]) > tol_px or abs(a.shape[1] - b.shape[1]) > tol_px:
-        return False
     h, w = max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1])
     pa = np.zeros((h, w), bool)
     pb = np.zeros((h, w), bool)
     pa[: a.shape[0], : a.shape[1]] = a
     pb[: b.shape[0], : b.shape[1]] = b
-    da, db = _dilate(pa), _dilate(pb)
-    return bool((pa & db).sum() >= agree * pa.sum() and (pb & da).sum() >= agree * pb.sum())
+    return int((pa & _dilate(pb)).sum()), int((pb & _dilate(pa)).sum()), int(pa.sum()), int(pb.sum())
+
+
+def _runs(a) -> list:
+    """The formula cut at its blank columns: its symbols, each with the formula's full height."""
+    inked = a.any(axis=0)
+    out, start = [], None
+    for x, on in enumerate(inked):
+        if on and start is None:
+            start = x
+        elif not on and start is not None:
+            out.append(a[:, start:x])
+            start = None
+    if start is not None:
+        out.append(a[:, start:])
+    return out
 
 
 def _squeeze(a):
