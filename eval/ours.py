@@ -20,8 +20,15 @@ class PipelineRun:
     store_path: Path
     seconds: float
     run_id: str
-    set_seconds: dict[str, float]  # summed stage seconds per container (set), from the materializations table
-    set_pages: dict[str, int]
+    set_seconds: dict[str, float]  # summed stage seconds per set (its container), from the materializations table
+    set_pages: dict[str, int]  # pages per set, from the pages table
+
+
+def container_key(set_name: str) -> str:
+    """The partition key the pipeline gives a set's inbox folder (`docbank_digital` -> `docbank-digital`)."""
+    from ocr_resources.pipeline.containers import partition_key_for
+
+    return partition_key_for(set_name)
 
 
 def run_pipeline(sets: dict[str, list[Doc]], workdir: Path, profile: str = "offline") -> PipelineRun:
@@ -57,16 +64,18 @@ def run_pipeline(sets: dict[str, list[Doc]], workdir: Path, profile: str = "offl
         raise_on_error=True)
     seconds = time.perf_counter() - started
     store = ResultStore(store_path)
-    set_seconds = {r["partition_key"]: r["s"] for r in store.query(
+    set_of = {key: entry.name for key, entry in inbox_entries(inbox).items()}  # partition key -> set name
+    set_seconds = {set_of.get(r["partition_key"], r["partition_key"]): r["s"] for r in store.query(
         "SELECT partition_key, sum(seconds) AS s FROM materializations WHERE run_id = ? GROUP BY 1", [result.run_id])}
-    set_pages = {r["container_id"]: r["n"] for r in store.query(
+    set_pages = {set_of.get(r["container_id"], r["container_id"]): r["n"] for r in store.query(
         "SELECT container_id, count(*) AS n FROM pages GROUP BY 1")}
     logging.getLogger(__name__).info("pipeline run %s: %.1fs", result.run_id, seconds)
     return PipelineRun(store_path, seconds, result.run_id, set_seconds, set_pages)
 
 
 class Results:
-    """What the run stored, per document, in the shapes the scorers take."""
+    """What the run stored, per document, in the shapes the scorers take. `container` is the set's partition
+    key (`container_key`)."""
 
     def __init__(self, store_path: Path):
         from ocr_resources.store import ResultStore

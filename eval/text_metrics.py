@@ -257,3 +257,163 @@ def positional_word_scores(pred: list[BoxWord], truth_lines: list[tuple[tuple[fl
         edits += Levenshtein.distance(pred_words, truth_norm)
         found += sum((Counter(pred_words) & Counter(truth_norm)).values())
     return max(0.0, 1.0 - edits / total), found / total
+
+
+# -- receipts: lines and order-aware WER ---------------------------------------------------------------------
+def _line_norm(text: str, markdown: bool = False) -> str:
+    """One line compared as it reads: NFKC (ligatures, full-width forms), Markdown markup out where the tool
+    writes Markdown, whitespace collapsed, case folded (SROIE's human lines are upper case where the receipt
+    prints "Jalan Ibrahim Sultan"). Punctuation is kept: "RM20.00" is not "RM2000"."""
+    text = unicodedata.normalize("NFKC", text or "")
+    if markdown:
+        text = strip_markdown(text)
+    return " ".join(text.split()).casefold()
+
+
+def line_similarity(a: str, b: str) -> float:
+    """1 - normalized edit distance (Levenshtein / the longer length): 1 = identical, 0 = nothing alike."""
+    if not a and not b:
+        return 1.0
+    return 1.0 - Levenshtein.normalized_distance(a, b)
+
+
+def line_candidates(pred: str, truth_words: int, markdown: bool = False, slack: int = 2) -> list[str]:
+    """What a truth line of `truth_words` words may be matched against: every predicted line, and every
+    window of `truth_words` ± `slack` consecutive words of the whole prediction (so a tool that writes a
+    receipt's two columns on one line, or one line across two, still has the line's words together)."""
+    lines = [_line_norm(line, markdown) for line in (pred or "").splitlines()]
+    lines = [line for line in lines if line]
+    stream = " ".join(lines).split()
+    out = set(lines)
+    for n in range(max(1, truth_words - slack), truth_words + slack + 1):
+        for i in range(0, max(0, len(stream) - n) + 1):
+            out.add(" ".join(stream[i:i + n]))
+    return sorted(out)
+
+
+def best_line_similarity(truth_line: str, pred: str, markdown: bool = False) -> float:
+    """The truth line's similarity to its best-matching predicted line or window of words (0 with nothing)."""
+    from rapidfuzz import process
+
+    line = _line_norm(truth_line)
+    candidates = line_candidates(pred, len(line.split()), markdown)
+    if not line or not candidates:
+        return 1.0 if not line else 0.0
+    hit = process.extractOne(line, candidates, scorer=Levenshtein.normalized_similarity)
+    return float(hit[1]) if hit else 0.0
+
+
+def line_recall_counts(truth_lines: list[str], pred: str, markdown: bool = False,
+                       threshold: float = 0.9) -> tuple[int, int]:
+    """(truth lines found, truth lines): a line is found when some predicted line or window of words has
+    similarity >= `threshold` to it (`best_line_similarity`)."""
+    lines = [t for t in (_line_norm(t) for t in truth_lines) if t]
+    found = sum(best_line_similarity(t, pred, markdown) >= threshold for t in lines)
+    return found, len(lines)
+
+
+def wer(pred: str, truth: str) -> float:
+    """Word error rate, order-aware: word-level edit distance of the whole prediction against the whole
+    truth (read top to bottom) over the truth's word count. Not floored: a tool that writes more wrong words
+    than the truth has scores above 1."""
+    t = words(truth)
+    if not t:
+        return 0.0 if not words(pred) else 1.0
+    return Levenshtein.distance(words(pred), t) / len(t)
+
+
+# -- DocBank: bag of words, hyphen-tolerant ------------------------------------------------------------------
+_HYPHENS = str.maketrans("", "", "-\u2010\u2011\u00ad")
+_OUTER_PUNCT = ".,;:!?()[]{}\"'\u201c\u201d\u2018\u2019*_"
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+def _ends_hyphen(tok: str) -> bool:
+    return len(tok) > 1 and tok[-1] in "-\u2010\u2011\u00ad"
+
+
+def join_hyphenated(tokens: list[str]) -> list[str]:
+    """Tokens in reading order with every token that ends in a hyphen joined to the next one ("distri-" +
+    "bution" -> "distri-bution"): a word broken at a line end is one word, whichever way a tool writes it."""
+    out: list[str] = []
+    joining = False
+    for tok in tokens:
+        if joining and out:
+            out[-1] += tok
+        else:
+            out.append(tok)
+        joining = _ends_hyphen(tok)
+    return out
+
+
+def word_key(word: str) -> str:
+    """A word as the bag-of-words metric compares it: NFKC (ligatures: "\ufb01eld" = "field"), hyphens out
+    ("magnetic-field" = "magneticfield" = "magnetic-" "field" joined), outer punctuation out ("13." = "13");
+    a token of punctuation only ("=", "(") is kept as it is."""
+    w = unicodedata.normalize("NFKC", word).translate(_HYPHENS)
+    stripped = w.strip(_OUTER_PUNCT)
+    return stripped or w
+
+
+def bag_keys(tokens: list[str]) -> list[str]:
+    """Keys of the words that `tokens` (in reading order) make once hyphenated pieces are joined;
+    pdfminer-style `(cid:N)` placeholders (glyphs without text) are dropped."""
+    tokens = [t for t in (_CID.sub("", t) for t in tokens) if t.strip()]
+    return [k for k in (word_key(w) for w in join_hyphenated(tokens)) if k]
+
+
+TruthToken = tuple  # (text, label) or (text, label, (x0, y0, x1, y1)) in PDF points, origin top-left
+
+
+def join_truth_hyphens(tokens: list[TruthToken], pred_keys: Counter) -> list[tuple[str, str]]:
+    """Truth words as (text, label), a token that ends in a hyphen joined to its continuation when the
+    prediction has the joined word. Truth tokens in line order across columns are not in reading order, so
+    with boxes the continuation is looked for on the next lines below and left of the hyphen (nearest first);
+    without boxes it is the next token. Where the prediction has no joined word, the pieces stay two words."""
+    live = [(t[0], t[1], t[2] if len(t) > 2 else None) for t in tokens]
+    used = [False] * len(live)
+    out: list[tuple[str, str]] = []
+    for i, (text, label, box) in enumerate(live):
+        if used[i]:
+            continue
+        used[i] = True
+        if _ends_hyphen(text):
+            if box is None:
+                cands = [i + 1] if i + 1 < len(live) else []
+            else:
+                height = max(1.0, box[3] - box[1])
+                cands = sorted((j for j, (_, _, b) in enumerate(live) if not used[j] and b is not None
+                                and box[1] + 0.3 * height < b[1] < box[3] + 2.5 * height and b[0] < box[0]),
+                               key=lambda j: (live[j][2][1], live[j][2][0]))
+            for j in cands:
+                if not used[j] and pred_keys.get(word_key(text + live[j][0])):
+                    used[j] = True
+                    text += live[j][0]
+                    break
+        out.append((text, label))
+    return out
+
+
+def bag_of_words_counts(pred: str, truth_tokens: list[TruthToken], markdown: bool = False) -> dict:
+    """Word recall and precision as counts, overall and per truth label (bag of words, order-free,
+    hyphen-tolerant: `bag_keys`, `join_truth_hyphens`). A truth word matched by the prediction is credited to
+    its labels in proportion where the same word has several labels on the page ("the" in a caption and in a
+    paragraph).
+
+    Returns {"matched", "truth", "pred", "by_label": {label: [matched (float), truth]}}."""
+    pred_keys = Counter(bag_keys(normalize(pred or "", markdown=markdown).split()))
+    truth_tokens = [(_CID.sub("", t[0]), *t[1:]) for t in truth_tokens]
+    truth_tokens = [t for t in truth_tokens if t[0].strip()]
+    truth_by_label: dict[str, Counter] = {}
+    for text, label in join_truth_hyphens(truth_tokens, pred_keys):
+        key = word_key(text)
+        if key:
+            truth_by_label.setdefault(label, Counter())[key] += 1
+    truth_all = sum(truth_by_label.values(), Counter())
+    matched = pred_keys & truth_all
+    by_label = {}
+    for label, counts in truth_by_label.items():
+        got = sum(n * min(1.0, pred_keys[k] / truth_all[k]) for k, n in counts.items())
+        by_label[label] = [round(got, 3), sum(counts.values())]
+    return {"matched": sum(matched.values()), "truth": sum(truth_all.values()), "pred": sum(pred_keys.values()),
+            "by_label": by_label}

@@ -41,3 +41,169 @@ def test_a_paragraph_the_output_rightly_repeats_is_placed_where_the_order_holds(
 def test_monotone_positions_take_the_longest_chain_and_the_best_match_off_it():
     assert monotone_positions([[50, 10], [20], [30]]) == [10, 20, 30]
     assert monotone_positions([[5], [1], [9], []]) == [5, 1, 9, None]
+
+
+# -- receipts: line recall and order-aware WER --------------------------------------------------------------
+def test_a_receipt_line_is_found_in_a_predicted_line_or_a_window_of_words():
+    from eval.text_metrics import best_line_similarity, line_recall_counts
+
+    truth = ["TOTAL RM 20.00", "THANK YOU", "INVOICE NO: 22497"]
+    # the tool writes two receipt columns on one line and reads one character wrong in the last line
+    pred = "ITEM 1 TOTAL RM 20.00 CASH\nTHANK YOU\nINVOICE NO: 22491"
+    assert best_line_similarity("TOTAL RM 20.00", pred) == 1.0  # a window of the first line
+    assert best_line_similarity("INVOICE NO: 22497", pred) == 1 - 1 / 17  # one edit in 17 characters
+    assert line_recall_counts(truth, pred) == (3, 3)
+    # two wrong characters in a short line fall below 0.9
+    assert line_recall_counts(["THANK YOU"], "THINK YOB") == (0, 1)
+    assert line_recall_counts(truth, "") == (0, 3)
+    # markup is not text: a Markdown heading reads as its words
+    assert line_recall_counts(["THANK YOU"], "## **THANK YOU**", markdown=True) == (1, 1)
+    # case does not count: the human lines are upper case where the receipt prints "Thank you"
+    assert line_recall_counts(["THANK YOU"], "Thank you") == (1, 1)
+
+
+def test_wer_is_order_aware_and_not_floored():
+    from eval.text_metrics import wer
+
+    assert wer("a b c d", "a b c d") == 0.0
+    assert wer("c d a b", "a b c d") == 1.0  # the same words in another order: 4 edits in 4 words
+    assert wer("a x c", "a b c d") == 0.5  # one substitution, one deletion
+    assert wer("a b c d e f g h", "a b") == 3.0  # six insertions over two truth words
+    assert wer("", "") == 0.0
+
+
+# -- DocBank: bag of words, hyphen-tolerant -----------------------------------------------------------------
+def test_bag_of_words_tolerates_hyphenation_either_way():
+    from eval.text_metrics import bag_of_words_counts
+
+    # truth tokens in DocBank's line order (with boxes): "distri-" ends line 1 of the left column; the right
+    # column's first line ("Right") comes before the left column's second line in that order
+    truth = [("The", "paragraph", (10, 10, 30, 20)), ("distri-", "paragraph", (35, 10, 60, 20)),
+             ("Right", "paragraph", (110, 10, 140, 20)), ("bution", "paragraph", (10, 22, 40, 32)),
+             ("magnetic-field", "caption", (10, 40, 80, 50))]
+    joined = bag_of_words_counts("The distribution Right magnetic field", truth)
+    assert joined["truth"] == 4 and joined["by_label"]["paragraph"] == [3.0, 3]
+    # "magnetic field" (two words) does not match "magnetic-field" (one word): 3 of 4
+    assert joined["matched"] == 3 and joined["by_label"]["caption"] == [0.0, 1]
+    kept = bag_of_words_counts("The distri-\nbution Right magnetic-field", truth)  # a reader that keeps the break
+    assert kept["matched"] == kept["truth"] == 4
+    hyphen_kept = bag_of_words_counts("The distri- bution Right magneticfield", truth)  # pieces on one line
+    assert hyphen_kept["matched"] == hyphen_kept["truth"] == 4
+    split = bag_of_words_counts("The distri bution Right", truth)  # the pieces as words: both found, 2 truth words
+    assert split["truth"] == 5 and split["matched"] == 4
+
+
+def test_bag_of_words_precision_ligatures_and_placeholders():
+    from eval.text_metrics import bag_of_words_counts
+
+    truth = [("ﬁeld", "paragraph"), ("(cid:54)", "equation"), ("Figure", "caption"), ("13.", "caption")]
+    c = bag_of_words_counts("field Figure 13 extra words", truth)
+    assert (c["matched"], c["truth"], c["pred"]) == (3, 3, 5)  # (cid:N) is no word; "13." = "13"
+    assert "equation" not in c["by_label"]
+    # a word with two labels: credit shared in proportion
+    shared = bag_of_words_counts("the", [("the", "caption"), ("the", "paragraph")])
+    assert shared["by_label"] == {"caption": [0.5, 1], "paragraph": [0.5, 1]}
+
+
+# -- TEDS ---------------------------------------------------------------------------------------------------
+def test_teds_on_tiny_html_pairs():
+    from eval.table_metrics import teds_html
+
+    a = "<table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table>"
+    assert teds_html(a, a) == 1.0
+    # one cell's text wrong: rename cost 1 of 6 nodes under <table> (2 tr + 4 td)
+    b = "<table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>x</td></tr></table>"
+    assert abs(teds_html(b, a) - (1 - 1 / 6)) < 1e-9
+    assert teds_html(b, a, structure_only=True) == 1.0
+    # a missing row: its tr and two tds deleted, 3 of 6
+    c = "<table><tr><td>1</td><td>2</td></tr></table>"
+    assert abs(teds_html(c, a) - 0.5) < 1e-9
+    # a spanning cell where the truth has two: rename (span differs) 1 + delete 1, over 6 nodes
+    d = "<table><tr><td colspan='2'>1</td></tr><tr><td>3</td><td>4</td></tr></table>"
+    assert abs(teds_html(d, a, structure_only=True) - (1 - 2 / 6)) < 1e-9
+    # thead/tbody and th read through; cell text compared without whitespace and case
+    e = "<table><thead><tr><th>1</th><th>2</th></tr></thead><tbody><tr><td>3</td><td> 4 </td></tr></tbody></table>"
+    assert teds_html(e, a) == 1.0
+    # text half wrong: normalized edit distance 0.5 on one cell
+    f = "<table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4x</td></tr></table>"
+    assert abs(teds_html(f, a) - (1 - 0.5 / 6)) < 1e-9
+
+
+def test_teds_grid_from_cells_fills_holes_and_drops_uncovered_rows():
+    from eval.table_metrics import Cell, Table, teds
+
+    truth = Table(1, [Cell(1, 0, "a"), Cell(1, 1, "b"), Cell(2, 0, "c")])  # row 0 absent, (2, 1) empty
+    pred = Table(1, [Cell(0, 0, "a"), Cell(0, 1, "b"), Cell(1, 0, "c"), Cell(1, 1, "")])
+    assert teds(pred, truth) == 1.0
+
+
+def test_table_tree_edit_distance_equals_apted():
+    """The O(n*m) distance for table > tr > td trees against APTED (what PubTabNet's TEDS runs) on random
+    tables: rows merged and split, spans, empty rows, text."""
+    import random
+
+    import pytest
+
+    apted = pytest.importorskip("apted")
+    from rapidfuzz.distance import Levenshtein
+
+    from eval.table_metrics import TableNode, tree_edit_distance
+
+    def config(structure_only: bool):
+        class Config(apted.Config):
+            def rename(self, a, b):
+                if a.tag != b.tag or a.colspan != b.colspan or a.rowspan != b.rowspan:
+                    return 1.0
+                if a.tag == "td" and not structure_only and (a.content or b.content):
+                    return Levenshtein.normalized_distance(a.content, b.content)
+                return 0.0
+
+            def children(self, node):
+                return node.children
+
+        return Config()
+
+    rng = random.Random(22)
+
+    def table() -> TableNode:
+        return TableNode("table", children=[
+            TableNode("tr", children=[TableNode("td", rng.choice([1, 1, 2]), rng.choice([1, 1, 2]),
+                                                rng.choice(["", "a", "ab", "b", "abc"]))
+                                      for _ in range(rng.randint(0, 4))])
+            for _ in range(rng.randint(0, 4))])
+
+    for _ in range(400):
+        a, b = table(), table()
+        for structure_only in (False, True):
+            expected = apted.APTED(a, b, config(structure_only)).compute_edit_distance()
+            assert abs(tree_edit_distance(a, b, structure_only) - expected) < 1e-9, (a.bracket(), b.bracket())
+
+
+# -- fixtures: cell-text recall and detection ---------------------------------------------------------------
+def test_fixture_tables_match_one_to_one_by_cell_text():
+    from eval.table_metrics import Cell, Table, score_fixture_document
+
+    first = Table(1, [Cell(0, 0, "Year"), Cell(0, 1, "Total"), Cell(1, 0, "2007"), Cell(1, 1, "1,505")])
+    second = Table(1, [Cell(0, 0, "Name"), Cell(1, 0, "Ann"), Cell(2, 0, "Bob")])
+    # one predicted table holding the first table's cells shifted by a title row, nothing for the second
+    pred = Table(1, [Cell(0, 0, "Title"), Cell(1, 0, "Year"), Cell(1, 1, "Total"), Cell(2, 0, "2007")])
+    s = score_fixture_document([first, second], [pred])
+    assert s["detected"] == 1 and s["cell_recall"] == [0.75, 0.0] and s["teds"][1] == 0.0
+    other_page = Table(2, second.cells)
+    assert score_fixture_document([second], [other_page])["detected"] == 0
+
+
+# -- the report split ---------------------------------------------------------------------------------------
+def test_split_is_stable_and_by_name_only():
+    import hashlib
+
+    from eval.datasets import split_of
+
+    # fixed once: these must never change (a change would mix tune and report documents)
+    assert [split_of(n) for n in ("sroie_007", "sroie_033", "eu-001", "us-001", "multi_page")] == [
+        "report", "tune", "tune", "report", "report"]
+    for name in ("a", "b", "docbank_135_1410_4804_mpk_2", "Ünïcode name"):
+        expected = "report" if hashlib.sha1(name.encode("utf-8")).digest()[0] % 2 == 0 else "tune"
+        assert split_of(name) == expected
+    halves = [split_of(f"doc_{i}") for i in range(400)]
+    assert 150 < halves.count("report") < 250  # about half each
