@@ -74,7 +74,8 @@ class PipelineStorage(ConfigurableResource):
     follow_symlinks: bool = Field(default=False, description="Follow symbolic links in the inbox wherever they "
                                   "point (a trusted inbox); by default they are refused with an error row.")
     read_snapshot: bool = Field(default=True, description="Refresh data/ocr-read.duckdb, a read-only copy for "
-                                "analysts, after each step's last commit (and every minute within a step over many containers).")
+                                "analysts, after each step's last commit (and every minute within a step over "
+                                "many containers).")
     max_page_pixels: int = Field(default=40_000_000, description="Pixel budget of one page image; larger pages "
                                  "render at a lower dpi (recorded per page).")
     worker_memory_mb: int = Field(default=2048, description="Memory limit of each process that opens or renders "
