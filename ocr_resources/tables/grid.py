@@ -187,30 +187,7 @@ def to_structure(grid: Grid, filled: set[int] = frozenset()) -> TableStructure:
             if (r, k) not in covered:
                 cells.append(TableCell(r, k, 1, 1, r < grid.header_rows, "", None))
     cells.sort(key=lambda c: (c.row, c.col))
-    return TableStructure(grid.n_rows, grid.n_cols, with_header_paths(_heading_row_spans(cells)), method=grid.method)
-
-
-def _heading_row_spans(cells: list[TableCell]) -> list[TableCell]:
-    """A heading with nothing under it in the heading rows below (the stub's "State" beside a year over
-    its "Number" and "%") spans those rows, as the stacked heading rows beside it do."""
-    at = {(c.row, c.col): c for c in cells}
-    gone: set[tuple[int, int]] = set()
-    out = []
-    for c in cells:
-        if (c.row, c.col) in gone:
-            continue
-        if c.is_header and c.text:
-            span = c.row_span
-            while True:
-                below = at.get((c.row + span, c.col))
-                if (below is None or not below.is_header or below.text or below.col_span != c.col_span
-                        or (below.row, below.col) in gone):
-                    break
-                gone.add((below.row, below.col))
-                span += below.row_span
-            c = replace(c, row_span=span)
-        out.append(c)
-    return out
+    return TableStructure(grid.n_rows, grid.n_cols, with_header_paths(cells), method=grid.method)
 
 
 def with_header_paths(cells: list[TableCell]) -> list[TableCell]:
