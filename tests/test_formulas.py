@@ -377,3 +377,13 @@ def test_inline_bold_vector_after_a_script_and_factorial_kept():
             ch("=", x + 18, font="CMR10"), ch("n", x + 26), ch("!", x + 31.3, font="CMR10", width=2.8)]
     after, _ = _words("here.", x + 38)
     assert [s.latex for s in inline_math(before + math + after)] == [r"\mu_{0}\mathbf{J}=n!"]
+
+
+def test_list_bullets_and_office_symbol_font_make_no_formulas():
+    from ocr_resources.text.page_formulas import find_formulas
+
+    item, _ = _words("first item of the list", 12, font="Times-Roman")
+    bullet_cmsy = [ch("•", 0, font="CMSY10")] + item  # a LaTeX itemize bullet
+    bullet_symbol = [ch("•", 0, font="Symbol")] + item
+    table_cell = [ch("≥", 0, font="SymbolMT"), ch("1", 6, font="Arial"), ch("8", 11, font="Arial")]
+    assert find_formulas(bullet_cmsy) == [] and find_formulas(bullet_symbol) == [] and find_formulas(table_cell) == []

@@ -134,8 +134,8 @@ def is_math_font(font: str) -> bool:
     f = font_family(font)
     return (f.startswith(("cmmi", "cmsy", "cmex", "cmbsy", "msam", "msbm", "eufm", "eusm", "rsfs", "esint",
                           "stmary", "wasy", "lmmi", "lmsy", "lmex", "mnsymbol"))
-            or "math" in f or f.startswith("stix") or f.startswith("xits") or f == "symbol"
-            or f.startswith("symbolmt"))
+            or "math" in f or f.startswith("stix") or f.startswith("xits"))
+    # (not the Symbol font of office documents: its bullets and signs sit in prose, lists and tables)
 
 
 def letter_style(font: str, bold: bool = False) -> str:

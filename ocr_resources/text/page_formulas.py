@@ -21,6 +21,8 @@ from ocr_resources.text.math_symbols import FUNCTIONS, is_math_font
 
 WordRecord = tuple[str, float, float, float, float, float | None, bool, bool]
 SEGMENT_GAP = 2.5  # ems: a wider horizontal gap inside a band is a column gutter or an equation number's
+_LONE_MARKS = frozenset({r"\bullet", r"\cdot", r"\circ", r"\diamond", r"\star", "*", "-", r"\dagger",
+                         r"\ddagger", r"\S", r"\P"})
 _EQUATION_NUMBER = re.compile(r"^\(\s*[\w.\-]{1,8}\s*\)$")
 
 
@@ -137,10 +139,11 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
         groups.append(group)
     out: list[PageFormula] = []
     used: set[int] = set()
+    # a lone mark (a list's bullet drawn from a math font) is no formula
     for group in groups:
         members = [c for j in sorted(group) for c in segs[j]]
         latex = rebuild_latex(members, rules)
-        if latex:
+        if latex and latex not in _LONE_MARKS:
             out.append(PageFormula(_box(members), latex, "display", "text layer: a line of math glyphs"))
             used |= group
     for j, seg in enumerate(segs):
@@ -148,7 +151,7 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
             continue
         for span in inline_math(seg, rules):
             run = seg[span.start:span.end]
-            if any(is_math_font(c.font) for c in run):
+            if any(is_math_font(c.font) for c in run) and span.latex not in _LONE_MARKS:
                 out.append(PageFormula(span.box, span.latex, "inline", "text layer: math glyphs inside a line"))
     return out
 
