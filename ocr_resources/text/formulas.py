@@ -8,12 +8,16 @@ rules (fraction bars, radical vincula). The layout is read outside in:
   a rule with glyphs on one side only is an over- or underline;
 - a big operator (∑ ∏ ⋃ ...) takes what is stacked right above and below it as its limits;
 - an accent glyph (ˆ ˜ ¯ ˙ ⃗) over a glyph puts that accent on it;
+- rows stacked between tall delimiters with no rule between them are an array (pmatrix, bmatrix, ...,
+  \\binom for one column of two, cases after a lone brace), columns cut at the gaps no row has ink in;
 - what is left is one line of symbols on a main baseline (the one most full-size glyphs share); a smaller
   glyph raised above it is a superscript, one lowered below it a subscript, of the symbol before it, and
   each script is read the same way (scripts of scripts);
 - tall delimiters from the extension font pair into \\left ... \\right; upright letter runs are function
   names (\\sin) or \\mathrm{...}, bold ones \\mathbf{...}.
-Everything here is pure: glyphs and rules in, LaTeX out, so it is tested on synthetic glyph lists."""
+Inside a line of text, `inline_math` finds the runs of math (they start at a glyph only math uses) and
+rebuilds each. Everything here is pure: glyphs and rules in, LaTeX out, so it is tested on synthetic glyph
+lists (tests/test_formulas.py) and scored on pdflatex pages (eval/formulas.py)."""
 
 from __future__ import annotations
 
@@ -98,8 +102,6 @@ def _atom(c: MathChar) -> _Elem | None:
         if not latex:
             return None
         e.latex, e.kind, e.tall = latex, kind, kind in ("delim", "piece")
-        if kind == "accent":
-            e.latex = latex
         return e
     if is_symbol_font(c.font) and (c.unmapped or code < 0x20) and code in CMSY:
         e.latex = CMSY[code]
