@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("OCR_SHARED_DIR") or ROOT.parent.parent / "shared")
 CACHE = ROOT / "cache"
 TWIN_DPI = 150  # what a typical office scanner produces; the twins then test the OCR path, not the text layer
+# Table images: each ICDAR table is rendered at one of these, fixed per table by a hash of its name (a table
+# photographed or screenshotted from a paper arrives anywhere between screen and scanner resolution)
+TABLE_IMAGE_DPIS = (72, 100, 150)
+TABLE_IMAGE_MARGIN_PT = 8.0  # white around the table: ICDAR's boxes hug the text, ruling lines sit just outside
 
 # Fixed subsets for `--quick`: a few of every kind (multi-column, tables, headings, scans of forms and
 # tables), chosen once by kind, never re-chosen by score.
@@ -42,6 +46,10 @@ QUICK = {
     "tables_tabula": ["spanning_cells", "argentina_diputados_voting_record"],
     # two ruled tables on a page; two unruled tables with title and note lines as rows
     "tables_camelot": ["twotables_2", "12s0324"],
+    # table images, two of the tune half and three of the report half: a small ruled 3x3 table at 72 dpi
+    # and a text-heavy table from a rotated (landscape) page at 150 dpi; a 10x3 table at 150 dpi, a wide
+    # 26x11 statistics table at 72 dpi, an 8x3 table at 100 dpi
+    "table_images": ["eu-003@p1t1", "eu-015@p1t2", "eu-013@p4t2", "us-001@p1t1", "us-036@p2t1"],
 }
 # DocBank labels scored on their own (`footer` holds footnotes, which a reader keeps)
 DOCBANK_LABELS = ("paragraph", "equation", "table", "caption", "reference", "footer")
@@ -51,7 +59,19 @@ DOCBANK_LABELS = ("paragraph", "equation", "table", "caption", "reference", "foo
 class Doc:
     name: str
     pdf: Path
-    truth: Path  # .md (docling, twins), .tables.json (icdar), .txt (scanned)
+    truth: Path  # .md (docling, twins), .tables.json (icdar, table_images), .txt (scanned)
+    source: str | None = None  # a document made from another (a table image): its source's name
+
+
+def source_of(name: str) -> str:
+    """The name of the document a made one was made from (`eu-003@p1t1` -> `eu-003`); else the name itself."""
+    return name.partition("@")[0]
+
+
+def doc_split(doc: Doc) -> str:
+    """The document's half: a document made from another takes its source's half, so that tuning on a table
+    image never tunes on a table of a report-half page."""
+    return split_of(doc.source or doc.name)
 
 
 def split_of(name: str) -> str:
@@ -113,6 +133,86 @@ def twins(quick: bool = False) -> list[Doc]:
             continue
         out.append(Doc(doc.name, make_twin(doc.pdf), doc.truth))
     return out
+
+
+def table_images(quick: bool = False) -> list[Doc]:
+    """Each ICDAR truth table cropped from its page (rendered at a dpi of `TABLE_IMAGE_DPIS` fixed by the
+    table's name) with a small white margin, wrapped as a one-page image-only PDF: a table with nothing
+    around it. Named `SOURCE@pPAGEtTABLE`; truth: that one table (`NAME.tables.json`, in the crop's page)."""
+    out = []
+    for doc in icdar(quick=False):
+        for table in json.loads(doc.truth.read_text())["tables"]:
+            name = f"{doc.name}@p{table['page']}t{table['table_id']}"
+            if quick and name not in QUICK["table_images"]:
+                continue
+            pdf, truth = make_table_image(doc, table, name)
+            out.append(Doc(name, pdf, truth, source=source_of(name)))
+    return out
+
+
+def table_image_dpi(name: str) -> int:
+    """The dpi a table image is rendered at: fixed by the table's name (second byte of its sha1)."""
+    return TABLE_IMAGE_DPIS[hashlib.sha1(name.encode("utf-8")).digest()[1] % len(TABLE_IMAGE_DPIS)]
+
+
+def crop_box_px(region_bbox: tuple[float, float, float, float], page_height_pt: float, scale: float,
+                margin_pt: float = TABLE_IMAGE_MARGIN_PT) -> tuple[int, int, int, int]:
+    """The crop (left, top, right, bottom) in pixels of the page rendered at `scale` (pixels per point; origin
+    top-left) for a box in PDF points with origin bottom-left as ICDAR gives it (x0, y0, x1, y1), grown by the
+    margin on every side. It may reach past the page: the caller pads with white."""
+    x0, y0, x1, y1 = region_bbox
+    return (int((x0 - margin_pt) * scale), int((page_height_pt - y1 - margin_pt) * scale),
+            int(round((x1 + margin_pt) * scale)), int(round((page_height_pt - y0 + margin_pt) * scale)))
+
+
+def box_in_crop(region_bbox: tuple[float, float, float, float], page_height_pt: float, scale: float,
+                crop: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+    """The table's box in the crop's own PDF page (points, origin bottom-left, as ICDAR's), where the crop's
+    pixels are wrapped at `scale` pixels per point."""
+    x0, y0, x1, y1 = region_bbox
+    left, top, _, bottom = crop
+    height_pt = (bottom - top) / scale
+    # top-left pixel coordinates in the crop, then back to points with the origin at the bottom
+    tx0, tx1 = x0 * scale - left, x1 * scale - left
+    ty0, ty1 = (page_height_pt - y1) * scale - top, (page_height_pt - y0) * scale - top
+    return (round(tx0 / scale, 2), round(height_pt - ty1 / scale, 2), round(tx1 / scale, 2),
+            round(height_pt - ty0 / scale, 2))
+
+
+def make_table_image(doc: Doc, table: dict, name: str) -> tuple[Path, Path]:
+    """(image-only PDF, truth JSON) of one ICDAR table, cached under eval/cache/table_images/."""
+    import pypdfium2
+    from PIL import Image
+
+    folder = CACHE / "table_images"
+    target, truth = folder / f"{name}.pdf", folder / f"{name}.tables.json"
+    newest = max(doc.pdf.stat().st_mtime, doc.truth.stat().st_mtime)
+    if target.exists() and truth.exists() and min(target.stat().st_mtime, truth.stat().st_mtime) >= newest:
+        return target, truth
+    folder.mkdir(parents=True, exist_ok=True)
+    dpi = table_image_dpi(name)
+    scale = dpi / 72
+    document = pypdfium2.PdfDocument(str(doc.pdf))
+    try:
+        page = document[table["page"] - 1]
+        # ICDAR's boxes are in the page as displayed (a /Rotate page's too): render as displayed
+        image = page.render(scale=scale).to_pil().convert("RGB")
+    finally:
+        document.close()
+    page_height_pt = image.height / scale
+    crop = crop_box_px(tuple(table["region_bbox"]), page_height_pt, scale)
+    canvas = Image.new("RGB", (crop[2] - crop[0], crop[3] - crop[1]), "white")
+    canvas.paste(image.crop((max(0, crop[0]), max(0, crop[1]), min(image.width, crop[2]),
+                             min(image.height, crop[3]))), (max(0, -crop[0]), max(0, -crop[1])))
+    tmp = target.with_suffix(".tmp")
+    canvas.save(tmp, format="PDF", resolution=float(dpi))
+    tmp.replace(target)
+    bbox = box_in_crop(tuple(table["region_bbox"]), page_height_pt, scale, crop)
+    data = {"source": f"{doc.name} page {table['page']} table {table['table_id']}", "dpi": dpi,
+            "coords": "PDF user space points of this one-page PDF, origin bottom-left, y up; bbox=[x1,y1,x2,y2]",
+            "tables": [{**table, "page": 1, "region_bbox": list(bbox)}]}
+    truth.write_text(json.dumps(data, indent=1))
+    return target, truth
 
 
 def receipts(quick: bool = False) -> list[Doc]:

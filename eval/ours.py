@@ -119,6 +119,15 @@ class Results:
             tables.append(Table(h["page_no"], cells.get((h["page_no"], h["region_no"]), []), bbox))
         return Output(tables=tables, error=self.errors(container, doc))
 
+    def regions(self, container: str, document: str) -> list[dict]:
+        """The document's layout regions as the pipeline decided them: page_no, label, model_label and the box
+        (x0, y0, x1, y1: PDF points, origin top-left, as the words'), with the page's width_pt/height_pt."""
+        return self.store.query(
+            "SELECT r.page_no, r.region_no, r.label, r.model_label, r.x0, r.y0, r.x1, r.y1, p.width_pt, p.height_pt"
+            " FROM regions r JOIN pages p USING (container_id, document_id, page_no)"
+            " WHERE r.container_id = ? AND r.document_id = ? ORDER BY r.page_no, r.region_no",
+            [container, f"{document}.pdf"])
+
     def errors(self, container: str, doc: Doc) -> str | None:
         rows = self.store.query("SELECT stage, message FROM errors WHERE container_id = ? AND document_id = ?",
                                 [container, f"{doc.name}.pdf"])

@@ -6,14 +6,16 @@
     python -m eval.run --only receipts,docbank_digital,docbank_render,tables_tabula,tables_camelot
 
 Sets: docling (digital PDFs, Markdown truth), twins (the same pages as image-only PDFs), icdar (ICDAR-2013
-tables), scanned (real scans, human hOCR words), receipts (SROIE scanned receipts, human lines),
+tables), table_images (each ICDAR truth table cropped from its page at 72-150 dpi, an image-only PDF),
+scanned (real scans, human hOCR words), receipts (SROIE scanned receipts, human lines),
 docbank_digital / docbank_render (arXiv pages, born-digital and as 200-dpi images; tokens with layout labels),
 tables_tabula / tables_camelot (those tools' test fixtures: silver, the truth is the tools' own output).
 
 Every set is cut once into a tune half and a report half by a stable hash of the document name
-(`datasets.split_of`). The top-level figures of eval/results/latest.json are the report half's (`split:
-"report"`), the tune half's are under `tune` (for each peer under `peers.<name>.tune`); the printed table shows
-report / tune. Speed (pages/s) is over both halves of a set: stage seconds are measured per set, not per page.
+(`datasets.split_of`; a table image takes its source page's half). The top-level figures of
+eval/results/latest.json are the report half's (`split: "report"`), the tune half's are under `tune` (for each
+peer under `peers.<name>.tune`); the printed table shows report / tune. Speed (pages/s) is over both halves
+of a set: stage seconds are measured per set, not per page.
 Writes eval/results/latest.json and prints a table. Scores are reported, never asserted here
 (tests/test_quality_guard.py holds the floors)."""
 
@@ -43,7 +45,8 @@ from eval.peers import Output
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FIXTURE_SETS = ("tables_tabula", "tables_camelot")
-SETS = ("docling", "twins", "icdar", "scanned", "receipts", "docbank_digital", "docbank_render", *FIXTURE_SETS)
+SETS = ("docling", "twins", "icdar", "table_images", "scanned", "receipts", "docbank_digital", "docbank_render",
+        *FIXTURE_SETS)
 TEDS_SETS = ("icdar", *FIXTURE_SETS)  # table sets whose truth has a grid
 DIGITAL_SPEED_SETS = ("docling", "docbank_digital", *FIXTURE_SETS)  # digital_pages_per_second: these together
 OURS = "ours"
@@ -62,6 +65,7 @@ NEW_KEYS = (
     "checks_table_pass_rate",
     # layout figures (`layout_figures`): None until a layout metric fills them
     "pages_losing_words", "table_image_detection_recall", "layout_label_agreement",
+    "table_image_cell_f1", "layout_label_agreement_by_class",
 )
 # Figures whose value is lower-is-better (the printed table says so)
 LOWER_IS_BETTER = ("digital_text_ned", "twins_text_ned", "receipts_wer", "nonchars")
@@ -157,7 +161,7 @@ def score_fixture(out: Output, doc: Doc) -> dict[str, Any]:
 
 SCORERS = {"docling": lambda out, doc: score_text(out, doc.truth.read_text(encoding="utf-8")),
            "twins": lambda out, doc: score_text(out, doc.truth.read_text(encoding="utf-8")),
-           "icdar": score_tables, "scanned": score_scan, "receipts": score_receipt,
+           "icdar": score_tables, "table_images": score_tables, "scanned": score_scan, "receipts": score_receipt,
            "docbank_digital": score_docbank, "docbank_render": score_docbank,
            "tables_tabula": score_fixture, "tables_camelot": score_fixture}
 
@@ -209,11 +213,96 @@ def score_unit_checks(rows: list[dict], texts: dict[tuple[str, str, str], str],
              len(by_doc), time.perf_counter() - started)
 
 
-def layout_figures(store_path: Path, rows: list[dict]) -> dict[str, dict[str, Any]]:
-    """HOOK (layout figures, read from the pipeline's DuckDB while it exists): per half, `pages_losing_words`
-    from eval/words_lost.py where present. `table_image_detection_recall` and `layout_label_agreement` are
-    filled here by their metric when one is written; until then they stay None."""
+# DocBank's token labels -> the canonical labels (ocr_resources.types.CANONICAL_LABELS) of a region that agrees
+# with them. Where our label set has no exact counterpart, every label a faithful reader would give is
+# accepted: DocBank's `footer` holds footnotes and page numbers (we have no footnote label: a page footer, or
+# text); an abstract, an author line, a date are body text to us; a list is a list or text; a reference
+# (a bibliography entry) is `reference` (CDLA's) or text/list; a section heading and the title are `title`.
+DOCBANK_TO_OURS: dict[str, frozenset[str]] = {
+    "paragraph": frozenset({"text"}), "abstract": frozenset({"text"}), "author": frozenset({"text"}),
+    "date": frozenset({"text"}), "list": frozenset({"list", "text"}), "section": frozenset({"title"}),
+    "title": frozenset({"title"}), "caption": frozenset({"caption"}), "equation": frozenset({"formula"}),
+    "table": frozenset({"table"}), "figure": frozenset({"figure"}), "footer": frozenset({"footer", "text"}),
+    "reference": frozenset({"reference", "text", "list"}),
+}
+NO_REGION = "(none)"  # a token whose centre no region holds
+
+
+def region_label_at(box: tuple[float, float, float, float], regions: list[dict]) -> str:
+    """The label of the region holding the centre of `box` (both in points, origin top-left): the smallest
+    such region where regions nest or overlap; `NO_REGION` where none does."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    holding = [r for r in regions if r["x0"] <= cx <= r["x1"] and r["y0"] <= cy <= r["y1"]]
+    if not holding:
+        return NO_REGION
+    return min(holding, key=lambda r: (r["x1"] - r["x0"]) * (r["y1"] - r["y0"]))["label"] or NO_REGION
+
+
+def label_agreement_counts(tokens: list[tuple[str, str, tuple[float, float, float, float]]],
+                           regions: list[dict]) -> dict[str, dict[str, int]]:
+    """Per DocBank label: how many of its tokens the region holding them labels with each of our labels
+    (a confusion row; `NO_REGION` for none). Tokens of labels outside `DOCBANK_TO_OURS` are left out."""
+    counts: dict[str, dict[str, int]] = {}
+    for _, label, box in tokens:
+        if label not in DOCBANK_TO_OURS:
+            continue
+        ours = region_label_at(box, regions)
+        row = counts.setdefault(label, {})
+        row[ours] = row.get(ours, 0) + 1
+    return counts
+
+
+def label_agreement(counts: dict[str, dict[str, int]]) -> tuple[float | None, dict[str, float | None]]:
+    """(overall agreement over every token, agreement per DocBank label) from `label_agreement_counts`."""
+    agreed = {label: sum(n for ours, n in row.items() if ours in DOCBANK_TO_OURS[label])
+              for label, row in counts.items()}
+    totals = {label: sum(row.values()) for label, row in counts.items()}
+    return (_share(sum(agreed.values()), sum(totals.values())),
+            {label: _share(agreed[label], totals[label]) for label in sorted(counts)})
+
+
+def _layout_label_figures(store_path: Path, rows: list[dict]) -> dict[str, dict[str, Any]]:
+    """`layout_label_agreement` (+ by class, token counts, confusion) per half, over the docbank_digital
+    pages this run scored: each DocBank token against the label of our region holding its centre."""
+    from eval.ours import Results, container_key
+
+    names = {r["document"] for r in rows if r["set"] == "docbank_digital" and r["tool"] == OURS}
+    docs = [d for d in datasets.docbank_digital(quick=False) if d.name in names]
     out: dict[str, dict[str, Any]] = {REPORT: {}, TUNE: {}}
+    if not docs:
+        return out
+    results, key = Results(store_path), container_key("docbank_digital")
+    merged: dict[str, dict[str, dict[str, int]]] = {REPORT: {}, TUNE: {}}
+    for doc in docs:
+        regions = results.regions(key, doc.name)
+        if any(r["x1"] > r["width_pt"] + 1 or r["y1"] > r["height_pt"] + 1 for r in regions):
+            log.warning("layout agreement: %s has regions outside the page (not points?)", doc.name)
+        # DocBank pages are one page each: page 1's regions
+        counts = label_agreement_counts(datasets.docbank_tokens(doc), [r for r in regions if r["page_no"] == 1])
+        half = merged[datasets.doc_split(doc)]
+        for label, row in counts.items():
+            for ours, n in row.items():
+                half.setdefault(label, {})[ours] = half.get(label, {}).get(ours, 0) + n
+    for half, counts in merged.items():
+        if not counts:
+            continue
+        overall, by_class = label_agreement(counts)
+        out[half] = {"layout_label_agreement": overall, "layout_label_agreement_by_class": by_class,
+                     "layout_label_tokens_by_class": {k: sum(v.values()) for k, v in sorted(counts.items())},
+                     "layout_label_confusion": counts}
+    return out
+
+
+def layout_figures(store_path: Path, rows: list[dict]) -> dict[str, dict[str, Any]]:
+    """HOOK (layout figures, read from the pipeline's DuckDB while it exists), per half: `pages_losing_words`
+    from eval/words_lost.py where present; `layout_label_agreement` (DocBank tokens against our regions'
+    labels). `table_image_detection_recall` is scored per document (the table_images set), in `aggregate`."""
+    out: dict[str, dict[str, Any]] = {REPORT: {}, TUNE: {}}
+    try:
+        for half, values in _layout_label_figures(store_path, rows).items():
+            out[half].update(values)
+    except Exception as exc:  # a bug here must not cost the run its other figures
+        log.warning("layout_label_agreement failed: %s: %s", type(exc).__name__, exc)
     try:
         from eval.words_lost import pages_losing_words
 
@@ -224,7 +313,8 @@ def layout_figures(store_path: Path, rows: list[dict]) -> dict[str, dict[str, An
         log.warning("pages_losing_words failed: %s: %s", type(exc).__name__, exc)
         return out
     for half in (REPORT, TUNE):
-        mine = [p for p in pages if datasets.split_of(str(p.get("document_id", "")).removesuffix(".pdf")) == half]
+        mine = [p for p in pages
+                if datasets.split_of(datasets.source_of(str(p.get("document_id", "")).removesuffix(".pdf"))) == half]
         out[half]["pages_losing_words"] = len(mine)
         out[half]["pages_losing_words_pages"] = mine
     return out
@@ -288,6 +378,11 @@ def aggregate(rows: list[dict[str, Any]], pages_per_second: float | None) -> dic
         adj = [sum(r["adjacency"][k] for r in i) for k in range(3)]
         f = tm.f1(*adj)
         fig["table_adjacency_f1"] = round(f, 4) if f is not None else None
+    if ti := by_set.get("table_images"):  # every table image weighs the same (one table each)
+        fig["table_image_detection_recall"] = _share(sum(r["detected"] for r in ti), sum(r["tables"] for r in ti))
+        f1s = [f for r in ti for f in r["cell_f1"]]
+        fig["table_image_cell_f1"] = _mean(f1s)  # over detected tables, as table_cell_f1
+        fig["table_image_cell_f1_all"] = _mean([f or 0.0 for f in f1s])  # an undetected table counts 0
     if s := by_set.get("scanned"):
         fig["scanned_word_accuracy"] = _mean([r["word_accuracy"] for r in s])
         fig["scanned_word_recall"] = _mean([r["word_recall"] for r in s])
@@ -371,7 +466,8 @@ def figures(rows: list[dict], pps: float | None, pages: dict[str, int], seconds:
 
 # -- the run ---------------------------------------------------------------------------------------------
 LOADERS: dict[str, Callable[..., list[Doc]]] = {
-    "docling": datasets.docling, "twins": datasets.twins, "icdar": datasets.icdar, "scanned": datasets.scanned,
+    "docling": datasets.docling, "twins": datasets.twins, "icdar": datasets.icdar,
+    "table_images": datasets.table_images, "scanned": datasets.scanned,
     "receipts": datasets.receipts, "docbank_digital": datasets.docbank_digital,
     "docbank_render": datasets.docbank_render, "tables_tabula": datasets.tables_tabula,
     "tables_camelot": datasets.tables_camelot}
@@ -390,7 +486,7 @@ def _ours_output(results, set_name: str, doc: Doc) -> tuple[Output, str]:
     md = results.markdown(key, doc)
     if set_name in ("docling", "twins", "docbank_digital", "docbank_render"):
         return md, md.text or ""
-    if set_name in TEDS_SETS:
+    if set_name in TEDS_SETS or set_name == "table_images":
         return results.tables(key, doc), md.text or ""
     return results.page_text(key, doc), md.text or ""  # scanned, receipts: OCR words by position
 
@@ -408,7 +504,7 @@ def run_ours(sets: dict[str, list[Doc]], workdir: Path, profile: str) -> tuple[l
         for doc in docs:
             out, md = _ours_output(results, set_name, doc)
             texts[(OURS, set_name, doc.name)] = md
-            rows.append({"set": set_name, "document": doc.name, "split": datasets.split_of(doc.name),
+            rows.append({"set": set_name, "document": doc.name, "split": datasets.doc_split(doc),
                          "tool": OURS, "seconds": round(per_doc, 3), "error": out.error,
                          **SCORERS[set_name](out, doc)})
     pps = None
@@ -455,7 +551,7 @@ def run_peer(name: str, sets: dict[str, list[Doc]]) -> tuple[list[dict], float |
         pages_by_set[set_name], seconds_by_set[set_name] = pages, wall
         for doc, (out, seconds) in zip(docs, done, strict=True):
             texts[(name, set_name, doc.name)] = checks_text(out)
-            rows.append({"set": set_name, "document": doc.name, "split": datasets.split_of(doc.name),
+            rows.append({"set": set_name, "document": doc.name, "split": datasets.doc_split(doc),
                          "tool": name, "seconds": round(seconds, 3), "error": out.error,
                          **SCORERS[set_name](out, doc)})
         if set_name == "scanned":
@@ -483,7 +579,8 @@ PRINTED = (*KEYS[:9], "table_cell_f1_all", *KEYS[9:11], "receipts_line_recall", 
            "table_teds", "table_teds_structure",
            *(f"teds_by_set.{name}.{k}" for name in TEDS_SETS for k in ("teds", "teds_structure")),
            "checks_pass_rate", *(f"checks_{k}_pass_rate" for k in CHECK_TYPES),
-           "pages_losing_words", "table_image_detection_recall", "layout_label_agreement", "nonchars")
+           "pages_losing_words", "table_image_detection_recall", "table_image_cell_f1", "layout_label_agreement",
+           *(f"layout_label_agreement_by_class.{label}" for label in DOCBANK_TO_OURS), "nonchars")
 SPEED_PRINTED = ("digital_pages_per_second", "scanned_pages_per_second",
                  *(f"pages_per_second_by_set.{name}" for name in SETS),
                  *(f"timed_seconds_by_set.{name}" for name in SETS))
@@ -496,7 +593,7 @@ def _label(key: str) -> str:
         return key + (" (lower is better)" if key in LOWER_IS_BETTER else "")
     names = {"docbank_word_recall_by_label": "docbank recall", "docbank_render_word_recall_by_label":
              "render recall", "fixtures_by_set": "cell recall", "pages_per_second_by_set": "pages/s",
-             "timed_seconds_by_set": "seconds timed"}
+             "timed_seconds_by_set": "seconds timed", "layout_label_agreement_by_class": "label agreement"}
     if parts[0] == "teds_by_set":
         return f"  {'teds structure' if parts[2] == 'teds_structure' else 'teds'}: {parts[1]}"
     return f"  {names.get(parts[0], parts[0])}: {parts[1]}"
@@ -617,8 +714,8 @@ def main(argv: list[str] | None = None) -> int:
     if "tune" in report:
         report["tune"]["scanned_pages_at_least_tesseract"] = wins_on_pages(
             [r for r in rows if r["split"] == TUNE], OURS, "tesseract")
-    report["sets"] = {name: {"documents": len(docs), REPORT: sum(datasets.split_of(d.name) == REPORT for d in docs),
-                             TUNE: sum(datasets.split_of(d.name) == TUNE for d in docs)}
+    report["sets"] = {name: {"documents": len(docs), REPORT: sum(datasets.doc_split(d) == REPORT for d in docs),
+                             TUNE: sum(datasets.doc_split(d) == TUNE for d in docs)}
                       for name, docs in sets.items()}
     report["split_rule"] = ("sha1(document name, UTF-8): first byte even -> report, odd -> tune "
                             "(eval/datasets.py split_of)")

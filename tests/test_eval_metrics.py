@@ -207,3 +207,72 @@ def test_split_is_stable_and_by_name_only():
         assert split_of(name) == expected
     halves = [split_of(f"doc_{i}") for i in range(400)]
     assert 150 < halves.count("report") < 250  # about half each
+
+
+# -- table images: an ICDAR box (points, origin bottom-left) cropped from the rendered page ---------------------
+def test_crop_box_grows_the_table_box_by_the_margin_in_top_left_pixels():
+    from eval.datasets import box_in_crop, crop_box_px
+
+    # a 792-pt-high page at 144 dpi (2 px per point); the table spans y 600..700 from the bottom
+    crop = crop_box_px((100.0, 600.0, 300.0, 700.0), 792.0, 2.0, margin_pt=8.0)
+    assert crop == (184, 168, 616, 400)  # top = (792 - 700 - 8) * 2: the y axis is flipped
+    # in the crop's own page (116 pt high, origin bottom-left) the table sits inside the margin
+    assert box_in_crop((100.0, 600.0, 300.0, 700.0), 792.0, 2.0, crop) == (8.0, 8.0, 208.0, 108.0)
+
+
+def test_a_table_image_holds_the_table_where_its_truth_says(tmp_path, monkeypatch):
+    import json
+
+    import pypdfium2
+    from reportlab.pdfgen import canvas
+
+    from eval import datasets
+
+    pdf = tmp_path / "src.pdf"
+    c = canvas.Canvas(str(pdf), pagesize=(612, 792))
+    c.rect(100, 600, 200, 100, fill=1)  # the "table": a black box at ICDAR's (100, 600, 300, 700)
+    c.save()
+    truth = tmp_path / "src.tables.json"
+    table = {"table_id": 1, "page": 1, "region_bbox": [100.0, 600.0, 300.0, 700.0], "cells": []}
+    truth.write_text(json.dumps({"tables": [table]}))
+    monkeypatch.setattr(datasets, "CACHE", tmp_path / "cache")
+    out_pdf, out_truth = datasets.make_table_image(datasets.Doc("src", pdf, truth), table, "src@p1t1")
+    page = pypdfium2.PdfDocument(str(out_pdf))[0]
+    width, height = page.get_size()
+    assert abs(width - 216) < 1.5 and abs(height - 116) < 1.5  # the box and 8 pt of margin on each side
+    x0, y0, x1, y1 = json.loads(out_truth.read_text())["tables"][0]["region_bbox"]
+    image = page.render(scale=1).to_pil().convert("L")
+    inside = image.getpixel((int((x0 + x1) / 2), int(height - (y0 + y1) / 2)))
+    margin = image.getpixel((3, 3))
+    assert inside < 50 and margin > 200  # the truth box is on the table, the corner is white
+
+
+# -- layout label agreement: DocBank tokens against our regions' labels -----------------------------------------
+def test_docbank_labels_map_onto_canonical_labels():
+    from eval.run import DOCBANK_TO_OURS
+    from ocr_resources.types import CANONICAL_LABELS
+
+    for docbank, ours in DOCBANK_TO_OURS.items():
+        assert ours and ours <= set(CANONICAL_LABELS), docbank
+    assert DOCBANK_TO_OURS["equation"] == {"formula"} and DOCBANK_TO_OURS["section"] == {"title"}
+    assert "text" in DOCBANK_TO_OURS["paragraph"] and "text" in DOCBANK_TO_OURS["footer"]
+
+
+def test_label_agreement_counts_each_token_by_the_region_holding_its_centre():
+    from eval.run import NO_REGION, label_agreement, label_agreement_counts
+
+    regions = [{"label": "text", "x0": 0, "y0": 0, "x1": 300, "y1": 400},
+               {"label": "figure", "x0": 50, "y0": 100, "x1": 250, "y1": 200},  # inside the text region: wins
+               {"label": "title", "x0": 0, "y0": 420, "x1": 300, "y1": 440}]
+    tokens = [("a", "paragraph", (10, 10, 30, 20)),  # text: agrees
+              ("b", "paragraph", (60, 110, 80, 120)),  # the figure nested in the text holds it: disagrees
+              ("c", "equation", (100, 300, 120, 310)),  # text where DocBank says equation: disagrees
+              ("d", "section", (10, 425, 40, 435)),  # title: agrees
+              ("e", "footer", (10, 700, 20, 710)),  # no region: disagrees
+              ("f", "unknown_label", (10, 10, 20, 20))]  # a label without a mapping: left out
+    counts = label_agreement_counts(tokens, regions)
+    assert counts == {"paragraph": {"text": 1, "figure": 1}, "equation": {"text": 1}, "section": {"title": 1},
+                      "footer": {NO_REGION: 1}}
+    overall, by_class = label_agreement(counts)
+    assert overall == 0.4
+    assert by_class == {"equation": 0.0, "footer": 0.0, "paragraph": 0.5, "section": 1.0}
