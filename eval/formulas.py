@@ -12,7 +12,8 @@ ocr_resources.text.formulas; what comes back is scored two ways:
   to their ink, and equal when they draw the same symbols (runs of inked columns) at the same heights, each
   one's ink within 1 px of the other's (>= 97% of pixels); horizontal spacing (\\, and the like) is not
   compared. An answer pdflatex rejects matches nothing.
-Inline formulas count only where the line gives exactly one math span. Formulas are split into a tune and a
+A page counts only where the pipeline's formula finder (text.page_formulas) gives exactly one formula, of
+the truth's kind (displayed, or inline in the sentence). Formulas are split into a tune and a
 report half by the SHA-1 of their id (even: tune, odd: report), so heuristics are tuned on one half and
 judged on the other. Without pdflatex the set is skipped, and says so.
 
@@ -185,12 +186,12 @@ def typeset(bodies: list[str], folder: Path, name: str) -> tuple[Path, set[int]]
 
 
 def read_pages(pdf_path: Path, formulas: list[Formula]) -> list[str]:
-    """Our LaTeX for each page: the display formula rebuilt from the whole page, or the inline one from
-    the sentence's single math span ('' where there is not exactly one)."""
+    """Our LaTeX for each page, found as the pipeline finds formulas: '' unless the page gives exactly one
+    formula, of the truth's kind (displayed or inline)."""
     import pypdfium2 as pdfium
 
     from ocr_resources.pipeline.render import display_matrix
-    from ocr_resources.text.formulas import inline_math, rebuild_latex
+    from ocr_resources.text.page_formulas import find_formulas
     from ocr_resources.text.pdf_math import page_math_chars, page_thin_rules
 
     pdf = pdfium.PdfDocument(str(pdf_path))
@@ -203,11 +204,8 @@ def read_pages(pdf_path: Path, formulas: list[Formula]) -> list[str]:
             chars = page_math_chars(textpage, display)
             rules = page_thin_rules(page, display)
             textpage.close()
-            if f.mode == "display":
-                out.append(rebuild_latex(chars, rules))
-            else:
-                spans = inline_math(sorted(chars, key=lambda c: c.x0), rules)
-                out.append(spans[0].latex if len(spans) == 1 else "")
+            found = find_formulas(chars, rules)  # as the pipeline finds them (text.page_formulas)
+            out.append(found[0].latex if len(found) == 1 and found[0].kind == f.mode else "")
             page.close()
     finally:
         pdf.close()

@@ -387,3 +387,17 @@ def test_list_bullets_and_office_symbol_font_make_no_formulas():
     bullet_symbol = [ch("•", 0, font="Symbol")] + item
     table_cell = [ch("≥", 0, font="SymbolMT"), ch("1", 6, font="Arial"), ch("8", 11, font="Arial")]
     assert find_formulas(bullet_cmsy) == [] and find_formulas(bullet_symbol) == [] and find_formulas(table_cell) == []
+
+
+def test_inline_operator_keeps_limits_that_sit_on_bands_of_their_own():
+    from ocr_resources.text.page_formulas import find_formulas
+
+    before, x = _words("Take", 0)
+    # a text-style sum hanging from its origin (CMEX 0x50), its limits raised and lowered beyond the line
+    op = MathChar("P", x, BASE - 7.5, x + 10, BASE + 2.5, 10.0, "CMEX10", BASE - 7.5, unmapped=True)
+    limits = [script("n", x + 10.5, -7.5), script("k", x + 10.5, 3.0), script("=", x + 13.5, 3.0, "CMR7"),
+              script("1", x + 18.5, 3.0, "CMR7")]
+    body = [ch("a", x + 24), script("k", x + 29.2, 1.5)]
+    after, _ = _words("now.", x + 36)
+    found = find_formulas(before + [op] + limits + body + after)
+    assert [(f.kind, f.latex) for f in found] == [("inline", r"\sum_{k=1}^{n}a_{k}")]

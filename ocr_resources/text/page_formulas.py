@@ -36,6 +36,10 @@ class PageFormula:
 
 def _core(c: MathChar) -> tuple[float, float]:
     base = c.baseline if c.baseline is not None else c.y1
+    if base < (c.y0 + c.y1) / 2 and c.y1 - c.y0 > 0.6 * c.size:
+        # a tall glyph hanging from its origin (TeX's big operators, radicals, delimiters; not a comma)
+        quarter = (c.y1 - c.y0) / 4
+        return c.y0 + quarter, c.y1 - quarter
     return base - 0.7 * c.size, base
 
 
@@ -106,9 +110,10 @@ def _box(chars: list[MathChar]) -> tuple[float, float, float, float]:
     return (min(c.x0 for c in chars), min(c.y0 for c in chars), max(c.x1 for c in chars), max(c.y1 for c in chars))
 
 
-def _near(a: tuple[float, ...], b: tuple[float, ...], gap: float) -> bool:
-    """Boxes within `gap` of each other across and down (stacked parts, a tall delimiter beside its content)."""
-    return max(a[0], b[0]) - min(a[2], b[2]) < gap and max(a[1], b[1]) - min(a[3], b[3]) < gap
+def _near(a: tuple[float, ...], b: tuple[float, ...], across: float, down: float) -> bool:
+    """Boxes within `across` of each other across and `down` down (a fraction's numerator and denominator
+    over its bar, a tall delimiter beside its content)."""
+    return max(a[0], b[0]) - min(a[2], b[2]) < across and max(a[1], b[1]) - min(a[3], b[3]) < down
 
 
 def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> list[PageFormula]:
@@ -120,10 +125,36 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
     segs = [s for b in bands(chars) for s in _segments(b)]
     kinds = [_kind(s) for s in segs]
     boxes = [_box(s) for s in segs]
+    out: list[PageFormula] = []
+    used: set[int] = set()
+    # inline formulas first: the math runs of lines with prose, each with the bands of math stacked right over
+    # or under it (an operator's limits, a fraction's parts, an array's rows sit on bands of their own)
+    for j, seg in enumerate(segs):
+        if kinds[j] != "text":
+            continue
+        used.add(j)
+        for span in inline_math(seg, rules):
+            run = seg[span.start:span.end]
+            if not any(is_math_font(c.font) for c in run):
+                continue
+            members, box = list(run), span.box
+            grew = True
+            while grew:
+                grew = False
+                em = max(c.size for c in run)
+                for k, kk in enumerate(kinds):
+                    if k not in used and kk in ("math", "bare") and _near(box, boxes[k], 0.3 * em, 0.9 * em) \
+                            and boxes[k][2] - boxes[k][0] <= box[2] - box[0] + em:
+                        members += segs[k]
+                        box = _box(members)
+                        used.add(k)
+                        grew = True
+            latex = rebuild_latex(members, rules) if len(members) > len(run) else span.latex
+            if latex and latex not in _LONE_MARKS:
+                out.append(PageFormula(box, latex, "inline", "text layer: math glyphs inside a line"))
     # displayed formulas: math segments, with the bare ones stacked against them, grown to a fixed point
-    groups: list[set[int]] = []
     for i, k in enumerate(kinds):
-        if k != "math" or any(i in g for g in groups):
+        if k != "math" or i in used:
             continue
         group = {i}
         grew = True
@@ -132,27 +163,15 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
             gb = _box([c for j in group for c in segs[j]])
             em = max(c.size for j in group for c in segs[j])
             for j, kj in enumerate(kinds):
-                if j not in group and kj in ("math", "bare") and _near(gb, boxes[j], 0.9 * em) \
-                        and not any(j in g for g in groups):
+                if j not in group and j not in used and kj in ("math", "bare") \
+                        and _near(gb, boxes[j], 0.9 * em, 1.3 * em):
                     group.add(j)
                     grew = True
-        groups.append(group)
-    out: list[PageFormula] = []
-    used: set[int] = set()
-    # a lone mark (a list's bullet drawn from a math font) is no formula
-    for group in groups:
+        used |= group
         members = [c for j in sorted(group) for c in segs[j]]
         latex = rebuild_latex(members, rules)
-        if latex and latex not in _LONE_MARKS:
+        if latex and latex not in _LONE_MARKS:  # (a lone mark: a list's bullet drawn from a math font)
             out.append(PageFormula(_box(members), latex, "display", "text layer: a line of math glyphs"))
-            used |= group
-    for j, seg in enumerate(segs):
-        if j in used or kinds[j] not in ("text", "math"):
-            continue
-        for span in inline_math(seg, rules):
-            run = seg[span.start:span.end]
-            if any(is_math_font(c.font) for c in run) and span.latex not in _LONE_MARKS:
-                out.append(PageFormula(span.box, span.latex, "inline", "text layer: math glyphs inside a line"))
     return out
 
 
