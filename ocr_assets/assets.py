@@ -57,11 +57,13 @@ LOGIC_VERSIONS = {
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
     # patterns, repetition) with its reason; gutters kept through rows of one column only; a box across boxes
     # set side by side cut into its part in each; 9: labels checked against the words read (a figure of text
-    # lines is text, read as loose lines are), label_reason; 10: an amount is no chapter-page number
-    "ocr_text": "10",
+    # lines is text, read as loose lines are), label_reason; 10: an amount is no chapter-page number; 11: on a
+    # page without a text layer, a figure whose OCR words form a grid is a table (label_reason)
+    "ocr_text": "11",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
-    # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading
-    "tables": "3",
+    # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
+    # regions of pages without a text layer whose OCR words form a grid
+    "tables": "4",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ocr_resources.geometry.boxes import union
 from ocr_resources.geometry.lines import Line, lines
+from ocr_resources.tables.detect import scanned_figure_verdict
 from ocr_resources.types import Box, Word
 
 # A figure is text when, over the extent of its text (the box round its lines: a photographed receipt's
@@ -59,11 +60,20 @@ def text_cover(region: Box, region_lines: list[Line]) -> tuple[float, float]:
     return area / region.area, max(0.0, covered) / region.height if region.height > 0 else 0.0
 
 
-def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]]) -> list[LabelDecision]:
+def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
+                 ocr_words: list[Word] | None = None) -> list[LabelDecision]:
     """The decided label of each region, given the words each one holds (`owned`, as `geometry.page.assign`
-    gives them: a word goes to the innermost region). A figure whose area is mostly text lines is text."""
+    gives them: a word goes to the innermost region). A figure whose area is mostly text lines is text.
+    `ocr_words`: all the words of a page without a text layer, read after the layout stage ran; a figure
+    whose OCR words form a grid is then a table (`tables.detect.scanned_figure_verdict`, which the tables
+    stage asks too), before it could be taken for text lines."""
     out: list[LabelDecision] = []
     for region, label, words in zip(regions, labels, owned, strict=True):
+        if label == "figure" and words and ocr_words:
+            ok, why = scanned_figure_verdict(ocr_words, region)
+            if ok:
+                out.append(LabelDecision("table", why))
+                continue
         if label == "figure" and words:
             region_lines = lines(words)
             area, rows = text_cover(region, region_lines)

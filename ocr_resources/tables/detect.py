@@ -345,6 +345,17 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
             or not any(_share(r.box, t) >= 0.6 for t in boxes)]
 
 
+def scanned_figure_verdict(words: list[Word], box: Box) -> tuple[bool, str]:
+    """Is a figure region of a page without a text layer a table, by the OCR words whose centres lie in it,
+    and why (or why not)? The decision a figure region of a digital page gets in `refine_regions` (a grid
+    nobody else vouches for: dense, nearly full, numbers, white-space columns; prose rejected), taken once
+    OCR has read the page: the layout stage ran before there were words. The text stage (the region's
+    label) and the tables stage (its structure) both ask this, so they agree."""
+    held = _inside(words, box)
+    ok, why = table_verdict(held, [], box, strict=True)
+    return ok, (f"{why} (aligned OCR words) in a figure region" if ok else f"not a table: {why}")
+
+
 def _grid_like(words: list[Word]) -> bool:
     """Could these words be a table at all: two lines or more with several phrases each."""
     if len(words) < 4:

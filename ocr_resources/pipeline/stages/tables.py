@@ -21,6 +21,7 @@ from ocr_resources.pipeline.stages.base import (
     _PageParts,
     _results,
 )
+from ocr_resources.tables.detect import scanned_figure_verdict
 from ocr_resources.tables.structure import in_reading_order
 from ocr_resources.types import Box, TableCrop, TableStructure, Word
 
@@ -49,6 +50,14 @@ def table_html(structure: TableStructure) -> str:
     return f"<table{direction}>{body}</table>"
 
 
+def _is_table(region: dict[str, Any], page: dict[str, Any], words: list[Word]) -> bool:
+    """A table region, or a figure region of a page without a text layer whose OCR words form a grid (the
+    text stage labelled its text row a table by the same verdict: the layout stage had no words there)."""
+    if region["label"] == "table":
+        return True
+    return not page["has_text_layer"] and bool(words) and scanned_figure_verdict(words, _box(region))[0]
+
+
 def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutput:
     started = time.perf_counter()
     ledger = PageLedger(ctx, "tables")
@@ -69,7 +78,8 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
         return TableCrop(image=crop, words=local, rules=rules, scale=scale)
 
     sources: dict[str, int] = defaultdict(int)
-    requests_iter = _crop_chunks(ctx, ledger, ("table",), with_words=True, with_rules=True)
+    requests_iter = _crop_chunks(ctx, ledger, ("table", "figure"), with_words=True, with_rules=True,
+                                 keep=_is_table)
     for o in stream_inference(requests_iter, load, recognizer.recognize,
                               recognizer.batch_size, ctx.max_in_flight, ctx.loader_threads,
                               lambda crop: image_size_class(crop.image)):

@@ -122,10 +122,13 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
         regions = page["_regions"]
         boxes, labels = [_box(r) for r in regions], [r["label"] for r in regions]
         # labels checked against the words read (OCR's on a scan, which the layout stage did not have)
-        decided = check_labels(boxes, labels, region_words(words, boxes, labels)[0])
+        # (on a scan, a figure whose OCR words form a grid is a table: the tables stage builds it)
+        scanned = source == "ocr" and not page["has_text_layer"]
+        decided = check_labels(boxes, labels, region_words(words, boxes, labels)[0], words if scanned else None)
         label_reasons = {i: d.reason for i, d in enumerate(decided) if d.reason}
         text_figures = {i: r["label_reason"] for i, r in enumerate(regions) if r.get("label_reason")
-                        and r["model_label"] == "figure" and r["label"] == "text"} | label_reasons
+                        and r["model_label"] == "figure" and r["label"] == "text"} | {
+            i: d.reason for i, d in enumerate(decided) if d.reason and d.label == "text"}
         blocks = compose(words, boxes, [d.label for d in decided],
                          page=Box(0, 0, page["width_pt"], page["height_pt"]),
                          keep_whole=frozenset(region_reasons or ()), text_figures=text_figures)
