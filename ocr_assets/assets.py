@@ -50,8 +50,8 @@ LOGIC_VERSIONS = {
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
     # checked against the text layer (a figure that is mostly text lines is text), words outside every region
-    # make regions, label_reason
-    "layout_regions": "7",
+    # make regions, label_reason; 8: a region the table decision relabelled says why in label_reason too
+    "layout_regions": "8",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,

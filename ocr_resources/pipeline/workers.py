@@ -225,7 +225,7 @@ class _IdleWorkers:
             found = self.idle.get(limits.memory_mb, [])
             while found:
                 worker = found.pop()
-                if worker.proc.is_alive():
+                if _alive(worker.proc):
                     # a fresh start for this call's bookkeeping: a worker dying before it sends anything for
                     # this call means the job cannot even load (see run_jobs), as for a new worker
                     worker.received, worker.job, worker.partial, worker.memory_seen = 0, None, None, None
@@ -248,6 +248,17 @@ class _IdleWorkers:
             self.idle = {}
         for worker in workers:
             worker.stop()
+
+
+def _alive(proc: multiprocessing.process.BaseProcess) -> bool:
+    """Whether a kept worker can take a job. A process killed while idle can still look alive for a while:
+    its main thread is a zombie while the kernel tears down its other threads, so waitpid cannot reap it yet."""
+    if not proc.is_alive():
+        return False
+    try:
+        return psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 _POOL = _IdleWorkers()

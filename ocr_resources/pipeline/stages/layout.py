@@ -82,9 +82,11 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
             order = {idx: rank for rank, idx in enumerate(reading_order(boxes, [r.label for r in found]))}
             for i, (region, box) in enumerate(zip(found, boxes, strict=True)):
                 labels[region.label] += 1
+                # why the label is not the model's: the label check's reason, else the table decision's
+                reason = checked[i][1] or (region.table_reason if region.label != region.model_label else None)
                 out["regions"].add({"container_id": ctx.container_id, "document_id": page["document_id"],
                                     "page_no": page["page_no"], "region_no": i, "label": region.label,
-                                    "model_label": region.model_label, "label_reason": checked[i][1],
+                                    "model_label": region.model_label, "label_reason": reason,
                                     "score": region.score, "x0": box.x0,
                                     "y0": box.y0, "x1": box.x1, "y1": box.y1, "reading_order": order[i],
                                     "table_reason": region.table_reason, **_lineage(ctx)})
