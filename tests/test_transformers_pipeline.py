@@ -74,7 +74,8 @@ def test_results_and_lineage_land_in_the_same_tables(transformers_run):
     # every region has a canonical label and the model's own, or (a region the words fill that the model
     # missed) the reason it has none
     assert all(r["label"] in CANONICAL_LABELS for r in regions)
-    assert all(r["model_label"] or r["label_reason"] for r in regions), [r for r in regions if not (r["model_label"] or r["label_reason"])][:3]
+    unexplained = [r for r in regions if not (r["model_label"] or r["label_reason"])]
+    assert not unexplained, unexplained[:3]
     ocr_rows = transformers_run.store.query(
         "SELECT text, text_source FROM texts WHERE document_id = 'scanned_letter.pdf'")
     assert ocr_rows and all(r["text_source"] == "ocr" and isinstance(r["text"], str) for r in ocr_rows)
