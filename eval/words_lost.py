@@ -54,7 +54,8 @@ def _centre_in(w: dict[str, Any], boxes: list[dict[str, Any]]) -> bool:
 def page_words(page: dict[str, Any], words: list[dict[str, Any]], texts: list[dict[str, Any]],
                tables: list[dict[str, Any]]) -> list[str]:
     """The texts of the words a page's Markdown should hold, in word order: from the source its text rows
-    came from (text layer, or OCR in the rows read by OCR), less furniture and table words."""
+    came from (text layer, or OCR in the rows read by OCR), less furniture, table words and the formulas of a
+    page without a text layer."""
     boxed = [t for t in texts if t["x0"] is not None and (t["text"] or "").strip()]
     ocr_rows = [t for t in boxed if t["text_source"] == "ocr"]
     layer = [w for w in words if w["source"] == "text_layer"]
@@ -63,7 +64,10 @@ def page_words(page: dict[str, Any], words: list[dict[str, Any]], texts: list[di
         chosen = ocr if ocr or not page["has_text_layer"] else layer
     else:  # the text layer, except in the regions read by OCR
         chosen = [w for w in layer if not _centre_in(w, ocr_rows)] + [w for w in ocr if _centre_in(w, ocr_rows)]
-    left_out = [t for t in boxed if t["label"] in (*FURNITURE, "table")] + tables
+    # formulas OCR'd on a page without a text layer stand in the Markdown as an image marker with their box
+    # (OCR's glyphs of math are soup): accounted for there, like a table's cells in its table
+    scanned_formulas = [t for t in boxed if t["label"] == "formula" and not page["has_text_layer"]]
+    left_out = [t for t in boxed if t["label"] in (*FURNITURE, "table")] + tables + scanned_formulas
     return [w["text"] or "" for w in chosen if not _centre_in(w, left_out)]
 
 

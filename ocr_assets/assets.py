@@ -58,8 +58,9 @@ LOGIC_VERSIONS = {
     # patterns, repetition) with its reason; gutters kept through rows of one column only; a box across boxes
     # set side by side cut into its part in each; 9: labels checked against the words read (a figure of text
     # lines is text, read as loose lines are), label_reason; 10: an amount is no chapter-page number; 11: on a
-    # page without a text layer, a figure whose OCR words form a grid is a table (label_reason)
-    "ocr_text": "11",
+    # page without a text layer, a figure whose OCR words form a grid is a table (label_reason); 12: on such a
+    # page, a formula whose OCR words are prose is text (not an image marker)
+    "ocr_text": "12",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid

@@ -165,3 +165,35 @@ def test_region_rows_carry_the_label_reason_into_duckdb(tmp_path):
     columns = {r["column_name"] for r in store.query(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'regions'")}
     assert "label_reason" in SCHEMAS["regions"].names and set(SCHEMAS["regions"].names) <= columns
+
+
+def test_a_formula_on_a_scan_that_reads_as_prose_is_text():
+    """On a scan a formula is written as an image marker, so a paragraph the model took for one would be lost;
+    a real formula's OCR (symbols, single letters, digits) stays a formula."""
+    def ocr(texts: list[str], y: float) -> list[Word]:
+        return [Word(t, Box(60 + 40 * i, y, 95 + 40 * i, y + 10)) for i, t in enumerate(texts)]
+
+    prose = ocr("the boundary layer grows with the distance from the leading edge as expected".split(), 100)
+    formula = ocr(["λg", "=", "∑", "ζ", "n", "s∈S", "k", "=", "exp", "(", "x", ")"], 200)
+    regions, labels = [Box(50, 95, 600, 115), Box(50, 195, 600, 215)], ["formula", "formula"]
+    decided = check_labels(regions, labels, [prose, formula], ocr_words=prose + formula)
+    assert [d.label for d in decided] == ["text", "formula"]
+    assert "prose" in decided[0].reason and decided[1].reason is None
+    # on a digital page the formula finder reads the text layer's glyphs: no OCR words, the label stands
+    assert [d.label for d in check_labels(regions, labels, [prose, formula])] == ["formula", "formula"]
+
+
+def test_words_lost_leaves_out_a_scanned_formula_written_as_its_image_marker():
+    from eval.words_lost import page_words
+
+    def word(text: str, x: float, y: float) -> dict:
+        return {"text": text, "source": "ocr", "x0": x, "y0": y, "x1": x + 20, "y1": y + 10}
+
+    words = [word("Then", 50, 100), word("we", 80, 100), word("λg", 60, 200), word("=", 90, 200)]
+    rows = [{"label": "text", "text": "Then we", "text_source": "ocr", "x0": 40, "y0": 95, "x1": 300, "y1": 115},
+            {"label": "formula", "text": "λg =", "text_source": "ocr", "x0": 40, "y0": 195, "x1": 300, "y1": 215}]
+    assert page_words({"has_text_layer": False}, words, rows, []) == ["Then", "we"]
+    # on a digital page the formula's words are written (as LaTeX or text): they count
+    layer = [{**w, "source": "text_layer"} for w in words]
+    digital = [{**r, "text_source": "text_layer"} for r in rows]
+    assert page_words({"has_text_layer": True}, layer, digital, []) == ["Then", "we", "λg", "="]

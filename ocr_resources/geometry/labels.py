@@ -29,6 +29,12 @@ MIN_AREA_SHARE = 0.2
 MIN_ROWS_SHARE = 0.5
 MIN_LINES = 5
 OUTSIDE = "words outside every region"
+# A "formula" on a scan is written as an image marker (OCR's glyphs of math are soup), so a paragraph the model
+# took for one would be lost: it is prose when at least PROSE_WORDS of its OCR words are plain words of three
+# letters or more, and they make at least PROSE_SHARE of its words (OCR of a formula gives symbols, single
+# letters and digits, and at most a "where" or an "exp").
+PROSE_WORDS = 8
+PROSE_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -66,13 +72,19 @@ def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
     gives them: a word goes to the innermost region). A figure whose area is mostly text lines is text.
     `ocr_words`: all the words of a page without a text layer, read after the layout stage ran; a figure
     whose OCR words form a grid is then a table (`tables.detect.scanned_figure_verdict`, which the tables
-    stage asks too), before it could be taken for text lines."""
+    stage asks too), before it could be taken for text lines; a formula whose OCR words are prose is text."""
     out: list[LabelDecision] = []
     for region, label, words in zip(regions, labels, owned, strict=True):
         if label == "figure" and words and ocr_words:
             ok, why = scanned_figure_verdict(ocr_words, region)
             if ok:
                 out.append(LabelDecision("table", why))
+                continue
+        if label == "formula" and words and ocr_words:
+            plain = sum(1 for w in words if len(w.text) >= 3 and w.text.strip(".,;:()").isalpha())
+            if plain >= PROSE_WORDS and plain >= PROSE_SHARE * len(words):
+                out.append(LabelDecision("text", f"formula reads as prose ({plain} of {len(words)} OCR words "
+                                                 "are plain words)"))
                 continue
         if label == "figure" and words:
             region_lines = lines(words)
