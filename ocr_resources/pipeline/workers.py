@@ -160,6 +160,8 @@ class _Worker:
                 self.space_limit_mb = soft / (1 << 20) if soft > 0 else 0.0
         except (psutil.Error, OSError):
             return 0.0
+        if info.rss == 0:  # dead, not yet reaped: keep what it held while it lived
+            return 0.0
         self.memory_seen = (info.rss / (1 << 20), info.vms / (1 << 20))
         return self.memory_seen[0]
 
@@ -198,6 +200,11 @@ def _death(worker: _Worker, limits: Limits) -> str:
     measure, beside the address space against its limit); a signal from outside, the OOM killer or a crash is
     not guessed at."""
     reason = f"the worker process died ({_exit_reason(worker.proc)})"
+    if worker.proc.exitcode == -signal.SIGABRT and limits.memory_mb > 0:
+        # pdfium and OpenCV abort when an allocation fails, as one past the address-space limit does: that it
+        # aborted is known, that memory ran out is not (samples are 0.5 s apart; a bomb fills them between)
+        reason += ("; a library aborts this way when an allocation fails, as at its memory limit of "
+                   f"{limits.memory_mb} MB")
     if worker.memory_seen is None:
         return reason
     rss, _ = worker.memory_seen

@@ -9,7 +9,7 @@ import threading
 import psutil
 
 from ocr_assets.samples import digital_text_pdf
-from ocr_resources.pipeline.workers import Limits
+from ocr_resources.pipeline.workers import Limits, stop_idle_workers
 from tests.reliability.conftest import write_cases
 from tests.reliability.corpus import Case, build_pdf, slow_shading_pdf, stream, xobject_bomb_pdf
 
@@ -68,6 +68,8 @@ class PeakMemory:
             self.peak = max(self.peak, total)
 
     def __enter__(self):
+        # workers kept idle by earlier calls of this process (several hundred MB each) are not the block's own
+        stop_idle_workers()
         self._thread.start()
         return self
 
