@@ -524,34 +524,24 @@ def _head(e: _Elem, mains: list | None, k: int) -> str:
 def _tall_delim(e: _Elem, mains: list, k: int) -> str:
     """A delimiter from the extension font grows with its content: \\left and \\right where it pairs with a
     tall one on the other side, else as drawn."""
-    opening = e.latex in OPENING or (e.latex in ("|", r"\|") and _pairs_forward(mains, k))
+    opening = e.latex in OPENING or (e.latex in ("|", r"\|") and _has_partner(mains, k, forward=True))
     if opening:
-        return r"\left" + _delim_tex(e.latex) if _pairs_forward(mains, k) else e.latex
-    return r"\right" + _delim_tex(e.latex) if _pairs_backward(mains, k) else e.latex
+        return r"\left" + _delim_tex(e.latex) if _has_partner(mains, k, forward=True) else e.latex
+    return r"\right" + _delim_tex(e.latex) if _has_partner(mains, k, forward=False) else e.latex
 
 
 def _delim_tex(d: str) -> str:
     return d if not d[0].isalpha() else " " + d
 
 
-def _pairs_forward(mains: list, k: int) -> bool:
+def _has_partner(mains: list, k: int, forward: bool) -> bool:
+    """Whether the tall delimiter at `k` has an unmatched partner ahead (forward) or behind it: nested pairs
+    between them are skipped (behind, a bar `|` opens nothing)."""
     depth = 0
-    for e, _ in mains[k + 1:]:
+    for e, _ in (mains[k + 1:] if forward else reversed(mains[:k])):
         if e.kind == "delim" and e.tall:
-            if e.latex in OPENING:
-                depth += 1
-            elif depth == 0:
-                return True
-            else:
-                depth -= 1
-    return False
-
-
-def _pairs_backward(mains: list, k: int) -> bool:
-    depth = 0
-    for e, _ in reversed(mains[:k]):
-        if e.kind == "delim" and e.tall:
-            if e.latex not in OPENING and e.latex not in ("|", r"\|"):
+            nests = e.latex in OPENING if forward else e.latex not in OPENING and e.latex not in ("|", r"\|")
+            if nests:
                 depth += 1
             elif depth == 0:
                 return True
