@@ -22,15 +22,7 @@ def pdf_words(draw) -> list[str]:
     draw(c)
     c.showPage()
     c.save()
-    pdf = pdfium.PdfDocument(buf.getvalue())
-    page = pdf[0]
-    textpage = page.get_textpage()
-    try:
-        return [w[0] for w in text_layer_words(textpage, page.get_size()[1])]
-    finally:
-        textpage.close()
-        page.close()
-        pdf.close()
+    return raw_words(buf.getvalue())
 
 
 @pytest.mark.parametrize(("raw", "clean"), [
