@@ -15,6 +15,7 @@ ENGINE_CLASSES: dict[tuple[str, str], str] = {
     ("ocr", "ppocr"): "ocr_resources.engines.ppocr:PpOcrRecognizer",
     ("ocr", "rapidocr"): "ocr_resources.engines.rapid:RapidOcrRecognizer",
     ("table", "geometry"): "ocr_resources.engines.geometry_table:GeometryTableRecognizer",
+    ("table", "slanet"): "ocr_resources.engines.slanet:SlanetTableRecognizer",
     # transformers family, for GPU users
     ("layout", "transformers"): "ocr_resources.engines.transformers_layout:TransformersLayoutDetector",
     ("table", "table_transformer"): "ocr_resources.engines.transformers_table:TableTransformerRecognizer",
