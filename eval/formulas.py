@@ -13,9 +13,11 @@ ocr_resources.text.formulas; what comes back is scored two ways:
   one's ink within 1 px of the other's (>= 97% of pixels); horizontal spacing (\\, and the like) is not
   compared. An answer pdflatex rejects matches nothing.
 A page counts only where the pipeline's formula finder (text.page_formulas) gives exactly one formula, of
-the truth's kind (displayed, or inline in the sentence). Formulas are split into a tune and a
-report half by the SHA-1 of their id (even: tune, odd: report), so heuristics are tuned on one half and
-judged on the other. Without pdflatex the set is skipped, and says so.
+the truth's kind (displayed, or inline in the sentence). Formulas are split into a tune and a report half
+by their TEMPLATE (`template_half`): every formula made from one template (and a classic's displayed and
+inline copies) falls in one half, so the report half holds formula shapes the tune half never showed;
+within each class the templates alternate between halves in the order of their ids' SHA-1, so every class
+has some in each. Without pdflatex the set is skipped, and says so.
 
 DocBank: `docbank_equation_in_math` is the share of a page's equation tokens found inside `$...$`/`$$...$$`
 spans of its Markdown (or inside a formula row's box), and `docbank_paragraph_outside_math` the share of its
@@ -41,6 +43,7 @@ PDFLATEX = "pdflatex"
 CLASSES = ("power", "index", "greek", "sum", "integral", "fraction", "radical", "function", "delimiter",
            "nested", "accent", "array", "classic")
 SIMPLE = frozenset({"power", "index", "greek", "sum", "integral", "fraction"})
+FULL_PER_CLASS, QUICK_PER_CLASS = 30, 6  # formulas of each template class (`make eval`, `make eval-quick`)
 
 
 @dataclass
@@ -49,10 +52,30 @@ class Formula:
     cls: str
     mode: str  # display or inline
     latex: str
+    template: str = ""  # the template (or classic) it was made from: its half is the template's
 
     @property
     def half(self) -> str:
-        return "tune" if int(hashlib.sha1(self.id.encode()).hexdigest(), 16) % 2 == 0 else "report"
+        return template_half(self.template or self.id)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def template_half(template: str) -> str:
+    """`tune` or `report` for a template id `<class>-t<k>`: its class's templates ranked by the SHA-1 of their
+    ids, even ranks tune, odd ranks report (so each class has templates in both halves)."""
+    ranked = _ranked_templates(template.rsplit("-t", 1)[0])
+    return "tune" if template not in ranked or ranked.index(template) % 2 == 0 else "report"
+
+
+def _ranked_templates(cls: str) -> list[str]:
+    return sorted((f"{cls}-t{k}" for k in range(_template_count(cls))), key=_sha)
+
+
+def _template_count(cls: str) -> int:
+    return len(CLASSICS) if cls == "classic" else len(_template_list(random.Random(0), cls))
 
 
 # -- the synthetic set ------------------------------------------------------------------------------------------
@@ -62,7 +85,7 @@ _GREEK = ["alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda", "mu",
 _GREEK_UP = ["Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega"]
 
 
-def _templates(r: random.Random, cls: str) -> str:
+def _template_list(r: random.Random, cls: str) -> list[str]:
     a, b, c, x = r.sample(_LATIN, 4)
     n, m = r.sample("23456789", 2)
     i, j = r.sample("ijkl", 2)
@@ -101,7 +124,16 @@ def _templates(r: random.Random, cls: str) -> str:
                   f"|{x}| = \\begin{{cases}} {x} & {x} \\geq 0 \\\\ -{x} & {x} < 0 \\end{{cases}}",
                   f"\\det \\begin{{bmatrix}} {a} & 0 \\\\ 0 & {b} \\end{{bmatrix}} = {a}{b}"],
     }[cls]
-    return r.choice(t)
+    return t
+
+
+def _templates(r: random.Random, cls: str, k: int) -> tuple[int, str]:
+    """The class's `k`-th formula: (its template's index, its LaTeX). Formulas take the templates in turn, in
+    their rank order (`template_half`): every template is used, and even two formulas of a class fall one in
+    each half."""
+    t = _template_list(r, cls)
+    template = int(_ranked_templates(cls)[k % len(t)].rsplit("-t", 1)[1])
+    return template, t[template]
 
 
 # Well-known formulas written as a paper would, not from the templates above and never tuned on: how the
@@ -144,15 +176,19 @@ def synthetic_set(per_class: int = 15, seed: int = 26) -> list[Formula]:
         tries = 0
         while k < per_class and tries < 50 * per_class:
             tries += 1
-            latex = _templates(r, cls)
+            template, latex = _templates(r, cls, k)
             if latex in seen:
                 continue
             seen.add(latex)
-            mode = "display" if k % 2 == 0 else "inline"
-            out.append(Formula(f"{cls}-{k:03d}-{mode}", cls, mode, latex))
+            # a tune and a report template (ranks 2j, 2j+1) share a mode, which turns each round of the
+            # templates: both halves get both modes, and every template is set both ways
+            n = _template_count(cls)
+            mode = "display" if ((k % n) // 2 + k // n) % 2 == 0 else "inline"
+            out.append(Formula(f"{cls}-{k:03d}-{mode}", cls, mode, latex, f"{cls}-t{template}"))
             k += 1
     for k, latex in enumerate(CLASSICS[: 4 if per_class < 5 else None]):
-        out += [Formula(f"classic-{k:03d}-{mode}", "classic", mode, latex) for mode in ("display", "inline")]
+        out += [Formula(f"classic-{k:03d}-{mode}", "classic", mode, latex, f"classic-t{k}")
+                for mode in ("display", "inline")]
     return out
 
 
@@ -432,13 +468,13 @@ def score_synthetic(per_class: int = 15, folder: Path | None = None) -> list[Sco
     return [Scored(f, o, latex_match(f.latex, o), r) for f, o, r in zip(formulas, ours, renders, strict=True)]
 
 
-def summarize(scored: list[Scored], half: str = "report") -> dict[str, float | int]:
+def summarize(scored: list[Scored], half: str = "report") -> dict[str, float | int | None]:
     """Keys for eval/results: render match of display and inline formulas, of the simple classes, and
     the LaTeX match; per class as `formulas_<class>_match`."""
     rows = [s for s in scored if half == "all" or s.formula.half == half]
 
-    def share(items: list[Scored], attr: str = "render_ok") -> float:
-        return round(sum(getattr(s, attr) for s in items) / len(items), 3) if items else 0.0
+    def share(items: list[Scored], attr: str = "render_ok") -> float | None:
+        return round(sum(getattr(s, attr) for s in items) / len(items), 3) if items else None
 
     out: dict[str, float | int] = {
         "formulas_display_match": share([s for s in rows if s.formula.mode == "display"]),
@@ -495,6 +531,13 @@ def docbank_equation_in_math(markdown: str, tokens: list[dict],
     """Share of the page's equation tokens inside a math span of the Markdown (their symbols found there, in
     LaTeX or as written) or, given `formula_boxes`, whose centre lies in a formula row's box. Tokens with
     nothing readable (unmapped glyphs: "(cid:88)") count only by box. None: no equation token."""
+    hits, total = docbank_equation_counts(markdown, tokens, formula_boxes)
+    return round(hits / total, 3) if total else None
+
+
+def docbank_equation_counts(markdown: str, tokens: list[dict],
+                            formula_boxes: list[tuple[float, float, float, float]] | None = None) -> tuple[int, int]:
+    """(equation tokens in math, equation tokens counted): `docbank_equation_in_math`'s parts, to pool pages."""
     math, _ = math_spans(markdown)
     pool = _compact(math)
     hits = total = 0
@@ -509,12 +552,18 @@ def docbank_equation_in_math(markdown: str, tokens: list[dict],
         total += 1
         if in_box or any(f in pool for f in forms):
             hits += 1
-    return round(hits / total, 3) if total else None
+    return hits, total
 
 
 def docbank_paragraph_outside_math(markdown: str, tokens: list[dict]) -> float | None:
     """Share of the page's prose tokens (paragraph tokens of two letters or more set in a text font: DocBank
     labels inline math 'paragraph' too) found in its prose, outside every math span."""
+    found, total = docbank_paragraph_counts(markdown, tokens)
+    return round(found / total, 3) if total else None
+
+
+def docbank_paragraph_counts(markdown: str, tokens: list[dict]) -> tuple[int, int]:
+    """(prose tokens outside math, prose tokens counted): `docbank_paragraph_outside_math`'s parts."""
     from ocr_resources.text.math_symbols import is_math_font
 
     _, prose = math_spans(markdown)
@@ -522,9 +571,7 @@ def docbank_paragraph_outside_math(markdown: str, tokens: list[dict]) -> float |
     words = [unicodedata.normalize("NFKC", t["text"]) for t in tokens if t.get("label") == "paragraph"
              and sum(ch.isalpha() for ch in t["text"]) >= 2 and "(cid:" not in t["text"]
              and not is_math_font(t.get("font", ""))]
-    if not words:
-        return None
-    return round(sum(1 for w in words if w in prose) / len(words), 3)
+    return sum(1 for w in words if w in prose), len(words)
 
 
 def _in_boxes(token: dict, boxes: list[tuple[float, float, float, float]]) -> bool:
@@ -533,7 +580,33 @@ def _in_boxes(token: dict, boxes: list[tuple[float, float, float, float]]) -> bo
     return any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in boxes)
 
 
-def score_docbank(workdir: Path, quick: bool = False) -> dict[str, float | int]:
+def docbank_page_counts(results, container: str, doc) -> dict[str, int]:
+    """One DocBank page's math counts from the pipeline's results (eval.ours.Results): equation tokens in a
+    math span or a formula row's box, and prose tokens outside math (each with its total)."""
+    import json
+
+    tokens = json.loads(doc.truth.read_text(encoding="utf-8"))["words"]
+    markdown = results.markdown(container, doc).text or ""
+    boxes = [(r["x0"], r["y0"], r["x1"], r["y1"]) for r in results.store.query(
+        "SELECT x0, y0, x1, y1 FROM formulas WHERE container_id = ? AND document_id = ?",
+        [container, f"{doc.name}.pdf"])]
+    eq_hit, eq_n = docbank_equation_counts(markdown, tokens, boxes)
+    prose_hit, prose_n = docbank_paragraph_counts(markdown, tokens)
+    return {"equation_in_math": eq_hit, "equation_tokens": eq_n, "prose_outside_math": prose_hit,
+            "prose_tokens": prose_n}
+
+
+def docbank_figures(counts: list[dict[str, int]]) -> dict[str, float | None]:
+    """`docbank_equation_in_math` and `docbank_paragraph_outside_math`, pooled over pages' tokens."""
+    def pooled(hit: str, total: str) -> float | None:
+        n = sum(c.get(total, 0) for c in counts)
+        return round(sum(c.get(hit, 0) for c in counts) / n, 3) if n else None
+
+    return {"docbank_equation_in_math": pooled("equation_in_math", "equation_tokens"),
+            "docbank_paragraph_outside_math": pooled("prose_outside_math", "prose_tokens")}
+
+
+def score_docbank(workdir: Path, quick: bool = False) -> dict[str, float | int | None]:
     """The pipeline on DocBank's digital pages that hold equation tokens: the share of equation tokens in a
     math span or a formula row's box, and of prose tokens outside math, pooled over the pages' tokens."""
     import json
@@ -550,31 +623,15 @@ def score_docbank(workdir: Path, quick: bool = False) -> dict[str, float | int]:
     docs = docs[:4] if quick else docs
     run = run_pipeline({"docbank_digital": docs}, workdir)
     results, container = Results(run.store_path), partition_key_for("docbank_digital")
-    eq_hit = eq_n = prose_hit = prose_n = 0
-    for doc in docs:
-        tokens = json.loads(doc.truth.read_text(encoding="utf-8"))["words"]
-        markdown = results.markdown(container, doc).text or ""
-        boxes = [(r["x0"], r["y0"], r["x1"], r["y1"]) for r in results.store.query(
-            "SELECT x0, y0, x1, y1 FROM formulas WHERE container_id = ? AND document_id = ?",
-            [container, f"{doc.name}.pdf"])]
-        n_eq = sum(1 for t in tokens if t.get("label") == "equation")
-        share = docbank_equation_in_math(markdown, tokens, boxes)
-        if share is not None:
-            eq_hit, eq_n = eq_hit + share * n_eq, eq_n + n_eq
-        prose = docbank_paragraph_outside_math(markdown, tokens)
-        n_prose = sum(1 for t in tokens if t.get("label") == "paragraph")
-        if prose is not None:
-            prose_hit, prose_n = prose_hit + prose * n_prose, prose_n + n_prose
-    return {"docbank_equation_in_math": round(eq_hit / eq_n, 3) if eq_n else 0.0,
-            "docbank_paragraph_outside_math": round(prose_hit / prose_n, 3) if prose_n else 0.0,
-            "docbank_equation_pages": len(docs)}
+    counts = [docbank_page_counts(results, container, doc) for doc in docs]
+    return {**docbank_figures(counts), "docbank_equation_pages": len(docs)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few formulas of each class")
     parser.add_argument("--half", choices=("report", "tune", "all"), default="report")
-    parser.add_argument("--per-class", type=int, default=30)
+    parser.add_argument("--per-class", type=int, default=FULL_PER_CLASS)
     parser.add_argument("--show-failures", type=int, default=0)
     parser.add_argument("--docbank", action="store_true", help="also run the pipeline on DocBank's equation pages")
     args = parser.parse_args(argv)
@@ -582,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="formulas-docbank-") as tmp:
             for key, value in score_docbank(Path(tmp), args.quick).items():
                 print(f"{key}: {value}")
-    scored = score_synthetic(4 if args.quick else args.per_class)
+    scored = score_synthetic(QUICK_PER_CLASS if args.quick else args.per_class)
     if scored is None:
         print("formulas: skipped, pdflatex not found (apt-get install texlive-latex-base)")
         return 0

@@ -9,7 +9,12 @@ Sets: docling (digital PDFs, Markdown truth), twins (the same pages as image-onl
 tables), table_images (each ICDAR truth table cropped from its page at 72-150 dpi, an image-only PDF),
 scanned (real scans, human hOCR words), receipts (SROIE scanned receipts, human lines),
 docbank_digital / docbank_render (arXiv pages, born-digital and as 200-dpi images; tokens with layout labels),
-tables_tabula / tables_camelot (those tools' test fixtures: silver, the truth is the tools' own output).
+tables_tabula / tables_camelot (those tools' test fixtures: silver, the truth is the tools' own output),
+formulas (synthetic formulas typeset by pdflatex, read back by the pipeline's formula finder and scored by
+render comparison, eval/formulas.py; split by template; skipped, with the reason printed, without pdflatex).
+DocBank digital pages also give `docbank_equation_in_math` (equation tokens inside `$...$`/`$$...$$` or a
+formula row's box). No peer writes LaTeX (pymupdf4llm writes a formula's glyphs as text): their formula keys
+stay null.
 
 Every set is cut once into a tune half and a report half by a stable hash of the document name
 (`datasets.split_of`; a table image takes its source page's half). The top-level figures of
@@ -66,7 +71,13 @@ NEW_KEYS = (
     # layout figures (`layout_figures`): None until a layout metric fills them
     "pages_losing_words", "table_image_detection_recall", "layout_label_agreement",
     "table_image_cell_f1", "layout_label_agreement_by_class",
+    # formulas (eval/formulas.py): the synthetic set's render match, and DocBank's equation tokens in math
+    "formulas_display_match", "formulas_inline_match", "formulas_simple_match", "docbank_equation_in_math",
+    "docbank_paragraph_outside_math",
 )
+FORMULAS = "formulas"  # the synthetic formula set: not documents the pipeline reads, so not in SETS' loaders
+FORMULAS_PEERS_NOTE = ("no peer writes LaTeX: pymupdf4llm writes a formula's glyphs as plain text, pypdfium2 and "
+                       "pdfplumber give the text layer as it is, tesseract OCRs glyphs; their formula keys stay null")
 # Figures whose value is lower-is-better (the printed table says so)
 LOWER_IS_BETTER = ("digital_text_ned", "twins_text_ned", "receipts_wer", "nonchars")
 # Which peer does which job (None = it does not do that job; its keys stay null).
@@ -396,6 +407,11 @@ def aggregate(rows: list[dict[str, Any]], pages_per_second: float | None) -> dic
     if db := by_set.get("docbank_digital"):
         fig["docbank_word_recall"], fig["docbank_word_precision"], fig["docbank_word_recall_by_label"] = (
             _docbank_figures(db))
+        math = [r["math"] for r in db if r.get("math")]  # ours only: the formula rows and $...$ spans
+        if math:
+            from eval.formulas import docbank_figures
+
+            fig.update(docbank_figures(math))
     if dr := by_set.get("docbank_render"):
         (fig["docbank_render_word_recall"], fig["docbank_render_word_precision"],
          fig["docbank_render_word_recall_by_label"]) = _docbank_figures(dr)
@@ -507,6 +523,8 @@ def run_ours(sets: dict[str, list[Doc]], workdir: Path, profile: str) -> tuple[l
             rows.append({"set": set_name, "document": doc.name, "split": datasets.doc_split(doc),
                          "tool": OURS, "seconds": round(per_doc, 3), "error": out.error,
                          **SCORERS[set_name](out, doc)})
+            if set_name == "docbank_digital":
+                rows[-1]["math"] = _docbank_math(results, set_name, doc)
     pps = None
     if "scanned" in sets and run.set_seconds.get("scanned"):
         pps = run.set_pages.get("scanned", 0) / run.set_seconds["scanned"]
@@ -515,6 +533,32 @@ def run_ours(sets: dict[str, list[Doc]], workdir: Path, profile: str) -> tuple[l
             "pages_by_set": dict(run.set_pages), "texts": texts,
             "layout": layout_figures(run.store_path, rows)}
     return rows, pps, info
+
+
+def _docbank_math(results, set_name: str, doc: Doc) -> dict[str, int] | None:
+    """A DocBank page's math counts (eval.formulas.docbank_page_counts); None if they cannot be read."""
+    from eval.formulas import docbank_page_counts
+    from eval.ours import container_key
+
+    try:
+        return docbank_page_counts(results, container_key(set_name), doc)
+    except Exception as exc:  # a bug here must not cost the run its other figures
+        log.warning("docbank math counts for %s failed: %s: %s", doc.name, type(exc).__name__, exc)
+        return None
+
+
+def formula_figures(quick: bool) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The synthetic formula set (eval/formulas.py) typeset, read back and scored: (report half, tune half)
+    figures; None without pdflatex (the reason is printed)."""
+    from eval import formulas
+
+    started = time.perf_counter()
+    scored = formulas.score_synthetic(formulas.QUICK_PER_CLASS if quick else formulas.FULL_PER_CLASS)
+    if scored is None:
+        print("formulas: skipped, pdflatex not found (make eval-system-deps installs texlive-latex-base)")
+        return None
+    log.info("formulas: %d synthetic formulas scored in %.1fs", len(scored), time.perf_counter() - started)
+    return formulas.summarize(scored, REPORT), formulas.summarize(scored, TUNE)
 
 
 def run_peer(name: str, sets: dict[str, list[Doc]]) -> tuple[list[dict], float | None, dict]:
@@ -580,7 +624,12 @@ PRINTED = (*KEYS[:9], "table_cell_f1_all", *KEYS[9:11], "receipts_line_recall", 
            *(f"teds_by_set.{name}.{k}" for name in TEDS_SETS for k in ("teds", "teds_structure")),
            "checks_pass_rate", *(f"checks_{k}_pass_rate" for k in CHECK_TYPES),
            "pages_losing_words", "table_image_detection_recall", "table_image_cell_f1", "layout_label_agreement",
-           *(f"layout_label_agreement_by_class.{label}" for label in DOCBANK_TO_OURS), "nonchars")
+           *(f"layout_label_agreement_by_class.{label}" for label in DOCBANK_TO_OURS),
+           "formulas_display_match", "formulas_inline_match", "formulas_simple_match", "formulas_latex_match",
+           *(f"formulas_{cls}_match" for cls in ("power", "index", "greek", "sum", "integral", "fraction",
+                                                 "radical", "function", "delimiter", "nested", "accent", "array",
+                                                 "classic")),
+           "docbank_equation_in_math", "docbank_paragraph_outside_math", "nonchars")
 SPEED_PRINTED = ("digital_pages_per_second", "scanned_pages_per_second",
                  *(f"pages_per_second_by_set.{name}" for name in SETS),
                  *(f"timed_seconds_by_set.{name}" for name in SETS))
@@ -646,7 +695,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a fixed subset of every set (< 5 minutes)")
-    parser.add_argument("--only", default=",".join(SETS), help=f"comma-separated sets, of {','.join(SETS)}")
+    parser.add_argument("--only", default=",".join((*SETS, FORMULAS)),
+                        help=f"comma-separated sets, of {','.join((*SETS, FORMULAS))}")
     parser.add_argument("--peers", default=",".join(peers.ALL_PEERS),
                         help="comma-separated peers to run ('' for none)")
     parser.add_argument("--profile", default="offline", help="the pipeline's model profile (OCR_PROFILE)")
@@ -659,16 +709,16 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")  # the peers' own deprecation chatter; scores are what this prints
 
     names = [s for s in args.only.split(",") if s]
-    unknown = set(names) - set(SETS)
+    unknown = set(names) - {*SETS, FORMULAS}
     if unknown:
-        parser.error(f"unknown sets {sorted(unknown)}; sets are {SETS}")
+        parser.error(f"unknown sets {sorted(unknown)}; sets are {(*SETS, FORMULAS)}")
     peer_names = [p for p in args.peers.split(",") if p]
     for name in peer_names:
         if name not in PEER_JOBS:
             parser.error(f"unknown peer {name!r}; peers are {list(PEER_JOBS)}")
     started = time.perf_counter()
-    sets = load_sets(names, args.quick)
-    if not sets:
+    sets = load_sets([n for n in names if n != FORMULAS], args.quick)
+    if not sets and FORMULAS not in names:
         print(f"no evaluation data under {datasets.SHARED}", file=sys.stderr)
         return 1
     log.info("sets: %s", {k: len(v) for k, v in sets.items()})
@@ -678,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"mode": "quick" if args.quick else "full", "profile": args.profile}
     run_sets = list(sets)
     ours_info: dict[str, Any] | None = None
-    if not args.no_ours:
+    if not args.no_ours and sets:
         with tempfile.TemporaryDirectory(prefix="ocr-eval-") as tmp:
             workdir = Path(args.workdir) if args.workdir else Path(tmp)
             log.info("pipeline: one Dagster run over %s in %s", list(sets), workdir)
@@ -709,6 +759,13 @@ def main(argv: list[str] | None = None) -> int:
     report["peers"] = {name: figures([r for r in rows if r["tool"] == name], pps, info["pages_by_set"],
                                      info["seconds_by_set"], run_sets)
                        for name, (_, pps, info) in peer_runs.items()}
+    if FORMULAS in names and not args.no_ours:
+        report.setdefault("tune", {})
+        found = formula_figures(args.quick)
+        if found is not None:
+            report.update(found[0])
+            report["tune"].update(found[1])
+        report["formulas_peers"] = FORMULAS_PEERS_NOTE
     report["scanned_pages_at_least_tesseract"] = wins_on_pages(
         [r for r in rows if r["split"] == REPORT], OURS, "tesseract")
     if "tune" in report:

@@ -235,6 +235,20 @@ def test_synthetic_set_classes_modes_and_stable_halves():
     assert 0.3 < sum(f.half == "report" for f in formulas) / len(formulas) < 0.7
 
 
+def test_synthetic_set_splits_by_template_not_by_formula():
+    """Every formula made from one template (and a classic's displayed and inline copies) is in one half, so
+    the report half judges formula shapes never tuned on; each class has templates, and modes, in both."""
+    formulas = synthetic_set(per_class=6)
+    halves: dict[str, set[str]] = {}
+    for f in formulas:
+        halves.setdefault(f.template, set()).add(f.half)
+    assert all(len(h) == 1 for h in halves.values())
+    assert sum(1 for h in halves.values() if h == {"report"}) >= 10
+    for cls in {f.cls for f in formulas}:
+        for half in ("tune", "report"):
+            assert {f.mode for f in formulas if f.cls == cls and f.half == half} == {"display", "inline"}, (cls, half)
+
+
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (texlive-latex-base)")
 def test_formulas_typeset_by_pdflatex_come_back_as_their_latex(tmp_path):
     from eval.formulas import Formula, read_pages, typeset
