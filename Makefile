@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup run ui fetch-models test test-fast lint bench bench-quick bench-concurrency profile eval eval-quick eval-setup system-deps clean
+.PHONY: setup run ui fetch-models test test-fast lint bench bench-quick bench-concurrency profile eval eval-quick eval-setup eval-system-deps system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,7 +71,19 @@ $(EVAL_STAMP): $(STAMP)
 	$(BIN)/pip install -q -e '.[transformers,dev,cluster,eval]'
 	touch $(EVAL_STAMP)
 
-eval-setup: $(EVAL_STAMP) system-deps
+# Debian packages only the evaluation uses: pdflatex (texlive-latex-base, which brings texlive-base's Computer
+# Modern and AMS fonts) typesets the synthetic formula set and renders LaTeX to compare (eval/formulas.py).
+# Best effort, as system-deps: without it the formulas set is skipped and says why. Not in `make test`'s path.
+EVAL_SYSTEM_PACKAGES := texlive-latex-base
+eval-system-deps:
+	@if command -v pdflatex >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(EVAL_SYSTEM_PACKAGES) >/dev/null) \
+		|| echo "eval-system-deps: apt-get failed; the formulas set will be skipped"; \
+	else echo "eval-system-deps: not root or no apt-get; the formulas set will be skipped"; fi
+
+eval-setup: $(EVAL_STAMP) system-deps eval-system-deps
 
 eval: eval-setup
 	$(BIN)/python -m eval.run
