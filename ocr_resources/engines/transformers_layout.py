@@ -15,6 +15,7 @@ from transformers import AutoImageProcessor, AutoModelForObjectDetection
 
 from ocr_resources.engines import EngineSettings
 from ocr_resources.engines.base import LayoutDetector, ModelIdentity
+from ocr_resources.engines.labels import LABEL_MAP, canonical_label  # noqa: F401 (re-exported)
 from ocr_resources.engines.torch_runtime import (
     TorchRuntime,
     checkpoint_revision,
@@ -23,56 +24,9 @@ from ocr_resources.engines.torch_runtime import (
     size_class,
     to_device,
 )
-from ocr_resources.types import CANONICAL_LABELS, Box, DetectedRegion
+from ocr_resources.types import Box, DetectedRegion
 
 log = logging.getLogger(__name__)
-
-# Model label (normalised: lower case, '-'/'_' -> ' ') -> canonical label. Covers DocLayNet, PubLayNet,
-# DocStructBench-style names and the table-detection labels; anything else becomes "other".
-LABEL_MAP: dict[str, str] = {
-    # DocLayNet
-    "text": "text",
-    "title": "title",
-    "section header": "title",
-    "list item": "list",
-    "table": "table",
-    "picture": "figure",
-    "caption": "caption",
-    "page header": "header",
-    "page footer": "footer",
-    "formula": "formula",
-    "footnote": "text",
-    # PubLayNet
-    "list": "list",
-    "figure": "figure",
-    # table detection (Table Transformer)
-    "table rotated": "table",
-    # other common names
-    "paragraph": "text",
-    "plain text": "text",
-    "abstract": "text",
-    "doc title": "title",
-    "heading": "title",
-    "image": "figure",
-    "chart": "figure",
-    "figure caption": "caption",
-    "table caption": "caption",
-    "table footnote": "text",
-    "header": "header",
-    "footer": "footer",
-    "equation": "formula",
-    "isolate formula": "formula",
-    "reference": "reference",
-    "references": "reference",
-}
-
-
-def canonical_label(model_label: str) -> str:
-    """Map a model's label onto CANONICAL_LABELS ('other' when unknown)."""
-    key = model_label.strip().lower().replace("-", " ").replace("_", " ")
-    key = " ".join(key.split())
-    label = LABEL_MAP.get(key, "other")
-    return label if label in CANONICAL_LABELS else "other"
 
 
 @dataclass
