@@ -50,8 +50,9 @@ LOGIC_VERSIONS = {
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
     # checked against the text layer (a figure that is mostly text lines is text), words outside every region
-    # make regions, label_reason; 8: a region the table decision relabelled says why in label_reason too
-    "layout_regions": "8",
+    # make regions, label_reason; 8: a region the table decision relabelled says why in label_reason too; 9: a
+    # chart's tick numbers and labels just outside its figure box are the figure's (no region of their own)
+    "layout_regions": "9",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -59,8 +60,10 @@ LOGIC_VERSIONS = {
     # set side by side cut into its part in each; 9: labels checked against the words read (a figure of text
     # lines is text, read as loose lines are), label_reason; 10: an amount is no chapter-page number; 11: on a
     # page without a text layer, a figure whose OCR words form a grid is a table (label_reason); 12: on such a
-    # page, a formula whose OCR words are prose is text (not an image marker)
-    "ocr_text": "12",
+    # page, a formula whose OCR words are prose is text (not an image marker); 14: a chart's labels (outside its
+    # box, or in a figure read as text) are never paragraphs or headings of their own, nor is an equation's
+    # number a heading
+    "ocr_text": "14",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid

@@ -197,3 +197,50 @@ def test_words_lost_leaves_out_a_scanned_formula_written_as_its_image_marker():
     layer = [{**w, "source": "text_layer"} for w in words]
     digital = [{**r, "text_source": "text_layer"} for r in rows]
     assert page_words({"has_text_layer": True}, layer, digital, []) == ["Then", "we", "λg", "="]
+
+
+def chart_page_pdf(inside: bool = False) -> bytes:
+    """A heading, a paragraph and a bar chart whose tick numbers (left) and category names (below, set
+    larger than the body) stick out of the box the layout model draws round its bars (or, `inside`, lie in
+    it)."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica-Bold", 18)
+    c.drawString(72, H - 80, "Quarterly Results")
+    c.setFont("Helvetica", 10)
+    for k in range(5):
+        c.drawString(72, H - 120 - 13 * k, "Sales rose in every region this year and the outlook for the next is good")
+    for k, tick in enumerate(("100", "75", "50", "25", "0")):
+        c.drawRightString(144 if not inside else 170, H - 310 - 45 * k, tick)
+    c.setFont("Helvetica", 14)
+    for k, name in enumerate(("North", "South", "East", "West")):
+        c.drawString(180 + 70 * k, H - 516 if not inside else H - 490, name)
+    for k in range(4):
+        c.rect(180 + 70 * k, H - 500, 40, 40 + 30 * k, fill=1)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_a_charts_labels_outside_its_box_are_its_words_never_a_heading():
+    words = page_words(chart_page_pdf())[0]
+    regions = [DetectedRegion(Box(70, 60, 300, 85), "title", "title", 0.9),
+               DetectedRegion(Box(70, 110, 500, 185), "text", "text", 0.9),
+               DetectedRegion(Box(150, 300, 450, 502), "figure", "figure", 0.9)]
+    md, checked = _markdown(words, regions)
+    assert len(checked) == 3, checked  # no region of its own for the ticks or the names
+    assert md.startswith("# Quarterly Results\n"), md
+    assert md.count("#") == 1, md
+    chart = md[md.index(IMAGE):]
+    assert all(t in chart for t in ("100", "75", "0", "North", "West")), md
+    _all_words_once(words, md)
+
+
+def test_a_chart_taken_for_a_text_page_keeps_its_numbers_and_makes_no_heading():
+    words = page_words(chart_page_pdf(inside=True))[0]
+    chart = DetectedRegion(Box(20, 20, 575, 600), "figure", "figure", 0.9)  # most of the page, the prose too
+    md, _ = _markdown(words, [chart])
+    # the heading alone on its row stays a heading; the names in a row along the axis and the numbers do not
+    assert "\n# Quarterly Results\n" in md and md.count("#") == 1, md
+    assert IMAGE + "\n\n100 75 50 25 0" in md, md
+    _all_words_once(words, md)

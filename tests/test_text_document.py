@@ -127,6 +127,17 @@ def test_heading_levels_follow_numbering_then_size():
     assert heading_levels(blocks) == {0: 1, 2: 2, 3: 3, 4: 3}
 
 
+def test_equation_numbers_and_rows_of_numbers_are_never_headings():
+    def block(text, size, label="text", bold=False, figure_labels=False):
+        return TextBlock(1, 600, 800, Box(50, 100, 300, 112), label, text, size, bold, figure_labels=figure_labels)
+
+    # on a scan an equation's number is read with its equation's height, so it looks set large
+    blocks = [block("Body text " * 30, 10), block("(B.31)", 14), block("(3)", 22), block("(2.4a)", 12, "title"),
+              block("2019 2020 2021", 14, bold=True), block("North", 14, figure_labels=True),
+              block("1 Introduction", 14, bold=True), block("3", 24)]
+    assert heading_levels(blocks) == {6: 2, 7: 1}  # a section, a chapter's number set large
+
+
 def test_markdown_joins_paragraphs_cut_by_columns_and_skips_furniture():
     rows = [{"label": "text", "text": "The wing type that is", "page_no": 1, "region_no": 1},
             {"label": "footer", "text": "7", "page_no": 1, "region_no": 2},

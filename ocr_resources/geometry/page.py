@@ -24,6 +24,8 @@ from ocr_resources.geometry.paragraphs import (
     heading_lines,
     is_prose,
     is_row,
+    is_tick,
+    label_like,
     side_by_side,
     split_paragraphs,
 )
@@ -42,6 +44,7 @@ class Block:
     lines: list[Line] = field(default_factory=list)
     form_row: bool = False  # a form's label with its value beside it (never a heading)
     reason: str | None = None  # why a block outside the layout's regions is text (recorded as its label reason)
+    figure_labels: bool = False  # a chart's or drawing's labels read out of a figure read as text (never a heading)
 
     @property
     def words(self) -> list[Word]:
@@ -120,6 +123,32 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
     return best
 
 
+def _figure_of(line: Line, regions: list[Box], labels: list[str]) -> int | None:
+    """The figure a loose line of labels belongs to: a chart's tick numbers or category names that stick
+    out of the figure's box (within three text heights for numbers, one for words), level with it. Words of
+    a chart are the chart's, never paragraphs (or headings) of their own."""
+    if not label_like([line]):
+        return None
+    h = line.height
+    reach = (3.0 if all(is_tick(w.text) for w in line.words) else 1.0) * h
+    best, best_gap = None, None
+    for idx, region in enumerate(regions):
+        if labels[idx] != "figure":
+            continue
+        dx = max(region.x0 - line.box.x1, line.box.x0 - region.x1, 0.0)
+        dy = max(region.y0 - line.box.y1, line.box.y0 - region.y1, 0.0)
+        level = (dx == 0 and x_overlap(line.box, region) > 0) or (dy == 0 and y_overlap(line.box, region) > 0)
+        g = max(dx, dy)
+        if level and g <= reach and (best_gap is None or g < best_gap):
+            best, best_gap = idx, g
+    return best
+
+
+def _numbers(group: list[Line]) -> bool:
+    words = [w for ln in group for w in ln.words]
+    return sum(1 for w in words if is_tick(w.text)) * 2 >= len(words)
+
+
 def order_lines(block_lines: list[Line], rtl: bool = False) -> list[Line]:
     return [block_lines[i] for i in reading_order([ln.box for ln in block_lines], rtl=rtl)]
 
@@ -183,6 +212,8 @@ def region_words(words: list[Word], regions: list[Box], labels: list[str]) -> tu
     loose: list[Line] = []
     for line in lines(orphans):
         idx = _adopt(line, regions, labels, members)
+        if idx is None:
+            idx = _figure_of(line, regions, labels)
         if idx is None:
             loose.append(line)
         else:
@@ -262,8 +293,11 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             blocks.extend(_paragraphs(block.lines, page_rtl, block.region, text_figures[block.region]))
             block.lines = []
         elif block.label == "figure" and block.region not in keep_whole and text_page:
-            blocks.extend(_paragraphs(block.lines, page_rtl))  # placed in the flow by their own boxes
-            block.lines = []
+            parts = _paragraphs(block.lines, page_rtl)  # placed in the flow by their own boxes
+            # a chart's numbers beside the prose stay the figure's words
+            numbers = [p for p in parts if p.figure_labels and _numbers(p.lines)]
+            blocks.extend(p for p in parts if all(p is not q for q in numbers))
+            block.lines = [ln for p in numbers for ln in p.lines]
         elif block.label in ("text", "list") and (head := heading_lines(block.lines)):
             body = block.lines[head:]
             inner[k] = [Block(block.region, block.label, union(ln.box for ln in body), body)]
@@ -271,7 +305,8 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             block.box = union(ln.box for ln in block.lines)
     for k, block in enumerate(blocks):
         parts = [block, *inner.get(k, [])]
-        split = [Block(p.region, p.label, union(ln.box for ln in g), g, reason=p.reason) if len(pieces) > 1 else p
+        split = [Block(p.region, p.label, union(ln.box for ln in g), g, reason=p.reason, figure_labels=p.figure_labels)
+                 if len(pieces) > 1 else p
                  for p in parts for pieces in [split_paragraphs(p.lines) if p.label == "text" else [p.lines]]
                  for g in pieces]
         if len(split) > len(parts):
@@ -286,9 +321,17 @@ def _paragraphs(block_lines: list[Line], rtl: bool, region: int | None = None,
                 reason: str = "prose in a figure covering much of the page") -> list[Block]:
     """The text inside a figure that holds prose (a page the layout model took for a picture), as blocks
     of their own."""
+    groups = form_rows(group_lines(block_lines), rtl)
+    boxes = [union(ln.box for ln in g) for g in groups]
+    short = [not is_row(g) and label_like(g) for g in groups]
     out = []
-    for group in form_rows(group_lines(block_lines), rtl):
+    for k, group in enumerate(groups):
         row = is_row(group)
-        out.append(Block(region, "text", union(ln.box for ln in group), group if row else order_lines(group, rtl), row,
-                         reason))
+        # a chart's labels: its numbers, or short labels in a row of such (category names along an axis); a
+        # short line alone on its row (a heading) is not one
+        labels = short[k] and (_numbers(group) or any(
+            short[j] and j != k and y_overlap(boxes[j], boxes[k]) > 0.5 * min(boxes[j].height, boxes[k].height)
+            for j in range(len(groups))))
+        out.append(Block(region, "text", boxes[k], group if row else order_lines(group, rtl), row, reason,
+                         figure_labels=labels))
     return out

@@ -3,6 +3,8 @@ boxed with its paragraph, and forms (labels beside their values) read row by row
 
 from __future__ import annotations
 
+import re
+
 from ocr_resources.geometry.boxes import union, x_overlap, y_overlap
 from ocr_resources.geometry.lines import Line
 from ocr_resources.types import Box, Word
@@ -98,6 +100,27 @@ def split_paragraphs(lines: list[Line]) -> list[list[Line]]:
 def is_prose(lines: list[Line], min_lines: int = 3, min_words: int = 6) -> bool:
     """Running text rather than labels: a few lines of several words each."""
     return sum(1 for ln in lines if len(ln.words) >= min_words) >= min_lines
+
+
+# a chart's tick value: "40", "-2.5", "1,200", "35%", "$5k", "(3)", "10^3", "2019"
+_TICK = re.compile(r"^[\-+\u2212\u2013(]?[$\u20ac\u00a3\u00a5]?\d[\d.,]*(?:[%kKMB\u00b0)]|[x\u00d7]10\S*|\^\S+)?$")
+_CAPTION_START = re.compile(r"^(?:figure|fig\.|table|chart|source|note)s?\b", re.I)
+
+
+def is_tick(text: str) -> bool:
+    return bool(_TICK.match(text))
+
+
+def label_like(group: list[Line]) -> bool:
+    """A chart's or a drawing's labels rather than text: a few short lines (axis numbers, category names,
+    a legend's entries), mostly numbers or at most three short words a line, no sentence, no caption."""
+    words = [w for ln in group for w in ln.words]
+    if not words or len(group) > 4 or len(words) > 12 or _CAPTION_START.match(group[0].text):
+        return False
+    if any(len(w.text) > 16 for w in words) or group[-1].text.rstrip()[-1:] in ".!?:;":
+        return False
+    ticks = sum(1 for w in words if is_tick(w.text))
+    return ticks * 2 >= len(words) or all(len(ln.words) <= 3 for ln in group)
 
 
 def is_row(group: list[Line]) -> bool:

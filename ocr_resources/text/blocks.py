@@ -20,6 +20,7 @@ class TextBlock:
     bold: bool = False
     lines: int = 1
     form_row: bool = False  # a form's label with its value
+    figure_labels: bool = False  # a chart's or drawing's labels (never a heading)
 
     @property
     def words(self) -> int:

@@ -63,7 +63,7 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
             row.append(BlockText(block, block.label, text, size, bold))
             if block.label not in ("table", "figure"):
                 flat.append(TextBlock(page.page_no, page.width, page.height, block.box, block.label, text, size, bold,
-                                      max(1, len(block.lines)), block.form_row))
+                                      max(1, len(block.lines)), block.form_row, block.figure_labels))
                 where.append((pi, bi))
         results.append(row)
     n_own = len(flat)

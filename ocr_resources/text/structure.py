@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from ocr_resources.geometry.paragraphs import is_tick
 from ocr_resources.text.blocks import TextBlock, body_size
 from ocr_resources.text.furniture import furniture_pattern
 
@@ -21,6 +22,8 @@ _BULLET = re.compile(r"^([\u2022\u2023\u2043\u2219\u25aa\u25ab\u25a0\u25a1\u25cf
                      r"\u27a2\u2713\u2714\u2756\u25b6\u25ba\u00b7])\s*(?=\S)|^([-\u2013\u2014*])\s+(?=\S)")
 _ENUM = re.compile(r"^(\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)])\s+(?=\S)", re.I)
 MAX_HEADING_WORDS = 16
+# an equation's number at the right of its line: "(3)", "(B.31)", "(2.4a)", "(A-1)"
+_EQUATION_NUMBER = re.compile(r"^\(\s*(?:[A-Z]\.?\s*)?\d{1,3}(?:\s*[.\-\u2013]\s*\d{1,3})*[a-z]?\s*\)$")
 
 
 def _wordy(text: str) -> bool:
@@ -35,6 +38,17 @@ def numbering_depth(text: str) -> int:
     """1 for "5 Results", 2 for "5.1 Setup", 0 when the text is not numbered like a section."""
     m = _NUMBERING.match(text.strip())
     return m.group(1).rstrip(".").count(".") + 1 if m else 0
+
+
+def never_heading(b: TextBlock) -> bool:
+    """Text that is never a heading whatever its type: an equation's number, a chart's labels, a row of
+    numbers (a chart's ticks, a table's figures)."""
+    text = " ".join(b.text.split())
+    if b.figure_labels or _EQUATION_NUMBER.match(text):
+        return True
+    words = text.split()
+    return (len(words) >= 2 and sum(1 for w in words if is_tick(w)) * 2 > len(words)
+            and not any(sum(ch.isalpha() for ch in w) >= 3 for w in words))
 
 
 def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None = None) -> bool:
@@ -85,6 +99,7 @@ def heading_levels(blocks: list[TextBlock]) -> dict[int, int]:
     page_body = {p: body_size(bs) if sum(len(b.text) for b in bs) >= 200 else None for p, bs in pages.items()}
     heads = [i for i, b in enumerate(blocks)
              if b.label not in ("header", "footer", "table", "figure", "caption", "formula") and not b.form_row
+             and not never_heading(b)
              and not (furniture_pattern(b.text) and not (b.size and body and b.size >= 1.3 * body))  # a journal
              # line or page number kept as text is no heading (a number set large is a chapter's)
              and ((b.label == "title" and b.words <= 2 * MAX_HEADING_WORDS and _wordy(b.text))
