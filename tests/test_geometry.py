@@ -195,3 +195,41 @@ def test_a_word_space_beside_short_rows_is_no_gutter():
         words.append(Word(str(k + 7), Box(400, y, 410, y + 12)))
     got = [ln.text for ln in lines(words)]
     assert got == [f"{title} {k + 7}" for k, title in enumerate(titles)]
+
+
+def test_assign_matches_the_pairwise_rule():
+    """`assign` computes every word x region share at once (issue 27); its answer is the pairwise rule's:
+    the smallest region holding at least half the word, the first of equal ones, a word without area by its
+    centre, touching and nested and duplicate boxes included."""
+    import random
+
+    from ocr_resources.geometry.boxes import inside
+    from ocr_resources.geometry.page import assign
+
+    def pairwise(words, regions, min_inside=0.5):
+        out = []
+        for word in words:
+            best = None
+            for idx, region in enumerate(regions):
+                if inside(word.box, region) >= min_inside and (best is None or region.area < regions[best].area):
+                    best = idx
+            out.append(best)
+        return out
+
+    rng = random.Random(27)
+    grid = [0.0, 10.0, 12.5, 20.0, 33.3, 50.0, 60.0, 100.0]
+    for _ in range(200):
+        regions = []
+        for _ in range(rng.randint(0, 6)):
+            x0, x1 = sorted(rng.sample(grid, 2))
+            y0, y1 = sorted(rng.sample(grid, 2))
+            regions.append(Box(x0, y0, x1, y1))
+        if regions and rng.random() < 0.3:
+            regions.append(regions[0])  # a duplicate: the first keeps the word
+        words = []
+        for k in range(rng.randint(0, 30)):
+            x0, y0 = rng.choice(grid) + rng.random() * 5, rng.choice(grid) + rng.random() * 5
+            w, h = (0.0 if k % 7 == 0 else rng.random() * 15), (0.0 if k % 11 == 0 else rng.random() * 6)
+            words.append(Word(f"w{k}", Box(x0, y0, x0 + w, y0 + h)))
+        for share in (0.5, 0.8):
+            assert assign(words, regions, share) == pairwise(words, regions, share)

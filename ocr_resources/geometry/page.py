@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from ocr_resources.geometry.boxes import TEXT_LABELS, inside, union, x_overlap, y_overlap
 from ocr_resources.geometry.labels import OUTSIDE, check_labels
 from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines, rows
@@ -56,15 +58,29 @@ class Block:
 
 
 def assign(words: list[Word], regions: list[Box], min_inside: float = 0.5) -> list[int | None]:
-    """For each word, the smallest region holding at least `min_inside` of it (None when none does)."""
-    out: list[int | None] = []
-    for word in words:
-        best = None
-        for idx, region in enumerate(regions):
-            if inside(word.box, region) >= min_inside and (best is None or region.area < regions[best].area):
-                best = idx
-        out.append(best)
-    return out
+    """For each word, the smallest region holding at least `min_inside` of it (None when none does; the
+    first of equal ones). `boxes.inside` for every pair at once: the same float operations in numpy, so the
+    same answer as the pairwise loop at a fraction of its cost (words x regions on every page, twice)."""
+    if not words or not regions:
+        return [None] * len(words)
+    a = np.array([(w.box.x0, w.box.y0, w.box.x1, w.box.y1) for w in words], dtype=np.float64)
+    r = np.array([(b.x0, b.y0, b.x1, b.y1) for b in regions], dtype=np.float64)
+    r_area = np.array([b.area for b in regions], dtype=np.float64)
+    a_area = np.maximum(0.0, a[:, 2] - a[:, 0]) * np.maximum(0.0, a[:, 3] - a[:, 1])
+    w = np.minimum(a[:, None, 2], r[None, :, 2]) - np.maximum(a[:, None, 0], r[None, :, 0])
+    h = np.minimum(a[:, None, 3], r[None, :, 3]) - np.maximum(a[:, None, 1], r[None, :, 1])
+    inter = np.maximum(0.0, w) * np.maximum(0.0, h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = inter / a_area[:, None]
+    flat = a_area <= 0  # a word without area: whether the region holds its centre (as `inside`)
+    if flat.any():
+        cx, cy = (a[flat, 0] + a[flat, 2]) / 2, (a[flat, 1] + a[flat, 3]) / 2
+        share[flat] = ((r[None, :, 0] <= cx[:, None]) & (cx[:, None] <= r[None, :, 2])
+                       & (r[None, :, 1] <= cy[:, None]) & (cy[:, None] <= r[None, :, 3]))
+    held = share >= min_inside
+    pick = np.where(held, r_area[None, :], np.inf).argmin(axis=1)  # argmin: the first of equal areas
+    found = held[np.arange(len(words)), pick]
+    return [int(k) if ok else None for k, ok in zip(pick.tolist(), found.tolist(), strict=True)]
 
 
 def _join_cut_lines(words: list[Word], owner: list[int | None], regions: list[Box],

@@ -18,7 +18,7 @@ from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import image_rules, pdf_page_rules
 from ocr_resources.text.pdf_chars import PdfChar, chars_to_words
-from ocr_resources.text.pdf_math import FormulaRecord, text_layer_formulas
+from ocr_resources.text.pdf_math import FormulaRecord, may_hold_math, text_layer_formulas
 
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
 MAX_PAGE_PIXELS = 40_000_000  # ~A0 at 144 dpi; larger pages render at a lower dpi (120 MB as RGB)
@@ -116,14 +116,20 @@ def text_layer_words(textpage, display: Display | float) -> list[WordRecord]:
     """Clean words with boxes in PDF points, origin top-left of the rendered page (`display`: see
     display_matrix; a bare page height means an unrotated page), with font size, boldness and visibility,
     from the page's characters (see text.pdf_chars for how characters become words)."""
+    return text_layer(textpage, display)[0]
+
+
+def text_layer(textpage, display: Display | float) -> tuple[list[WordRecord], bool]:
+    """`text_layer_words`, and whether the page may hold math (pdf_math.may_hold_math): the formula finder
+    reads a page's glyphs again only then (most pages have no math font)."""
     n = textpage.count_chars()
     if n <= 0:
-        return []
+        return [], False
     if not isinstance(display, tuple):
         display = (1.0, 0.0, 0.0, -1.0, 0.0, float(display))
     chars = _pdf_chars(textpage, n, display)
-    return [(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden)
-            for w in chars_to_words(chars)]
+    return ([(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden)
+             for w in chars_to_words(chars)], may_hold_math(chars))
 
 
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "cmbx", "sfbx")
@@ -222,8 +228,10 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                 box = page_box.normalise(page)  # once: rendering, words and rules all use this box
                 width_pt, height_pt = page.get_size()
                 textpage = page.get_textpage()
-                words = text_layer_words(textpage, box.display)
-                words, formulas = text_layer_formulas(page, textpage, box.display, words)
+                words, math = text_layer(textpage, box.display)
+                formulas: list[FormulaRecord] = []
+                if math:
+                    words, formulas = text_layer_formulas(page, textpage, box.display, words)
                 textpage.close()
                 layer = TextLayer(task.document_id, page_no, width_pt, height_pt, words, box.repair)
                 if words:

@@ -71,6 +71,17 @@ def page_math_chars(textpage, display: tuple[float, ...]) -> list[MathChar]:
     return out
 
 
+def may_hold_math(chars) -> bool:
+    """Whether `page_math_chars` could find a math font on a page whose glyphs the text layer has read as
+    `chars` (text.pdf_chars.PdfChar: every glyph's font but the space-like ones'). False lets a page skip
+    reading its glyphs a second time; a space-like code that is not a true space (TeX's extension font draws
+    glyphs at 0 and 12) has no font there, so it answers True."""
+    if any(is_math_font(f) for f in {c.font for c in chars}):
+        return True
+    return any(not c.font and not c.generated and c.text not in _SPACES and (c.text.isspace() or c.text == "\x00")
+               for c in chars)
+
+
 def page_thin_rules(page, display: tuple[float, ...]) -> list[Rule]:
     """Thin horizontal strokes and filled bars of the page's drawing, top level and inside forms."""
     import pypdfium2.raw as raw
