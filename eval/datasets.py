@@ -25,6 +25,9 @@ TWIN_DPI = 150  # what a typical office scanner produces; the twins then test th
 # photographed or screenshotted from a paper arrives anywhere between screen and scanner resolution)
 TABLE_IMAGE_DPIS = (72, 100, 150)
 TABLE_IMAGE_MARGIN_PT = 8.0  # white around the table: ICDAR's boxes hug the text, ruling lines sit just outside
+# Low-resolution scans: each `scanned` page downsampled to one of these, fixed per page by a hash of its name (a
+# fax or a web-sized scan arrives at 72-100 dpi, where a body glyph is 4-6 px tall)
+LOWRES_DPIS = (72, 100)
 
 # Fixed subsets for `--quick`: a few of every kind (multi-column, tables, headings, scans of forms and
 # tables), chosen once by kind, never re-chosen by score.
@@ -123,6 +126,46 @@ def scanned(quick: bool = False) -> list[Doc]:
     if ocr_test.exists():
         docs.append(Doc("ocr_test", ocr_test, ocr_test.with_suffix(".md")))
     return _pick(docs, QUICK["scanned"] + ["ocr_test"] if quick else None)
+
+
+def scanned_lowres(quick: bool = False) -> list[Doc]:
+    """Each `scanned` page downsampled to a dpi of `LOWRES_DPIS` (fixed by its name) and wrapped as an image-only
+    PDF of the same size in points: scored against the same human words (the boxes scale with the page)."""
+    return [Doc(doc.name, make_lowres(doc), doc.truth) for doc in scanned(quick)]
+
+
+def lowres_dpi(name: str) -> int:
+    """The dpi a low-resolution scan is made at: fixed by the page's name (second byte of its sha1)."""
+    return LOWRES_DPIS[hashlib.sha1(name.encode("utf-8")).digest()[1] % len(LOWRES_DPIS)]
+
+
+def make_lowres(doc: Doc) -> Path:
+    """The scan's page(s) rendered at their own resolution, downsampled (Lanczos, as a scanner's optics blur) to
+    `lowres_dpi`, wrapped as an image-only PDF; cached under eval/cache/scanned_lowres/."""
+    import pypdfium2
+    from PIL import Image
+
+    target = CACHE / "scanned_lowres" / f"{doc.name}.pdf"
+    if target.exists() and target.stat().st_mtime >= doc.pdf.stat().st_mtime:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    dpi = lowres_dpi(doc.name)
+    wrap = doc.truth.with_name(doc.name + ".wrap.json")
+    source_dpi = float(json.loads(wrap.read_text())["dpi"]) if wrap.exists() else 300.0
+    document = pypdfium2.PdfDocument(str(doc.pdf))
+    try:
+        images = []
+        for page in document:
+            width_pt, height_pt = page.get_size()
+            full = page.render(scale=source_dpi / 72).to_pil().convert("RGB")
+            size = (max(1, round(width_pt * dpi / 72)), max(1, round(height_pt * dpi / 72)))
+            images.append(full.resize(size, Image.Resampling.LANCZOS))
+    finally:
+        document.close()
+    tmp = target.with_suffix(".tmp")
+    images[0].save(tmp, format="PDF", save_all=True, append_images=images[1:], resolution=float(dpi))
+    tmp.replace(target)
+    return target
 
 
 def twins(quick: bool = False) -> list[Doc]:
@@ -298,8 +341,9 @@ _WORD = re.compile(r"<span class='ocrx_word'[^>]*>(.*?)</span>", re.S)
 def hocr_lines(doc: Doc) -> list[tuple[tuple[float, float, float, float], list[str]]] | None:
     """Ground-truth lines of a scanned page: (box in PDF points, origin top-left; words). None where the
     page has no hOCR truth."""
-    hocr = doc.pdf.with_name(doc.name + ".truth.hocr")
-    wrap = doc.pdf.with_name(doc.name + ".wrap.json")
+    # beside the truth, not the PDF: a made page (scanned_lowres) is scored against its source's words
+    hocr = doc.truth.with_name(doc.name + ".truth.hocr")
+    wrap = doc.truth.with_name(doc.name + ".wrap.json")
     if not hocr.exists() or not wrap.exists():
         return None
     to_pt = 72.0 / float(json.loads(wrap.read_text())["dpi"])

@@ -7,7 +7,8 @@
 
 Sets: docling (digital PDFs, Markdown truth), twins (the same pages as image-only PDFs), icdar (ICDAR-2013
 tables), table_images (each ICDAR truth table cropped from its page at 72-150 dpi, an image-only PDF),
-scanned (real scans, human hOCR words), receipts (SROIE scanned receipts, human lines),
+scanned (real scans, human hOCR words), scanned_lowres (the same pages downsampled to 72 or 100 dpi),
+receipts (SROIE scanned receipts, human lines),
 docbank_digital / docbank_render (arXiv pages, born-digital and as 200-dpi images; tokens with layout labels),
 tables_tabula / tables_camelot (those tools' test fixtures: silver, the truth is the tools' own output),
 formulas (synthetic formulas typeset by pdflatex, read back by the pipeline's formula finder and scored by
@@ -50,8 +51,8 @@ from eval.peers import Output
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FIXTURE_SETS = ("tables_tabula", "tables_camelot")
-SETS = ("docling", "twins", "icdar", "table_images", "scanned", "receipts", "docbank_digital", "docbank_render",
-        *FIXTURE_SETS)
+SETS = ("docling", "twins", "icdar", "table_images", "scanned", "scanned_lowres", "receipts", "docbank_digital",
+        "docbank_render", *FIXTURE_SETS)
 TEDS_SETS = ("icdar", *FIXTURE_SETS)  # table sets whose truth has a grid
 DIGITAL_SPEED_SETS = ("docling", "docbank_digital", *FIXTURE_SETS)  # digital_pages_per_second: these together
 OURS = "ours"
@@ -62,6 +63,7 @@ KEYS = ("digital_text_ned", "digital_word_f1", "digital_reading_order", "digital
         "scanned_word_accuracy", "scanned_pages_per_second", "nonchars")
 NEW_KEYS = (
     "receipts_line_recall", "receipts_min_line_recall", "receipts_word_accuracy", "receipts_wer",
+    "scanned_lowres_word_accuracy",
     "docbank_word_recall", "docbank_word_precision", "docbank_render_word_recall", "docbank_render_word_precision",
     "fixtures_cell_recall", "fixtures_detection_recall", "table_teds", "table_teds_structure",
     "digital_pages_per_second",
@@ -93,6 +95,7 @@ PEER_JOBS: dict[str, dict[str, Callable[[Path], Output]]] = {
                     "receipts": peers.pymupdf4llm_markdown, "docbank_digital": peers.pymupdf4llm_markdown,
                     "tables_tabula": peers.pymupdf4llm_markdown, "tables_camelot": peers.pymupdf4llm_markdown},
     "tesseract": {"twins": peers.tesseract_pages, "scanned": peers.tesseract_pages,
+                  "scanned_lowres": peers.tesseract_pages,
                   "receipts": peers.tesseract_pages, "docbank_render": peers.tesseract_pages},
 }
 SILVER_NOTE = ("tables_tabula / tables_camelot are silver: their truth is tabula-java's and camelot's own "
@@ -173,6 +176,7 @@ def score_fixture(out: Output, doc: Doc) -> dict[str, Any]:
 SCORERS = {"docling": lambda out, doc: score_text(out, doc.truth.read_text(encoding="utf-8")),
            "twins": lambda out, doc: score_text(out, doc.truth.read_text(encoding="utf-8")),
            "icdar": score_tables, "table_images": score_tables, "scanned": score_scan, "receipts": score_receipt,
+           "scanned_lowres": score_scan,
            "docbank_digital": score_docbank, "docbank_render": score_docbank,
            "tables_tabula": score_fixture, "tables_camelot": score_fixture}
 
@@ -398,6 +402,9 @@ def aggregate(rows: list[dict[str, Any]], pages_per_second: float | None) -> dic
         fig["scanned_word_accuracy"] = _mean([r["word_accuracy"] for r in s])
         fig["scanned_word_recall"] = _mean([r["word_recall"] for r in s])
         fig["scanned_pages_per_second"] = round(pages_per_second, 3) if pages_per_second else None
+    if sl := by_set.get("scanned_lowres"):
+        fig["scanned_lowres_word_accuracy"] = _mean([r["word_accuracy"] for r in sl])
+        fig["scanned_lowres_word_recall"] = _mean([r["word_recall"] for r in sl])
     if rc := by_set.get("receipts"):  # each receipt weighs the same
         recalls = [r["line_recall"] for r in rc if r["line_recall"] is not None]
         fig["receipts_line_recall"] = _mean(recalls)
@@ -483,7 +490,7 @@ def figures(rows: list[dict], pps: float | None, pages: dict[str, int], seconds:
 # -- the run ---------------------------------------------------------------------------------------------
 LOADERS: dict[str, Callable[..., list[Doc]]] = {
     "docling": datasets.docling, "twins": datasets.twins, "icdar": datasets.icdar,
-    "table_images": datasets.table_images, "scanned": datasets.scanned,
+    "table_images": datasets.table_images, "scanned": datasets.scanned, "scanned_lowres": datasets.scanned_lowres,
     "receipts": datasets.receipts, "docbank_digital": datasets.docbank_digital,
     "docbank_render": datasets.docbank_render, "tables_tabula": datasets.tables_tabula,
     "tables_camelot": datasets.tables_camelot}
@@ -613,7 +620,8 @@ def wins_on_pages(rows: list[dict], a: str, b: str, metric: str = "word_accuracy
 
 
 # -- the printed table -----------------------------------------------------------------------------------
-PRINTED = (*KEYS[:9], "table_cell_f1_all", *KEYS[9:11], "receipts_line_recall", "receipts_min_line_recall",
+PRINTED = (*KEYS[:9], "table_cell_f1_all", *KEYS[9:11], "scanned_lowres_word_accuracy", "receipts_line_recall",
+           "receipts_min_line_recall",
            "receipts_word_accuracy", "receipts_wer", "docbank_word_recall", "docbank_word_precision",
            *(f"docbank_word_recall_by_label.{label}" for label in datasets.DOCBANK_LABELS),
            "docbank_render_word_recall", "docbank_render_word_precision",
