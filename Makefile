@@ -87,6 +87,8 @@ eval-setup: $(EVAL_STAMP) system-deps eval-system-deps
 
 eval: eval-setup
 	$(BIN)/python -m eval.run
+# layout figures per layout engine installed here (DocBank tokens, docling blocks, pages/s; eval/layout.py)
+	$(BIN)/python -m eval.layout --half report --out eval/results/layout.json
 
 eval-quick: eval-setup
 	$(BIN)/python -m eval.run --quick

@@ -1,7 +1,7 @@
 """Layout figures per layout engine: each engine's raw regions (before the pipeline checks any label) scored
 against DocBank's labelled tokens and against the docling truth's blocks, per class, with pages/s.
 
-    python -m eval.layout --engines cdla,doclaynet-yolo [--sets docbank_digital,docling] [--quick]
+    python -m eval.layout [--engines cdla,doclaynet-yolo] [--sets docbank_digital,docling] [--quick]
                           [--half report] [--out /tmp/layout.json]
 
 An engine is a profile name (`offline`, `offline-doclaynet-agpl`, a YAML path) or an alias (`cdla`,
@@ -45,6 +45,13 @@ DOCLING_TO_OURS: dict[str, frozenset[str]] = {
 }
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 _TOKEN = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def available_engines() -> list[str]:
+    """The layout engines this install can run offline: CDLA always; the DocLayNet export with its extra."""
+    from ocr_resources.engines.yolo_layout import bundled_weights
+
+    return ["cdla"] + (["doclaynet-yolo"] if bundled_weights() is not None else [])
 
 
 def build_engine(name: str):
@@ -168,42 +175,48 @@ def _merge(into: dict[str, dict[str, int]], counts: dict[str, dict[str, int]]) -
             into.setdefault(label, {})[ours] = into.setdefault(label, {}).get(ours, 0) + n
 
 
-def score_engine(name: str, docs_by_set: dict[str, list[Doc]]) -> dict[str, dict[str, Any]]:
-    """Per set, per half: agreement overall and per class, token counts, confusion, pages, pages/s."""
-    engine = build_engine(name)
-    out: dict[str, dict[str, Any]] = {"identity": {"engine": engine.identity.engine,
-                                                   "model_id": engine.identity.model_id,
-                                                   "revision": engine.identity.revision,
-                                                   "params": engine.identity.params}}
+def score_engines(names: list[str], docs_by_set: dict[str, list[Doc]]) -> dict[str, dict[str, Any]]:
+    """Per engine, per set, per half: agreement overall and per class, token counts, confusion, pages, pages/s.
+    Every page is rendered once and handed to the engines in turn, so a busy machine slows them alike."""
+    engines = {name: build_engine(name) for name in names}
+    out: dict[str, dict[str, Any]] = {
+        name: {"identity": {"engine": e.identity.engine, "model_id": e.identity.model_id,
+                            "revision": e.identity.revision, "params": e.identity.params}}
+        for name, e in engines.items()}
     for set_name, docs in docs_by_set.items():
-        merged: dict[str, dict[str, dict[str, int]]] = {}
-        timing: dict[str, list[float]] = {}
+        merged: dict[str, dict[str, dict[str, dict[str, int]]]] = {name: {} for name in engines}
+        timing: dict[str, dict[str, list[float]]] = {name: {} for name in engines}
         for doc in docs:
             half = datasets.doc_split(doc)
-            pages_regions, page_words = [], []
+            pages_regions: dict[str, list[list[dict]]] = {name: [] for name in engines}
+            page_words = []
             for page_index, (image, scale, words) in enumerate(render_pages(doc.pdf)):
-                regions, seconds = detect_regions(engine, image, scale)
-                pages_regions.append(regions)
                 page_words.extend((page_index, _norm(text), box) for text, box in words)
-                timing.setdefault(half, []).append(seconds)
-            if set_name == "docbank_digital":
-                counts = label_agreement_counts(datasets.docbank_tokens(doc), pages_regions[0])
-            else:
-                blocks = docling_blocks(doc.truth.read_text(encoding="utf-8"))
-                counts = docling_counts(match_words(blocks, [w for w in page_words if w[1]]), pages_regions)
-            _merge(merged.setdefault(half, {}), counts)
-        for half, counts in merged.items():
-            overall, by_class = (label_agreement(counts) if set_name == "docbank_digital"
-                                 else docling_agreement(counts))
-            seconds = timing.get(half, [])
-            out.setdefault(set_name, {})[half] = {
-                "agreement": overall, "agreement_by_class": by_class,
-                "tokens_by_class": {k: sum(v.values()) for k, v in sorted(counts.items())},
-                "unlabelled_by_class": {k: round(v.get(NO_REGION, 0) / max(1, sum(v.values())), 4)
-                                        for k, v in sorted(counts.items())},
-                "confusion": counts, "pages": len(seconds),
-                "pages_per_s": round(len(seconds) / sum(seconds), 3) if seconds and sum(seconds) else None,
-            }
+                for name, engine in engines.items():
+                    regions, seconds = detect_regions(engine, image, scale)
+                    pages_regions[name].append(regions)
+                    timing[name].setdefault(half, []).append(seconds)
+            tokens = datasets.docbank_tokens(doc) if set_name == "docbank_digital" else None
+            matched = (None if tokens is not None else
+                       match_words(docling_blocks(doc.truth.read_text(encoding="utf-8")),
+                                   [w for w in page_words if w[1]]))
+            for name in engines:
+                counts = (label_agreement_counts(tokens, pages_regions[name][0]) if tokens is not None
+                          else docling_counts(matched, pages_regions[name]))
+                _merge(merged[name].setdefault(half, {}), counts)
+        for name in engines:
+            for half, counts in merged[name].items():
+                overall, by_class = (label_agreement(counts) if set_name == "docbank_digital"
+                                     else docling_agreement(counts))
+                seconds = timing[name].get(half, [])
+                out[name].setdefault(set_name, {})[half] = {
+                    "agreement": overall, "agreement_by_class": by_class,
+                    "tokens_by_class": {k: sum(v.values()) for k, v in sorted(counts.items())},
+                    "unlabelled_by_class": {k: round(v.get(NO_REGION, 0) / max(1, sum(v.values())), 4)
+                                            for k, v in sorted(counts.items())},
+                    "confusion": counts, "pages": len(seconds),
+                    "pages_per_s": round(len(seconds) / sum(seconds), 3) if seconds and sum(seconds) else None,
+                }
     return out
 
 
@@ -230,7 +243,9 @@ def markdown_table(results: dict[str, dict[str, Any]], set_name: str, half: str)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.layout", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--engines", default="cdla", help="comma-separated profiles or aliases (cdla, doclaynet-yolo)")
+    parser.add_argument("--engines", default="available",
+                        help="comma-separated profiles or aliases (cdla, doclaynet-yolo); `available`: every "
+                             "layout engine installed here (what `make eval` runs)")
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of {', '.join(SETS)}")
     parser.add_argument("--half", choices=("report", "tune", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="the fixed --quick subsets of eval.run")
@@ -245,11 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.half != "both":
             docs = [d for d in docs if datasets.doc_split(d) == args.half]
         docs_by_set[set_name] = docs
-    results = {}
-    for name in args.engines.split(","):
-        started = time.perf_counter()
-        results[name] = score_engine(name, docs_by_set)
-        log.info("%s scored in %.0fs", name, time.perf_counter() - started)
+    names = available_engines() if args.engines == "available" else args.engines.split(",")
+    started = time.perf_counter()
+    results = score_engines(names, docs_by_set)
+    log.info("%s scored in %.0fs", ", ".join(names), time.perf_counter() - started)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1, sort_keys=True))
     for set_name in docs_by_set:
