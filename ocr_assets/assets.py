@@ -62,8 +62,9 @@ LOGIC_VERSIONS = {
     # page without a text layer, a figure whose OCR words form a grid is a table (label_reason); 12: on such a
     # page, a formula whose OCR words are prose is text (not an image marker); 14: a chart's labels (outside its
     # box, or in a figure read as text) are never paragraphs or headings of their own, nor is an equation's
-    # number a heading
-    "ocr_text": "14",
+    # number a heading; 15: a running title on its page number's row is furniture, ISSN and ISBN lines are
+    # document numbers
+    "ocr_text": "15",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid

@@ -186,3 +186,24 @@ def test_a_stamp_in_the_side_margin_beside_the_text_is_furniture():
     decided = furniture_decisions([*body_blocks, stamp])
     assert decided == {3: decided[3]} and decided[3].label == "footer"
     assert decided[3].reason.startswith("furniture: side margin; pattern (download or print stamp)")
+
+
+def test_a_running_title_beside_the_page_number_is_furniture():
+    """A running foot in the body's type, on one page only (an odd page's chapter title), on the row of its
+    page number: furniture because the page number beside it is. A line low on the page with no furniture on
+    its row stays text."""
+    def draw(c):
+        body(c, H - 100)
+        c.setFont("Helvetica", 9.5)
+        c.drawString(230, 40, "Chapter 4. Implementing Access Control: Banking example")
+        c.drawRightString(540, 40, "77")
+        c.drawString(72, 100, "Contact the authors at the address given on the first page of this report")
+
+    results, rows = finished(one_page(draw))
+    foot = holding(results, "Chapter 4.")
+    assert foot.label == "footer" and "beside furniture" in foot.reason, (foot.label, foot.reason)
+    assert holding(results, "77").label == "footer"
+    assert holding(results, "Contact the authors").label == "text"
+    md = render(rows)
+    assert "Chapter 4" not in md and "Contact the authors" in md
+    assert furniture_pattern("ISSN 2005-744X") and furniture_pattern("ISBN 978-3-16-148410-0")

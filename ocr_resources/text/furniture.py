@@ -43,7 +43,7 @@ _JOURNAL = re.compile(
 _STAMP = re.compile(r"^(?:downloaded\s+(?:from|by|on)|download\s+date|printed\s+(?:on|from|by)|accessed\s+on|"
                     r"retrieved\s+(?:from|on))\b", re.I)
 _NUMBER_LINE = re.compile(r"\b(?:rev(?:ision)?\.?|part\s*(?:no\.?|number|#)|p/n|doc(?:ument)?\.?\s*(?:no\.?|number|"
-                          r"id|#))\s*[:#]?\s*[\w./-]*\d", re.I)
+                          r"id|#)|e?-?issn|isbn)\s*[:#]?\s*[\w./-]*\d", re.I)
 MAX_WORDS = 30  # a furniture line is short
 
 
@@ -89,7 +89,7 @@ def _band(b: TextBlock) -> str | None:
 
 # One strong signal is enough; small type must come with standing apart at the page's edge (a small line low
 # on the page alone may be a footnote, and a footnote is text).
-_WEIGHTS = {"label": 3, "pattern": 3, "repeated": 3, "small": 2, "apart": 1}
+_WEIGHTS = {"label": 3, "pattern": 3, "repeated": 3, "small": 2, "beside furniture": 2, "apart": 1}
 NEEDED = 3
 _FOOTNOTE = re.compile(r"^(?:\d{1,2}|[*†‡§¶a-z])(?:\s|[.)]?\s*[A-Z])")
 
@@ -117,7 +117,7 @@ def _apart(i: int, where: str, page: list[int], blocks: list[TextBlock]) -> bool
     next block below (above) it: set apart from the text, as running heads and feet are."""
     b = blocks[i]
     line = b.box.height / max(b.lines, 1)
-    others = [blocks[j] for j in page if j != i]
+    others = [blocks[j] for j in page if j != i and not _same_row(b, blocks[j])]  # (a foot's title and number)
     if where == "header":
         if any(o.box.y0 < b.box.y0 for o in others):
             return False
@@ -169,48 +169,69 @@ def furniture_decisions(blocks: list[TextBlock]) -> dict[int, Decision]:
     tops = {p: min(blocks[i].box.y0 for i in idx) for p, idx in by_page.items()}
     bottoms = {p: max(blocks[i].box.y1 for i in idx) for p, idx in by_page.items()}
     out: dict[int, Decision] = {}
+    for i in range(len(blocks)):  # first the blocks furniture on their own evidence, then those beside them
+        _decide(i, blocks, body, repeated, by_page, tops, bottoms, out, set())
+    furniture = {i for i, d in out.items() if d.label in ("header", "footer")}
     for i, b in enumerate(blocks):
-        text = " ".join(b.text.split())
-        labelled = b.label in ("header", "footer")
-        pattern = furniture_pattern(text) if b.lines <= 3 else None
-        where = _band(b)
-        place = f"{where} band"
-        if where is None and pattern:  # a page number or stamp above or below everything else on the page
-            where = "header" if b.box.y0 <= tops[b.page_no] else ("footer" if b.box.y1 >= bottoms[b.page_no] else None)
-            place = "above everything else" if where == "header" else "below everything else"
-        if where is None and pattern and _in_side_margin(i, by_page[b.page_no], blocks):
-            where, place = "footer", "side margin"  # a stamp run up the side of the page ("Downloaded from ...")
-        evidence: list[str] = []
-        if labelled:
-            evidence.append("label")
-        if pattern:
-            evidence.append("pattern")
-        if i in repeated:
-            evidence.append("repeated")
-        small = b.size is not None and body is not None and b.size <= 0.9 * body
-        if small:
-            evidence.append("small")
-        if where is not None and _apart(i, where, by_page[b.page_no], blocks):
-            evidence.append("apart")
-        veto = None
-        if where is None:
-            veto = "not at the top or bottom of the page"
-        elif b.lines > 3 or len(text.split()) > MAX_WORDS:
-            veto = "too long"
-        elif b.size is not None and body is not None and (
-                b.size > (1.3 if pattern == "page number" else 1.1) * body):
-            veto = "set larger than the body text"
-        elif not small and _in_flow(i, where, by_page[b.page_no], blocks, body):
-            veto = "in the flow of the body text"
-        elif not small and not pattern and len(text.split()) >= 5 and text[-1] in ".!?:;":
-            veto = "a sentence in the body's type"
-        score = sum(_WEIGHTS[e] for e in evidence)
-        if veto is None and score >= NEEDED and where is not None:
-            why = ", ".join(f"{e} ({pattern})" if e == "pattern" else e for e in evidence)
-            out[i] = Decision(where, f"furniture: {place}; {why}")
-        elif labelled:
-            out[i] = Decision("text", f"not furniture: {veto or 'too little evidence'}")
+        if i not in out and _band(b):
+            beside = {j for j in furniture if j in by_page[b.page_no] and _same_row(b, blocks[j])}
+            if beside:
+                _decide(i, blocks, body, repeated, by_page, tops, bottoms, out, beside)
     return out
+
+
+def _same_row(a: TextBlock, b: TextBlock) -> bool:
+    """On one line of the page: a running title beside its page number."""
+    overlap = min(a.box.y1, b.box.y1) - max(a.box.y0, b.box.y0)
+    return a.lines == b.lines == 1 and overlap >= 0.6 * min(a.box.height, b.box.height)
+
+
+def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[int], by_page: dict[int, list[int]],
+            tops: dict[int, float], bottoms: dict[int, float], out: dict[int, Decision], beside: set[int]) -> None:
+    """Block `i`'s decision into `out` (none when it keeps its label). `beside`: furniture on its row."""
+    b = blocks[i]
+    text = " ".join(b.text.split())
+    labelled = b.label in ("header", "footer")
+    pattern = furniture_pattern(text) if b.lines <= 3 else None
+    where = _band(b)
+    place = f"{where} band"
+    if where is None and pattern:  # a page number or stamp above or below everything else on the page
+        where = "header" if b.box.y0 <= tops[b.page_no] else ("footer" if b.box.y1 >= bottoms[b.page_no] else None)
+        place = "above everything else" if where == "header" else "below everything else"
+    if where is None and pattern and _in_side_margin(i, by_page[b.page_no], blocks):
+        where, place = "footer", "side margin"  # a stamp run up the side of the page ("Downloaded from ...")
+    evidence: list[str] = []
+    if labelled:
+        evidence.append("label")
+    if pattern:
+        evidence.append("pattern")
+    if i in repeated:
+        evidence.append("repeated")
+    if beside:
+        evidence.append("beside furniture")
+    small = b.size is not None and body is not None and b.size <= 0.9 * body
+    if small:
+        evidence.append("small")
+    if where is not None and _apart(i, where, by_page[b.page_no], blocks):
+        evidence.append("apart")
+    veto = None
+    if where is None:
+        veto = "not at the top or bottom of the page"
+    elif b.lines > 3 or len(text.split()) > MAX_WORDS:
+        veto = "too long"
+    elif b.size is not None and body is not None and (
+            b.size > (1.3 if pattern == "page number" else 1.1) * body):
+        veto = "set larger than the body text"
+    elif not small and _in_flow(i, where, by_page[b.page_no], blocks, body):
+        veto = "in the flow of the body text"
+    elif not small and not pattern and len(text.split()) >= 5 and text[-1] in ".!?:;":
+        veto = "a sentence in the body's type"
+    score = sum(_WEIGHTS[e] for e in evidence)
+    if veto is None and score >= NEEDED and where is not None:
+        why = ", ".join(f"{e} ({pattern})" if e == "pattern" else e for e in evidence)
+        out[i] = Decision(where, f"furniture: {place}; {why}")
+    elif labelled:
+        out[i] = Decision("text", f"not furniture: {veto or 'too little evidence'}")
 
 
 def find_furniture(blocks: list[TextBlock]) -> dict[int, str]:
