@@ -233,3 +233,54 @@ def test_assign_matches_the_pairwise_rule():
             words.append(Word(f"w{k}", Box(x0, y0, x0 + w, y0 + h)))
         for share in (0.5, 0.8):
             assert assign(words, regions, share) == pairwise(words, regions, share)
+
+
+def test_rows_match_the_band_rule_recomputed_per_word():
+    """`rows` keeps each row's tops and bottoms sorted instead of re-sorting them for every word (issue 27); its
+    rows are the rule's: bands from the medians recomputed after each word, tall words joining afterwards."""
+    import random
+    import statistics
+
+    def reference(words):
+        typical = statistics.median(w.box.height for w in words)
+        ordinary = [w for w in words if w.box.height <= 1.3 * typical]
+        tall = [w for w in words if w.box.height > 1.3 * typical]
+        out, bands = [], []
+        for word in sorted(ordinary, key=lambda w: (w.box.center[1], w.box.x0)):
+            best, best_overlap = None, 0.0
+            for k in range(len(out) - 1, max(-1, len(out) - 8), -1):
+                top, bottom = bands[k]
+                overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
+                if overlap > 0.5 * min(bottom - top, word.box.height) and overlap > best_overlap:
+                    best, best_overlap = k, overlap
+            if best is None:
+                out.append([word])
+                bands.append((word.box.y0, word.box.y1))
+            else:
+                out[best].append(word)
+                bands[best] = (statistics.median(w.box.y0 for w in out[best]),
+                               statistics.median(w.box.y1 for w in out[best]))
+        for word in tall:
+            best, best_dist = None, None
+            for k, (top, bottom) in enumerate(bands):
+                overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
+                if overlap > 0.5 * min(bottom - top, word.box.height):
+                    dist = min(max(w.box.x0 - word.box.x1, word.box.x0 - w.box.x1, 0.0) for w in out[k])
+                    if best_dist is None or dist < best_dist:
+                        best, best_dist = k, dist
+            if best is None:
+                out.append([word])
+                bands.append((word.box.y0, word.box.y1))
+            else:
+                out[best].append(word)
+        return [out[k] for k in sorted(range(len(out)), key=lambda k: bands[k])]
+
+    rng = random.Random(27)
+    for _ in range(200):
+        words = []
+        for k in range(rng.randint(1, 60)):
+            y = rng.choice([10.0, 22.0, 34.5, 47.0]) + rng.uniform(-4, 4)
+            h = 10.0 * (rng.choice([1.0, 1.0, 1.0, 2.2]) + rng.uniform(-0.2, 0.2))
+            x = rng.uniform(0, 300)
+            words.append(Word(f"w{k}", Box(x, y, x + rng.uniform(3, 40), y + h)))
+        assert [[w.text for w in r] for r in rows(words)] == [[w.text for w in r] for r in reference(words)]

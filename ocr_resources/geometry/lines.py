@@ -4,6 +4,7 @@ the words already in it is their median, so one tall word does not swallow the n
 
 from __future__ import annotations
 
+import bisect
 import re
 import statistics
 import unicodedata
@@ -65,30 +66,39 @@ def rows(words: list[Word]) -> list[list[Word]]:
     bridges two baselines of neighbouring columns. Rows are not split horizontally here (see `lines`)."""
     if not words:
         return []
-    typical = statistics.median(w.box.height for w in words)
-    ordinary = [w for w in words if w.box.height <= 1.3 * typical]
-    tall = [w for w in words if w.box.height > 1.3 * typical]
+    heights = [w.box.height for w in words]
+    typical = statistics.median(heights)
+    ordinary = [(w, h) for w, h in zip(words, heights, strict=True) if h <= 1.3 * typical]
+    tall = [(w, h) for w, h in zip(words, heights, strict=True) if h > 1.3 * typical]
     out: list[list[Word]] = []
     bands: list[tuple[float, float]] = []
-    for word in sorted(ordinary, key=lambda w: (w.box.center[1], w.box.x0)):
+    # each row's tops and bottoms kept sorted: its band is their medians (statistics.median's own arithmetic),
+    # without sorting the row again for every word it takes
+    tops: list[list[float]] = []
+    bottoms: list[list[float]] = []
+    for word, height in sorted(ordinary, key=lambda wh: ((wh[0].box.y0 + wh[0].box.y1) / 2, wh[0].box.x0)):
+        y0, y1 = word.box.y0, word.box.y1
         best, best_overlap = None, 0.0
         for k in range(len(out) - 1, max(-1, len(out) - 8), -1):  # only recent rows can still overlap
             top, bottom = bands[k]
-            overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
-            if overlap > 0.5 * min(bottom - top, word.box.height) and overlap > best_overlap:
+            overlap = min(bottom, y1) - max(top, y0)
+            if overlap > 0.5 * min(bottom - top, height) and overlap > best_overlap:
                 best, best_overlap = k, overlap
         if best is None:
             out.append([word])
-            bands.append((word.box.y0, word.box.y1))
+            bands.append((y0, y1))
+            tops.append([y0])
+            bottoms.append([y1])
         else:
             out[best].append(word)
-            members = out[best]
-            bands[best] = (statistics.median(w.box.y0 for w in members), statistics.median(w.box.y1 for w in members))
-    for word in tall:
+            bisect.insort(tops[best], y0)
+            bisect.insort(bottoms[best], y1)
+            bands[best] = (_sorted_median(tops[best]), _sorted_median(bottoms[best]))
+    for word, height in tall:
         best, best_dist = None, None
         for k, (top, bottom) in enumerate(bands):
             overlap = min(bottom, word.box.y1) - max(top, word.box.y0)
-            if overlap > 0.5 * min(bottom - top, word.box.height):
+            if overlap > 0.5 * min(bottom - top, height):
                 dist = min(max(w.box.x0 - word.box.x1, word.box.x0 - w.box.x1, 0.0) for w in out[k])
                 if best_dist is None or dist < best_dist:
                     best, best_dist = k, dist
@@ -99,6 +109,15 @@ def rows(words: list[Word]) -> list[list[Word]]:
             out[best].append(word)
     order = sorted(range(len(out)), key=lambda k: bands[k])
     return [out[k] for k in order]
+
+
+def _sorted_median(data: list[float]) -> float:
+    """statistics.median of already sorted data (the same value: the middle one, or the mean of the two)."""
+    n = len(data)
+    if n % 2 == 1:
+        return data[n // 2]
+    i = n // 2
+    return (data[i - 1] + data[i]) / 2
 
 
 _ENUMERATOR = re.compile(r"^\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]$")
