@@ -63,8 +63,9 @@ LOGIC_VERSIONS = {
     # page, a formula whose OCR words are prose is text (not an image marker); 14: a chart's labels (outside its
     # box, or in a figure read as text) are never paragraphs or headings of their own, nor is an equation's
     # number a heading; 15: a running title on its page number's row is furniture, ISSN and ISBN lines are
-    # document numbers
-    "ocr_text": "15",
+    # document numbers; 16: with a formula engine (the formula role), formula regions of pages without a text
+    # layer read as LaTeX (formulas rows whose source is the engine)
+    "ocr_text": "16",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid
@@ -86,7 +87,11 @@ def code_version(asset_name: str) -> str:
     role = MODEL_ROLE.get(asset_name)
     if role is None:
         return LOGIC_VERSIONS[asset_name]
-    return f"{LOGIC_VERSIONS[asset_name]}|{PROFILE_MODELS[f'{role}_model'].describe()}"
+    version = f"{LOGIC_VERSIONS[asset_name]}|{PROFILE_MODELS[f'{role}_model'].describe()}"
+    formula = PROFILE_MODELS.get("formula_model")
+    if asset_name == "ocr_text" and formula is not None and formula.enabled:  # it reads scanned formulas too
+        version += f"|formula:{formula.describe()}"
+    return version
 
 
 def _common(name: str, description: str, kinds: set[str], deps: list | None = None) -> dict[str, Any]:
@@ -219,8 +224,8 @@ def _model_producer(model: ModelResource, context: AssetExecutionContext) -> tup
 
 
 def _model_stage(context: AssetExecutionContext, storage: PipelineStorage, asset_name: str, model: ModelResource,
-                 make_stage: Callable[[Any], Callable[[stages.StageContext], stages.StageOutput]]
-                 ) -> MaterializeResult:
+                 make_stage: Callable[..., Callable[[stages.StageContext], stages.StageOutput]],
+                 also: ModelResource | None = None) -> MaterializeResult:
     """A model step: loads its model, and computes each container, while holding this machine's accelerator,
     so the model work of concurrent runs (CLI, daemon, UI) takes turns, each turn with every core, while
     everything else (rendering, commits, other steps) overlaps. ocr_resources/accelerator.py says why this is
@@ -229,7 +234,14 @@ def _model_stage(context: AssetExecutionContext, storage: PipelineStorage, asset
     what = f"{asset_name} of run {context.run_id[:8]}"
     with accelerator_turn(lock, f"{what} (model load)", context.log):
         engine, producer = _model_producer(model, context)
-    return _run_stage(context, storage, asset_name, make_stage(engine), producer,
+        if also is None or not also.enabled:
+            stage = make_stage(engine)
+        else:  # a second role the step also uses (ocr_text: the formula role), loaded once per run as well
+            second, second_producer = _model_producer(also, context)
+            producer["parameters"] = {**producer["parameters"], also.role: {
+                k: second_producer[k] for k in ("engine", "model_id", "model_revision")}}
+            stage = make_stage(engine, second)
+    return _run_stage(context, storage, asset_name, stage, producer,
                       turn=lambda key: accelerator_turn(lock, f"{what} [{key}]", context.log))
 
 
@@ -269,9 +281,11 @@ def layout_regions(context: AssetExecutionContext, storage: PipelineStorage,
 
 @asset(**_common("ocr_text", "Text per region, from the text layer on digital pages and from OCR on image-only "
                  "pages; the source is recorded per row.", {"onnx", "duckdb"}, [layout_regions]))
-def ocr_text(context: AssetExecutionContext, storage: PipelineStorage, ocr_model: ModelResource) -> MaterializeResult:
+def ocr_text(context: AssetExecutionContext, storage: PipelineStorage, ocr_model: ModelResource,
+             formula_model: ModelResource) -> MaterializeResult:
     return _model_stage(context, storage, "ocr_text", ocr_model,
-                        lambda recognizer: lambda ctx: stages.ocr_text(ctx, recognizer))
+                        lambda recognizer, formulas=None: lambda ctx: stages.ocr_text(ctx, recognizer, formulas),
+                        also=formula_model)
 
 
 @asset(**_common("tables", "Table structure for table regions: cells with row, column, spans and header flag, "

@@ -24,6 +24,9 @@ OFFLINE_PROFILE: dict[str, dict[str, Any]] = {
     "ocr": {"engine": "ppocr", "batch_size": 2, "options": {"scripts": "latin"}},
     "table": {"engine": "geometry", "batch_size": 8},
     "chart": {"engine": "none"},  # no offline chart model ships in a wheel; chart_data then records no rows
+    # no formula model ships its weights in a wheel (rapid-latex-ocr downloads them at run time): a formula on a
+    # scan stays an image marker with its box; born-digital formulas come from the text layer (text.formulas)
+    "formula": {"engine": "none"},
 }
 
 

@@ -37,10 +37,12 @@ log = logging.getLogger(__name__)
 # Which rows each asset owns in a partition (table -> extra filter). Rematerializing replaces exactly these.
 OWNED_ROWS: dict[str, dict[str, str]] = {
     "source_documents": {"containers": "", "documents": "", "errors": "stage = 'source_documents'"},
-    "rendered_pages": {"pages": "", "words": "source = 'text_layer'", "page_rules": "", "formulas": "",
-                       "errors": "stage = 'rendered_pages'"},
+    "rendered_pages": {"pages": "", "words": "source = 'text_layer'", "page_rules": "",
+                       "formulas": "source = 'text_layer'", "errors": "stage = 'rendered_pages'"},
     "layout_regions": {"regions": "", "errors": "stage = 'layout_regions'"},
-    "ocr_text": {"texts": "", "words": "source = 'ocr'", "errors": "stage = 'ocr_text'"},
+    # formulas of pages without a text layer, read by the formula role's engine (its name is their source)
+    "ocr_text": {"texts": "", "words": "source = 'ocr'", "formulas": "source <> 'text_layer'",
+                 "errors": "stage = 'ocr_text'"},
     "tables": {"tables": "", "table_cells": "", "errors": "stage = 'tables'"},
     "chart_data": {"charts": "", "errors": "stage = 'chart_data'"},
     "document_markdown": {"document_markdown": "", "errors": "stage = 'document_markdown'"},

@@ -446,3 +446,74 @@ def test_a_page_without_a_math_font_is_not_read_twice():
     assert not math and words == text_layer_words(textpage, display)
     assert not any(is_math_font(ch.font) for ch in page_math_chars(textpage, display))
     pdf.close()
+
+
+@pytest.mark.timeout(300)
+def test_scanned_formula_read_by_the_formula_role_records_the_engine_as_its_source(tmp_path):
+    """The formula role end to end: a tiny TeX OCR checkpoint built here, loaded through ModelResource (the
+    model cache and engine registry, as a run loads it); on an image-only page, the formula region's crop
+    is read as LaTeX: a formulas row whose source is the engine, `$$...$$` in the Markdown instead of the image
+    marker. Without the engine (the offline default) the marker stays."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from PIL import Image, ImageDraw
+
+    from ocr_resources import model_cache
+    from ocr_resources.engines.base import LayoutDetector, ModelIdentity, TextRecognizer
+    from ocr_resources.pipeline import stages
+    from ocr_resources.pipeline.page_store import PageStore
+    from ocr_resources.resources import ModelResource
+    from ocr_resources.store import Producer, ResultStore
+    from ocr_resources.types import Box, DetectedRegion, OcrResult
+    from tests import tiny_models
+
+    class FormulaBand(LayoutDetector):  # one formula region across the page's middle band
+        batch_size = 1
+        identity = ModelIdentity("band", "band", "1")
+
+        def detect(self, images):
+            return [[DetectedRegion(Box(im.width * 0.2, im.height * 0.4, im.width * 0.8, im.height * 0.5),
+                                    "formula", "equation", 0.9)] for im in images]
+
+    class ReadsNothing(TextRecognizer):
+        batch_size = 1
+        identity = ModelIdentity("nothing", "nothing", "1")
+
+        def recognize(self, images):
+            return [OcrResult("", [], None) for _ in images]
+
+    page = Image.new("RGB", (850, 1100), "white")
+    ImageDraw.Draw(page).text((300, 480), "E = m c^2", fill="black")
+    folder = tmp_path / "inbox" / "scan"
+    folder.mkdir(parents=True)
+    page.save(folder / "scan.pdf", resolution=100.0)  # an image-only PDF: no text layer
+    model_cache.clear()
+    formula = ModelResource(role="formula", engine="tex_ocr", model=tiny_models.build_tex_ocr(tmp_path / "tex"),
+                            device="cpu", max_new_tokens=4).load()
+
+    def run(name: str, reader) -> tuple[list[dict], str]:
+        store = ResultStore(tmp_path / f"{name}.duckdb")
+
+        def stage(asset, fn):
+            producer = Producer(asset, "test", "m", "1", "1")
+            ctx = stages.StageContext(container_id="scan", run_id=f"run-{asset}", producer_id=producer.producer_id,
+                                      store=store, page_store=PageStore(tmp_path / "pages"), render_workers=1,
+                                      spill_root=tmp_path / "spill")
+            stages.commit(ctx, asset, fn(ctx), producer)
+
+        stage("source_documents", lambda c: stages.source_documents(c, folder))
+        stage("rendered_pages", lambda c: stages.rendered_pages(c, 72))
+        stage("layout_regions", lambda c: stages.layout_regions(c, FormulaBand()))
+        stage("ocr_text", lambda c: stages.ocr_text(c, ReadsNothing(), reader))
+        stage("document_markdown", lambda c: stages.document_markdown(c, tmp_path / f"export-{name}"))
+        rows = store.query("SELECT latex, kind, source, reason, run_id, x0, y0, x1, y1 FROM formulas")
+        return rows, store.query("SELECT markdown FROM document_markdown")[0]["markdown"]
+
+    rows, md = run("with", formula)
+    assert len(rows) == 1 and rows[0]["source"] == "tex_ocr" and rows[0]["kind"] == "display"
+    assert rows[0]["latex"] and "$" not in rows[0]["latex"] and rows[0]["run_id"] == "run-ocr_text"
+    assert "without a text layer, read by tex_ocr" in rows[0]["reason"]
+    assert rows[0]["x0"] > 100 and rows[0]["x1"] < 520  # the region's box, in points
+    assert f"$${rows[0]['latex']}$$" in md and "formula (image)" not in md
+    rows, md = run("without", None)
+    assert rows == [] and "<!-- formula (image): page 1, box" in md

@@ -35,6 +35,7 @@ def profile_file(tmp_path_factory) -> Path:
     roles["ocr"].update(engine="trocr", model=tiny_models.build_trocr(models / "trocr"), max_new_tokens=8,
                         device="cpu", options={})
     roles["chart"].update(model=tiny_models.build_pix2struct(models / "pix2struct"), max_new_tokens=8, device="cpu")
+    roles["formula"].update(model=tiny_models.build_tex_ocr(models / "tex"), max_new_tokens=4, device="cpu")
     path = models / "tiny-transformers.yaml"
     path.write_text(yaml.safe_dump(profile))
     return path
@@ -53,7 +54,7 @@ def transformers_run(profile_file, tmp_path_factory):
 def test_each_model_loads_once_for_a_run_over_several_containers(transformers_run):
     loads = transformers_run.store.query(
         "SELECT role, engine, loads, load_seconds FROM model_loads WHERE run_id = ?", [transformers_run.first_run_id])
-    assert {r["role"]: r["loads"] for r in loads} == {"layout": 1, "ocr": 1, "table": 1, "chart": 1}
+    assert {r["role"]: r["loads"] for r in loads} == {"layout": 1, "ocr": 1, "table": 1, "chart": 1, "formula": 1}
     assert all(r["load_seconds"] > 0 for r in loads)
     mats = transformers_run.store.query(
         "SELECT DISTINCT partition_key FROM materializations WHERE run_id = ?", [transformers_run.first_run_id])
@@ -67,6 +68,9 @@ def test_results_and_lineage_land_in_the_same_tables(transformers_run):
     assert by_asset["layout_regions"]["engine"].startswith("transformers_")
     assert by_asset["layout_regions"]["model_revision"].startswith("sha256:")
     assert by_asset["ocr_text"]["engine"] == "trocr"
+    # formulas the formula role read (formula regions of the scans, if the tiny detector gave any) say so
+    formulas = transformers_run.store.query("SELECT source, reason FROM formulas WHERE source <> 'text_layer'")
+    assert all(r["source"] == "tex_ocr" and "read by tex_ocr" in r["reason"] for r in formulas)
     regions = transformers_run.store.query("SELECT label, model_label, label_reason FROM regions")
     assert regions, "the tiny detector with threshold 0 reports boxes"
     from ocr_resources.types import CANONICAL_LABELS

@@ -172,6 +172,19 @@ def build_trocr(directory: str | Path, seed: int = 0) -> str:
     return str(directory)
 
 
+def build_tex_ocr(directory: str | Path, seed: int = 0) -> str:
+    """Tiny TeX OCR (the formula role): the tiny TrOCR, whose generation never stops before two tokens and
+    never writes a special one, so it always reads something (random words of the vocabulary)."""
+    from transformers import GenerationConfig
+
+    build_trocr(directory, seed)
+    config = GenerationConfig.from_pretrained(directory)
+    config.min_new_tokens = 2
+    config.suppress_tokens = [0, 2, 3]  # <pad>, <unk>, <s>: they decode to nothing
+    config.save_pretrained(directory)
+    return str(directory)
+
+
 GOT_SPECIAL = ("<|im_start|>", "<|im_end|>", "<img>", "</img>", "<imgpad>")
 
 

@@ -24,6 +24,8 @@ ENGINE_CLASSES: dict[tuple[str, str], str] = {
     ("ocr", "got_ocr2"): "ocr_resources.engines.transformers_ocr:GotOcr2Recognizer",
     ("ocr", "trocr"): "ocr_resources.engines.transformers_ocr:TrOcrRecognizer",
     ("chart", "deplot"): "ocr_resources.engines.transformers_chart:DePlotChartExtractor",
+    # formula regions without a text layer -> LaTeX (a VisionEncoderDecoder TeX OCR checkpoint)
+    ("formula", "tex_ocr"): "ocr_resources.engines.transformers_ocr:TexOcrRecognizer",
 }
 
 

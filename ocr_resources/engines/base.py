@@ -50,6 +50,12 @@ class TextRecognizer(Engine):
         """Text per image (a page or a region crop); word boxes in that image's pixel coordinates."""
 
 
+class FormulaRecognizer(Engine):
+    @abstractmethod
+    def read(self, images: list[Image.Image]) -> list[str]:
+        """LaTeX per formula image, without math delimiters ('' where nothing was read)."""
+
+
 class TableStructureRecognizer(Engine):
     @abstractmethod
     def recognize(self, crops: list[TableCrop]) -> list[TableStructure]:

@@ -1,11 +1,13 @@
-"""Generative OCR engines: GOT-OCR2 (page or region, plain or formatted text) and TrOCR (text lines).
+"""Generative OCR engines: GOT-OCR2 (page or region, plain or formatted text), TrOCR (text lines), and TeX OCR
+(a formula image to LaTeX, the formula role).
 
-Both return text without geometry: OcrResult(text, words=[], confidence=None).
+They return text without geometry: OcrResult(text, words=[], confidence=None).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from PIL import Image
@@ -19,7 +21,7 @@ from transformers import (
 )
 
 from ocr_resources.engines import EngineSettings
-from ocr_resources.engines.base import ModelIdentity, TextRecognizer
+from ocr_resources.engines.base import FormulaRecognizer, ModelIdentity, TextRecognizer
 from ocr_resources.engines.torch_runtime import (
     TorchRuntime,
     checkpoint_revision,
@@ -150,3 +152,34 @@ class TrOcrRecognizer(TorchRuntime, TextRecognizer):
             )
         texts = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
         return [OcrResult(text=t.strip(), words=[], confidence=None) for t in texts]
+
+
+class TexOcrRecognizer(TrOcrRecognizer, FormulaRecognizer):
+    """The formula role: a VisionEncoderDecoder image-to-LaTeX checkpoint (the TrOCR-style TeX OCR families,
+    e.g. a ViT or Swin encoder with a TrOCR/BART decoder trained on rendered formulas), loaded as TrOCR is, from
+    a local directory or the hub cache. It reads formula regions that have no text layer (scans, images)."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        super().__init__(settings)
+        self.identity = ModelIdentity(
+            engine="tex_ocr",
+            model_id=settings.model,
+            revision=checkpoint_revision(settings.model, settings.revision),
+            params={"max_new_tokens": settings.max_new_tokens, "dtype": _dtype_name(self.dtype)},
+        )
+
+    def read(self, images: list[Image.Image]) -> list[str]:
+        return [clean_latex(r.text) for r in self.recognize(images)]
+
+
+_DELIMITERS = re.compile(r"^\s*(\$\$|\$|\\\[|\\\()\s*(.*?)\s*(\$\$|\$|\\\]|\\\))\s*$", re.S)
+
+
+def clean_latex(text: str) -> str:
+    """A model's LaTeX without the math delimiters some checkpoints write around it, and without any `$` left
+    inside (it would end the Markdown's math span early); whitespace runs made one space."""
+    text = (text or "").strip()
+    m = _DELIMITERS.match(text)
+    if m:
+        text = m.group(2)
+    return re.sub(r"\s+", " ", text.replace("$", "")).strip()

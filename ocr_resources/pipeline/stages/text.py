@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ocr_resources.engines.base import TextRecognizer
+from ocr_resources.engines.base import FormulaRecognizer, TextRecognizer
 from ocr_resources.geometry.boxes import inside
 from ocr_resources.geometry.labels import OUTSIDE, check_labels
 from ocr_resources.geometry.page import Block, compose, region_words
@@ -37,7 +37,7 @@ from ocr_resources.pipeline.stages.base import (
 )
 from ocr_resources.text.blocks import TextBlock
 from ocr_resources.text.clean import clean_text
-from ocr_resources.text.document import PageBlocks, finish_document
+from ocr_resources.text.document import BlockText, PageBlocks, finish_document
 from ocr_resources.text.quality import MIN_AGREEMENT, agreement
 from ocr_resources.text.source import plan as source_plan
 from ocr_resources.types import Box, Word
@@ -63,6 +63,7 @@ class _PageText:
     ocr_words: list[Word] = field(default_factory=list)
     region_reasons: dict[int, str] = field(default_factory=dict)  # regions read by OCR on a text-layer page
     label_reasons: dict[int, str] = field(default_factory=dict)  # regions whose label the words overrode
+    formula_reasons: dict[int, str] = field(default_factory=dict)  # id(block) -> read by the formula engine
 
 
 class _Documents:
@@ -99,17 +100,19 @@ class _Documents:
 
 
 # -- 4. OCR text ---------------------------------------------------------------------------------------------
-def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
+def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRecognizer | None = None
+             ) -> StageOutput:
     """Text per region: from the PDF text layer where it passes the quality test, from OCR elsewhere (pages
     without a text layer, pages or regions whose text layer fails the test or is missing, image regions of
     born-digital pages); the choice and its reason are recorded per row. Words outside every region join the
     region they continue or form blocks of their own, so no text is lost. A page's input is its image and
-    its regions: a new layout recomputes exactly the pages whose regions changed."""
+    its regions: a new layout recomputes exactly the pages whose regions changed. With a formula engine
+    (the formula role), formula regions of pages without a text layer are read as LaTeX (`_read_formulas`)."""
     started = time.perf_counter()
     ledger = PageLedger(ctx, "ocr_text")
-    out = ctx.buffers("ocr_text", "texts", "words", "errors")
+    out = ctx.buffers("ocr_text", "texts", "words", "formulas", "errors")
     checkpoint = Checkpoint(ctx, "ocr_text", out, ledger)
-    counts = {"characters": 0, "ocr_pages": 0, "text_layer_pages": 0, "ocr_regions": 0}
+    counts = {"characters": 0, "ocr_pages": 0, "text_layer_pages": 0, "ocr_regions": 0, "formulas_read": 0}
     docs = _Documents()
     crops: dict[tuple[str, int], list[tuple[dict[str, Any], list[Word] | None]]] = {}
     # documents with text rows from an earlier run (context for the pages recomputed now): one read, not one
@@ -144,6 +147,8 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer) -> StageOutput:
         results = finish_document([PageBlocks(p.page["page_no"], p.page["width_pt"], p.page["height_pt"], p.blocks)
                                    for p in pages], context)
         for pt, texts in zip(pages, results, strict=True):
+            if formulas is not None:
+                texts = _read_formulas(ctx, formulas, out, pt, texts, counts)
             _emit_page(ctx, out, pt, texts, counts)
             ledger.record(pt.page["document_id"], pt.page["page_no"], pt.page["_hash"], pt.page.get("_ok", True))
             checkpoint.page_done()
@@ -332,6 +337,7 @@ def _emit_page(ctx: StageContext, out, pt: _PageText, texts, counts: dict[str, i
             reason = reason or next(iter(pt.region_reasons.values()), "ocr")
         if source == "ocr" and words:
             confidence = sum(w.confidence for w in words) / len(words)
+        reason = pt.formula_reasons.get(id(block), reason)
         out["texts"].add({
             **base, "region_no": None if block.region is None else regions[block.region]["region_no"],
             "reading_order": order, "label": bt.label, "text": bt.text, "text_source": source,
@@ -345,6 +351,44 @@ def _emit_page(ctx: StageContext, out, pt: _PageText, texts, counts: dict[str, i
                               "y0": w.box.y0, "x1": w.box.x1, "y1": w.box.y1, "confidence": w.confidence,
                               **_lineage(ctx)} for i, w in enumerate(pt.ocr_words)])
     counts["ocr_regions"] += len(pt.region_reasons)
+
+
+def _read_formulas(ctx: StageContext, reader: FormulaRecognizer, out, pt: _PageText, texts: list[BlockText],
+                   counts: dict[str, int]) -> list[BlockText]:
+    """On a page without a text layer, each formula block read by the formula engine from its crop of the page
+    image: its text becomes `$$LaTeX$$` (the Markdown writes it as it is) and it gets a formulas row with the
+    engine as its source. A formula the engine reads nothing of, or a failed call, stays as it was (the
+    Markdown then keeps an image marker with its box, never OCR's glyphs)."""
+    page = pt.page
+    if pt.source != "ocr" or page["has_text_layer"]:
+        return texts  # born-digital formulas come from the text layer (rendered_pages, text.page_formulas)
+    wanted = [i for i, bt in enumerate(texts) if bt.label == "formula" and bt.block.box.x1 > bt.block.box.x0
+              and bt.block.box.y1 > bt.block.box.y0]
+    if not wanted:
+        return texts
+    boxes = [texts[i].block.box for i in wanted]
+    try:
+        crops = [_crop(ctx, {"x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1, "image_path": page["image_path"],
+                             "dpi": page["dpi"]})[0] for b in boxes]
+        latex = reader.read(crops)
+    except Exception as exc:  # the page keeps its text; its formulas stay image markers
+        out["errors"].add(_error(ctx, "ocr_text", page["document_id"], page["page_no"], type(exc).__name__,
+                                 f"formula engine: {exc}"))
+        return texts
+    ident = reader.identity
+    why = f"formula region on a page without a text layer, read by {ident.engine} ({ident.model_id or 'builtin'})"
+    texts = list(texts)
+    for n, (i, box, tex) in enumerate(zip(wanted, boxes, latex, strict=True)):
+        if not tex:
+            continue
+        texts[i] = replace(texts[i], text=f"$${tex}$$")
+        pt.formula_reasons[id(texts[i].block)] = why
+        out["formulas"].add({"container_id": ctx.container_id, "document_id": page["document_id"],
+                             "page_no": page["page_no"], "formula_no": n, "x0": box.x0, "y0": box.y0, "x1": box.x1,
+                             "y1": box.y1, "latex": tex, "kind": "display", "source": ident.engine, "reason": why,
+                             **_lineage(ctx)})
+        counts["formulas_read"] += 1
+    return texts
 
 
 def _label_reason(pt: _PageText, block: Block, regions: list[dict[str, Any]]) -> str | None:
