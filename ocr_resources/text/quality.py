@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
@@ -29,12 +30,14 @@ _VOWELS = set("aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿāă�
 _FAMILIES = {"HANGUL": "CJK", "HIRAGANA": "CJK", "KATAKANA": "CJK", "HALFWIDTH": "CJK", "FULLWIDTH": "CJK"}
 
 
+@lru_cache(maxsize=4096)  # pure, and asked for every letter of every word of every region (issue 27)
 def _script(ch: str) -> str:
     name = unicodedata.name(ch, "")
     first = name.split(" ", 1)[0] if name else ""
     return _FAMILIES.get(first, first)  # Korean and Japanese are written mixed with Han characters
 
 
+@lru_cache(maxsize=65536)  # pure; a page's words recur region by region and page by page
 def _word_like(token: str) -> bool:
     core = _STRIP.sub("", token)
     if not core or not any(ch.isalpha() for ch in core):
