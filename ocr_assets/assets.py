@@ -64,8 +64,9 @@ LOGIC_VERSIONS = {
     # box, or in a figure read as text) are never paragraphs or headings of their own, nor is an equation's
     # number a heading; 15: a running title on its page number's row is furniture, ISSN and ISBN lines are
     # document numbers; 16: with a formula engine (the formula role), formula regions of pages without a text
-    # layer read as LaTeX (formulas rows whose source is the engine)
-    "ocr_text": "16",
+    # layer read as LaTeX (formulas rows whose source is the engine); 17: text drawn as graphics on a text-layer
+    # page (ink like text with no text-layer characters) read by OCR
+    "ocr_text": "17",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid

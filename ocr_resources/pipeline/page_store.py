@@ -36,3 +36,12 @@ class PageStore:
         with Image.open(self.root / rel) as img:
             img.load()
             return img if img.mode == "RGB" else img.convert("RGB")  # pages are stored RGB: no second copy
+
+    def open_gray(self, rel: str):
+        """The page as a grey uint8 array (OpenCV's decoder: no RGB copy), for quick looks at its ink."""
+        import cv2
+
+        gray = cv2.imread(str(self.root / rel), cv2.IMREAD_GRAYSCALE)
+        if gray is None:
+            raise OSError(f"cannot read page image {rel}")
+        return gray

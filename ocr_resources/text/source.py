@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ocr_resources.geometry.boxes import TEXT_LABELS, inside
+from ocr_resources.text.drawn import drawn_text_areas
 from ocr_resources.text.quality import assess
 from ocr_resources.types import Box, Word
 
@@ -20,6 +23,14 @@ class OcrRequest:
     region: int | None  # index of the region to OCR; None: the whole page
     reason: str
     verify: bool = False  # keep the text layer if OCR agrees with it
+    box: Box | None = None  # an area to OCR that is no region (text drawn as graphics), in points
+
+    @property
+    def whole_page(self) -> bool:
+        return self.region is None and self.box is None
+
+
+DRAWN = "text drawn as graphics: ink like text with no text-layer characters"
 
 
 def plan(words: list[Word], regions: list[Box], labels: list[str], page: Box) -> list[OcrRequest]:
@@ -46,3 +57,18 @@ def plan(words: list[Word], regions: list[Box], labels: list[str], page: Box) ->
         reasons = sorted({r.reason for r in requests})
         return [OcrRequest(None, "; ".join(reasons), all(r.verify for r in requests))]
     return requests
+
+
+def drawn_requests(gray: np.ndarray, dpi: float, words: list[Word], regions: list[Box], labels: list[str],
+                   requests: list[OcrRequest]) -> list[OcrRequest]:
+    """Areas of a text-layer page to OCR because text is drawn there as graphics (`drawn.drawn_text_areas`),
+    besides the regions `plan` asks for. Left out: what is read already (the text layer's words, regions OCR'd
+    anyway) and what holds ink that is not prose: tables (their rules), formulas, and figures with text-layer
+    words (a chart's plot around its labels)."""
+    if any(r.whole_page for r in requests):
+        return []
+    asked = {r.region for r in requests}
+    skip = [b for i, (b, label) in enumerate(zip(regions, labels, strict=True))
+            if i in asked or label in ("table", "formula")
+            or (label == "figure" and any(inside(w.box, b) >= 0.5 for w in words))]
+    return [OcrRequest(None, DRAWN, box=b) for b in drawn_text_areas(gray, dpi, [w.box for w in words], skip)]

@@ -39,6 +39,7 @@ from ocr_resources.text.blocks import TextBlock
 from ocr_resources.text.clean import clean_text
 from ocr_resources.text.document import BlockText, PageBlocks, finish_document
 from ocr_resources.text.quality import MIN_AGREEMENT, agreement
+from ocr_resources.text.source import drawn_requests
 from ocr_resources.text.source import plan as source_plan
 from ocr_resources.types import Box, Word
 
@@ -61,7 +62,8 @@ class _PageText:
     reason: str
     confidence: float | None
     ocr_words: list[Word] = field(default_factory=list)
-    region_reasons: dict[int, str] = field(default_factory=dict)  # regions read by OCR on a text-layer page
+    # regions read by OCR on a text-layer page (None: drawn text read outside every region)
+    region_reasons: dict[int | None, str] = field(default_factory=dict)
     label_reasons: dict[int, str] = field(default_factory=dict)  # regions whose label the words overrode
     formula_reasons: dict[int, str] = field(default_factory=dict)  # id(block) -> read by the formula engine
 
@@ -134,7 +136,8 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
             i: d.reason for i, d in enumerate(decided) if d.reason and d.label == "text"}
         blocks = compose(words, boxes, [d.label for d in decided],
                          page=Box(0, 0, page["width_pt"], page["height_pt"]),
-                         keep_whole=frozenset(region_reasons or ()), text_figures=text_figures)
+                         keep_whole=frozenset(k for k in region_reasons or () if k is not None),
+                         text_figures=text_figures)
         return _PageText(page, blocks, source, reason, confidence, ocr_words or [], region_reasons or {},
                          label_reasons)
 
@@ -175,10 +178,8 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
         for _, needed in _page_chunks(ctx, load):
             for p in needed:
                 docs.hand_out(p["document_id"])
-                p["_requests"] = [] if not p["has_text_layer"] else source_plan(
-                    p["_words"], [_box(r) for r in p["_regions"]], [r["label"] for r in p["_regions"]],
-                    Box(0, 0, p["width_pt"], p["height_pt"]))
-                if p["_requests"] and p["_requests"][0].region is not None:
+                p["_requests"] = [] if not p["has_text_layer"] else _requests(ctx, p)
+                if p["_requests"] and not p["_requests"][0].whole_page:
                     for req in p["_requests"]:  # region crops of a text-layer page
                         yield {"_crop": req, "_page": p}
                 else:
@@ -191,7 +192,7 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
     def load(item: dict[str, Any]):
         if "_crop" in item:
             page = item["_page"]
-            image, box = _crop(ctx, {**_region_box(page, item["_crop"].region), "image_path": page["image_path"],
+            image, box = _crop(ctx, {**_region_box(page, item["_crop"]), "image_path": page["image_path"],
                                      "dpi": page["dpi"]})
             item["_offset"] = box[:2]
             return recognizer.prepare(image)
@@ -255,9 +256,25 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
                        cleanup_dirs=cleanup)
 
 
-def _region_box(page: dict[str, Any], region: int | None) -> dict[str, float]:
-    r = page["_regions"][region] if region is not None else {"x0": 0, "y0": 0, "x1": page["width_pt"],
-                                                             "y1": page["height_pt"]}
+def _requests(ctx: StageContext, page: dict[str, Any]) -> list:
+    """What to OCR on a text-layer page: `source.plan`'s regions (or the whole page), and the areas where text
+    is drawn as graphics (`source.drawn_requests`, from the page image's ink)."""
+    boxes, labels = [_box(r) for r in page["_regions"]], [r["label"] for r in page["_regions"]]
+    requests = source_plan(page["_words"], boxes, labels, Box(0, 0, page["width_pt"], page["height_pt"]))
+    if requests and requests[0].whole_page:
+        return requests
+    gray = ctx.page_store.open_gray(page["image_path"])
+    return requests + drawn_requests(gray, page["dpi"], page["_words"], boxes, labels, requests)
+
+
+def _region_box(page: dict[str, Any], request) -> dict[str, float]:
+    if request.box is not None:  # an area of drawn text, grown so the detector sees its whole first and last glyph
+        pad = 0.5 * min(request.box.height, 24.0)
+        b = request.box
+        return {"x0": max(0.0, b.x0 - pad), "y0": max(0.0, b.y0 - pad), "x1": min(page["width_pt"], b.x1 + pad),
+                "y1": min(page["height_pt"], b.y1 + pad)}
+    r = page["_regions"][request.region] if request.region is not None else {
+        "x0": 0, "y0": 0, "x1": page["width_pt"], "y1": page["height_pt"]}
     return {k: r[k] for k in ("x0", "y0", "x1", "y1")}
 
 
@@ -296,10 +313,18 @@ def _with_regions(page: dict[str, Any], got: list, page_text) -> _PageText:
     regions = [_box(r) for r in page["_regions"]]
     words = list(page["_words"])
     ocr_all: list[Word] = []
-    reasons: dict[int, str] = {}
+    reasons: dict[int | None, str] = {}
     for item, ocr in got:
         req = item["_crop"]
         if ocr is None:
+            continue
+        if req.box is not None:  # text drawn as graphics: OCR words where the text layer has none, added
+            drawn = _drawn_words(ocr, req.box, page["_words"])
+            ocr_all.extend(drawn)
+            words.extend(drawn)
+            for w in drawn:  # the reason goes with the region the words land in (None: outside every region)
+                into = next((i for i, r in enumerate(regions) if inside(w.box, r) >= 0.5), None)
+                reasons.setdefault(into, req.reason)
             continue
         ocr = [w for w in ocr if inside(w.box, regions[req.region]) >= 0.5 and w.confidence >= MIN_REGION_CONFIDENCE]
         ocr_all.extend(ocr)
@@ -318,6 +343,16 @@ def _with_regions(page: dict[str, Any], got: list, page_text) -> _PageText:
     return page_text(page, words, "text_layer", "text layer", 1.0, ocr_all, reasons)
 
 
+def _drawn_words(ocr: list[Word], area: Box, layer: list[Word]) -> list[Word]:
+    """OCR words of a drawn-text area: sure ones, in the area, none on a text-layer word (the crop's margin
+    may reach text the layer holds: it is not read twice)."""
+    def on_layer(w: Word) -> bool:
+        return any(inside(w.box, t.box) >= 0.3 or inside(t.box, w.box) >= 0.5 for t in layer)
+
+    return [w for w in ocr if w.confidence >= MIN_REGION_CONFIDENCE and inside(w.box, area) >= 0.5
+            and not on_layer(w)]
+
+
 def _emit_page(ctx: StageContext, out, pt: _PageText, texts, counts: dict[str, int]) -> None:
     page, regions = pt.page, pt.page["_regions"]
     base = {"container_id": ctx.container_id, "document_id": page["document_id"], "page_no": page["page_no"]}
@@ -333,7 +368,7 @@ def _emit_page(ctx: StageContext, out, pt: _PageText, texts, counts: dict[str, i
         from_ocr = sum(1 for w in words if id(w) in ocr_ids)
         if pt.source == "text_layer" and words and from_ocr * 2 > len(words):
             source = "ocr"
-            reason = pt.region_reasons.get(block.region) if block.region is not None else None
+            reason = pt.region_reasons.get(block.region)  # (None: drawn text outside every region)
             reason = reason or next(iter(pt.region_reasons.values()), "ocr")
         if source == "ocr" and words:
             confidence = sum(w.confidence for w in words) / len(words)
@@ -350,7 +385,7 @@ def _emit_page(ctx: StageContext, out, pt: _PageText, texts, counts: dict[str, i
         out["words"].extend([{**base, "word_no": i, "source": "ocr", "text": w.text, "x0": w.box.x0,
                               "y0": w.box.y0, "x1": w.box.x1, "y1": w.box.y1, "confidence": w.confidence,
                               **_lineage(ctx)} for i, w in enumerate(pt.ocr_words)])
-    counts["ocr_regions"] += len(pt.region_reasons)
+    counts["ocr_regions"] += sum(k is not None for k in pt.region_reasons)
 
 
 def _read_formulas(ctx: StageContext, reader: FormulaRecognizer, out, pt: _PageText, texts: list[BlockText],

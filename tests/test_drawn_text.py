@@ -1,0 +1,122 @@
+"""Text drawn as graphics on a born-digital page (a title inside a pasted picture, a title set as vector
+outlines) is found from the page's ink where the text layer has no characters, read by OCR and recorded with
+its source and reason; the text layer's own text is not read twice."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pypdfium2
+import pytest
+from PIL import Image, ImageDraw
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen import canvas
+
+from ocr_assets.samples import _font
+from ocr_resources.engines import EngineSettings, engine_class
+from ocr_resources.text.drawn import drawn_text_areas
+from ocr_resources.text.source import DRAWN
+from ocr_resources.types import Box
+from tests.test_text_source import run_text
+
+pytestmark = pytest.mark.timeout(300)
+W, H = 612, 792
+BODY = ["The annual meeting of the society takes place in the spring of next year",
+        "Members are asked to register before the end of the month at the office",
+        "Tickets for the dinner are sold at the door while the supply lasts"]
+PICTURE_AT = Box(72, 60, 400, 110)  # "THE VISION" inside a pasted picture
+OUTLINE_AT = (72, 150)  # "FUTURE SKILLS" as filled vector paths, 36 pt tall, top-left corner
+SUBTITLE_AT = (72, 205)  # a text-layer line right under the outlines
+
+
+def words_image(text: str, height_px: int, fg=(20, 40, 120), bg=(255, 255, 255)) -> Image.Image:
+    font = _font(height_px)
+    width = int(font.getlength(text)) + height_px
+    image = Image.new("RGB", (width, int(height_px * 1.5)), bg)
+    ImageDraw.Draw(image).text((height_px // 2, height_px // 6), text, font=font, fill=fg)
+    return image
+
+
+def draw_outlines(c: canvas.Canvas, text: str, at: tuple[float, float], height_pt: float) -> None:
+    """Text as filled vector paths (the glyph shapes traced from a bitmap): ink with no characters."""
+    scale = 8  # bitmap pixels per point
+    mask = np.asarray(words_image(text, int(height_pt * scale), fg=(0, 0, 0)).convert("L")) < 128
+    contours, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    path = c.beginPath()
+    for contour in contours:
+        pts = contour[:, 0, :] / scale
+        path.moveTo(at[0] + pts[0][0], H - at[1] - pts[0][1])
+        for x, y in pts[1:]:
+            path.lineTo(at[0] + x, H - at[1] - y)
+        path.close()
+    c.drawPath(path, stroke=0, fill=1, fillMode=0)  # even-odd: the counters of O, R, ... stay open
+
+
+def drawn_page() -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.drawImage(ImageReader(words_image("THE VISION", 120)), PICTURE_AT.x0, H - PICTURE_AT.y1, PICTURE_AT.width,
+                PICTURE_AT.height)
+    draw_outlines(c, "FUTURE SKILLS", OUTLINE_AT, 36)
+    c.setFont("Helvetica", 14)
+    c.drawString(SUBTITLE_AT[0], H - SUBTITLE_AT[1] - 14, "by the planning committee")
+    c.setFont("Helvetica", 11)
+    for k, line in enumerate(BODY):
+        c.drawString(72, H - 300 - 16 * k, line)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def text_layer(pdf: bytes) -> tuple[np.ndarray, list[Box]]:
+    """The page rendered at 144 dpi (grey) and its text layer's character boxes (points, top-left origin)."""
+    doc = pypdfium2.PdfDocument(pdf)
+    page = doc[0]
+    gray = np.asarray(page.render(scale=2).to_pil().convert("L"))
+    tp = page.get_textpage()
+    boxes = []
+    for i in range(tp.count_chars()):
+        x0, y0, x1, y1 = tp.get_charbox(i)
+        if x1 > x0:
+            boxes.append(Box(x0, H - y1, x1, H - y0))
+    return gray, boxes
+
+
+def test_drawn_text_areas_find_the_picture_and_the_outlines_only():
+    gray, chars = text_layer(drawn_page())
+    areas = drawn_text_areas(gray, 144, chars, [])
+    assert len(areas) == 2
+    picture, outlines = sorted(areas, key=lambda b: b.y0)
+    assert picture.y0 >= PICTURE_AT.y0 - 2 and picture.y1 <= PICTURE_AT.y1 + 2
+    assert outlines.y0 >= OUTLINE_AT[1] - 2 and outlines.y1 < SUBTITLE_AT[1]  # the text-layer line is not in it
+
+
+def test_a_page_of_text_layer_text_has_no_drawn_areas():
+    gray, chars = text_layer(drawn_page())
+    blank = gray.copy()
+    blank[: 2 * 260] = 255  # the drawn title and the subtitle gone: body text only
+    assert drawn_text_areas(blank, 144, chars, []) == []
+    # what another reader takes care of (a region OCR'd anyway, a table) is left out
+    assert drawn_text_areas(gray, 144, chars, [Box(0, 0, W, 240)]) == []
+
+
+@pytest.fixture(scope="module")
+def ppocr():
+    return engine_class("ocr", "ppocr")(EngineSettings(role="ocr", engine="ppocr"))
+
+
+def test_drawn_text_is_read_once_with_its_source(tmp_path, ppocr):
+    # layout: the outlines and the subtitle in one title region, the body a text region; the picture in none
+    regions = [(Box(60, 140, 560, 230), "title"), (Box(60, 290, 560, 350), "text")]
+    rows = run_text(tmp_path, drawn_page(), regions, ppocr)
+    text = "\n".join(r["text"] for r in rows)
+    assert text.count("VISION") == 1 and text.count("SKILLS") == 1
+    assert text.count("planning committee") == 1 and text.count("annual meeting") == 1
+    picture = next(r for r in rows if "VISION" in r["text"])
+    assert (picture["text_source"], picture["text_source_reason"]) == ("ocr", DRAWN)
+    # the outlines join the text-layer subtitle of their region: one title block, most of its words the layer's
+    assert any(r["label"] == "title" and "SKILLS" in r["text"] and "committee" in r["text"] for r in rows)
+    body = [r for r in rows if "annual meeting" in r["text"]]
+    assert body[0]["text_source"] == "text_layer"
