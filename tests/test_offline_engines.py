@@ -114,3 +114,16 @@ def test_geometry_table_without_words_is_empty():
 def test_unknown_engine_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown layout engine 'nope'"):
         engine_class("layout", "nope")
+
+
+def test_layout_threads_do_not_spin_and_find_what_spinning_ones_find(layout):
+    """The layout model's session runs with spinning off (issue 27: spinning doubled its CPU time on shared
+    cores); `spin: true` gives it back; both find the same boxes, labels and scores."""
+    assert layout._model.session.session.get_session_options().get_session_config_entry(
+        "session.intra_op.allow_spinning") == "0"
+    spinning = engine_class("layout", "rapid_layout")(EngineSettings(role="layout", engine="rapid_layout",
+                                                                     options=(("spin", True),)))
+    assert spinning._model.session.session.get_session_options().get_session_config_entry(
+        "session.intra_op.allow_spinning") == "1"
+    image = _render(samples.ruled_table_pdf())
+    assert layout.detect([image]) == spinning.detect([image])
