@@ -66,7 +66,8 @@ LOGIC_VERSIONS = {
     # document numbers; 16: with a formula engine (the formula role), formula regions of pages without a text
     # layer read as LaTeX (formulas rows whose source is the engine); 17: text drawn as graphics on a text-layer
     # page (ink like text with no text-layer characters) read by OCR
-    "ocr_text": "17",
+    # 19: small print on a scan (median OCR line under 9 px) read again from the PDF at a finer dpi
+    "ocr_text": "19",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid

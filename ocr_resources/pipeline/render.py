@@ -199,6 +199,26 @@ def page_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> in
     return max(0, min(dpi, fit))
 
 
+def page_image(path: str, page_no: int, dpi: int, max_pixels: int = MAX_PAGE_PIXELS):
+    """One page rendered again, at `dpi` (or lower to stay under `max_pixels`), with its box read as
+    `iter_render` reads it: (RGB image, the dpi used). For a second, finer read of a page's small print."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(path)
+    try:
+        page = pdf[page_no - 1]
+        page_box.normalise(page)
+        width_pt, height_pt = page.get_size()
+        dpi = page_dpi(width_pt, height_pt, dpi, max_pixels)
+        if dpi < 1:
+            raise ValueError(f"page {page_no} cannot be rendered within {max_pixels:,} pixels")
+        image = page.render(scale=dpi / 72).to_pil()
+        page.close()
+        return (image if image.mode == "RGB" else image.convert("RGB")), dpi
+    finally:
+        pdf.close()
+
+
 def _is_blank(image) -> bool:
     """One colour over the whole page (checked on a small copy: cheap at any size)."""
     small = image.reduce(max(1, min(image.width, image.height) // 64)) if min(image.size) > 64 else image
