@@ -127,3 +127,18 @@ def test_layout_threads_do_not_spin_and_find_what_spinning_ones_find(layout):
         "session.intra_op.allow_spinning") == "1"
     image = _render(samples.ruled_table_pdf())
     assert layout.detect([image]) == spinning.detect([image])
+
+
+def test_layout_prepared_on_loader_threads_finds_what_a_whole_call_finds(layout):
+    """`prepare` does rapid_layout's preprocessing ahead (issue 27: off the model's thread); `detect` on what it
+    returns finds the same as on the image; the BGR array is numpy's channel reversal, byte for byte."""
+    import numpy as np
+
+    from ocr_resources.engines.rapid import _to_bgr
+
+    image = _render(samples.ruled_table_pdf())
+    prepared = layout.prepare(image)
+    assert prepared.size == image.size
+    assert layout.detect([prepared]) == layout.detect([image])
+    assert np.array_equal(_to_bgr(image), np.asarray(image)[:, :, ::-1])
+    assert np.array_equal(_to_bgr(image.convert("L")), np.asarray(image.convert("L").convert("RGB"))[:, :, ::-1])
