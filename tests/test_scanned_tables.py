@@ -16,10 +16,10 @@ from ocr_resources.geometry.labels import check_labels
 from ocr_resources.pipeline import stages
 from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.store import Producer, ResultStore
-from ocr_resources.tables.detect import scanned_figure_verdict
+from ocr_resources.tables.detect import scanned_figure_verdict, table_verdict
 from ocr_resources.text.markdown import render
 from ocr_resources.types import Box, DetectedRegion, OcrResult, Word
-from tests.test_tables import PAGE_W, _page, _pdf, income_statement, numbered_list, ruled_table, unruled_table
+from tests.test_tables import PAGE_W, _page, _pdf, _top, income_statement, numbered_list, ruled_table, unruled_table
 
 TABLE_AREA = Box(60, 85, 380, 180)  # pt: round the generated tables at the top of the page
 
@@ -132,3 +132,44 @@ def test_a_ruled_scanned_table_called_a_figure_is_a_table(tmp_path: Path):
     assert store.query("SELECT label FROM texts WHERE region_no IS NOT NULL")[0]["label"] == "table"
     markdown = _markdown(store)
     assert markdown.count("Austria") == 0 and markdown.count("13.1") == 1 and "| South |" in markdown
+
+
+def _sparse_table(c) -> None:
+    """A numeric table with many cells not given (a release threshold per medium, most media blank)."""
+    c.setFont("Helvetica", 10)
+    rows = [("Pollutant", "to air", "to water", "to land"), ("Asbestos", "1", "1", "1"),
+            ("Chlorides", None, "2 000", "2 000"), ("Cyanides", None, "50", "50"),
+            ("Fluorides", None, "2 000", None), ("Nitrogen", "50", None, "50 000"), ("Phosphorus", None, "5 000", None)]
+    for i, row in enumerate(rows):
+        for x, text in zip((72, 220, 300, 380), row, strict=True):
+            if text is not None:
+                c.drawString(x, _top(100 + 14 * i), text)
+
+
+def _receipt(c) -> None:
+    """Items and prices in two columns under a shop's name: no table, even alone on its page."""
+    c.setFont("Helvetica", 10)
+    rows = [("CORNER SHOP SDN BHD", None), ("12 Jalan Besar", None), ("Tea (B)", "2.20"), ("Coffee", "3.10"),
+            ("Herbal tea with lemon and", None), ("honey", "1.70"), ("Take away", "0.80"), ("Total", "7.80"),
+            ("Cash", "10.00"), ("Change", "2.20"), ("Thank you, please come again", None)]
+    for i, (label, price) in enumerate(rows):
+        c.drawString(72, _top(100 + 14 * i), label)
+        if price is not None:
+            c.drawRightString(260, _top(100 + 14 * i), price)
+
+
+def test_a_sparse_table_alone_on_an_image_only_page_is_a_table():
+    # a table image: the figure holds all of the page's words; its empty cells are values not given
+    words = _page(_sparse_table)[2]
+    ok, why = scanned_figure_verdict(words, Box(0, 0, 600, 840))
+    assert ok and why.endswith("(aligned OCR words, the page's whole content) in a figure region")
+    # the same grid beside other text on the page stays held to the dense-grid rule (a chart's tick labels)
+    other = [Word(f"word{i}", Box(72 + 40 * (i % 10), 500 + 14 * (i // 10), 100 + 40 * (i % 10), 510 + 14 * (i // 10)))
+             for i in range(40)]
+    ok, why = scanned_figure_verdict(words + other, Box(0, 0, 600, 400))
+    assert not ok and why.startswith("not a table: sparse grid")
+    # a receipt alone on its page: items and prices in two columns are not a table by the page-of-its-own rule
+    ok, why = table_verdict(_page(_receipt)[2], [], Box(0, 0, 600, 840), strict=True, whole_page=True)
+    assert not ok and why.endswith("with numbers or gaps on a page of its own")
+    # nor a numbered list or prose alone on its page
+    assert not scanned_figure_verdict(_page(numbered_list)[2], Box(0, 0, 600, 840))[0]

@@ -162,7 +162,7 @@ def _figure_of(line: Line, regions: list[Box], labels: list[str]) -> int | None:
 
 def _numbers(group: list[Line]) -> bool:
     words = [w for ln in group for w in ln.words]
-    return sum(1 for w in words if is_tick(w.text)) * 2 >= len(words)
+    return sum(1 for w in words if is_tick(w.text)) * 2 > len(words)
 
 
 def order_lines(block_lines: list[Line], rtl: bool = False) -> list[Line]:
@@ -310,8 +310,11 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             block.lines = []
         elif block.label == "figure" and block.region not in keep_whole and text_page:
             parts = _paragraphs(block.lines, page_rtl)  # placed in the flow by their own boxes
-            # a chart's numbers beside the prose stay the figure's words
+            # a chart's numbers beside the prose stay the figure's words: an axis's, in a column or a row with
+            # others (a number on its own, a page number, is left to the furniture decision)
             numbers = [p for p in parts if p.figure_labels and _numbers(p.lines)]
+            numbers = [p for p in numbers if any(
+                q is not p and (x_overlap(p.box, q.box) > 0 or y_overlap(p.box, q.box) > 0) for q in numbers)]
             blocks.extend(p for p in parts if all(p is not q for q in numbers))
             block.lines = [ln for p in numbers for ln in p.lines]
         elif block.label in ("text", "list") and (head := heading_lines(block.lines)):

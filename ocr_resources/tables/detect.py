@@ -27,6 +27,8 @@ RELABEL = ("figure", "text", "reference", "list", "other", "formula")
 TOL = 2.0  # pt: rules closer than this touch
 _CAPTION = re.compile(r"^(table|tab\.|figure|fig\.|chart|exhibit)\s*[A-Z]?[-\d.]+", re.IGNORECASE)
 STOP_LABELS = ("caption", "title")  # a table never runs across these
+# share of an image-only page's OCR words one region holds for the region to be the page's whole content
+WHOLE_PAGE = 0.9
 MIN_DENSITY = 0.15  # share of a table's area its words cover; tables are dense, charts and diagrams are not
 
 
@@ -86,11 +88,15 @@ def looks_tabular(words: list[Word], rules: list[Rule], box: Box, strict: bool) 
     return table_verdict(words, rules, box, strict)[0]
 
 
-def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool) -> tuple[bool, str]:
+def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool,
+                  whole_page: bool = False) -> tuple[bool, str]:
     """Do these words make a table, and why (or why not)? At least two rows and two columns of short cells
     with text in a fair share of them, and not prose (`prose_reason`). `strict` (the layout model saw no
     table here) wants a dense, nearly full grid, and without rules also aligned columns on most lines and
-    numbers in a good share of the cells, which prose, lists and charts do not have."""
+    numbers in a good share of the cells, which prose, lists and charts do not have. `whole_page` (with
+    `strict`: the words are all of an image-only page's, a table image) still wants columns on most lines,
+    but not numbers, nor a full or dense grid: a table's empty cells are no sign of a chart when there is
+    nothing else on the page, and a chart's tick labels make no columns on most lines."""
     words = [w for w in words if w.text.strip()]
     if len(words) < 4:
         return False, "too few words"
@@ -104,12 +110,13 @@ def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool) 
     flat = [p for ps in phrases for p in ps]
     if statistics.median(len(p) for p in flat) > 5:
         return False, "prose: long phrases"
+    numbers = sum(1 for p in flat if is_numeric(" ".join(w.text for w in p)))
     if strict and not rules:
         multi = sum(1 for ps in phrases if len(ps) >= 2)
-        numeric = sum(1 for p in flat if is_numeric(" ".join(w.text for w in p)))
-        if len(lines) < 3 or multi < 0.6 * len(lines):
+        numeric = numbers
+        if len(lines) < (2 if whole_page else 3) or multi < 0.6 * len(lines):
             return False, "no columns on most lines"
-        if numeric < 0.25 * len(flat):
+        if numeric < 0.25 * len(flat) and not whole_page:
             return False, "few numbers for a table no model saw"
         if not channels(lines, h, box.x0, box.x1):
             return False, "no white-space channel between columns"
@@ -117,6 +124,19 @@ def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool) 
     filled = sum(1 for c in table.cells if c.text)
     if table.n_rows < 2 or table.n_cols < 2:
         return False, f"grid of {table.n_rows} x {table.n_cols}"
+    if whole_page:
+        # all of an image-only page: a table with empty cells (values not given) is a numeric one of three
+        # columns or more; a text table is nearly full, and of two columns only without numbers (terms and
+        # their descriptions). A receipt (items and prices: two columns, rows of wrapped items) and a page
+        # of text columns OCR'd into phrases are neither.
+        body = [c for c in table.cells if not c.is_header]
+        full = sum(1 for c in body if c.text)
+        numeric = sum(1 for c in body if c.text and is_numeric(c.text))
+        if table.n_cols < 3 and (full < 0.85 * len(body) or numbers >= 0.1 * len(flat)):
+            return False, f"grid of {table.n_rows} x {table.n_cols} with numbers or gaps on a page of its own"
+        if full < 0.85 * len(body) and numeric < 0.3 * full:
+            return False, f"sparse grid ({full} of {len(body)} body cells hold text) with few numbers"
+        return True, f"grid of {table.n_rows} x {table.n_cols}"
     if strict:
         # a table nobody else vouches for (the model saw none here) must be dense and nearly full: charts
         # give sparse grids (tick labels round an empty plot), with little text for their area
@@ -353,6 +373,11 @@ def scanned_figure_verdict(words: list[Word], box: Box) -> tuple[bool, str]:
     label) and the tables stage (its structure) both ask this, so they agree."""
     held = _inside(words, box)
     ok, why = table_verdict(held, [], box, strict=True)
+    if not ok and len(held) >= WHOLE_PAGE * len(words):
+        # the region is the page's whole content (a table image, a scanned table alone on its page)
+        whole, why_whole = table_verdict(held, [], box, strict=True, whole_page=True)
+        if whole:
+            return True, f"{why_whole} (aligned OCR words, the page's whole content) in a figure region"
     return ok, (f"{why} (aligned OCR words) in a figure region" if ok else f"not a table: {why}")
 
 
