@@ -48,10 +48,25 @@ _TOKEN = re.compile(r"[^\w]+", re.UNICODE)
 
 
 def available_engines() -> list[str]:
-    """The layout engines this install can run offline: CDLA always; the DocLayNet export with its extra."""
+    """The layout engines this install can run offline: CDLA always; the DocLayNet export with its extra; the
+    transformers profile's checkpoint where it and torch are already here (never fetched for an eval)."""
     from ocr_resources.engines.yolo_layout import bundled_weights
 
-    return ["cdla"] + (["doclaynet-yolo"] if bundled_weights() is not None else [])
+    names = ["cdla"] + (["doclaynet-yolo"] if bundled_weights() is not None else [])
+    try:
+        import torch  # noqa: F401
+        from huggingface_hub import snapshot_download
+
+        from ocr_resources.profiles import load_profile
+
+        cfg = load_profile("transformers")["layout"]
+        model = cfg.get("model", "")
+        if Path(model).is_dir() or snapshot_download(model, revision=cfg.get("revision", "main"),
+                                                     local_files_only=True):
+            names.append("transformers")
+    except Exception:  # not installed, or not in the local cache: left out
+        pass
+    return names
 
 
 def build_engine(name: str):
