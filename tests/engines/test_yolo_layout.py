@@ -90,3 +90,15 @@ def test_doclaynet_export_reads_two_columns_as_text_not_table(detector):
     [regions] = detector.detect([_render(samples.two_column_pdf())])  # a bare image works too
     assert not any(r.label == "table" for r in regions)
     assert sum(r.label == "text" for r in regions) >= 2
+
+
+def test_agpl_profile_selects_the_engine_and_names_its_extra_when_missing(monkeypatch):
+    from ocr_resources.engines import yolo_layout
+    from ocr_resources.profiles import load_profile
+    from ocr_resources.resources import ModelResource
+
+    settings = ModelResource(role="layout", **load_profile("offline-doclaynet-agpl")["layout"]).settings()
+    assert settings.engine == "yolo_layout" and settings.option("iou") == 0.5 and settings.score_threshold == 0.3
+    monkeypatch.setattr(yolo_layout, "bundled_weights", lambda: None)
+    with pytest.raises(FileNotFoundError, match=r"agpl-layout"):
+        engine_class("layout", "yolo_layout")(settings)
