@@ -41,7 +41,8 @@ from pathlib import Path
 
 PDFLATEX = "pdflatex"
 CLASSES = ("power", "index", "greek", "sum", "integral", "fraction", "radical", "function", "delimiter",
-           "nested", "accent", "array", "classic")
+           "nested", "accent", "array", "aligned", "classic")
+DISPLAY_ONLY = frozenset({"aligned"})  # multi-line equations: displayed only, as papers set them
 SIMPLE = frozenset({"power", "index", "greek", "sum", "integral", "fraction"})
 FULL_PER_CLASS, QUICK_PER_CLASS = 30, 6  # formulas of each template class (`make eval`, `make eval-quick`)
 
@@ -123,6 +124,16 @@ def _template_list(r: random.Random, cls: str) -> list[str]:
         "array": [f"\\binom{{{a}}}{{{n}}}", f"\\begin{{pmatrix}} {a} & {b} \\\\ {c} & {x} \\end{{pmatrix}}",
                   f"|{x}| = \\begin{{cases}} {x} & {x} \\geq 0 \\\\ -{x} & {x} < 0 \\end{{cases}}",
                   f"\\det \\begin{{bmatrix}} {a} & 0 \\\\ 0 & {b} \\end{{bmatrix}} = {a}{b}"],
+        # multi-line equations: relations aligned with &, a continuation row, three rows, structures in rows,
+        # and centred rows
+        "aligned": [f"\\begin{{aligned}} {a} &= {b} + {c} \\\\ {x} &= {a}^{{{n}}} \\end{{aligned}}",
+                    f"\\begin{{aligned}} f({x}) &= ({x}+{a})^{{2}} \\\\ &= {x}^{{2}} + 2{a}{x} + {a}^{{2}} "
+                    f"\\end{{aligned}}",
+                    f"\\begin{{aligned}} {a}_{{1}} &\\leq {b}_{{1}} \\\\ {a}_{{2}} &\\leq {b}_{{2}} \\\\ "
+                    f"{a}_{{3}} &\\leq {b}_{{3}} \\end{{aligned}}",
+                    f"\\begin{{aligned}} \\sum_{{{i}=1}}^{{{n}}} {x}_{{{i}}} &= {a} \\\\ "
+                    f"\\frac{{{b}}}{{{c}}} &= {g1} \\end{{aligned}}",
+                    f"\\begin{{gathered}} {a} + {b} + {c} = {x} \\\\ {g1} = {g2}^{{{n}}} \\end{{gathered}}"],
     }[cls]
     return t
 
@@ -183,7 +194,7 @@ def synthetic_set(per_class: int = 15, seed: int = 26) -> list[Formula]:
             # a tune and a report template (ranks 2j, 2j+1) share a mode, which turns each round of the
             # templates: both halves get both modes, and every template is set both ways
             n = _template_count(cls)
-            mode = "display" if ((k % n) // 2 + k // n) % 2 == 0 else "inline"
+            mode = "display" if ((k % n) // 2 + k // n) % 2 == 0 or cls in DISPLAY_ONLY else "inline"
             out.append(Formula(f"{cls}-{k:03d}-{mode}", cls, mode, latex, f"{cls}-t{template}"))
             k += 1
     for k, latex in enumerate(CLASSICS[: 4 if per_class < 5 else None]):
@@ -498,7 +509,7 @@ def table(scored: list[Scored], half: str) -> str:
             n = len(items)
             r = sum(s.render_ok for s in items) / n if n else 0.0
             t = sum(s.latex_ok for s in items) / n if n else 0.0
-            cells.append(f"{n:>9} {r:>7.2f} {t:>6.2f}")
+            cells.append(f"{n:>9} {r:>7.2f} {t:>6.2f}" if n else f"{n:>9} {'-':>7} {'-':>6}")
         lines.append(f"{cls:<10} " + " ".join(cells))
     return "\n".join(lines)
 

@@ -47,6 +47,7 @@ from eval import datasets, peers
 from eval import table_metrics as tm
 from eval import text_metrics as xm
 from eval.datasets import Doc
+from eval.formulas import CLASSES as FORMULA_CLASSES
 from eval.peers import Output
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -634,9 +635,7 @@ PRINTED = (*KEYS[:9], "table_cell_f1_all", *KEYS[9:11], "scanned_lowres_word_acc
            "pages_losing_words", "table_image_detection_recall", "table_image_cell_f1", "layout_label_agreement",
            *(f"layout_label_agreement_by_class.{label}" for label in DOCBANK_TO_OURS),
            "formulas_display_match", "formulas_inline_match", "formulas_simple_match", "formulas_latex_match",
-           *(f"formulas_{cls}_match" for cls in ("power", "index", "greek", "sum", "integral", "fraction",
-                                                 "radical", "function", "delimiter", "nested", "accent", "array",
-                                                 "classic")),
+           *(f"formulas_{cls}_match" for cls in FORMULA_CLASSES),
            "docbank_equation_in_math", "docbank_paragraph_outside_math", "nonchars")
 SPEED_PRINTED = ("digital_pages_per_second", "scanned_pages_per_second",
                  *(f"pages_per_second_by_set.{name}" for name in SETS),

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from eval.formulas import (
+    DISPLAY_ONLY,
     docbank_equation_in_math,
     docbank_paragraph_outside_math,
     latex_match,
@@ -230,7 +231,7 @@ def test_docbank_equation_tokens_in_math_and_prose_kept_outside():
 
 def test_synthetic_set_classes_modes_and_stable_halves():
     formulas = synthetic_set(per_class=6)
-    assert len(formulas) == 12 * 6 + 2 * 30 and {f.mode for f in formulas} == {"display", "inline"}
+    assert len(formulas) == 13 * 6 + 2 * 30 and {f.mode for f in formulas} == {"display", "inline"}
     assert [f.half for f in formulas] == [f.half for f in synthetic_set(per_class=6)]
     assert 0.3 < sum(f.half == "report" for f in formulas) / len(formulas) < 0.7
 
@@ -245,8 +246,9 @@ def test_synthetic_set_splits_by_template_not_by_formula():
     assert all(len(h) == 1 for h in halves.values())
     assert sum(1 for h in halves.values() if h == {"report"}) >= 10
     for cls in {f.cls for f in formulas}:
+        modes = {"display"} if cls in DISPLAY_ONLY else {"display", "inline"}
         for half in ("tune", "report"):
-            assert {f.mode for f in formulas if f.cls == cls and f.half == half} == {"display", "inline"}, (cls, half)
+            assert {f.mode for f in formulas if f.cls == cls and f.half == half} == modes, (cls, half)
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (texlive-latex-base)")
@@ -517,3 +519,32 @@ def test_scanned_formula_read_by_the_formula_role_records_the_engine_as_its_sour
     assert f"$${rows[0]['latex']}$$" in md and "formula (image)" not in md
     rows, md = run("without", None)
     assert rows == [] and "<!-- formula (image): page 1, box" in md
+
+
+def test_rows_of_a_displayed_formula_are_an_aligned_block():
+    """Lines of a displayed formula 14 pt apart are rows (not a subscript run): `aligned` at their first
+    relation when those stand one above the other (a continuation row starts with `&=`), else `gathered`."""
+    r = "CMR10"
+    two = [ch("f", 0), ch("=", 8, font=r), ch("a", 16), ch("+", 22, font=r), ch("b", 30),
+           ch("=", 8, BASE + 14, font=r), ch("c", 16, BASE + 14)]
+    assert rebuild_latex(two) == r"\begin{aligned}f&=a+b\\&=c\end{aligned}"
+    centred = [ch("a", 0), ch("=", 8, font=r), ch("b", 16), ch("x", 20, BASE + 14), ch("=", 28, BASE + 14, font=r),
+               ch("y", 36, BASE + 14)]
+    assert rebuild_latex(centred) == r"\begin{gathered}a=b\\x=y\end{gathered}"
+    # a fraction's parts and a sum's limits are no rows
+    bar = (0.5, BASE - 3.0, 8.5, BASE - 2.6)
+    frac = [ch("a", 1, BASE - 6.8), ch("b", 1, BASE + 6.8), ch("=", 12, font=r), ch("c", 20)]
+    assert rebuild_latex(frac, [bar]) == r"\frac{a}{b}=c"
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (texlive-latex-base)")
+def test_aligned_equations_by_pdflatex_and_no_rows_in_a_grown_delimiter(tmp_path):
+    from eval.formulas import Formula, read_pages, typeset
+
+    formulas = [Formula("a", "aligned", "display", r"\begin{aligned} f(x) &= (x+a)^{2} \\ &= x^{2}+2ax+a^{2} "
+                                                   r"\end{aligned}"),
+                Formula("b", "delimiter", "display", r"\left( \frac{y}{q} \right)^{4}")]
+    pdf_path, bad = typeset([r"\[ " + f.latex + r" \]" for f in formulas], tmp_path, "t")
+    assert not bad
+    ours = read_pages(pdf_path, formulas)
+    assert [latex_match(f.latex, o) for f, o in zip(formulas, ours, strict=True)] == [True, True], ours

@@ -380,7 +380,45 @@ def _structure(elems: list[_Elem], rules: list[Rule]) -> list[_Elem]:
     elems = _take_fractions(elems, rules)
     elems = _take_accents(elems)
     elems = _take_limits(elems)
-    return _take_arrays(elems)
+    return _take_aligned(_take_arrays(elems))
+
+
+# Relations an aligned row is aligned on (`&=`): the first of them in each row
+_RELATIONS = frozenset({"=", "<", ">", r"\leq", r"\geq", r"\neq", r"\approx", r"\equiv", r"\sim", r"\simeq",
+                        r"\cong", r"\propto", r"\in", r"\subset", r"\subseteq", r"\rightarrow", r"\to",
+                        r"\Rightarrow", r"\Leftrightarrow", r"\iff", r"\le", r"\ge", r"\ll", r"\gg", ":="})
+
+
+def _take_aligned(elems: list[_Elem]) -> list[_Elem]:
+    """A displayed formula of several lines (what is left after fractions, limits and arrays are taken is
+    rows of full-size symbols on baselines more than half an em apart) is one `aligned` block: each row cut
+    before its first relation (`&=`) when those relations stand one above the other, as `&` aligns them;
+    `gathered` (rows centred) when they do not. Without this, a lower line read as a subscript run."""
+    rows = _rows(elems)
+    if len(rows) < 2:
+        return elems
+    em = _em(elems)
+    rows.sort(key=lambda r: _main_baseline(r))
+    # lines of their own: a line's ink ends where the next one's starts (a tall delimiter around a fraction,
+    # a script hanging from a symbol, reach into the other "row"), baselines a line apart
+    for upper, lower in zip(rows, rows[1:], strict=False):
+        if (max(e.y1 for e in upper) > min(e.y0 for e in lower) + 0.15 * em
+                or _main_baseline(lower) - _main_baseline(upper) < 1.0 * em):
+            return elems
+    rels = [next((e for e in sorted(r, key=lambda e: e.x0) if e.kind == "ord" and e.latex in _RELATIONS
+                  and abs(e.base - _main_baseline(r)) <= 0.2 * em), None) for r in rows]
+    if all(r is not None for r in rels) and max(r.x0 for r in rels) - min(r.x0 for r in rels) <= 0.3 * em:
+        lines = []
+        for row, rel in zip(rows, rels, strict=True):
+            left = [e for e in row if e.x1 <= rel.x0 + 0.1]
+            right = [e for e in row if e.x1 > rel.x0 + 0.1]
+            lines.append((_line(left) if left else "") + "&" + _line(right))
+        env = "aligned"
+    else:
+        lines, env = [_line(r) for r in rows], "gathered"
+    latex = r"\begin{" + env + "}" + r"\\".join(lines) + r"\end{" + env + "}"
+    x0, y0, x1, y1 = _union(elems)
+    return [_Elem(latex, x0, y0, x1, y1, (y0 + y1) / 2 + 0.25 * em, em, "group")]
 
 
 def _take_arrays(elems: list[_Elem]) -> list[_Elem]:
