@@ -66,13 +66,16 @@ LOGIC_VERSIONS = {
     # number a heading; 15: a running title on its page number's row is furniture, ISSN and ISBN lines are
     # document numbers; 16: with a formula engine (the formula role), formula regions of pages without a text
     # layer read as LaTeX (formulas rows whose source is the engine); 17: text drawn as graphics on a text-layer
-    # page (ink like text with no text-layer characters) read by OCR
-    # 19: small print on a scan (median OCR line under 9 px) read again from the PDF at a finer dpi
-    "ocr_text": "19",
+    # page (ink like text with no text-layer characters) read by OCR; 18: on such a page, a figure that holds
+    # all of its OCR words is a table when they form columns on most lines, even a sparse grid (a table image)
+    # 19: small print on a scan (median OCR line under 9 px) read again from the PDF at a finer dpi; 20: a lone
+    # number in a figure read as text (a page number) is no chart axis: left to the furniture decision
+    "ocr_text": "20",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
-    # regions of pages without a text layer whose OCR words form a grid
-    "tables": "4",
+    # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
+    # page's OCR words, a sparse grid included (a table image)
+    "tables": "5",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box
