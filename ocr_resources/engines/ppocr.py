@@ -59,6 +59,9 @@ DEFAULTS = {
     "rec": "ppocrv6-tiny",
     "rec_second": "ppocrv6-small",  # a second recogniser for the lines the first is unsure of ("" = none)
     "second_below": 0.95,  # ... below this mean character probability
+    # ... and for every line fewer than this many pixels high on the page (a 72-100 dpi scan, small print): the
+    # tiny recogniser drops thin letters there ("stil", "fle") while sure of itself; 0 = off
+    "second_under_px": 24,
     "det_max_side": 1600,  # detector input's long side at most (px): cost grows with area
     "det_min_side": 736,  # ... and its short side at least: small images are upsampled
     "det_glyph_px": 8,  # scale the detector's input so the median glyph is this tall (px); 0 = off
@@ -83,8 +86,8 @@ DEFAULTS = {
 }
 
 PARAMS = ("det_max_side", "det_min_side", "det_glyph_px", "det_thresh", "box_thresh", "unclip_ratio", "text_score",
-          "orientation", "doubt_below", "vertical_text", "rec_second", "second_below", "rec_max_width", "gap_spaces",
-          "quotes")
+          "orientation", "doubt_below", "vertical_text", "rec_second", "second_below", "second_under_px",
+          "rec_max_width", "gap_spaces", "quotes")
 
 
 def models_dir() -> Path:
@@ -220,7 +223,8 @@ class PpOcrRecognizer(TextRecognizer):
         self._read(self._readers[0], lines)
         flipped = self._fix_orientation(per_page) if self._cls is not None else set()
         if len(self._readers) > 1:
-            self._second_opinion([ln for ln in lines if ln.confidence < float(self.opts["second_below"])])
+            below, under = float(self.opts["second_below"]), float(self.opts["second_under_px"])
+            self._second_opinion([ln for ln in lines if ln.confidence < below or ln.crop.image.shape[0] < under])
         results = [self._result(page_lines, i in flipped) for i, page_lines in enumerate(per_page)]
         if self._other is not None:
             results = [self._other.reread(page.bgr, r) for page, r in zip(pages, results, strict=True)]
