@@ -151,3 +151,21 @@ def test_db_boxes_find_a_text_blob_and_words_map_back_along_the_quad():
     quad = order_quad(np.array([[200, 10], [0, 10], [0, 30], [200, 30]]))
     assert quad.tolist() == [[0, 10], [200, 10], [200, 30], [0, 30]]
     assert span_quad(quad, 0.25, 0.5) == (50.0, 10.0, 100.0, 30.0)
+
+
+def test_small_lines_of_a_low_resolution_scan_get_the_larger_recogniser(ocr, monkeypatch):
+    """At 72 dpi a body line is ~12 px high: every such line is read by the second recogniser too (the tiny one
+    drops thin letters there while sure of itself); lines of a 200-dpi scan only where the first is unsure."""
+    page = samples.scanned_page_image(dpi=200)
+    low = page.resize((page.width * 72 // 200, page.height * 72 // 200), Image.Resampling.LANCZOS)
+    asked: list[int] = []
+    second = ocr._second_opinion
+    monkeypatch.setattr(ocr, "_second_opinion", lambda lines: (asked.append(len(lines)), second(lines))[1])
+    [result] = ocr.recognize([ocr.prepare(low)])
+    assert asked == [len(samples.SCANNED_LINES)]
+    truth = " ".join(samples.SCANNED_LINES).split()
+    got = [w.text for w in result.words]
+    assert sum(w in truth for w in got) >= 0.9 * len(truth), got
+    asked.clear()
+    ocr.recognize([ocr.prepare(page)])
+    assert asked[0] < len(samples.SCANNED_LINES)
