@@ -69,8 +69,9 @@ LOGIC_VERSIONS = {
     # page (ink like text with no text-layer characters) read by OCR; 18: on such a page, a figure that holds
     # all of its OCR words is a table when they form columns on most lines, even a sparse grid (a table image)
     # 19: small print on a scan (median OCR line under 9 px) read again from the PDF at a finer dpi; 20: a lone
-    # number in a figure read as text (a page number) is no chart axis: left to the furniture decision
-    "ocr_text": "20",
+    # number in a figure read as text (a page number) is no chart axis: left to the furniture decision; 21: a
+    # copyright line is furniture, and a sentence repeated at the same place on every page too
+    "ocr_text": "21",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -207,3 +207,25 @@ def test_a_running_title_beside_the_page_number_is_furniture():
     md = render(rows)
     assert "Chapter 4" not in md and "Contact the authors" in md
     assert furniture_pattern("ISSN 2005-744X") and furniture_pattern("ISBN 978-3-16-148410-0")
+
+
+def test_a_sentence_repeated_at_the_foot_of_every_page_is_furniture():
+    """A copyright line is furniture by its pattern; a sentence in the body's type at the same place at the
+    foot of every page is furniture by repetition (the sentence veto is for a one-off lead-in); the same
+    sentence once, on one page, in the body's type, stays text."""
+    from ocr_resources.text.blocks import TextBlock
+    from ocr_resources.text.furniture import furniture_decisions
+
+    def block(page, y, text, label="text", lines=1):
+        return TextBlock(page, W, H, Box(72, y, 400, y + 10 * lines), label, text, 10.0, lines=lines)
+
+    foot = "Our findings were checked by two independent reviewers in full."
+    pages = [[block(p, 100, " ".join(BODY), lines=3), block(p, 200, " ".join(BODY), lines=3),
+              block(p, 790, foot)] for p in (1, 2, 3)]
+    decided = furniture_decisions([b for page in pages for b in page])
+    assert [decided[k].label for k in (2, 5, 8)] == ["footer"] * 3 and "repeated" in decided[2].reason
+    once = furniture_decisions([*pages[0][:2], block(1, 790, foot)])
+    assert 2 not in once
+    assert furniture_pattern("© Copyright IBM Corp. 2014. All rights reserved.") == "copyright line"
+    assert furniture_pattern("(c) 2020 Elsevier Ltd.") == "copyright line"
+    assert furniture_pattern("The copyright of the images stays with their authors, who were asked.") is None

@@ -6,7 +6,8 @@ Evidence (weights in `_WEIGHTS`; one strong signal is enough, small type needs t
 - the layout model's label (header or footer);
 - a pattern furniture has: a page number in any numbering ("7", "xiv", "7-45", "Page 3 of 10", "- 3 -"), a
   journal or issue line ("PLOS ONE | www.plosone.org", "March 2014 | Volume 8 | Issue 3"), a bare URL or
-  DOI, a "Downloaded from ..." or "Download date: ..." stamp, a revision, part or document number;
+  DOI, a "Downloaded from ..." or "Download date: ..." stamp, a revision, part or document number, a
+  copyright line ("© Copyright IBM Corp. 2014. All rights reserved.");
 - type smaller than the body's, and standing apart at the top (bottom) of the page;
 - the same text (digits ignored) at about the same height on two or more pages.
 
@@ -16,8 +17,9 @@ with a furniture pattern also in the side margin, beside everything else (a stam
 What vetoes it (the block is in the body's flow): it is set larger than the body (a title the model called a
 header), it is long (more than three lines), it sits a line's spacing from the body text next to it in the
 body's own type (a court filing's case line set as the first line of the text), or it is a sentence in the
-body's type (a table's lead-in the model boxed as a header). A page number set large is a
-chapter number. A block the model called header or footer that is not furniture gets a body label back."""
+body's type that does not recur page after page (a table's lead-in the model boxed as a header). A page
+number set large is a chapter number. A block the model called header or footer that is not furniture gets a
+body label back."""
 
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ _STAMP = re.compile(r"^(?:downloaded\s+(?:from|by|on)|download\s+date|printed\s+
                     r"retrieved\s+(?:from|on))\b", re.I)
 _NUMBER_LINE = re.compile(r"\b(?:rev(?:ision)?\.?|part\s*(?:no\.?|number|#)|p/n|doc(?:ument)?\.?\s*(?:no\.?|number|"
                           r"id|#)|e?-?issn|isbn)\s*[:#]?\s*[\w./-]*\d", re.I)
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)\s|copyright\b)|\ball rights reserved\b", re.I)
 MAX_WORDS = 30  # a furniture line is short
 
 
@@ -76,6 +79,8 @@ def furniture_pattern(text: str) -> str | None:
         return "journal or URL line"
     if _NUMBER_LINE.search(text) and len(text.split()) <= 12:
         return "revision, part or document number"
+    if _COPYRIGHT.search(text) and len(text.split()) <= 16:
+        return "copyright line"
     return None
 
 
@@ -224,8 +229,8 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         veto = "set larger than the body text"
     elif not small and _in_flow(i, where, by_page[b.page_no], blocks, body):
         veto = "in the flow of the body text"
-    elif not small and not pattern and len(text.split()) >= 5 and text[-1] in ".!?:;":
-        veto = "a sentence in the body's type"
+    elif not small and not pattern and i not in repeated and len(text.split()) >= 5 and text[-1] in ".!?:;":
+        veto = "a sentence in the body's type"  # (unless the same sentence stands at the same place page after page)
     score = sum(_WEIGHTS[e] for e in evidence)
     if veto is None and score >= NEEDED and where is not None:
         why = ", ".join(f"{e} ({pattern})" if e == "pattern" else e for e in evidence)
