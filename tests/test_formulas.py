@@ -548,3 +548,24 @@ def test_aligned_equations_by_pdflatex_and_no_rows_in_a_grown_delimiter(tmp_path
     assert not bad
     ours = read_pages(pdf_path, formulas)
     assert [latex_match(f.latex, o) for f, o in zip(formulas, ours, strict=True)] == [True, True], ours
+
+
+def test_eval_run_pools_docbank_math_counts_and_skips_formulas_without_pdflatex(monkeypatch, capsys):
+    """eval.run: `docbank_equation_in_math` pooled over the DocBank rows' tokens (ours only: a peer's rows carry
+    no math counts, its key stays null); the synthetic set skipped, saying why, where pdflatex is missing."""
+    from eval import formulas as fx
+    from eval import run
+
+    rows = [{"set": "docbank_digital", "words_matched": 1, "words_truth": 1, "words_pred": 1, "by_label": {},
+             "seconds": 0.0, "math": {"equation_in_math": 9, "equation_tokens": 10, "prose_outside_math": 5,
+                                      "prose_tokens": 5}},
+            {"set": "docbank_digital", "words_matched": 1, "words_truth": 1, "words_pred": 1, "by_label": {},
+             "seconds": 0.0, "math": {"equation_in_math": 0, "equation_tokens": 10, "prose_outside_math": 4,
+                                      "prose_tokens": 5}}]
+    fig = run.aggregate(rows, None)
+    assert fig["docbank_equation_in_math"] == 0.45 and fig["docbank_paragraph_outside_math"] == 0.9
+    assert run.aggregate([{k: v for k, v in r.items() if k != "math"} for r in rows], None)[
+        "docbank_equation_in_math"] is None
+    monkeypatch.setattr(fx.shutil, "which", lambda name: None)
+    assert run.formula_figures(quick=True) is None
+    assert "formulas: skipped, pdflatex not found" in capsys.readouterr().out
