@@ -284,3 +284,27 @@ def test_rows_match_the_band_rule_recomputed_per_word():
             x = rng.uniform(0, 300)
             words.append(Word(f"w{k}", Box(x, y, x + rng.uniform(3, 40), y + h)))
         assert [[w.text for w in r] for r in rows(words)] == [[w.text for w in r] for r in reference(words)]
+
+
+def ocr_line(text: str, x: float, y: float, space: float = 4.5) -> list[Word]:
+    """Words as OCR boxes them: hugging the ink (x-height words 5.3 tall, words with ascenders 7.2), one
+    `space` apart: a word space wider than 0.6 of the smaller box."""
+    out = []
+    for token in text.split():
+        tall = any(ch in "bdfhklt" or ch.isupper() for ch in token)
+        out.append(Word(token, Box(x, y + (0 if tall else 1.9), x + 4.5 * len(token), y + 7.2), 1.0))
+        x += 4.5 * len(token) + space
+    return out
+
+
+def test_a_box_that_cuts_an_ocr_line_mid_way_does_not_split_it():
+    """The layout model drew a narrow box over the left part of a paragraph inside the paragraph's box:
+    the first line runs on past the narrow box's edge. Read whole, not the narrow box's lines first."""
+    first = "This chapter describes how you can secure and protect data in DB2 for i. The following topics"
+    rest = ["are covered in this chapter:", "Security fundamentals"]
+    words = ocr_line(first, 138, 501) + ocr_line(rest[0], 138, 513) + ocr_line(rest[1], 138, 525)
+    cut = next(w for w in words if w.text == "can").box.x0 + 3  # the narrow box ends just inside "can"
+    regions = [Box(135, 499, 545, 540), Box(135, 499, cut, 540)]
+    blocks = compose(words, regions, ["text", "text"])
+    texts = [b.text for b in blocks if b.text]
+    assert texts[0] == first + "\n" + rest[0] and "\n".join(texts) == "\n".join([first, *rest]), texts

@@ -100,6 +100,11 @@ def _join_cut_lines(words: list[Word], owner: list[int | None], regions: list[Bo
     joined = False
     for row in rows(words):
         row.sort(key=lambda w: w.box.x0)
+        # OCR's word boxes hug the ink ("can" is x-height tall), so a word space can be wider than 0.6 of the
+        # smaller box: a row of several words gives its own word space as well
+        gaps = sorted(b.box.x0 - a.box.x1 for a, b in zip(row, row[1:], strict=False))
+        space = 1.5 * gaps[len(gaps) // 2] if len(gaps) >= 4 else 0.0
+        tall = sorted(w.box.height for w in row)[len(row) // 2]
         for a, b in zip(row, row[1:], strict=False):
             ra, rb = owner[index[id(a)]], owner[index[id(b)]]
             if ra is None or rb is None or find(ra) == find(rb):
@@ -107,7 +112,8 @@ def _join_cut_lines(words: list[Word], owner: list[int | None], regions: list[Bo
             if labels[ra] not in _BODY or labels[rb] not in _BODY:
                 continue
             h = min(a.box.height, b.box.height)
-            if b.box.x0 - a.box.x1 <= 0.6 * h and y_overlap(a.box, b.box) >= 0.7 * h:
+            reach = max(0.6 * h, min(space, 0.8 * tall))
+            if b.box.x0 - a.box.x1 <= reach and y_overlap(a.box, b.box) >= 0.7 * h:
                 big, small = (ra, rb) if regions[ra].area >= regions[rb].area else (rb, ra)
                 parent[find(small)] = find(big)
                 joined = True
