@@ -569,3 +569,14 @@ def test_eval_run_pools_docbank_math_counts_and_skips_formulas_without_pdflatex(
     monkeypatch.setattr(fx.shutil, "which", lambda name: None)
     assert run.formula_figures(quick=True) is None
     assert "formulas: skipped, pdflatex not found" in capsys.readouterr().out
+
+
+def test_inline_upright_differential_touching_its_variable_is_math():
+    """`\\mathrm{d}x` in a sentence: the upright d glued to the math letter joins the run; a word ending in d
+    before a space does not."""
+    before, x = _words("with", 0)
+    math = [ch("d", x, font="CMR10", width=5.5), ch("x", x + 5.5)]
+    after, _ = _words("and", x + 15)
+    assert [s.latex for s in inline_math(before + math + after)] == [r"\mathrm{d}x"]
+    words, x = _words("and", 0)
+    assert [s.latex for s in inline_math(words + [ch("x", x + 3.5)])] == ["x"]

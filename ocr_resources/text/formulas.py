@@ -766,7 +766,8 @@ def inline_math(line: list[MathChar], rules: list[Rule] | None = None) -> list[I
 
 
 def _function_names(line: list[MathChar], kinds: list[str], size: float) -> None:
-    """Upright letters spelling a function name (sin, log, max) right before math are math."""
+    """Upright letters spelling a function name (sin, log, max) right before math are math, and so is an
+    upright d touching a math letter (a differential)."""
     i = 0
     while i < len(line):
         if kinds[i] != "T" or not line[i].text.isalpha():
@@ -783,6 +784,9 @@ def _function_names(line: list[MathChar], kinds: list[str], size: float) -> None
         if word in FUNCTIONS and before and after:
             for k in range(i, j + 1):
                 kinds[k] = "M"
+        elif word == "d" and before and j + 1 < len(line) and kinds[j + 1] == "M" and line[j + 1].text.isalpha() \
+                and line[j + 1].x0 - line[j].x1 < 0.1 * size:
+            kinds[i] = "M"  # an upright differential touching its variable (\mathrm{d}x); prose has a space there
         elif i == j and before and letter_style(line[i].font, line[i].bold) == "mathbf" \
                 and _by_operator(line, kinds, i, size):
             kinds[i] = "M"  # a bold vector beside an operator (v · w)
