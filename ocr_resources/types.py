@@ -127,6 +127,7 @@ class TableCrop:
     words: list[Word]
     rules: list[Box] = field(default_factory=list)  # thin boxes: horizontal and vertical ruling lines
     scale: float = 1.0
+    text_layer: bool = False  # the words are the page's text layer (exact boxes), not OCR's
 
 
 @dataclass

@@ -64,12 +64,12 @@ def test_tokens_give_spans_header_and_rowspan_slots():
     tokens = ["<thead>", "<tr>", "<td", ' colspan="2"', ">", "</td>", "<td></td>", "</tr>", "</thead>", "<tbody>",
               "<tr>", "<td", ' rowspan="2"', ">", "</td>", "<td></td>", "<td></td>", "</tr>",
               "<tr>", "<td></td>", "<td></td>", "</tr>", "</tbody>"]
-    boxes = [Box(k, 0, k + 1, 1) for k in range(6)]
+    boxes = [Box(k, 0, k + 1, 1) for k in range(7)]
     cells = parse_tokens(tokens, boxes)
     assert [(c.row, c.col, c.row_span, c.col_span, c.is_header) for c in cells] == [
         (0, 0, 1, 2, True), (0, 2, 1, 1, True), (1, 0, 2, 1, False), (1, 1, 1, 1, False), (1, 2, 1, 1, False),
-        (2, 1, 1, 1, False), (2, 2, 1, 1, False)][:len(cells)]
-    assert len(cells) == 6  # one box per cell token; the seventh token has none
+        (2, 1, 1, 1, False), (2, 2, 1, 1, False)]
+    assert len(parse_tokens(tokens, boxes[:6])) == 6  # one box per cell token: a cell without one is dropped
 
 
 def test_words_fill_the_cell_they_overlap_most_and_empty_rows_go():
@@ -89,8 +89,43 @@ def _structure(method: str, grid: list[list[str]]) -> TableStructure:
     return TableStructure(len(grid), max(map(len, grid)), cells, method=method)
 
 
-def test_choice_keeps_geometry_when_the_model_has_nothing():
-    crop = TableCrop(image=None, words=[], rules=[], scale=1.0)
-    geometry = _structure("alignment", [["a", "b"], ["1", "2"]])
-    assert prefer_slanet(geometry, TableStructure(0, 0, [], method="slanet"), crop)[0] is False
-    assert prefer_slanet(TableStructure(0, 0, [], method="alignment"), geometry, crop)[0] is True
+OCR_CROP = TableCrop(image=None, words=[], rules=[], scale=1.0, text_layer=False)
+TEXT_CROP = TableCrop(image=None, words=[], rules=[], scale=1.0, text_layer=True)
+GRID = [["Item", "Qty"], ["a", "1"], ["b", "2"], ["c", "3"]]
+MERGED = [["Item", "Qty"], ["a b", "1 2"], ["c", "3"]]  # two rows whose OCR boxes touch, read as one
+
+
+def test_choice_keeps_geometry_when_the_model_has_nothing_and_takes_the_model_when_geometry_has():
+    geometry = _structure("alignment", GRID)
+    assert prefer_slanet(geometry, TableStructure(0, 0, [], method="slanet"), OCR_CROP)[0] is False
+    assert prefer_slanet(TableStructure(0, 0, [], method="alignment"), geometry, OCR_CROP)[0] is True
+
+
+def test_choice_takes_the_model_where_it_keeps_apart_rows_geometry_merged_on_ocr_words_only():
+    geometry, model = _structure("rules", MERGED), _structure("slanet", GRID)
+    assert prefer_slanet(geometry, model, OCR_CROP)[0] is True
+    assert prefer_slanet(geometry, model, TEXT_CROP)[0] is False  # a text layer's boxes are exact: geometry
+    # fewer rows, or a different column count: geometry stays
+    assert prefer_slanet(model, geometry, OCR_CROP)[0] is False
+    wider = _structure("slanet", [row + [""] for row in GRID])
+    assert prefer_slanet(geometry, wider, OCR_CROP)[0] is False
+
+
+def test_choice_takes_the_model_over_an_unruled_grid_only_when_its_cells_are_fuller():
+    split = _structure("alignment", [["It", "em", "Qty"], ["a", "", "1"], ["b", "", "2"], ["c", "", "3"]])
+    model = _structure("slanet", GRID)
+    assert prefer_slanet(split, model, OCR_CROP)[0] is True
+    # a ruled grid the model only matches: geometry
+    assert prefer_slanet(_structure("rules", GRID), _structure("slanet", GRID), OCR_CROP)[0] is False
+
+
+def test_auto_keeps_geometry_on_a_text_layer_without_running_the_model(engine, monkeypatch):
+    from ocr_resources.engines.slanet import SlanetTableRecognizer
+
+    auto = SlanetTableRecognizer.__new__(SlanetTableRecognizer)
+    auto.__dict__.update(engine.__dict__, choose="auto")
+    monkeypatch.setattr(auto, "predict", lambda image: pytest.fail("the model ran on a text-layer table"))
+    crop = _table_crop(ruled=True)
+    crop.text_layer = True
+    [table] = auto.recognize([crop])
+    assert table.method != "slanet" and (table.n_rows, table.n_cols) == (len(ROWS), len(ROWS[0]))

@@ -267,6 +267,7 @@ def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
                 continue
             for region in page_regions:
                 yield {**region, "image_path": page["image_path"], "dpi": page["dpi"], "_hash": digest,
+                       "_text_layer": bool(page["has_text_layer"]),
                        "_words": page_words, "_rules": page_rules, "_parts": len(page_regions)}
 
 

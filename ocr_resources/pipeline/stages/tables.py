@@ -75,7 +75,7 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
         frame = Box(cx0 / scale, cy0 / scale, cx1 / scale, cy1 / scale)
         rules = [Box(*r[:4]).scaled(scale).shifted(-cx0, -cy0) for r in req["_rules"]
                  if r[4] == "line" and r[2] >= frame.x0 and r[0] <= frame.x1 and r[3] >= frame.y0 and r[1] <= frame.y1]
-        return TableCrop(image=crop, words=local, rules=rules, scale=scale)
+        return TableCrop(image=crop, words=local, rules=rules, scale=scale, text_layer=req["_text_layer"])
 
     sources: dict[str, int] = defaultdict(int)
     requests_iter = _crop_chunks(ctx, ledger, ("table", "figure"), with_words=True, with_rules=True,
