@@ -46,8 +46,8 @@ LOGIC_VERSIONS = {
     # spaces from the font's own space width and the glyphs' ink where pdfium generates none; 6: formulas as
     # LaTeX from the text layer (a formula's glyphs one word of LaTeX; the formulas table); 7: a displayed
     # formula of several lines is one aligned (or gathered) block, not a run of subscripts; 8: an upright d
-    # touching a math letter in a sentence is math (a differential)
-    "rendered_pages": "8",
+    # touching a math letter in a sentence is math (a differential); 9: overlapping integral signs are \iint
+    "rendered_pages": "9",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels

@@ -580,3 +580,13 @@ def test_inline_upright_differential_touching_its_variable_is_math():
     assert [s.latex for s in inline_math(before + math + after)] == [r"\mathrm{d}x"]
     words, x = _words("and", 0)
     assert [s.latex for s in inline_math(words + [ch("x", x + 3.5)])] == ["x"]
+
+
+def test_overlapping_integral_signs_are_a_multiple_integral():
+    """amsmath kerns \\iint's two signs into each other; \\int\\int leaves a gap between them."""
+    sign = {"font": "CMEX10", "width": 9.7, "height": 24.3, "unmapped": True, "size": 10.9}
+    f = [ch("f", 24, font="CMMI10")]
+    iint = [ch("Z", 0, BASE + 7.2, **sign), ch("Z", 7.3, BASE + 7.2, **sign)] + f
+    assert rebuild_latex(iint) == r"\iint f"
+    apart = [ch("Z", 0, BASE + 7.2, **sign), ch("Z", 12.7, BASE + 7.2, **sign)] + [ch("f", 26, font="CMMI10")]
+    assert rebuild_latex(apart) == r"\int\int f"

@@ -153,6 +153,28 @@ def _merge_pieces(elems: list[_Elem]) -> list[_Elem]:
     for e in out:
         if e.kind == "piece":
             e.kind = "delim"
+    return _multiple_integrals(out)
+
+
+_MULTIPLE = {2: r"\iint", 3: r"\iiint", 4: r"\iiiint"}
+
+
+def _multiple_integrals(elems: list[_Elem]) -> list[_Elem]:
+    """Integral signs of one height that overlap (amsmath draws \iint as two signs kerned into each other;
+    `\int\int` and even `\int\!\int` leave a gap) are one multiple integral."""
+    out: list[_Elem] = []
+    count = 1
+    for e in elems:  # (sorted left to right)
+        prev = out[-1] if out else None
+        if prev is not None and e.kind == prev.kind == "bigop" and e.latex == r"\int" \
+                and prev.latex in (r"\int", *_MULTIPLE.values()) and abs(e.y0 - prev.y0) < 0.5 \
+                and abs(e.y1 - prev.y1) < 0.5 and e.x0 < prev.x1 - 0.02 * e.size and count < 4:
+            count += 1
+            prev.latex = _MULTIPLE[count]
+            prev.x1 = max(prev.x1, e.x1)
+            continue
+        count = 1
+        out.append(e)
     return out
 
 
