@@ -72,8 +72,9 @@ LOGIC_VERSIONS = {
     # 19: small print on a scan (median OCR line under 9 px) read again from the PDF at a finer dpi; 20: a lone
     # number in a figure read as text (a page number) is no chart axis: left to the furniture decision; 21: a
     # copyright line is furniture, and a sentence repeated at the same place on every page too; 22: a line two
-    # text boxes cut is joined at the row's own word space too (OCR's ink-tight word boxes)
-    "ocr_text": "22",
+    # text boxes cut is joined at the row's own word space too (OCR's ink-tight word boxes); 23: a picture the
+    # model called a header or footer (no words) makes nothing beside it furniture
+    "ocr_text": "23",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -226,6 +226,9 @@ def test_a_sentence_repeated_at_the_foot_of_every_page_is_furniture():
     assert [decided[k].label for k in (2, 5, 8)] == ["footer"] * 3 and "repeated" in decided[2].reason
     once = furniture_decisions([*pages[0][:2], block(1, 790, foot)])
     assert 2 not in once
+    # a picture the model called a footer (a logo: no words) makes nothing beside it furniture
+    logo = TextBlock(1, W, H, Box(450, 788, 540, 802), "footer", "")
+    assert 3 not in furniture_decisions([*pages[0][:2], logo, block(1, 790, "Contact: Jane Doe, 02-788-4582")])
     assert furniture_pattern("© Copyright IBM Corp. 2014. All rights reserved.") == "copyright line"
     assert furniture_pattern("(c) 2020 Elsevier Ltd.") == "copyright line"
     assert furniture_pattern("The copyright of the images stays with their authors, who were asked.") is None

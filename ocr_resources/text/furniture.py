@@ -176,7 +176,7 @@ def furniture_decisions(blocks: list[TextBlock]) -> dict[int, Decision]:
     out: dict[int, Decision] = {}
     for i in range(len(blocks)):  # first the blocks furniture on their own evidence, then those beside them
         _decide(i, blocks, body, repeated, by_page, tops, bottoms, out, set())
-    furniture = {i for i, d in out.items() if d.label in ("header", "footer")}
+    furniture = {i for i, d in out.items() if d.label in ("header", "footer") and blocks[i].text.strip()}
     for i, b in enumerate(blocks):
         if i not in out and _band(b):
             beside = {j for j in furniture if j in by_page[b.page_no] and _same_row(b, blocks[j])}
