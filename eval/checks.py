@@ -41,6 +41,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
+from eval.datasets import docbank_words, is_docbank_placeholder
 from eval.text_metrics import block_occurrences, normalize, strip_inline
 
 CACHE = Path(__file__).resolve().parent / "cache" / "checks"
@@ -148,9 +149,6 @@ def receipt_paragraphs(txt: Path) -> list[Paragraph]:
     return out
 
 
-_PLACEHOLDER = re.compile(r"^##\w+##$")  # DocBank's stand-ins for drawn lines and figures ("##LTLine##")
-
-
 def docbank_paragraphs(words_json: Path) -> list[Paragraph]:
     """Column blocks rebuilt from DocBank tokens (their order runs across columns): tokens into line pieces
     (same baseline, no column gap), pieces into blocks (same label, directly below, overlapping in x). Order
@@ -159,7 +157,7 @@ def docbank_paragraphs(words_json: Path) -> list[Paragraph]:
     height = float(data["page_size_pt"][1])
     pieces: list[dict] = []
     for w in data["words"]:
-        if _PLACEHOLDER.match(w["text"]):
+        if is_docbank_placeholder(w["text"]):
             continue
         x0, y0, x1, y1 = w["bbox_pt"]
         h = max(1.0, y1 - y0)
@@ -220,7 +218,7 @@ def docbank_band_words(words_json: Path) -> set[str]:
     """Normalized words of the DocBank tokens in the page's top and bottom bands."""
     data = _read_json(words_json)
     height = float(data["page_size_pt"][1])
-    return {norm(w["text"]) for w in data["words"]
+    return {norm(w["text"]) for w in docbank_words(data)
             if not BAND * height <= (w["bbox_pt"][1] + w["bbox_pt"][3]) / 2 <= (1 - BAND) * height}
 
 

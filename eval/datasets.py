@@ -378,12 +378,27 @@ def receipt_lines(doc: Doc) -> list[tuple[tuple[float, float, float, float], lis
     return out
 
 
+# DocBank's stand-ins for drawn objects that pdfminer met ("##LTLine##" for each ruling or tick mark of a plot,
+# "##LTFigure##"): labelled like the text around them, but no word of the page; one plot of ticks gave a page
+# 704 'paragraph' tokens of 942, which every word figure then counted as lost
+_DOCBANK_PLACEHOLDER = re.compile(r"^##\w+##$")
+
+
+def is_docbank_placeholder(text: str) -> bool:
+    return bool(_DOCBANK_PLACEHOLDER.match((text or "").strip()))
+
+
+def docbank_words(data: dict) -> list[dict]:
+    """A DocBank truth file's (parsed `NAME.words.json`) tokens that are words: blank tokens and the
+    placeholders for drawn objects left out."""
+    return [w for w in data["words"] if (w.get("text") or "").strip() and not is_docbank_placeholder(w["text"])]
+
+
 def docbank_tokens(doc: Doc) -> list[tuple[str, str, tuple[float, float, float, float]]]:
     """The page's DocBank tokens as (text, label, box in PDF points, origin top-left), in DocBank's order
-    (line order across columns, not reading order)."""
+    (line order across columns, not reading order); placeholders of drawn objects left out."""
     data = json.loads(doc.truth.read_text(encoding="utf-8"))
-    return [(w["text"], w.get("label") or "", tuple(float(v) for v in w["bbox_pt"]))
-            for w in data["words"] if (w.get("text") or "").strip()]
+    return [(w["text"], w.get("label") or "", tuple(float(v) for v in w["bbox_pt"])) for w in docbank_words(data)]
 
 
 def fixture_truth(doc: Doc) -> list[Table]:

@@ -596,7 +596,9 @@ def docbank_page_counts(results, container: str, doc) -> dict[str, int]:
     math span or a formula row's box, and prose tokens outside math (each with its total)."""
     import json
 
-    tokens = json.loads(doc.truth.read_text(encoding="utf-8"))["words"]
+    from eval.datasets import docbank_words
+
+    tokens = docbank_words(json.loads(doc.truth.read_text(encoding="utf-8")))
     markdown = results.markdown(container, doc).text or ""
     boxes = [(r["x0"], r["y0"], r["x1"], r["y1"]) for r in results.store.query(
         "SELECT x0, y0, x1, y1 FROM formulas WHERE container_id = ? AND document_id = ?",

@@ -291,3 +291,28 @@ def test_summarize_gives_rates_per_type_and_counts():
     assert s["checks_present_pass_rate"] == 0.5 and s["checks_present_count"] == 2
     assert s["checks_table_pass_rate"] == 1.0 and s["checks_order_pass_rate"] is None
     assert summarize([])["checks_pass_rate"] is None
+
+
+def test_docbank_placeholders_of_drawn_lines_are_no_words(tmp_path):
+    """DocBank files each ruling or tick of a plot as a '##LTLine##' token labelled like the text around it:
+    no scorer may count them as words to find (they made one page lose 704 of 942 'paragraph' tokens)."""
+    from eval.datasets import Doc, docbank_tokens, docbank_words
+    from eval.formulas import docbank_paragraph_counts
+    from eval.text_metrics import bag_of_words_counts
+
+    truth = tmp_path / "page.words.json"
+    _docbank_words(truth)
+    data = json.loads(truth.read_text(encoding="utf-8"))
+    real = len(data["words"])
+    data["words"] += [{"text": t, "bbox_pt": [200.0, 300.0 + i, 260.0, 300.5 + i], "label": "paragraph"}
+                      for i, t in enumerate(["##LTLine##"] * 50 + ["##LTFigure##"])]
+    truth.write_text(json.dumps(data), encoding="utf-8")
+    doc = Doc("page", tmp_path / "page.pdf", truth)
+    tokens = docbank_tokens(doc)
+    assert len(tokens) == real and not any(t[0].startswith("##") for t in tokens)
+    markdown = "1 Introduction\n\n" + "\n".join(LEFT + RIGHT)
+    counts = bag_of_words_counts(markdown, tokens, markdown=True)
+    assert counts["matched"] == counts["truth"]
+    found, total = docbank_paragraph_counts(markdown, docbank_words(data))
+    assert total and found == total
+    assert {c["type"] for c in generate("docbank_digital", tmp_path / "page.pdf", truth)}
