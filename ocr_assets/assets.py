@@ -53,8 +53,9 @@ LOGIC_VERSIONS = {
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
     # checked against the text layer (a figure that is mostly text lines is text), words outside every region
     # make regions, label_reason; 8: a region the table decision relabelled says why in label_reason too; 9: a
-    # chart's tick numbers and labels just outside its figure box are the figure's (no region of their own)
-    "layout_regions": "9",
+    # chart's tick numbers and labels just outside its figure box are the figure's (no region of their own);
+    # 10: a ruled grid's row labels set just left of its first rule are in its table box
+    "layout_regions": "10",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -78,8 +79,10 @@ LOGIC_VERSIONS = {
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
-    # page's OCR words, a sparse grid included (a table image)
-    "tables": "5",
+    # page's OCR words, a sparse grid included (a table image); 6: a cell centred on two lines no longer joins
+    # them into one row, a sum line under the numbers ends a row across the table, row labels left of a ruled
+    # grid split by its row rules
+    "tables": "6",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

@@ -20,7 +20,7 @@ from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.stages.tables import table_html, table_markdown
 from ocr_resources.store import Producer, ResultStore
 from ocr_resources.tables.cells import strip_fill
-from ocr_resources.tables.detect import refine_regions
+from ocr_resources.tables.detect import refine_regions, ruled_tables
 from ocr_resources.tables.rules import Rule, pdf_page_rules
 from ocr_resources.tables.structure import build_structure, in_reading_order
 from ocr_resources.types import Box, DetectedRegion, Word
@@ -755,3 +755,65 @@ def test_image_rules_find_the_lines_of_a_scanned_grid(rotate):
     for v in vector:
         assert any(r.horizontal == v.horizontal and abs(r.pos - v.pos) < 2 and abs(r.start - v.start) < 3
                    and abs(r.end - v.end) < 3 for r in rules), v
+
+
+def _row_words(y: float, cells: list[tuple[float, str]], height: float = 9.0) -> list[Word]:
+    """One text line of words at the given x positions (5 pt a character)."""
+    out = []
+    for x, text in cells:
+        for k, word in enumerate(text.split()):
+            x0 = x + 5 * sum(len(t) + 1 for t in text.split()[:k])
+            out.append(Word(word, Box(x0, y, x0 + 5 * len(word), y + height)))
+    return out
+
+
+def test_a_cell_centred_on_two_lines_does_not_merge_them():
+    # a ruled table whose county spans two plans: "Sacramento" sits half on each plan's line
+    # (font boxes taller than the line pitch, as pdfium gives them: consecutive lines overlap a little)
+    words = (_row_words(60, [(10, "Type"), (80, "County"), (200, "Plan"), (340, "Members")], 12.5)
+             + _row_words(72, [(200, "Health Net"), (340, "126,547")], 12.5)
+             + [Word("Sacramento", Box(80, 77.75, 130, 90.25))]
+             + _row_words(83.5, [(200, "Kaiser Foundation"), (340, "74,620")], 12.5)
+             + _row_words(95, [(80, "Yolo"), (200, "Partnership"), (340, "52,674")], 12.5))
+    rules = ([Rule(5, y, 400, y) for y in (58, 72, 108)] + [Rule(195, 83.5, 400, 83.5), Rule(75, 95, 400, 95)]
+             + [Rule(x, 58, x, 108) for x in (5, 75, 195, 335, 400)])
+    table = build_structure(words, rules, Box(0, 50, 420, 115))
+    texts = {c.text for c in table.cells}
+    assert {"Health Net", "Kaiser Foundation", "126,547", "74,620"} <= texts
+    county = next(c for c in table.cells if c.text == "Sacramento")
+    assert county.row_span == 2  # still spans the two plans
+
+
+def test_a_sum_line_under_the_numbers_ends_a_row_across_the_table():
+    # a rule under the value column only (a sum line) between "Costs" and the total: two rows, not one
+    words = (_row_words(86, [(10, "(all amounts in EUR)"), (230, "Financial year 2016")])
+             + _row_words(100, [(10, "Revaluation"), (300, "2,076,667")])
+             + _row_words(114, [(10, "Costs"), (300, "(106,870)")])
+             + _row_words(134, [(10, "Total investment result for the period"), (300, "1,969,797")]))
+    # (rules over and under the heading; sum lines over and under the total, under the numbers only)
+    rules = [Rule(5, 80, 400, 80), Rule(5, 97, 400, 97), Rule(310, 127, 350, 127), Rule(310, 147, 350, 147)]
+    table = build_structure(words, rules, Box(0, 75, 420, 155))
+    texts = {c.text for c in table.cells}
+    assert {"Costs", "(106,870)", "Total investment result for the period", "1,969,797"} <= texts
+
+
+def test_row_labels_left_of_a_ruled_grid_are_the_tables_first_column():
+    # a ruled grid of numbers whose row names stand outside it, left of its first rule, one per row
+    names = ["Alcona", "Caledonia", "Curtis", "Greenbush"]
+    words = _row_words(100, [(120, "Voters"), (200, "Ballots")])
+    for i, name in enumerate(names):
+        words += _row_words(120 + 20 * i, [(30, name), (120, str(900 + i)), (200, str(400 + i))])
+    rules = ([Rule(100, y, 260, y) for y in (95, 115, 135, 155, 175, 195)]
+             + [Rule(x, 95, x, 195) for x in (100, 180, 260)])
+    found = ruled_tables(words, rules)
+    assert len(found) == 1 and found[0].box.x0 < 30  # grown over the names
+    table = build_structure(words, rules, found[0].box)
+    rows = {c.row: [] for c in table.cells}
+    for c in sorted(table.cells, key=lambda c: c.col):
+        rows[c.row].append(c.text)
+    assert ["Alcona", "900", "400"] in rows.values() and ["Greenbush", "903", "403"] in rows.values()
+    # a column of prose beside a ruled table (long lines) is not taken in
+    prose = _row_words(100, [(120, "Voters"), (200, "Ballots")])
+    for i in range(4):
+        prose += _row_words(120 + 20 * i, [(-60, "the text of a paragraph set"), (120, str(900 + i)), (200, "1")])
+    assert ruled_tables(prose, rules)[0].box.x0 >= 99

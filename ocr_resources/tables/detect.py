@@ -206,11 +206,40 @@ def ruled_tables(words: list[Word], rules: list[Rule], stops: list[Box] = ()) ->
         box = _bbox(group)
         if len(hs) >= 2 and len(vs) >= 2 and box.width > 20 and box.height > 10 and not _is_frame(hs, vs, box):
             if looks_tabular(_inside(words, box), lines, box, strict=False):
-                out.append(Candidate(box, "grid"))
+                out.append(Candidate(_with_row_labels(words, box), "grid"))
                 continue
         loose += hs
     out += _stacked(words, lines, loose, out, stops)
     return out
+
+
+def _with_row_labels(words: list[Word], box: Box) -> Box:
+    """A ruled grid with its row labels set just left of its first rule (a column of names outside the
+    grid, each on the baseline of a row of the grid): the box grown over them. Labels are short (one
+    phrase each, a few words, in a column at most 12 line heights wide) and close (the longest within 4 line
+    heights); a text column beside a table is neither."""
+    inside = _inside(words, box)
+    if not inside:
+        return box
+    h = median_height(inside)
+    rows = text_lines(inside)
+    near = [w for w in words if w.box.x1 <= box.x0 + 0.5 * h and box.y0 <= w.box.center[1] <= box.y1]
+    labels = text_lines(near)
+    if len(labels) < 3:
+        return box
+    h = median_height(near)  # the labels' own size (the grid's may be small print or sideways glyphs)
+    for ln in labels:
+        phrases = split_phrases(ln.words, PHRASE_GAP * h)
+        if len(phrases) > 1 or len(ln.words) > 4:
+            return box
+    aligned = [ln for ln in labels
+               if any(min(ln.box.y1, r.box.y1) - max(ln.box.y0, r.box.y0) >= 0.5 * min(ln.box.height, r.box.height)
+                      for r in rows)]
+    left = min(ln.box.x0 for ln in labels)
+    if len(aligned) < 0.8 * len(labels) or box.x0 - max(ln.box.x1 for ln in labels) > 4 * h \
+            or box.x0 - left > 12 * h:
+        return box
+    return Box(left - 1, box.y0, box.x1, box.y1)
 
 
 def _stacked(words: list[Word], rules: list[Rule], hs: list[Rule], taken: list[Candidate],

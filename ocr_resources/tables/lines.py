@@ -56,7 +56,11 @@ def text_lines(words: list[Word]) -> list[Line]:
         else:
             lines[best].words.append(word)
             top, bottom = bands[best]
-            bands[best] = (min(top, y0), max(bottom, y1))
+            # only a word mostly on the line widens its band: a cell centred on two lines of the next column
+            # (a row-spanning "Sacramento" beside "Health Net" over "Kaiser Foundation") joins the upper one
+            # without bridging it to the lower one
+            if best_overlap >= 0.8 * min(bottom - top, y1 - y0):
+                bands[best] = (min(top, y0), max(bottom, y1))
     for line in lines:
         line.words.sort(key=lambda w: w.box.x0)
     order = sorted(range(len(lines)), key=lambda i: bands[i][0])

@@ -9,7 +9,7 @@ from ocr_resources.geometry.lines import is_rtl
 from ocr_resources.tables.alignment import PHRASE_GAP, column_lanes, is_numeric, row_lanes
 from ocr_resources.tables.cells import trim_fill_words
 from ocr_resources.tables.grid import Lane, build_grid, drop_empty, prune, to_structure
-from ocr_resources.tables.lattice import close_sides, rule_lanes, ruled, split_bands
+from ocr_resources.tables.lattice import close_sides, open_partial_rules, rule_lanes, ruled, split_bands
 from ocr_resources.tables.lines import Line, median_height, split_phrases, text_lines
 from ocr_resources.tables.rules import Rule
 from ocr_resources.tables.turned import sideways, turned_back, upright
@@ -54,6 +54,9 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
         heading_end = body if body < float("inf") else float("-inf")  # no numbers: no heading bands to keep
         rows = split_bands(rows, [c.pos for c in cols], words, h, len(row_rules) < DENSE_ROW_RULES, limit,
                            heading_end)
+        rows = open_partial_rules(rows, [c.pos for c in cols], words, h, heading_end)
+        if col_ruled and cols[0].virtual and len(cols) > 2:
+            rows = _over_label_column(rows, cols[0].pos, cols[1].pos, tol)
         # the bands above the first row of numbers are headings (several where group headings are ruled off)
         header = max(1, sum(1 for r in rows[1:] if r.pos <= body + tol)) if body < float("inf") else 1
     else:
@@ -68,6 +71,17 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
     grid = drop_empty(build_grid(phrases, rows, cols, method))
     grid.header_rows = min(header, grid.n_rows - 1) if grid.n_rows > 1 else 0
     return to_structure(grid, filled)
+
+
+def _over_label_column(rows: list[Lane], open_side: float, first_rule: float, tol: float) -> list[Lane]:
+    """Row labels set outside a ruled grid (left of its first column rule, no rule round them): the grid's
+    row rules that start at that first rule divide the labels too, one per row."""
+    out = []
+    for lane in rows:
+        if not lane.virtual and any(abs(a - first_rule) <= 2 * tol for a, _ in lane.spans):
+            lane = Lane(lane.pos, sorted([(open_side, first_rule)] + lane.spans), cuts=lane.cuts)
+        out.append(lane)
+    return out
 
 
 def _without_fill(words: list[Word]) -> tuple[list[Word], set[int]]:
