@@ -74,6 +74,8 @@ NEW_KEYS = (
     # layout figures (`layout_figures`): None until a layout metric fills them
     "pages_losing_words", "table_image_detection_recall", "layout_label_agreement",
     "table_image_cell_f1", "layout_label_agreement_by_class",
+    # tables the truth does not have, on the docling and DocBank sets (`prose_table_pages`; ours only)
+    "prose_pages_as_tables",
     # formulas (eval/formulas.py): the synthetic set's render match, and DocBank's equation tokens in math
     "formulas_display_match", "formulas_inline_match", "formulas_simple_match", "docbank_equation_in_math",
     "docbank_paragraph_outside_math",
@@ -453,6 +455,10 @@ def aggregate(rows: list[dict[str, Any]], pages_per_second: float | None) -> dic
             name: _share(sum(p for r in rs if r.get("checks") for p, _ in r["checks"].values()),
                          sum(n for r in rs if r.get("checks") for _, n in r["checks"].values()))
             for name, rs in by_set.items() if any(r.get("checks") for r in rs)}
+    if prose := [r for r in rows if r.get("prose_table_pages") is not None]:
+        fig["prose_pages_as_tables"] = sum(len(r["prose_table_pages"]) for r in prose)
+        fig["prose_pages_as_tables_pages"] = [f"{r['set']}/{r['document']} p{p}" for r in prose
+                                              for p in r["prose_table_pages"]]
     fig["nonchars"] = sum(r.get("nonchars") or 0 for r in rows) if rows else None
     fig["seconds_by_set"] = {name: round(sum(r["seconds"] for r in rs), 2) for name, rs in by_set.items()}
     return fig
@@ -515,6 +521,24 @@ def _ours_output(results, set_name: str, doc: Doc) -> tuple[Output, str]:
     return results.page_text(key, doc), md.text or ""  # scanned, receipts: OCR words by position
 
 
+PROSE_TABLE_SETS = ("docling", "docbank_digital", "docbank_render")  # sets whose truth says where tables are
+
+
+def prose_table_pages(results, set_name: str, doc: Doc) -> list[int]:
+    """Pages where the pipeline stored a table the truth does not have (`table_metrics.prose_table_pages`):
+    docling's truth tables are its Markdown's (one document, no pages), DocBank's its tokens labelled table."""
+    from eval.ours import container_key
+
+    preds = results.tables(container_key(set_name), doc).tables or []
+    if not preds:
+        return []
+    if set_name == "docling":
+        truth = tm.from_markdown(doc.truth.read_text(encoding="utf-8"), 1)
+        return tm.prose_table_pages(preds, tm.table_words([c.text for t in truth for c in t.cells]))
+    tokens = [text for text, label, _ in datasets.docbank_tokens(doc) if label == "table"]
+    return tm.prose_table_pages(preds, {1: tm.table_words(tokens)})  # a DocBank page is one page
+
+
 def run_ours(sets: dict[str, list[Doc]], workdir: Path, profile: str) -> tuple[list[dict], float | None, dict]:
     """The pipeline over every set in one Dagster run, scored. Returns (rows, scanned pages/s, info); info
     carries the texts unit checks read, pages and stage seconds per set, and the layout figures."""
@@ -531,6 +555,8 @@ def run_ours(sets: dict[str, list[Doc]], workdir: Path, profile: str) -> tuple[l
             rows.append({"set": set_name, "document": doc.name, "split": datasets.doc_split(doc),
                          "tool": OURS, "seconds": round(per_doc, 3), "error": out.error,
                          **SCORERS[set_name](out, doc)})
+            if set_name in PROSE_TABLE_SETS:
+                rows[-1]["prose_table_pages"] = prose_table_pages(results, set_name, doc)
             if set_name == "docbank_digital":
                 rows[-1]["math"] = _docbank_math(results, set_name, doc)
     pps = None
@@ -632,7 +658,8 @@ PRINTED = (*KEYS[:9], "table_cell_f1_all", *KEYS[9:11], "scanned_lowres_word_acc
            "table_teds", "table_teds_structure",
            *(f"teds_by_set.{name}.{k}" for name in TEDS_SETS for k in ("teds", "teds_structure")),
            "checks_pass_rate", *(f"checks_{k}_pass_rate" for k in CHECK_TYPES),
-           "pages_losing_words", "table_image_detection_recall", "table_image_cell_f1", "layout_label_agreement",
+           "pages_losing_words", "prose_pages_as_tables", "table_image_detection_recall", "table_image_cell_f1",
+           "layout_label_agreement",
            *(f"layout_label_agreement_by_class.{label}" for label in DOCBANK_TO_OURS),
            "formulas_display_match", "formulas_inline_match", "formulas_simple_match", "formulas_latex_match",
            *(f"formulas_{cls}_match" for cls in FORMULA_CLASSES),

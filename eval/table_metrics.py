@@ -427,3 +427,34 @@ def to_markdown(table: Table) -> str:
     lines = ["| " + " | ".join(row) + " |" for row in grid]
     lines.insert(1, "|" + "---|" * n_cols)
     return "\n".join(lines)
+
+
+# -- prose pages turned into tables -------------------------------------------------------------------------
+FALSE_TABLE_SHARE = 0.5  # a predicted table with less of its words among the truth's table words is not one
+
+
+def _table_words(text: str) -> list[str]:
+    """Words compared as `cell_text` compares cells (NFKC, case folded), outer punctuation off."""
+    text = unicodedata.normalize("NFKC", normalize(text or "", markdown=False)).casefold()
+    return [w for w in (t.strip(".,;:!?()[]{}\"'*|") for t in text.split()) if w]
+
+
+def table_words(texts: list[str]) -> set[str]:
+    """The words of the truth's tables (their cells' texts, or DocBank's tokens labelled `table`)."""
+    return {w for t in texts for w in _table_words(t)}
+
+
+def prose_table_pages(preds: list[Table], truth_table_words: dict[int, set[str]] | set[str]) -> list[int]:
+    """Pages where a tool made a table the truth does not have: a predicted table less than
+    `FALSE_TABLE_SHARE` of whose words are words of the truth's tables on that page (`truth_table_words`: by
+    page, or one set for every page where the truth has no pages, as docling's Markdown). A page whose truth
+    has no table counts as soon as the tool puts a table on it."""
+    out = set()
+    for t in preds:
+        words = [w for c in t.cells for w in _table_words(c.text)]
+        if not words:
+            continue
+        truth = truth_table_words if isinstance(truth_table_words, set) else truth_table_words.get(t.page, set())
+        if sum(w in truth for w in words) < FALSE_TABLE_SHARE * len(words):
+            out.add(t.page)
+    return sorted(out)

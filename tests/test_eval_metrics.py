@@ -193,6 +193,20 @@ def test_fixture_tables_match_one_to_one_by_cell_text():
     assert score_fixture_document([second], [other_page])["detected"] == 0
 
 
+def test_a_table_the_truth_does_not_have_marks_its_page_as_prose_turned_table():
+    from eval.table_metrics import Cell, Table, prose_table_pages, table_words
+
+    truth = table_words(["Year", "Total", "2007", "1,505"])
+    real = Table(1, [Cell(0, 0, "Year"), Cell(0, 1, "Total"), Cell(1, 0, "2007"), Cell(1, 1, "1,505.")])
+    prose = Table(2, [Cell(0, 0, "The results show"), Cell(0, 1, "that the method"), Cell(1, 0, "works well")])
+    empty = Table(3, [Cell(0, 0, ""), Cell(0, 1, " ")])
+    assert prose_table_pages([real, prose, empty], truth) == [2]
+    # by page (DocBank): a page without table tokens counts as soon as a table is put on it
+    assert prose_table_pages([real, prose], {1: truth}) == [2]
+    assert prose_table_pages([Table(1, real.cells)], {2: truth}) == [1]
+    assert prose_table_pages([], truth) == []
+
+
 # -- the report split ---------------------------------------------------------------------------------------
 def test_split_is_stable_and_by_name_only():
     import hashlib
