@@ -55,7 +55,9 @@ LOGIC_VERSIONS = {
     # make regions, label_reason; 8: a region the table decision relabelled says why in label_reason too; 9: a
     # chart's tick numbers and labels just outside its figure box are the figure's (no region of their own);
     # 10: a ruled grid's row labels set just left of its first rule are in its table box
-    "layout_regions": "10",
+    # 11: a rule inside a displayed formula is no table rule; two rules with none between need a table's
+    # words; an outline number (2.1) is no value
+    "layout_regions": "11",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -75,14 +77,16 @@ LOGIC_VERSIONS = {
     # copyright line is furniture, and a sentence repeated at the same place on every page too; 22: a line two
     # text boxes cut is joined at the row's own word space too (OCR's ink-tight word boxes); 23: a picture the
     # model called a header or footer (no words) makes nothing beside it furniture
-    "ocr_text": "23",
+    # 24: text in a figure that is not running text (a receipt) read row by row; table verdict as layout_regions
+    "ocr_text": "24",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
     # page's OCR words, a sparse grid included (a table image); 6: a cell centred on two lines no longer joins
     # them into one row, a sum line under the numbers ends a row across the table, row labels left of a ruled
     # grid split by its row rules
-    "tables": "6",
+    # 7: table verdict: an outline number (2.1) opening a line of words is no value
+    "tables": "7",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

@@ -19,7 +19,7 @@ import numpy as np
 
 from ocr_resources.geometry.boxes import TEXT_LABELS, inside, union, x_overlap, y_overlap
 from ocr_resources.geometry.labels import OUTSIDE, check_labels
-from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines, rows
+from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines, order_words, rows
 from ocr_resources.geometry.paragraphs import (
     form_rows,
     group_lines,
@@ -312,7 +312,8 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         share = 1.0 if page is None else block.box.area / max(page.area, 1e-6)
         text_page = (share >= PAGE_FIGURE and is_prose(block.lines)) or (share >= 0.6 and len(block.lines) >= 4)
         if block.region in text_figures and block.reason is None and block.lines:  # (not its paragraphs again)
-            blocks.extend(_paragraphs(block.lines, page_rtl, block.region, text_figures[block.region]))
+            read = _paragraphs if _running_text(block.lines) else _rows  # a receipt, a form: row by row
+            blocks.extend(read(block.lines, page_rtl, block.region, text_figures[block.region]))
             block.lines = []
         elif block.label == "figure" and block.region not in keep_whole and text_page:
             parts = _paragraphs(block.lines, page_rtl)  # placed in the flow by their own boxes
@@ -340,6 +341,28 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     block_labels = [b.label for b in blocks]
     order = attach_captions(reading_order(boxes, block_labels, page_rtl), boxes, block_labels)
     return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + empty
+
+
+# Text in a figure is running text (read as paragraphs) when at least RUNNING_SHARE of its lines hold
+# RUNNING_WORDS words or more; otherwise (a receipt, a form, a price list) it is read row by row, each row whole
+# from edge to edge: an item with its price, "Total RM Incl. of GST  49.39", not all items and then all prices
+# (monospaced receipts put gaps that line up between the words of a row, which `lines` takes for gutters).
+RUNNING_WORDS = 6
+RUNNING_SHARE = 0.5
+
+
+def _running_text(block_lines: list[Line]) -> bool:
+    return sum(1 for ln in block_lines if len(ln.words) >= RUNNING_WORDS) >= RUNNING_SHARE * len(block_lines)
+
+
+def _rows(block_lines: list[Line], rtl: bool, region: int | None, reason: str) -> list[Block]:
+    """The text in a figure that is not running text, one block per row of the page (its words in reading
+    order across the whole row), top to bottom."""
+    out = []
+    for row in rows([w for ln in block_lines for w in ln.words]):
+        line = Line(order_words(row, rtl), union(w.box for w in row), rtl)
+        out.append(Block(region, "text", line.box, [line], True, reason))
+    return out
 
 
 def _paragraphs(block_lines: list[Line], rtl: bool, region: int | None = None,

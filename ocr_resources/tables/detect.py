@@ -110,7 +110,10 @@ def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool,
     flat = [p for ps in phrases for p in ps]
     if statistics.median(len(p) for p in flat) > 5:
         return False, "prose: long phrases"
-    numbers = sum(1 for p in flat if is_numeric(" ".join(w.text for w in p)))
+    # an outline number opening a line of words ("2.1  Power Counting": a contents entry, a numbered heading)
+    # marks an item, not a value
+    numbers = sum(1 for ps in phrases for i, p in enumerate(ps)
+                  if is_numeric(" ".join(w.text for w in p)) and not (i == 0 and _outline_item(ps)))
     if strict and not rules:
         multi = sum(1 for ps in phrases if len(ps) >= 2)
         numeric = numbers
@@ -152,6 +155,15 @@ def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool,
     if filled >= 4 and filled >= 0.3 * len(table.cells):
         return True, f"grid of {table.n_rows} x {table.n_cols}"
     return False, f"sparse grid ({filled} of {len(table.cells)} cells hold text)"
+
+
+_OUTLINE = re.compile(r"^\d{1,2}(\.\d{1,2})+\.?$")  # a section's number: 2.1, 3.1.4
+
+
+def _outline_item(phrases: list[list[Word]]) -> bool:
+    """A line that is an outline number and then words only (no other number on it)."""
+    texts = [" ".join(w.text for w in p) for p in phrases]
+    return len(texts) >= 2 and bool(_OUTLINE.match(texts[0])) and not any(is_numeric(t) for t in texts[1:])
 
 
 _LIST_MARK = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|[ivxIVX]{1,4}[.)]|[•▪◦●■\-–*])$")
@@ -317,6 +329,9 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
     words = [w for w in words if w.text.strip()]
     if not words:
         return _split_by_grids(regions, rules)
+    # a rule inside a displayed formula is a fraction bar or an overline, never a table's
+    formulas = [r.box for r in regions if r.label == "formula"]
+    rules = [r for r in rules if not any(_holds_rule(f, r) for f in formulas)]
     found = ruled_tables(words, rules, [r.box for r in regions if r.label in STOP_LABELS])
     lines = [r for r in rules if r.kind == "line"]
     out: list[DetectedRegion] = []
@@ -367,7 +382,10 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
     for k, c in enumerate(found):
         if k in used or any(r.label == "table" and _iou(r.box, c.box) > 0.5 for r in out):
             continue
-        ok, why = table_verdict(_inside(words, c.box), lines, c.box, strict=True)
+        # a rule above and a rule below with none between frame a block (a code listing, a boxed note): they
+        # show no rows, so the words must show the table themselves, as where no rule is drawn
+        framed = c.evidence == "rules" and not _rules_between(lines, c.box)
+        ok, why = table_verdict(_inside(words, c.box), [] if framed else lines, c.box, strict=True)
         if ok:
             added.append((c, f"{why} ({_EVIDENCE[c.evidence]})"))
     held = [w for w in words if not any(r.box.contains_point(*w.box.center) for r in regions)]
@@ -486,6 +504,17 @@ def _fit(words: list[Word], box: Box, margin: float = 2.0) -> Box:
         return box
     return Box(max(box.x0, min(w.box.x0 for w in held) - margin), max(box.y0, min(w.box.y0 for w in held) - margin),
                min(box.x1, max(w.box.x1 for w in held) + margin), min(box.y1, max(w.box.y1 for w in held) + margin))
+
+
+def _holds_rule(box: Box, rule: Rule) -> bool:
+    return (box.x0 - TOL <= rule.x0 and rule.x1 <= box.x1 + TOL and box.y0 - TOL <= rule.y0
+            and rule.y1 <= box.y1 + TOL)
+
+
+def _rules_between(rules: list[Rule], box: Box) -> bool:
+    """A horizontal rule across most of `box` between its top and bottom rules."""
+    return any(r.horizontal and box.y0 + 2 * TOL < r.y0 < box.y1 - 2 * TOL
+               and min(r.x1, box.x1) - max(r.x0, box.x0) >= 0.5 * box.width for r in rules)
 
 
 def _share(inner: Box, outer: Box) -> float:

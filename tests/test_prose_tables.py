@@ -1,0 +1,66 @@
+"""Prose the table finder must leave alone (issue 23: no prose page turned into a table): a displayed
+formula's fraction bars, a block framed by a rule above and a rule below, a contents list of numbered
+sections; the tables beside them still found."""
+
+from __future__ import annotations
+
+from ocr_resources.tables.detect import refine_regions, table_verdict
+from ocr_resources.tables.rules import Rule
+from ocr_resources.types import Box, DetectedRegion, Word
+
+
+def _line(y: float, *cells: tuple[float, str], h: float = 8.0) -> list[Word]:
+    out = []
+    for x, text in cells:
+        for word in text.split():
+            out.append(Word(word, Box(x, y, x + 5 * len(word), y + h), 1.0))
+            x += 5 * (len(word) + 1)
+    return out
+
+
+def _tables(regions: list[DetectedRegion]) -> list[DetectedRegion]:
+    return [r for r in regions if r.label == "table"]
+
+
+def test_fraction_bars_of_displayed_formulas_make_no_table():
+    # three displayed fractions one under another: their bars are long rules of one extent, with short
+    # phrases in two columns between them (a numerator and an equation's number), as a table stacked by rules
+    words = [w for y in range(116, 196, 10) for w in _line(y, (112, "x + 1 = y"), (205, "a b c"), (330, "(B.3)"))]
+    rules = [Rule(110, 113, 360, 113), Rule(110, 145, 360, 145), Rule(110, 175, 360, 175), Rule(110, 205, 360, 205)]
+    formulas = [DetectedRegion(Box(100, 105, 370, 150), "formula", "equation", 0.9),
+                DetectedRegion(Box(100, 150, 370, 180), "formula", "equation", 0.9),
+                DetectedRegion(Box(100, 180, 370, 210), "formula", "equation", 0.9)]
+    assert not _tables(refine_regions(formulas, words, rules))
+    text = [DetectedRegion(r.box, "text", "text", 0.9) for r in formulas]
+    assert _tables(refine_regions(text, words, rules))  # the same rules outside formulas: a table
+
+
+def test_a_block_framed_by_two_rules_is_no_table_unless_its_words_are():
+    code = (_line(100, (100, "function add (a, b) {")) + _line(112, (110, "return"), (160, "a"), (190, "+"),
+                                                                   (220, "b;"))
+            + _line(124, (100, "} console.log(add(3, 5));")))
+    frame = [Rule(90, 95, 400, 95), Rule(90, 136, 400, 136)]
+    assert not _tables(refine_regions([], code, frame))
+    # a table with rules above, under its heading and below: found
+    table = (_line(100, (100, "Year"), (200, "Sales"), (300, "Costs")) + _line(115, (100, "2019"), (200, "1,200"),
+                                                                               (300, "800"))
+             + _line(127, (100, "2020"), (200, "1,350"), (300, "870")) + _line(139, (100, "2021"), (200, "1,500"),
+                                                                              (300, "910")))
+    rules = [Rule(90, 95, 400, 95), Rule(90, 111, 400, 111), Rule(90, 151, 400, 151)]
+    assert len(_tables(refine_regions([], table, rules))) == 1
+
+
+def test_numbered_section_titles_are_no_table_but_numbers_beside_labels_are():
+    def entry(y: float, number: str, title: str) -> list[Word]:  # a contents line: dot leaders to the right
+        words = _line(y, (90, number), (116, title), h=11)
+        return words + [Word(".", Box(x, y, x + 3, y + 11), 1.0) for x in range(int(words[-1].box.x1) + 8, 512, 9)]
+
+    contents = (_line(582, (90, "Expansion of the Elastic Amplitude"), h=10) + entry(596, "2.1", "Power Counting")
+                + entry(610, "2.2", "Factorization of the Elastic Amplitude"))
+    ok, why = table_verdict(contents, [], Box(88, 580, 514, 622), strict=True)
+    assert not ok, why
+    values = (_line(100, (100, "Mass"), (200, "2.1"), (260, "kg")) + _line(112, (100, "Length"), (200, "3.4"),
+                                                                           (260, "m"))
+              + _line(124, (100, "Time"), (200, "5.6"), (260, "s")))
+    ok, why = table_verdict(values, [], Box(90, 95, 300, 140), strict=True)
+    assert ok, why
