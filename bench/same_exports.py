@@ -31,9 +31,9 @@ def _git(*args: str, cwd: Path = ROOT) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-def _checkout(where: Path, revert: list[str]) -> None:
-    """A detached worktree of HEAD with `revert` undone (not committed)."""
-    _git("worktree", "add", "--detach", str(where), "HEAD")
+def _checkout(where: Path, base: str, revert: list[str]) -> None:
+    """A detached worktree of `base` with `revert` undone (not committed)."""
+    _git("worktree", "add", "--detach", str(where), base)
     ordered = _git("rev-list", "--no-walk=sorted", *revert).split() if revert else []  # newest first
     for commit in ordered:  # the code only: the measuring tools and tests stay HEAD's
         patch = _git("diff", f"{commit}~1", commit, "--", ".", *(f":(exclude){d}" for d in KEEP))
@@ -52,13 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     extra = ["--no-profile", "--no-peer", "--top", "0"] + (["--one-container"] if args.one_container else [])
     extra += ["--corpus", str((args.corpus or CORPUS).resolve())]  # the worktrees lie elsewhere: a full path
     env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(ROOT / "dagster_home"))}
+    # HEAD once: others commit to the checkout while the first run goes on, and a later HEAD would be compared
+    base = _git("rev-parse", "HEAD").strip()
     with tempfile.TemporaryDirectory(prefix="ocr-same-exports-") as tmp:
         tmp_path = Path(tmp)
         trees = {"before": tmp_path / "before", "after": tmp_path / "after"}
         try:
             for name, tree in trees.items():
-                _checkout(tree, args.revert if name == "before" else [])
-                print(f"[same_exports] {name}: the whole graph in {tree}", flush=True)
+                _checkout(tree, base, args.revert if name == "before" else [])
+                print(f"[same_exports] {name}: the whole graph in {tree} ({base[:7]})", flush=True)
                 subprocess.run([sys.executable, "-m", "bench.profile", *extra, "--out", str(tmp_path / f"{name}.txt"),
                                 "--exports", str(tmp_path / f"{name}-exports")], cwd=tree, env=env, check=True)
             files = sorted(p.relative_to(tmp_path / "after-exports") for p in (tmp_path / "after-exports").rglob("*")
