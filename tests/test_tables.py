@@ -817,3 +817,13 @@ def test_row_labels_left_of_a_ruled_grid_are_the_tables_first_column():
     for i in range(4):
         prose += _row_words(120 + 20 * i, [(-60, "the text of a paragraph set"), (120, str(900 + i)), (200, "1")])
     assert ruled_tables(prose, rules)[0].box.x0 >= 99
+
+
+def test_a_cell_keeps_the_characters_the_formula_finder_wrote_as_latex():
+    from ocr_resources.tables.cells import plain_math
+
+    assert plain_math("$\\geq18$") == "≥18" and plain_math("($\\geq18$") == "(≥18"
+    assert plain_math("$\\alpha\\pm0.5$,") == "α±0.5," and plain_math("$10\\,\\mathrm{mg}$") == "10 mg"
+    assert plain_math("$x^{2}$") == "x2" and plain_math("$\\{a\\}$") == "{a}"
+    # a currency is no formula
+    assert plain_math("$5") == "$5" and plain_math("US$") == "US$" and plain_math("$5-$10") == "$5-$10"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from ocr_resources.text.math_symbols import GREEK, SYMBOLS
 from ocr_resources.types import Box, Word
 
 # A run of fill characters: four or more dots, middle dots, ellipses or underscores (spaces between them
@@ -119,3 +120,41 @@ def binds(phrase: list[Word], word: Word) -> bool:
         return True
     # a share or a note in parentheses; a closed parenthesis round a bare number is a value of its own
     return text.startswith("(") and ("%" in text or not text.endswith(")"))
+
+
+# An inline formula the text layer's math finder wrote as one word of LaTeX (text.page_formulas): "$\geq18$"
+_INLINE_MATH = re.compile(r"^([(\[]?)\$([^$]+)\$([.,;:)\]]?)$")  # the whole word, as replace_words makes it
+_STYLED = re.compile(r"\\(?:mathrm|mathit|mathbf|mathsf|mathtt|mathcal|boldsymbol|text|operatorname)\{([^{}]*)\}")
+_SCRIPT = re.compile(r"[\^_]\{([^{}]*)\}|[\^_](\S)")
+_COMMAND = re.compile(r"\\([A-Za-z]+|\|)")
+
+
+def _latex_glyphs() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for ch, name in GREEK.items():
+        out.setdefault(name, ch)
+    for ch, latex in SYMBOLS.items():
+        if latex.startswith("\\") and latex[1:].isalpha():
+            out.setdefault(latex[1:], ch)
+    return out
+
+
+_GLYPHS = _latex_glyphs()
+
+
+def plain_math(text: str) -> str:
+    """A word with an inline formula in it back as the characters it was printed with: a table cell keeps
+    its text ("≥18", not "$\\geq18$"); the formula finder reads a page's glyphs before anyone knows where its
+    tables are. Commands become their glyphs, styles and script marks go, spacing commands are spaces."""
+    m = _INLINE_MATH.match(text)
+    if m is None:  # "US$ 100", "$5": a currency, not a formula
+        return text
+    body = m.group(2)
+    while _STYLED.search(body):
+        body = _STYLED.sub(r"\1", body)
+    body = re.sub(r"\\[,;:! ]", " ", body)
+    body = _SCRIPT.sub(lambda s: s.group(1) if s.group(1) is not None else s.group(2), body)
+    body = body.replace("\\{", "\x00").replace("\\}", "\x01")  # literal braces, kept
+    body = _COMMAND.sub(lambda c: _GLYPHS.get(c.group(1), c.group(1)), body)
+    body = body.replace("{", "").replace("}", "").replace("\x00", "{").replace("\x01", "}")
+    return m.group(1) + body.strip() + m.group(3)

@@ -21,6 +21,7 @@ from ocr_resources.pipeline.stages.base import (
     _PageParts,
     _results,
 )
+from ocr_resources.tables.cells import plain_math
 from ocr_resources.tables.detect import scanned_figure_verdict
 from ocr_resources.tables.structure import in_reading_order
 from ocr_resources.types import Box, TableCrop, TableStructure, Word
@@ -70,8 +71,9 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
         scale = req["dpi"] / 72.0
         region = _box(req)
         inside = req["_inside"] = [w for w in req["_words"] if region.contains_point(*w.box.center)]
-        # words and ruling lines into the crop's pixel coordinates, where the engine works
-        local = [Word(w.text, w.box.scaled(scale).shifted(-cx0, -cy0), w.confidence) for w in inside]
+        # words and ruling lines into the crop's pixel coordinates, where the engine works; an inline formula
+        # the text layer's math finder made of a cell's glyphs is the cell's characters again
+        local = [Word(plain_math(w.text), w.box.scaled(scale).shifted(-cx0, -cy0), w.confidence) for w in inside]
         frame = Box(cx0 / scale, cy0 / scale, cx1 / scale, cy1 / scale)
         rules = [Box(*r[:4]).scaled(scale).shifted(-cx0, -cy0) for r in req["_rules"]
                  if r[4] == "line" and r[2] >= frame.x0 and r[0] <= frame.x1 and r[3] >= frame.y0 and r[1] <= frame.y1]
