@@ -62,6 +62,7 @@ DEFAULTS = {
     # ... and for every line fewer than this many pixels high on the page (a 72-100 dpi scan, small print): the
     # tiny recogniser drops thin letters there ("stil", "fle") while sure of itself; 0 = off
     "second_under_px": 24,
+    "small_margin": 0.05,  # ... whose reading is kept there unless this much less sure than the first's
     "det_max_side": 1600,  # detector input's long side at most (px): cost grows with area
     "det_min_side": 736,  # ... and its short side at least: small images are upsampled
     "det_glyph_px": 8,  # scale the detector's input so the median glyph is this tall (px); 0 = off
@@ -87,7 +88,7 @@ DEFAULTS = {
 
 PARAMS = ("det_max_side", "det_min_side", "det_glyph_px", "det_thresh", "box_thresh", "unclip_ratio", "text_score",
           "orientation", "doubt_below", "vertical_text", "rec_second", "second_below", "second_under_px",
-          "rec_max_width", "gap_spaces", "quotes")
+          "small_margin", "rec_max_width", "gap_spaces", "quotes")
 
 
 def models_dir() -> Path:
@@ -283,11 +284,14 @@ class PpOcrRecognizer(TextRecognizer):
         return upside_down
 
     def _second_opinion(self, doubtful: list[_Line]) -> None:
-        """Read the lines the first recogniser was unsure of with the second (larger) one; keep the surer."""
+        """Read the lines the first recogniser was unsure of, or that are small on the page, with the second
+        (larger) one; keep the surer. On a small line the larger one's reading is kept unless it is clearly less
+        sure (by `small_margin`): the tiny recogniser is sure of itself there even where it drops letters."""
         again = [_Line(ln.page, ln.crop) for ln in doubtful]
         self._read(self._readers[1], again)
+        under, margin = float(self.opts["second_under_px"]), float(self.opts["small_margin"])
         for old, new in zip(doubtful, again, strict=True):
-            if new.confidence > old.confidence:
+            if new.confidence > old.confidence - (margin if old.crop.image.shape[0] < under else 0.0):
                 old.decoded, old.width, old.padded = new.decoded, new.width, new.padded
 
     def _result(self, lines: list[_Line], upside_down: bool) -> OcrResult:
