@@ -56,8 +56,9 @@ LOGIC_VERSIONS = {
     # chart's tick numbers and labels just outside its figure box are the figure's (no region of their own);
     # 10: a ruled grid's row labels set just left of its first rule are in its table box
     # 11: a rule inside a displayed formula is no table rule; two rules with none between need a table's
-    # words; an outline number (2.1) is no value
-    "layout_regions": "11",
+    # words; an outline number (2.1) is no value; 12: a ruled table's column headings set just above its top
+    # rule are in its table box
+    "layout_regions": "12",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,

@@ -827,3 +827,20 @@ def test_a_cell_keeps_the_characters_the_formula_finder_wrote_as_latex():
     assert plain_math("$x^{2}$") == "x2" and plain_math("$\\{a\\}$") == "{a}"
     # a currency is no formula
     assert plain_math("$5") == "$5" and plain_math("US$") == "US$" and plain_math("$5-$10") == "$5-$10"
+
+
+def test_column_headings_just_above_the_top_rule_are_the_tables_heading_row():
+    # rules above and under each row; the headings stand over the columns just above the top rule
+    words = _row_words(80, [(60, "Animal"), (140, "Action"), (220, "Result")])
+    for i, (a, b, c) in enumerate([("Cat", "Says", "Meow"), ("Dog", "Says", "Woof"), ("Cow", "Says", "Moo")]):
+        words += _row_words(100 + 20 * i, [(60, a), (140, b), (220, c)])
+    rules = [Rule(55, y, 300, y) for y in (95, 115, 135, 155)]
+    found = ruled_tables(words, rules)
+    assert len(found) == 1 and found[0].box.y0 < 80
+    table = build_structure(words, rules, found[0].box)
+    assert [c.text for c in table.cells if c.row == 0] == ["Animal", "Action", "Result"]
+    # a caption above the top rule stays out, as does the last row of values of a table above
+    caption = _row_words(80, [(60, "Table 2 Animal sounds")]) + words[3:]
+    assert ruled_tables(caption, rules)[0].box.y0 > 90
+    values = _row_words(80, [(60, "Pig"), (140, "12"), (220, "14.5")]) + words[3:]
+    assert ruled_tables(values, rules)[0].box.y0 > 90

@@ -32,6 +32,7 @@ WHOLE_PAGE = 0.9
 MIN_DENSITY = 0.15  # share of a table's area its words cover; tables are dense, charts and diagrams are not
 
 
+_HEADING_YEAR = re.compile(r"^(1[89]|20)\d\d$")  # a year heads a column; other numbers are values
 _EVIDENCE = {"grid": "ruled grid", "rules": "rules above and below rows", "alignment": "aligned words"}
 
 
@@ -218,7 +219,7 @@ def ruled_tables(words: list[Word], rules: list[Rule], stops: list[Box] = ()) ->
         box = _bbox(group)
         if len(hs) >= 2 and len(vs) >= 2 and box.width > 20 and box.height > 10 and not _is_frame(hs, vs, box):
             if looks_tabular(_inside(words, box), lines, box, strict=False):
-                out.append(Candidate(_with_row_labels(words, box), "grid"))
+                out.append(Candidate(_with_heading(words, _with_row_labels(words, box)), "grid"))
                 continue
         loose += hs
     out += _stacked(words, lines, loose, out, stops)
@@ -254,6 +255,32 @@ def _with_row_labels(words: list[Word], box: Box) -> Box:
     return Box(left - 1, box.y0, box.x1, box.y1)
 
 
+def _with_heading(words: list[Word], box: Box) -> Box:
+    """A ruled table with its column headings set just above its top rule (one line of short phrases over
+    its columns, within 1.5 line heights): the box grown over them. A caption or a heading above a table
+    is one phrase, and stays out."""
+    inside = _inside(words, box)
+    if not inside:
+        return box
+    h = median_height(inside)
+    above = [w for w in words if box.x0 - 0.5 * h <= w.box.x0 and w.box.x1 <= box.x1 + 0.5 * h
+             and box.y0 - 2.5 * h <= w.box.y0 and w.box.center[1] < box.y0]
+    lines = text_lines(above)
+    if not lines:
+        return box
+    line = lines[-1]  # the nearest
+    phrases = split_phrases(line.words, PHRASE_GAP * h)
+    texts = [" ".join(w.text for w in p) for p in phrases]
+    if (box.y0 - line.box.y1 > 1.5 * h or len(phrases) < 2 or any(len(p) > 4 for p in phrases)
+            or _CAPTION.match(" ".join(w.text for w in line.words[:3]))
+            or any(is_numeric(t) and not _HEADING_YEAR.match(t) for t in texts)):
+        return box  # (a row of values is the last row of a table above, not a heading)
+    # each heading stands over words of the table
+    if not all(any(min(p[-1].box.x1, w.box.x1) > max(p[0].box.x0, w.box.x0) for w in inside) for p in phrases):
+        return box
+    return Box(box.x0, line.box.y0 - 1, box.x1, box.y1)
+
+
 def _stacked(words: list[Word], rules: list[Rule], hs: list[Rule], taken: list[Candidate],
              stops: list[Box]) -> list[Candidate]:
     """Runs of long horizontal rules of about the same extent, one above the other, with table rows between
@@ -280,7 +307,7 @@ def _stacked(words: list[Word], rules: list[Rule], hs: list[Rule], taken: list[C
                 box = Box(min(x.x0 for x in run), run[0].pos - 1, max(x.x1 for x in run), run[-1].pos + 1)
                 if not any(c.box.intersection(box) > 0 for c in taken + out) and looks_tabular(
                         _inside(words, box), rules, box, strict=False):
-                    out.append(Candidate(box, "rules"))
+                    out.append(Candidate(_with_heading(words, box), "rules"))
             run = [r] if r is not None else []
     return out
 
