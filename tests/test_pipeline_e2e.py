@@ -108,7 +108,7 @@ def test_lineage_ties_every_row_to_run_and_producer(offline_run):
     assert all(row["asset_key"] and row["code_version"] for row in lineage)
     by_table = {row["table_name"]: row for row in lineage if row["partition_key"] == "annual-reports"}
     assert by_table["regions"]["engine"] == "rapid_layout" and by_table["regions"]["model_revision"]
-    assert by_table["texts"]["engine"] == "ppocr" and by_table["tables"]["engine"] == "geometry"
+    assert by_table["texts"]["engine"] == "ppocr" and by_table["tables"]["engine"] == "slanet"
     mats = offline_run.store.query(
         "SELECT asset_key, partition_key FROM materializations WHERE run_id = ?", [run_id])
     assert len(mats) == 7 * len(offline_run.keys)
