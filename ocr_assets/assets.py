@@ -47,7 +47,8 @@ LOGIC_VERSIONS = {
     # LaTeX from the text layer (a formula's glyphs one word of LaTeX; the formulas table); 7: a displayed
     # formula of several lines is one aligned (or gathered) block, not a run of subscripts; 8: an upright d
     # touching a math letter in a sentence is math (a differential); 9: overlapping integral signs are \iint
-    "rendered_pages": "9",
+    # 10: a page without a text layer records its images' resolution (pages.source_dpi)
+    "rendered_pages": "10",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -79,7 +80,8 @@ LOGIC_VERSIONS = {
     # text boxes cut is joined at the row's own word space too (OCR's ink-tight word boxes); 23: a picture the
     # model called a header or footer (no words) makes nothing beside it furniture
     # 24: text in a figure that is not running text (a receipt) read row by row; table verdict as layout_regions
-    "ocr_text": "24",
+    # 25: a line's size for the second recogniser judged in its pixels of detail (the scan's, pages.source_dpi)
+    "ocr_text": "25",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

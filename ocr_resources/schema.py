@@ -276,6 +276,15 @@ MIGRATIONS.append((
     {lineage_view_sql(producers=_ONE_PRODUCER)};
     """,
 ))
+MIGRATIONS.append((
+    13,
+    "a scanned page's source resolution",
+    # pages.source_dpi: pixels per inch of the image(s) a page without a text layer is drawn from (NULL for a
+    # vector page): OCR judges a line's size in the source's pixels, not in our render's
+    """
+    ALTER TABLE pages ADD COLUMN source_dpi DOUBLE;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -94,6 +94,7 @@ class OcrResult:
     words: list[Word] = field(default_factory=list)
     confidence: float | None = None
     reader: str | None = None  # set where a second reader took over, or why the reading may be poor
+    second_lines: int = 0  # lines read again by a second (larger) recogniser
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,11 @@ class TextRecognizer(Engine):
     def recognize(self, images: list[Image.Image]) -> list[OcrResult]:
         """Text per image (a page or a region crop); word boxes in that image's pixel coordinates."""
 
+    def prepare_page(self, image: Image.Image, source_dpi: float | None, render_dpi: float) -> Any:
+        """`prepare` for a whole page rendered at `render_dpi` from a scan of `source_dpi` (None: not known, or
+        not a scan): engines that judge a line by its size in the source's pixels override it."""
+        return self.prepare(image)
+
 
 class FormulaRecognizer(Engine):
     @abstractmethod

@@ -59,9 +59,11 @@ DEFAULTS = {
     "rec": "ppocrv6-tiny",
     "rec_second": "ppocrv6-small",  # a second recogniser for the lines the first is unsure of ("" = none)
     "second_below": 0.95,  # ... below this mean character probability
-    # ... and for every line fewer than this many pixels high on the page (a 72-100 dpi scan, small print): the
-    # tiny recogniser drops thin letters there ("stil", "fle") while sure of itself; 0 = off
-    "second_under_px": 24,
+    # ... and for every line fewer than this many pixels of detail high (a 72-100 dpi scan, small print): the
+    # tiny recogniser drops thin letters there ("stil", "fle") while sure of itself; 0 = off. Detail is the
+    # fewer of the line's pixels in the scan it comes from (pages.source_dpi) and in our render (`small_line`):
+    # at 24 render px, ordinary body text of a 200-300 dpi scan went too, for 3x the OCR time and no gain.
+    "second_under_px": 16,
     "small_margin": 0.05,  # ... whose reading is kept there unless this much less sure than the first's
     "det_max_side": 1600,  # detector input's long side at most (px): cost grows with area
     "det_min_side": 736,  # ... and its short side at least: small images are upsampled
@@ -114,6 +116,7 @@ class PreparedPage:
     bgr: np.ndarray
     det: np.ndarray  # the page resized for the detector (uint8 BGR)
     det_ratio: tuple[float, float]  # detector pixels per page pixel (x, y)
+    source_scale: float | None = None  # page pixels per pixel of the scan it was rendered from; None = unknown
 
     @property
     def size(self) -> tuple[int, int]:
@@ -127,6 +130,7 @@ class _Line:
     decoded: DecodedLine | None = None
     width: int = 0  # resized width (px at height 48) the decode refers to
     padded: int = 0  # padded batch width
+    small: bool = False  # small in the source's pixels (`small_line`): the second recogniser's reading is favoured
 
     @property
     def confidence(self) -> float:
@@ -215,6 +219,15 @@ class PpOcrRecognizer(TextRecognizer):
         det, ratio = det_resize(bgr, scale)
         return PreparedPage(bgr, det, ratio)
 
+    def prepare_page(self, image: Image.Image, source_dpi: float | None, render_dpi: float) -> PreparedPage:
+        page = self.prepare(image)
+        if source_dpi and source_dpi > 0 and render_dpi > 0:
+            page.source_scale = render_dpi / source_dpi
+        return page
+
+    def small_line(self, height_px: float, source_scale: float | None) -> bool:
+        return small_line(height_px, source_scale, float(self.opts["second_under_px"]))
+
     # -- inference thread --------------------------------------------------------------------------------
     def recognize(self, images: list) -> list[OcrResult]:
         pages = [p if isinstance(p, PreparedPage) else self.prepare(p) for p in images]
@@ -223,12 +236,20 @@ class PpOcrRecognizer(TextRecognizer):
         lines = [ln for page_lines in per_page for ln in page_lines]
         self._read(self._readers[0], lines)
         flipped = self._fix_orientation(per_page) if self._cls is not None else set()
+        seconds = [0] * len(pages)
         if len(self._readers) > 1:
-            below, under = float(self.opts["second_below"]), float(self.opts["second_under_px"])
-            self._second_opinion([ln for ln in lines if ln.confidence < below or ln.crop.image.shape[0] < under])
+            below = float(self.opts["second_below"])
+            for ln in lines:
+                ln.small = self.small_line(ln.crop.image.shape[0], pages[ln.page].source_scale)
+            doubtful = [ln for ln in lines if ln.confidence < below or ln.small]
+            for ln in doubtful:
+                seconds[ln.page] += 1
+            self._second_opinion(doubtful)
         results = [self._result(page_lines, i in flipped) for i, page_lines in enumerate(per_page)]
         if self._other is not None:
             results = [self._other.reread(page.bgr, r) for page, r in zip(pages, results, strict=True)]
+        for r, n in zip(results, seconds, strict=True):
+            r.second_lines = n
         return results
 
     def _keep_vertical(self, lines: list[_Line]) -> list[_Line]:
@@ -289,9 +310,9 @@ class PpOcrRecognizer(TextRecognizer):
         sure (by `small_margin`): the tiny recogniser is sure of itself there even where it drops letters."""
         again = [_Line(ln.page, ln.crop) for ln in doubtful]
         self._read(self._readers[1], again)
-        under, margin = float(self.opts["second_under_px"]), float(self.opts["small_margin"])
+        margin = float(self.opts["small_margin"])
         for old, new in zip(doubtful, again, strict=True):
-            if new.confidence > old.confidence - (margin if old.crop.image.shape[0] < under else 0.0):
+            if new.confidence > old.confidence - (margin if old.small else 0.0):
                 old.decoded, old.width, old.padded = new.decoded, new.width, new.padded
 
     def _result(self, lines: list[_Line], upside_down: bool) -> OcrResult:
@@ -305,6 +326,14 @@ class PpOcrRecognizer(TextRecognizer):
             texts.append(" ".join(w.text for w in line_words))
         confidence = float(np.mean([ln.confidence for ln in keep])) if keep else None
         return OcrResult(text="\n".join(t for t in texts if t), words=words, confidence=confidence)
+
+
+def small_line(height_px: float, source_scale: float | None, under_px: float) -> bool:
+    """A line small enough that the tiny recogniser may drop its thin letters: fewer than `under_px` pixels of
+    detail high. A scan of lower resolution than our render (`source_scale` > 1: page pixels per source pixel)
+    has only its source's pixels of detail, upsampled; a finer one (or one of unknown source) has the render's,
+    which is what the recogniser sees."""
+    return height_px / max(1.0, source_scale or 1.0) < under_px
 
 
 def _pad_width(tensor: np.ndarray, width: int) -> np.ndarray:

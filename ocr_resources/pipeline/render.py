@@ -7,6 +7,7 @@ Pages are capped in pixels before rendering: a huge page renders at a lower dpi,
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 from collections.abc import Iterator
@@ -16,12 +17,13 @@ from pathlib import Path
 from ocr_resources.pipeline import page_box
 from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
-from ocr_resources.tables.rules import image_rules, pdf_page_rules
+from ocr_resources.tables.rules import _compose, _matrix, image_rules, pdf_page_rules
 from ocr_resources.text.pdf_chars import PdfChar, chars_to_words
 from ocr_resources.text.pdf_math import FormulaRecord, may_hold_math, text_layer_formulas
 
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
 MAX_PAGE_PIXELS = 40_000_000  # ~A0 at 144 dpi; larger pages render at a lower dpi (120 MB as RGB)
+SCAN_COVER = 0.5  # images drawn over at least this share of the page make it a scan with a source resolution
 WordRecord = tuple[str, float, float, float, float, float | None, bool, bool]  # text, box, size, bold, hidden
 
 
@@ -55,6 +57,7 @@ class RenderedPage:
     error: str | None = None
     warning: str | None = None  # rendered, but worth knowing (downscaled, blank, a repaired page box)
     text_only: str | None = None  # why the page could not be rendered; its text layer is kept, on a blank image
+    source_dpi: float | None = None  # a page without a text layer drawn as image(s): their pixels per inch
 
 
 @dataclass
@@ -190,6 +193,40 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
     return out
 
 
+def source_image_dpi(page, width_pt: float, height_pt: float) -> float | None:
+    """The resolution of the image(s) a scanned page is drawn from: pixels per inch of drawn size, the lower of
+    the two axes (a line's height may lie along either), weighted by drawn area over the images. None where
+    images cover less than `SCAN_COVER` of the page (a vector page, a logo). A line 24 px high in our 144-dpi
+    render of a 72-dpi scan is 12 pixels of the source: the source is what the recogniser has to go on."""
+    import pypdfium2.raw as pdfium_c
+
+    found: list[tuple[float, float]] = []  # (drawn area pt^2, dpi)
+
+    def walk(count, get, parent, outer: tuple[float, ...], depth: int) -> None:
+        for i in range(count(parent)):
+            obj = get(parent, i)
+            if not obj:
+                continue
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+                a, b, c, d, _, _ = _compose(_matrix(pdfium_c, obj), outer)
+                w_px, h_px = ctypes.c_uint(), ctypes.c_uint()
+                if not pdfium_c.FPDFImageObj_GetImagePixelSize(obj, ctypes.byref(w_px), ctypes.byref(h_px)):
+                    continue
+                w_in, h_in = math.hypot(a, b) / 72, math.hypot(c, d) / 72  # the unit square's sides, drawn
+                if w_in > 0 and h_in > 0 and w_px.value > 1 and h_px.value > 1:
+                    found.append((abs(a * d - b * c), min(w_px.value / w_in, h_px.value / h_in)))
+            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < 8:
+                walk(pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, obj,
+                     _compose(_matrix(pdfium_c, obj), outer), depth + 1)
+
+    walk(pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, page.raw, (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), 0)
+    area = sum(a for a, _ in found)
+    if not found or width_pt <= 0 or height_pt <= 0 or area < SCAN_COVER * width_pt * height_pt:
+        return None
+    return round(sum(a * dpi for a, dpi in found) / area, 1)
+
+
 def page_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> int:
     """The resolution to render a page at: `dpi`, or lower when the image would pass `max_pixels` (a 200-inch
     page at 144 dpi is 830 million pixels); whole dpi, so coordinates convert exactly. 0 = cannot render."""
@@ -283,6 +320,7 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                                    [r.as_tuple() for r in rules], "vector" if digital else "image")
                 out.warning = warning
                 out.formulas = formulas
+                out.source_dpi = None if digital else source_image_dpi(page, width_pt, height_pt)
                 del image
                 page.close()
                 yield out

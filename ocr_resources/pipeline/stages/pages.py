@@ -59,7 +59,8 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
         out["pages"].add({**key, "width_pt": page.width_pt, "height_pt": page.height_pt, "dpi": page.dpi,
                           "width_px": page.width_px, "height_px": page.height_px, "image_sha256": page.image_sha256,
                           "image_path": page.image_path, "has_text_layer": page.has_text_layer,
-                          "text_layer_chars": page.text_layer_chars, **_lineage(ctx)})
+                          "text_layer_chars": page.text_layer_chars, "source_dpi": page.source_dpi,
+                          **_lineage(ctx)})
         out["words"].extend(_word_rows(ctx, key, page.words))
         out["page_rules"].extend([{**key, "rule_no": i, "x0": r[0], "y0": r[1], "x1": r[2], "y1": r[3], "kind": r[4],
                                    "source": page.rules_source, **_lineage(ctx)} for i, r in enumerate(page.rules)])

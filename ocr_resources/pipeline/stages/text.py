@@ -115,7 +115,8 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
     ledger = PageLedger(ctx, "ocr_text")
     out = ctx.buffers("ocr_text", "texts", "words", "formulas", "errors")
     checkpoint = Checkpoint(ctx, "ocr_text", out, ledger)
-    counts = {"characters": 0, "ocr_pages": 0, "text_layer_pages": 0, "ocr_regions": 0, "formulas_read": 0}
+    counts = {"characters": 0, "ocr_pages": 0, "text_layer_pages": 0, "ocr_regions": 0, "formulas_read": 0,
+              "second_recogniser_lines": 0}
     docs = _Documents()
     crops: dict[tuple[str, int], list[tuple[dict[str, Any], list[Word] | None]]] = {}
     # documents with text rows from an earlier run (context for the pages recomputed now): one read, not one
@@ -197,7 +198,8 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
                                      "dpi": page["dpi"]})
             item["_offset"] = box[:2]
             return recognizer.prepare(image)
-        return recognizer.prepare(ctx.page_store.open(item["image_path"]))
+        # a scan's source resolution: the recogniser judges a line's size in the scan's own pixels
+        return recognizer.prepare_page(ctx.page_store.open(item["image_path"]), item.get("source_dpi"), item["dpi"])
 
     def skip(item: dict[str, Any]) -> bool:
         return "_crop" not in item and bool(item["has_text_layer"]) and not item["_requests"]
@@ -232,6 +234,7 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
             docs.add(doc, None)
         else:
             counts["ocr_pages"] += 1
+            counts["second_recogniser_lines"] += o.result.second_lines
             words = _ocr_words(o.result, page, (0, 0))
             if page["has_text_layer"]:
                 req = page["_requests"][0]
@@ -340,7 +343,7 @@ def _read_small_print(ctx: StageContext, recognizer: TextRecognizer, page: dict[
     path = os.fsdecode(row[0]["path_bytes"]) if row[0]["path_bytes"] is not None else row[0]["source_path"]
     try:
         image, dpi = page_image(path, page["page_no"], dpi)
-        result = recognizer.recognize([recognizer.prepare(image)])[0]
+        result = recognizer.recognize([recognizer.prepare_page(image, page.get("source_dpi"), dpi)])[0]
     except Exception:  # the file changed or vanished since it was rendered: the first read stands
         return None
     finer = _ocr_words(result, {**page, "dpi": dpi}, (0, 0))
