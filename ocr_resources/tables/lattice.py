@@ -136,7 +136,7 @@ def split_bands(rows: list[Lane], xs: list[float], words: list[Word], h: float, 
 def open_partial_rules(rows: list[Lane], xs: list[float], words: list[Word], h: float,
                        body: float = float("-inf")) -> list[Lane]:
     """A rule under some columns of the body only (a sum line over a column of numbers) between two rows
-    that the other columns have too: a text line right above it and one right below it (within 1.5 line
+    that the other columns have too: a label right above it and one right below it (within 1.5 line
     heights: a sum line sits in the white space between rows) in a column it leaves open, and no word
     there across it. It ends a row across the whole table; else the label beside it would span both rows.
     A cell that spans rows (centred between the rules, across them) keeps its span."""
@@ -146,12 +146,14 @@ def open_partial_rules(rows: list[Lane], xs: list[float], words: list[Word], h: 
             for a, b in zip(xs, xs[1:], strict=False):
                 if lane.separates(a, b):
                     continue
-                column = [w.box for w in words if a <= w.box.center[0] < b]
+                column = [w for w in words if a <= w.box.center[0] < b]
                 tol = 0.2 * h
-                if any(box.y0 < lane.pos - tol and box.y1 > lane.pos + tol for box in column):
+                if any(w.box.y0 < lane.pos - tol and w.box.y1 > lane.pos + tol for w in column):
                     continue  # a word across the rule: a cell spanning both rows
-                if (any(lane.pos - 1.5 * h < box.y1 <= lane.pos + tol for box in column)
-                        and any(lane.pos - tol <= box.y0 < lane.pos + 1.5 * h for box in column)):
+                # labels (words, not numbers: a chart's axis under its last bar is no row) on both sides
+                labels = [w.box for w in column if any(ch.isalpha() for ch in w.text)]
+                if (any(lane.pos - 1.5 * h < box.y1 <= lane.pos + tol for box in labels)
+                        and any(lane.pos - tol <= box.y0 < lane.pos + 1.5 * h for box in labels)):
                     lane = Lane(lane.pos, lane.spans, virtual=True)
                     break
         out.append(lane)

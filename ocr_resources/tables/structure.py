@@ -56,7 +56,7 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
                            heading_end)
         rows = open_partial_rules(rows, [c.pos for c in cols], words, h, heading_end)
         if col_ruled and cols[0].virtual and len(cols) > 2:
-            rows = _over_label_column(rows, cols[0].pos, cols[1].pos, tol)
+            rows = _over_label_column(rows, cols[0].pos, cols[1].pos, tol, lines, heading_end)
         # the bands above the first row of numbers are headings (several where group headings are ruled off)
         header = max(1, sum(1 for r in rows[1:] if r.pos <= body + tol)) if body < float("inf") else 1
     else:
@@ -73,15 +73,20 @@ def build_structure(words: list[Word], rules: list[Rule], region: Box) -> TableS
     return to_structure(grid, filled)
 
 
-def _over_label_column(rows: list[Lane], open_side: float, first_rule: float, tol: float) -> list[Lane]:
-    """Row labels set outside a ruled grid (left of its first column rule, no rule round them): the grid's
-    row rules that start at that first rule divide the labels too, one per row."""
-    out = []
-    for lane in rows:
-        if not lane.virtual and any(abs(a - first_rule) <= 2 * tol for a, _ in lane.spans):
-            lane = Lane(lane.pos, sorted([(open_side, first_rule)] + lane.spans), cuts=lane.cuts)
-        out.append(lane)
-    return out
+def _over_label_column(rows: list[Lane], open_side: float, first_rule: float, tol: float, lines: list[Line],
+                       body: float = float("-inf")) -> list[Lane]:
+    """Row labels set outside a ruled grid (left of its first column rule, no rule round them), one on
+    every row: the grid's row rules that start at that first rule divide the labels too. Not where the
+    labels are fewer than the rows (a group's label centred beside its rows spans them), nor above the body
+    (a stub heading beside stacked heading rows spans them)."""
+    ruled = [lane for lane in rows if not lane.virtual and lane.pos > body - 4 * tol
+             and any(abs(a - first_rule) <= 2 * tol for a, _ in lane.spans)]
+    labels = [ln for ln in lines if ln.box.y0 > body - 4 * tol
+              and any(open_side <= w.box.center[0] < first_rule for w in ln.words)]
+    if not ruled or len(labels) < 0.8 * (len(ruled) + 1):
+        return rows
+    return [Lane(lane.pos, sorted([(open_side, first_rule)] + lane.spans), cuts=lane.cuts)
+            if any(lane is r for r in ruled) else lane for lane in rows]
 
 
 def _without_fill(words: list[Word]) -> tuple[list[Word], set[int]]:
