@@ -89,8 +89,9 @@ LOGIC_VERSIONS = {
     # them into one row, a sum line under the numbers ends a row across the table, row labels left of a ruled
     # grid split by its row rules
     # 7: table verdict: an outline number (2.1) opening a line of words is no value; 8: a cell's inline formula
-    # (LaTeX the text layer's math finder wrote) is its characters again ("≥18")
-    "tables": "8",
+    # (LaTeX the text layer's math finder wrote) is its characters again ("≥18"); 9: row labels outside a ruled
+    # grid split by its rules only with a label on every row; a partial rule ends a row only between labels
+    "tables": "9",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box
