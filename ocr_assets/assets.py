@@ -47,8 +47,9 @@ LOGIC_VERSIONS = {
     # LaTeX from the text layer (a formula's glyphs one word of LaTeX; the formulas table); 7: a displayed
     # formula of several lines is one aligned (or gathered) block, not a run of subscripts; 8: an upright d
     # touching a math letter in a sentence is math (a differential); 9: overlapping integral signs are \iint
-    # 10: a page without a text layer records its images' resolution (pages.source_dpi)
-    "rendered_pages": "10",
+    # 10: a page without a text layer records its images' resolution (pages.source_dpi); 11: turned glyphs
+    # (90/180/270 degrees) joined into words along their own baseline, words.angle
+    "rendered_pages": "11",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -58,8 +59,8 @@ LOGIC_VERSIONS = {
     # 10: a ruled grid's row labels set just left of its first rule are in its table box
     # 11: a rule inside a displayed formula is no table rule; two rules with none between need a table's
     # words; an outline number (2.1) is no value; 12: a ruled table's column headings set just above its top
-    # rule are in its table box
-    "layout_regions": "12",
+    # rule are in its table box; 13: a table of turned words (words.angle) judged in its own orientation
+    "layout_regions": "13",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -81,7 +82,8 @@ LOGIC_VERSIONS = {
     # model called a header or footer (no words) makes nothing beside it furniture
     # 24: text in a figure that is not running text (a receipt) read row by row; table verdict as layout_regions
     # 25: a line's size for the second recogniser judged in its pixels of detail (the scan's, pages.source_dpi)
-    "ocr_text": "25",
+    # 26: turned words (words.angle) make lines in their own orientation (a chart's axis title in one line)
+    "ocr_text": "26",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -91,7 +93,9 @@ LOGIC_VERSIONS = {
     # 7: table verdict: an outline number (2.1) opening a line of words is no value; 8: a cell's inline formula
     # (LaTeX the text layer's math finder wrote) is its characters again ("≥18"); 9: row labels outside a ruled
     # grid split by its rules only with a label on every row; a partial rule ends a row only between labels
-    "tables": "9",
+    # 10: turned words (words.angle): a sideways table read in its own orientation, a turned heading's words
+    # joined in theirs
+    "tables": "10",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

@@ -285,6 +285,15 @@ MIGRATIONS.append((
     ALTER TABLE pages ADD COLUMN source_dpi DOUBLE;
     """,
 ))
+MIGRATIONS.append((
+    14,
+    "the way each text-layer word runs",
+    # words.angle: degrees anticlockwise a text-layer word runs on the page (0, 90: read bottom to top, 180,
+    # 270: top to bottom), from its glyphs' rotation; NULL for OCR words (read upright)
+    """
+    ALTER TABLE words ADD COLUMN angle SMALLINT;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

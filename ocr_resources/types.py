@@ -83,6 +83,7 @@ class Word:
     size: float | None = None  # font size in points (text layer); None from OCR
     bold: bool = False
     hidden: bool = False  # invisible in the PDF (render mode 3), as OCR layers of scanned PDFs are
+    angle: int = 0  # degrees anticlockwise the word runs on the page (90: read bottom to top); text layer only
 
 
 @dataclass

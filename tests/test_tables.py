@@ -104,7 +104,7 @@ def _page(draw, rotate: int = 0):
     pdf = pdfium.PdfDocument(_pdf(draw, rotate))
     page = pdf[0]
     display = render.display_matrix(page)
-    words = [Word(w[0], Box(*w[1:5])) for w in render.text_layer_words(page.get_textpage(), display)]
+    words = [Word(w[0], Box(*w[1:5]), angle=w[8]) for w in render.text_layer_words(page.get_textpage(), display)]
     return pdf, page, words, pdf_page_rules(page, display)
 
 
@@ -458,10 +458,30 @@ def sideways_heading_table(angle: int):
     return draw
 
 
+def _as_glyphs(words: list[Word]) -> list[Word]:
+    """Turned words as a reader without the glyphs' rotation sees them: a glyph each, stacked along the word
+    (as OCR or an older text layer gives them), with no angle."""
+    out = []
+    for w in words:
+        if w.angle not in (90, 270):
+            out.append(w)
+            continue
+        n, b = len(w.text), w.box
+        step = b.height / n
+        for k, ch in enumerate(w.text if w.angle == 270 else w.text[::-1]):
+            out.append(Word(ch, Box(b.x0, b.y0 + k * step, b.x1, b.y0 + (k + 1) * step)))
+    return out
+
+
+@pytest.mark.parametrize("glyphs", [False, True])
 @pytest.mark.parametrize("angle", [90, -90])
-def test_headings_set_sideways_read_as_text_not_glyph_soup(angle):
+def test_headings_set_sideways_read_as_text_not_glyph_soup(angle, glyphs):
     _, _, words, rules = _page(sideways_heading_table(angle))
-    assert sum(len(w.text) == 1 for w in words) > 20  # the text layer gives the sideways glyphs one by one
+    # the text layer joins the sideways glyphs into words along their own baseline, each with its angle
+    assert {(w.text, w.angle) for w in words if w.angle} == {
+        (t, angle % 360) for t in ("Registered", "voters", "Poll", "Book", "Totals")}
+    if glyphs:
+        words = _as_glyphs(words)
     table = build_structure(words, rules, Box(60, 95, 250, 225))
     cells = _cells(table)
     assert [cells[(0, k)][0] for k in range(3)] == ["Precinct", "Registered voters", "Poll Book Totals"]
@@ -484,10 +504,13 @@ def sideways_table(angle: int):
     return draw
 
 
+@pytest.mark.parametrize("glyphs", [False, True])
 @pytest.mark.parametrize("angle", [90, -90])
-def test_a_table_printed_sideways_reads_in_its_own_orientation(angle):
+def test_a_table_printed_sideways_reads_in_its_own_orientation(angle, glyphs):
     _, _, words, rules = _page(sideways_table(angle))
-    assert all(len(w.text) == 1 for w in words)  # the text layer: one glyph at a time, stacked down the page
+    assert all(w.angle == angle % 360 for w in words) and "Region" in {w.text for w in words}  # whole words
+    if glyphs:  # one glyph at a time, stacked down the page, as a reader without the rotation sees them
+        words = _as_glyphs(words)
     boxes = [w.box for w in words] + [Box(r.x0, r.y0, r.x1, r.y1) for r in rules]
     area = Box(min(b.x0 for b in boxes) - 5, min(b.y0 for b in boxes) - 5, max(b.x1 for b in boxes) + 5,
                max(b.y1 for b in boxes) + 5)

@@ -60,7 +60,7 @@ def page_words(data: bytes) -> list[list[Word]]:
     for page in pdf:
         tp = page.get_textpage()
         out.append([Word(t, Box(x0, y0, x1, y1), 1.0, size, bold, hidden)
-                    for t, x0, y0, x1, y1, size, bold, hidden in text_layer_words(tp, page.get_size()[1])])
+                    for t, x0, y0, x1, y1, size, bold, hidden, _ in text_layer_words(tp, page.get_size()[1])])
         tp.close()
         page.close()
     pdf.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ocr_resources.types import Box
 
@@ -60,3 +60,18 @@ def clean_regions(boxes: list[Box], labels: list[str], scores: list[float], iou_
     tables = [i for i in keep if labels[i] == "table"]
     return [i for i in keep if labels[i] not in TEXT_LABELS or labels[i] in ("header", "footer")
             or not any(j != i and inside(boxes[i], boxes[j]) >= in_table for j in tables)]
+
+
+Turn = Callable[[float, float], tuple[float, float]]
+# A page point into the upright frame of text running at an angle (degrees anticlockwise; y grows downwards),
+# and back: text read bottom to top (90) is made upright by turning the page a quarter clockwise.
+UPRIGHT: dict[int, tuple[Turn, Turn]] = {
+    90: (lambda x, y: (-y, x), lambda x, y: (y, -x)),
+    180: (lambda x, y: (-x, -y), lambda x, y: (-x, -y)),
+    270: (lambda x, y: (y, -x), lambda x, y: (-y, x)),
+}
+
+
+def turned_box(box: Box, turn: Turn) -> Box:
+    (ax, ay), (bx, by) = turn(box.x0, box.y0), turn(box.x1, box.y1)
+    return Box(min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))

@@ -5,12 +5,13 @@ the words already in it is their median, so one tall word does not swallow the n
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 import statistics
 import unicodedata
 from dataclasses import dataclass
 
-from ocr_resources.geometry.boxes import union
+from ocr_resources.geometry.boxes import UPRIGHT, turned_box, union
 from ocr_resources.types import Box, Word
 
 GAP_FACTOR = 1.5  # a horizontal gap wider than this many text heights ends a line (gutters, table cells)
@@ -262,7 +263,26 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
 def lines(words: list[Word], gap_factor: float = GAP_FACTOR, rtl: bool | None = None) -> list[Line]:
     """Text lines: rows split at column gutters (gaps that line up row after row) and wherever the gap
     between neighbouring words is wider than `gap_factor` text heights, so two columns (or two table cells)
-    on one baseline become two lines."""
+    on one baseline become two lines. Words that run turned (a chart's axis title, `Word.angle`) make lines
+    in their own orientation: read upright, their line boxes back on the page."""
+    if not any(w.angle in UPRIGHT for w in words):
+        return _upright_lines(words, gap_factor, rtl)
+    out = _upright_lines([w for w in words if w.angle not in UPRIGHT], gap_factor, rtl)
+    for angle, (turn, _) in UPRIGHT.items():
+        turned = [w for w in words if w.angle == angle]
+        if not turned:
+            continue
+        proxies = [dataclasses.replace(w, box=turned_box(w.box, turn), angle=0) for w in turned]
+        on_page = {id(p): w for p, w in zip(proxies, turned, strict=True)}
+        for line in _upright_lines(proxies, gap_factor, rtl):
+            run = [on_page[id(p)] for p in line.words]
+            out.append(Line(run, union(w.box for w in run), line.rtl))
+    return out
+
+
+def _upright_lines(words: list[Word], gap_factor: float, rtl: bool | None) -> list[Line]:
+    if not words:
+        return []
     all_rows = [sorted(row, key=lambda w: w.box.x0) for row in rows(words)]
     gutters = _gutters(all_rows)
     row_runs: list[list[list[Word]]] = []

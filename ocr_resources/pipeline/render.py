@@ -18,13 +18,14 @@ from ocr_resources.pipeline import page_box
 from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, pdf_page_rules
-from ocr_resources.text.pdf_chars import PdfChar, chars_to_words
+from ocr_resources.text.pdf_chars import PdfChar, char_angle, chars_to_words
 from ocr_resources.text.pdf_math import FormulaRecord, may_hold_math, text_layer_formulas
 
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
 MAX_PAGE_PIXELS = 40_000_000  # ~A0 at 144 dpi; larger pages render at a lower dpi (120 MB as RGB)
 SCAN_COVER = 0.5  # images drawn over at least this share of the page make it a scan with a source resolution
-WordRecord = tuple[str, float, float, float, float, float | None, bool, bool]  # text, box, size, bold, hidden
+# text, box, size, bold, hidden, angle (degrees anticlockwise the word runs)
+WordRecord = tuple[str, float, float, float, float, float | None, bool, bool, int]
 
 
 @dataclass
@@ -131,7 +132,7 @@ def text_layer(textpage, display: Display | float) -> tuple[list[WordRecord], bo
     if not isinstance(display, tuple):
         display = (1.0, 0.0, 0.0, -1.0, 0.0, float(display))
     chars = _pdf_chars(textpage, n, display)
-    return ([(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden)
+    return ([(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden, w.angle)
              for w in chars_to_words(chars)], may_hold_math(chars))
 
 
@@ -187,9 +188,14 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
         ink_x0 = ink_x1 = None
         if raw.FPDFText_GetCharBox(tp, i, *ink_refs):  # the glyph's outline: its ink, whatever the font's widths
             ink_x0, _, ink_x1, _ = _to_display(display, left.value, bottom.value, right.value, top.value)
+        # which way the glyph runs: pdfium's angle is clockwise in PDF space (y up), turned onto the display
+        # (a page's /Rotate is in the display matrix)
+        theta = max(0.0, raw.FPDFText_GetCharAngle(tp, i))  # -1: not known
+        vx, vy = math.cos(theta), -math.sin(theta)
+        angle = char_angle(display[0] * vx + display[2] * vy, display[1] * vx + display[3] * vy)
         out.append(PdfChar(ch, x0, y0, x1, y1, font[3],
                            font[1], False, ch in "\ufffe\u00ad", font[2],
-                           map_error is not None and map_error(tp, i) == 1, font[0], ink_x0, ink_x1, font[4]))
+                           map_error is not None and map_error(tp, i) == 1, font[0], ink_x0, ink_x1, font[4], angle))
     return out
 
 

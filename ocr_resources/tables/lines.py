@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from dataclasses import dataclass, field
 
+from ocr_resources.geometry.boxes import UPRIGHT, turned_box
 from ocr_resources.geometry.lines import is_rtl, order_words
 from ocr_resources.tables.cells import bind_reach
 from ocr_resources.types import Box, Word
@@ -102,6 +104,10 @@ def join_text(words: list[Word]) -> str:
     to left in right-to-left script), lines joined by a space."""
     if len(words) == 1:
         return words[0].text.strip()
+    angle = words[0].angle if words else 0
+    if angle in UPRIGHT and all(w.angle == angle for w in words):  # a turned heading: read in its own frame
+        turn = UPRIGHT[angle][0]
+        return join_text([dataclasses.replace(w, box=turned_box(w.box, turn), angle=0) for w in words])
     if (vertical := vertical_text(words)) is not None:
         return vertical
     return " ".join(" ".join(w.text for w in order_words(line.words, is_rtl(line.words)))

@@ -1,26 +1,24 @@
-"""Tables printed sideways on a digital page: the text layer then gives each glyph as a word of its own,
-stacked down the page ("r e n 3 6 1 9 ..."). Such a table is read in its own orientation: its glyphs,
-rules and region are turned upright, glyphs are joined into words there, and the structure found upright is
-the table's (cell boxes turned back onto the page)."""
+"""Tables printed sideways on a digital page. The text layer's words carry the way they run (their glyphs'
+rotation, `Word.angle`); words from elsewhere (OCR, a text layer read without the angle) come as a glyph each,
+stacked down the page ("r e n 3 6 1 9 ..."). Such a table is read in its own orientation: its words (or
+glyphs), rules and region are turned upright, glyphs are joined into words there, and the structure found
+upright is the table's (cell boxes turned back onto the page)."""
 
 from __future__ import annotations
 
 import dataclasses
 import statistics
-from collections.abc import Callable
 
+from ocr_resources.geometry.boxes import UPRIGHT, Turn, turned_box
 from ocr_resources.tables.lines import text_lines
 from ocr_resources.tables.rules import Rule
 from ocr_resources.types import Box, TableStructure, Word
 
-Turn = Callable[[float, float], tuple[float, float]]
 # Text read bottom to top (turned a quarter anticlockwise) is made upright by turning the page a quarter
-# clockwise, and the other way round; y grows downwards.
-_UPRIGHT: dict[str, tuple[Turn, Turn]] = {
-    "anticlockwise": (lambda x, y: (-y, x), lambda x, y: (y, -x)),
-    "clockwise": (lambda x, y: (y, -x), lambda x, y: (-y, x)),
-}
-SIDEWAYS_SHARE = 0.9  # of the words: single glyphs turned sideways (a sideways heading in an upright table is not)
+# clockwise, and the other way round.
+_UPRIGHT: dict[str, tuple[Turn, Turn]] = {"anticlockwise": UPRIGHT[90], "clockwise": UPRIGHT[270]}
+SIDEWAYS_SHARE = 0.9  # of the words: turned sideways (a sideways heading in an upright table is not enough)
+_WAY = {90: "anticlockwise", 270: "clockwise"}  # Word.angle: degrees anticlockwise the word runs
 
 
 def _glyph_sideways(w: Word) -> bool:
@@ -28,12 +26,19 @@ def _glyph_sideways(w: Word) -> bool:
     return len(w.text.strip()) == 1 and w.box.width > 1.3 * w.box.height
 
 
+def _turned(w: Word) -> bool:
+    return w.angle in _WAY or _glyph_sideways(w)
+
+
 def sideways(words: list[Word]) -> str | None:
     """'anticlockwise' or 'clockwise' when most of these words are glyphs set sideways, else None. Which way:
     words of the stacks read top to bottom begin with a capital (turned clockwise) or end with one
     (anticlockwise, read bottom to top); anticlockwise when nothing tells."""
-    if len(words) < 8 or sum(map(_glyph_sideways, words)) < SIDEWAYS_SHARE * len(words):
+    if len(words) < 8 or sum(map(_turned, words)) < SIDEWAYS_SHARE * len(words):
         return None
+    known = [_WAY[w.angle] for w in words if w.angle in _WAY]
+    if len(known) * 2 > len(words):  # the text layer says which way
+        return max(sorted(set(known)), key=known.count)
     votes = 0
     for stack in _stacks([w for w in words if _glyph_sideways(w)]):
         text = "".join(w.text for w in stack)
@@ -53,11 +58,6 @@ def _stacks(glyphs: list[Word]) -> list[list[Word]]:
         else:
             out.append([g])
     return out
-
-
-def _turn_box(box: Box, turn: Turn) -> Box:
-    (ax, ay), (bx, by) = turn(box.x0, box.y0), turn(box.x1, box.y1)
-    return Box(min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
 
 
 def _words_upright(glyphs: list[Word]) -> list[Word]:
@@ -84,15 +84,17 @@ def _join(glyphs: list[Word]) -> Word:
 
 def upright(words: list[Word], rules: list[Rule], region: Box,
             way: str) -> tuple[list[Word], list[Rule], Box, Turn]:
-    """The table's words (joined from glyphs), rules and region turned upright, and the turn back."""
+    """The table's words (joined from glyphs where they come as glyphs), rules and region turned upright, and
+    the turn back."""
     turn, back = _UPRIGHT[way]
-    glyphs = [Word(w.text, _turn_box(w.box, turn), w.confidence) for w in words]
-    boxes = [(_turn_box(Box(r.x0, r.y0, r.x1, r.y1), turn), r.kind) for r in rules]
+    glyphs = [Word(w.text, turned_box(w.box, turn), w.confidence) for w in words]
+    boxes = [(turned_box(Box(r.x0, r.y0, r.x1, r.y1), turn), r.kind) for r in rules]
     turned_rules = [Rule(b.x0, b.y0, b.x1, b.y1, kind) for b, kind in boxes]
-    return _words_upright(glyphs), turned_rules, _turn_box(region, turn), back
+    whole = sum(w.angle in _WAY for w in words) * 2 > len(words)  # words the text layer joined already
+    return glyphs if whole else _words_upright(glyphs), turned_rules, turned_box(region, turn), back
 
 
 def turned_back(table: TableStructure, back: Turn) -> TableStructure:
     """The structure found upright with its cell boxes on the page again."""
-    cells = [dataclasses.replace(c, box=_turn_box(c.box, back) if c.box else None) for c in table.cells]
+    cells = [dataclasses.replace(c, box=turned_box(c.box, back) if c.box else None) for c in table.cells]
     return dataclasses.replace(table, cells=cells)

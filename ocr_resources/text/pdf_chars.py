@@ -13,13 +13,18 @@ text-layer damage is repaired or avoided:
 - glyphs of a right-to-left ligature that pdfium gives in visual order are put back in logical order;
 - characters without a Unicode mapping (controls, private use, replacement characters) are dropped, and a
   word made mostly of them is dropped whole;
-- symbol-font bullets become real bullets."""
+- symbol-font bullets become real bullets;
+- characters set turned a quarter (or half) round, as a chart's axis title or a sideways table is, are made
+  into words in their own orientation: turned upright, joined by the same rules, and turned back, each word
+  keeping its angle (a rotated heading is three words, not nineteen letters)."""
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from dataclasses import dataclass
 
+from ocr_resources.geometry.boxes import UPRIGHT, turned_box
 from ocr_resources.text.clean import SPACING_ACCENTS, clean_text, is_bad_char
 from ocr_resources.types import Box
 
@@ -45,6 +50,7 @@ class PdfChar:
     ink_x0: float | None = None  # the glyph's own outline (tight box), across; None where pdfium gives none
     ink_x1: float | None = None
     space_em: float = 0.0  # the font's space width in ems (0: the font has no space glyph)
+    angle: int = 0  # which way the text runs on the page: degrees anticlockwise, 0/90/180/270 (90: bottom to top)
 
     @property
     def height(self) -> float:
@@ -62,6 +68,7 @@ class PdfWord:
     size: float | None
     bold: bool
     hidden: bool
+    angle: int = 0  # degrees anticlockwise the word runs on the page (90: read bottom to top)
 
 
 def _dir(ch: str) -> int:
@@ -137,7 +144,7 @@ def _compose_accents(chars: list[PdfChar]) -> list[PdfChar]:
             mark = SPACING_ACCENTS[c.text]
             out[best] = PdfChar(unicodedata.normalize("NFC", base.text + mark), base.x0, base.y0, base.x1, base.y1,
                                 base.size, base.bold, base.generated, base.soft_hyphen, base.hidden, base.unmapped,
-                                base.font, base.ink_x0, base.ink_x1, base.space_em)
+                                base.font, base.ink_x0, base.ink_x1, base.space_em, base.angle)
             drop.add(i)
     return [c for i, c in enumerate(out) if i not in drop]
 
@@ -186,11 +193,53 @@ def _line_start_glyph(chars: list[PdfChar], previous: PdfWord | None) -> PdfWord
     return PdfWord(BULLET, Box(x0, y0, x1, y1), chars[0].size or None, False, chars[0].hidden)
 
 
+def char_angle(dx: float, dy: float) -> int:
+    """The quarter turn (0, 90, 180, 270 degrees anticlockwise) of a glyph whose baseline runs along (dx, dy)
+    on the page (y down); 0 for a slant more than 15 degrees off every quarter (read as upright text is)."""
+    import math
+
+    deg = math.degrees(math.atan2(-dy, dx)) % 360
+    quarter = round(deg / 90) % 4 * 90
+    off = min(abs(deg - quarter), 360 - abs(deg - quarter))
+    return quarter if off <= 15 else 0
+
+
+def _angle_runs(chars: list[PdfChar]) -> list[tuple[int, list[PdfChar]]]:
+    """The characters in runs of one orientation, in content order; whitespace goes with the run it is in."""
+    runs: list[tuple[int, list[PdfChar]]] = []
+    for c in chars:
+        angle = runs[-1][0] if runs and (c.text.isspace() or c.text == "\x00") else c.angle
+        if not runs or runs[-1][0] != angle:
+            runs.append((angle, []))
+        runs[-1][1].append(c)
+    return runs
+
+
 def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
     chars = [c for c in chars if c.text]
     _symbol_bullets(chars)
     _fix_rtl_ligatures(chars)
     chars = _compose_accents(chars)
+    if not any(c.angle for c in chars):
+        return _words_of(chars)
+    words: list[PdfWord] = []
+    for angle, run in _angle_runs(chars):
+        if angle not in UPRIGHT:
+            words.extend(_words_of(run))
+            continue
+        turn, back = UPRIGHT[angle]
+        # upright, the glyphs' outlines across are not known (pdfium's ink box is along x on the page)
+        upright = []
+        for c in run:
+            b = turned_box(Box(c.x0, c.y0, c.x1, c.y1), turn)
+            upright.append(dataclasses.replace(c, x0=b.x0, y0=b.y0, x1=b.x1, y1=b.y1, ink_x0=None, ink_x1=None))
+        for w in _words_of(upright):
+            words.append(PdfWord(w.text, turned_box(w.box, back), w.size, w.bold, w.hidden, angle))
+    return words
+
+
+def _words_of(chars: list[PdfChar]) -> list[PdfWord]:
+    """Upright characters (in content order) into words."""
     words: list[PdfWord] = []
     guessed: list[int] = []  # indices of bullets guessed from unmappable glyphs
     cur: list[PdfChar] = []

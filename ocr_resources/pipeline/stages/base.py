@@ -209,11 +209,13 @@ def _by_page(ctx: StageContext, read: Reader, sql: str, order: str, pages: list[
 
 _REGIONS_SQL = "SELECT * FROM regions t WHERE true"
 _RULES_SQL = "SELECT t.page_no, t.rule_no, t.x0, t.y0, t.x1, t.y1, t.kind FROM page_rules t WHERE true"
-_WORDS_SQL = "SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence FROM words t WHERE t.source = ?"
+_WORDS_SQL = ("SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence, t.angle FROM words t"
+              " WHERE t.source = ?")
 
 
 def _as_words(rows: list[dict[str, Any]]) -> list[Word]:
-    return [Word(w["text"], Box(w["x0"], w["y0"], w["x1"], w["y1"]), w["confidence"]) for w in rows]
+    return [Word(w["text"], Box(w["x0"], w["y0"], w["x1"], w["y1"]), w["confidence"], angle=w["angle"] or 0)
+            for w in rows]
 
 
 def _region_signature(regions: list[dict[str, Any]]) -> tuple:

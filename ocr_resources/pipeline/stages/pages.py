@@ -79,5 +79,6 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
 
 def _word_rows(ctx: StageContext, key: dict, words: list[render.WordRecord]) -> list[dict]:
     return [{**key, "word_no": i, "source": "text_layer", "text": w[0], "x0": w[1], "y0": w[2], "x1": w[3],
-             "y1": w[4], "confidence": 1.0, "font_size": w[5], "bold": w[6], "hidden": w[7], **_lineage(ctx)}
+             "y1": w[4], "confidence": 1.0, "font_size": w[5], "bold": w[6], "hidden": w[7],
+             "angle": w[8], **_lineage(ctx)}
             for i, w in enumerate(words)]

@@ -1,0 +1,70 @@
+"""Text set turned on a digital page (issue 25): characters joined into words along their own baseline, each
+word keeping its angle, and lines read in their own orientation."""
+
+from __future__ import annotations
+
+import io
+
+import pypdfium2 as pdfium
+import pytest
+from reportlab.pdfgen import canvas
+
+from ocr_resources.geometry.lines import lines
+from ocr_resources.pipeline import render
+from ocr_resources.text.pdf_chars import PdfChar, char_angle, chars_to_words
+from ocr_resources.types import Box, Word
+
+
+def _words(draw) -> list[Word]:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(400, 400))
+    c.setFont("Helvetica", 12)
+    draw(c)
+    c.save()
+    page = pdfium.PdfDocument(buf.getvalue())[0]
+    return [Word(w[0], Box(*w[1:5]), angle=w[8])
+            for w in render.text_layer_words(page.get_textpage(), render.display_matrix(page))]
+
+
+def _turned(angle: int, text: str = "Percentage of total"):
+    def draw(c: canvas.Canvas) -> None:
+        c.drawString(40, 370, "Upright words here")
+        c.saveState()
+        c.translate(200, 200)
+        c.rotate(angle)
+        c.drawString(0, 0, text)
+        c.restoreState()
+    return draw
+
+
+@pytest.mark.parametrize("angle", [90, 180, 270])
+def test_a_turned_heading_is_whole_words_with_its_angle(angle):
+    words = _words(_turned(angle))
+    assert [(w.text, w.angle) for w in words] == [("Upright", 0), ("words", 0), ("here", 0),
+                                                  ("Percentage", angle), ("of", angle), ("total", angle)]
+    # the words lie along their baseline on the page: up the page for 90, down for 270, leftwards for 180
+    a, b = words[3].box, words[5].box
+    along = {90: a.y0 - b.y1, 270: b.y0 - a.y1, 180: a.x0 - b.x1}[angle]
+    assert along > 10  # "of" and two spaces between
+
+
+@pytest.mark.parametrize("angle", [90, 270])
+def test_a_turned_heading_reads_as_one_line(angle):
+    out = lines(_words(_turned(angle)))
+    assert sorted(ln.text for ln in out) == ["Percentage of total", "Upright words here"]
+    turned = next(ln for ln in out if ln.text.startswith("Percentage"))
+    assert turned.box.height > 3 * turned.box.width  # the line's box stands on the page
+
+
+def test_glyph_angles_quarter_turns_and_slants():
+    assert [char_angle(1, 0), char_angle(0, -1), char_angle(-1, 0), char_angle(0, 1)] == [0, 90, 180, 270]
+    assert char_angle(1, -1) == 0  # a 45-degree slant: read as upright text is
+
+
+def test_chars_of_two_orientations_in_one_run_break_between_them():
+    up = [PdfChar(ch, 10 + 6 * k, 100, 16 + 6 * k, 112, 10.0) for k, ch in enumerate("ab")]
+    # "cd" read bottom to top: each glyph's advance runs up the page
+    side = [PdfChar(ch, 40, 200 - 6 * (k + 1), 52, 200 - 6 * k, 10.0, angle=90) for k, ch in enumerate("cd")]
+    words = chars_to_words(up + side)
+    assert [(w.text, w.angle) for w in words] == [("ab", 0), ("cd", 90)]
+    assert words[1].box == Box(40, 188, 52, 200)
