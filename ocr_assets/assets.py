@@ -83,7 +83,8 @@ LOGIC_VERSIONS = {
     # 24: text in a figure that is not running text (a receipt) read row by row; table verdict as layout_regions
     # 25: a line's size for the second recogniser judged in its pixels of detail (the scan's, pages.source_dpi)
     # 26: turned words (words.angle) make lines in their own orientation (a chart's axis title in one line)
-    "ocr_text": "26",
+    # 27: a line-end hyphen kept in a joined word is the character the document wrote (U+2010 stays U+2010)
+    "ocr_text": "27",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -94,8 +95,9 @@ LOGIC_VERSIONS = {
     # (LaTeX the text layer's math finder wrote) is its characters again ("≥18"); 9: row labels outside a ruled
     # grid split by its rules only with a label on every row; a partial rule ends a row only between labels
     # 10: turned words (words.angle): a sideways table read in its own orientation, a turned heading's words
-    # joined in theirs
-    "tables": "10",
+    # joined in theirs; 11: a word broken across a cell's lines joined as body text joins it; a value column
+    # beside an empty one not joined to the next; two group headings over one rule keep their own columns
+    "tables": "11",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

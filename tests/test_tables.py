@@ -867,3 +867,40 @@ def test_column_headings_just_above_the_top_rule_are_the_tables_heading_row():
     assert ruled_tables(caption, rules)[0].box.y0 > 90
     values = _row_words(80, [(60, "Pig"), (140, "12"), (220, "14.5")]) + words[3:]
     assert ruled_tables(values, rules)[0].box.y0 > 90
+
+
+def test_a_word_broken_across_a_cells_lines_is_joined_as_body_text_joins_it():
+    # ruled cells of two lines each: "Preva-"/"lence" is one word; "Jean-"/"Paul" and "pa-pa-" + "pa-pow"
+    # (the table writes "pa" on its own elsewhere) keep their real hyphens
+    words = (_row_words(60, [(10, "Preva-"), (110, "Jean-"), (210, "Wa-pa-pa-")])
+             + _row_words(72, [(10, "lence"), (110, "Paul"), (210, "pa-pow")])
+             + _row_words(90, [(10, "12.5"), (110, "Ann"), (210, "pa")]))
+    rules = ([Rule(5, y, 300, y) for y in (58, 86, 102)] + [Rule(x, 58, x, 102) for x in (5, 105, 205, 300)])
+    texts = {c.text for c in build_structure(words, rules, Box(0, 50, 310, 110)).cells}
+    assert {"Prevalence", "Jean-Paul", "Wa-pa-pa-pa-pow"} <= texts
+
+
+def test_values_either_side_of_an_empty_write_in_column_stay_apart():
+    # each value column has an empty (write-in) column on its right; the first heading's centre lies in the
+    # first write-in column, above where its left rule begins: both rules round that column separate text
+    # nowhere by themselves, but dropping both would join "111" and "268"
+    words = (_row_words(60, [(45, "Senator")]) + _row_words(80, [(10, "111"), (85, "268")])
+             + _row_words(95, [(10, "103"), (85, "244")]))
+    rules = ([Rule(5, y, 155, y) for y in (58, 75, 92, 108)] + [Rule(x, 58, x, 108) for x in (5, 80, 130, 155)]
+             + [Rule(55, 75, 55, 108)])
+    texts = [c.text for c in build_structure(words, rules, Box(0, 50, 160, 115)).cells]
+    assert {"111", "268", "103", "244"} <= set(texts)
+
+
+def test_two_group_headings_over_one_rule_keep_their_own_columns():
+    # one rule runs under both group headings (adjoining shaded heading cells): each heading spans its own
+    # two columns, the boundary in the gap between them is kept
+    words = (_row_words(60, [(130, "Revenue"), (250, "Capital")])
+             + _row_words(75, [(100, "Medical"), (160, "Family"), (220, "Medical"), (280, "Family")])
+             + [w for k, y in enumerate((92, 106, 120)) for w in _row_words(y, [
+                 (10, f"State{k}"), (100, f"{k}1,824"), (160, f"{k}9,967"), (220, f"{k}2,750"), (280, f"{k}5,000")])])
+    rules = [Rule(5, y, 320, y) for y in (58, 88, 103, 117, 131)] + [Rule(95, 72, 315, 72)]
+    cells = {c.text: c for c in build_structure(words, rules, Box(0, 50, 330, 140)).cells}
+    assert cells["Revenue"].col_span == 2 and cells["Capital"].col_span == 2
+    assert cells["Capital"].col == cells["Revenue"].col + 2
+    assert cells["01,824"].header_path == ("Revenue", "Medical")

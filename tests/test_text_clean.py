@@ -176,3 +176,10 @@ def test_real_space_glyphs_kerning_and_tracking_keep_words_whole():
                b"BT /F1 10 Tf 0.6 Tc 20 160 Td (TRACKED HEADING) Tj ET")
     assert raw_words(raw_pdf(content)) == ["The", "year", "2011", "saw", "1111", "offices.", "AVATo", "Way",
                                            "TRACKED", "HEADING"]
+
+
+def test_a_kept_line_end_hyphen_keeps_the_character_the_document_wrote():
+    # "G‐" + "1/Lot 1" (U+2010) is a code that stays hyphenated: as written, not turned into "-"
+    assert join_choice("ICB/G\u2010", "1/Lot", Vocabulary()) == "ICB/G\u20101/Lot"
+    assert join_choice("Jean-", "Paul", Vocabulary()) == "Jean-Paul"
+    assert join_choice("Preva\u00ad", "lence", Vocabulary()) == "Prevalence"

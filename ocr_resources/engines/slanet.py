@@ -30,7 +30,8 @@ from ocr_resources.engines.ppocr import available_cores
 from ocr_resources.engines.rapid import file_sha256
 from ocr_resources.tables.cells import strip_fill
 from ocr_resources.tables.grid import with_header_paths
-from ocr_resources.tables.lines import join_text
+from ocr_resources.tables.lines import cell_lines, join_text
+from ocr_resources.text.hyphens import Vocabulary
 from ocr_resources.types import Box, TableCell, TableCrop, TableStructure, Word
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,9 @@ def slanet_structure(tokens: list[str], boxes: list[Box], words: list[Word]) -> 
     for word, k in zip(words, owner, strict=True):
         if k >= 0:
             texts[k].append(word)
-    filled = [(cell, strip_fill(join_text(ws)) if ws else ("", False)) for cell, ws in zip(cells, texts, strict=True)]
+    vocab = Vocabulary("\n".join(cell_lines(ws)) for ws in texts if ws)  # as grid.to_structure: hyphens
+    filled = [(cell, strip_fill(join_text(ws, vocab)) if ws else ("", False))
+              for cell, ws in zip(cells, texts, strict=True)]
     # rows the model predicted with no text in any cell (padding rows, a rule taken for a row) are not rows
     live_rows = sorted({c.row for c, (text, _) in filled if text})
     if not live_rows:

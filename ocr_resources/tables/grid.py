@@ -7,7 +7,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 
 from ocr_resources.tables.cells import strip_fill
-from ocr_resources.tables.lines import join_text, words_box
+from ocr_resources.tables.lines import cell_lines, join_text, words_box
+from ocr_resources.text.hyphens import Vocabulary
 from ocr_resources.types import TableCell, TableStructure, Word
 
 
@@ -95,15 +96,28 @@ def prune(rows: list[Lane], cols: list[Lane], words: list[Word]) -> tuple[list[L
                         del lanes[drop]
                         changed = True
                         break
+        _drop_idle(points, rows, cols, 1)
+        _drop_idle(points, rows, cols, 0)
+    return rows, cols
+
+
+def _drop_idle(points: list[tuple[float, float]], rows: list[Lane], cols: list[Lane], axis: int) -> None:
+    """Inner lanes (columns: axis 1) that have text on both sides nowhere they run go, one at a time: a
+    value column beside an empty one (a write-in column with text only in a heading spanning both) has two
+    such boundaries, and dropping both at once would join the values on either side."""
+    while True:
         has = text_map(points, rows, cols)
         ys, xs = [r.pos for r in rows], [c.pos for c in cols]
-        cols[:] = [c for j, c in enumerate(cols) if j in (0, len(cols) - 1) or any(
-            has[i][j - 1] and has[i][j] and c.separates(ys[i], ys[i + 1]) for i in range(len(rows) - 1))]
-        has = text_map(points, rows, cols)
-        xs = [c.pos for c in cols]
-        rows[:] = [r for i, r in enumerate(rows) if i in (0, len(rows) - 1) or any(
-            has[i - 1][j] and has[i][j] and r.separates(xs[j], xs[j + 1]) for j in range(len(cols) - 1))]
-    return rows, cols
+        if axis:
+            idle = (j for j in range(1, len(cols) - 1) if not any(
+                has[i][j - 1] and has[i][j] and cols[j].separates(ys[i], ys[i + 1]) for i in range(len(rows) - 1)))
+        else:
+            idle = (i for i in range(1, len(rows) - 1) if not any(
+                has[i - 1][j] and has[i][j] and rows[i].separates(xs[j], xs[j + 1]) for j in range(len(cols) - 1)))
+        k = next(idle, None)
+        if k is None:
+            return
+        del (cols if axis else rows)[k]
 
 
 def build_grid(phrases: list[list[Word]], rows: list[Lane], cols: list[Lane], method: str) -> Grid:
@@ -171,6 +185,8 @@ def to_structure(grid: Grid, filled: set[int] = frozenset()) -> TableStructure:
     """Every grid position is covered by exactly one cell (empty ones included, as the HTML needs). `filled`:
     ids of words that had dot leaders or fill taken out (their cells are flagged)."""
     grid = drop_empty(grid)
+    # the table's own words decide whether a word broken across a cell's lines keeps its hyphen
+    vocab = Vocabulary("\n".join(cell_lines(c.words)) for c in grid.cells if c.words)
     covered: set[tuple[int, int]] = set()
     cells: list[TableCell] = []
     for c in sorted(grid.cells, key=lambda c: (c.r0, c.c0)):
@@ -179,7 +195,7 @@ def to_structure(grid: Grid, filled: set[int] = frozenset()) -> TableStructure:
             continue
         covered |= spots
         box = words_box(c.words) if c.words else None
-        text, fill = strip_fill(join_text(c.words))
+        text, fill = strip_fill(join_text(c.words, vocab))
         cells.append(TableCell(c.r0, c.c0, c.r1 - c.r0 + 1, c.c1 - c.c0 + 1, c.r0 < grid.header_rows,
                                text, box, fill or any(id(w) in filled for w in c.words)))
     for r in range(grid.n_rows):

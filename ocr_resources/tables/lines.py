@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ocr_resources.geometry.boxes import UPRIGHT, turned_box
 from ocr_resources.geometry.lines import is_rtl, order_words
 from ocr_resources.tables.cells import bind_reach
+from ocr_resources.text.hyphens import Vocabulary, dehyphenate
 from ocr_resources.types import Box, Word
 
 
@@ -99,19 +100,30 @@ def words_box(words: list[Word]) -> Box:
                max(w.box.x1 for w in words), max(w.box.y1 for w in words))
 
 
-def join_text(words: list[Word]) -> str:
-    """A cell's words as text: line by line, top to bottom, words in reading order (left to right, or right
-    to left in right-to-left script), lines joined by a space."""
+def cell_lines(words: list[Word]) -> list[str]:
+    """A cell's words as its lines of text, top to bottom, words in reading order (left to right, or right
+    to left in right-to-left script)."""
+    return [" ".join(w.text for w in order_words(line.words, is_rtl(line.words))) for line in text_lines(words)]
+
+
+def join_text(words: list[Word], vocab: Vocabulary | None = None) -> str:
+    """A cell's words as text: its lines joined by a space. With `vocab` (the table's words), a word broken
+    across two lines of the cell is joined as body text joins it ("Preva-" + "lence" is "Prevalence",
+    "Jean-" + "Paul" keeps its hyphen: `text.hyphens.join_choice`)."""
+    if not words:
+        return ""
     if len(words) == 1:
         return words[0].text.strip()
     angle = words[0].angle if words else 0
     if angle in UPRIGHT and all(w.angle == angle for w in words):  # a turned heading: read in its own frame
         turn = UPRIGHT[angle][0]
-        return join_text([dataclasses.replace(w, box=turned_box(w.box, turn), angle=0) for w in words])
+        return join_text([dataclasses.replace(w, box=turned_box(w.box, turn), angle=0) for w in words], vocab)
     if (vertical := vertical_text(words)) is not None:
         return vertical
-    return " ".join(" ".join(w.text for w in order_words(line.words, is_rtl(line.words)))
-                    for line in text_lines(words)).strip()
+    lines = cell_lines(words)
+    if vocab is not None and len(lines) > 1:
+        lines = dehyphenate(lines, vocab)
+    return " ".join(lines).strip()
 
 
 def vertical_text(words: list[Word]) -> str | None:

@@ -116,8 +116,9 @@ def _body_top(lines: list[Line], n_cols: int, h: float) -> float:
 def _group_heading_spans(rules: list[Lane], cols: list[Lane], lines: list[Line], h: float, x0: float, x1: float,
                          body: float) -> None:
     """A heading with a rule under it that runs across only some columns (a group heading over its
-    columns) spans those columns: the column boundaries under the rule are cut along the heading's line.
-    Only above the body."""
+    columns) spans those columns: the column boundaries under the rule are cut along the heading's line,
+    except a boundary in the gap between two headings on that line (one rule under "Revenue" and "Capital",
+    each over its own pair of columns). Only above the body."""
     for rule in rules:
         if rule.pos >= body:
             continue
@@ -129,8 +130,12 @@ def _group_heading_spans(rules: list[Lane], cols: list[Lane], lines: list[Line],
             if not above:
                 continue
             line = max(above, key=lambda ln: ln.box.y1)
+            spans = [(p[0].box.x0, p[-1].box.x1) for p in split_phrases(line.words, PHRASE_GAP * h)
+                     if a - h <= p[0].box.x0 and p[-1].box.x1 <= b + h]
             for c in cols[1:-1]:
-                if c.virtual and a + h < c.pos < b - h:
+                between = (not any(p0 < c.pos < p1 for p0, p1 in spans) and any(p1 <= c.pos for _, p1 in spans)
+                           and any(p0 >= c.pos for p0, _ in spans))
+                if c.virtual and a + h < c.pos < b - h and not between:
                     c.cuts.append((line.box.y0, line.box.y1))
 
 

@@ -55,16 +55,17 @@ def join_choice(prefix_word: str, next_word: str, vocab: Vocabulary) -> str | No
     if len(prefix_word) < 2 or prefix_word[-1] not in _HYPHENS or prefix_word[-2] in _HYPHENS:
         return None
     stem = prefix_word[:-1]
+    mark = "-" if prefix_word[-1] == "\u00ad" else prefix_word[-1]  # a kept hyphen as the document wrote it
     left, right = _alpha_tail(stem), _alpha_head(next_word)
     if not left or not next_word:
         return None
     if not right or not right[0].islower():
-        return stem + "-" + next_word  # "COVID-" + "19", "Jean-" + "Pierre": a real hyphen, no space
+        return stem + mark + next_word  # "COVID-" + "19", "Jean-" + "Pierre": a real hyphen, no space
     closed, hyphenated = (left + right).lower(), f"{left}-{right}".lower()
     if closed in vocab:
         return stem + next_word
     if hyphenated in vocab or (left in vocab and right in vocab and len(left) > 1 and len(right) > 1):
-        return stem + "-" + next_word
+        return stem + mark + next_word
     return stem + next_word
 
 
