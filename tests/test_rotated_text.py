@@ -68,3 +68,17 @@ def test_chars_of_two_orientations_in_one_run_break_between_them():
     words = chars_to_words(up + side)
     assert [(w.text, w.angle) for w in words] == [("ab", 0), ("cd", 90)]
     assert words[1].box == Box(40, 188, 52, 200)
+
+
+def test_a_turned_axis_title_in_a_figure_read_row_by_row_stays_one_line():
+    from ocr_resources.geometry.page import compose
+
+    # a chart read as text rows (not running text): tick labels beside a y-axis title read bottom to top
+    ticks = [Word(t, Box(40, 20 + 20 * k, 52, 28 + 20 * k), 0.9) for k, t in enumerate(("30", "20", "10", "0"))]
+    title = [Word(t, Box(10, y0, 18, y1), 0.9, angle=90)
+             for t, y0, y1 in (("Percentage", 60, 110), ("of", 50, 58), ("total", 20, 48))]
+    legend = [Word(t, Box(x, 100, x + 30, 108), 0.9) for x, t in ((70, "North"), (110, "South"), (150, "East"))]
+    blocks = compose(ticks + title + legend, [Box(5, 15, 200, 115)], ["figure"], page=Box(0, 0, 240, 400),
+                     text_figures={0: "figure mostly text lines"})
+    texts = [b.text for b in blocks if b.text]
+    assert "Percentage of total" in texts and not {"Percentage", "of", "total"} & set(texts)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ocr_resources.geometry.boxes import TEXT_LABELS, inside, union, x_overlap, y_overlap
+from ocr_resources.geometry.boxes import TEXT_LABELS, UPRIGHT, inside, union, x_overlap, y_overlap
 from ocr_resources.geometry.labels import OUTSIDE, check_labels
 from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines, order_words, rows
 from ocr_resources.geometry.paragraphs import (
@@ -357,12 +357,16 @@ def _running_text(block_lines: list[Line]) -> bool:
 
 def _rows(block_lines: list[Line], rtl: bool, region: int | None, reason: str) -> list[Block]:
     """The text in a figure that is not running text, one block per row of the page (its words in reading
-    order across the whole row), top to bottom."""
+    order across the whole row), top to bottom. A line of turned words (a chart's axis title) stays the line
+    it is: a row across the page would cut it into its words."""
     out = []
-    for row in rows([w for ln in block_lines for w in ln.words]):
+    turned = [ln for ln in block_lines if all(w.angle in UPRIGHT for w in ln.words)]
+    kept = {id(ln) for ln in turned}
+    for row in rows([w for ln in block_lines if id(ln) not in kept for w in ln.words]):
         line = Line(order_words(row, rtl), union(w.box for w in row), rtl)
         out.append(Block(region, "text", line.box, [line], True, reason))
-    return out
+    out += [Block(region, "text", ln.box, [ln], True, reason) for ln in turned]
+    return sorted(out, key=lambda b: (b.box.y0, b.box.x0)) if turned else out
 
 
 def _paragraphs(block_lines: list[Line], rtl: bool, region: int | None = None,
