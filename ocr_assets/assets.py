@@ -48,8 +48,9 @@ LOGIC_VERSIONS = {
     # formula of several lines is one aligned (or gathered) block, not a run of subscripts; 8: an upright d
     # touching a math letter in a sentence is math (a differential); 9: overlapping integral signs are \iint
     # 10: a page without a text layer records its images' resolution (pages.source_dpi); 11: turned glyphs
-    # (90/180/270 degrees) joined into words along their own baseline, words.angle
-    "rendered_pages": "11",
+    # (90/180/270 degrees) joined into words along their own baseline, words.angle; 12: words.angle written
+    # (the row schema lacked it: every angle was NULL)
+    "rendered_pages": "12",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels

@@ -110,3 +110,13 @@ def test_page_chunks_split_by_document_and_read_inputs_on_the_chunks_connection(
     assert got == [([("a.pdf", 1)], 1), ([("b.pdf", 1)], 1), ([("b.pdf", 2), ("b.pdf", 3)], 2),
                    ([("c.pdf", 1), ("c.pdf", 2)], 2)]
     assert len(opened) == 4  # three full chunks and the empty read that ends them; loads add none
+
+
+def test_every_stored_column_is_in_its_row_schema(tmp_path):
+    # a column a migration adds but the stage's row schema lacks is dropped on write (NULL in every row)
+    store = ResultStore(tmp_path / "r.duckdb")
+    store.migrate()
+    for table, schema in SCHEMAS.items():
+        columns = {r["column_name"] for r in store.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
+        assert columns == set(schema.names), table
