@@ -61,7 +61,8 @@ LOGIC_VERSIONS = {
     # 11: a rule inside a displayed formula is no table rule; two rules with none between need a table's
     # words; an outline number (2.1) is no value; 12: a ruled table's column headings set just above its top
     # rule are in its table box; 13: a table of turned words (words.angle) judged in its own orientation
-    "layout_regions": "13",
+    # 14: a figure of turned words measured in their own orientation (mostly text lines, or not)
+    "layout_regions": "14",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,

@@ -82,3 +82,22 @@ def test_a_turned_axis_title_in_a_figure_read_row_by_row_stays_one_line():
                      text_figures={0: "figure mostly text lines"})
     texts = [b.text for b in blocks if b.text]
     assert "Percentage of total" in texts and not {"Percentage", "of", "total"} & set(texts)
+
+
+def test_a_figure_of_turned_words_is_measured_in_their_orientation():
+    from ocr_resources.geometry.labels import check_labels
+
+    # a chart's five labels of three words each, reading bottom to top, with wide gaps between them: each is a
+    # line standing over the figure's whole height, yet they cover a third of the figure across their rows,
+    # as the same labels set upright (and the figure turned) do: a figure both ways, not text
+    def label(k: int, angle: int) -> list[Word]:
+        if angle:
+            return [Word(t, Box(20 + 40 * k, 150 - 50 * j, 32 + 40 * k, 190 - 50 * j), angle=90)
+                    for j, t in enumerate(("axis", "label", "text"))]
+        return [Word(t, Box(40 + 50 * j, 20 + 40 * k, 80 + 50 * j, 32 + 40 * k)) for j, t in
+                enumerate(("axis", "label", "text"))]
+
+    turned = [w for k in range(5) for w in label(k, 90)]
+    upright = [w for k in range(5) for w in label(k, 0)]
+    assert check_labels([Box(10, 20, 300, 200)], ["figure"], [turned])[0].label == "figure"
+    assert check_labels([Box(20, 10, 200, 300)], ["figure"], [upright])[0].label == "figure"

@@ -9,9 +9,9 @@ decided here: they form blocks (and, where the layout stage has the words, regio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ocr_resources.geometry.boxes import union
+from ocr_resources.geometry.boxes import UPRIGHT, turned_box, union
 from ocr_resources.geometry.lines import Line, lines
 from ocr_resources.tables.detect import scanned_figure_verdict
 from ocr_resources.types import Box, Word
@@ -66,6 +66,17 @@ def text_cover(region: Box, region_lines: list[Line]) -> tuple[float, float]:
     return area / region.area, max(0.0, covered) / region.height if region.height > 0 else 0.0
 
 
+def _upright(region: Box, words: list[Word]) -> tuple[Box, list[Word]]:
+    """A region whose words mostly run turned (`Word.angle`: a sideways table, a page of turned text) with
+    its words, in their own orientation: its rows of text are then measured across its lines, not along."""
+    angles = [w.angle for w in words if w.angle in UPRIGHT]
+    if len(angles) * 2 <= len(words):
+        return region, words
+    angle = max(sorted(set(angles)), key=angles.count)
+    turn = UPRIGHT[angle][0]
+    return turned_box(region, turn), [replace(w, box=turned_box(w.box, turn), angle=0) for w in words]
+
+
 def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
                  ocr_words: list[Word] | None = None) -> list[LabelDecision]:
     """The decided label of each region, given the words each one holds (`owned`, as `geometry.page.assign`
@@ -87,8 +98,9 @@ def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
                                                  "are plain words)"))
                 continue
         if label == "figure" and words:
-            region_lines = lines(words)
-            area, rows = text_cover(region, region_lines)
+            upright_region, upright_words = _upright(region, words)
+            region_lines = lines(upright_words)
+            area, rows = text_cover(upright_region, region_lines)
             if len(region_lines) >= MIN_LINES and area >= MIN_AREA_SHARE and rows >= MIN_ROWS_SHARE:
                 out.append(LabelDecision("text", f"figure mostly text lines ({len(region_lines)} lines over "
                                                  f"{area:.0%} of their extent's area, {rows:.0%} of its height)"))
