@@ -86,7 +86,8 @@ LOGIC_VERSIONS = {
     # 25: a line's size for the second recogniser judged in its pixels of detail (the scan's, pages.source_dpi)
     # 26: turned words (words.angle) make lines in their own orientation (a chart's axis title in one line)
     # 27: a line-end hyphen kept in a joined word is the character the document wrote (U+2010 stays U+2010)
-    "ocr_text": "27",
+    # 28: short marks the OCR detector misses (a table's "-", a lone digit) read from the ink on text rows
+    "ocr_text": "28",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

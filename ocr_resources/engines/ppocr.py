@@ -35,6 +35,7 @@ from ocr_resources.engines.ppocr_ops import (
     det_tensor,
     glyph_height,
     line_ink,
+    missed_marks,
     rec_batches,
     rec_input,
     rotate_180,
@@ -71,6 +72,9 @@ DEFAULTS = {
     "det_thresh": 0.25,
     "box_thresh": 0.5,
     "unclip_ratio": 1.5,
+    # short marks the detector misses (a table's "-" or lone digit, a minus set apart) found from the ink on
+    # the rows of detected lines (ppocr_ops.missed_marks); "off": the detector's lines only
+    "marks": "ink",
     "text_score": 0.5,  # lines read with a lower mean character probability are dropped
     "scripts": "latin",
     "orientation": "auto",  # auto: 180-degree check on low-confidence lines; off: never
@@ -88,8 +92,8 @@ DEFAULTS = {
     "other_scripts": "tesseract",
 }
 
-PARAMS = ("det_max_side", "det_min_side", "det_glyph_px", "det_thresh", "box_thresh", "unclip_ratio", "text_score",
-          "orientation", "doubt_below", "vertical_text", "rec_second", "second_below", "second_under_px",
+PARAMS = ("det_max_side", "det_min_side", "det_glyph_px", "det_thresh", "box_thresh", "unclip_ratio", "marks",
+          "text_score", "orientation", "doubt_below", "vertical_text", "rec_second", "second_below", "second_under_px",
           "small_margin", "rec_max_width", "gap_spaces", "quotes")
 
 
@@ -264,10 +268,17 @@ class PpOcrRecognizer(TextRecognizer):
     def _detect(self, page: PreparedPage) -> list[LineCrop]:
         prob = self._det.run(None, {self._det.get_inputs()[0].name: det_tensor(page.det)})[0][0, 0]
         rx, ry = page.det_ratio
+        found = [(quad / np.array([rx, ry], np.float32), score)
+                 for quad, score in db_boxes(prob, float(self.opts["det_thresh"]), float(self.opts["box_thresh"]),
+                                             float(self.opts["unclip_ratio"]))]
+        if self.opts["marks"] == "ink":
+            added, grown = missed_marks(page.bgr, [q for q, _ in found])
+            for i, (x0, x1) in grown.items():
+                found[i][0][[0, 3], 0], found[i][0][[1, 2], 0] = x0, x1
+            found += [(q, 0.0) for q in added]
         crops = []
-        for quad, score in db_boxes(prob, float(self.opts["det_thresh"]), float(self.opts["box_thresh"]),
-                                    float(self.opts["unclip_ratio"])):
-            crop = crop_line(page.bgr, quad / np.array([rx, ry], np.float32))
+        for quad, score in found:
+            crop = crop_line(page.bgr, quad)
             if crop is not None:
                 crop.det_score = score
                 crops.append(crop)

@@ -304,3 +304,97 @@ def line_ink(crop: np.ndarray) -> LineInk | None:
     body_height = float(bottom - top)
     lo_row, hi_row = max(0, int(top - 0.7 * body_height)), int(bottom + 0.6 * body_height)
     return LineInk(dark[lo_row:hi_row], lo_row, body_height)
+
+
+def missed_marks(bgr: np.ndarray, quads: list[np.ndarray]) -> tuple[list[np.ndarray], dict[int, float]]:
+    """Short marks the detector leaves out, found from the page's ink: a table's "-" or lone digit, a minus
+    sign set apart from its number. The DB detector, run at a glyph height of a few pixels, gives no blob for
+    a mark a pixel or two high. An ink component outside every detected box, no taller than the detected
+    line whose row it sits on (its centre within that line's height), is such a mark; marks on one row close
+    together are one. Returns new axis-aligned quads (page pixels, the row's height) for marks standing
+    alone in a column of detected lines, and {index of a detected quad: its new (left, right) edges} for a
+    minus just before a detected line (read with it, so "-4.3%" stays one word). Marks on no detected
+    line's row (specks, stamps, rules) or in no column are left out."""
+    rows = []  # (index, x0, y0, x1, y1) of the detected axis-aligned lines read as they stand (not turned)
+    for i, q in enumerate(quads):
+        x0, y0 = q.min(axis=0)
+        x1, y1 = q.max(axis=0)
+        if 1.5 * (x1 - x0) > y1 - y0 >= 4 and abs(float(q[1][1] - q[0][1])) <= 2:
+            rows.append((i, float(x0), float(y0), float(x1), float(y1)))
+    if not rows:
+        return [], {}
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    covered = np.zeros_like(ink)
+    for q in quads:
+        cv2.fillPoly(covered, [np.round(q).astype(np.int32)], 1)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    # share of each component's ink inside a detected box: a mark the box's edge only grazes is still left out
+    inside = np.bincount(labels.ravel(), weights=covered.ravel(), minlength=n) / np.maximum(stats[:, 4], 1)
+    box = np.array([[r[1], r[2], r[3], r[4]] for r in rows], np.float32)
+    heights = box[:, 3] - box[:, 1]
+    # the ink outside every box: x, y, w, h, label
+    free = np.column_stack([stats[:, :4], np.arange(n)])[1:][inside[1:] <= 0.5]
+    marks: list[tuple[float, float, float, float, int]] = []  # x0, y0, x1, y1, row
+    for k in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[k])
+        if area < 3 or inside[k] > 0.5:
+            continue
+        cy = y + h / 2
+        on = np.flatnonzero((box[:, 1] <= cy) & (cy <= box[:, 3]) & (h <= heights) & (w <= 1.5 * heights))
+        if on.size == 0:
+            continue
+        # the row's tallest line (a word with capitals, not a lone digit) sets the height a lone mark is read at
+        near = on[np.argmax(heights[on])]
+        # a dot of a dotted rule, or a piece of a broken line, has more ink just above or below it (closer than
+        # a quarter of a line); a table's dash or digit has paper there
+        gap = 0.25 * heights[near]
+        chain = ((free[:, 0] < x + w) & (free[:, 0] + free[:, 2] > x) & (free[:, 1] < y + h + gap)
+                 & (free[:, 1] + free[:, 3] > y - gap) & (free[:, 4] != k)
+                 & (free[:, 2] <= heights[near]) & (free[:, 3] <= heights[near]))  # not a frame around it
+        if chain.any():
+            continue
+        marks.append((x, y, x + w, y + h, int(near)))
+    marks.sort(key=lambda m: (m[4], m[0]))
+    groups: list[list[float]] = []
+    for x0, y0, x1, y1, r in marks:
+        g = groups[-1] if groups else None
+        if g is not None and g[4] == r and x0 - g[2] <= 0.5 * heights[r]:
+            g[1], g[2], g[3] = min(g[1], y0), max(g[2], x1), max(g[3], y1)
+        else:
+            groups.append([x0, y0, x1, y1, r])
+    new, grow, alone = [], {}, []
+    for x0, y0, x1, y1, r in groups:
+        height = float(heights[r])
+        if y1 - y0 <= 0.3 * height and x1 - x0 > 1.2 * height:
+            continue  # a rule (solid or dotted) along the row, longer than any dash
+        ry0, ry1 = box[r, 1], box[r, 3]
+        row = (box[:, 1] <= (ry0 + ry1) / 2) & ((ry0 + ry1) / 2 <= box[:, 3])
+        after = np.flatnonzero(row & (x0 < box[:, 0]) & (box[:, 0] - x1 <= 0.6 * height))
+        before = np.flatnonzero(row & (box[:, 2] < x1) & (x0 - box[:, 2] <= 0.6 * height))
+        if after.size or before.size:
+            # a minus sign just before a detected number is read with it ("-4.3%" stays one word); other ink
+            # beside a line is a piece of its letters, read with the line already
+            if after.size and x1 - x0 >= 1.5 * (y1 - y0) and y1 - y0 <= 0.3 * height:
+                j = int(after[np.argmin(box[after, 0])])
+                grow[rows[j][0]] = (min(grow.get(rows[j][0], (np.inf,))[0], x0 - 0.25 * height), box[j, 2])
+            continue
+        if (row & (box[:, 0] < x1) & (box[:, 2] > x0)).any():
+            continue  # within a line's span: a piece of its letters
+        # the recogniser reads a lone mark only with some paper around it, up to its neighbours on the row
+        left = max([x0 - height, *box[row & (box[:, 2] <= x0), 2]])
+        right = min([x1 + height, *box[row & (box[:, 0] >= x1), 0]])
+        alone.append((left, ry0, right, ry1))
+    # standing alone, a mark is a table's cell only in a column: a detected line or a mark taken already a few
+    # rows above or below it, overlapping it (rules, frames and chart strokes on a text row have none)
+    column = [tuple(b) for b in box]
+    while alone:
+        taken = [m for m in alone if any(abs((m[1] + m[3] - c[1] - c[3]) / 2) <= 4 * (m[3] - m[1])
+                                         and abs(m[1] + m[3] - c[1] - c[3]) > 0.5 * (m[3] - m[1])
+                                         and c[0] <= m[2] and c[2] >= m[0] for c in column)]
+        if not taken:
+            break
+        column += taken
+        alone = [m for m in alone if m not in taken]
+        new += [np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32) for x0, y0, x1, y1 in taken]
+    return new, grow

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from ocr_assets import samples
 from ocr_resources.engines import EngineSettings, engine_class
 from ocr_resources.engines.ppocr import PreparedPage, models_dir
-from ocr_resources.engines.ppocr_ops import ctc_decode, db_boxes, order_quad, span_quad
+from ocr_resources.engines.ppocr_ops import ctc_decode, db_boxes, missed_marks, order_quad, span_quad
 from ocr_resources.engines.scripts import char_script, parse_scripts, restrict_charset
 from ocr_resources.profiles import load_profile
 
@@ -169,3 +169,42 @@ def test_small_lines_of_a_low_resolution_scan_get_the_larger_recogniser(ocr, mon
     asked.clear()
     ocr.recognize([ocr.prepare(page)])
     assert asked[0] < len(samples.SCANNED_LINES)
+
+
+# A numeric table with "-" for empty cells and single-digit cells, drawn as a 200-dpi scan: at the detector's
+# glyph height (8 px) a dash gives no blob, and the detector alone left every dash out.
+_TABLE_ROWS = [["Region", "2019", "2020", "Change"], ["North", "1,204.5", "-", "3"], ["South", "987.0", "1", "-"],
+               ["East", "-", "7", "-"], ["West", "2,310.8", "-", "4"]]
+
+
+def _table_scan(dpi: int = 200) -> Image.Image:
+    img = Image.new("L", (int(6 * dpi), int(2.2 * dpi)), 245)
+    draw = ImageDraw.Draw(img)
+    font = samples._font(int(dpi * 0.12))
+    for r, row in enumerate(_TABLE_ROWS):
+        for c, text in enumerate(row):
+            draw.text((int((0.3, 1.9, 3.2, 4.5)[c] * dpi), int((0.3 + 0.35 * r) * dpi)), text, fill=25, font=font)
+    return img.filter(ImageFilter.GaussianBlur(0.6)).convert("RGB")
+
+
+def test_dashes_and_single_digits_of_a_scanned_table_are_read(ocr):
+    image = _render_pdf(samples.image_only_pdf(_table_scan(), dpi=200), dpi=144)
+    [result] = ocr.recognize([image])
+    assert [w.text for w in result.words] == [t for row in _TABLE_ROWS for t in row]
+
+
+def test_missed_marks_finds_ink_on_detected_rows_only():
+    page = np.full((60, 300, 3), 255, np.uint8)
+    page[20:32, 20:60] = 0  # a detected word
+    page[25:27, 120:126] = 0  # a dash on its row, left out by the detector
+    page[25:27, 194:200] = 0  # a minus just before a detected number
+    page[20:32, 204:240] = 0  # ... the number
+    page[25:27, 280:286] = 0  # a stroke on the row with no column of lines over it (a frame, a chart)
+    page[45:57, 110:140] = 0  # a detected number under the dash: its column
+    page[70:72, 120:122] = 0  # a speck below every row
+    quads = [np.array([[x0, y0], [x1, y0], [x1, y0 + 14], [x0, y0 + 14]], np.float32)
+             for x0, x1, y0 in ((18, 62, 19), (203, 242, 19), (108, 142, 44))]
+    new, grown = missed_marks(np.pad(page, ((0, 20), (0, 0), (0, 0)), constant_values=255), quads)
+    assert len(new) == 1 and new[0][:, 0].min() < 120 and new[0][:, 0].max() > 126
+    assert new[0][:, 1].min() == 19 and new[0][:, 1].max() == 33  # read at its row's height
+    assert list(grown) == [1] and grown[1][0] < 194 and grown[1][1] == 242
