@@ -17,7 +17,7 @@ from ocr_resources.engines.base import LayoutDetector, ModelIdentity
 from ocr_resources.engines.geometry_table import GeometryTableRecognizer
 from ocr_resources.pipeline import render, stages
 from ocr_resources.pipeline.page_store import PageStore
-from ocr_resources.pipeline.stages.tables import table_html, table_markdown
+from ocr_resources.pipeline.stages.tables import crop_word, table_html, table_markdown
 from ocr_resources.store import Producer, ResultStore
 from ocr_resources.tables.cells import strip_fill
 from ocr_resources.tables.detect import refine_regions, ruled_tables
@@ -904,3 +904,10 @@ def test_two_group_headings_over_one_rule_keep_their_own_columns():
     assert cells["Revenue"].col_span == 2 and cells["Capital"].col_span == 2
     assert cells["Capital"].col == cells["Revenue"].col + 2
     assert cells["01,824"].header_path == ("Revenue", "Medical")
+
+
+def test_a_word_moved_into_a_table_crop_keeps_the_way_it_runs():
+    # the tables stage hands the structure crop-pixel words: a turned heading's words must stay turned
+    word = crop_word(Word("Calley", Box(146, 205, 157, 229), angle=90), 2.0, 100, 200)
+    assert (word.text, word.angle) == ("Calley", 90)
+    assert word.box == Box(192, 210, 214, 258)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import time
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 from ocr_resources.engines.base import TableStructureRecognizer
@@ -59,6 +60,12 @@ def _is_table(region: dict[str, Any], page: dict[str, Any], words: list[Word]) -
     return not page["has_text_layer"] and bool(words) and scanned_figure_verdict(words, _box(region))[0]
 
 
+def crop_word(word: Word, scale: float, x0: float, y0: float) -> Word:
+    """A page word (points) in a crop's pixels from (x0, y0), its text with an inline formula made plain;
+    the way it runs (angle) kept, which the structure needs for turned headings and sideways tables."""
+    return replace(word, text=plain_math(word.text), box=word.box.scaled(scale).shifted(-x0, -y0))
+
+
 def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutput:
     started = time.perf_counter()
     ledger = PageLedger(ctx, "tables")
@@ -73,7 +80,7 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
         inside = req["_inside"] = [w for w in req["_words"] if region.contains_point(*w.box.center)]
         # words and ruling lines into the crop's pixel coordinates, where the engine works; an inline formula
         # the text layer's math finder made of a cell's glyphs is the cell's characters again
-        local = [Word(plain_math(w.text), w.box.scaled(scale).shifted(-cx0, -cy0), w.confidence) for w in inside]
+        local = [crop_word(w, scale, cx0, cy0) for w in inside]
         frame = Box(cx0 / scale, cy0 / scale, cx1 / scale, cy1 / scale)
         rules = [Box(*r[:4]).scaled(scale).shifted(-cx0, -cy0) for r in req["_rules"]
                  if r[4] == "line" and r[2] >= frame.x0 and r[0] <= frame.x1 and r[3] >= frame.y0 and r[1] <= frame.y1]
