@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,10 @@ DEFAULTS = {
     # data is installed, read by Tesseract (other_scripts.py); "off": never
     "other_scripts": "tesseract",
 }
+
+# what a mark read on its own may be: a table's dash or star, a lone digit or short number (a chart's stroke or a
+# form's box read as letters is left out)
+_MARK_TEXT = re.compile(r"[-‐–—−*+]|[-−+]?\d{1,3}([.,]\d{1,3})?%?")
 
 PARAMS = ("det_max_side", "det_min_side", "det_glyph_px", "det_thresh", "box_thresh", "unclip_ratio", "marks",
           "text_score", "orientation", "doubt_below", "vertical_text", "rec_second", "second_below", "second_under_px",
@@ -275,12 +280,12 @@ class PpOcrRecognizer(TextRecognizer):
             added, grown = missed_marks(page.bgr, [q for q, _ in found])
             for i, (x0, x1) in grown.items():
                 found[i][0][[0, 3], 0], found[i][0][[1, 2], 0] = x0, x1
-            found += [(q, 0.0) for q in added]
+            found += [(q, None) for q in added]
         crops = []
         for quad, score in found:
             crop = crop_line(page.bgr, quad)
             if crop is not None:
-                crop.det_score = score
+                crop.det_score, crop.mark = score or 0.0, score is None
                 crops.append(crop)
         return crops
 
@@ -328,7 +333,8 @@ class PpOcrRecognizer(TextRecognizer):
 
     def _result(self, lines: list[_Line], upside_down: bool) -> OcrResult:
         keep = [ln for ln in lines if ln.decoded and ln.confidence >= float(self.opts["text_score"])
-                and "".join(ln.decoded.chars).strip()]
+                and "".join(ln.decoded.chars).strip()
+                and (not ln.crop.mark or _MARK_TEXT.fullmatch("".join(ln.decoded.chars).strip()))]
         words: list[Word] = []
         texts: list[str] = []
         for ln in _reading_rows(keep, upside_down):

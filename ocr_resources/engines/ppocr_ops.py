@@ -131,6 +131,7 @@ class LineCrop:
     image: np.ndarray  # BGR crop, text running left to right
     det_score: float
     turned: bool = False  # a tall box, turned 90 degrees to read
+    mark: bool = False  # not a detected line: a short mark found from the ink (`missed_marks`)
 
 
 def crop_line(bgr: np.ndarray, quad: np.ndarray) -> LineCrop | None:
@@ -162,7 +163,7 @@ def crop_line(bgr: np.ndarray, quad: np.ndarray) -> LineCrop | None:
 
 def rotate_180(line: LineCrop) -> LineCrop:
     return LineCrop(quad=line.quad[[2, 3, 0, 1]], image=np.ascontiguousarray(line.image[::-1, ::-1]),
-                    det_score=line.det_score, turned=line.turned)
+                    det_score=line.det_score, turned=line.turned, mark=line.mark)
 
 
 def rec_width(crop: np.ndarray, max_width: int) -> int:
