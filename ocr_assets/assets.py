@@ -101,7 +101,8 @@ LOGIC_VERSIONS = {
     # joined in theirs; 11: a word broken across a cell's lines joined as body text joins it; a value column
     # beside an empty one not joined to the next; two group headings over one rule keep their own columns
     # 12: the stage hands the structure its words with their angle (turned headings were read backwards)
-    "tables": "12",
+    # 13: the geometry engine keeps them too (sideways tables were read as upright ones)
+    "tables": "13",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

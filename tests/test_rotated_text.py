@@ -3,6 +3,7 @@ word keeping its angle, and lines read in their own orientation."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pypdfium2 as pdfium
@@ -101,3 +102,24 @@ def test_a_figure_of_turned_words_is_measured_in_their_orientation():
     upright = [w for k in range(5) for w in label(k, 0)]
     assert check_labels([Box(10, 20, 300, 200)], ["figure"], [turned])[0].label == "figure"
     assert check_labels([Box(20, 10, 200, 300)], ["figure"], [upright])[0].label == "figure"
+
+
+@pytest.mark.parametrize("angle", [90, -90])
+def test_the_table_engine_reads_a_sideways_table_from_its_turned_words(angle):
+    from PIL import Image
+
+    from ocr_resources.engines import EngineSettings
+    from ocr_resources.engines.geometry_table import GeometryTableRecognizer
+    from ocr_resources.types import TableCrop
+    from tests.test_tables import _cells, _page, ruled_table, sideways_table
+
+    _, _, words, rules = _page(sideways_table(angle))
+    scale = 2.0  # the engine gets words and rules in the crop's pixels, as the tables stage hands them
+    crop = TableCrop(Image.new("L", (int(612 * scale), int(792 * scale)), 255),
+                     [dataclasses.replace(w, box=w.box.scaled(scale)) for w in words],
+                     [Box(r.x0, r.y0, r.x1, r.y1).scaled(scale) for r in rules], scale, text_layer=True)
+    table = GeometryTableRecognizer(EngineSettings("table", "geometry")).recognize([crop])[0]
+    _, _, upright_words, upright_rules = _page(ruled_table)
+    from ocr_resources.tables.structure import build_structure
+
+    assert _cells(table) == _cells(build_structure(upright_words, upright_rules, Box(60, 90, 260, 175)))

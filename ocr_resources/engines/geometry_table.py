@@ -39,7 +39,7 @@ class GeometryTableRecognizer(TableStructureRecognizer):
     def _one(crop: TableCrop) -> TableStructure:
         # thresholds are in points and text heights: work in PDF points, hand the cell boxes back in pixels
         k = 1.0 / crop.scale
-        words = [Word(w.text, w.box.scaled(k), w.confidence) for w in crop.words]
+        words = [dataclasses.replace(w, box=w.box.scaled(k)) for w in crop.words]  # the way each runs kept
         rules = [r.scaled(k) for r in crop.rules]
         width, height = crop.image.size
         table = build_table(words, rules, Box(0, 0, width * k, height * k))
