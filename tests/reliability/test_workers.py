@@ -57,8 +57,11 @@ def _kill_worker_later(seconds: float) -> threading.Thread:
     def kill() -> None:
         time.sleep(seconds)
         for child in psutil.Process().children(recursive=True):
-            if any("spawn_main" in part for part in child.cmdline()):
-                child.kill()
+            try:  # a worker an earlier test killed may linger as a zombie until reaped: not ours to kill
+                if any("spawn_main" in part for part in child.cmdline()):
+                    child.kill()
+            except (psutil.ZombieProcess, psutil.NoSuchProcess):
+                continue
 
     thread = threading.Thread(target=kill, daemon=True)
     thread.start()
