@@ -154,20 +154,23 @@ def test_db_boxes_find_a_text_blob_and_words_map_back_along_the_quad():
 
 
 def test_small_lines_of_a_low_resolution_scan_get_the_larger_recogniser(ocr, monkeypatch):
-    """At 72 dpi a body line is ~12 px high: every such line is read by the second recogniser too (the tiny one
-    drops thin letters there while sure of itself); lines of a 200-dpi scan only where the first is unsure."""
+    """A 60-dpi scan rendered at 144 dpi: its lines have ~14 px of the source's detail, however tall they are
+    in our render, so every one is read by the second recogniser too (the tiny one drops thin letters there
+    while sure of itself); the same page scanned at 200 dpi, only where the first is unsure."""
     page = samples.scanned_page_image(dpi=200)
-    low = page.resize((page.width * 72 // 200, page.height * 72 // 200), Image.Resampling.LANCZOS)
+    low = page.resize((page.width * 60 // 200, page.height * 60 // 200), Image.Resampling.LANCZOS)
+    rendered = low.resize((low.width * 144 // 60, low.height * 144 // 60), Image.Resampling.BICUBIC)
     asked: list[int] = []
     second = ocr._second_opinion
     monkeypatch.setattr(ocr, "_second_opinion", lambda lines: (asked.append(len(lines)), second(lines))[1])
-    [result] = ocr.recognize([ocr.prepare(low)])
+    [result] = ocr.recognize([ocr.prepare_page(rendered, 60, 144)])
     assert asked == [len(samples.SCANNED_LINES)]
     truth = " ".join(samples.SCANNED_LINES).split()
     got = [w.text for w in result.words]
     assert sum(w in truth for w in got) >= 0.9 * len(truth), got
     asked.clear()
-    ocr.recognize([ocr.prepare(page)])
+    fine = page.resize((page.width * 144 // 200, page.height * 144 // 200), Image.Resampling.LANCZOS)
+    ocr.recognize([ocr.prepare_page(fine, 200, 144)])
     assert asked[0] < len(samples.SCANNED_LINES)
 
 
