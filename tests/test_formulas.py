@@ -20,6 +20,7 @@ from eval.formulas import (
     synthetic_set,
 )
 from ocr_resources.text.formulas import MathChar, inline_math, line_markdown, rebuild_latex
+from tests.stage_runner import run_stage
 
 BASE = 100.0
 
@@ -322,8 +323,7 @@ def test_pipeline_stores_formula_rows_and_writes_latex_into_markdown(tmp_path):
     from ocr_resources.engines import EngineSettings, engine_class
     from ocr_resources.engines.base import LayoutDetector, ModelIdentity
     from ocr_resources.pipeline import stages
-    from ocr_resources.pipeline.page_store import PageStore
-    from ocr_resources.store import Producer, ResultStore
+    from ocr_resources.store import ResultStore
 
     class NoRegions(LayoutDetector):
         batch_size = 1
@@ -342,11 +342,7 @@ def test_pipeline_stores_formula_rows_and_writes_latex_into_markdown(tmp_path):
     ocr = engine_class("ocr", "rapidocr")(EngineSettings(role="ocr", engine="rapidocr"))
 
     def stage(asset, fn):
-        producer = Producer(asset, "test", "m", "1", "1")
-        ctx = stages.StageContext(container_id="box", run_id=f"run-{asset}", producer_id=producer.producer_id,
-                                  store=store, page_store=PageStore(tmp_path / "pages"), render_workers=1,
-                                  spill_root=tmp_path / "spill")
-        stages.commit(ctx, asset, fn(ctx), producer)
+        run_stage(tmp_path, store, "box", asset, fn, run_id=f"run-{asset}")
 
     stage("source_documents", lambda c: stages.source_documents(c, folder))
     stage("rendered_pages", lambda c: stages.rendered_pages(c, 72))
@@ -463,9 +459,8 @@ def test_scanned_formula_read_by_the_formula_role_records_the_engine_as_its_sour
     from ocr_resources import model_cache
     from ocr_resources.engines.base import LayoutDetector, ModelIdentity, TextRecognizer
     from ocr_resources.pipeline import stages
-    from ocr_resources.pipeline.page_store import PageStore
     from ocr_resources.resources import ModelResource
-    from ocr_resources.store import Producer, ResultStore
+    from ocr_resources.store import ResultStore
     from ocr_resources.types import Box, DetectedRegion, OcrResult
     from tests import tiny_models
 
@@ -497,11 +492,7 @@ def test_scanned_formula_read_by_the_formula_role_records_the_engine_as_its_sour
         store = ResultStore(tmp_path / f"{name}.duckdb")
 
         def stage(asset, fn):
-            producer = Producer(asset, "test", "m", "1", "1")
-            ctx = stages.StageContext(container_id="scan", run_id=f"run-{asset}", producer_id=producer.producer_id,
-                                      store=store, page_store=PageStore(tmp_path / "pages"), render_workers=1,
-                                      spill_root=tmp_path / "spill")
-            stages.commit(ctx, asset, fn(ctx), producer)
+            run_stage(tmp_path, store, "scan", asset, fn, run_id=f"run-{asset}")
 
         stage("source_documents", lambda c: stages.source_documents(c, folder))
         stage("rendered_pages", lambda c: stages.rendered_pages(c, 72))

@@ -14,11 +14,11 @@ from ocr_resources.engines.base import LayoutDetector, ModelIdentity, TextRecogn
 from ocr_resources.engines.geometry_table import GeometryTableRecognizer
 from ocr_resources.geometry.labels import check_labels
 from ocr_resources.pipeline import stages
-from ocr_resources.pipeline.page_store import PageStore
-from ocr_resources.store import Producer, ResultStore
+from ocr_resources.store import ResultStore
 from ocr_resources.tables.detect import scanned_figure_verdict, table_verdict
 from ocr_resources.text.markdown import render
 from ocr_resources.types import Box, DetectedRegion, OcrResult, Word
+from tests.stage_runner import run_stage
 from tests.test_tables import PAGE_W, _page, _pdf, _top, income_statement, numbered_list, ruled_table, unruled_table
 
 TABLE_AREA = Box(60, 85, 380, 180)  # pt: round the generated tables at the top of the page
@@ -89,13 +89,7 @@ def _run_scan(tmp_path: Path, draw) -> ResultStore:
 
     def run(asset, fn):
         runs[0] += 1
-        producer = Producer(asset, "test", "m", "1", "1")
-        ctx = stages.StageContext(container_id="box", run_id=f"run-{runs[0]}", producer_id=producer.producer_id,
-                                  store=store, page_store=PageStore(tmp_path / "pages"), render_workers=1,
-                                  spill_root=tmp_path / "spill")
-        out = fn(ctx)
-        stages.commit(ctx, asset, out, producer)
-        return out
+        return run_stage(tmp_path, store, "box", asset, fn, run_id=f"run-{runs[0]}")
 
     run("source_documents", lambda ctx: stages.source_documents(ctx, folder))
     run("rendered_pages", lambda ctx: stages.rendered_pages(ctx, 144))

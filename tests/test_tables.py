@@ -16,14 +16,14 @@ from ocr_resources.engines import EngineSettings
 from ocr_resources.engines.base import LayoutDetector, ModelIdentity
 from ocr_resources.engines.geometry_table import GeometryTableRecognizer
 from ocr_resources.pipeline import render, stages
-from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.stages.tables import crop_word, table_html, table_markdown
-from ocr_resources.store import Producer, ResultStore
+from ocr_resources.store import ResultStore
 from ocr_resources.tables.cells import strip_fill
 from ocr_resources.tables.detect import refine_regions, ruled_tables
 from ocr_resources.tables.rules import Rule, pdf_page_rules
 from ocr_resources.tables.structure import build_structure, in_reading_order
 from ocr_resources.types import Box, DetectedRegion, Word
+from tests.stage_runner import run_stage
 
 PAGE_W, PAGE_H = A4
 
@@ -737,13 +737,7 @@ def test_tables_stage_fills_a_table_the_layout_model_called_a_figure(tmp_path: P
 
     def run(asset, fn):
         runs[0] += 1
-        producer = Producer(asset, "test", "m", "1", "1")
-        ctx = stages.StageContext(container_id="box", run_id=f"run-{runs[0]}", producer_id=producer.producer_id,
-                                  store=store, page_store=PageStore(tmp_path / "pages"), render_workers=1,
-                                  spill_root=tmp_path / "spill")
-        out = fn(ctx)
-        stages.commit(ctx, asset, out, producer)
-        return out
+        return run_stage(tmp_path, store, "box", asset, fn, run_id=f"run-{runs[0]}")
 
     run("source_documents", lambda ctx: stages.source_documents(ctx, folder))
     run("rendered_pages", lambda ctx: stages.rendered_pages(ctx, 72))

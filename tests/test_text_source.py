@@ -16,9 +16,9 @@ from ocr_assets.samples import SCANNED_LINES, _font, scanned_page_image
 from ocr_resources.engines import EngineSettings, engine_class
 from ocr_resources.engines.base import LayoutDetector, ModelIdentity
 from ocr_resources.pipeline import stages
-from ocr_resources.pipeline.page_store import PageStore
-from ocr_resources.store import Producer, ResultStore
+from ocr_resources.store import ResultStore
 from ocr_resources.types import Box, DetectedRegion
+from tests.stage_runner import run_stage
 
 pytestmark = pytest.mark.timeout(300)
 W, H = 612, 792
@@ -52,12 +52,7 @@ def run_text(tmp_path: Path, pdf: bytes, regions: list[tuple[Box, str]], ocr) ->
     dpi = 144
 
     def stage(asset, fn):
-        producer = Producer(asset, "test", "m", "1", "1")
-        ctx = stages.StageContext(container_id="box", run_id=f"run-{asset}", producer_id=producer.producer_id,
-                                  store=store, page_store=PageStore(tmp_path / "pages"), render_workers=1,
-                                  spill_root=tmp_path / "spill")
-        out = fn(ctx)
-        stages.commit(ctx, asset, out, producer)
+        run_stage(tmp_path, store, "box", asset, fn, run_id=f"run-{asset}")
 
     stage("source_documents", lambda c: stages.source_documents(c, folder))
     stage("rendered_pages", lambda c: stages.rendered_pages(c, dpi))

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from ocr_resources.pipeline import stages
-from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.workers import Limits
-from ocr_resources.store import Producer, ResultStore
+from ocr_resources.store import ResultStore
 from tests.reliability.corpus import Case
+from tests.stage_runner import run_stage
 
 
 def write_cases(folder: Path, cases: list[Case]) -> None:
@@ -48,13 +48,8 @@ class StageEnv:
 
     def stage(self, key: str, asset: str, fn, limits: Limits | None = None, **kw) -> stages.StageOutput:
         self.runs += 1
-        producer = Producer(asset, "test", "m", "1", "1")
-        ctx = stages.StageContext(container_id=key, run_id=f"run-{self.runs:04d}", producer_id=producer.producer_id,
-                                  store=self.store, page_store=PageStore(self.data / "pages"), render_workers=2,
-                                  spill_root=self.data / "spill", limits=limits or Limits(), **kw)
-        out = fn(ctx)
-        stages.commit(ctx, asset, out, producer)
-        return out
+        return run_stage(self.data, self.store, key, asset, fn, run_id=f"run-{self.runs:04d}", render_workers=2,
+                         limits=limits or Limits(), **kw)
 
     def ingest(self, key: str, entry: Path, dpi: int = 72, limits: Limits | None = None, **kw) -> None:
         self.stage(key, "source_documents", lambda ctx: stages.source_documents(ctx, entry), limits)
