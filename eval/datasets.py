@@ -162,6 +162,12 @@ def make_lowres(doc: Doc) -> Path:
             images.append(full.resize(size, Image.Resampling.LANCZOS))
     finally:
         document.close()
+    return write_image_pdf(images, target, dpi)
+
+
+def write_image_pdf(images: list, target: Path, dpi: float) -> Path:
+    """PIL page images as an image-only PDF at `target` (written beside it first: a killed run leaves no half file
+    in the cache)."""
     tmp = target.with_suffix(".tmp")
     images[0].save(tmp, format="PDF", save_all=True, append_images=images[1:], resolution=float(dpi))
     tmp.replace(target)
@@ -247,9 +253,7 @@ def make_table_image(doc: Doc, table: dict, name: str) -> tuple[Path, Path]:
     canvas = Image.new("RGB", (crop[2] - crop[0], crop[3] - crop[1]), "white")
     canvas.paste(image.crop((max(0, crop[0]), max(0, crop[1]), min(image.width, crop[2]),
                              min(image.height, crop[3]))), (max(0, -crop[0]), max(0, -crop[1])))
-    tmp = target.with_suffix(".tmp")
-    canvas.save(tmp, format="PDF", resolution=float(dpi))
-    tmp.replace(target)
+    write_image_pdf([canvas], target, dpi)
     bbox = box_in_crop(tuple(table["region_bbox"]), page_height_pt, scale, crop)
     data = {"source": f"{doc.name} page {table['page']} table {table['table_id']}", "dpi": dpi,
             "coords": "PDF user space points of this one-page PDF, origin bottom-left, y up; bbox=[x1,y1,x2,y2]",
@@ -312,10 +316,7 @@ def make_twin(pdf: Path, dpi: int = TWIN_DPI) -> Path:
         images = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
     finally:
         document.close()
-    tmp = target.with_suffix(".tmp")
-    images[0].save(tmp, format="PDF", save_all=True, append_images=images[1:], resolution=float(dpi))
-    tmp.replace(target)
-    return target
+    return write_image_pdf(images, target, dpi)
 
 
 def icdar_truth(doc: Doc) -> list[Table]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from ocr_resources.pipeline import page_box
 from ocr_resources.pipeline.page_store import PageStore
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
-from ocr_resources.tables.rules import _compose, _matrix, image_rules, pdf_page_rules
+from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
 from ocr_resources.text.pdf_chars import PdfChar, char_angle, chars_to_words
 from ocr_resources.text.pdf_math import FormulaRecord, may_hold_math, text_layer_formulas
 
@@ -207,26 +207,16 @@ def source_image_dpi(page, width_pt: float, height_pt: float) -> float | None:
     import pypdfium2.raw as pdfium_c
 
     found: list[tuple[float, float]] = []  # (drawn area pt^2, dpi)
-
-    def walk(count, get, parent, outer: tuple[float, ...], depth: int) -> None:
-        for i in range(count(parent)):
-            obj = get(parent, i)
-            if not obj:
-                continue
-            kind = pdfium_c.FPDFPageObj_GetType(obj)
-            if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
-                a, b, c, d, _, _ = _compose(_matrix(pdfium_c, obj), outer)
-                w_px, h_px = ctypes.c_uint(), ctypes.c_uint()
-                if not pdfium_c.FPDFImageObj_GetImagePixelSize(obj, ctypes.byref(w_px), ctypes.byref(h_px)):
-                    continue
-                w_in, h_in = math.hypot(a, b) / 72, math.hypot(c, d) / 72  # the unit square's sides, drawn
-                if w_in > 0 and h_in > 0 and w_px.value > 1 and h_px.value > 1:
-                    found.append((abs(a * d - b * c), min(w_px.value / w_in, h_px.value / h_in)))
-            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < 8:
-                walk(pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, obj,
-                     _compose(_matrix(pdfium_c, obj), outer), depth + 1)
-
-    walk(pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, page.raw, (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), 0)
+    for obj, kind, parent in page_objects(page, (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)):
+        if kind != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            continue
+        a, b, c, d, _, _ = _compose(_matrix(pdfium_c, obj), parent)
+        w_px, h_px = ctypes.c_uint(), ctypes.c_uint()
+        if not pdfium_c.FPDFImageObj_GetImagePixelSize(obj, ctypes.byref(w_px), ctypes.byref(h_px)):
+            continue
+        w_in, h_in = math.hypot(a, b) / 72, math.hypot(c, d) / 72  # the unit square's sides, drawn
+        if w_in > 0 and h_in > 0 and w_px.value > 1 and h_px.value > 1:
+            found.append((abs(a * d - b * c), min(w_px.value / w_in, h_px.value / h_in)))
     area = sum(a for a, _ in found)
     if not found or width_pt <= 0 or height_pt <= 0 or area < SCAN_COVER * width_pt * height_pt:
         return None

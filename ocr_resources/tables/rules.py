@@ -137,6 +137,26 @@ def _axis_aligned(points: list[tuple[float, float]]) -> bool:
                for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False))
 
 
+def page_objects(page, outer: tuple[float, ...], max_depth: int = 8):
+    """Every object drawn on a pypdfium2 page, the contents of Form XObjects included (to `max_depth`), as
+    (object, type, the matrix of its parent composed onto `outer`): `_compose(_matrix(raw, obj), parent)` places
+    the object itself; only callers that need it pay for it. Call only where pdfium runs."""
+    import pypdfium2.raw as pdfium_c
+
+    def walk(count, get, parent, parent_matrix: tuple[float, ...], depth: int):
+        for i in range(count(parent)):
+            obj = get(parent, i)
+            if not obj:
+                continue
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            yield obj, kind, parent_matrix
+            if kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < max_depth:
+                yield from walk(pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, obj,
+                                _compose(_matrix(pdfium_c, obj), parent_matrix), depth + 1)
+
+    yield from walk(pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, page.raw, outer, 0)
+
+
 def pdf_page_rules(page, display: tuple[float, ...]) -> list[Rule]:
     """Rules drawn on a pypdfium2 page (Form XObjects included), merged, in display coordinates: `display`
     maps PDF user space onto the rendered page (points, origin top-left; see render.display_matrix). Call
@@ -145,24 +165,11 @@ def pdf_page_rules(page, display: tuple[float, ...]) -> list[Rule]:
 
     rules: list[Rule] = []
     budget = [MAX_PATH_SEGMENTS]
-
-    def walk(count, get, parent, outer: tuple[float, ...], depth: int) -> None:
-        for i in range(count(parent)):
-            obj = get(parent, i)
-            if not obj:
-                continue
-            kind = pdfium_c.FPDFPageObj_GetType(obj)
-            if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
-                m = _matrix(pdfium_c, obj)
-                rules.extend(_path_rules(pdfium_c, obj, _compose(m, outer), budget))
-            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and depth < 8:
-                m = _matrix(pdfium_c, obj)
-                walk(pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, obj,
-                     _compose(m, outer), depth + 1)
+    for obj, kind, parent in page_objects(page, display):
+        if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+            rules.extend(_path_rules(pdfium_c, obj, _compose(_matrix(pdfium_c, obj), parent), budget))
             if budget[0] < 0:
-                return
-
-    walk(pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, page.raw, display, 0)
+                break
     if budget[0] < 0:
         return []
     return merge_rules([r for r in rules if r.length >= MIN_LENGTH])
