@@ -28,6 +28,7 @@ from ocr_resources.engines.base import ModelIdentity, TableStructureRecognizer
 from ocr_resources.engines.geometry_table import GeometryTableRecognizer
 from ocr_resources.engines.ppocr import available_cores
 from ocr_resources.engines.rapid import file_sha256
+from ocr_resources.geometry.boxes import intersection_areas
 from ocr_resources.tables.cells import strip_fill
 from ocr_resources.tables.grid import with_header_paths
 from ocr_resources.tables.lines import cell_lines, join_text
@@ -110,10 +111,8 @@ def assign_words(words: list[Word], boxes: list[Box]) -> list[int]:
         return [-1] * len(words)
     w = np.array([[b.x0, b.y0, b.x1, b.y1] for b in (w.box for w in words)], dtype=np.float64)
     c = np.array([[b.x0, b.y0, b.x1, b.y1] for b in boxes], dtype=np.float64)
-    ix = np.clip(np.minimum(w[:, None, 2], c[None, :, 2]) - np.maximum(w[:, None, 0], c[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(w[:, None, 3], c[None, :, 3]) - np.maximum(w[:, None, 1], c[None, :, 1]), 0, None)
     area = np.maximum((w[:, 2] - w[:, 0]) * (w[:, 3] - w[:, 1]), 1e-6)
-    share = ix * iy / area[:, None]
+    share = intersection_areas(w, c) / area[:, None]
     d = np.abs(w[:, None, :] - c[None, :, :])
     dist = d.sum(axis=2) + np.minimum(d[:, :, 0] + d[:, :, 1], d[:, :, 2] + d[:, :, 3])
     best = np.where(share.max(axis=1) > 0, share.argmax(axis=1), dist.argmin(axis=1))

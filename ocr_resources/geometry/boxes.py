@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import numpy as np
+
 from ocr_resources.types import Box
 
 # Labels whose regions hold running text (words are read into them); figures and tables hold other things.
@@ -19,6 +21,14 @@ def iou(a: Box, b: Box) -> float:
 def inside(a: Box, b: Box) -> float:
     """Share of `a`'s area that lies inside `b` (1.0 when a is within b)."""
     return a.intersection(b) / a.area if a.area > 0 else float(b.contains_point(*a.center))
+
+
+def intersection_areas(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Areas shared by every pair of boxes of two (n, 4) arrays of (x0, y0, x1, y1): an (n, m) array; 0 where
+    two boxes do not meet."""
+    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    return np.maximum(0.0, w) * np.maximum(0.0, h)
 
 
 def union(boxes: Iterable[Box]) -> Box:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ocr_resources.geometry.boxes import TEXT_LABELS, UPRIGHT, inside, union, x_overlap, y_overlap
+from ocr_resources.geometry.boxes import TEXT_LABELS, UPRIGHT, inside, intersection_areas, union, x_overlap, y_overlap
 from ocr_resources.geometry.labels import OUTSIDE, check_labels
 from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines, order_words, rows
 from ocr_resources.geometry.paragraphs import (
@@ -67,9 +67,7 @@ def assign(words: list[Word], regions: list[Box], min_inside: float = 0.5) -> li
     r = np.array([(b.x0, b.y0, b.x1, b.y1) for b in regions], dtype=np.float64)
     r_area = np.array([b.area for b in regions], dtype=np.float64)
     a_area = np.maximum(0.0, a[:, 2] - a[:, 0]) * np.maximum(0.0, a[:, 3] - a[:, 1])
-    w = np.minimum(a[:, None, 2], r[None, :, 2]) - np.maximum(a[:, None, 0], r[None, :, 0])
-    h = np.minimum(a[:, None, 3], r[None, :, 3]) - np.maximum(a[:, None, 1], r[None, :, 1])
-    inter = np.maximum(0.0, w) * np.maximum(0.0, h)
+    inter = intersection_areas(a, r)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = inter / a_area[:, None]
     flat = a_area <= 0  # a word without area: whether the region holds its centre (as `inside`)
