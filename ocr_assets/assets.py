@@ -102,7 +102,8 @@ LOGIC_VERSIONS = {
     # beside an empty one not joined to the next; two group headings over one rule keep their own columns
     # 12: the stage hands the structure its words with their angle (turned headings were read backwards)
     # 13: the geometry engine keeps them too (sideways tables were read as upright ones)
-    "tables": "13",
+    # 14: a word trimmed of its dot leader keeps its angle (a turned heading was read as upright)
+    "tables": "14",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

@@ -295,6 +295,23 @@ def test_dot_leaders_are_stripped_from_cells_and_flagged():
     assert strip_fill("....") == ("....", False)
 
 
+def test_a_leader_trimmed_off_a_word_keeps_the_way_the_word_runs():
+    """A heading set bottom to top ("Total......", angle 90) loses its leader along its own run (the lower end
+    of the page box, where it starts, is kept) and keeps its angle, size and boldness, so the cell is still
+    read in its own orientation."""
+    from ocr_resources.tables.cells import trim_fill_words
+
+    turned = Word("Total......", Box(100, 200, 110, 310), size=9.0, bold=True, angle=90)
+    (kept,), flagged = trim_fill_words([turned])
+    assert kept.text == "Total" and kept.angle == 90 and kept.size == 9.0 and kept.bold and id(kept) in flagged
+    assert (kept.box.x0, kept.box.x1) == (100, 110) and kept.box.y1 == pytest.approx(310)
+    assert kept.box.y0 == pytest.approx(310 - 5 * 110 / 11)
+    upright = Word("Total......", Box(100, 200, 210, 210))
+    (kept,), _ = trim_fill_words([upright])
+    assert kept.angle == 0 and (kept.box.x0, kept.box.y0, kept.box.y1) == (100, 200, 210)
+    assert kept.box.x1 == pytest.approx(150)
+
+
 def value_table(c: canvas.Canvas) -> None:
     """Values set with wide gaps inside them: a mean and its ± error, a number and its unit, a count and
     its parenthesised share, an amount and its currency sign."""

@@ -4,7 +4,9 @@ keeps its ± error, its unit and its parenthesised share however wide the gaps a
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from ocr_resources.geometry.boxes import UPRIGHT, turned_box
 from ocr_resources.text.math_symbols import GREEK, SYMBOLS
 from ocr_resources.types import Box, Word
 
@@ -81,12 +83,20 @@ def trim_fill_words(line: list[Word]) -> tuple[list[Word], set[int]]:
         parts = clean.split()
         start = text.find(parts[0]) if parts[0] in text else 0
         end = text.rfind(parts[-1]) + len(parts[-1]) if parts[-1] in text else len(text)
-        per = w.box.width / max(len(text), 1)
-        word = Word(clean, Box(w.box.x0 + per * start, w.box.y0, w.box.x0 + per * max(end, start + 1), w.box.y1),
-                    w.confidence)
+        word = replace(w, text=clean, box=_run_part(w, start, max(end, start + 1)))  # angle, size, bold kept
         flagged.add(id(word))
         out.append(word)
     return out, flagged
+
+
+def _run_part(w: Word, start: int, end: int) -> Box:
+    """The box of characters `start:end` of a word, its glyphs taken as sharing its length evenly, measured
+    along the way the word runs (`Word.angle`: a turned heading's leader runs down or up the page)."""
+    turn, back = UPRIGHT.get(w.angle, (None, None))
+    box = turned_box(w.box, turn) if turn else w.box
+    per = box.width / max(len(w.text), 1)
+    part = Box(box.x0 + per * start, box.y0, box.x0 + per * end, box.y1)
+    return turned_box(part, back) if back else part
 
 
 def _numeric(text: str) -> bool:
