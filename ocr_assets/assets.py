@@ -62,7 +62,9 @@ LOGIC_VERSIONS = {
     # words; an outline number (2.1) is no value; 12: a ruled table's column headings set just above its top
     # rule are in its table box; 13: a table of turned words (words.angle) judged in its own orientation
     # 14: a figure of turned words measured in their own orientation (mostly text lines, or not)
-    "layout_regions": "14",
+    # 15: a page without a text layer the model found no region on gets one over the whole page, for OCR's
+    # words to decide (a table image)
+    "layout_regions": "15",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -87,7 +89,9 @@ LOGIC_VERSIONS = {
     # 26: turned words (words.angle) make lines in their own orientation (a chart's axis title in one line)
     # 27: a line-end hyphen kept in a joined word is the character the document wrote (U+2010 stays U+2010)
     # 28: short marks the OCR detector misses (a table's "-", a lone digit) read from the ink on text rows
-    "ocr_text": "28",
+    # 29: the whole-page region of a scan the layout model found nothing on: a table where its OCR words form
+    # a grid, else dropped
+    "ocr_text": "29",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -103,7 +107,8 @@ LOGIC_VERSIONS = {
     # 12: the stage hands the structure its words with their angle (turned headings were read backwards)
     # 13: the geometry engine keeps them too (sideways tables were read as upright ones)
     # 14: a word trimmed of its dot leader keeps its angle (a turned heading was read as upright)
-    "tables": "14",
+    # 15: the whole-page region of a scan the layout model found nothing on, where its OCR words form a grid
+    "tables": "15",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

@@ -79,7 +79,7 @@ class PerfectReader(TextRecognizer):
         return [OcrResult(" ".join(w.text for w in words), words, 0.95) for _ in images]
 
 
-def _run_scan(tmp_path: Path, draw) -> ResultStore:
+def _run_scan(tmp_path: Path, draw, detector: LayoutDetector | None = None) -> ResultStore:
     folder = tmp_path / "inbox" / "box"
     folder.mkdir(parents=True)
     pdf, words = _image_only_pdf(draw)
@@ -93,7 +93,7 @@ def _run_scan(tmp_path: Path, draw) -> ResultStore:
 
     run("source_documents", lambda ctx: stages.source_documents(ctx, folder))
     run("rendered_pages", lambda ctx: stages.rendered_pages(ctx, 144))
-    run("layout_regions", lambda ctx: stages.layout_regions(ctx, FigureOver()))
+    run("layout_regions", lambda ctx: stages.layout_regions(ctx, detector or FigureOver()))
     run("ocr_text", lambda ctx: stages.ocr_text(ctx, PerfectReader(words)))
     run("tables", lambda ctx: stages.tables(ctx, GeometryTableRecognizer(EngineSettings("table", "geometry"))))
     return store
@@ -126,6 +126,37 @@ def test_a_ruled_scanned_table_called_a_figure_is_a_table(tmp_path: Path):
     assert store.query("SELECT label FROM texts WHERE region_no IS NOT NULL")[0]["label"] == "table"
     markdown = _markdown(store)
     assert markdown.count("Austria") == 0 and markdown.count("13.1") == 1 and "| South |" in markdown
+
+
+class NothingFound(LayoutDetector):
+    """Finds no region at all (what the offline model does with some table images)."""
+
+    def __init__(self):
+        self.batch_size = 1
+        self.identity = ModelIdentity("fake_layout", "none", "1")
+
+    def detect(self, images):
+        return [[] for _ in images]
+
+
+def test_a_table_image_the_layout_model_found_nothing_on_is_a_table(tmp_path: Path):
+    store = _run_scan(tmp_path, unruled_table, NothingFound())
+    region = store.query("SELECT label, model_label, x0, y0 FROM regions")  # the whole page, for OCR to decide
+    assert region == [{"label": "text", "model_label": None, "x0": 0.0, "y0": 0.0}]
+    rows = store.query("SELECT label, label_reason FROM texts WHERE region_no IS NOT NULL")
+    assert rows == [{"label": "table", "label_reason":
+                     "grid of 5 x 3 (aligned OCR words) on a page the layout model found no region on"}]
+    cells = {(c["row_no"], c["col_no"]): c["text"] for c in store.query("SELECT * FROM table_cells")}
+    assert cells[(1, 0)] == "Austria" and cells[(1, 2)] == "13.8"
+    markdown = _markdown(store)
+    assert markdown.count("Austria") == 1 and "| Austria |" in markdown
+
+
+def test_prose_on_a_page_the_layout_model_found_nothing_on_is_read_as_before(tmp_path: Path):
+    store = _run_scan(tmp_path, numbered_list, NothingFound())
+    assert store.query("SELECT count(*) AS n FROM tables")[0]["n"] == 0
+    assert store.query("SELECT count(*) AS n FROM texts WHERE region_no IS NOT NULL")[0]["n"] == 0
+    assert "Calculate" in _markdown(store) and "|" not in _markdown(store)
 
 
 def _sparse_table(c) -> None:

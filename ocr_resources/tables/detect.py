@@ -439,7 +439,7 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
             or not any(_share(r.box, t) >= 0.6 for t in boxes)]
 
 
-def scanned_figure_verdict(words: list[Word], box: Box) -> tuple[bool, str]:
+def scanned_figure_verdict(words: list[Word], box: Box, where: str = "in a figure region") -> tuple[bool, str]:
     """Is a figure region of a page without a text layer a table, by the OCR words whose centres lie in it,
     and why (or why not)? The decision a figure region of a digital page gets in `refine_regions` (a grid
     nobody else vouches for: dense, nearly full, numbers, white-space columns; prose rejected), taken once
@@ -451,8 +451,33 @@ def scanned_figure_verdict(words: list[Word], box: Box) -> tuple[bool, str]:
         # the region is the page's whole content (a table image, a scanned table alone on its page)
         whole, why_whole = table_verdict(held, [], box, strict=True, whole_page=True)
         if whole:
-            return True, f"{why_whole} (aligned OCR words, the page's whole content) in a figure region"
-    return ok, (f"{why} (aligned OCR words) in a figure region" if ok else f"not a table: {why}")
+            return True, f"{why_whole} (aligned OCR words, the page's whole content) {where}"
+    return ok, (f"{why} (aligned OCR words) {where}" if ok else f"not a table: {why}")
+
+
+# The reason on the region that stands for a whole page the layout model found nothing on (a page without a
+# text layer): a table image the model saw no region in is still a table once OCR shows its words form a grid.
+PAGE_REGION = ("no layout region on a page without a text layer: the whole page, a table where its OCR words "
+               "form a grid (else read as a page without regions)")
+
+
+PAGE_WHERE = "on a page the layout model found no region on"  # where its verdict says the grid is
+
+
+def page_region(regions: list[DetectedRegion], has_text_layer: bool, width: float,
+                height: float) -> list[DetectedRegion]:
+    """The page's regions, or where the model found none on a page without a text layer, one region over the
+    whole page (label "text", no model label, `PAGE_REGION` its reason) for OCR's words to decide: the text
+    stage keeps it as a table where they form a grid (`scanned_figure_verdict`, as the tables stage asks)
+    and drops it otherwise. Before OCR there are no words to judge by."""
+    if regions or has_text_layer or width <= 0 or height <= 0:
+        return regions
+    return [DetectedRegion(Box(0.0, 0.0, width, height), "text", None, None, table_reason=PAGE_REGION)]
+
+
+def is_page_region(region: dict) -> bool:
+    """A stored region row that is `page_region`'s placeholder."""
+    return region.get("model_label") is None and region.get("table_reason") == PAGE_REGION
 
 
 def _grid_like(words: list[Word]) -> bool:

@@ -230,17 +230,18 @@ def _box(r: dict[str, Any]) -> Box:
 
 def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
                  with_words: bool, with_rules: bool = False,
-                 keep: Callable[[dict[str, Any], dict[str, Any], list[Word]], bool] | None = None
-                 ) -> Iterator[dict[str, Any]]:
-    """Crop requests (one per region with one of `labels`), read a chunk of pages at a time. A page's input
-    hash covers its image, its regions of these labels and (for tables) the words they are filled with and
-    the page's ruling lines. Only pages that have such regions are live for the stage. `keep(region, page,
-    words)`: which of those regions to crop (all when None)."""
+                 keep: Callable[[dict[str, Any], dict[str, Any], list[Word]], bool] | None = None,
+                 table_reason: str | None = None) -> Iterator[dict[str, Any]]:
+    """Crop requests (one per region with one of `labels`, or whose `table_reason` is this one), read a
+    chunk of pages at a time. A page's input hash covers its image, its regions of these labels and (for
+    tables) the words they are filled with and the page's ruling lines. Only pages that have such regions
+    are live for the stage. `keep(region, page, words)`: which of those regions to crop (all when None)."""
     marks = ", ".join("?" * len(labels))
+    reason = "" if table_reason is None else " OR t.table_reason = ?"
 
     def load(read: Reader, pages: list[dict[str, Any]]) -> tuple[dict, dict, dict]:
-        regions = _by_page(ctx, read, f"SELECT * FROM regions t WHERE t.label IN ({marks})",
-                           "t.page_no, t.region_no", pages, list(labels))
+        regions = _by_page(ctx, read, f"SELECT * FROM regions t WHERE (t.label IN ({marks}){reason})",
+                           "t.page_no, t.region_no", pages, [*labels, *([table_reason] if reason else [])])
         if not regions:
             return regions, {}, {}
         words = {source: _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, [source])

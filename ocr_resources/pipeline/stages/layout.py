@@ -28,7 +28,7 @@ from ocr_resources.pipeline.stages.base import (
     _page_chunks,
     _results,
 )
-from ocr_resources.tables.detect import refine_regions
+from ocr_resources.tables.detect import page_region, refine_regions
 from ocr_resources.tables.rules import Rule
 from ocr_resources.types import DetectedRegion
 
@@ -77,6 +77,10 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
             # scan there are no words yet: the text stage checks the labels against OCR's)
             checked = checked_regions(found, page["_words"])
             found = [r for r, _ in checked]
+            # a scan the model found nothing on: the whole page, for OCR's words to decide (a table image)
+            if not found and (found := page_region([], bool(page["has_text_layer"]), page["width_pt"],
+                                                   page["height_pt"])):
+                checked = [(found[0], None)]
             boxes = [r.box for r in found]
             # The layout's own order; the text stage refines it with the words' boxes (texts.reading_order).
             order = {idx: rank for rank, idx in enumerate(reading_order(boxes, [r.label for r in found]))}

@@ -36,6 +36,7 @@ from ocr_resources.pipeline.stages.base import (
     _region_signature,
     _results,
 )
+from ocr_resources.tables.detect import PAGE_WHERE, is_page_region, scanned_figure_verdict
 from ocr_resources.text.blocks import TextBlock
 from ocr_resources.text.clean import clean_text
 from ocr_resources.text.document import BlockText, PageBlocks, finish_document
@@ -126,13 +127,19 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
 
     def page_text(page: dict[str, Any], words: list[Word], source: str, reason: str, confidence: float | None,
                   ocr_words: list[Word] | None = None, region_reasons: dict[int, str] | None = None) -> _PageText:
-        regions = page["_regions"]
-        boxes, labels = [_box(r) for r in regions], [r["label"] for r in regions]
+        scanned = source == "ocr" and not page["has_text_layer"]
+        # a page the layout model found nothing on stands as one region: the page's table where its OCR words
+        # form a grid (the tables stage asks the same), else gone (read as a page without regions)
+        verdicts = {id(r): scanned_figure_verdict(words, _box(r), PAGE_WHERE) if scanned else (False, "")
+                    for r in page["_regions"] if is_page_region(r)}
+        regions = page["_regions"] = [r for r in page["_regions"] if verdicts.get(id(r), (True,))[0]]
+        whole = {i: verdicts[id(r)][1] for i, r in enumerate(regions) if id(r) in verdicts}
+        boxes = [_box(r) for r in regions]
+        labels = ["table" if i in whole else r["label"] for i, r in enumerate(regions)]
         # labels checked against the words read (OCR's on a scan, which the layout stage did not have)
         # (on a scan, a figure whose OCR words form a grid is a table: the tables stage builds it)
-        scanned = source == "ocr" and not page["has_text_layer"]
         decided = check_labels(boxes, labels, region_words(words, boxes, labels)[0], words if scanned else None)
-        label_reasons = {i: d.reason for i, d in enumerate(decided) if d.reason}
+        label_reasons = {i: d.reason for i, d in enumerate(decided) if d.reason} | whole
         text_figures = {i: r["label_reason"] for i, r in enumerate(regions) if r.get("label_reason")
                         and r["model_label"] == "figure" and r["label"] == "text"} | {
             i: d.reason for i, d in enumerate(decided) if d.reason and d.label == "text"}
