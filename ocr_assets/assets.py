@@ -49,8 +49,9 @@ LOGIC_VERSIONS = {
     # touching a math letter in a sentence is math (a differential); 9: overlapping integral signs are \iint
     # 10: a page without a text layer records its images' resolution (pages.source_dpi); 11: turned glyphs
     # (90/180/270 degrees) joined into words along their own baseline, words.angle; 12: words.angle written
-    # (the row schema lacked it: every angle was NULL)
-    "rendered_pages": "12",
+    # (the row schema lacked it: every angle was NULL); 13: pages.drawn_areas (ink that may be drawn text, found
+    # while the pixels are at hand)
+    "rendered_pages": "13",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels

@@ -294,6 +294,17 @@ MIGRATIONS.append((
     ALTER TABLE words ADD COLUMN angle SMALLINT;
     """,
 ))
+MIGRATIONS.append((
+    15,
+    "areas of a text-layer page that may hold text drawn as graphics",
+    # pages.drawn_areas: [x0, y0, x1, y1] in points per area of ink that looks like text where the text layer
+    # has no word (text.drawn, found by the render worker from the pixels it has just rendered); [] for none,
+    # NULL where not looked for (pages without a text layer, rendered before this). The OCR stage decodes a
+    # text-layer page's image for drawn text only where this is not [].
+    """
+    ALTER TABLE pages ADD COLUMN drawn_areas DOUBLE[][];
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -16,6 +16,9 @@ from reportlab.pdfgen import canvas
 
 from ocr_assets.samples import _font
 from ocr_resources.engines import EngineSettings, engine_class
+from ocr_resources.pipeline.page_store import PageStore, stored_gray
+from ocr_resources.pipeline.render import RenderTask, render_chunk
+from ocr_resources.store import ResultStore
 from ocr_resources.text.drawn import drawn_text_areas
 from ocr_resources.text.source import DRAWN
 from ocr_resources.types import Box
@@ -120,3 +123,43 @@ def test_drawn_text_is_read_once_with_its_source(tmp_path, ppocr):
     assert any(r["label"] == "title" and "SKILLS" in r["text"] and "committee" in r["text"] for r in rows)
     body = [r for r in rows if "annual meeting" in r["text"]]
     assert body[0]["text_source"] == "text_layer"
+
+
+def test_the_stored_grey_page_is_what_the_page_store_decodes():
+    # the render worker's grey (no PNG decode) must be OpenCV's decode of the stored PNG, pixel for pixel
+    rng = np.random.default_rng(7)
+    image = Image.fromarray(rng.integers(0, 256, (256, 256, 3), dtype=np.uint8), "RGB")
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    decoded = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert np.array_equal(stored_gray(image), decoded)
+
+
+def test_the_render_worker_finds_the_drawn_areas_the_ocr_stage_would(tmp_path):
+    # the areas stored with the page are drawn_text_areas of the stored page image and its text-layer words
+    pdf = tmp_path / "drawn.pdf"
+    pdf.write_bytes(drawn_page())
+    page = render_chunk(RenderTask("d", str(pdf), [1], 144, str(tmp_path / "pages")))[0]
+    gray = PageStore(tmp_path / "pages").open_gray(page.image_path)
+    expected = drawn_text_areas(gray, 144, [Box(*w[1:5]) for w in page.words], [])
+    assert len(expected) == 2 and page.drawn_areas == [(b.x0, b.y0, b.x1, b.y1) for b in expected]
+
+
+def body_page() -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica", 11)
+    for k, line in enumerate(BODY):
+        c.drawString(72, H - 300 - 16 * k, line)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_a_page_without_drawn_text_is_not_decoded_by_the_ocr_stage(tmp_path, ppocr, monkeypatch):
+    decoded = []  # counts, and reads as before: the stage must not need the pixels of this page
+    open_gray = PageStore.open_gray
+    monkeypatch.setattr(PageStore, "open_gray", lambda self, rel: decoded.append(rel) or open_gray(self, rel))
+    rows = run_text(tmp_path, body_page(), [(Box(60, 290, 560, 350), "text")], ppocr)
+    assert decoded == [] and rows and all(r["text_source"] == "text_layer" for r in rows)
+    assert ResultStore(tmp_path / "ocr.duckdb").query("SELECT drawn_areas FROM pages") == [{"drawn_areas": []}]

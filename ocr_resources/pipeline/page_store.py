@@ -45,3 +45,18 @@ class PageStore:
         if gray is None:
             raise OSError(f"cannot read page image {rel}")
         return gray
+
+
+# libpng's RGB -> grey (what `open_gray` decodes a stored page to): 0.299 / 0.587 / 0.114 in 1/32768ths, summed
+# and truncated. As a cv2.transform (float, rounded to nearest) it is the same with -16383.5/32768 added: checked
+# against OpenCV's decoder for all 2^24 colours (tests/test_drawn_text.py checks random ones).
+_PNG_GRAY = ((9797 / 32768, 19234 / 32768, 3737 / 32768, -16383.5 / 32768),)
+
+
+def stored_gray(image):
+    """An RGB page image (PIL) as `PageStore.open_gray` would read it back after `put_image`, without the
+    PNG decode: the render worker looks at the ink of the page it has just rendered."""
+    import cv2
+    import numpy as np
+
+    return cv2.transform(np.asarray(image), np.array(_PNG_GRAY))

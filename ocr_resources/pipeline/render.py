@@ -15,11 +15,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ocr_resources.pipeline import page_box
-from ocr_resources.pipeline.page_store import PageStore
+from ocr_resources.pipeline.page_store import PageStore, stored_gray
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
+from ocr_resources.text.drawn import drawn_text_areas
 from ocr_resources.text.pdf_chars import PdfChar, char_angle, chars_to_words
 from ocr_resources.text.pdf_math import FormulaRecord, may_hold_math, text_layer_formulas
+from ocr_resources.types import Box
 
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
 MAX_PAGE_PIXELS = 40_000_000  # ~A0 at 144 dpi; larger pages render at a lower dpi (120 MB as RGB)
@@ -59,6 +61,9 @@ class RenderedPage:
     warning: str | None = None  # rendered, but worth knowing (downscaled, blank, a repaired page box)
     text_only: str | None = None  # why the page could not be rendered; its text layer is kept, on a blank image
     source_dpi: float | None = None  # a page without a text layer drawn as image(s): their pixels per inch
+    # a text-layer page: areas (points) of ink that looks like text where the text layer has no word, found
+    # while its pixels are at hand (`drawn_text_areas`, nothing else left out); None: not looked for
+    drawn_areas: list[tuple[float, float, float, float]] | None = None
 
 
 @dataclass
@@ -317,6 +322,9 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                 out.warning = warning
                 out.formulas = formulas
                 out.source_dpi = None if digital else source_image_dpi(page, width_pt, height_pt)
+                if digital:  # so the OCR stage decodes this page's image only where it may hold drawn text
+                    areas = drawn_text_areas(stored_gray(image), dpi, [Box(*w[1:5]) for w in words], [])
+                    out.drawn_areas = [(b.x0, b.y0, b.x1, b.y1) for b in areas]
                 del image
                 page.close()
                 yield out

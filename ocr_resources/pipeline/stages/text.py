@@ -278,6 +278,10 @@ def _requests(ctx: StageContext, page: dict[str, Any]) -> list:
     requests = source_plan(page["_words"], boxes, labels, Box(0, 0, page["width_pt"], page["height_pt"]))
     if requests and requests[0].whole_page:
         return requests
+    if page.get("drawn_areas") == []:
+        # the render worker found no drawn text on the page with only the text layer's words cleared; the areas
+        # left out here clear more ink, so the page image need not be decoded (None: not looked for, decoded)
+        return requests
     gray = ctx.page_store.open_gray(page["image_path"])
     return requests + drawn_requests(gray, page["dpi"], page["_words"], boxes, labels, requests)
 
