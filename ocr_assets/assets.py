@@ -91,8 +91,9 @@ LOGIC_VERSIONS = {
     # 27: a line-end hyphen kept in a joined word is the character the document wrote (U+2010 stays U+2010)
     # 28: short marks the OCR detector misses (a table's "-", a lone digit) read from the ink on text rows
     # 29: the whole-page region of a scan the layout model found nothing on: a table where its OCR words form
-    # a grid, else dropped
-    "ocr_text": "29",
+    # a grid, else dropped; 30: a right-to-left line's words ordered by where each ends (an OCR box reaching back
+    # over the words before it)
+    "ocr_text": "30",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

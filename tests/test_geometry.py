@@ -119,6 +119,16 @@ def test_right_to_left_words_and_embedded_left_to_right_run():
     assert [w.text for w in order_words(words, rtl=True)] == ["البرمجة", "بلغة", "Python", "R"]
 
 
+def test_right_to_left_word_whose_box_reaches_back_over_the_words_before_it():
+    # OCR joined "فروش" with a slash bidi drew right of "کل": its box runs from its own ink (x 10-40) to
+    # the right edge of the first word; read by where each word ends, the line keeps its order
+    words = [Word("تولید/", Box(70, 0, 100, 10)), Word("کل", Box(50, 0, 65, 10)),
+             Word("فروش/", Box(10, 0, 100, 10)), Word("داخلی", Box(-30, 0, 5, 10))]
+    assert [w.text for w in order_words(words, rtl=True)] == ["تولید/", "کل", "فروش/", "داخلی"]
+    line = lines(words)[0]
+    assert line.rtl and line.text == "تولید/ کل فروش/ داخلی"
+
+
 def test_captions_sit_before_their_figure_and_table():
     boxes = [Box(50, 100, 300, 300), Box(50, 305, 300, 318), Box(50, 400, 300, 412), Box(50, 415, 300, 600)]
     labels = ["figure", "caption", "caption", "table"]

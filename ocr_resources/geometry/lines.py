@@ -186,7 +186,10 @@ def order_words(words: list[Word], rtl: bool) -> list[Word]:
     left-to-right words inside them (a name, a formula) keeps its own left-to-right order."""
     if not rtl:
         return sorted(words, key=lambda w: w.box.x0)
-    ordered = sorted(words, key=lambda w: -w.box.x1)
+    # By the left edge, where a right-to-left word ends: an OCR word joined with a neutral mark (a slash, a
+    # comma) that bidi drew elsewhere has a box reaching right over the words before it (Tesseract's
+    # "فروش/" over "تولید/ کل"), so its right edge would put it first; its left edge is its own ink.
+    ordered = sorted(words, key=lambda w: (-w.box.x0, -w.box.x1))
     dirs = [direction(w.text) for w in ordered]
     out: list[Word] = []
     i = 0
