@@ -92,8 +92,9 @@ LOGIC_VERSIONS = {
     # 28: short marks the OCR detector misses (a table's "-", a lone digit) read from the ink on text rows
     # 29: the whole-page region of a scan the layout model found nothing on: a table where its OCR words form
     # a grid, else dropped; 30: a right-to-left line's words ordered by where each ends (an OCR box reaching back
-    # over the words before it)
-    "ocr_text": "30",
+    # over the words before it); 31: furniture does not read OCR ink heights as type sizes (small or larger
+    # only beyond what capitals and descenders make)
+    "ocr_text": "31",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

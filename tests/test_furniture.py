@@ -232,3 +232,45 @@ def test_a_sentence_repeated_at_the_foot_of_every_page_is_furniture():
     assert furniture_pattern("© Copyright IBM Corp. 2014. All rights reserved.") == "copyright line"
     assert furniture_pattern("(c) 2020 Elsevier Ltd.") == "copyright line"
     assert furniture_pattern("The copyright of the images stays with their authors, who were asked.") is None
+
+
+def ocr_line(text: str, y: float, height: float, size: float | None = None) -> list[Word]:
+    """A line as OCR gives it: ink-tight word boxes, no font size (unless `size`: a text layer's words)."""
+    words, x = [], 72.0
+    for t in text.split():
+        words.append(Word(t, Box(x, y, x + 5.5 * len(t), y + height), 0.95, size))
+        x += 5.5 * len(t) + 3.0
+    return words
+
+
+def scanned_page(foot: str, foot_height: float, size: float | None = None) -> list[Word]:
+    words = []
+    y = 100.0
+    for _ in range(3):
+        for line in BODY:
+            words += ocr_line(line, y, 10.0, size)
+            y += 13.0
+        y += 9.0
+    return words + ocr_line(foot, 800.0, foot_height, size and size * foot_height / 10.0)
+
+
+def test_on_a_scan_ink_heights_are_not_type_sizes():
+    """OCR's word boxes hug the ink: a line in capitals stands about 0.7 of a mixed line's height in the same
+    font. A receipt's last line in capitals below the items is not 'small type' (it stays text), and a
+    footer the layout model labels is not 'set larger than the body' for a few tenths of ink. The same
+    heights as a text layer's font sizes still count."""
+    closing = "GOODS SOLD ARE NOT RETURNABLE, THANK YOU"
+    results, rows = finished(scanned_page(closing, 7.8))
+    assert holding(results, "GOODS SOLD").label == "text"
+    assert "GOODS SOLD ARE NOT RETURNABLE" in render(rows)
+    results, _ = finished(scanned_page(closing, 7.8, size=10.0))  # 7.8-pt type: small and apart
+    assert holding(results, "GOODS SOLD").label == "footer"
+
+    journal = "Global Study on Legal Aid - Global Report"
+    region = [(Box(60, 795, 400, 815), "footer")]
+    results, rows = finished(scanned_page(journal, 11.5), region)
+    foot = holding(results, "Global Study")
+    assert foot.label == "footer" and "label" in foot.reason, (foot.label, foot.reason)
+    assert "Global Study" not in render(rows)
+    results, _ = finished(scanned_page(journal, 11.5, size=10.0), region)  # 11.5-pt type: larger, a title
+    assert holding(results, "Global Study").label != "footer"

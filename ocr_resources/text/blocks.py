@@ -21,6 +21,7 @@ class TextBlock:
     lines: int = 1
     form_row: bool = False  # a form's label with its value
     figure_labels: bool = False  # a chart's or drawing's labels (never a heading)
+    ink_size: bool = False  # `size` measured from OCR ink boxes (line heights), not a font size
 
     @property
     def words(self) -> int:

@@ -62,8 +62,9 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
             size, bold = block_font(block)
             row.append(BlockText(block, block.label, text, size, bold))
             if block.label not in ("table", "figure"):
+                ink = bool(block.words) and not any(w.size for w in block.words)  # OCR words: no font size
                 flat.append(TextBlock(page.page_no, page.width, page.height, block.box, block.label, text, size, bold,
-                                      max(1, len(block.lines)), block.form_row, block.figure_labels))
+                                      max(1, len(block.lines)), block.form_row, block.figure_labels, ink))
                 where.append((pi, bi))
         results.append(row)
     n_own = len(flat)

@@ -96,6 +96,11 @@ def _band(b: TextBlock) -> str | None:
 # on the page alone may be a footnote, and a footnote is text).
 _WEIGHTS = {"label": 3, "pattern": 3, "repeated": 3, "small": 2, "beside furniture": 2, "apart": 1}
 NEEDED = 3
+# Type measured from OCR ink (`TextBlock.ink_size`) differs from the body's by the letters a line holds, not
+# only its font: capitals without descenders stand about 0.7 of a mixed line's height, a line of digits or
+# with brackets taller. Only a difference beyond that is evidence (small) or a veto (set larger).
+SMALL, LARGER, LARGER_PAGE_NO = 0.9, 1.1, 1.3
+INK_SMALL, INK_LARGER, INK_LARGER_PAGE_NO = 0.7, 1.4, 1.6
 _FOOTNOTE = re.compile(r"^(?:\d{1,2}|[*†‡§¶a-z])(?:\s|[.)]?\s*[A-Z])")
 
 
@@ -214,7 +219,8 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         evidence.append("repeated")
     if beside:
         evidence.append("beside furniture")
-    small = b.size is not None and body is not None and b.size <= 0.9 * body
+    ink = b.ink_size
+    small = b.size is not None and body is not None and b.size <= (INK_SMALL if ink else SMALL) * body
     if small:
         evidence.append("small")
     if where is not None and _apart(i, where, by_page[b.page_no], blocks):
@@ -225,7 +231,8 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
     elif b.lines > 3 or len(text.split()) > MAX_WORDS:
         veto = "too long"
     elif b.size is not None and body is not None and (
-            b.size > (1.3 if pattern == "page number" else 1.1) * body):
+            b.size > ((INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO) if pattern == "page number"
+                      else (INK_LARGER if ink else LARGER)) * body):
         veto = "set larger than the body text"
     elif not small and _in_flow(i, where, by_page[b.page_no], blocks, body):
         veto = "in the flow of the body text"

@@ -508,10 +508,12 @@ def _stored_blocks(ctx: StageContext, document_id: str, exclude: set[int]) -> li
     """Text rows already stored for the document's other pages (kept from an earlier run): context for
     repetition and type sizes when only some pages are recomputed."""
     rows = ctx.store.query(
-        "SELECT t.page_no, t.label, t.text, t.x0, t.y0, t.x1, t.y1, t.font_size, t.bold, p.width_pt, p.height_pt"
+        "SELECT t.page_no, t.label, t.text, t.x0, t.y0, t.x1, t.y1, t.font_size, t.bold, t.text_source,"
+        " p.width_pt, p.height_pt"
         " FROM texts t JOIN pages p USING (container_id, document_id, page_no)"
         " WHERE t.container_id = ? AND t.document_id = ? AND t.x0 IS NOT NULL AND t.label NOT IN ('table', 'figure')",
         [ctx.container_id, document_id])
     return [TextBlock(r["page_no"], r["width_pt"], r["height_pt"], Box(r["x0"], r["y0"], r["x1"], r["y1"]), r["label"],
-                      r["text"] or "", r["font_size"], bool(r["bold"]), max(1, (r["text"] or "").count("\n") + 1))
+                      r["text"] or "", r["font_size"], bool(r["bold"]), max(1, (r["text"] or "").count("\n") + 1),
+                      ink_size=r["text_source"] == "ocr")  # OCR's sizes are its ink heights
             for r in rows if r["page_no"] not in exclude]
