@@ -18,6 +18,11 @@ Types (olmOCR-bench's published classes, written anew here):
 - table: a truth cell's nearest non-empty neighbour up, down, left or right, or its column heading, in a
   Markdown pipe table or an HTML table of the output; plain text has no table and fails.
 - baseline: the output has text and no long repeated garbage (one per document).
+- spacing: three consecutive words of a truth sentence (letters only) are three words in the output, spaced
+  where the truth spaces them: a word split inside ("becam e", a low-resolution scan's letter gap) or two joined
+  ("leadingto", "CompositionofthepretrainingdataforOLMo2", a text layer without spaces) fails it, a misread
+  letter does not (the letters match fuzzily, the spaces exactly, give or take a character). Prose of Markdown
+  truths (docling and its twins) and of scans (scanned, scanned_lowres).
 
 Matching, the same for every tool: both sides go through `norm` (Markdown and HTML markup out, NFKC, quotes
 and dashes folded, line-end hyphens joined, whitespace collapsed, lower case). A text is found when
@@ -45,7 +50,7 @@ from eval.datasets import docbank_words, is_docbank_placeholder
 from eval.text_metrics import block_occurrences, normalize, strip_inline
 
 CACHE = Path(__file__).resolve().parent / "cache" / "checks"
-TYPES = ("present", "absent", "order", "table", "baseline")
+TYPES = ("present", "absent", "order", "table", "baseline", "spacing")
 
 FUZZY = 90.0  # partial_ratio / ratio (0-100) at which a text or a cell counts as found
 CONTAINED = 80.0  # a band line the truth matches this well is the truth's own text: never an absent check
@@ -54,6 +59,7 @@ SENTENCE_WORDS = (5, 30)  # present/order texts: long enough to be distinctive, 
 SNIPPET_WORDS = 12  # an order check's end of a long sentence (before) or start of one (after)
 RECEIPT_WORDS = 3  # receipt lines are short; three words still say which line it is
 MAX_PRESENT, MAX_ABSENT, MAX_ORDER = 10, 10, 6  # per document, evenly spaced over the candidates
+SPACING_WORDS, MAX_SPACING = 3, 10  # spacing checks: words per check, checks per document
 MAX_TABLE_PER_TABLE, MAX_TABLE = 6, 24
 MAX_CELL_CHARS = 80  # a longer "cell" is a note or title line that a stream extractor put in the grid
 HEADING_ROWS = 3  # a column heading sits in the first rows of the table
@@ -444,6 +450,33 @@ def _present(paragraphs: list[Paragraph], min_words: int, prose: bool) -> list[d
     return _spread(found, MAX_PRESENT)
 
 
+_LETTERS = re.compile(r"^[^\W\d_]+$")
+
+
+def _spacing(paragraphs: list[Paragraph], corpus: str) -> list[dict]:
+    """Runs of SPACING_WORDS words of letters only (no punctuation or digits, whose spacing conventions differ),
+    one at least five letters long, from the truth's prose sentences, each once in the truth."""
+    seen, found = set(), []
+    for p in paragraphs:
+        if not p.prose:
+            continue
+        for sentence in _sentences(p.text):
+            if not _usable(sentence, SENTENCE_WORDS[0], True):
+                continue
+            words = _words(sentence)
+            for k in range(0, len(words) - SPACING_WORDS + 1, SPACING_WORDS):
+                run = words[k:k + SPACING_WORDS]
+                if not all(_LETTERS.match(w) for w in run) or max(map(len, run)) < 5:
+                    continue
+                text = " ".join(run)
+                key = norm(text)
+                if key not in seen and len(re.findall(rf"(?<!\S){re.escape(key)}(?!\S)", corpus)) == 1:
+                    seen.add(key)
+                    found.append({"type": "spacing", "text": text})
+                    break  # one run a sentence: the checks spread over the page
+    return _spread(found, MAX_SPACING)
+
+
 def _snippet(paragraph: str, end: bool) -> str:
     """The paragraph's last (end=True) or first sentence, cut to the word limit from that side."""
     sentences = _sentences(paragraph) or [paragraph]
@@ -575,6 +608,8 @@ def generate(set_name: str, pdf: Path, truth: Path, dropped: Counter | None = No
         min_words, prose = (RECEIPT_WORDS, False) if kind == "receipt" else (SENTENCE_WORDS[0], True)
         checks += _present(paragraphs, min_words, prose)
         checks += _order(paragraphs, corpus, min_words, prose)
+        if kind in ("markdown", "text"):
+            checks += _spacing(paragraphs, corpus)
         if kind in ("markdown", "docbank"):
             band_words = docbank_band_words(truth) if kind == "docbank" else None
             checks += _absent(kind, pdf, truth, corpus, _prepared(rendering).lines, band_words)
@@ -702,6 +737,8 @@ class Prepared:
     text: str  # norm() of the whole output
     lines: set[str]  # norm() of each line outside tables
     tables: tuple  # grids of norm_cell() texts
+    squeezed: str  # `text` without its spaces
+    spaces: frozenset  # positions in `squeezed` that a space preceded
 
 
 @lru_cache(maxsize=8)
@@ -712,7 +749,26 @@ def _prepared(markdown: str) -> Prepared:
     tables = tuple(tuple(tuple(norm_cell(v) for v in row) for row in grid) for grid in grids)
     outside = _HTML_TABLE.sub("\n", markdown)
     lines = {norm(line) for line in outside.splitlines() if line.strip() and not line.lstrip().startswith("|")}
-    return Prepared(norm(markdown), lines - {""}, tables)
+    text = norm(markdown)
+    squeezed, spaces = [], set()
+    for k, token in enumerate(text.split(" ")):
+        if k:
+            spaces.add(sum(map(len, squeezed)))
+        squeezed.append(token)
+    return Prepared(text, lines - {""}, tables, "".join(squeezed), frozenset(spaces))
+
+
+def _spaced(text: str, out: Prepared) -> bool:
+    """The words of `text` found in the output (letters fuzzily, FUZZY) with a space at each of their
+    boundaries and nowhere else inside (a character either way)."""
+    words = norm(text).split()
+    target = "".join(words)
+    hit = fuzz.partial_ratio_alignment(target, out.squeezed, score_cutoff=FUZZY)
+    if hit is None:
+        return False
+    bounds = [sum(map(len, words[:k])) for k in range(1, len(words))]
+    inner = [s - hit.dest_start for s in out.spaces if hit.dest_start < s < hit.dest_end]
+    return len(inner) == len(bounds) and all(abs(a - b) <= 1 for a, b in zip(sorted(inner), bounds, strict=True))
 
 
 # -- scoring -------------------------------------------------------------------------------------------------
@@ -802,6 +858,8 @@ def score(check: dict, markdown: str) -> bool:
         return bool(before) and bool(after) and min(before) < max(after)
     if kind == "table":
         return _table_pass(check, out.tables)
+    if kind == "spacing":
+        return _spaced(check["text"], out)
     raise ValueError(f"unknown check type {kind!r}")
 
 
@@ -840,7 +898,7 @@ def set_documents(set_name: str, shared: Path | None = None) -> list[tuple[Path,
     if set_name == "icdar":
         return sorted(pairs(root / "corpus" / "icdar2013", ".tables.json")
                       + pairs(bench / "icdar2013", ".tables.json"), key=lambda d: d[0].stem)
-    if set_name == "scanned":
+    if set_name in ("scanned", "scanned_lowres"):  # the low-resolution pages keep the scans' truth
         extra = pairs(root / "corpus" / "docling", ".md")
         return pairs(bench / "scanned", ".txt") + [d for d in extra if d[0].stem == "ocr_test"]
     folders = {"receipts": ("sroie_receipts", ".txt"), "docbank_digital": ("docbank_digital", ".words.json"),
@@ -851,7 +909,7 @@ def set_documents(set_name: str, shared: Path | None = None) -> list[tuple[Path,
     return pairs(bench / folder, suffix)
 
 
-SETS = ("docling", "twins", "icdar", "scanned", "receipts", "docbank_digital", "docbank_render",
+SETS = ("docling", "twins", "icdar", "scanned", "scanned_lowres", "receipts", "docbank_digital", "docbank_render",
         "tables_tabula", "tables_camelot")
 
 

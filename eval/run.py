@@ -58,7 +58,7 @@ TEDS_SETS = ("icdar", *FIXTURE_SETS)  # table sets whose truth has a grid
 DIGITAL_SPEED_SETS = ("docling", "docbank_digital", *FIXTURE_SETS)  # digital_pages_per_second: these together
 OURS = "ours"
 REPORT, TUNE = "report", "tune"
-CHECK_TYPES = ("present", "absent", "order", "table", "baseline")
+CHECK_TYPES = ("present", "absent", "order", "table", "baseline", "spacing")
 KEYS = ("digital_text_ned", "digital_word_f1", "digital_reading_order", "digital_heading_recall", "twins_text_ned",
         "twins_reading_order", "table_detection_recall", "table_cell_f1", "table_adjacency_f1",
         "scanned_word_accuracy", "scanned_pages_per_second", "nonchars")
@@ -70,7 +70,7 @@ NEW_KEYS = (
     "digital_pages_per_second",
     # unit checks (eval/checks.py, wired by `score_unit_checks`): None until checks are scored
     "checks_pass_rate", "checks_present_pass_rate", "checks_absent_pass_rate", "checks_order_pass_rate",
-    "checks_table_pass_rate",
+    "checks_table_pass_rate", "checks_spacing_pass_rate",
     # layout figures (`layout_figures`): None until a layout metric fills them
     "pages_losing_words", "table_image_detection_recall", "layout_label_agreement",
     "table_image_cell_f1", "layout_label_agreement_by_class",

@@ -316,3 +316,21 @@ def test_docbank_placeholders_of_drawn_lines_are_no_words(tmp_path):
     found, total = docbank_paragraph_counts(markdown, docbank_words(data))
     assert total and found == total
     assert {c["type"] for c in generate("docbank_digital", tmp_path / "page.pdf", truth)}
+
+
+def test_a_word_split_inside_or_two_joined_fail_spacing_not_a_misread_letter(tmp_path):
+    """The low-resolution scan's class ("becam e", "leadingto") and the text layer's missing spaces fail the
+    spacing checks; a misread letter or a line break does not."""
+    prose = ["The inspection of the site began early in the morning", "and the crew finished the survey before noon.",
+             "Their report lists every defect that was found", "along the northern wall of the building."]
+    txt = tmp_path / "scan.txt"
+    _hocr(txt, [([50, 100 + 14 * k, 500, 112 + 14 * k], t) for k, t in enumerate(prose)])
+    checks = [c for c in generate("scanned_lowres", tmp_path / "scan.pdf", txt) if c["type"] == "spacing"]
+    assert [c["text"] for c in checks] == ["The inspection of", "Their report lists"]
+    right = "\n".join(prose)
+    assert all(score(c, right) for c in checks)
+    assert all(score(c, right.replace("inspection", "inspectlon").replace("report", "rep0rt")) for c in checks)
+    assert all(score(c, right.replace(" the site", "\nthe site")) for c in checks)
+    for broken in (right.replace("inspection", "insp ection"), right.replace("The inspection", "Theinspection"),
+                   right.replace("report lists", "reportlists")):
+        assert [score(c, broken) for c in checks].count(False) == 1, broken
