@@ -44,7 +44,7 @@ def ocr():
     return engine_class("ocr", "rapidocr")(EngineSettings(role="ocr", engine="rapidocr"))
 
 
-def run_text(tmp_path: Path, pdf: bytes, regions: list[tuple[Box, str]], ocr) -> list[dict]:
+def run_text(tmp_path: Path, pdf: bytes, regions: list[tuple[Box, str]], ocr, **context) -> list[dict]:
     folder = tmp_path / "inbox" / "box"
     folder.mkdir(parents=True)
     (folder / "page.pdf").write_bytes(pdf)
@@ -57,7 +57,8 @@ def run_text(tmp_path: Path, pdf: bytes, regions: list[tuple[Box, str]], ocr) ->
     stage("source_documents", lambda c: stages.source_documents(c, folder))
     stage("rendered_pages", lambda c: stages.rendered_pages(c, dpi))
     stage("layout_regions", lambda c: stages.layout_regions(c, BoxesDetector(regions, dpi)))
-    stage("ocr_text", lambda c: stages.ocr_text(c, ocr))
+    run_stage(tmp_path, store, "box", "ocr_text", lambda c: stages.ocr_text(c, ocr), run_id="run-ocr_text",
+              **context)
     return store.query("SELECT label, text, text_source, text_source_reason FROM texts ORDER BY reading_order")
 
 

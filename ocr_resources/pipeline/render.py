@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ocr_resources.pipeline import page_box
 from ocr_resources.pipeline.page_store import PageStore, stored_gray
@@ -255,6 +256,54 @@ def page_image(path: str, page_no: int, dpi: int, max_pixels: int = MAX_PAGE_PIX
         return (image if image.mode == "RGB" else image.convert("RGB")), dpi
     finally:
         pdf.close()
+
+
+@dataclass
+class PageImage:
+    """A page rendered again (`PageImageJob`): the RGB image and the dpi used, or why there is none."""
+
+    image: Any  # PIL RGB image; None on failure
+    dpi: int
+    error: str | None = None
+
+
+@dataclass
+class PageImageJob:
+    """One page rendered again at another dpi (`page_image`) as supervised work (see `workers`): pdfium on an
+    untrusted file stays in a render worker, under its memory and time limits, so a crash or a memory bomb
+    costs this image, not the run."""
+
+    path: str
+    page_no: int
+    dpi: int
+    max_pixels: int = MAX_PAGE_PIXELS
+
+    @property
+    def units(self) -> list[int]:
+        return [self.page_no]
+
+    def run(self) -> Iterator[PageImage]:
+        try:
+            image, dpi = page_image(self.path, self.page_no, self.dpi, self.max_pixels)
+        except MemoryError:
+            yield PageImage(None, 0, "the page needs more memory than a render worker may use")
+        except Exception as exc:  # the file changed or vanished since it was rendered, a page pdfium refuses
+            yield PageImage(None, 0, f"{type(exc).__name__}: {exc}")
+        else:
+            yield PageImage(image, dpi)
+
+    def rest(self, start: int) -> PageImageJob | None:
+        return None  # one unit
+
+    def failed(self, page_no: int, reason: str, partial: Any = None) -> PageImage:
+        return PageImage(None, 0, f"rendering {reason}")
+
+
+def render_page_image(path: str, page_no: int, dpi: int, limits: Limits | None = None,
+                      max_pixels: int = MAX_PAGE_PIXELS) -> PageImage:
+    """`page_image` in a supervised render worker (one the run keeps: no start-up cost after the first)."""
+    # every result is read, so the worker ends its job healthy and is kept for the next call
+    return list(run_jobs([PageImageJob(path, page_no, dpi, max_pixels)], 1, limits))[0]
 
 
 def _is_blank(image) -> bool:

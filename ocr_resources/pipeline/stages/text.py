@@ -252,7 +252,7 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
             else:
                 reason = "no text layer" + (f"; {o.result.reader}" if o.result.reader else "")
                 result = o.result
-                if finer := _read_small_print(ctx, recognizer, page, words, result.confidence):
+                if finer := _read_small_print(ctx, recognizer, page, words, result.confidence, out):
                     words, result, why = finer
                     reason = f"{reason}; {why}"
                 docs.add(doc, page_text(page, words, "ocr", reason, result.confidence, words))
@@ -339,10 +339,11 @@ def small_print_dpi(words: list[Word], dpi: int) -> int | None:
 
 
 def _read_small_print(ctx: StageContext, recognizer: TextRecognizer, page: dict[str, Any], words: list[Word],
-                      confidence: float | None) -> tuple[list[Word], Any, str] | None:
+                      confidence: float | None, out) -> tuple[list[Word], Any, str] | None:
     """(words, OCR result, why) of a scanned page read again finer where its print is small
-    (`small_print_dpi`); None where it is not, or the finer read is not better."""
-    from ocr_resources.pipeline.render import page_image
+    (`small_print_dpi`); None where it is not, or the finer read is not better. The page is rendered again in a
+    render worker (pdfium under its limits): where that fails, a warning row says why and the first read stands."""
+    from ocr_resources.pipeline.render import render_page_image
 
     dpi = small_print_dpi(words, page["dpi"])
     if dpi is None:
@@ -352,15 +353,22 @@ def _read_small_print(ctx: StageContext, recognizer: TextRecognizer, page: dict[
     if not row:
         return None
     path = os.fsdecode(row[0]["path_bytes"]) if row[0]["path_bytes"] is not None else row[0]["source_path"]
-    try:
-        image, dpi = page_image(path, page["page_no"], dpi)
-        result = recognizer.recognize([recognizer.prepare_page(image, page.get("source_dpi"), dpi)])[0]
-    except Exception:  # the file changed or vanished since it was rendered: the first read stands
+    got = render_page_image(path, page["page_no"], dpi, ctx.limits)
+    result = None
+    if got.error is None:
+        try:
+            result = recognizer.recognize([recognizer.prepare_page(got.image, page.get("source_dpi"), got.dpi)])[0]
+        except Exception as exc:  # noqa: BLE001 - the finer read is a bonus: the first read stands
+            got.error = f"{type(exc).__name__}: {exc}"
+    if result is None:
+        out["errors"].add(_error(ctx, "ocr_text", page["document_id"], page["page_no"], "small_print",
+                                 f"small print not read again at {dpi} dpi: {got.error}; the first read stands",
+                                 "warning"))
         return None
-    finer = _ocr_words(result, {**page, "dpi": dpi}, (0, 0))
+    finer = _ocr_words(result, {**page, "dpi": got.dpi}, (0, 0))
     if not finer or (confidence is not None and (result.confidence or 0.0) < confidence):
         return None
-    return finer, result, f"small print read again at {dpi} dpi"
+    return finer, result, f"small print read again at {got.dpi} dpi"
 
 
 def _checked_page(page: dict[str, Any], ocr: list[Word], req, confidence, page_text) -> _PageText:
