@@ -64,8 +64,8 @@ LOGIC_VERSIONS = {
     # rule are in its table box; 13: a table of turned words (words.angle) judged in its own orientation
     # 14: a figure of turned words measured in their own orientation (mostly text lines, or not)
     # 15: a page without a text layer the model found no region on gets one over the whole page, for OCR's
-    # words to decide (a table image)
-    "layout_regions": "15",
+    # words to decide (a table image); 16: only on a page with images (a scan; not a blank page)
+    "layout_regions": "16",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -94,7 +94,9 @@ LOGIC_VERSIONS = {
     # a grid, else dropped; 30: a right-to-left line's words ordered by where each ends (an OCR box reaching back
     # over the words before it); 31: furniture does not read OCR ink heights as type sizes (small or larger
     # only beyond what capitals and descenders make)
-    "ocr_text": "31",
+    # 32: on a page without a text layer, a region labelled text, reference or list that holds the page's
+    # whole content is a table where its OCR words form a grid (a table image the model read otherwise)
+    "ocr_text": "32",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -111,7 +113,8 @@ LOGIC_VERSIONS = {
     # 13: the geometry engine keeps them too (sideways tables were read as upright ones)
     # 14: a word trimmed of its dot leader keeps its angle (a turned heading was read as upright)
     # 15: the whole-page region of a scan the layout model found nothing on, where its OCR words form a grid
-    "tables": "15",
+    # 16: on such a page, a region labelled text, reference or list holding the page's whole content, likewise
+    "tables": "16",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

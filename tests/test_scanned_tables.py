@@ -15,7 +15,7 @@ from ocr_resources.engines.geometry_table import GeometryTableRecognizer
 from ocr_resources.geometry.labels import check_labels
 from ocr_resources.pipeline import stages
 from ocr_resources.store import ResultStore
-from ocr_resources.tables.detect import scanned_figure_verdict, table_verdict
+from ocr_resources.tables.detect import scanned_figure_verdict, scanned_verdict, table_verdict
 from ocr_resources.text.markdown import render
 from ocr_resources.types import Box, DetectedRegion, OcrResult, Word
 from tests.stage_runner import run_stage
@@ -150,6 +150,31 @@ def test_a_table_image_the_layout_model_found_nothing_on_is_a_table(tmp_path: Pa
     assert cells[(1, 0)] == "Austria" and cells[(1, 2)] == "13.8"
     markdown = _markdown(store)
     assert markdown.count("Austria") == 1 and "| Austria |" in markdown
+
+
+class ReferenceOver(LayoutDetector):
+    """Calls the whole table a reference list (the offline model on some table images)."""
+
+    def __init__(self):
+        self.batch_size = 1
+        self.identity = ModelIdentity("fake_layout", "reference", "1")
+
+    def detect(self, images):
+        k = images[0].width / PAGE_W
+        return [[DetectedRegion(Box(40, 60, 560, 400).scaled(k), "reference", "reference", 0.7)] for _ in images]
+
+
+def test_a_table_image_the_layout_model_called_a_reference_list_is_a_table(tmp_path: Path):
+    store = _run_scan(tmp_path, _sparse_table, ReferenceOver())
+    rows = store.query("SELECT label, label_reason FROM texts WHERE region_no IS NOT NULL")
+    assert rows == [{"label": "table", "label_reason":
+                     "grid of 7 x 4 (aligned OCR words, the page's whole content) in a reference region"}]
+    cells = {(c["row_no"], c["col_no"]): c["text"] for c in store.query("SELECT * FROM table_cells")}
+    assert cells[(0, 0)] == "Pollutant" and cells[(2, 2)] == "2 000"
+    # a reference region beside other text on the page is left to the layout model
+    words = _page(_sparse_table)[2]
+    other = [Word(f"line{i}", Box(72, 500 + 14 * i, 300, 510 + 14 * i)) for i in range(40)]
+    assert not scanned_verdict(words + other, Box(40, 60, 560, 400), "reference")[0]
 
 
 def test_prose_on_a_page_the_layout_model_found_nothing_on_is_read_as_before(tmp_path: Path):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from ocr_resources.geometry.boxes import UPRIGHT, turned_box, union
 from ocr_resources.geometry.lines import Line, lines
-from ocr_resources.tables.detect import scanned_figure_verdict
+from ocr_resources.tables.detect import RELABEL, scanned_verdict
 from ocr_resources.types import Box, Word
 
 # A figure is text when, over the extent of its text (the box round its lines: a photographed receipt's
@@ -82,12 +82,13 @@ def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
     """The decided label of each region, given the words each one holds (`owned`, as `geometry.page.assign`
     gives them: a word goes to the innermost region). A figure whose area is mostly text lines is text.
     `ocr_words`: all the words of a page without a text layer, read after the layout stage ran; a figure
-    whose OCR words form a grid is then a table (`tables.detect.scanned_figure_verdict`, which the tables
+    whose OCR words form a grid is then a table, and so is a region labelled otherwise that holds the page's
+    whole content where they do (a table image; `tables.detect.scanned_verdict`, which the tables
     stage asks too), before it could be taken for text lines; a formula whose OCR words are prose is text."""
     out: list[LabelDecision] = []
     for region, label, words in zip(regions, labels, owned, strict=True):
-        if label == "figure" and words and ocr_words:
-            ok, why = scanned_figure_verdict(ocr_words, region)
+        if label in RELABEL and words and ocr_words:
+            ok, why = scanned_verdict(ocr_words, region, label)
             if ok:
                 out.append(LabelDecision("table", why))
                 continue

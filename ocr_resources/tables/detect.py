@@ -439,15 +439,34 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
             or not any(_share(r.box, t) >= 0.6 for t in boxes)]
 
 
-def scanned_figure_verdict(words: list[Word], box: Box, where: str = "in a figure region") -> tuple[bool, str]:
+def scanned_verdict(words: list[Word], box: Box, label: str, page_region: bool = False) -> tuple[bool, str]:
+    """Is a region of a page without a text layer a table, by the page's OCR `words`, and why (or why not)?
+    A figure (or `page_region`'s whole page) as `scanned_figure_verdict`; a region labelled otherwise that
+    may be a table (`RELABEL`: text, reference, list) only where it holds the page's whole content (a table
+    image the model read as a reference list). The text stage (the region's label) and the tables stage (its
+    structure) both ask this, so they agree."""
+    if page_region:
+        return scanned_figure_verdict(words, box, PAGE_WHERE)
+    if label == "figure":
+        return scanned_figure_verdict(words, box)
+    if label in RELABEL and words:
+        return scanned_figure_verdict(words, box, f"in a {label} region", whole_only=True)
+    return False, f"not a table: a {label} region"
+
+
+def scanned_figure_verdict(words: list[Word], box: Box, where: str = "in a figure region",
+                           whole_only: bool = False) -> tuple[bool, str]:
     """Is a figure region of a page without a text layer a table, by the OCR words whose centres lie in it,
     and why (or why not)? The decision a figure region of a digital page gets in `refine_regions` (a grid
     nobody else vouches for: dense, nearly full, numbers, white-space columns; prose rejected), taken once
-    OCR has read the page: the layout stage ran before there were words. The text stage (the region's
-    label) and the tables stage (its structure) both ask this, so they agree."""
+    OCR has read the page: the layout stage ran before there were words. `whole_only`: only where the region
+    holds the page's whole content."""
     held = _inside(words, box)
+    whole = len(held) >= WHOLE_PAGE * len(words)
+    if whole_only and not whole:
+        return False, "not a table: not the page's whole content"
     ok, why = table_verdict(held, [], box, strict=True)
-    if not ok and len(held) >= WHOLE_PAGE * len(words):
+    if not ok and whole:
         # the region is the page's whole content (a table image, a scanned table alone on its page)
         whole, why_whole = table_verdict(held, [], box, strict=True, whole_page=True)
         if whole:
@@ -464,13 +483,13 @@ PAGE_REGION = ("no layout region on a page without a text layer: the whole page,
 PAGE_WHERE = "on a page the layout model found no region on"  # where its verdict says the grid is
 
 
-def page_region(regions: list[DetectedRegion], has_text_layer: bool, width: float,
-                height: float) -> list[DetectedRegion]:
-    """The page's regions, or where the model found none on a page without a text layer, one region over the
-    whole page (label "text", no model label, `PAGE_REGION` its reason) for OCR's words to decide: the text
-    stage keeps it as a table where they form a grid (`scanned_figure_verdict`, as the tables stage asks)
-    and drops it otherwise. Before OCR there are no words to judge by."""
-    if regions or has_text_layer or width <= 0 or height <= 0:
+def page_region(regions: list[DetectedRegion], scan: bool, width: float, height: float) -> list[DetectedRegion]:
+    """The page's regions, or where the model found none on a `scan` (a page without a text layer whose
+    content is a picture: not a blank page), one region over the whole page (label "text", no model label,
+    `PAGE_REGION` its reason) for OCR's words to decide: the text stage keeps it as a table where they form a
+    grid (`scanned_verdict`, as the tables stage asks) and drops it otherwise. Before OCR there are no words
+    to judge by."""
+    if regions or not scan or width <= 0 or height <= 0:
         return regions
     return [DetectedRegion(Box(0.0, 0.0, width, height), "text", None, None, table_reason=PAGE_REGION)]
 
@@ -478,6 +497,12 @@ def page_region(regions: list[DetectedRegion], has_text_layer: bool, width: floa
 def is_page_region(region: dict) -> bool:
     """A stored region row that is `page_region`'s placeholder."""
     return region.get("model_label") is None and region.get("table_reason") == PAGE_REGION
+
+
+def region_verdict(words: list[Word], region: dict) -> tuple[bool, str]:
+    """`scanned_verdict` for a stored region row of a page without a text layer."""
+    return scanned_verdict(words, Box(region["x0"], region["y0"], region["x1"], region["y1"]), region["label"],
+                           is_page_region(region))
 
 
 def _grid_like(words: list[Word]) -> bool:

@@ -231,17 +231,22 @@ def _box(r: dict[str, Any]) -> Box:
 def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
                  with_words: bool, with_rules: bool = False,
                  keep: Callable[[dict[str, Any], dict[str, Any], list[Word]], bool] | None = None,
-                 table_reason: str | None = None) -> Iterator[dict[str, Any]]:
-    """Crop requests (one per region with one of `labels`, or whose `table_reason` is this one), read a
-    chunk of pages at a time. A page's input hash covers its image, its regions of these labels and (for
-    tables) the words they are filled with and the page's ruling lines. Only pages that have such regions
-    are live for the stage. `keep(region, page, words)`: which of those regions to crop (all when None)."""
-    marks = ", ".join("?" * len(labels))
-    reason = "" if table_reason is None else " OR t.table_reason = ?"
+                 scanned_labels: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+    """Crop requests (one per region with one of `labels`, or of `scanned_labels` on a page without a text
+    layer), read a chunk of pages at a time. A page's input hash covers its image, its regions of these
+    labels and (for tables) the words they are filled with and the page's ruling lines. Only pages that have
+    such regions are live for the stage. `keep(region, page, words)`: which of those regions to crop (all
+    when None)."""
+    wanted = (*labels, *scanned_labels)
+    marks = ", ".join("?" * len(wanted))
 
     def load(read: Reader, pages: list[dict[str, Any]]) -> tuple[dict, dict, dict]:
-        regions = _by_page(ctx, read, f"SELECT * FROM regions t WHERE (t.label IN ({marks}){reason})",
-                           "t.page_no, t.region_no", pages, [*labels, *([table_reason] if reason else [])])
+        regions = _by_page(ctx, read, f"SELECT * FROM regions t WHERE t.label IN ({marks})",
+                           "t.page_no, t.region_no", pages, list(wanted))
+        if scanned_labels:  # (the words are read only for pages left with regions)
+            scans = {p["page_no"] for p in pages if not p["has_text_layer"]}
+            regions = {no: kept for no, rows in regions.items()
+                       if (kept := [r for r in rows if r["label"] in labels or no in scans])}
         if not regions:
             return regions, {}, {}
         words = {source: _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, [source])

@@ -23,7 +23,7 @@ from ocr_resources.pipeline.stages.base import (
     _results,
 )
 from ocr_resources.tables.cells import plain_math
-from ocr_resources.tables.detect import PAGE_REGION, is_page_region, scanned_figure_verdict
+from ocr_resources.tables.detect import RELABEL, region_verdict
 from ocr_resources.tables.structure import in_reading_order
 from ocr_resources.types import Box, TableCrop, TableStructure, Word
 
@@ -55,12 +55,11 @@ def table_html(structure: TableStructure) -> str:
 def _is_table(region: dict[str, Any], page: dict[str, Any], words: list[Word]) -> bool:
     """A table region, or a figure region of a page without a text layer whose OCR words form a grid (the
     text stage labelled its text row a table by the same verdict: the layout stage had no words there), or
-    on such a page the region standing for the whole page where the layout model found none."""
+    on such a page a region labelled otherwise that is the page's whole table, or the region standing for the
+    whole page where the layout model found none (`tables.detect.scanned_verdict`)."""
     if region["label"] == "table":
         return True
-    if region["label"] != "figure" and not is_page_region(region):
-        return False
-    return not page["has_text_layer"] and bool(words) and scanned_figure_verdict(words, _box(region))[0]
+    return not page["has_text_layer"] and bool(words) and region_verdict(words, region)[0]
 
 
 def crop_word(word: Word, scale: float, x0: float, y0: float) -> Word:
@@ -90,8 +89,8 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
         return TableCrop(image=crop, words=local, rules=rules, scale=scale, text_layer=req["_text_layer"])
 
     sources: dict[str, int] = defaultdict(int)
-    requests_iter = _crop_chunks(ctx, ledger, ("table", "figure"), with_words=True, with_rules=True,
-                                 keep=_is_table, table_reason=PAGE_REGION)
+    requests_iter = _crop_chunks(ctx, ledger, ("table",), with_words=True, with_rules=True,
+                                 keep=_is_table, scanned_labels=RELABEL)
     for o in stream_inference(requests_iter, load, recognizer.recognize,
                               recognizer.batch_size, ctx.max_in_flight, ctx.loader_threads,
                               lambda crop: image_size_class(crop.image)):

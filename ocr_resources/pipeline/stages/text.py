@@ -36,7 +36,7 @@ from ocr_resources.pipeline.stages.base import (
     _region_signature,
     _results,
 )
-from ocr_resources.tables.detect import PAGE_WHERE, is_page_region, scanned_figure_verdict
+from ocr_resources.tables.detect import is_page_region, region_verdict
 from ocr_resources.text.blocks import TextBlock
 from ocr_resources.text.clean import clean_text
 from ocr_resources.text.document import BlockText, PageBlocks, finish_document
@@ -130,7 +130,7 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
         scanned = source == "ocr" and not page["has_text_layer"]
         # a page the layout model found nothing on stands as one region: the page's table where its OCR words
         # form a grid (the tables stage asks the same), else gone (read as a page without regions)
-        verdicts = {id(r): scanned_figure_verdict(words, _box(r), PAGE_WHERE) if scanned else (False, "")
+        verdicts = {id(r): region_verdict(words, r) if scanned else (False, "")
                     for r in page["_regions"] if is_page_region(r)}
         regions = page["_regions"] = [r for r in page["_regions"] if verdicts.get(id(r), (True,))[0]]
         whole = {i: verdicts[id(r)][1] for i, r in enumerate(regions) if id(r) in verdicts}
