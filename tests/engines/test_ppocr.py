@@ -92,6 +92,19 @@ def test_a_page_reads_the_same_whatever_pages_share_its_batch(ocr):
         [(w.text, w.box, w.confidence) for w in alone.words]
 
 
+def test_batches_read_side_by_side_read_as_one_thread_does(ocr):
+    """The recognisers run their batches side by side on a pool of single-threaded calls (less CPU than
+    intra-op threads on small tensors): the readings, confidences and boxes are those of one thread."""
+    assert ocr.threads == 1 or ocr._pool is not None
+    serial = engine_class("ocr", "ppocr")(EngineSettings(role="ocr", engine="ppocr", options=(("threads", 1),)))
+    assert serial._pool is None
+    pages = [samples.scanned_page_image(dpi=144), _table_scan(dpi=150)]
+    for a, b in zip(ocr.recognize([ocr.prepare(p) for p in pages]),
+                    serial.recognize([serial.prepare(p) for p in pages]), strict=True):
+        assert a.text == b.text and a.second_lines == b.second_lines
+        assert [(w.text, w.box, w.confidence) for w in a.words] == [(w.text, w.box, w.confidence) for w in b.words]
+
+
 def test_blank_image_is_empty(ocr):
     [result] = ocr.recognize([ocr.prepare(Image.new("RGB", (400, 300), "white"))])
     assert result.text == "" and result.words == [] and result.confidence is None
