@@ -27,19 +27,34 @@ def _overlaps_x(a: Box, b: Box) -> bool:
 
 
 def _graph(boxes: list[Box]) -> tuple[list[list[int]], list[list[int]]]:
+    """Edges of the above-graph: i is directly above j when i is above j in a shared column (a candidate) and
+    no other candidate w of j sits below i (`_above(i, w)`): a blocker must also share a column with i or j
+    and be above j, which every candidate of j is. The pairwise tests as numpy matrices, with the same
+    float operations as `_overlaps_x` and `_above` (a page's lines are hundreds of boxes: the loops were
+    cubic in Python)."""
+    import numpy as np
+
     n = len(boxes)
     up: list[list[int]] = [[] for _ in range(n)]
     down: list[list[int]] = [[] for _ in range(n)]
+    if n < 2:
+        return up, down
+    x0, y0, x1, y1 = (np.array(v, dtype=np.float64) for v in zip(*((b.x0, b.y0, b.x1, b.y1) for b in boxes),
+                                                                   strict=True))
+    width, height, cy = np.maximum(0.0, x1 - x0), np.maximum(0.0, y1 - y0), (y0 + y1) / 2
+    overlap = np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])
+    shares = overlap > np.maximum(1.0, 0.1 * np.minimum(width[:, None], width[None, :]))
+    slack = np.minimum(0.3 * np.minimum(height[:, None], height[None, :]), 4.0)
+    above = (y1[:, None] <= y0[None, :] + slack) & (cy[:, None] < cy[None, :])  # [i, j]: _above(i, j)
+    np.fill_diagonal(above, False)
+    cands = shares & above  # [i, j]: i is a candidate above j
     for j in range(n):
-        cands = [i for i in range(n) if i != j and _overlaps_x(boxes[i], boxes[j]) and _above(boxes[i], boxes[j])]
-        for i in cands:
-            blocked = any(
-                w != i and w != j and (_overlaps_x(boxes[w], boxes[i]) or _overlaps_x(boxes[w], boxes[j]))
-                and _above(boxes[i], boxes[w]) and _above(boxes[w], boxes[j])
-                for w in cands)
-            if not blocked:
-                up[j].append(i)
-                down[i].append(j)
+        col = cands[:, j]
+        if not col.any():
+            continue
+        for i in np.flatnonzero(col & ~(above & col[None, :]).any(axis=1)).tolist():
+            up[j].append(i)
+            down[i].append(j)
     return up, down
 
 
