@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -134,12 +135,18 @@ class _Worker:
         self.proc = ctx.Process(target=_serve, args=(child, limits.memory_mb), daemon=True)
         # A spawned child imports this code again from the parent's sys.path as it is now; Dagster adds the
         # code location's folder only while loading it, so put the folder this code came from first.
-        saved = list(sys.path)
+        saved, main = list(sys.path), sys.modules.get("__main__")
         sys.path.insert(0, _CODE_ROOT)
+        # Nor does the child import the parent's main module (spawn runs it again as __mp_main__ to find what
+        # is defined there): under `dagster` or `python -m bench.run` that is all of Dagster and the models'
+        # code, ~5 s of a loaded CPU per worker for nothing (jobs are classes of importable modules).
+        sys.modules["__main__"] = types.ModuleType("__main__")
         try:
             self.proc.start()
         finally:
             sys.path[:] = saved
+            if main is not None:
+                sys.modules["__main__"] = main
         child.close()
         self.job: Job | None = None
         self.received = 0  # messages ever received: a worker that exits before its first one never started

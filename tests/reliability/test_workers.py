@@ -3,9 +3,14 @@ the reason, the worker is replaced, and the rest of the job and every other job 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -107,3 +112,24 @@ def test_the_job_after_a_failed_job_runs_whole_on_the_same_worker():
                         limits=Limits(memory_mb=2048, unit_timeout_s=60)))
     assert out == ["failed raise: RuntimeError: bug in the job", "failed ok: RuntimeError: bug in the job",
                    "b0:ok", "b1:ok"]
+
+
+def test_a_worker_does_not_import_the_parents_main_module(tmp_path):
+    # spawn runs the parent's main module again in every worker unless kept from it: under `dagster` or
+    # `python -m bench.run` that is all of Dagster and the models' code, seconds per worker start
+    marks = tmp_path / "imports.txt"
+    script = tmp_path / "main.py"
+    script.write_text(textwrap.dedent(f"""
+        import os
+        with open({str(marks)!r}, "a") as f:
+            f.write(str(os.getpid()) + "\\n")
+        if __name__ == "__main__":
+            from ocr_resources.pipeline.workers import Limits, run_jobs
+            from tests.reliability.jobs import ScriptJob
+            print(os.getpid(), list(run_jobs([ScriptJob(["pid"])], workers=1, limits=Limits(unit_timeout_s=60))))
+    """))
+    root = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.run([sys.executable, str(script)], cwd=root, env={**os.environ, "PYTHONPATH": root},
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0 and "0:pid=" in proc.stdout, proc.stderr[-2000:]
+    assert marks.read_text().split() == proc.stdout.split()[:1]  # the parent's own run of it, no worker's
