@@ -96,7 +96,9 @@ LOGIC_VERSIONS = {
     # only beyond what capitals and descenders make)
     # 32: on a page without a text layer, a region labelled text, reference or list that holds the page's
     # whole content is a table where its OCR words form a grid (a table image the model read otherwise)
-    "ocr_text": "32",
+    # 33: drawn text only on pages where the render found some with just the text layer cleared (no more lines
+    # made of a graphic's pieces cut at a region's edge, such as a table grid's stubs under a figure box)
+    "ocr_text": "33",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

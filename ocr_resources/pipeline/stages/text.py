@@ -279,8 +279,10 @@ def _requests(ctx: StageContext, page: dict[str, Any]) -> list:
     if requests and requests[0].whole_page:
         return requests
     if page.get("drawn_areas") == []:
-        # the render worker found no drawn text on the page with only the text layer's words cleared; the areas
-        # left out here clear more ink, so the page image need not be decoded (None: not looked for, decoded)
+        # the render worker found no drawn text on the page with only the text layer's words cleared: the page
+        # image is not decoded (None: not looked for). Clearing the areas left out here as well could only add
+        # lines made of a graphic's pieces cut at an area's edge (a table grid's stubs under a figure box),
+        # which are not text.
         return requests
     gray = ctx.page_store.open_gray(page["image_path"])
     return requests + drawn_requests(gray, page["dpi"], page["_words"], boxes, labels, requests)
