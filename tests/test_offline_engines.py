@@ -142,3 +142,17 @@ def test_layout_prepared_on_loader_threads_finds_what_a_whole_call_finds(layout)
     assert layout.detect([prepared]) == layout.detect([image])
     assert np.array_equal(_to_bgr(image), np.asarray(image)[:, :, ::-1])
     assert np.array_equal(_to_bgr(image.convert("L")), np.asarray(image.convert("L").convert("RGB"))[:, :, ::-1])
+
+
+def test_layout_input_through_the_byte_table_is_rapid_layouts_own(layout):
+    """`prepare` normalises through a table of the 256 byte values per channel (issue 27): the very float32
+    tensor rapid_layout's own preprocessing makes, bit for bit, on a page and on noise (every byte value)."""
+    import numpy as np
+
+    from ocr_resources.engines.rapid import _to_bgr
+
+    handler = layout._model.model_handler.model_processors
+    noise = Image.fromarray(np.random.default_rng(5).integers(0, 256, (700, 500, 3), dtype=np.uint8))
+    for image in (_render(samples.ruled_table_pdf()), noise):
+        ours, theirs = layout.prepare(image).tensor, handler.preprocess(_to_bgr(image))
+        assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)

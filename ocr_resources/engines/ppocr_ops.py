@@ -27,10 +27,28 @@ def det_resize(bgr: np.ndarray, scale: float) -> tuple[np.ndarray, tuple[float, 
     return cv2.resize(bgr, (out_w, out_h), interpolation=interp), (out_w / w, out_h / h)
 
 
+def channel_lut(normalise) -> np.ndarray:
+    """(3, 256) float32: what `normalise` (elementwise on an (H, W, 3) uint8 image) makes of each byte value in
+    each channel. Indexing it gives the same floats as the arithmetic, bit for bit, at a fraction of the cost
+    (one gather per pixel instead of a float image per step)."""
+    levels = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, axis=2)  # (256, 1, 3)
+    return np.ascontiguousarray(np.asarray(normalise(levels), np.float32)[:, 0, :].T)
+
+
+def planar(image: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """(1, 3, H, W) float32 of an (H, W, 3) uint8 image through a `channel_lut`, channels first."""
+    out = np.empty((1, 3, *image.shape[:2]), np.float32)
+    for c in range(3):
+        np.take(lut[c], image[:, :, c], out=out[0, c])
+    return out
+
+
+_DET_LUT = channel_lut(lambda x: (x.astype(np.float32) - _DET_MEAN) / _DET_STD)
+
+
 def det_tensor(resized: np.ndarray) -> np.ndarray:
     """The detector's input (1, 3, H, W): ImageNet normalisation of the BGR pixels."""
-    x = (resized.astype(np.float32) - _DET_MEAN) / _DET_STD
-    return x.transpose(2, 0, 1)[None]
+    return planar(resized, _DET_LUT)
 
 
 def glyph_height(bgr: np.ndarray) -> float | None:

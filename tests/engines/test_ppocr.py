@@ -105,6 +105,17 @@ def test_batches_read_side_by_side_read_as_one_thread_does(ocr):
         assert [(w.text, w.box, w.confidence) for w in a.words] == [(w.text, w.box, w.confidence) for w in b.words]
 
 
+def test_detector_input_through_the_byte_table_is_the_arithmetic():
+    """`det_tensor` gathers from a table of the 256 byte values per channel (issue 27): the same floats as the
+    ImageNet arithmetic, bit for bit, laid out (1, 3, H, W) and contiguous."""
+    from ocr_resources.engines.ppocr_ops import _DET_MEAN, _DET_STD, det_tensor
+
+    image = np.random.default_rng(2).integers(0, 256, (96, 160, 3), dtype=np.uint8)
+    ours = det_tensor(image)
+    assert ours.flags.c_contiguous and ours.dtype == np.float32
+    assert np.array_equal(ours, ((image.astype(np.float32) - _DET_MEAN) / _DET_STD).transpose(2, 0, 1)[None])
+
+
 def test_blank_image_is_empty(ocr):
     [result] = ocr.recognize([ocr.prepare(Image.new("RGB", (400, 300), "white"))])
     assert result.text == "" and result.words == [] and result.confidence is None
