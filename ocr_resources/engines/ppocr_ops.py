@@ -227,8 +227,11 @@ def rec_input(crops: list[np.ndarray], max_width: int) -> tuple[np.ndarray, list
     batch = np.zeros((len(crops), 3, REC_HEIGHT, max(padded_width(w, max_width) for w in widths)), np.float32)
     for k, (crop, width) in enumerate(zip(crops, widths, strict=True)):
         resized = cv2.resize(crop, (width, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
-        batch[k, :, :, :width] = resized.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+        batch[k, :, :, :width] = _REC_LUT[resized.transpose(2, 0, 1)]
     return batch, widths
+
+
+_REC_LUT = np.arange(256, dtype=np.uint8).astype(np.float32) / 127.5 - 1.0  # a byte's value in [-1, 1], as computed
 
 
 @dataclass

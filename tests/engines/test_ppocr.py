@@ -116,6 +116,21 @@ def test_detector_input_through_the_byte_table_is_the_arithmetic():
     assert np.array_equal(ours, ((image.astype(np.float32) - _DET_MEAN) / _DET_STD).transpose(2, 0, 1)[None])
 
 
+def test_recogniser_input_through_the_byte_table_is_the_arithmetic():
+    """`rec_input` maps bytes to [-1, 1] through a table (issue 27): the same floats as the arithmetic."""
+    import cv2
+
+    from ocr_resources.engines.ppocr_ops import REC_HEIGHT, rec_input
+
+    rng = np.random.default_rng(4)
+    crops = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((20, 300), (31, 90), (12, 640))]
+    batch, widths = rec_input(crops, 3200)
+    for k, (crop, width) in enumerate(zip(crops, widths, strict=True)):
+        resized = cv2.resize(crop, (width, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
+        assert np.array_equal(batch[k, :, :, :width], resized.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0)
+        assert not batch[k, :, :, width:].any()
+
+
 def test_blank_image_is_empty(ocr):
     [result] = ocr.recognize([ocr.prepare(Image.new("RGB", (400, 300), "white"))])
     assert result.text == "" and result.words == [] and result.confidence is None
