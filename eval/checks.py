@@ -893,6 +893,8 @@ def set_documents(set_name: str, shared: Path | None = None) -> list[tuple[Path,
         return [(p, p.with_name(p.stem + suffix)) for p in sorted(folder.glob("*.pdf"))
                 if p.with_name(p.stem + suffix).exists()]
 
+    if set_name == "drawn":  # generated pages (eval/drawn.py)
+        return [(doc.pdf, doc.truth) for doc in datasets.drawn()]
     if set_name in ("docling", "twins"):
         return [(p, t) for p, t in pairs(root / "corpus" / "docling", ".md") if p.stem != "ocr_test"]
     if set_name == "icdar":
@@ -909,8 +911,8 @@ def set_documents(set_name: str, shared: Path | None = None) -> list[tuple[Path,
     return pairs(bench / folder, suffix)
 
 
-SETS = ("docling", "twins", "icdar", "scanned", "scanned_lowres", "receipts", "docbank_digital", "docbank_render",
-        "tables_tabula", "tables_camelot")
+SETS = ("docling", "drawn", "twins", "icdar", "scanned", "scanned_lowres", "receipts", "docbank_digital",
+        "docbank_render", "tables_tabula", "tables_camelot")
 
 
 def write_set(set_name: str, target: Path = CACHE, dropped: Counter | None = None) -> list[dict]:

@@ -27,6 +27,16 @@ TABLE_IMAGE_DPIS = (72, 100, 150)
 TABLE_IMAGE_MARGIN_PT = 8.0  # white around the table: ICDAR's boxes hug the text, ruling lines sit just outside
 # Low-resolution scans: each `scanned` page downsampled to one of these, fixed per page by a hash of its name (a
 # fax or a web-sized scan arrives at 72-100 dpi, where a body glyph is 4-6 px tall)
+def drawn(quick: bool = False) -> list[Doc]:
+    """Generated born-digital pages with a title set as vector outlines and words in a pasted picture above
+    text-layer paragraphs (`eval.drawn`); truth: the Markdown each was drawn from. Cached under
+    eval/cache/drawn/."""
+    from eval.drawn import write_set
+
+    docs = [Doc(name, pdf, md) for name, pdf, md in write_set(CACHE / "drawn")]
+    return _pick(docs, QUICK["drawn"] if quick else None)
+
+
 LOWRES_DPIS = (72, 100)
 
 # Fixed subsets for `--quick`: a few of every kind (multi-column, tables, headings, scans of forms and
@@ -40,6 +50,8 @@ QUICK = {
     # a two-column paper page and a one-page handbook page (one of each half); multi_page's 5 pages left
     # out for time in the third round
     "twins": ["2305.03393v1-pg9", "amt_handbook_sample"],
+    # text drawn as graphics (generated): one page of each half
+    "drawn": ["drawn_01", "drawn_02"],
     # third round: two receipts at ~150-200 dpi and an A4 scan of one at 600 dpi
     "receipts": ["sroie_007", "sroie_150", "sroie_293"],
     # a page with footnotes, a table, captions and equations; a page of references (digital, and the same

@@ -5,7 +5,8 @@
     python -m eval.run --only icdar --peers camelot_lattice,pdfplumber
     python -m eval.run --only receipts,docbank_digital,docbank_render,tables_tabula,tables_camelot
 
-Sets: docling (digital PDFs, Markdown truth), twins (the same pages as image-only PDFs), icdar (ICDAR-2013
+Sets: docling (digital PDFs, Markdown truth), drawn (generated digital pages with a title set as vector outlines and
+words in a pasted picture, eval/drawn.py), twins (the same pages as image-only PDFs), icdar (ICDAR-2013
 tables), table_images (each ICDAR truth table cropped from its page at 72-150 dpi, an image-only PDF),
 scanned (real scans, human hOCR words), scanned_lowres (the same pages downsampled to 72 or 100 dpi),
 receipts (SROIE scanned receipts, human lines),
@@ -52,8 +53,8 @@ from eval.peers import Output
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FIXTURE_SETS = ("tables_tabula", "tables_camelot")
-SETS = ("docling", "twins", "icdar", "table_images", "scanned", "scanned_lowres", "receipts", "docbank_digital",
-        "docbank_render", *FIXTURE_SETS)
+SETS = ("docling", "drawn", "twins", "icdar", "table_images", "scanned", "scanned_lowres", "receipts",
+        "docbank_digital", "docbank_render", *FIXTURE_SETS)
 TEDS_SETS = ("icdar", *FIXTURE_SETS)  # table sets whose truth has a grid
 DIGITAL_SPEED_SETS = ("docling", "docbank_digital", *FIXTURE_SETS)  # digital_pages_per_second: these together
 OURS = "ours"
@@ -64,7 +65,7 @@ KEYS = ("digital_text_ned", "digital_word_f1", "digital_reading_order", "digital
         "scanned_word_accuracy", "scanned_pages_per_second", "nonchars")
 NEW_KEYS = (
     "receipts_line_recall", "receipts_min_line_recall", "receipts_word_accuracy", "receipts_wer",
-    "scanned_lowres_word_accuracy",
+    "scanned_lowres_word_accuracy", "drawn_text_ned",
     "docbank_word_recall", "docbank_word_precision", "docbank_render_word_recall", "docbank_render_word_precision",
     "fixtures_cell_recall", "fixtures_detection_recall", "table_teds", "table_teds_structure",
     "digital_pages_per_second",
@@ -84,17 +85,19 @@ FORMULAS = "formulas"  # the synthetic formula set: not documents the pipeline r
 FORMULAS_PEERS_NOTE = ("no peer writes LaTeX: pymupdf4llm writes a formula's glyphs as plain text, pypdfium2 and "
                        "pdfplumber give the text layer as it is, tesseract OCRs glyphs; their formula keys stay null")
 # Figures whose value is lower-is-better (the printed table says so)
-LOWER_IS_BETTER = ("digital_text_ned", "twins_text_ned", "receipts_wer", "nonchars")
+LOWER_IS_BETTER = ("digital_text_ned", "drawn_text_ned", "twins_text_ned", "receipts_wer", "nonchars")
 # Which peer does which job (None = it does not do that job; its keys stay null).
 PEER_JOBS: dict[str, dict[str, Callable[[Path], Output]]] = {
-    "pypdfium2": {"docling": peers.pypdfium2_text, "docbank_digital": peers.pypdfium2_text},
+    "pypdfium2": {"docling": peers.pypdfium2_text, "drawn": peers.pypdfium2_text,
+                  "docbank_digital": peers.pypdfium2_text},
     "pdfplumber": {"docling": peers.pdfplumber_text, "icdar": peers.pdfplumber_tables,
                    "tables_tabula": peers.pdfplumber_tables, "tables_camelot": peers.pdfplumber_tables},
     "camelot_lattice": {"icdar": peers.camelot_lattice, "tables_tabula": peers.camelot_lattice,
                         "tables_camelot": peers.camelot_lattice},
     "camelot_stream": {"icdar": peers.camelot_stream, "tables_tabula": peers.camelot_stream,
                        "tables_camelot": peers.camelot_stream},
-    "pymupdf4llm": {"docling": peers.pymupdf4llm_markdown, "icdar": peers.pymupdf4llm_markdown,
+    "pymupdf4llm": {"docling": peers.pymupdf4llm_markdown, "drawn": peers.pymupdf4llm_markdown,
+                    "icdar": peers.pymupdf4llm_markdown,
                     "receipts": peers.pymupdf4llm_markdown, "docbank_digital": peers.pymupdf4llm_markdown,
                     "tables_tabula": peers.pymupdf4llm_markdown, "tables_camelot": peers.pymupdf4llm_markdown},
     "tesseract": {"twins": peers.tesseract_pages, "scanned": peers.tesseract_pages,
@@ -177,6 +180,7 @@ def score_fixture(out: Output, doc: Doc) -> dict[str, Any]:
 
 
 SCORERS = {"docling": lambda out, doc: score_text(out, doc.truth.read_text(encoding="utf-8")),
+           "drawn": lambda out, doc: score_text(out, doc.truth.read_text(encoding="utf-8")),
            "twins": lambda out, doc: score_text(out, doc.truth.read_text(encoding="utf-8")),
            "icdar": score_tables, "table_images": score_tables, "scanned": score_scan, "receipts": score_receipt,
            "scanned_lowres": score_scan,
@@ -384,6 +388,8 @@ def aggregate(rows: list[dict[str, Any]], pages_per_second: float | None) -> dic
             fig["digital_heading_recall"] = round(sum(r["heading_recall"] * r["truth_headings"] for r in scored)
                                                   / total, 4)
             fig["digital_heading_precision"] = _mean([r["heading_precision"] for r in scored])
+    if dr := by_set.get("drawn"):  # text drawn as graphics on digital pages (generated, eval/drawn.py)
+        fig["drawn_text_ned"] = _mean([r["text_ned"] for r in dr])
     if t := by_set.get("twins"):
         fig["twins_text_ned"] = _mean([r["text_ned"] for r in t])
         fig["twins_reading_order"] = _pairs_share(t)
@@ -496,7 +502,7 @@ def figures(rows: list[dict], pps: float | None, pages: dict[str, int], seconds:
 
 # -- the run ---------------------------------------------------------------------------------------------
 LOADERS: dict[str, Callable[..., list[Doc]]] = {
-    "docling": datasets.docling, "twins": datasets.twins, "icdar": datasets.icdar,
+    "docling": datasets.docling, "drawn": datasets.drawn, "twins": datasets.twins, "icdar": datasets.icdar,
     "table_images": datasets.table_images, "scanned": datasets.scanned, "scanned_lowres": datasets.scanned_lowres,
     "receipts": datasets.receipts, "docbank_digital": datasets.docbank_digital,
     "docbank_render": datasets.docbank_render, "tables_tabula": datasets.tables_tabula,
@@ -514,7 +520,7 @@ def _ours_output(results, set_name: str, doc: Doc) -> tuple[Output, str]:
 
     key = container_key(set_name)
     md = results.markdown(key, doc)
-    if set_name in ("docling", "twins", "docbank_digital", "docbank_render"):
+    if set_name in ("docling", "drawn", "twins", "docbank_digital", "docbank_render"):
         return md, md.text or ""
     if set_name in TEDS_SETS or set_name == "table_images":
         return results.tables(key, doc), md.text or ""
@@ -647,7 +653,8 @@ def wins_on_pages(rows: list[dict], a: str, b: str, metric: str = "word_accuracy
 
 
 # -- the printed table -----------------------------------------------------------------------------------
-PRINTED = (*KEYS[:9], "table_cell_f1_all", *KEYS[9:11], "scanned_lowres_word_accuracy", "receipts_line_recall",
+PRINTED = (*KEYS[:9], "table_cell_f1_all", *KEYS[9:11], "scanned_lowres_word_accuracy", "drawn_text_ned",
+           "receipts_line_recall",
            "receipts_min_line_recall",
            "receipts_word_accuracy", "receipts_wer", "docbank_word_recall", "docbank_word_precision",
            *(f"docbank_word_recall_by_label.{label}" for label in datasets.DOCBANK_LABELS),

@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pypdfium2
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-from ocr_assets.samples import _font
+from eval.drawn import draw_outlines, words_image
 from ocr_resources.engines import EngineSettings, engine_class
 from ocr_resources.pipeline.page_store import PageStore, stored_gray
 from ocr_resources.pipeline.render import RenderTask, render_chunk
@@ -32,29 +32,6 @@ BODY = ["The annual meeting of the society takes place in the spring of next yea
 PICTURE_AT = Box(72, 60, 400, 110)  # "THE VISION" inside a pasted picture
 OUTLINE_AT = (72, 150)  # "FUTURE SKILLS" as filled vector paths, 36 pt tall, top-left corner
 SUBTITLE_AT = (72, 205)  # a text-layer line right under the outlines
-
-
-def words_image(text: str, height_px: int, fg=(20, 40, 120), bg=(255, 255, 255)) -> Image.Image:
-    font = _font(height_px)
-    width = int(font.getlength(text)) + height_px
-    image = Image.new("RGB", (width, int(height_px * 1.5)), bg)
-    ImageDraw.Draw(image).text((height_px // 2, height_px // 6), text, font=font, fill=fg)
-    return image
-
-
-def draw_outlines(c: canvas.Canvas, text: str, at: tuple[float, float], height_pt: float) -> None:
-    """Text as filled vector paths (the glyph shapes traced from a bitmap): ink with no characters."""
-    scale = 8  # bitmap pixels per point
-    mask = np.asarray(words_image(text, int(height_pt * scale), fg=(0, 0, 0)).convert("L")) < 128
-    contours, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    path = c.beginPath()
-    for contour in contours:
-        pts = contour[:, 0, :] / scale
-        path.moveTo(at[0] + pts[0][0], H - at[1] - pts[0][1])
-        for x, y in pts[1:]:
-            path.lineTo(at[0] + x, H - at[1] - y)
-        path.close()
-    c.drawPath(path, stroke=0, fill=1, fillMode=0)  # even-odd: the counters of O, R, ... stay open
 
 
 def drawn_page() -> bytes:

@@ -334,3 +334,22 @@ def test_a_word_split_inside_or_two_joined_fail_spacing_not_a_misread_letter(tmp
     for broken in (right.replace("inspection", "insp ection"), right.replace("The inspection", "Theinspection"),
                    right.replace("report lists", "reportlists")):
         assert [score(c, broken) for c in checks].count(False) == 1, broken
+
+
+def test_the_drawn_set_has_its_title_and_picture_words_in_the_truth_only(tmp_path):
+    """eval/drawn.py's pages: the outlined title and the pictured line are in the truth and not in the text
+    layer, so a tool that reads only the text layer fails their checks and the truth passes them."""
+    from eval.drawn import page, write_set
+
+    (name, pdf, md), = write_set(tmp_path, pages=1)
+    truth = md.read_text(encoding="utf-8")
+    title, picture = truth.split("\n\n")[:2]
+    doc = pypdfium2.PdfDocument(str(pdf))
+    layer = doc[0].get_textpage().get_text_range()
+    doc.close()
+    assert title.startswith("# ") and title[2:] not in layer and picture not in layer
+    assert truth.split("\n\n")[2].split()[0] in layer  # the body is text layer
+    checks = generate("drawn", pdf, md)
+    drawn = [c for c in checks if c["type"] == "present" and c["text"] in (title[2:], picture)]
+    assert drawn and all(score(c, truth) for c in drawn) and not any(score(c, layer) for c in drawn)
+    assert page(name)[1] == truth  # the same words for the same name, every time
