@@ -450,12 +450,12 @@ def _present(paragraphs: list[Paragraph], min_words: int, prose: bool) -> list[d
     return _spread(found, MAX_PRESENT)
 
 
-_LETTERS = re.compile(r"^[^\W\d_]+$")
+_LETTERS = re.compile(r"^[^\W\d_]{2,}$")
 
 
 def _spacing(paragraphs: list[Paragraph], corpus: str) -> list[dict]:
-    """Runs of SPACING_WORDS words of letters only (no punctuation or digits, whose spacing conventions differ),
-    one at least five letters long, from the truth's prose sentences, each once in the truth."""
+    """Runs of SPACING_WORDS words of two letters or more, letters only (no punctuation or digits, whose spacing
+    conventions differ), one at least five letters long, from the truth's prose sentences, each once in the truth."""
     seen, found = set(), []
     for p in paragraphs:
         if not p.prose:
@@ -760,14 +760,16 @@ def _prepared(markdown: str) -> Prepared:
 
 def _spaced(text: str, out: Prepared) -> bool:
     """The words of `text` found in the output (letters fuzzily, FUZZY) with a space at each of their
-    boundaries and nowhere else inside (a character either way)."""
+    boundaries and nowhere else inside (a character either way). A letter dropped or added moves the matched
+    window a character into the next word, so a space at the window's first or last character is not counted
+    (every word of a check has two letters or more)."""
     words = norm(text).split()
     target = "".join(words)
     hit = fuzz.partial_ratio_alignment(target, out.squeezed, score_cutoff=FUZZY)
     if hit is None:
         return False
     bounds = [sum(map(len, words[:k])) for k in range(1, len(words))]
-    inner = [s - hit.dest_start for s in out.spaces if hit.dest_start < s < hit.dest_end]
+    inner = [s - hit.dest_start for s in out.spaces if hit.dest_start + 1 < s < hit.dest_end - 1]
     return len(inner) == len(bounds) and all(abs(a - b) <= 1 for a, b in zip(sorted(inner), bounds, strict=True))
 
 

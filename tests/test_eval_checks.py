@@ -330,6 +330,8 @@ def test_a_word_split_inside_or_two_joined_fail_spacing_not_a_misread_letter(tmp
     right = "\n".join(prose)
     assert all(score(c, right) for c in checks)
     assert all(score(c, right.replace("inspection", "inspectlon").replace("report", "rep0rt")) for c in checks)
+    assert all(score(c, right.replace("inspection", "inspecion").replace("Their report", "Their repport"))
+               for c in checks)  # a letter dropped or added
     assert all(score(c, right.replace(" the site", "\nthe site")) for c in checks)
     for broken in (right.replace("inspection", "insp ection"), right.replace("The inspection", "Theinspection"),
                    right.replace("report lists", "reportlists")):
