@@ -141,6 +141,11 @@ def test_furniture_patterns():
     for text in ("Results", "The study was downloaded by many.", "Table 3 shows the results of volume 8.",
                  "Methodology/Principal Findings: Clinical", "2 Related Work"):
         assert furniture_pattern(text) is None, text
+    # a registration number in any language (a label and a long hyphenated code); a phone number or a date is not
+    for text in ("발간등록번호 31-9735045-001338-14", "978-3-16-148410-0", "Reg. No. 11-1051000-000123-01"):
+        assert furniture_pattern(text) == "revision, part or document number", text
+    for text in ("02-788-4582", "Tel. 1-800-555-1234", "2020-04-02", "Call 02-788-4582 today"):
+        assert furniture_pattern(text) is None, text
     # a receipt's amounts and a section number at the foot of a page are body text, not page numbers
     for text in ("40.00", "439.00", "0.30", "1,250.00", "3.2"):
         assert not is_page_number(text) and furniture_pattern(text) is None, text
@@ -274,3 +279,19 @@ def test_on_a_scan_ink_heights_are_not_type_sizes():
     assert "Global Study" not in render(rows)
     results, _ = finished(scanned_page(journal, 11.5, size=10.0), region)  # 11.5-pt type: larger, a title
     assert holding(results, "Global Study").label != "footer"
+
+
+def test_a_registration_number_at_the_foot_of_a_scanned_page_is_furniture():
+    """A publication's registration number the layout model called a title, alone at the foot of a scanned
+    page (OCR ink sizes): furniture by its pattern; the same words between paragraphs stay."""
+    from ocr_resources.text.blocks import TextBlock
+    from ocr_resources.text.furniture import furniture_decisions
+
+    body_blocks = [TextBlock(1, 600, 860, Box(72, y, 520, y + 36), "text", " ".join(BODY), 9.0, False, 3,
+                             ink_size=True) for y in (100, 200, 300)]
+    code = TextBlock(1, 600, 860, Box(72, 790, 300, 807), "title", "발간등록번호 31-9735045-001338-14", 10.5,
+                     ink_size=True)
+    decided = furniture_decisions([*body_blocks, code])
+    assert decided[3].label == "footer" and "pattern" in decided[3].reason, decided
+    code.box = Box(72, 260, 300, 277)  # between paragraphs
+    assert 3 not in furniture_decisions([*body_blocks, code])

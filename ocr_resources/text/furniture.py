@@ -6,7 +6,7 @@ Evidence (weights in `_WEIGHTS`; one strong signal is enough, small type needs t
 - the layout model's label (header or footer);
 - a pattern furniture has: a page number in any numbering ("7", "xiv", "7-45", "Page 3 of 10", "- 3 -"), a
   journal or issue line ("PLOS ONE | www.plosone.org", "March 2014 | Volume 8 | Issue 3"), a bare URL or
-  DOI, a "Downloaded from ..." or "Download date: ..." stamp, a revision, part or document number, a
+  DOI, a "Downloaded from ..." or "Download date: ..." stamp, a revision, part, document or registration number, a
   copyright line ("© Copyright IBM Corp. 2014. All rights reserved.");
 - type smaller than the body's, and standing apart at the top (bottom) of the page;
 - the same text (digits ignored) at about the same height on two or more pages.
@@ -46,6 +46,10 @@ _STAMP = re.compile(r"^(?:downloaded\s+(?:from|by|on)|download\s+date|printed\s+
                     r"retrieved\s+(?:from|on))\b", re.I)
 _NUMBER_LINE = re.compile(r"\b(?:rev(?:ision)?\.?|part\s*(?:no\.?|number|#)|p/n|doc(?:ument)?\.?\s*(?:no\.?|number|"
                           r"id|#)|e?-?issn|isbn)\s*[:#]?\s*[\w./-]*\d", re.I)
+# A registration or catalogue number in any language: a short label and a code of four or more groups of digits
+# joined by hyphens, twelve digits or more ("발간등록번호 31-9735045-001338-14"); a phone number ("02-788-4582",
+# "1-800-555-1234") or a date has fewer.
+_CODE_LINE = re.compile(r"^(?:\S+\s+){0,2}(\d+(?:[-\u2010\u2011\u2013]\d+){3,})$")
 _COPYRIGHT = re.compile(r"^(?:©|\(c\)\s|copyright\b)|\ball rights reserved\b", re.I)
 MAX_WORDS = 30  # a furniture line is short
 
@@ -78,6 +82,8 @@ def furniture_pattern(text: str) -> str | None:
     if _URL.match(text) or _JOURNAL.search(text):
         return "journal or URL line"
     if _NUMBER_LINE.search(text) and len(text.split()) <= 12:
+        return "revision, part or document number"
+    if (code := _CODE_LINE.match(text)) and sum(ch.isdigit() for ch in code.group(1)) >= 12:
         return "revision, part or document number"
     if _COPYRIGHT.search(text) and len(text.split()) <= 16:
         return "copyright line"
