@@ -38,3 +38,20 @@ def test_running_text_in_a_figure_still_reads_as_paragraphs():
                      text_figures={0: "figure mostly text lines"})
     assert " ".join(b.text for b in blocks if b.text).replace("\n", " ") == " ".join(sentences)
     assert not any(b.form_row for b in blocks if b.text)  # paragraphs (`_paragraphs`), not rows
+
+
+def test_prose_beside_a_box_of_short_lines_in_a_figure_is_not_cut_into_rows():
+    """A report page taken for one picture: prose on the left, an analyst box of short lines on the right,
+    more short lines than long ones. Most words are the prose's, so it reads as paragraphs, the box apart,
+    not row by row with the box's lines cut into the sentences."""
+    sentences = ["the quick brown fox jumps over the lazy dog", "a second line of the same paragraph runs on",
+                 "so that no gap between its words lines up", "with any gap of the lines above it or below"]
+    box = ["Research Analysts", "Jane Doe, CFA", "416 352 4593", "jane.doe@example.com", "John Roe, CPA",
+           "416 352 4594"]
+    words = [w for i, sentence in enumerate(sentences) for w in _row(20 + 12 * i, (10, sentence))]
+    words += [w for i, line in enumerate(box) for w in _row(14 + 10 * i, (300, line))]
+    blocks = compose(words, [Box(5, 10, 440, 80)], ["figure"], page=Box(0, 0, 460, 600),
+                     text_figures={0: "figure mostly text lines"})
+    texts = [b.text.replace("\n", " ") for b in blocks if b.text]
+    assert " ".join(sentences) in texts, texts
+    assert not any("Jane" in t and "fox" in t for t in texts)

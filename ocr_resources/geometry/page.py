@@ -341,16 +341,21 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + empty
 
 
-# Text in a figure is running text (read as paragraphs) when at least RUNNING_SHARE of its lines hold
-# RUNNING_WORDS words or more; otherwise (a receipt, a form, a price list) it is read row by row, each row whole
-# from edge to edge: an item with its price, "Total RM Incl. of GST  49.39", not all items and then all prices
-# (monospaced receipts put gaps that line up between the words of a row, which `lines` takes for gutters).
+# Text in a figure is running text (read as paragraphs) when at least RUNNING_SHARE of its lines, or of its
+# words, are in lines of RUNNING_WORDS words or more; otherwise (a receipt, a form, a price list) it is read row
+# by row, each row whole from edge to edge: an item with its price, "Total RM Incl. of GST  49.39", not all
+# items and then all prices (monospaced receipts put gaps that line up between the words of a row, which `lines`
+# takes for gutters). By words too: a report page the layout model took for one picture has many short lines
+# beside its prose (an analyst box, key figures), and read row by row those were cut into the prose's lines.
 RUNNING_WORDS = 6
 RUNNING_SHARE = 0.5
 
 
 def _running_text(block_lines: list[Line]) -> bool:
-    return sum(1 for ln in block_lines if len(ln.words) >= RUNNING_WORDS) >= RUNNING_SHARE * len(block_lines)
+    running = [ln for ln in block_lines if len(ln.words) >= RUNNING_WORDS]
+    words = sum(len(ln.words) for ln in block_lines)
+    return (len(running) >= RUNNING_SHARE * len(block_lines)
+            or sum(len(ln.words) for ln in running) >= RUNNING_SHARE * words)
 
 
 def _rows(block_lines: list[Line], rtl: bool, region: int | None, reason: str) -> list[Block]:
