@@ -119,7 +119,8 @@ LOGIC_VERSIONS = {
     # 14: a word trimmed of its dot leader keeps its angle (a turned heading was read as upright)
     # 15: the whole-page region of a scan the layout model found nothing on, where its OCR words form a grid
     # 16: on such a page, a region labelled text, reference or list holding the page's whole content, likewise
-    "tables": "16",
+    # 17: SLANet's structure is not chosen where its rows cut the OCR text lines apart (rows read shifted)
+    "tables": "17",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

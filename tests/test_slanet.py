@@ -12,7 +12,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
 
 from ocr_resources.engines import EngineSettings
-from ocr_resources.engines.slanet import parse_tokens, prefer_slanet, slanet_structure
+from ocr_resources.engines.slanet import parse_tokens, prefer_slanet, slanet_structure, split_lines
 from ocr_resources.pipeline import render
 from ocr_resources.types import Box, TableCell, TableCrop, TableStructure, Word
 
@@ -117,6 +117,33 @@ def test_choice_takes_the_model_over_an_unruled_grid_only_when_its_cells_are_ful
     assert prefer_slanet(split, model, OCR_CROP)[0] is True
     # a ruled grid the model only matches: geometry
     assert prefer_slanet(_structure("rules", GRID), _structure("slanet", GRID), OCR_CROP)[0] is False
+
+
+def _lines_table(pitch: float, n_rows: int) -> tuple[list[str], list[Box]]:
+    """SLANet-like output: n_rows rows of 3 cells, each row `pitch` tall from y=0, columns 0-60-120-180."""
+    tokens = [t for _ in range(n_rows) for t in ("<tr>", "<td></td>", "<td></td>", "<td></td>", "</tr>")]
+    boxes = [Box(60 * c, pitch * r, 60 * c + 55, pitch * r + pitch - 2) for r in range(n_rows) for c in range(3)]
+    return tokens, boxes
+
+
+def test_choice_keeps_geometry_where_the_model_rows_drift_across_the_text_lines():
+    # six OCR text lines 26 px apart; column 0's word a little higher than the others (OCR boxes vary)
+    words = [Word(f"{r}{c}", Box(60 * c + 5, 26 * r + 4 - (4 if c == 0 else 0), 60 * c + 45, 26 * r + 17))
+             for r in range(6) for c in range(3)]
+    crop = TableCrop(image=None, words=words, rules=[], scale=1.0, text_layer=False)
+    merged = _structure("rules", [["00 10", "01 11", "02 12"], ["20", "21", "22"],
+                                  ["30 40 50", "31 41 51", "32 42 52"]])
+    # boxes on the text's pitch: every line in one row, and the model keeps apart what geometry merged
+    aligned = slanet_structure(*_lines_table(26, 6), words)
+    assert split_lines(aligned, words) == (0, 6)
+    assert prefer_slanet(merged, aligned, crop)[0] is True
+    # a pitch a little short (22 px for 26): further down, a row's boxes sit between two lines and a line's
+    # words go to two rows (its first word, higher, to the row above); the shifted table is not taken
+    drifted = slanet_structure(*_lines_table(22, 7), words)
+    split, total = split_lines(drifted, words)
+    assert total == 6 and split >= 1
+    use, reason = prefer_slanet(merged, drifted, crop)
+    assert use is False and "cut" in reason
 
 
 def test_auto_keeps_geometry_on_a_text_layer_without_running_the_model(engine, monkeypatch):

@@ -31,13 +31,13 @@ from ocr_resources.engines.rapid import file_sha256
 from ocr_resources.geometry.boxes import intersection_areas
 from ocr_resources.tables.cells import strip_fill
 from ocr_resources.tables.grid import with_header_paths
-from ocr_resources.tables.lines import cell_lines, join_text
+from ocr_resources.tables.lines import cell_lines, join_text, text_lines
 from ocr_resources.text.hyphens import Vocabulary
 from ocr_resources.types import Box, TableCell, TableCrop, TableStructure, Word
 
 log = logging.getLogger(__name__)
 
-CODE_REVISION = "slanet-v1"
+CODE_REVISION = "slanet-v2"
 MODEL_FILE = "slanet-plus.onnx"
 INPUT_SIDE = 488  # SLANet-plus works on the crop resized so its longer side is 488, padded to a square
 DEFAULTS = {
@@ -158,6 +158,31 @@ def _empty_share(table: TableStructure) -> float:
     return sum(1 for c in table.cells if not c.text) / max(1, len(table.cells))
 
 
+def split_lines(slanet: TableStructure, words: list[Word]) -> tuple[int, int]:
+    """How many of the words' text lines (of two words or more) the model's rows cut apart, of how many: a
+    line whose words go (by `assign_words`, as `slanet_structure` filled the cells) to cells sharing no row.
+    The model's cell boxes can drift off the text, e.g. a row pitch a little shorter than the text's, so
+    lower down a row's boxes sit half on one text line and half on the next and each word of a line goes to
+    whichever box it overlaps more: the line's values land in two rows and the table reads shifted."""
+    words = [w for w in words if w.text.strip()]
+    if not slanet.cells or not words:
+        return 0, 0
+    owner = assign_words(words, [c.box for c in slanet.cells])
+    rows = {id(w): range(slanet.cells[k].row, slanet.cells[k].row + slanet.cells[k].row_span)
+            for w, k in zip(words, owner, strict=True) if k >= 0}
+    split = total = 0
+    for line in text_lines(words):
+        spans = [rows[id(w)] for w in line.words if id(w) in rows]
+        if len(spans) < 2:
+            continue
+        total += 1
+        split += max(r.start for r in spans) >= min(r.stop for r in spans)  # no row common to all
+    return split, total
+
+
+MAX_SPLIT_LINES = 0.1  # share of the text lines the model's rows may cut apart before geometry is kept
+
+
 def prefer_slanet(geometry: TableStructure, slanet: TableStructure, crop: TableCrop) -> tuple[bool, str]:
     """Whether the model's structure replaces geometry's for this table, and why.
 
@@ -170,7 +195,9 @@ def prefer_slanet(geometry: TableStructure, slanet: TableStructure, crop: TableC
       columns, geometry had merged rows whose OCR boxes touch (cell F1 0.41 -> 0.74, 0.21 -> 0.64,
       0.73 -> 0.74); where geometry has no ruled grid (alignment only) and the model leaves fewer cells
       empty, geometry had split a column (0.69 -> 0.73). Everywhere else geometry was as good or better
-      (the model merges or splits columns of long tables), so it stays.
+      (the model merges or splits columns of long tables), so it stays;
+    - neither applies where the model's rows cut the OCR text lines apart (`split_lines`): its boxes had
+      drifted off the text (twins `2305.03393v1-pg9`, a two-line-per-row table read shifted by a row).
     """
     if not slanet.cells:
         return False, "model found no cells"
@@ -178,6 +205,9 @@ def prefer_slanet(geometry: TableStructure, slanet: TableStructure, crop: TableC
         return True, "geometry found no cells"
     if crop.text_layer:
         return False, "text layer: geometry"
+    split, total = split_lines(slanet, crop.words)
+    if split > MAX_SPLIT_LINES * total:
+        return False, f"the model's rows cut {split} of {total} text lines apart"
     if slanet.n_rows > geometry.n_rows and slanet.n_cols == geometry.n_cols:
         return True, f"model keeps apart rows geometry merged ({slanet.n_rows} rows for {geometry.n_rows})"
     if geometry.method == "alignment" and _empty_share(slanet) < _empty_share(geometry):
