@@ -100,8 +100,9 @@ LOGIC_VERSIONS = {
     # made of a graphic's pieces cut at a region's edge, such as a table grid's stubs under a figure box)
     # 34: a registration number (a label and a code of 4+ hyphenated digit groups, 12+ digits) is a furniture
     # pattern; 35: text in a figure is running text when most of its words are in long lines too (a report page
-    # taken for a picture, prose beside a box of short lines, is not read row by row)
-    "ocr_text": "35",
+    # taken for a picture, prose beside a box of short lines, is not read row by row); 36: small type's word
+    # spaces by the line's own letter gaps where a word starts ("ChimerixInc", "Amt(RM)")
+    "ocr_text": "36",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

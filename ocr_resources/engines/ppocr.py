@@ -464,6 +464,13 @@ def _words(line: _Line, gap_spaces: float, quotes: bool) -> list[Word]:
     return words
 
 
+# Small type (a table's cells at 144 dpi): word spaces of 3-4 px against letter gaps of 1-2, under the body-height
+# share. There a gap counts by the line's own letter gaps, but only where a word may plainly start (a capital after
+# a lower-case letter, an opening parenthesis): taken at every break, the rule split more words than it joined.
+SMALL_SPACE_FLOOR_PX = 3
+SMALL_SPACE_X_LETTER_GAP = 2.0
+
+
 def _missing_spaces(d: DecodedLine, centers: list[float], ink: LineInk, min_gap: float) -> set[int]:
     """Indices of characters after which the recogniser joined two words (PP-OCR models, trained mostly
     on Chinese, sometimes drop the space after punctuation, between a word and a number, or in tight table
@@ -471,13 +478,23 @@ def _missing_spaces(d: DecodedLine, centers: list[float], ink: LineInk, min_gap:
     where a word may end (`_may_part`)."""
     solid = [k for k, ch in enumerate(d.chars) if not ch.isspace()]
     runs = ink.blank_runs([centers[k] for k in solid])
+    joined = [run for j, run in enumerate(runs) if solid[j + 1] - solid[j] == 1]  # gaps the recogniser joined
     parts = set()
     for j, run in enumerate(runs):
         k, n = solid[j], solid[j + 1]
-        if n - k > 1 or run < max(2.0, min_gap * ink.body_height):  # already spaced, or too narrow
+        if n - k > 1:  # already spaced
             continue
+        left, right = d.chars[k], d.chars[n]
+        if run < max(2.0, min_gap * ink.body_height):  # narrow: a space only in small type, where a word starts
+            starts = (left.islower() and right.isupper()) or (right == "(" and left.isalnum())  # "ChimerixInc"
+            if not (starts and run >= SMALL_SPACE_FLOOR_PX):
+                continue
+            others = list(joined)
+            others.remove(run)  # the line's other letter gaps
+            if run < SMALL_SPACE_X_LETTER_GAP * max(float(np.median(others)) if others else 0.0, 1.0):
+                continue
         before = d.chars[solid[j - 1]] if j else ""
         after = d.chars[solid[j + 2]] if j + 2 < len(solid) else ""
-        if _may_part(before, d.chars[k], d.chars[n], after):
+        if _may_part(before, left, right, after):
             parts.add(k)
     return parts

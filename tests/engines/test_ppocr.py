@@ -250,3 +250,36 @@ def test_missed_marks_finds_ink_on_detected_rows_only():
     assert len(new) == 1 and new[0][:, 0].min() < 120 and new[0][:, 0].max() > 126
     assert new[0][:, 1].min() == 19 and new[0][:, 1].max() == 33  # read at its row's height
     assert list(grown) == [1] and grown[1][0] < 194 and grown[1][1] == 242
+
+
+def _line_of_blocks(text: str, gaps: list[int], width: int = 4, height: int = 10):
+    """A decoded line and its ink: one solid block of `width` px per character, `gaps[i]` blank px after
+    character i; character centres at the blocks' middles."""
+    from ocr_resources.engines.ppocr_ops import DecodedLine, LineInk
+
+    dark = np.zeros((height, sum(gaps) + width * len(text) + 2), bool)
+    centers, x = [], 1
+    for i, _ in enumerate(text):
+        dark[:, x:x + width] = True
+        centers.append(x + width / 2)
+        x += width + (gaps[i] if i < len(gaps) else 0)
+    n = len(text)
+    return DecodedLine(list(text), [0.9] * n, list(range(n)), n), centers, LineInk(dark, 0, float(height))
+
+
+def test_small_type_gets_a_space_where_a_word_starts_and_the_gap_is_twice_the_letter_gaps():
+    from ocr_resources.engines.ppocr import _missing_spaces
+
+    def parts(text, gaps):
+        d, centers, ink = _line_of_blocks(text, gaps)
+        return "".join(ch + (" " if k in _missing_spaces(d, centers, ink, 0.5) else "") for k, ch in enumerate(text))
+
+    # letter gaps of 1 px, a 4 px gap before the capital: under half the 10 px body, still a space
+    assert parts("ChimerixInc", [1] * 7 + [4] + [1] * 2) == "Chimerix Inc"
+    assert parts("Notes(a)", [1] * 4 + [4] + [1] * 2) == "Notes (a)"
+    # the same gap inside a run of lower-case letters is the font's, not a space
+    assert parts("lettering", [1] * 4 + [4] + [1] * 3) == "lettering"
+    # letter gaps as wide as the gap before the capital: a spaced-out face, one word
+    assert parts("McDonald", [3] * 7) == "McDonald"
+    # a gap of 2 px before a capital is a letter gap at any size
+    assert parts("iPhone", [2, 1, 1, 1, 1]) == "iPhone"
