@@ -180,7 +180,8 @@ def split_lines(slanet: TableStructure, words: list[Word]) -> tuple[int, int]:
     return split, total
 
 
-MAX_SPLIT_LINES = 0.1  # share of the text lines the model's rows may cut apart before geometry is kept
+MAX_SPLIT_LINES = 0.15  # share of the text lines the model's rows may cut apart before geometry is kept: a long
+# table where the model cuts 3 of 27 lines still gains from its rows (table images tune, us-019@p3t2 0.85 vs 0.77)
 
 
 def prefer_slanet(geometry: TableStructure, slanet: TableStructure, crop: TableCrop) -> tuple[bool, str]:
