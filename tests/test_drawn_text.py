@@ -34,14 +34,16 @@ OUTLINE_AT = (72, 150)  # "FUTURE SKILLS" as filled vector paths, 36 pt tall, to
 SUBTITLE_AT = (72, 205)  # a text-layer line right under the outlines
 
 
-def drawn_page() -> bytes:
+def drawn_page(drawn: bool = True) -> bytes:
+    """The body's text-layer lines, under a pictured title and an outlined one (`drawn`) or nothing else."""
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(W, H))
-    c.drawImage(ImageReader(words_image("THE VISION", 120)), PICTURE_AT.x0, H - PICTURE_AT.y1, PICTURE_AT.width,
-                PICTURE_AT.height)
-    draw_outlines(c, "FUTURE SKILLS", OUTLINE_AT, 36)
-    c.setFont("Helvetica", 14)
-    c.drawString(SUBTITLE_AT[0], H - SUBTITLE_AT[1] - 14, "by the planning committee")
+    if drawn:
+        c.drawImage(ImageReader(words_image("THE VISION", 120)), PICTURE_AT.x0, H - PICTURE_AT.y1,
+                    PICTURE_AT.width, PICTURE_AT.height)
+        draw_outlines(c, "FUTURE SKILLS", OUTLINE_AT, 36)
+        c.setFont("Helvetica", 14)
+        c.drawString(SUBTITLE_AT[0], H - SUBTITLE_AT[1] - 14, "by the planning committee")
     c.setFont("Helvetica", 11)
     for k, line in enumerate(BODY):
         c.drawString(72, H - 300 - 16 * k, line)
@@ -122,21 +124,10 @@ def test_the_render_worker_finds_the_drawn_areas_the_ocr_stage_would(tmp_path):
     assert len(expected) == 2 and page.drawn_areas == [(b.x0, b.y0, b.x1, b.y1) for b in expected]
 
 
-def body_page() -> bytes:
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=(W, H))
-    c.setFont("Helvetica", 11)
-    for k, line in enumerate(BODY):
-        c.drawString(72, H - 300 - 16 * k, line)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
-
-
 def test_a_page_without_drawn_text_is_not_decoded_by_the_ocr_stage(tmp_path, ppocr, monkeypatch):
     decoded = []  # counts, and reads as before: the stage must not need the pixels of this page
     open_gray = PageStore.open_gray
     monkeypatch.setattr(PageStore, "open_gray", lambda self, rel: decoded.append(rel) or open_gray(self, rel))
-    rows = run_text(tmp_path, body_page(), [(Box(60, 290, 560, 350), "text")], ppocr)
+    rows = run_text(tmp_path, drawn_page(drawn=False), [(Box(60, 290, 560, 350), "text")], ppocr)
     assert decoded == [] and rows and all(r["text_source"] == "text_layer" for r in rows)
     assert ResultStore(tmp_path / "ocr.duckdb").query("SELECT drawn_areas FROM pages") == [{"drawn_areas": []}]

@@ -53,16 +53,23 @@ def _image_only_pdf(draw) -> tuple[bytes, list[Word]]:
     return buf.getvalue(), _page(draw)[2]
 
 
-class FigureOver(LayoutDetector):
-    """Calls the table area a figure (what the offline model does with a table image)."""
+class LayoutSays(LayoutDetector):
+    """Gives the regions the test sets (PDF points), whatever the page shows: what the offline model does with
+    some table images (calls the table a figure or a reference list, or finds nothing)."""
 
-    def __init__(self):
+    def __init__(self, regions: list[tuple[Box, str, float]]):
         self.batch_size = 1
-        self.identity = ModelIdentity("fake_layout", "fake", "1")
+        self.identity = ModelIdentity("fake_layout", "fixed", "1")
+        self.regions = regions
 
     def detect(self, images):
         k = images[0].width / PAGE_W
-        return [[DetectedRegion(TABLE_AREA.scaled(k), "figure", "figure", 0.8)] for _ in images]
+        return [[DetectedRegion(box.scaled(k), label, label, score) for box, label, score in self.regions]
+                for _ in images]
+
+
+def figure_over() -> LayoutSays:
+    return LayoutSays([(TABLE_AREA, "figure", 0.8)])
 
 
 class PerfectReader(TextRecognizer):
@@ -93,7 +100,7 @@ def _run_scan(tmp_path: Path, draw, detector: LayoutDetector | None = None) -> R
 
     run("source_documents", lambda ctx: stages.source_documents(ctx, folder))
     run("rendered_pages", lambda ctx: stages.rendered_pages(ctx, 144))
-    run("layout_regions", lambda ctx: stages.layout_regions(ctx, detector or FigureOver()))
+    run("layout_regions", lambda ctx: stages.layout_regions(ctx, detector or figure_over()))
     run("ocr_text", lambda ctx: stages.ocr_text(ctx, PerfectReader(words)))
     run("tables", lambda ctx: stages.tables(ctx, GeometryTableRecognizer(EngineSettings("table", "geometry"))))
     return store
@@ -128,19 +135,8 @@ def test_a_ruled_scanned_table_called_a_figure_is_a_table(tmp_path: Path):
     assert markdown.count("Austria") == 0 and markdown.count("13.1") == 1 and "| South |" in markdown
 
 
-class NothingFound(LayoutDetector):
-    """Finds no region at all (what the offline model does with some table images)."""
-
-    def __init__(self):
-        self.batch_size = 1
-        self.identity = ModelIdentity("fake_layout", "none", "1")
-
-    def detect(self, images):
-        return [[] for _ in images]
-
-
 def test_a_table_image_the_layout_model_found_nothing_on_is_a_table(tmp_path: Path):
-    store = _run_scan(tmp_path, unruled_table, NothingFound())
+    store = _run_scan(tmp_path, unruled_table, LayoutSays([]))
     region = store.query("SELECT label, model_label, x0, y0 FROM regions")  # the whole page, for OCR to decide
     assert region == [{"label": "text", "model_label": None, "x0": 0.0, "y0": 0.0}]
     rows = store.query("SELECT label, label_reason FROM texts WHERE region_no IS NOT NULL")
@@ -152,20 +148,8 @@ def test_a_table_image_the_layout_model_found_nothing_on_is_a_table(tmp_path: Pa
     assert markdown.count("Austria") == 1 and "| Austria |" in markdown
 
 
-class ReferenceOver(LayoutDetector):
-    """Calls the whole table a reference list (the offline model on some table images)."""
-
-    def __init__(self):
-        self.batch_size = 1
-        self.identity = ModelIdentity("fake_layout", "reference", "1")
-
-    def detect(self, images):
-        k = images[0].width / PAGE_W
-        return [[DetectedRegion(Box(40, 60, 560, 400).scaled(k), "reference", "reference", 0.7)] for _ in images]
-
-
 def test_a_table_image_the_layout_model_called_a_reference_list_is_a_table(tmp_path: Path):
-    store = _run_scan(tmp_path, _sparse_table, ReferenceOver())
+    store = _run_scan(tmp_path, _sparse_table, LayoutSays([(Box(40, 60, 560, 400), "reference", 0.7)]))
     rows = store.query("SELECT label, label_reason FROM texts WHERE region_no IS NOT NULL")
     assert rows == [{"label": "table", "label_reason":
                      "grid of 7 x 4 (aligned OCR words, the page's whole content) in a reference region"}]
@@ -178,7 +162,7 @@ def test_a_table_image_the_layout_model_called_a_reference_list_is_a_table(tmp_p
 
 
 def test_prose_on_a_page_the_layout_model_found_nothing_on_is_read_as_before(tmp_path: Path):
-    store = _run_scan(tmp_path, numbered_list, NothingFound())
+    store = _run_scan(tmp_path, numbered_list, LayoutSays([]))
     assert store.query("SELECT count(*) AS n FROM tables")[0]["n"] == 0
     assert store.query("SELECT count(*) AS n FROM texts WHERE region_no IS NOT NULL")[0]["n"] == 0
     assert "Calculate" in _markdown(store) and "|" not in _markdown(store)

@@ -483,15 +483,12 @@ PAGE_REGION = ("no layout region on a page without a text layer: the whole page,
 PAGE_WHERE = "on a page the layout model found no region on"  # where its verdict says the grid is
 
 
-def page_region(regions: list[DetectedRegion], scan: bool, width: float, height: float) -> list[DetectedRegion]:
-    """The page's regions, or where the model found none on a `scan` (a page without a text layer whose
-    content is a picture: not a blank page), one region over the whole page (label "text", no model label,
-    `PAGE_REGION` its reason) for OCR's words to decide: the text stage keeps it as a table where they form a
+def page_region(width: float, height: float) -> DetectedRegion:
+    """The region that stands for a whole scan the layout model found nothing on (label "text", no model label,
+    `PAGE_REGION` its reason), for OCR's words to decide: the text stage keeps it as a table where they form a
     grid (`scanned_verdict`, as the tables stage asks) and drops it otherwise. Before OCR there are no words
     to judge by."""
-    if regions or not scan or width <= 0 or height <= 0:
-        return regions
-    return [DetectedRegion(Box(0.0, 0.0, width, height), "text", None, None, table_reason=PAGE_REGION)]
+    return DetectedRegion(Box(0.0, 0.0, width, height), "text", None, None, table_reason=PAGE_REGION)
 
 
 def is_page_region(region: dict) -> bool:

@@ -80,7 +80,8 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
             # a scan the model found nothing on: the whole page, for OCR's words to decide (a table image); a
             # scan's images have a resolution (pages.source_dpi), a blank page has none
             scan = not page["has_text_layer"] and bool(page.get("source_dpi"))
-            if not found and (found := page_region([], scan, page["width_pt"], page["height_pt"])):
+            if not found and scan and page["width_pt"] > 0 and page["height_pt"] > 0:
+                found = [page_region(page["width_pt"], page["height_pt"])]
                 checked = [(found[0], None)]
             boxes = [r.box for r in found]
             # The layout's own order; the text stage refines it with the words' boxes (texts.reading_order).
