@@ -47,7 +47,7 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from eval.datasets import docbank_words, is_docbank_placeholder
-from eval.text_metrics import block_occurrences, normalize, strip_inline
+from eval.text_metrics import block_occurrences, math_as_text, normalize, strip_inline
 
 CACHE = Path(__file__).resolve().parent / "cache" / "checks"
 TYPES = ("present", "absent", "order", "table", "baseline", "spacing")
@@ -85,10 +85,13 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_FOLD)
 
 
-def norm(text: str, lower: bool = True) -> str:
-    """The text both sides are compared in: markup out, NFKC, quotes and dashes folded, line-end hyphens
-    joined, whitespace collapsed, lower case (truths mix case conventions: small caps, upper-case heads).
-    lower=False keeps the case for the checks' own text (sentences are cut at capitals, people read them)."""
+def norm(text: str, lower: bool = True, math: bool = True) -> str:
+    """The text both sides are compared in: formulas as the glyphs they draw ("$\\theta_0$" -> "θ0", as a text
+    layer and DocBank's truth have them: `math_as_text`; math=False leaves LaTeX as written), markup out, NFKC,
+    quotes and dashes folded, line-end hyphens joined, whitespace collapsed, lower case (truths mix case
+    conventions: small caps, upper-case heads). lower=False keeps the case for the checks' own text (sentences
+    are cut at capitals, people read them)."""
+    text = math_as_text(text or "") if math else text
     text = _PRIVATE_USE.sub(" ", _fold(normalize(html.unescape(_TAG.sub(" ", text or "")))))
     text = " ".join(text.split())
     return text.lower() if lower else text
@@ -742,14 +745,16 @@ class Prepared:
 
 
 @lru_cache(maxsize=8)
-def _prepared(markdown: str) -> Prepared:
+def _prepared(markdown: str, math: bool = True) -> Prepared:
     """The output in the forms the checks read, once per output (scoring calls this per check)."""
     markdown = markdown or ""
     grids = markdown_grids(markdown) + html_grids(markdown)
-    tables = tuple(tuple(tuple(norm_cell(v) for v in row) for row in grid) for grid in grids)
+    tables = tuple(tuple(tuple(norm_cell(math_as_text(v) if math else v) for v in row) for row in grid)
+                   for grid in grids)
     outside = _HTML_TABLE.sub("\n", markdown)
-    lines = {norm(line) for line in outside.splitlines() if line.strip() and not line.lstrip().startswith("|")}
-    text = norm(markdown)
+    lines = {norm(line, math=math) for line in outside.splitlines()
+             if line.strip() and not line.lstrip().startswith("|")}
+    text = norm(markdown, math=math)
     squeezed, spaces = [], set()
     for k, token in enumerate(text.split(" ")):
         if k:
@@ -841,12 +846,13 @@ def _baseline(raw: str) -> bool:
     return _longest_repeat(tokens) < MAX_REPEATS
 
 
-def score(check: dict, markdown: str) -> bool:
-    """Whether a tool's output (Markdown or plain text of the whole document) passes the check."""
+def score(check: dict, markdown: str, math: bool = True) -> bool:
+    """Whether a tool's output (Markdown or plain text of the whole document) passes the check: its formulas
+    read as the glyphs they draw (math=True, as the truth has them) or as written (math=False)."""
     kind = check["type"]
     if kind == "baseline":
         return _baseline(markdown or "")
-    out = _prepared(markdown or "")
+    out = _prepared(markdown or "", math)
     if kind == "present":
         return _found(norm(check["text"]), out.text)
     if kind == "absent":

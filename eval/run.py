@@ -67,11 +67,16 @@ NEW_KEYS = (
     "receipts_line_recall", "receipts_min_line_recall", "receipts_word_accuracy", "receipts_wer",
     "scanned_lowres_word_accuracy", "drawn_text_ned",
     "docbank_word_recall", "docbank_word_precision", "docbank_render_word_recall", "docbank_render_word_precision",
+    # the same of the text as written (LaTeX as words); the keys above score formulas as their glyphs
+    "docbank_word_recall_markup", "docbank_word_precision_markup", "docbank_render_word_recall_markup",
+    "docbank_render_word_precision_markup",
     "fixtures_cell_recall", "fixtures_detection_recall", "table_teds", "table_teds_structure",
     "digital_pages_per_second",
     # unit checks (eval/checks.py, wired by `score_unit_checks`): None until checks are scored
     "checks_pass_rate", "checks_present_pass_rate", "checks_absent_pass_rate", "checks_order_pass_rate",
     "checks_table_pass_rate", "checks_spacing_pass_rate",
+    # the same with formulas scored as written (LaTeX); the keys above read them as the glyphs they draw
+    "checks_pass_rate_markup", "checks_present_pass_rate_markup", "checks_order_pass_rate_markup",
     # layout figures (`layout_figures`): None until a layout metric fills them
     "pages_losing_words", "table_image_detection_recall", "layout_label_agreement",
     "table_image_cell_f1", "layout_label_agreement_by_class",
@@ -166,12 +171,21 @@ def score_receipt(out: Output, doc: Doc) -> dict[str, Any]:
 
 
 def score_docbank(out: Output, doc: Doc) -> dict[str, Any]:
-    """Bag-of-words word recall and precision, hyphen-tolerant, overall and per DocBank label."""
-    c = xm.bag_of_words_counts(out.text or "", datasets.docbank_tokens(doc), markdown=out.markdown)
+    """Bag-of-words word recall and precision, hyphen-tolerant, overall and per DocBank label: of the content
+    (formulas as the glyphs they draw, diacritics folded: `bag_of_words_counts(content=True)`; DocBank's truth
+    is the text layer's glyphs, "θ0" where a formula is written "$\\theta_0$"), and of the text as written
+    (`*_markup`: LaTeX counts as words). The same for every tool; a text without `$` formulas differs only by
+    its diacritics."""
+    tokens = datasets.docbank_tokens(doc)
+    c = xm.bag_of_words_counts(out.text or "", tokens, markdown=out.markdown, content=True)
+    m = xm.bag_of_words_counts(out.text or "", tokens, markdown=out.markdown, content=False)
     return {"words_matched": c["matched"], "words_truth": c["truth"], "words_pred": c["pred"],
             "word_recall": c["matched"] / c["truth"] if c["truth"] else None,
             "word_precision": c["matched"] / c["pred"] if c["pred"] else None,
-            "by_label": c["by_label"], "nonchars": xm.nonchars(out.text or "")}
+            "by_label": c["by_label"],
+            "words_matched_markup": m["matched"], "words_truth_markup": m["truth"], "words_pred_markup": m["pred"],
+            "word_recall_markup": m["matched"] / m["truth"] if m["truth"] else None,
+            "by_label_markup": m["by_label"], "nonchars": xm.nonchars(out.text or "")}
 
 
 def score_fixture(out: Output, doc: Doc) -> dict[str, Any]:
@@ -226,11 +240,15 @@ def score_unit_checks(rows: list[dict], texts: dict[tuple[str, str, str], str],
         if not doc_checks or text is None:
             continue
         counts: dict[str, list[int]] = {}
+        markup: dict[str, list[int]] = {}  # formulas as written (LaTeX); only a text with "$" can differ
         for check in doc_checks:
-            c = counts.setdefault(check.get("type", "?"), [0, 0])
-            c[0] += bool(checks.score(check, text))
-            c[1] += 1
-        row["checks"] = counts
+            passed = bool(checks.score(check, text))
+            for form, ok in ((counts, passed), (markup, bool(checks.score(check, text, math=False))
+                                                if "$" in text else passed)):
+                c = form.setdefault(check.get("type", "?"), [0, 0])
+                c[0] += ok
+                c[1] += 1
+        row["checks"], row["checks_markup"] = counts, markup
     log.info("unit checks: %d checks on %d documents, scored in %.1fs", sum(map(len, by_doc.values())),
              len(by_doc), time.perf_counter() - started)
 
@@ -360,14 +378,16 @@ def _pairs_share(rows: list[dict]) -> float | None:
     return round(ordered / pairs, 4) if pairs else None
 
 
-def _docbank_figures(rows: list[dict]) -> tuple[float | None, float | None, dict[str, float | None]]:
-    """(recall, precision, recall per label): micro-averaged over the set's words."""
-    recall = _share(sum(r["words_matched"] for r in rows), sum(r["words_truth"] for r in rows))
-    precision = _share(sum(r["words_matched"] for r in rows), sum(r["words_pred"] for r in rows))
+def _docbank_figures(rows: list[dict], form: str = "") -> tuple[float | None, float | None,
+                                                                 dict[str, float | None]]:
+    """(recall, precision, recall per label): micro-averaged over the set's words; form "_markup": of the text
+    as written (`score_docbank`)."""
+    recall = _share(sum(r["words_matched" + form] for r in rows), sum(r["words_truth" + form] for r in rows))
+    precision = _share(sum(r["words_matched" + form] for r in rows), sum(r["words_pred" + form] for r in rows))
     by_label = {}
     for label in datasets.DOCBANK_LABELS:
-        got = sum(r["by_label"].get(label, [0, 0])[0] for r in rows)
-        total = sum(r["by_label"].get(label, [0, 0])[1] for r in rows)
+        got = sum(r["by_label" + form].get(label, [0, 0])[0] for r in rows)
+        total = sum(r["by_label" + form].get(label, [0, 0])[1] for r in rows)
         by_label[label] = _share(got, total)
     return recall, precision, by_label
 
@@ -423,6 +443,8 @@ def aggregate(rows: list[dict[str, Any]], pages_per_second: float | None) -> dic
     if db := by_set.get("docbank_digital"):
         fig["docbank_word_recall"], fig["docbank_word_precision"], fig["docbank_word_recall_by_label"] = (
             _docbank_figures(db))
+        (fig["docbank_word_recall_markup"], fig["docbank_word_precision_markup"],
+         fig["docbank_word_recall_by_label_markup"]) = _docbank_figures(db, "_markup")
         math = [r["math"] for r in db if r.get("math")]  # ours only: the formula rows and $...$ spans
         if math:
             from eval.formulas import docbank_figures
@@ -431,6 +453,8 @@ def aggregate(rows: list[dict[str, Any]], pages_per_second: float | None) -> dic
     if dr := by_set.get("docbank_render"):
         (fig["docbank_render_word_recall"], fig["docbank_render_word_precision"],
          fig["docbank_render_word_recall_by_label"]) = _docbank_figures(dr)
+        fig["docbank_render_word_recall_markup"], fig["docbank_render_word_precision_markup"], _ = (
+            _docbank_figures(dr, "_markup"))
     fixtures = [r for name in FIXTURE_SETS for r in by_set.get(name, [])]
     if fixtures:  # every fixture table weighs the same; an undetected one counts 0
         fig["fixtures_cell_recall"] = _mean([v for r in fixtures for v in r["cell_recall"]])
@@ -457,6 +481,11 @@ def aggregate(rows: list[dict[str, Any]], pages_per_second: float | None) -> dic
         for k, (p, n) in totals.items():
             fig[f"checks_{k}_pass_rate"] = _share(p, n)
         fig["checks_count"] = sum(n for _, n in totals.values())
+        markup = {k: [sum(r.get("checks_markup", r["checks"]).get(k, [0, 0])[i] for r in checked) for i in (0, 1)]
+                  for k in totals}  # the same with formulas scored as written
+        fig["checks_pass_rate_markup"] = _share(sum(p for p, _ in markup.values()), sum(n for _, n in markup.values()))
+        for k, (p, n) in markup.items():
+            fig[f"checks_{k}_pass_rate_markup"] = _share(p, n)
         fig["checks_by_set"] = {
             name: _share(sum(p for r in rs if r.get("checks") for p, _ in r["checks"].values()),
                          sum(n for r in rs if r.get("checks") for _, n in r["checks"].values()))
@@ -658,13 +687,16 @@ PRINTED = (*KEYS[:9], "table_cell_f1_all", *KEYS[9:11], "scanned_lowres_word_acc
            "receipts_min_line_recall",
            "receipts_word_accuracy", "receipts_wer", "docbank_word_recall", "docbank_word_precision",
            *(f"docbank_word_recall_by_label.{label}" for label in datasets.DOCBANK_LABELS),
+           "docbank_word_recall_markup", "docbank_word_precision_markup",
            "docbank_render_word_recall", "docbank_render_word_precision",
            *(f"docbank_render_word_recall_by_label.{label}" for label in datasets.DOCBANK_LABELS),
+           "docbank_render_word_recall_markup", "docbank_render_word_precision_markup",
            "fixtures_cell_recall", "fixtures_detection_recall",
            *(f"fixtures_by_set.{name}.cell_recall" for name in FIXTURE_SETS),
            "table_teds", "table_teds_structure",
            *(f"teds_by_set.{name}.{k}" for name in TEDS_SETS for k in ("teds", "teds_structure")),
            "checks_pass_rate", *(f"checks_{k}_pass_rate" for k in CHECK_TYPES),
+           "checks_pass_rate_markup", "checks_present_pass_rate_markup", "checks_order_pass_rate_markup",
            "pages_losing_words", "prose_pages_as_tables", "table_image_detection_recall", "table_image_cell_f1",
            "layout_label_agreement",
            *(f"layout_label_agreement_by_class.{label}" for label in DOCBANK_TO_OURS),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -53,9 +54,191 @@ _ARABIC_VARIANTS = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u064
                                   **{chr(0x06F0 + d): str(d) for d in range(10)}})
 
 
-def normalize(text: str, markdown: bool = True) -> str:
-    """NFC, Arabic-script variants folded, Markdown markup out, line-end hyphenation joined, whitespace
-    collapsed."""
+# -- formulas as the glyphs they draw -------------------------------------------------------------------------
+# A formula written as LaTeX ($...$ inline, $$...$$ display) and the same formula read off a page's text layer
+# (DocBank's tokens: "θ0", "L2(Ω", "=", "u¯") are one content in two forms. To score the content, not the markup,
+# each span is rendered to the glyphs TeX draws, split into words where TeX's spacing leaves a gap (a text layer
+# splits words at gaps), by TeX's own rules (The TeXbook, ch. 18, the inter-atom spacing table):
+# - a gap around relations (=, ≤, →), binary operators (+, −, ×), large operators and function names (∑, log),
+#   and after punctuation (",", ";"); a binary operator that TeX makes unary ("= −1", "(−x") keeps no gap on
+#   its right;
+# - no gap between ordinary symbols, nor anywhere inside a sub- or superscript, whose glyphs follow their base
+#   ("x^2" -> "x2", "\theta_0" -> "θ0");
+# - a fraction's numerator and denominator are two lines, so words apart; an accent's glyph follows its base
+#   ("\bar u" -> "u¯"), a radical's sign precedes its radicand ("√x"); "-" in math is the minus sign "−".
+# Symbols and alphabets are pylatexenc's (LatexNodes2Text: "\alpha" -> "α", "\mathbf{u}" -> "𝐮", which NFKC
+# folds to "u" where words are compared). Only `$` spans count (pandoc's rule: no space inside either dollar,
+# no digit after the closing one, so "$20 and $30" stays text); `\[`/`\(` are left alone, since Markdown
+# writers use `\[` for an escaped bracket ("\[12\]") and the pipeline writes no such delimiter.
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?![\s$])((?:\\.|[^$\\\n])+?)(?<![\s\\])\$(?!\d)", re.S)
+_REL = set("=<>≤≥≠≈≡∼≃≅≍∝∈∉∋∌⊂⊃⊆⊇⊊⊋⊏⊐⊑⊒→←↔⇒⇐⇔↦⟶⟵⟷⟹⟸⟺↪↩⇀⇁↑↓⇑⇓∣∥≪≫≺≻⪯⪰≼≽≲≳⊢⊣⊨≔:⊥≐∽≺")
+_BIN = set("+−±∓×·∗∘⊕⊗⊖⊘⊙∪∩∧∨∖÷⋆⋅†‡⊎⊓⊔⊲⊳◁▷≀⨿")
+_PUNCT = set(",;")
+_OPEN = set("([{⟨⌊⌈|‖")
+_CLOSE = set(")]}⟩⌋⌉")
+_BIG_OPS = set("∑∏∐∫∬∭∮⋃⋂⨁⨂⨀⋀⋁⨄")
+_FUNCTIONS = {"arccos", "arcsin", "arctan", "arg", "cos", "cosh", "cot", "coth", "csc", "deg", "det", "dim", "exp",
+              "gcd", "hom", "inf", "ker", "lg", "lim", "liminf", "limsup", "ln", "log", "max", "min", "Pr", "sec",
+              "sin", "sinh", "sup", "tan", "tanh", "operatorname", "mathop"}
+_ACCENTS = {"bar": "\u00af", "overline": "\u00af", "tilde": "\u02dc", "widetilde": "\u02dc", "hat": "\u02c6",
+            "widehat": "\u02c6", "check": "\u02c7", "breve": "\u02d8", "dot": "\u02d9", "ddot": "\u00a8",
+            "acute": "\u00b4", "grave": "`", "mathring": "\u02da"}
+_UNDER_OVER = {"vec", "underline", "overbrace", "underbrace", "overrightarrow", "overleftarrow", "boldsymbol", "bm",
+               "pmb", "displaystyle", "textstyle", "scriptstyle", "mathstrut", "phantom", "hphantom", "vphantom"}
+_FRACTIONS = {"frac", "dfrac", "tfrac", "cfrac", "binom", "dbinom", "tbinom", "genfrac", "stackrel", "overset",
+              "underset"}
+_SIZES = {"left", "right", "middle", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
+          "Biggl", "Biggr", "bigm", "Bigm", "nonumber", "notag", "label", "tag", "limits", "nolimits", "!"}
+_GAPS = {",", ";", ":", " ", "quad", "qquad", "enspace", "thinspace", "medspace", "thickspace", "\\", "cr", "hline",
+         "hspace", "newline"}
+
+
+def _math_class(text: str) -> str:
+    t = text.strip()
+    if not t:
+        return "gap"
+    if len(t) == 1:
+        for cls, chars in (("rel", _REL), ("bin", _BIN), ("punct", _PUNCT), ("open", _OPEN), ("close", _CLOSE),
+                           ("op", _BIG_OPS)):
+            if t in chars:
+                return cls
+    return "ord"
+
+
+@lru_cache(maxsize=1)
+def _latex2text():
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text")
+
+
+def _macro_args(node) -> list:
+    return [a for a in (node.nodeargd.argnlist if node.nodeargd is not None else []) if a is not None]
+
+
+def _math_atoms(nodes) -> list[list[str]]:
+    """[text, class] per TeX atom of a node list; a sub- or superscript joins its base's text."""
+    from pylatexenc import latexwalker as lw
+
+    atoms: list[list[str]] = []
+    script = False  # the next atom is a sub- or superscript
+
+    def add(text: str, cls: str) -> None:
+        nonlocal script
+        if script and atoms:
+            atoms[-1][0] += "".join(text.split())
+        elif text or cls == "gap":
+            atoms.append([text, cls])
+        script = False
+
+    for node in nodes or []:
+        if isinstance(node, lw.LatexCharsNode):
+            for ch in node.chars:
+                if ch in "^_":
+                    script = True
+                elif ch in "&~":
+                    add("", "gap")
+                elif not ch.isspace():
+                    ch = {"-": "\u2212", "*": "\u2217"}.get(ch, ch)
+                    add(ch, _math_class(ch))
+        elif isinstance(node, lw.LatexGroupNode):  # braces make one ordinary atom
+            add(math_words(_math_atoms(node.nodelist)), "ord")
+        elif isinstance(node, lw.LatexMacroNode):
+            name, args = node.macroname, _macro_args(node)
+            if name in _SIZES:
+                continue
+            if name in _GAPS:
+                add("", "gap")
+            elif name in _FRACTIONS:  # numerator and denominator on lines of their own
+                for arg in args[-2:]:
+                    add("", "gap")
+                    add(math_words(_math_atoms([arg])), "ord")
+                add("", "gap")
+            elif name == "sqrt":
+                add("\u221a" + math_words(_math_atoms(args[-1:])).replace(" ", ""), "ord")
+            elif name in _ACCENTS or name in _UNDER_OVER:
+                add(math_words(_math_atoms(args)) + _ACCENTS.get(name, ""), "ord")
+            elif name in _FUNCTIONS:
+                add(_latex2text().nodelist_to_text([node]).strip(), "op")
+                if not args and name in ("operatorname", "mathop"):
+                    atoms.append(["", "name"])  # the next group is the operator's name
+            else:
+                text = _latex2text().nodelist_to_text([node]).replace("^", "").replace("_", "")
+                add(text.strip(), _math_class(text))
+        elif isinstance(node, lw.LatexEnvironmentNode):  # cases, matrices, aligned: cells and rows apart
+            add("", "gap")
+            atoms += _math_atoms(node.nodelist)
+            add("", "gap")
+        elif isinstance(node, lw.LatexMathNode):
+            atoms += _math_atoms(node.nodelist)
+        elif isinstance(node, lw.LatexSpecialsNode):
+            add("", "gap")
+        if len(atoms) > 1 and atoms[-2][1] == "name" and atoms[-1][1] == "ord":
+            atoms[-2:] = [[atoms[-1][0], "op"]]
+    return [a for a in atoms if a[1] != "name"]
+
+
+def _tex_gap(left: str, right: str) -> bool:
+    """Whether TeX spaces two atoms apart in text or display style (The TeXbook's table, thin and up)."""
+    if left == "punct":
+        return True
+    if left == "open" or right in ("close", "punct") or (left, right) in (("rel", "rel"), ("op", "open")):
+        return False
+    return bool({left, right} & {"rel", "bin", "op"})
+
+
+def math_words(atoms: list[list[str]]) -> str:
+    """Atoms joined with TeX's gaps (see `_MATH_SPAN`); a binary operator with no operand on one side is
+    ordinary, as TeX makes it."""
+    classes = [cls for _, cls in atoms]
+    for k, cls in enumerate(classes):
+        if cls == "bin":
+            left = classes[k - 1] if k else None
+            right = classes[k + 1] if k + 1 < len(classes) else None
+            if left in (None, "gap", "bin", "op", "rel", "open", "punct") or right in (None, "gap", "rel", "close",
+                                                                                      "punct"):
+                classes[k] = "ord"
+    out: list[str] = []
+    left = None
+    for (text, _), cls in zip(atoms, classes, strict=True):
+        if cls == "gap":
+            out.append(" ")
+            left = None
+            continue
+        if left is not None and _tex_gap(left, cls):
+            out.append(" ")
+        out.append(text)
+        left = cls
+    return " ".join("".join(out).split())
+
+
+@lru_cache(maxsize=8192)
+def render_math(latex: str) -> str:
+    """A formula's LaTeX (no delimiters) as the words of the glyphs TeX draws; the LaTeX as it is when
+    pylatexenc cannot read it."""
+    from pylatexenc.latexwalker import LatexWalker
+
+    try:
+        nodes, _, _ = LatexWalker(latex, tolerant_parsing=True).get_latex_nodes()
+        return math_words(_math_atoms(nodes))
+    except Exception:  # noqa: BLE001 - a formula pylatexenc cannot parse is scored as written
+        return latex
+
+
+def math_as_text(text: str) -> str:
+    """Every `$...$` / `$$...$$` formula in `text` replaced by `render_math` of its LaTeX."""
+    if "$" not in text:
+        return text
+    return _MATH_SPAN.sub(lambda m: (f" {render_math(m.group(1))} " if m.group(1) is not None
+                                     else render_math(m.group(2))), text)
+
+
+def normalize(text: str, markdown: bool = True, math: bool = False) -> str:
+    """NFC, Arabic-script variants folded, formulas as the glyphs they draw (math=True: `math_as_text`, before
+    the Markdown goes, whose emphasis rule would eat LaTeX's `_`), Markdown markup out, line-end hyphenation
+    joined, whitespace collapsed."""
+    if math:
+        text = math_as_text(text or "")
     text = unicodedata.normalize("NFC", text or "").translate(_ARABIC_VARIANTS)
     if markdown:
         text = strip_markdown(text)
@@ -346,26 +529,38 @@ def join_hyphenated(tokens: list[str]) -> list[str]:
     return out
 
 
-def word_key(word: str) -> str:
+# Accents drawn as glyphs of their own: TeX's "\\\"u" in an old font and a math accent ("\\bar u") put the accent
+# beside its letter in the text layer ("Schu¨ler", "u¯"), a Unicode text composes it ("Schüler", "ū").
+_SPACING_ACCENTS = str.maketrans("", "", "\u00a8\u00af\u00b4\u00b8\u02c6\u02c7\u02d8\u02d9\u02da\u02db\u02dc\u02dd")
+
+
+def fold_accents(word: str) -> str:
+    """The word without diacritics, spacing (¨ ¯ ´ ˜ ...) or combining: the letters a reader reads."""
+    w = unicodedata.normalize("NFKD", word.translate(_SPACING_ACCENTS))
+    return unicodedata.normalize("NFC", "".join(ch for ch in w if not unicodedata.combining(ch)))
+
+
+def word_key(word: str, content: bool = False) -> str:
     """A word as the bag-of-words metric compares it: NFKC (ligatures: "\ufb01eld" = "field"), hyphens out
     ("magnetic-field" = "magneticfield" = "magnetic-" "field" joined), outer punctuation out ("13." = "13");
-    a token of punctuation only ("=", "(") is kept as it is."""
-    w = unicodedata.normalize("NFKC", word).translate(_HYPHENS)
+    a token of punctuation only ("=", "(") is kept as it is. content=True also folds diacritics
+    (`fold_accents`): an accent is no word, however a text layer splits it from its letter."""
+    w = unicodedata.normalize("NFKC", fold_accents(word) if content else word).translate(_HYPHENS)
     stripped = w.strip(_OUTER_PUNCT)
     return stripped or w
 
 
-def bag_keys(tokens: list[str]) -> list[str]:
+def bag_keys(tokens: list[str], content: bool = False) -> list[str]:
     """Keys of the words that `tokens` (in reading order) make once hyphenated pieces are joined;
     pdfminer-style `(cid:N)` placeholders (glyphs without text) are dropped."""
     tokens = [t for t in (_CID.sub("", t) for t in tokens) if t.strip()]
-    return [k for k in (word_key(w) for w in join_hyphenated(tokens)) if k]
+    return [k for k in (word_key(w, content) for w in join_hyphenated(tokens)) if k]
 
 
 TruthToken = tuple  # (text, label) or (text, label, (x0, y0, x1, y1)) in PDF points, origin top-left
 
 
-def join_truth_hyphens(tokens: list[TruthToken], pred_keys: Counter) -> list[tuple[str, str]]:
+def join_truth_hyphens(tokens: list[TruthToken], pred_keys: Counter, content: bool = False) -> list[tuple[str, str]]:
     """Truth words as (text, label), a token that ends in a hyphen joined to its continuation when the
     prediction has the joined word. Truth tokens in line order across columns are not in reading order, so
     with boxes the continuation is looked for on the next lines below and left of the hyphen (nearest first);
@@ -386,7 +581,7 @@ def join_truth_hyphens(tokens: list[TruthToken], pred_keys: Counter) -> list[tup
                                 and box[1] + 0.3 * height < b[1] < box[3] + 2.5 * height and b[0] < box[0]),
                                key=lambda j: (live[j][2][1], live[j][2][0]))
             for j in cands:
-                if not used[j] and pred_keys.get(word_key(text + live[j][0])):
+                if not used[j] and pred_keys.get(word_key(text + live[j][0], content)):
                     used[j] = True
                     text += live[j][0]
                     break
@@ -394,19 +589,24 @@ def join_truth_hyphens(tokens: list[TruthToken], pred_keys: Counter) -> list[tup
     return out
 
 
-def bag_of_words_counts(pred: str, truth_tokens: list[TruthToken], markdown: bool = False) -> dict:
+def bag_of_words_counts(pred: str, truth_tokens: list[TruthToken], markdown: bool = False,
+                        content: bool = False) -> dict:
     """Word recall and precision as counts, overall and per truth label (bag of words, order-free,
     hyphen-tolerant: `bag_keys`, `join_truth_hyphens`). A truth word matched by the prediction is credited to
     its labels in proportion where the same word has several labels on the page ("the" in a caption and in a
     paragraph).
 
+    content=True scores what a reader reads, whichever way it is written: formulas as the glyphs they draw
+    (`math_as_text`: "$x^2$" = "x2") and words without diacritics (`word_key`); content=False scores the text
+    as written (LaTeX markup then counts as words).
+
     Returns {"matched", "truth", "pred", "by_label": {label: [matched (float), truth]}}."""
-    pred_keys = Counter(bag_keys(normalize(pred or "", markdown=markdown).split()))
+    pred_keys = Counter(bag_keys(normalize(pred or "", markdown=markdown, math=content).split(), content))
     truth_tokens = [(_CID.sub("", t[0]), *t[1:]) for t in truth_tokens]
     truth_tokens = [t for t in truth_tokens if t[0].strip()]
     truth_by_label: dict[str, Counter] = {}
-    for text, label in join_truth_hyphens(truth_tokens, pred_keys):
-        key = word_key(text)
+    for text, label in join_truth_hyphens(truth_tokens, pred_keys, content):
+        key = word_key(text, content)
         if key:
             truth_by_label.setdefault(label, Counter())[key] += 1
     truth_all = sum(truth_by_label.values(), Counter())

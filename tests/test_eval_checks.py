@@ -355,3 +355,14 @@ def test_the_drawn_set_has_its_title_and_picture_words_in_the_truth_only(tmp_pat
     drawn = [c for c in checks if c["type"] == "present" and c["text"] in (title[2:], picture)]
     assert drawn and all(score(c, truth) for c in drawn) and not any(score(c, layer) for c in drawn)
     assert page(name)[1] == truth  # the same words for the same name, every time
+
+
+def test_checks_read_formulas_as_the_glyphs_they_draw():
+    """A sentence with inline math, as DocBank's truth has it (the text layer's glyphs), is found in an output
+    that writes the formula as LaTeX; scored as written (math=False) it is not. No `$` formula, no difference."""
+    check = {"type": "present", "text": "The flux ∂C ∂X = 0 holds at the wall of the cell."}
+    ours = "The flux $\\frac{\\partial C}{\\partial X}=0$ holds at the wall of the cell."
+    assert score(check, ours) and not score(check, ours, math=False)
+    plain = "The flux is zero and $20 or $30 were paid."
+    assert score({"type": "present", "text": plain}, plain) and score({"type": "present", "text": plain}, plain,
+                                                                       math=False)
