@@ -121,7 +121,8 @@ LOGIC_VERSIONS = {
     # 15: the whole-page region of a scan the layout model found nothing on, where its OCR words form a grid
     # 16: on such a page, a region labelled text, reference or list holding the page's whole content, likewise
     # 17: SLANet's structure is not chosen where its rows cut the OCR text lines apart (rows read shifted)
-    "tables": "17",
+    # 18: a cell's inline formula loses its layout commands ("\\underline{[11]}" is "[11]", not "underline[11]")
+    "tables": "18",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

@@ -859,6 +859,10 @@ def test_a_cell_keeps_the_characters_the_formula_finder_wrote_as_latex():
     assert plain_math("$\\geq18$") == "≥18" and plain_math("($\\geq18$") == "(≥18"
     assert plain_math("$\\alpha\\pm0.5$,") == "α±0.5," and plain_math("$10\\,\\mathrm{mg}$") == "10 mg"
     assert plain_math("$x^{2}$") == "x2" and plain_math("$\\{a\\}$") == "{a}"
+    # layout commands are drawn, not written (a link's underline read as one); function names are words
+    assert plain_math("$\\underline{[11]}$") == "[11]"
+    assert plain_math("$\\overline{\\underline{〈100〉}}$,") == "〈100〉,"
+    assert plain_math("$\\log x$") == "log x" and plain_math("$\\hat{a}$") == "a"
     # a currency is no formula
     assert plain_math("$5") == "$5" and plain_math("US$") == "US$" and plain_math("$5-$10") == "$5-$10"
 

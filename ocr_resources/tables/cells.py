@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 from ocr_resources.geometry.boxes import UPRIGHT, turned_box
-from ocr_resources.text.math_symbols import GREEK, SYMBOLS
+from ocr_resources.text.math_symbols import FUNCTIONS, GREEK, SYMBOLS
 from ocr_resources.types import Box, Word
 
 # A run of fill characters: four or more dots, middle dots, ellipses or underscores (spaces between them
@@ -155,7 +155,9 @@ _GLYPHS = _latex_glyphs()
 def plain_math(text: str) -> str:
     """A word with an inline formula in it back as the characters it was printed with: a table cell keeps
     its text ("≥18", not "$\\geq18$"); the formula finder reads a page's glyphs before anyone knows where its
-    tables are. Commands become their glyphs, styles and script marks go, spacing commands are spaces."""
+    tables are. Commands become their glyphs, function names their name ("\\log" -> "log"), styles, script
+    marks and layout commands go (an underline or a fraction bar is drawn, not written: "\\underline{[11]}" is
+    "[11]"), spacing commands are spaces."""
     m = _INLINE_MATH.match(text)
     if m is None:  # "US$ 100", "$5": a currency, not a formula
         return text
@@ -165,6 +167,6 @@ def plain_math(text: str) -> str:
     body = re.sub(r"\\[,;:! ]", " ", body)
     body = _SCRIPT.sub(lambda s: s.group(1) if s.group(1) is not None else s.group(2), body)
     body = body.replace("\\{", "\x00").replace("\\}", "\x01")  # literal braces, kept
-    body = _COMMAND.sub(lambda c: _GLYPHS.get(c.group(1), c.group(1)), body)
+    body = _COMMAND.sub(lambda c: _GLYPHS.get(c.group(1), c.group(1) if c.group(1) in FUNCTIONS else ""), body)
     body = body.replace("{", "").replace("}", "").replace("\x00", "{").replace("\x01", "}")
     return m.group(1) + body.strip() + m.group(3)
