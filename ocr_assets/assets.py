@@ -36,7 +36,7 @@ from ocr_resources.pipeline import containers as inbox
 from ocr_resources.pipeline import stages
 from ocr_resources.profiles import load_profile
 from ocr_resources.resources import ModelResource, PipelineStorage, model_resources
-from ocr_resources.store import Producer, ResultStore
+from ocr_resources.store import Producer, Reader, ResultStore
 
 # Bump when an asset's own logic changes; together with the model identity it forms the code version.
 LOGIC_VERSIONS = {
@@ -185,14 +185,14 @@ def _run_stage(
     Each partition's materialization gets that container's own metadata (`context.add_asset_metadata`
     with its partition key), followed by what the whole run shares (producer, model loads)."""
     record_worker(context.instance, context.run)
-    store = storage.result_store().logging_to(context.log)  # a wait for the DuckDB lock shows in the run's log
-    store.migrate()
+    # A wait for the DuckDB lock shows in the run's log. The schema is checked on the step's first connection.
+    store = storage.result_store().logging_to(context.log)
     page_store = storage.page_store()
     producer = Producer(asset_key=asset_name, code_version=code_version(asset_name), **producer_fields)
     keys = context.partition_keys
     force = force_recompute(context, asset_name)
     store.record_model_loads(model_cache.drain_load_events(context.run_id))  # the model loaded before the stage
-    run_meta = _run_metadata(context, store, producer, len(keys), force)
+    run_meta: dict[str, Any] | None = None  # read with the first container's metadata, on its connection
     refreshed = time.monotonic()
     for i, key in enumerate(keys, 1):
         started = datetime.now(UTC)
@@ -220,7 +220,10 @@ def _run_stage(
         waits = store.retries - waits
         store.record_model_loads(model_cache.drain_load_events(context.run_id))
         seconds = (datetime.now(UTC) - started).total_seconds()
-        meta = container_metadata(store, page_store, asset_name, key, counts, output.stats, seconds, output.pages)
+        with store.reading() as read:
+            if run_meta is None:
+                run_meta = _run_metadata(context, store, read, producer, len(keys), force)
+            meta = container_metadata(read, page_store, asset_name, key, counts, output.stats, seconds, output.pages)
         # How often the commit waited for another writer (a held file lock, or a conflicting lake commit redone).
         meta["store_waits"] = waits
         context.add_asset_metadata({**meta, **run_meta}, partition_key=key)
@@ -228,13 +231,14 @@ def _run_stage(
     return MaterializeResult()
 
 
-def _run_metadata(context: AssetExecutionContext, store: ResultStore, producer: Producer, containers_in_run: int,
-                  force: bool) -> dict[str, Any]:
-    """What every container of the run shares: the producer, the model's loads in this run, where results are."""
+def _run_metadata(context: AssetExecutionContext, store: ResultStore, read: Reader, producer: Producer,
+                  containers_in_run: int, force: bool) -> dict[str, Any]:
+    """What every container of the run shares: the producer, the model's loads in this run, where results are.
+    `read` from `store.reading()`."""
     model = f"{producer.engine}:{producer.model_id}@{producer.model_revision}" if producer.model_id else producer.engine
     meta: dict[str, Any] = dict(containers_in_run=containers_in_run, force=force, producer_id=producer.producer_id,
                                 model=model)
-    loads = store.query("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?", [context.run_id])
+    loads = read("SELECT role, loads, load_seconds FROM model_loads WHERE run_id = ?", [context.run_id])
     if loads:
         meta["model_loads_this_run"] = MetadataValue.json(
             {r["role"]: {"loads": r["loads"], "seconds": round(r["load_seconds"], 3)} for r in loads})

@@ -15,7 +15,7 @@ from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 from PIL import Image
 
 from ocr_resources.pipeline.page_store import PageStore
-from ocr_resources.store import ResultStore
+from ocr_resources.store import Reader, ResultStore
 
 # The UI shows a Markdown entry inline on an asset's event pages only when it is shorter than this;
 # longer ones hide behind "[Show Markdown]". The inline thumbnail is sized to fit.
@@ -200,12 +200,13 @@ def container_pages(store: ResultStore, asset_name: str, key: str) -> int:
     return int(store.query(sql, [key])[0]["n"])
 
 
-def container_metadata(store: ResultStore, pages: PageStore, asset_name: str, key: str, counts: dict[str, int],
-                       stats: dict[str, Any], seconds: float, pages_processed: int) -> dict[str, Any]:
+def container_metadata(read: Reader, pages: PageStore, asset_name: str, key: str,
+                       counts: dict[str, int], stats: dict[str, Any], seconds: float, pages_processed: int
+                       ) -> dict[str, Any]:
     """One container's metadata for one asset: its rows and pages now, this run's work on it (pages
-    computed and reused, seconds, pages/s) and previews, all read back from DuckDB after the commit."""
-    with store.reading() as read:  # every read back on one connection: opening one costs tens of ms
-        return _container_metadata(_Reads(read), pages, asset_name, key, counts, stats, seconds, pages_processed)
+    computed and reused, seconds, pages/s) and previews, all read back from DuckDB after the commit, on the
+    caller's one connection (`read` from `ResultStore.reading()`: opening one costs tens of ms)."""
+    return _container_metadata(_Reads(read), pages, asset_name, key, counts, stats, seconds, pages_processed)
 
 
 class _Reads:

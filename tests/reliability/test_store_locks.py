@@ -99,3 +99,56 @@ def test_a_waiting_run_says_who_holds_the_lock_from_the_first_second_and_on(tmp_
     message = handler.seen[0][1]
     assert f"it is locked by process {holder.pid} (" in message and str(store.path) in message, message
     assert "gives up after 60 s" in message
+
+
+def _tables(path) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
+        return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+    finally:
+        con.close()
+
+
+def test_the_snapshot_is_the_live_database_and_a_writer_of_another_process_waits_for_the_copy(tmp_path):
+    store = ResultStore(tmp_path / "ocr.duckdb", snapshot_path=tmp_path / "ocr-read.duckdb")
+    store.migrate()
+    _commit(store)
+    copied = []
+    real_copy = store_module._copy_file_bytes
+
+    def copy_while_a_writer_tries(path, target):
+        # the file is attached read-only now: another process cannot open it to write until the copy is made
+        probe = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({str(path)!r})"],
+                               capture_output=True, text=True)
+        assert probe.returncode != 0 and "lock" in probe.stderr.lower(), probe.stderr[-300:]
+        copied.append(real_copy(path, target))
+        return copied[-1]
+
+    store_module._copy_file_bytes, saved = copy_while_a_writer_tries, store_module._copy_file_bytes
+    try:
+        assert store.refresh_snapshot() == tmp_path / "ocr-read.duckdb"
+    finally:
+        store_module._copy_file_bytes = saved
+    assert copied == [True]  # the file's bytes, not a table-by-table copy
+    assert _tables(tmp_path / "ocr-read.duckdb") == _tables(store.path)
+    reader = duckdb.connect(str(tmp_path / "ocr-read.duckdb"), read_only=True)
+    assert reader.execute("SELECT count(*) FROM lineage").fetchone() is not None  # views come along
+    reader.close()
+    assert not list(tmp_path.glob(".ocr-read.duckdb.*"))  # no temporary file left
+    _commit(store)  # and the live file is writable again afterwards
+
+
+def test_a_write_ahead_log_left_by_a_dead_writer_is_in_the_snapshot(tmp_path):
+    store = ResultStore(tmp_path / "ocr.duckdb", snapshot_path=tmp_path / "ocr-read.duckdb")
+    store.migrate()
+    _commit(store)
+    # a writer whose work is only in the log (no checkpoint at its end, as if it had been killed)
+    code = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); c.execute('PRAGMA disable_checkpoint_on_shutdown');"
+            " c.execute(\"INSERT INTO current_code_versions (asset_key, code_version) VALUES ('a', '1')\");"
+            " c.close()")
+    subprocess.run([sys.executable, "-c", code, str(store.path)], check=True)
+    assert (tmp_path / "ocr.duckdb.wal").stat().st_size > 0
+    store.refresh_snapshot()
+    assert _tables(tmp_path / "ocr-read.duckdb")["current_code_versions"] == 1
+    assert _tables(tmp_path / "ocr-read.duckdb") == _tables(store.path)
