@@ -62,8 +62,12 @@ _ARABIC_VARIANTS = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u064
 # - a gap around relations (=, ≤, →), binary operators (+, −, ×), large operators and function names (∑, log),
 #   and after punctuation (",", ";"); a binary operator that TeX makes unary ("= −1", "(−x") keeps no gap on
 #   its right;
-# - no gap between ordinary symbols, nor anywhere inside a sub- or superscript, whose glyphs follow their base
-#   ("x^2" -> "x2", "\theta_0" -> "θ0");
+# - no gap between ordinary symbols, nor anywhere inside a sub- or superscript; a superscript's glyphs follow
+#   their base ("x^2" -> "x2"), a subscript is a word of its own ("K_{NAGD}" -> "K NAGD"): a text layer's words
+#   are glyphs on one line, and a word extractor that groups glyphs into lines by their tops (DocBank's truth
+#   comes from one: pdfplumber-style, 3 pt of tolerance) puts a subscript, whose top hangs lower than its base's,
+#   on a line of its own, and a superscript, whose top is near its base's, on the base's line (DocBank's boxes:
+#   "K" top 210.7 pt, its subscript "NAGD" 214.6 pt, two tokens; "L2(Ω" one);
 # - a fraction's numerator and denominator are two lines, so words apart; an accent's glyph follows its base
 #   ("\bar u" -> "u¯"), a radical's sign precedes its radicand ("√x"); "-" in math is the minus sign "−".
 # Symbols and alphabets are pylatexenc's (LatexNodes2Text: "\alpha" -> "α", "\mathbf{u}" -> "𝐮", which NFKC
@@ -117,25 +121,29 @@ def _macro_args(node) -> list:
 
 
 def _math_atoms(nodes) -> list[list[str]]:
-    """[text, class] per TeX atom of a node list; a sub- or superscript joins its base's text."""
+    """[text, class] per TeX atom of a node list; a superscript joins its base's text, a subscript is an atom
+    of class "sub" after it."""
     from pylatexenc import latexwalker as lw
 
     atoms: list[list[str]] = []
-    script = False  # the next atom is a sub- or superscript
+    script = ""  # the next atom is a superscript ("^") or a subscript ("_")
 
     def add(text: str, cls: str) -> None:
         nonlocal script
-        if script and atoms:
-            atoms[-1][0] += "".join(text.split())
+        base = next((k for k in range(len(atoms) - 1, -1, -1) if atoms[k][1] != "sub"), None)
+        if script == "_" and text:
+            atoms.append(["".join(text.split()), "sub"])
+        elif script == "^" and base is not None:
+            atoms[base][0] += "".join(text.split())
         elif text or cls == "gap":
             atoms.append([text, cls])
-        script = False
+        script = ""
 
     for node in nodes or []:
         if isinstance(node, lw.LatexCharsNode):
             for ch in node.chars:
                 if ch in "^_":
-                    script = True
+                    script = ch
                 elif ch in "&~":
                     add("", "gap")
                 elif not ch.isspace():
@@ -190,7 +198,7 @@ def _tex_gap(left: str, right: str) -> bool:
 def math_words(atoms: list[list[str]]) -> str:
     """Atoms joined with TeX's gaps (see `_MATH_SPAN`); a binary operator with no operand on one side is
     ordinary, as TeX makes it."""
-    classes = [cls for _, cls in atoms]
+    classes = [cls for _, cls in atoms if cls != "sub"]
     for k, cls in enumerate(classes):
         if cls == "bin":
             left = classes[k - 1] if k else None
@@ -200,7 +208,12 @@ def math_words(atoms: list[list[str]]) -> str:
                 classes[k] = "ord"
     out: list[str] = []
     left = None
-    for (text, _), cls in zip(atoms, classes, strict=True):
+    kept = iter(classes)
+    for text, cls in atoms:
+        if cls == "sub":  # a word of its own (see `_MATH_SPAN`); TeX's spacing goes on from its base
+            out.append(f" {text} ")
+            continue
+        cls = next(kept)
         if cls == "gap":
             out.append(" ")
             left = None
