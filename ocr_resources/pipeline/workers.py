@@ -256,6 +256,17 @@ class _IdleWorkers:
                 return
         worker.stop()
 
+    def fill(self, count: int, limits: Limits, start) -> int:
+        """Start workers (`start()`) until `count` are kept for `limits`; how many were started."""
+        with self.lock:
+            if self.pid != os.getpid():
+                self.idle, self.pid = {}, os.getpid()
+            found = self.idle.setdefault(limits.memory_mb, [])
+            room = self.KEEP - sum(len(v) for v in self.idle.values())
+            wanted = max(0, min(count - sum(_alive(w.proc) for w in found), room))
+            found.extend(start() for _ in range(wanted))
+        return wanted
+
     def close(self) -> None:
         with self.lock:
             workers = [w for found in self.idle.values() for w in found]
@@ -282,6 +293,16 @@ atexit.register(_POOL.close)
 def stop_idle_workers() -> None:
     """Stop the workers kept between calls (tests that count processes; a host that wants the memory back)."""
     _POOL.close()
+
+
+def prestart(count: int, limits: Limits | None = None) -> int:
+    """Start workers now, until `count` are kept for `limits`, and return at once: they import (about a second
+    of CPU each) while the caller goes on, and the next `run_jobs` calls take them. The first stage of a run
+    starts the render workers this way, so that they are ready when the pages are rendered, instead of each
+    starting when first needed. Returns how many were started."""
+    limits = limits or Limits()
+    ctx = multiprocessing.get_context("spawn")
+    return _POOL.fill(count, limits, lambda: _Worker(ctx, limits))
 
 
 def run_jobs(jobs: Iterable[Job], workers: int, limits: Limits | None = None) -> Iterator[Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ocr_resources.pipeline.workers import Limits, WorkerStartError, run_jobs
+from ocr_resources.pipeline.workers import Limits, WorkerStartError, prestart, run_jobs
 from tests.reliability.jobs import ScriptJob, UnloadableJob
 
 
@@ -133,3 +133,14 @@ def test_a_worker_does_not_import_the_parents_main_module(tmp_path):
                           capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0 and "0:pid=" in proc.stdout, proc.stderr[-2000:]
     assert marks.read_text().split() == proc.stdout.split()[:1]  # the parent's own run of it, no worker's
+
+
+def test_workers_started_ahead_are_the_ones_the_next_call_takes():
+    # the first stage of a run starts the render workers: the next stage finds them started, not one by one
+    limits = Limits(memory_mb=1536, unit_timeout_s=60)  # a budget of its own: no worker another test kept
+    assert prestart(2, limits) == 2
+    assert prestart(2, limits) == 0  # kept already: none more
+    ahead = {c.pid for c in psutil.Process().children()}
+    out = list(run_jobs([ScriptJob(["pid"]), ScriptJob(["pid"], "b")], workers=2, limits=limits))
+    pids = {int(r.split("=")[1]) for r in out if "pid=" in r}
+    assert len(pids) == 2 and pids <= ahead, (out, ahead)

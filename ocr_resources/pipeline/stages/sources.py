@@ -14,6 +14,7 @@ from ocr_resources.pipeline.stages.base import (
     _error,
     _lineage,
 )
+from ocr_resources.pipeline.workers import prestart
 
 
 # -- 1. source documents -------------------------------------------------------------------------------------
@@ -25,7 +26,11 @@ def source_documents(ctx: StageContext, entry: Path, follow_symlinks: bool = Fal
     out = buffers("containers", "documents", "errors")
     files, refused = containers.scan_container(entry, follow_symlinks)
     ids = {path: containers.document_id_for(entry, path) for path in files}
-    found = {i.path: i for i in documents.inspect_all(files, ctx.render_workers or default_workers(), ctx.limits)}
+    workers = ctx.render_workers or default_workers()
+    # The render workers of the next stage start now, importing beside this stage's one worker, not each
+    # when first needed (in a fresh run process, that second of start-up was paid twice in a row).
+    prestart(workers, ctx.limits)
+    found = {i.path: i for i in documents.inspect_all(files, workers, ctx.limits)}
     for path in files:
         doc_id, inspected = ids[path], found[path]
         row = {"container_id": ctx.container_id, "document_id": doc_id, "file_name": containers.display(path.name),
