@@ -381,14 +381,17 @@ def _pairs_share(rows: list[dict]) -> float | None:
 def _docbank_figures(rows: list[dict], form: str = "") -> tuple[float | None, float | None,
                                                                  dict[str, float | None]]:
     """(recall, precision, recall per label): micro-averaged over the set's words; form "_markup": of the text
-    as written (`score_docbank`)."""
-    recall = _share(sum(r["words_matched" + form] for r in rows), sum(r["words_truth" + form] for r in rows))
-    precision = _share(sum(r["words_matched" + form] for r in rows), sum(r["words_pred" + form] for r in rows))
+    as written (`score_docbank`; a row without that form counts as its content figures)."""
+    def total(key: str) -> float:
+        return sum(r.get(key + form, r[key]) for r in rows)
+
+    recall = _share(total("words_matched"), total("words_truth"))
+    precision = _share(total("words_matched"), total("words_pred"))
     by_label = {}
     for label in datasets.DOCBANK_LABELS:
-        got = sum(r["by_label" + form].get(label, [0, 0])[0] for r in rows)
-        total = sum(r["by_label" + form].get(label, [0, 0])[1] for r in rows)
-        by_label[label] = _share(got, total)
+        got = sum(r.get("by_label" + form, r["by_label"]).get(label, [0, 0])[0] for r in rows)
+        count = sum(r.get("by_label" + form, r["by_label"]).get(label, [0, 0])[1] for r in rows)
+        by_label[label] = _share(got, count)
     return recall, precision, by_label
 
 

@@ -43,7 +43,10 @@ FLOORS = [
     # 0.826 (equation glyphs now written as LaTeX count as missed words), fixture cell recall 1.0, TEDS 0.946,
     # unit checks 0.955 (present 0.925, order 0.895, table 1.0)
     ("receipts_line_recall", 0.65, "min"),
-    ("docbank_word_recall", 0.78, "min"),
+    # sixth round: DocBank recall with formulas scored as the glyphs they draw 0.930 on this page (as written,
+    # LaTeX counted as words: 0.852, guarded by the old floor)
+    ("docbank_word_recall", 0.88, "min"),
+    ("docbank_word_recall_markup", 0.78, "min"),
     ("fixtures_cell_recall", 0.95, "min"),
     ("table_teds", 0.90, "min"),
     ("checks_pass_rate", 0.90, "min"),
