@@ -94,7 +94,7 @@ class Timer:
             def __exit__(self, *exc):
                 return self._timed(lambda: self.inner.__exit__(*exc))
 
-        return Timed
+        return lambda *args, **kwargs: Timed(*args, **kwargs)  # a function: bound as a method
 
     def reset(self) -> None:
         self.wall.clear()
