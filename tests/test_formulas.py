@@ -581,3 +581,18 @@ def test_overlapping_integral_signs_are_a_multiple_integral():
     assert rebuild_latex(iint) == r"\iint f"
     apart = [ch("Z", 0, BASE + 7.2, **sign), ch("Z", 12.7, BASE + 7.2, **sign)] + [ch("f", 26, font="CMMI10")]
     assert rebuild_latex(apart) == r"\int\int f"
+
+
+def test_an_argument_in_a_text_font_stays_inside_its_formulas_brackets():
+    """"γ(k)" with k bold upright (CMBX, a text font): the run no longer stops at "(" and leaves "k)" behind
+    (the word was replaced by "$\\gamma($)" and "k" lost); an open bracket that closes nowhere near goes back to
+    the sentence."""
+    before, x = _words("factor", 0)
+    math = [ch("γ", x), ch("(", x + 5.5, font="CMR10", width=3.9), ch("k", x + 9.4, font="CMBX10", width=6.1),
+            ch(")", x + 15.5, font="CMR10", width=3.9)]
+    after, _ = _words("linearly", x + 23)
+    assert [s.latex for s in inline_math(before + math + after)] == [r"\gamma(\mathbf{k})"]
+    assert line_markdown(before + math + after) == r"factor $\gamma(\mathbf{k})$ linearly"
+    far, _ = _words("see page", x + 12)  # "γ (see page" : the bracket opens a remark, not an argument
+    spans = inline_math(before + math[:2] + far)
+    assert [s.latex for s in spans] == [r"\gamma"]

@@ -769,6 +769,7 @@ def inline_math(line: list[MathChar], rules: list[Rule] | None = None) -> list[I
             end += 1
         while end > start and kinds[end - 1] in "NS" and line[end - 1].text in _TRAILING:
             end -= 1
+        end = _closed(line, start, end, size)
         start, end = _balanced(line, start, end)
         if runs and start <= runs[-1][1]:
             start = runs[-1][0]
@@ -824,6 +825,25 @@ def _by_operator(line: list[MathChar], kinds: list[str], i: int, size: float) ->
         if gap < (0.45 if not line[k].text.isalpha() else 0.2) * size:
             return True
     return False
+
+
+def _closed(line: list[MathChar], start: int, end: int, size: float, reach: int = 12) -> int:
+    """A run left inside an open bracket ("γ(" before a bold "k)": the argument set in a text font) takes in
+    the glyphs up to the closing bracket where they touch (no word space, a dozen glyphs at most): the
+    argument is the formula's. Otherwise an opening bracket at the run's end goes back to the sentence."""
+    text = "".join(c.text for c in line[start:end])
+    depth = text.count("(") - text.count(")")
+    if depth > 0 and line[end - 1].text not in _TRAILING:
+        k = end
+        while k < min(len(line), end + reach) and line[k].x0 - line[k - 1].x1 < 0.2 * size \
+                and not line[k].text.isspace():
+            depth += (line[k].text == "(") - (line[k].text == ")")
+            k += 1
+            if depth == 0:
+                return k
+    while end > start + 1 and line[end - 1].text in "([":
+        end -= 1
+    return end
 
 
 def _balanced(line: list[MathChar], start: int, end: int) -> tuple[int, int]:
