@@ -3,6 +3,8 @@ columns with full-width elements between them, nested boxes, words outside every
 
 from __future__ import annotations
 
+import dataclasses
+
 from ocr_resources.geometry.boxes import clean_regions
 from ocr_resources.geometry.lines import lines, order_words, rows
 from ocr_resources.geometry.page import attach_captions, compose
@@ -236,6 +238,27 @@ def test_a_word_space_beside_short_rows_is_no_gutter():
         words.append(Word(str(k + 7), Box(400, y, 410, y + 12)))
     got = [ln.text for ln in lines(words)]
     assert got == [f"{title} {k + 7}" for k, title in enumerate(titles)]
+
+
+def test_word_spaces_of_justified_rows_lining_up_are_no_gutter():
+    # an OCR'd justified paragraph: spaces stretched to ~0.8 of the word height happen to line up near x=100 on
+    # four rows ("and | 20x", "projections. | Our", "a | 19x"); the strip they share narrows to half a height and
+    # each is no wider than its row's other spaces, so every row stays one line
+    spans = [[("'16", 28, 40), ("EBITDA", 46.7, 76.7), ("and", 82.2, 97.7), ("20x", 103.7, 118.2),
+              ("'16", 123.7, 136.2), ("estimated", 142.2, 185.2), ("EPS.", 191.2, 208.2)],
+             [("'14", 28, 40.5), ("projections.", 46.4, 97.3), ("Our", 104.8, 118.8), ("prior", 124.8, 144.7),
+              ("price", 150.2, 171.2), ("target", 176.1, 202.1)],
+             [("E", 28.2, 31.7), ("valuation", 36.2, 76.7), ("of", 82.2, 90.2), ("a", 95.2, 98.2),
+              ("19x.", 104.2, 120.6), ("Over", 126.1, 146.1), ("the", 150.1, 164.6)],
+             [("$295", 28, 48.9), ("from", 52.4, 72.9), ("$265.", 77.4, 99.8), ("Our", 104.8, 119.8),
+              ("new", 123.3, 140.7), ("price", 145.2, 165.7)]]
+    words = [Word(t, Box(a, 100 + 13.5 * k, b, 107.5 + 13.5 * k)) for k, row in enumerate(spans) for t, a, b in row]
+    assert [ln.text for ln in lines(words)] == [" ".join(t for t, _, _ in row) for row in spans]
+    # the same rows with the right part moved 4 points on: a gutter as wide as the spaces' line-up, but straight
+    # and wider than the rows' spaces, still cuts them
+    moved = [dataclasses.replace(w, box=Box(w.box.x0 + 4, w.box.y0, w.box.x1 + 4, w.box.y1)) if w.box.x0 > 100
+             else w for w in words]
+    assert len(lines(moved)) == 8
 
 
 def test_assign_matches_the_pairwise_rule():

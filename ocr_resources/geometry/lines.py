@@ -18,6 +18,11 @@ GAP_FACTOR = 1.5  # a horizontal gap wider than this many text heights ends a li
 # A gutter is at least this many text heights wide in the row itself: a narrow gutter (10 pt beside 10-pt
 # text, tests/test_reading_order_pdf.py) is 0.89; word spaces of the OCR'd redp5110 contents page about 0.5.
 GUTTER_OWN = 0.75
+# Justified prose stretches its word spaces to 0.7-1 text heights on some rows, and by chance they can line up
+# for a few rows (an OCR'd report: "and | 20x", "projections. | Our", "a | 19x"). A gutter is wider than its
+# row's word spaces, or keeps a strip that wide through its run (the columns' edges are set straight); a gap
+# that is neither is a chance line-up of word spaces.
+GUTTER_OVER_SPACES = 1.5
 
 
 def direction(text: str) -> int:
@@ -230,7 +235,8 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
     are set with different leading, their lines share a row on some baselines and not on others. Word spaces
     of justified text are half a height wide sometimes, but do not line up row after row; a word space beside
     rows that end short (a table of contents, a ragged list: empty to its right) lines up, but is no gutter
-    either (those rows have words right of it, across the strip)."""
+    either (those rows have words right of it, across the strip). Nor is a gap no wider than its row's word
+    spaces whose strip narrows below GUTTER_OWN heights through the run (GUTTER_OVER_SPACES)."""
     gaps: list[list[tuple[float, float]]] = []
     heights: list[float] = []
     for row in all_rows:
@@ -244,7 +250,7 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
             if gap[1] - gap[0] < GUTTER_OWN * heights[i]:
                 continue
             width_min = 0.5 * heights[i]
-            run = 1
+            run, strip = 1, gap[1] - gap[0]
             for step in (-1, 1):
                 j, cur, one_sided = i + step, gap, 0
                 while 0 <= j < len(gaps):
@@ -258,9 +264,19 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
                         if one_sided > MAX_ONE_SIDED:
                             break
                     j += step
-            if run >= min_run:
+                strip = min(strip, cur[1] - cur[0])
+            if run >= min_run and (strip >= GUTTER_OWN * heights[i]
+                                   or _wider_than_spaces(gap, all_rows[i])):
                 out[i].append(gap)
     return out
+
+
+def _wider_than_spaces(gap: tuple[float, float], row: list[Word]) -> bool:
+    """The gap is GUTTER_OVER_SPACES times the row's other word spaces (their median; a row of fewer than three
+    other gaps says nothing against it)."""
+    others = [b.box.x0 - a.box.x1 for a, b in zip(row, row[1:], strict=False)
+              if (a.box.x1, b.box.x0) != gap and b.box.x0 > a.box.x1]
+    return len(others) < 3 or gap[1] - gap[0] >= GUTTER_OVER_SPACES * statistics.median(others)
 
 
 def lines(words: list[Word], gap_factor: float = GAP_FACTOR, rtl: bool | None = None) -> list[Line]:
