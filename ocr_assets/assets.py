@@ -66,7 +66,8 @@ LOGIC_VERSIONS = {
     # 14: a figure of turned words measured in their own orientation (mostly text lines, or not)
     # 15: a page without a text layer the model found no region on gets one over the whole page, for OCR's
     # words to decide (a table image); 16: only on a page with images (a scan; not a blank page)
-    "layout_regions": "16",
+    # 17: no gutter where justified word spaces line up by chance (lines the label checks count stay whole)
+    "layout_regions": "17",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -103,7 +104,8 @@ LOGIC_VERSIONS = {
     # pattern; 35: text in a figure is running text when most of its words are in long lines too (a report page
     # taken for a picture, prose beside a box of short lines, is not read row by row); 36: small type's word
     # spaces by the line's own letter gaps where a word starts ("ChimerixInc", "Amt(RM)")
-    "ocr_text": "36",
+    # 37: no gutter where justified word spaces line up by chance (an OCR'd paragraph's lines cut in two)
+    "ocr_text": "37",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
