@@ -596,3 +596,15 @@ def test_an_argument_in_a_text_font_stays_inside_its_formulas_brackets():
     far, _ = _words("see page", x + 12)  # "γ (see page" : the bracket opens a remark, not an argument
     spans = inline_math(before + math[:2] + far)
     assert [s.latex for s in spans] == [r"\gamma"]
+
+
+def test_a_table_rule_under_a_cells_formula_is_no_underline():
+    """A table's row rule runs under a cell's "[11]" a few points below it: far wider than the glyphs, it is
+    the table's, not an \\underline (nor, with glyphs of the next row under it, a fraction bar)."""
+    chars = [ch("[", 0, font="CMR10", width=2.8), ch("1", 2.8, font="CMR10"), ch("1", 7.8, font="CMR10"),
+             ch("]", 12.8, font="CMR10", width=2.8)]
+    row_rule = (-300.0, BASE + 3.0, 130.0, BASE + 3.4)
+    assert rebuild_latex(chars, [row_rule]) == "[11]"
+    below = [ch("2", 2.8, BASE + 12, font="CMR10")]
+    assert rebuild_latex(chars + below, [row_rule]) == r"\begin{gathered}[11]\\2\end{gathered}"
+    assert rebuild_latex(chars, [(-0.5, BASE + 3.0, 16.1, BASE + 3.4)]) == r"\underline{[11]}"  # a real underline

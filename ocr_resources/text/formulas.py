@@ -230,6 +230,9 @@ def _take_fractions(elems: list[_Elem], rules: list[Rule]) -> list[_Elem]:
         above = [e for e in inside if e.y1 <= y + 0.3 and e.y1 >= y - 4 * em]
         below = [e for e in inside if e.y0 >= y - 0.3 and e.y0 <= y + 4 * em]
         above, below = _connected(above, y, em), _connected(below, y, em)
+        stacked = above + below
+        if stacked and x1 - x0 > max(e.x1 for e in stacked) - min(e.x0 for e in stacked) + 2 * em:
+            continue  # a bar or a line spans what it draws over; a rule far wider is a table's or a separator
         inner = [r for r in rules if r is not rule and x0 - 0.5 <= r[0] and r[2] <= x1 + 0.5]
         if above and below:
             num_rules = [r for r in inner if r[1] < y]
