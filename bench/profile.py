@@ -56,14 +56,15 @@ class _Profiles:
     """One cProfile per (stage, thread): the main thread switches profiler at each stage's start and end; every
     thread started meanwhile (loaders, inference, producers) gets its own, filed under the stage then running."""
 
-    def __init__(self) -> None:
+    def __init__(self, timer=None) -> None:
+        self.timer = timer  # None: cProfile's wall clock; time.thread_time: each thread's own CPU
         self.stage = "run (outside stages: Dagster, model loads)"
         self.by_stage: dict[str, list[cProfile.Profile]] = {}
         self.lock = threading.Lock()
         self.main = self._new()
 
     def _new(self) -> cProfile.Profile:
-        prof = cProfile.Profile()
+        prof = cProfile.Profile(self.timer) if self.timer else cProfile.Profile()
         with self.lock:
             self.by_stage.setdefault(self.stage, []).append(prof)
         return prof
@@ -283,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one-container", action="store_true", help="all PDFs in one container")
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--no-profile", action="store_true", help="CPU per stage only (no cProfile overhead)")
+    parser.add_argument("--cpu-timer", action="store_true",
+                        help="time functions by their thread's CPU (time.thread_time), not the wall clock: waits drop "
+                             "out and a loaded machine moves the figures less; ONNX Runtime's own threads are not seen")
     parser.add_argument("--out", type=Path, default=None, help="default bench/results/profile-<date>.txt")
     parser.add_argument("--no-peer", action="store_true", help="skip pymupdf4llm on the same PDFs")
     parser.add_argument("--exports", type=Path, default=None, help="copy the run's Markdown exports here")
@@ -296,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     header = [f"bench/profile.py at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {sha.strip()} (+ working tree), "
               f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at start",
               f"corpus: {len(pdfs)} PDFs of {args.corpus}"]
-    profiles = None if args.no_profile else _Profiles()
+    profiles = None if args.no_profile else _Profiles(time.thread_time if args.cpu_timer else None)
     with tempfile.TemporaryDirectory(prefix="ocr-profile-") as tmp:
         if profiles:
             profiles.start()
