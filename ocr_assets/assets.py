@@ -106,7 +106,8 @@ LOGIC_VERSIONS = {
     # taken for a picture, prose beside a box of short lines, is not read row by row); 36: small type's word
     # spaces by the line's own letter gaps where a word starts ("ChimerixInc", "Amt(RM)")
     # 37: no gutter where justified word spaces line up by chance (an OCR'd paragraph's lines cut in two)
-    "ocr_text": "37",
+    # 38: a colon or "@" set apart keeps its spaces ("TEL : 03", "T @ 6%"); a time's colon never spaced
+    "ocr_text": "38",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

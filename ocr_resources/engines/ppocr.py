@@ -471,14 +471,49 @@ SMALL_SPACE_FLOOR_PX = 3
 SMALL_SPACE_X_LETTER_GAP = 2.0
 
 
+# A colon or "@" set apart ("TEL : 03-8768", "GST AMT : RM4.43", "T @ 6%", forms and receipts): a space there is a
+# blank run of at least half the body height, SYMBOL_SPACE_MIN_PX or more (tiny crops' gaps are noise), and at least
+# SYMBOL_SPACE_X_PITCH of the line's character pitch: in a monospaced face a narrow colon leaves a wide blank in its
+# own cell ("TOTAL:" 9 px of a 16.6 px pitch; spaced ones measured 0.6-1.8 of it on the receipts' tune half). Where
+# the recogniser spaced other words on the line, SYMBOL_SPACE_X_SPACES of their median too (Courier's "BARONI:" at
+# 72 dpi: 8 px beside spaces of 20-33; spaced colons and "@" on the receipts' tune half: 0.82-3.3 of theirs).
+SYMBOL_SPACE_MIN_PX = 4
+SYMBOL_SPACE_X_PITCH = 0.6
+SYMBOL_SPACE_X_SPACES = 0.75
+
+
+def _spaced_symbol(left: str, right: str) -> bool:
+    """A colon or "@" whose space before it (or "@"'s after it) the recogniser may have dropped. A colon after
+    closing punctuation ("No.:" in a monospaced face) is left as read."""
+    return (right in ":@" and left not in _CLOSES) or (left == "@" and right.isalnum())
+
+
+_TIME = re.compile(r"\d+(?::\d+)+(?:[AaPp][Mm])?")
+
+
+def _in_time(chars: list[str], k: int) -> bool:
+    """Whether the recogniser's token holding character k is a time or a ratio ("11:57:00", "07:44PM"): its
+    colons separate numbers, however wide a monospaced face sets them ("N0:0001", a misread "NO:", is no time)."""
+    a, b = k, k
+    while a > 0 and not chars[a - 1].isspace():
+        a -= 1
+    while b < len(chars) and not chars[b].isspace():
+        b += 1
+    return bool(_TIME.fullmatch("".join(chars[a:b])))
+
+
 def _missing_spaces(d: DecodedLine, centers: list[float], ink: LineInk, min_gap: float) -> set[int]:
     """Indices of characters after which the recogniser joined two words (PP-OCR models, trained mostly
-    on Chinese, sometimes drop the space after punctuation, between a word and a number, or in tight table
-    cells). The ink decides: a blank run at least `min_gap` x the line's body height between two characters
-    where a word may end (`_may_part`)."""
+    on Chinese, sometimes drop the space after punctuation, between a word and a number, around a colon or
+    "@", or in tight table cells). The ink decides: a blank run at least `min_gap` x the line's body height
+    between two characters where a word may end (`_may_part`), or around a symbol (`_spaced_symbol`)."""
     solid = [k for k, ch in enumerate(d.chars) if not ch.isspace()]
     runs = ink.blank_runs([centers[k] for k in solid])
     joined = [run for j, run in enumerate(runs) if solid[j + 1] - solid[j] == 1]  # gaps the recogniser joined
+    advances = [centers[n] - centers[k] for k, n in zip(solid, solid[1:], strict=False) if n - k == 1]
+    pitch = float(np.median(advances)) if advances else 0.0
+    spaced = [run for j, run in enumerate(runs) if solid[j + 1] - solid[j] > 1]  # the recogniser's own spaces
+    space = float(np.median(spaced)) if spaced else 0.0
     parts = set()
     for j, run in enumerate(runs):
         k, n = solid[j], solid[j + 1]
@@ -493,6 +528,13 @@ def _missing_spaces(d: DecodedLine, centers: list[float], ink: LineInk, min_gap:
             others.remove(run)  # the line's other letter gaps
             if run < SMALL_SPACE_X_LETTER_GAP * max(float(np.median(others)) if others else 0.0, 1.0):
                 continue
+        if ":" in (left, right) and _in_time(d.chars, k):
+            continue
+        if _spaced_symbol(left, right):
+            if run >= max(SYMBOL_SPACE_MIN_PX, min_gap * ink.body_height, SYMBOL_SPACE_X_PITCH * pitch,
+                          SYMBOL_SPACE_X_SPACES * space):
+                parts.add(k)
+            continue
         before = d.chars[solid[j - 1]] if j else ""
         after = d.chars[solid[j + 2]] if j + 2 < len(solid) else ""
         if _may_part(before, left, right, after):

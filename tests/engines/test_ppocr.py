@@ -283,3 +283,32 @@ def test_small_type_gets_a_space_where_a_word_starts_and_the_gap_is_twice_the_le
     assert parts("McDonald", [3] * 7) == "McDonald"
     # a gap of 2 px before a capital is a letter gap at any size
     assert parts("iPhone", [2, 1, 1, 1, 1]) == "iPhone"
+
+
+def test_a_colon_or_at_sign_set_apart_keeps_its_spaces():
+    from ocr_resources.engines.ppocr import _missing_spaces
+
+    def parts(text, gaps, height=10):
+        d, centers, ink = _line_of_blocks(text, gaps, height=height)
+        for k, ch in enumerate(text):  # a space the recogniser read has no ink
+            if ch == " ":
+                ink.dark[:, int(centers[k] - 2):int(centers[k] + 2)] = False
+        return "".join(ch + (" " if k in _missing_spaces(d, centers, ink, 0.5) else "") for k, ch in enumerate(text))
+
+    # a receipt's "TEL : 03" read "TEL:03": 6 px blank on each side of the colon, 1 px between letters
+    assert parts("TEL:03", [1, 1, 6, 6, 1]) == "TEL : 03"
+    assert parts("T@6%", [6, 6, 1]) == "T @ 6%"
+    # a colon against its word stays there
+    assert parts("TEL:03", [1, 1, 1, 6, 1]) == "TEL: 03"
+    # a monospaced face: 8 px of blank in every letter's cell, so 6 px before a narrow colon is its own cell's
+    assert parts("TOTAL:", [8, 8, 8, 8, 6]) == "TOTAL:"
+    # after closing punctuation ("No.:") the colon stays on its word
+    assert parts("No.:5", [1, 1, 6, 6]) == "No.: 5"
+    # a tiny crop's 3 px is noise, not a space
+    assert parts("AB:CD", [1, 3, 1, 1], height=4) == "AB:CD"
+    # a time's colon is a separator however wide its cell; a label misread with a digit ("N0") is no time
+    assert parts("11:57", [1, 6, 6, 1]) == "11:57"
+    assert parts("N0:57", [1, 1, 6, 1]) == "N0: 57"
+    # a line whose spaces the recogniser kept, 12 px wide: 6 px before a colon is the face's, not a space
+    assert parts("MR. X: No.", [1, 1, 4, 4, 6, 4, 4, 1, 1]) == "MR. X: No."
+    assert parts("MR. X: No.", [1, 1, 4, 4, 12, 4, 4, 1, 1]) == "MR. X : No."
