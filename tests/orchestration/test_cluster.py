@@ -20,7 +20,14 @@ from pathlib import Path
 import duckdb
 import pypdfium2 as pdfium
 import pytest
-from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunsFilter,
+)
 from dagster._core.storage.tags import BACKFILL_ID_TAG, PARTITION_NAME_TAG
 
 from ocr_assets.samples import digital_text_pdf, ruled_table_pdf
@@ -141,10 +148,22 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         server.__exit__(None, None, None)
 
 
+def failures(instance: DagsterInstance, run_ids) -> str:
+    """The step and run failures of these runs, with their errors: what a failed run died of."""
+    lines = []
+    for run_id in run_ids:
+        for record in instance.all_logs(run_id, of_type={DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}):
+            event = record.dagster_event
+            error = getattr(event.event_specific_data, "error", None)
+            lines.append(f"{run_id} {event.step_key or ''} {event.event_type_value}: {event.message or ''}\n"
+                         f"{error.to_string() if error else ''}")
+    return "\n".join(lines)
+
+
 def test_every_run_succeeds_in_its_own_process_at_the_same_time(cluster: Cluster):
     failed = {r.dagster_run.run_id: r.dagster_run.status for r in cluster.all_records
               if r.dagster_run.status != DagsterRunStatus.SUCCESS}
-    assert not failed, f"{failed}\n{tail(cluster.daemon_log)}"
+    assert not failed, f"{failed}\n{failures(cluster.instance, failed)}\n{tail(cluster.daemon_log)}"
     for records in (cluster.first, cluster.records):
         assert sorted(r.dagster_run.tags[PARTITION_NAME_TAG] for r in records) == KEYS
     # Each run is its own process: the one that loaded its models (model_load_events.pid).
