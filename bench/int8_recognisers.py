@@ -122,10 +122,8 @@ def quantize_recogniser(source: Path, target: Path) -> None:
 def engine_batches(folder: Path, dpi: int) -> list[list[np.ndarray]]:
     """Per recogniser of the default engine (first, second), the input tensors it is given on the first page of
     each PDF of `folder`, rendered as the pipeline renders it."""
-    import pypdfium2 as pdfium
-
+    from bench.ocr_phases import first_pages
     from ocr_resources.engines import EngineSettings, ppocr
-    from ocr_resources.pipeline import render
 
     rec = ppocr.PpOcrRecognizer(EngineSettings(role="ocr", engine="ppocr", options=(("threads", 1),)))
     seen: list[list[np.ndarray]] = [[] for _ in rec._readers]
@@ -143,16 +141,7 @@ def engine_batches(folder: Path, dpi: int) -> list[list[np.ndarray]]:
 
     for k, reader in enumerate(rec._readers):
         reader.session = Recorded(reader.session, k)
-    for path in sorted(folder.glob("*.pdf")):
-        pdf = pdfium.PdfDocument(str(path))
-        try:
-            page = pdf[0]
-            render.page_box.normalise(page)
-            width, height = page.get_size()
-            source = render.source_image_dpi(page, width, height)
-        finally:
-            pdf.close()
-        image, used = render.page_image(str(path), 1, dpi)
+    for image, source, used in first_pages(folder, dpi):
         rec.recognize([rec.prepare_page(image, source, used)])
     return seen
 

@@ -43,12 +43,31 @@ def _timed(fn, name: str, acc: dict[str, float]):
     return call
 
 
-def phases(folder: Path, dpi: int = 144) -> tuple[int, float, dict[str, float], int, int]:
-    """(pages, engine CPU s, CPU s per phase, lines read, lines read again by the second recogniser)."""
+def first_pages(folder: Path, dpi: int) -> list[tuple]:
+    """(image, the scan's own dpi, the dpi rendered at) of the first page of each PDF in `folder`, rendered as
+    the pipeline renders it: what `PpOcrRecognizer.prepare_page` takes."""
     import pypdfium2 as pdfium
 
-    from ocr_resources.engines import EngineSettings, ppocr
     from ocr_resources.pipeline import render
+
+    pages = []
+    for path in sorted(folder.glob("*.pdf")):
+        pdf = pdfium.PdfDocument(str(path))
+        try:
+            page = pdf[0]
+            render.page_box.normalise(page)
+            width, height = page.get_size()
+            source = render.source_image_dpi(page, width, height)
+        finally:
+            pdf.close()
+        image, used = render.page_image(str(path), 1, dpi)
+        pages.append((image, source, used))
+    return pages
+
+
+def phases(folder: Path, dpi: int = 144) -> tuple[int, float, dict[str, float], int, int]:
+    """(pages, engine CPU s, CPU s per phase, lines read, lines read again by the second recogniser)."""
+    from ocr_resources.engines import EngineSettings, ppocr
 
     rec = ppocr.PpOcrRecognizer(EngineSettings(role="ocr", engine="ppocr", options=(("threads", 1),)))
     acc: dict[str, float] = {}
@@ -64,18 +83,7 @@ def phases(folder: Path, dpi: int = 144) -> tuple[int, float, dict[str, float], 
     for k, name in patched.items():
         setattr(ppocr, k, _timed(saved[k], name, acc))
     rec._result = _timed(rec._result, "words and boxes (_result)", acc)
-    pages = []
-    for path in sorted(folder.glob("*.pdf")):
-        pdf = pdfium.PdfDocument(str(path))
-        try:
-            page = pdf[0]
-            render.page_box.normalise(page)
-            width, height = page.get_size()
-            source = render.source_image_dpi(page, width, height)
-        finally:
-            pdf.close()
-        image, used = render.page_image(str(path), 1, dpi)
-        pages.append((image, source, used))
+    pages = first_pages(folder, dpi)
     lines = second = 0
     started = time.process_time()
     try:
