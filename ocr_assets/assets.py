@@ -107,7 +107,9 @@ LOGIC_VERSIONS = {
     # spaces by the line's own letter gaps where a word starts ("ChimerixInc", "Amt(RM)")
     # 37: no gutter where justified word spaces line up by chance (an OCR'd paragraph's lines cut in two)
     # 38: a colon or "@" set apart keeps its spaces ("TEL : 03", "T @ 6%"); a time's colon never spaced
-    "ocr_text": "38",
+    # 39: numbered lines (a transcript, a pleading) are text, read row by row with their numbers, box by box on an
+    # n-up sheet; on a scan a region the layout model labels table is text where its OCR words are prose
+    "ocr_text": "39",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -127,7 +129,8 @@ LOGIC_VERSIONS = {
     # 16: on such a page, a region labelled text, reference or list holding the page's whole content, likewise
     # 17: SLANet's structure is not chosen where its rows cut the OCR text lines apart (rows read shifted)
     # 18: a cell's inline formula loses its layout commands ("\\underline{[11]}" is "[11]", not "underline[11]")
-    "tables": "18",
+    # 19: on a scan, a region the layout model labels table is none where its OCR words are prose
+    "tables": "19",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

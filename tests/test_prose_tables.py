@@ -1,11 +1,17 @@
 """Prose the table finder must leave alone (issue 23: no prose page turned into a table): a displayed
 formula's fraction bars, a block framed by a rule above and a rule below, a contents list of numbered
-sections; the tables beside them still found."""
+sections, a transcript's numbered lines (issue 24, read box by box on an n-up sheet); the tables beside them
+still found."""
 
 from __future__ import annotations
 
-from ocr_resources.tables.detect import refine_regions, table_verdict
+from dataclasses import replace
+
+from ocr_resources.geometry.page import compose
+from ocr_resources.tables.detect import numbered_boxes, prose_reason, refine_regions, scanned_verdict, table_verdict
 from ocr_resources.tables.rules import Rule
+from ocr_resources.text.blocks import TextBlock
+from ocr_resources.text.structure import looks_like_heading, numbering_depth
 from ocr_resources.types import Box, DetectedRegion, Word
 
 
@@ -64,3 +70,43 @@ def test_numbered_section_titles_are_no_table_but_numbers_beside_labels_are():
               + _line(124, (100, "Time"), (200, "5.6"), (260, "s")))
     ok, why = table_verdict(values, [], Box(90, 95, 300, 140), strict=True)
     assert ok, why
+
+
+_SPEECH = ["Q. Did you keep copies of these affidavits and the letters", "A. I do not know that would be a question",
+           "for the manager, because he is probably the one", "that signed them and sent them on to us later"]
+
+
+def _transcript(x: float, y0: float, first: int = 1, n: int = 12) -> list[Word]:
+    """A page box of a deposition transcript: line numbers in the margin, a gap, then the testimony."""
+    return [w for k in range(n) for w in _line(y0 + 14 * k, (x, str(first + k)), (x + 40, _SPEECH[k % 4]))]
+
+
+def test_numbered_lines_of_a_transcript_are_prose_not_a_table():
+    page = _transcript(60, 100)
+    assert prose_reason(page) == "prose: numbered lines of running text (a transcript or pleading)"
+    ok, why = scanned_verdict(page, Box(50, 90, 400, 290), "table")  # the layout model's table on a scan
+    assert not ok and "numbered lines" in why
+    # a table whose first column numbers its rows, with values beside: still a table
+    rows = [w for k in range(8) for w in _line(100 + 14 * k, (60, str(k + 1)), (100, f"Item {k}"), (200, f"{k}.50"),
+                                                (260, f"{3 * k + 1}"))]
+    assert prose_reason(rows) is None
+    assert scanned_verdict(rows, Box(50, 90, 400, 230), "table")[0]
+
+
+def test_boxes_of_numbered_lines_side_by_side_are_read_box_by_box():
+    # a two-up transcript sheet: each box's lines numbered from 1, the boxes a narrow gap apart
+    left, right = _transcript(20, 100), _transcript(380, 100)
+    boxes = numbered_boxes(left + right)
+    assert [len(b) for b in boxes] == [len(left), len(right)]
+    assert {id(w) for w in boxes[0]} == {id(w) for w in left}
+    blocks = compose(left + right, [Box(10, 90, 700, 290)], ["text"])
+    text = " ".join(ln.text for b in blocks for ln in b.lines)
+    assert text.startswith("1 Q. Did you keep") and text.index("12 that signed") < text.index("1 Q.", 10)
+    assert numbered_boxes(_line(100, (60, "Some words of a sentence here"))) == []
+
+
+def test_a_numbered_line_of_running_text_is_no_heading():
+    assert numbering_depth("23 revenue.") == 1
+    block = TextBlock(1, 600, 800, Box(0, 0, 60, 10), "text", "23 revenue.", size=12.0)
+    assert not looks_like_heading(block, body=10.0)
+    assert looks_like_heading(replace(block, text="2 Results"), body=10.0)

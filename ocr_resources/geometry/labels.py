@@ -84,13 +84,19 @@ def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
     `ocr_words`: all the words of a page without a text layer, read after the layout stage ran; a figure
     whose OCR words form a grid is then a table, and so is a region labelled otherwise that holds the page's
     whole content where they do (a table image; `tables.detect.scanned_verdict`, which the tables
-    stage asks too), before it could be taken for text lines; a formula whose OCR words are prose is text."""
+    stage asks too), before it could be taken for text lines; a table or a formula whose OCR words are prose
+    is text."""
     out: list[LabelDecision] = []
     for region, label, words in zip(regions, labels, owned, strict=True):
         if label in RELABEL and words and ocr_words:
             ok, why = scanned_verdict(ocr_words, region, label)
             if ok:
                 out.append(LabelDecision("table", why))
+                continue
+        if label == "table" and words and ocr_words:
+            ok, why = scanned_verdict(ocr_words, region, label)
+            if not ok:  # prose the model took for a table (the tables stage asks the same)
+                out.append(LabelDecision("text", why))
                 continue
         if label == "formula" and words and ocr_words:
             plain = sum(1 for w in words if len(w.text) >= 3 and w.text.strip(".,;:()").isalpha())

@@ -32,6 +32,7 @@ from ocr_resources.geometry.paragraphs import (
     split_paragraphs,
 )
 from ocr_resources.geometry.reading_order import reading_order
+from ocr_resources.tables.detect import numbered_boxes
 from ocr_resources.types import Box, DetectedRegion, Word
 
 _BODY = frozenset({"text", "title", "list", "reference", "caption", "formula", "other"})
@@ -277,6 +278,14 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     blocks: list[Block] = []
     empty: list[Block] = []  # text boxes left without words: kept (after the flow), never ordered
     for idx, (region, label) in enumerate(zip(regions, labels, strict=True)):
+        if label in TEXT_LABELS and (boxes := numbered_boxes(members[idx])):
+            # numbered lines (a transcript, a pleading): each row read whole, its number first, never split at
+            # the gap after the number; boxes of them side by side (an n-up sheet) read box by box
+            for box_words in boxes:
+                part = [Line(order_words(row, page_rtl), union(w.box for w in row), page_rtl)
+                        for row in rows(box_words)]
+                blocks.append(Block(idx, label, union(ln.box for ln in part), part))
+            continue
         region_lines = order_lines(lines(members[idx]), page_rtl)
         if not region_lines and label in TEXT_LABELS:
             if not _container(idx, regions):  # (an outer box whose words all went inside has nothing of its own)

@@ -11,6 +11,7 @@ no words: there only a table region over two or more ruled grids is split (a fra
 
 from __future__ import annotations
 
+import bisect
 import re
 import statistics
 from dataclasses import dataclass, replace
@@ -192,6 +193,8 @@ def prose_reason(words: list[Word]) -> str | None:
     long_words = sum(len(p) for ps in phrases for p in ps if len(p) >= LONG_PHRASE)
     if items >= 2 and items >= 0.5 * len(lines) and long_words >= 0.4 * len(words):
         return "prose: list items of running text"
+    if _numbered_lines(phrases):
+        return "prose: numbered lines of running text (a transcript or pleading)"
     if long_words < 0.6 * len(words):
         return None
     if sum(1 for ps in phrases if len(ps) == 2 and min(map(len, ps)) >= LONG_PHRASE) >= 0.5 * len(lines):
@@ -204,6 +207,61 @@ def prose_reason(words: list[Word]) -> str | None:
     if sum(1 for p in long if _SENTENCE_END.search(p[-1].text)) >= max(1, 0.2 * len(long)):
         return "prose: sentences"
     return "prose: long lines of running text"
+
+
+_LINE_NUMBER = re.compile(r"^\d{1,2}$")
+
+
+def _numbered_lines(phrases: list[list[list[Word]]]) -> bool:
+    """Lines of running text numbered in the margin (a deposition transcript, a pleading, a listing), not a
+    table's index column: most lines open with a bare number that counts up down the page (a missed one
+    skipped, a new page box side by side or below starting again at 1), and what follows is words, not
+    values. A number repeated further along its line is the line number of a box beside it (an n-up sheet)."""
+    numbers: list[int] = []
+    rest_words = []
+    values = 0
+    for ps in phrases:
+        texts = [" ".join(w.text for w in p) for p in ps]
+        if len(texts) < 2 or not _LINE_NUMBER.match(texts[0]):
+            continue
+        numbers.append(int(texts[0]))
+        rest = [(t, p) for t, p in zip(texts[1:], ps[1:], strict=True) if t != texts[0]]
+        rest_words.append(sum(len(p) for _, p in rest))
+        values += any(is_numeric(t) for t, _ in rest)
+    if len(numbers) < 5 or len(numbers) < 0.5 * len(phrases):
+        return False
+    counting = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if 0 < b - a <= 2 or b == 1)
+    return (counting >= 0.8 * (len(numbers) - 1) and values <= 0.15 * len(numbers)
+            and statistics.median(rest_words) >= 4)
+
+
+def numbered_boxes(words: list[Word]) -> list[list[Word]]:
+    """The words of a region of numbered lines (`_numbered_lines`: a transcript, a pleading), box by box from
+    the left where boxes of them stand side by side (an n-up transcript sheet: each box a page with its own
+    column of line numbers, where it starts); [] where the lines are not numbered."""
+    if sum(1 for w in words if _LINE_NUMBER.match(w.text)) < 5:  # (cheap: most regions stop here)
+        return []
+    h = median_height(words)
+    phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in text_lines(words)]
+    if not _numbered_lines(phrases):
+        return []
+    starts: list[float] = []  # where each line's number stands, and the same number further along its line
+    for ps in phrases:
+        first = " ".join(w.text for w in ps[0])
+        if _LINE_NUMBER.match(first):
+            starts += [p[0].box.x0 for p in ps if " ".join(w.text for w in p) == first]
+    starts.sort()
+    columns = [[starts[0]]]
+    for x in starts[1:]:
+        if x - columns[-1][-1] <= 2 * h:
+            columns[-1].append(x)
+        else:
+            columns.append([x])
+    edges = [c[0] - 0.5 * h for c in columns if len(c) >= 5][1:]  # (the first box takes what lies left of it)
+    boxes: list[list[Word]] = [[] for _ in range(len(edges) + 1)]
+    for w in words:
+        boxes[bisect.bisect_right(edges, w.box.center[0])].append(w)
+    return [b for b in boxes if b]
 
 
 def ruled_tables(words: list[Word], rules: list[Rule], stops: list[Box] = ()) -> list[Candidate]:
@@ -441,12 +499,19 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
 
 def scanned_verdict(words: list[Word], box: Box, label: str, page_region: bool = False) -> tuple[bool, str]:
     """Is a region of a page without a text layer a table, by the page's OCR `words`, and why (or why not)?
-    A figure (or `page_region`'s whole page) as `scanned_figure_verdict`; a region labelled otherwise that
+    A region the layout model labelled table is one unless its words are prose (`prose_reason`). A figure (or
+    `page_region`'s whole page) as `scanned_figure_verdict`; a region labelled otherwise that
     may be a table (`RELABEL`: text, reference, list) only where it holds the page's whole content (a table
     image the model read as a reference list). The text stage (the region's label) and the tables stage (its
     structure) both ask this, so they agree."""
     if page_region:
         return scanned_figure_verdict(words, box, PAGE_WHERE)
+    if label == "table":
+        # the layout model's table, unless its words are prose (ruled boxes of a transcript look like one), as
+        # `refine_regions` decides on a digital page
+        if why := prose_reason(_inside(words, box)):
+            return False, f"not a table: {why}"
+        return True, "layout table, OCR words not prose"
     if label == "figure":
         return scanned_figure_verdict(words, box)
     if label in RELABEL and words:

@@ -57,6 +57,8 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
         return False
     if text[-1] in ".,;:" and not numbering_depth(text) or text[0].islower():
         return False
+    if numbering_depth(text) and text.split()[1:2] and text.split()[1][0].islower():
+        return False  # a numbered line of running text ("23 revenue."), not a section's title
     if body is None or b.size is None:
         return False
     if not any(ch.isalpha() for ch in text):

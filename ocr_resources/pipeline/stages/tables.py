@@ -53,13 +53,14 @@ def table_html(structure: TableStructure) -> str:
 
 
 def _is_table(region: dict[str, Any], page: dict[str, Any], words: list[Word]) -> bool:
-    """A table region, or a figure region of a page without a text layer whose OCR words form a grid (the
-    text stage labelled its text row a table by the same verdict: the layout stage had no words there), or
-    on such a page a region labelled otherwise that is the page's whole table, or the region standing for the
-    whole page where the layout model found none (`tables.detect.scanned_verdict`)."""
-    if region["label"] == "table":
-        return True
-    return not page["has_text_layer"] and bool(words) and region_verdict(words, region)[0]
+    """A table region (on a page without a text layer: unless its OCR words are prose), or a figure region of
+    a page without a text layer whose OCR words form a grid (the text stage labelled its text row a table by
+    the same verdict: the layout stage had no words there), or on such a page a region labelled otherwise
+    that is the page's whole table, or the region standing for the whole page where the layout model found
+    none (`tables.detect.scanned_verdict`)."""
+    if page["has_text_layer"] or not words:
+        return region["label"] == "table"
+    return region_verdict(words, region)[0]
 
 
 def crop_word(word: Word, scale: float, x0: float, y0: float) -> Word:
