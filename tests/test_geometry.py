@@ -372,3 +372,81 @@ def test_a_box_that_cuts_an_ocr_line_mid_way_does_not_split_it():
     blocks = compose(words, regions, ["text", "text"])
     texts = [b.text for b in blocks if b.text]
     assert texts[0] == first + "\n" + rest[0] and "\n".join(texts) == "\n".join([first, *rest]), texts
+
+
+def test_free_strip_matches_the_word_by_word_rule():
+    """`_free` works on a row's edges as lists and skips the words right of the strip (issue 27, seventh round);
+    its strip and sides are the rule's: the widest uncovered piece, the first of equal ones, over rows with
+    equal, touching and overlapping word edges."""
+    import random
+
+    from ocr_resources.geometry.lines import _free, _RowEdges
+
+    def reference(row, cur):
+        edges = [cur[0]]
+        for w in row:
+            if w.box.x1 > cur[0] and w.box.x0 < cur[1]:
+                edges += [w.box.x0, w.box.x1]
+        edges.append(cur[1])
+        pieces = [(max(cur[0], a), min(cur[1], b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        free = max(pieces, key=lambda g: g[1] - g[0])
+        return free, any(w.box.x1 <= free[0] for w in row), any(w.box.x0 >= free[1] for w in row)
+
+    rng = random.Random(27)
+    grid = [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0]
+    for _ in range(2000):
+        row = []
+        for k in range(rng.randint(1, 8)):
+            x0 = rng.choice(grid)
+            row.append(Word(f"w{k}", Box(x0, 0.0, x0 + rng.choice([0.0, 5.0, 10.0, 12.5]), 10.0)))
+        row.sort(key=lambda w: w.box.x0)
+        a, b = sorted(rng.sample(grid, 2))
+        assert _free(_RowEdges.of(row), (a, b)) == reference(row, (a, b))
+
+
+def test_adopt_matches_the_loop_over_every_placed_word():
+    """`_adopt` looks at every placed word in numpy (issue 27, seventh round); its region is the loop's: the
+    nearest word on the line's baseline, of equal gaps the first region, else the column a line extends."""
+    import random
+
+    from ocr_resources.geometry.boxes import TEXT_LABELS, x_overlap, y_overlap
+    from ocr_resources.geometry.lines import GAP_FACTOR, Line
+    from ocr_resources.geometry.page import _adopt
+
+    def reference(line, regions, labels, members):
+        h = line.height
+        best, best_gap = None, None
+        for idx in range(len(regions)):
+            for w in members[idx]:
+                if y_overlap(w.box, line.box) > 0.5 * min(w.box.height, h):
+                    g = max(line.box.x0 - w.box.x1, w.box.x0 - line.box.x1)
+                    if g <= GAP_FACTOR * h and (best_gap is None or g < best_gap):
+                        best, best_gap = idx, g
+        if best is not None:
+            return best
+        for idx, region in enumerate(regions):
+            if labels[idx] not in TEXT_LABELS or not members[idx]:
+                continue
+            g = max(region.y0 - line.box.y1, line.box.y0 - region.y1)
+            if -0.5 * h <= g <= 0.8 * h and x_overlap(line.box, region) >= 0.6 * line.box.width:
+                if best_gap is None or g < best_gap:
+                    best, best_gap = idx, g
+        return best
+
+    rng = random.Random(27)
+    grid = [0.0, 5.0, 10.0, 20.0, 25.0, 40.0]
+    found = 0
+    for _ in range(1000):
+        n = rng.randint(0, 4)
+        regions = [Box(rng.choice(grid), rng.choice(grid), 50.0, 50.0) for _ in range(n)]
+        labels = [rng.choice(["text", "figure", "table"]) for _ in range(n)]
+        members = [[Word("m", Box(x, y, x + rng.choice([0.0, 5.0]), y + rng.choice([0.0, 5.0, 10.0])))
+                    for x, y in ((rng.choice(grid), rng.choice(grid)) for _ in range(rng.randint(0, 5)))]
+                   for _ in range(n)]
+        x, y = rng.choice(grid), rng.choice(grid)
+        words = [Word("o", Box(x, y, x + 5.0, y + rng.choice([5.0, 10.0])))]
+        line = Line(words, words[0].box)
+        expected = reference(line, regions, labels, members)
+        found += expected is not None
+        assert _adopt(line, regions, labels, members) == expected
+    assert found > 100  # the cases reach both rules, not only "no region"

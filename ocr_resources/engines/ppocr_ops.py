@@ -284,13 +284,15 @@ class LineInk:
 
     def blank_runs(self, centers: list[float]) -> list[int]:
         """The widest run of ink-free columns between each pair of neighbouring character centres (crop x)."""
-        blank = self.dark.sum(axis=0) <= 1  # a lone speckle pixel is not ink
+        # a list of bools, walked in plain Python: iterating the numpy array gave a numpy scalar per column
+        blank = (self.dark.sum(axis=0) <= 1).tolist()  # a lone speckle pixel is not ink
         runs = []
         for a, b in zip(centers, centers[1:], strict=False):
             longest = run = 0
-            for is_blank in blank[int(max(0, np.floor(a))) : int(min(len(blank), np.ceil(b)))]:
+            for is_blank in blank[max(0, math.floor(a)) : min(len(blank), math.ceil(b))]:
                 run = run + 1 if is_blank else 0
-                longest = max(longest, run)
+                if run > longest:
+                    longest = run
             runs.append(longest)
         return runs
 

@@ -87,8 +87,9 @@ def rows(words: list[Word]) -> list[list[Word]]:
         best, best_overlap = None, 0.0
         for k in range(len(out) - 1, max(-1, len(out) - 8), -1):  # only recent rows can still overlap
             top, bottom = bands[k]
-            overlap = min(bottom, y1) - max(top, y0)
-            if overlap > 0.5 * min(bottom - top, height) and overlap > best_overlap:
+            # min() and max() spelt out (the same values): this runs for every word against up to seven rows
+            overlap = (bottom if bottom <= y1 else y1) - (top if top >= y0 else y0)
+            if overlap > best_overlap and overlap > 0.5 * (bottom - top if bottom - top <= height else height):
                 best, best_overlap = k, overlap
         if best is None:
             out.append([word])
@@ -215,17 +216,40 @@ def order_words(words: list[Word], rtl: bool) -> list[Word]:
 MAX_ONE_SIDED = 3  # rows in a row with words on one side of a gutter only (see `_gutters`)
 
 
-def _free(row: list[Word], cur: tuple[float, float]) -> tuple[tuple[float, float], bool, bool]:
-    """The widest part of the strip `cur` that no word of `row` covers, and whether the row has words left and
-    right of it."""
-    edges = [cur[0]]
-    for w in row:  # (sorted by x0)
-        if w.box.x1 > cur[0] and w.box.x0 < cur[1]:
-            edges += [w.box.x0, w.box.x1]
-    edges.append(cur[1])
-    pieces = [(max(cur[0], a), min(cur[1], b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-    free = max(pieces, key=lambda g: g[1] - g[0])
-    return free, any(w.box.x1 <= free[0] for w in row), any(w.box.x0 >= free[1] for w in row)
+@dataclass
+class _RowEdges:
+    """A row's word edges (its words sorted by x0), what `_free` looks at."""
+
+    x0s: list[float]
+    x1s: list[float]
+    min_x1: float
+    max_x0: float
+
+    @classmethod
+    def of(cls, row: list[Word]) -> _RowEdges:
+        x0s, x1s = [w.box.x0 for w in row], [w.box.x1 for w in row]
+        return cls(x0s, x1s, min(x1s), max(x0s))
+
+
+def _free(row: _RowEdges, cur: tuple[float, float]) -> tuple[tuple[float, float], bool, bool]:
+    """The widest part of the strip `cur` that no word of the row covers (the first of equal ones), and whether
+    the row has words left and right of it. Called for every gap against the rows above and below it, so it
+    works on the row's edges as plain lists rather than on its words."""
+    c0, c1 = cur
+    free, widest = (c0, c0), None
+    a = c0  # left end of the next piece: the strip's edge, then the right edge of the last word crossing it
+    # words are sorted by x0: those from `bisect_left` on start at or right of the strip
+    k = bisect.bisect_left(row.x0s, c1)
+    for x0, x1 in zip(row.x0s[:k], row.x1s[:k], strict=True):
+        if x1 > c0:
+            piece = (max(c0, a), min(c1, x0))
+            if widest is None or piece[1] - piece[0] > widest:
+                free, widest = piece, piece[1] - piece[0]
+            a = x1
+    piece = (max(c0, a), c1)
+    if widest is None or piece[1] - piece[0] > widest:
+        free = piece
+    return free, row.min_x1 <= free[0], row.max_x0 >= free[1]
 
 
 def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[float, float]]]:
@@ -245,6 +269,7 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
         gaps.append([(a.box.x1, b.box.x0) for a, b in zip(row, row[1:], strict=False)
                      if b.box.x0 - a.box.x1 >= 0.5 * h])
     out: list[list[tuple[float, float]]] = [[] for _ in all_rows]
+    edges = [_RowEdges.of(row) for row in all_rows]
     for i, row_gaps in enumerate(gaps):
         for gap in row_gaps:
             if gap[1] - gap[0] < GUTTER_OWN * heights[i]:
@@ -254,7 +279,7 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
             for step in (-1, 1):
                 j, cur, one_sided = i + step, gap, 0
                 while 0 <= j < len(gaps):
-                    free, left, right = _free(all_rows[j], cur)
+                    free, left, right = _free(edges[j], cur)
                     if free[1] - free[0] < width_min:
                         break
                     if left and right:
@@ -310,13 +335,16 @@ def _upright_lines(words: list[Word], gap_factor: float, rtl: bool | None) -> li
         height = statistics.median(w.box.height for w in row)
         cuts = {g[1] for g in row_gutters}
         runs: list[list[Word]] = [[row[0]]]
+        run_x1 = row[0].box.x1  # the right edge of the run so far (kept, not taken again over its words)
         for word in row[1:]:
-            gap = word.box.x0 - max(w.box.x1 for w in runs[-1])
+            gap = word.box.x0 - run_x1
             wide = gap > gap_factor * max(height, 1e-6) or word.box.x0 in cuts
             if wide and not (len(runs[-1]) == 1 and _marker(runs[-1][0].text) and gap < 6 * height):
                 runs.append([word])
+                run_x1 = word.box.x1
             else:
                 runs[-1].append(word)
+                run_x1 = max(run_x1, word.box.x1)
         row_runs.append(_join_leader_rows(runs))
         heights.append(height)
     out: list[Line] = []

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -121,17 +122,26 @@ def _join_cut_lines(words: list[Word], owner: list[int | None], regions: list[Bo
     return [None if o is None else find(o) for o in owner]
 
 
-def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list[Word]]) -> int | None:
+def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list[Word]],
+           placed: np.ndarray | None = None) -> int | None:
     """The region an orphan line belongs to: one whose words continue it on the same baseline, or a text
-    region whose column it extends by one line (a box drawn a line too short)."""
+    region whose column it extends by one line (a box drawn a line too short). `placed`: the members' words
+    as `_placed` gives them (built here when not given); every orphan line is looked at against every word
+    placed, so that is done in numpy (the same float operations: the same region)."""
     h = line.height
     best, best_gap = None, None
-    for idx in range(len(regions)):
-        for w in members[idx]:
-            if y_overlap(w.box, line.box) > 0.5 * min(w.box.height, h):
-                g = max(line.box.x0 - w.box.x1, w.box.x0 - line.box.x1)
-                if g <= GAP_FACTOR * h and (best_gap is None or g < best_gap):
-                    best, best_gap = idx, g
+    if placed is None:
+        placed = _placed(enumerate(members))
+    if len(placed):
+        y0, y1, x0, x1, region = placed.T
+        height = np.maximum(0.0, y1 - y0)
+        overlap = np.minimum(y1, line.box.y1) - np.maximum(y0, line.box.y0)  # boxes.y_overlap
+        g = np.maximum(line.box.x0 - x1, x0 - line.box.x1)
+        near = (overlap > 0.5 * np.minimum(height, h)) & (g <= GAP_FACTOR * h)
+        if near.any():
+            # the nearest; of equal gaps the first region (the loop over regions this replaces kept the first)
+            g = g[near]
+            best = int(region[near][g == g.min()].min())
     if best is not None:
         return best
     for idx, region in enumerate(regions):
@@ -142,6 +152,12 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
             if best_gap is None or g < best_gap:
                 best, best_gap = idx, g
     return best
+
+
+def _placed(groups: Iterable[tuple[int, list[Word]]]) -> np.ndarray:
+    """(n, 5) array of the words of (region index, words) pairs: y0, y1, x0, x1 and the region's index."""
+    return np.array([(w.box.y0, w.box.y1, w.box.x0, w.box.x1, idx) for idx, ws in groups for w in ws],
+                    dtype=np.float64).reshape(-1, 5)
 
 
 def _figure_of(line: Line, regions: list[Box], labels: list[str]) -> int | None:
@@ -231,14 +247,16 @@ def region_words(words: list[Word], regions: list[Box], labels: list[str]) -> tu
     for word, idx in zip(words, owner, strict=True):
         (orphans if idx is None else members[idx]).append(word)
     loose: list[Line] = []
+    placed = _placed(enumerate(members))
     for line in lines(orphans):
-        idx = _adopt(line, regions, labels, members)
+        idx = _adopt(line, regions, labels, members, placed)
         if idx is None:
             idx = _figure_of(line, regions, labels)
         if idx is None:
             loose.append(line)
         else:
             members[idx].extend(line.words)
+            placed = np.concatenate([placed, _placed([(idx, line.words)])])
     return members, loose
 
 

@@ -44,14 +44,15 @@ def text_lines(words: list[Word]) -> list[Line]:
 
     lines: list[Line] = []
     bands: list[tuple[float, float]] = []
-    for word in sorted(words, key=lambda w: (sum(extent(w)), w.box.x0)):
-        y0, y1 = extent(word)
+    extents = [extent(w) for w in words]  # each word's once (this runs for every cell and candidate region)
+    for k in sorted(range(len(words)), key=lambda k: (sum(extents[k]), words[k].box.x0)):
+        word, (y0, y1) = words[k], extents[k]
         best, best_overlap = None, 0.0
         # words come in order of their middles: only the last few lines can still take one
         for i in range(max(0, len(bands) - 4), len(bands)):
             top, bottom = bands[i]
             overlap = min(bottom, y1) - max(top, y0)
-            if overlap > 0.5 * min(bottom - top, y1 - y0) and overlap > best_overlap:
+            if overlap > best_overlap and overlap > 0.5 * min(bottom - top, y1 - y0):
                 best, best_overlap = i, overlap
         if best is None:
             lines.append(Line([word]))

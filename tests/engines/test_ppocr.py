@@ -312,3 +312,31 @@ def test_a_colon_or_at_sign_set_apart_keeps_its_spaces():
     # a line whose spaces the recogniser kept, 12 px wide: 6 px before a colon is the face's, not a space
     assert parts("MR. X: No.", [1, 1, 4, 4, 6, 4, 4, 1, 1]) == "MR. X: No."
     assert parts("MR. X: No.", [1, 1, 4, 4, 12, 4, 4, 1, 1]) == "MR. X : No."
+
+
+def test_blank_runs_match_the_column_walk():
+    """`LineInk.blank_runs` walks a list of bools (issue 27, seventh round); its runs are those of the walk over
+    the numpy columns, for spans cut at fractional centres, past either edge of the crop, and empty."""
+    import random
+
+    from ocr_resources.engines.ppocr_ops import LineInk
+
+    def reference(ink, centers):
+        blank = ink.dark.sum(axis=0) <= 1
+        runs = []
+        for a, b in zip(centers, centers[1:], strict=False):
+            longest = run = 0
+            for is_blank in blank[int(max(0, np.floor(a))) : int(min(len(blank), np.ceil(b)))]:
+                run = run + 1 if is_blank else 0
+                longest = max(longest, run)
+            runs.append(longest)
+        return runs
+
+    rng = random.Random(27)
+    for _ in range(300):
+        width = rng.randint(1, 60)
+        dark = np.array([[rng.random() < 0.3 for _ in range(width)] for _ in range(3)])
+        ink = LineInk(dark, 0, 3.0)
+        centers = sorted(rng.uniform(-5, width + 5) for _ in range(rng.randint(0, 8)))
+        centers += [centers[-1]] if centers and rng.random() < 0.2 else []  # two characters at one place
+        assert ink.blank_runs(centers) == reference(ink, centers)
