@@ -311,7 +311,12 @@ class LineInk:
 
 def line_ink(crop: np.ndarray) -> LineInk | None:
     """The line's ink (see LineInk); None where the crop has too little contrast to tell ink from paper."""
-    gray = crop.mean(axis=2) if crop.ndim == 3 else crop.astype(np.float32)
+    if crop.ndim == 3 and crop.shape[2] == 3 and crop.dtype == np.uint8:
+        # crop.mean(axis=2)'s values (the exact sum of three bytes over 3, in float64), without numpy's slow reduction
+        # over the short last axis: this runs for every line
+        gray = (crop[..., 0].astype(np.uint16) + crop[..., 1] + crop[..., 2]) / 3.0
+    else:
+        gray = crop.mean(axis=2) if crop.ndim == 3 else crop.astype(np.float32)
     lo, hi = np.percentile(gray, (5, 95))  # one partition for both (the same values as two calls)
     if hi - lo < 40:
         return None
@@ -354,7 +359,9 @@ def missed_marks(bgr: np.ndarray, quads: list[np.ndarray]) -> tuple[list[np.ndar
         cv2.fillPoly(covered, [np.round(q).astype(np.int32)], 1)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     # share of each component's ink inside a detected box: a mark the box's edge only grazes is still left out
-    inside = np.bincount(labels.ravel(), weights=covered.ravel(), minlength=n) / np.maximum(stats[:, 4], 1)
+    # (the covered pixels' labels counted, not every pixel's label weighted by a float copy of the page's mask:
+    # the same counts at a tenth of the cost)
+    inside = np.bincount(labels[covered.astype(bool)], minlength=n) / np.maximum(stats[:, 4], 1)
     box = np.array([[r[1], r[2], r[3], r[4]] for r in rows], np.float32)
     heights = box[:, 3] - box[:, 1]
     # the ink outside every box: x, y, w, h, label

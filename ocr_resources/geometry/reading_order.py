@@ -49,10 +49,12 @@ def _graph(boxes: list[Box]) -> tuple[list[list[int]], list[list[int]]]:
     np.fill_diagonal(above, False)
     cands = shares & above  # [i, j]: i is a candidate above j
     for j in range(n):
-        col = cands[:, j]
-        if not col.any():
+        idx = np.flatnonzero(cands[:, j])
+        if not idx.size:
             continue
-        for i in np.flatnonzero(col & ~(above & col[None, :]).any(axis=1)).tolist():
+        # a candidate i is blocked by another candidate w below it: only the candidates' rows and columns are
+        # looked at (a few of the page's boxes), not the whole matrix for every j
+        for i in idx[~above[np.ix_(idx, idx)].any(axis=1)].tolist():
             up[j].append(i)
             down[i].append(j)
     return up, down

@@ -84,9 +84,10 @@ def split_phrases(words: list[Word], max_gap: float, cuts: list[tuple[float, flo
             if any(last.box.center[0] < x < word.box.center[0] for x in walls):
                 phrases.append([word])
                 continue
-            on_cut = any(min(b, word.box.x0) - max(a, last.box.x1) >= 0 or a <= (last.box.x1 + word.box.x0) / 2 <= b
-                         for a, b in cuts)
-            if gap < max_gap and not (on_cut and gap > max_gap / 2):
+            # whether the gap falls on a cut matters only for a gap between half of max_gap and max_gap: asked there
+            if gap < max_gap and not (gap > max_gap / 2 and any(
+                    min(b, word.box.x0) - max(a, last.box.x1) >= 0 or a <= (last.box.x1 + word.box.x0) / 2 <= b
+                    for a, b in cuts)):
                 phrases[-1].append(word)
                 continue
             if gap < bind_reach(phrases[-1], word) * max_gap:
