@@ -450,3 +450,62 @@ def test_adopt_matches_the_loop_over_every_placed_word():
         found += expected is not None
         assert _adopt(line, regions, labels, members) == expected
     assert found > 100  # the cases reach both rules, not only "no region"
+
+
+def test_gutters_stop_walking_without_changing_the_answer():
+    """`_gutters` stops walking a gap's strip once the answer is settled (issue 27, seventh round); its gutters
+    are those of the full walk through every row: columns of ragged rows, justified word spaces, one-sided rows."""
+    import random
+    import statistics
+
+    from ocr_resources.geometry.lines import GUTTER_OWN, MAX_ONE_SIDED, _free, _gutters, _RowEdges, _wider_than_spaces
+
+    def reference(all_rows, min_run=4):
+        gaps, heights = [], []
+        for row in all_rows:
+            h = statistics.median(w.box.height for w in row)
+            heights.append(h)
+            gaps.append([(a.box.x1, b.box.x0) for a, b in zip(row, row[1:], strict=False)
+                         if b.box.x0 - a.box.x1 >= 0.5 * h])
+        out = [[] for _ in all_rows]
+        for i, row_gaps in enumerate(gaps):
+            for gap in row_gaps:
+                if gap[1] - gap[0] < GUTTER_OWN * heights[i]:
+                    continue
+                run, strip = 1, gap[1] - gap[0]
+                for step in (-1, 1):
+                    j, cur, one_sided = i + step, gap, 0
+                    while 0 <= j < len(gaps):
+                        free, left, right = _free(_RowEdges.of(all_rows[j]), cur)
+                        if free[1] - free[0] < 0.5 * heights[i]:
+                            break
+                        if left and right:
+                            cur, run, one_sided = free, run + 1, 0
+                        else:
+                            one_sided += 1
+                            if one_sided > MAX_ONE_SIDED:
+                                break
+                        j += step
+                    strip = min(strip, cur[1] - cur[0])
+                if run >= min_run and (strip >= GUTTER_OWN * heights[i] or _wider_than_spaces(gap, all_rows[i])):
+                    out[i].append(gap)
+        return out
+
+    rng = random.Random(27)
+    found = 0
+    for _ in range(300):
+        all_rows = []
+        gutter = rng.choice([60.0, 80.0, 100.0])
+        for _ in range(rng.randint(1, 14)):
+            row, x = [], rng.choice([0.0, 0.0, 30.0])
+            while x < 200:
+                if abs(x - gutter) < 12 and rng.random() < 0.8:
+                    x = gutter + rng.choice([8.0, 10.0, 12.0])  # across the column gap
+                w = rng.choice([10.0, 20.0, 25.0])
+                row.append(Word("w", Box(x, 0.0, x + w, 10.0)))
+                x += w + rng.choice([2.0, 4.0, 5.0, 7.5, 9.0])
+            all_rows.append(row[: rng.randint(1, len(row))])
+        want = reference(all_rows)
+        found += any(want)
+        assert _gutters(all_rows) == want
+    assert found > 30  # the cases have gutters, not only none

@@ -227,7 +227,8 @@ def rec_input(crops: list[np.ndarray], max_width: int) -> tuple[np.ndarray, list
     batch = np.zeros((len(crops), 3, REC_HEIGHT, max(padded_width(w, max_width) for w in widths)), np.float32)
     for k, (crop, width) in enumerate(zip(crops, widths, strict=True)):
         resized = cv2.resize(crop, (width, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
-        batch[k, :, :, :width] = _REC_LUT[resized.transpose(2, 0, 1)]
+        # np.take: the table's values as indexing gives them, at half its cost (looked up in the crop's own layout)
+        batch[k, :, :, :width] = np.take(_REC_LUT, resized).transpose(2, 0, 1)
     return batch, widths
 
 

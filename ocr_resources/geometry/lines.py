@@ -276,9 +276,15 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
                 continue
             width_min = 0.5 * heights[i]
             run, strip = 1, gap[1] - gap[0]
+            wide = _wider_than_spaces(gap, all_rows[i])
             for step in (-1, 1):
                 j, cur, one_sided = i + step, gap, 0
                 while 0 <= j < len(gaps):
+                    # The walk stops once it can no longer change the answer (it went through every row of a
+                    # column for every gap, on every row): a gap wider than its row's spaces needs only a run of
+                    # min_run rows; another needs its strip to stay GUTTER_OWN heights wide, and a strip only narrows.
+                    if (run >= min_run) if wide else (min(strip, cur[1] - cur[0]) < GUTTER_OWN * heights[i]):
+                        break
                     free, left, right = _free(edges[j], cur)
                     if free[1] - free[0] < width_min:
                         break
@@ -290,8 +296,7 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
                             break
                     j += step
                 strip = min(strip, cur[1] - cur[0])
-            if run >= min_run and (strip >= GUTTER_OWN * heights[i]
-                                   or _wider_than_spaces(gap, all_rows[i])):
+            if run >= min_run and (strip >= GUTTER_OWN * heights[i] or wide):
                 out[i].append(gap)
     return out
 

@@ -356,3 +356,26 @@ def test_line_ink_of_a_colour_crop_is_that_of_its_channel_mean():
         assert (got is None) == (want is None)
         if got is not None:
             assert np.array_equal(got.dark, want.dark) and (got.top, got.body_height) == (want.top, want.body_height)
+
+
+def test_rec_input_looks_bytes_up_as_indexing_does():
+    """`rec_input` looks a crop's bytes up with np.take (issue 27, seventh round): the batch is the one indexing
+    the table gives, padded with 0; and the word-space medians taken with `statistics` are numpy's."""
+    import statistics
+
+    import cv2
+
+    from ocr_resources.engines.ppocr_ops import _REC_LUT, REC_HEIGHT, rec_input
+
+    rng = np.random.default_rng(27)
+    crops = [rng.integers(0, 256, (int(rng.integers(8, 60)), int(rng.integers(8, 400)), 3), dtype=np.uint8)
+             for _ in range(6)]
+    batch, widths = rec_input(crops, 320)
+    for k, (crop, width) in enumerate(zip(crops, widths, strict=True)):
+        resized = cv2.resize(crop, (width, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
+        assert np.array_equal(batch[k, :, :, :width], _REC_LUT[resized.transpose(2, 0, 1)])
+        assert not batch[k, :, :, width:].any()
+    for _ in range(500):
+        n = int(rng.integers(1, 12))
+        for values in (rng.integers(0, 40, n).tolist(), rng.uniform(0, 30, n).tolist()):
+            assert float(statistics.median(values)) == float(np.median(values))
