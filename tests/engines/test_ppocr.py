@@ -379,3 +379,12 @@ def test_rec_input_looks_bytes_up_as_indexing_does():
         n = int(rng.integers(1, 12))
         for values in (rng.integers(0, 40, n).tolist(), rng.uniform(0, 30, n).tolist()):
             assert float(statistics.median(values)) == float(np.median(values))
+
+
+def test_a_lower_case_l_among_capitals_is_a_capital_i():
+    from ocr_resources.engines.typography import capital_i
+
+    assert capital_i("MSCl") == "MSCI" and capital_i("(APIl).") == "(APII)."
+    # every other letter must be a capital, two at least, in a word of three letters or more
+    for word in ("All", "El", "mL", "Ml.", "kWh", "McLaren", "Hello", "ISO", "12l"):
+        assert capital_i(word) == word
