@@ -110,7 +110,8 @@ LOGIC_VERSIONS = {
     # 39: numbered lines (a transcript, a pleading) are text, read row by row with their numbers, box by box on an
     # n-up sheet; on a scan a region the layout model labels table is text where its OCR words are prose
     # 40: a lower-case l among an all-capital word's capitals is a capital I ("MSCl" is "MSCI")
-    "ocr_text": "40",
+    # 41: a bulleted or numbered list the layout model took for a reference list is a list (items apart)
+    "ocr_text": "41",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

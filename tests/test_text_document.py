@@ -147,3 +147,14 @@ def test_markdown_joins_paragraphs_cut_by_columns_and_skips_furniture():
             {"label": "text", "text": "A new paragraph with TAX_ID.", "page_no": 2, "region_no": 4}]
     assert render(rows) == ("The wing type that is the most common one.\n\nFigure 1. A nut.\n\n<!-- image -->\n\n"
                             "A new paragraph with TAX\\_ID.\n")
+
+
+def test_a_bulleted_list_the_layout_model_calls_a_reference_list_is_a_list():
+    # the layout model boxes the two bullets as a reference list: each item still a line of its own
+    items = Box(60, 150, 540, 800)
+    pages, results = document({n: [(items, "reference")] for n in range(1, 5)})
+    listed = [bt for bt in results[0] if "point of the list" in bt.text]
+    assert listed and all(bt.label == "list" for bt in listed)
+    rows = [{"label": bt.label, "text": bt.text, "heading_level": bt.heading_level, "page_no": 1,
+             "region_no": None} for bt in results[0]]
+    assert "- first point of the list\n- second point of the list" in render(rows)

@@ -83,7 +83,9 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
             bt.label, bt.heading_level = "title", levels[k]
         elif bt.label == "title":
             bt.label = "text"  # a "title" too long to be a heading is a paragraph
-        if bt.label == "text" and list_items(bt.text.split("\n")):
+        # a bulleted or numbered list, also where the layout model took it for a reference list (each item
+        # then a line of its own, not one paragraph)
+        if bt.label in ("text", "reference") and list_items(bt.text.split("\n")):
             bt.label = "list"
     for row in results:
         _merge_split_headings(row)
