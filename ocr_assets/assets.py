@@ -68,7 +68,8 @@ LOGIC_VERSIONS = {
     # 15: a page without a text layer the model found no region on gets one over the whole page, for OCR's
     # words to decide (a table image); 16: only on a page with images (a scan; not a blank page)
     # 17: no gutter where justified word spaces line up by chance (lines the label checks count stay whole)
-    "layout_regions": "17",
+    # 18: a layout table whose words make one column (a framed box of text, a sidebar) is text
+    "layout_regions": "18",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -111,7 +112,8 @@ LOGIC_VERSIONS = {
     # n-up sheet; on a scan a region the layout model labels table is text where its OCR words are prose
     # 40: a lower-case l among an all-capital word's capitals is a capital I ("MSCl" is "MSCI")
     # 41: a bulleted or numbered list the layout model took for a reference list is a list (items apart)
-    "ocr_text": "41",
+    # 42: on a scan, a layout table whose OCR words make one column (with the page's ruling lines) is text
+    "ocr_text": "42",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -132,7 +134,8 @@ LOGIC_VERSIONS = {
     # 17: SLANet's structure is not chosen where its rows cut the OCR text lines apart (rows read shifted)
     # 18: a cell's inline formula loses its layout commands ("\\underline{[11]}" is "[11]", not "underline[11]")
     # 19: on a scan, a region the layout model labels table is none where its OCR words are prose
-    "tables": "19",
+    # 20: ... or make one column with the page's ruling lines
+    "tables": "20",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

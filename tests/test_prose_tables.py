@@ -110,3 +110,19 @@ def test_a_numbered_line_of_running_text_is_no_heading():
     block = TextBlock(1, 600, 800, Box(0, 0, 60, 10), "text", "23 revenue.", size=12.0)
     assert not looks_like_heading(block, body=10.0)
     assert looks_like_heading(replace(block, text="2 Results"), body=10.0)
+
+
+def test_a_layout_table_of_one_column_is_text():
+    # a framed box of short lines (a sidebar, a receipt's header): the layout model's table, one column
+    lines = ["Opening hours", "Monday to Friday", "Nine to five", "Closed on holidays", "Call us first"]
+    words = [w for k, text in enumerate(lines) for w in _line(100 + 14 * k, (110, text))]
+    frame = [Rule(100, 95, 300, 95), Rule(100, 175, 300, 175), Rule(100, 95, 100, 175), Rule(300, 95, 300, 175)]
+    model = [DetectedRegion(Box(98, 93, 302, 177), "table", "table", 0.9)]
+    regions = refine_regions(model, words, frame)
+    assert not _tables(regions) and "one column" in regions[0].table_reason
+    ok, why = scanned_verdict(words, Box(98, 93, 302, 177), "table", rules=frame)  # the same on a scan
+    assert not ok and "one column" in why
+    # two columns in the same frame: a table
+    pairs = [w for k, text in enumerate(lines) for w in _line(100 + 14 * k, (110, text), (230, f"{k + 9}.00"))]
+    assert _tables(refine_regions(model, pairs, frame))
+    assert scanned_verdict(pairs, Box(98, 93, 302, 177), "table", rules=frame)[0]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from ocr_resources.geometry.boxes import UPRIGHT, turned_box, union
 from ocr_resources.geometry.lines import Line, lines
 from ocr_resources.tables.detect import RELABEL, scanned_verdict
+from ocr_resources.tables.rules import Rule
 from ocr_resources.types import Box, Word
 
 # A figure is text when, over the extent of its text (the box round its lines: a photographed receipt's
@@ -78,14 +79,14 @@ def _upright(region: Box, words: list[Word]) -> tuple[Box, list[Word]]:
 
 
 def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
-                 ocr_words: list[Word] | None = None) -> list[LabelDecision]:
+                 ocr_words: list[Word] | None = None, rules: list[Rule] = ()) -> list[LabelDecision]:
     """The decided label of each region, given the words each one holds (`owned`, as `geometry.page.assign`
     gives them: a word goes to the innermost region). A figure whose area is mostly text lines is text.
     `ocr_words`: all the words of a page without a text layer, read after the layout stage ran; a figure
     whose OCR words form a grid is then a table, and so is a region labelled otherwise that holds the page's
     whole content where they do (a table image; `tables.detect.scanned_verdict`, which the tables
-    stage asks too), before it could be taken for text lines; a table or a formula whose OCR words are prose
-    is text."""
+    stage asks too), before it could be taken for text lines; a table whose OCR words are prose or make one
+    column (by them and the page's ruling lines, `rules`), and a formula whose OCR words are prose, is text."""
     out: list[LabelDecision] = []
     for region, label, words in zip(regions, labels, owned, strict=True):
         if label in RELABEL and words and ocr_words:
@@ -94,7 +95,7 @@ def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
                 out.append(LabelDecision("table", why))
                 continue
         if label == "table" and words and ocr_words:
-            ok, why = scanned_verdict(ocr_words, region, label)
+            ok, why = scanned_verdict(ocr_words, region, label, rules=rules)
             if not ok:  # prose the model took for a table (the tables stage asks the same)
                 out.append(LabelDecision("text", why))
                 continue

@@ -491,15 +491,28 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
               if a is not b and _share(a.box, b.box) >= 0.9 and (a.box.area < b.box.area or
                                                                  (a.box == b.box and id(a) > id(b)))}
     out = [r for r in out if id(r) not in nested]
+    # a table of one column is none (a framed box of text, a sidebar): its words are read as text
+    out = [replace(r, label="text", table_reason=f"not a table: one column ({r.table_reason or 'layout table'})")
+           if r.label == "table" and one_column(words, rules, r.box) else r for r in out]
     # regions now inside a table (pieces of it the model took for text) give way to it
     boxes = [r.box for r in out if r.label == "table"]
     return [r for r in out if r.label == "table" or r.label in ("header", "footer")
             or not any(_share(r.box, t) >= 0.6 for t in boxes)]
 
 
-def scanned_verdict(words: list[Word], box: Box, label: str, page_region: bool = False) -> tuple[bool, str]:
+def one_column(words: list[Word], rules: list[Rule], box: Box) -> bool:
+    """Do the words in `box` make a table of one column only, by their alignment and the ruling lines (the
+    structure the geometry builds, `build_structure`)? Such a "table" is a framed box of text, a sidebar, a
+    receipt's lines: its rows are read better as text."""
+    held = _inside(words, box)
+    return len(held) >= 4 and build_structure(held, rules, box).n_cols < 2
+
+
+def scanned_verdict(words: list[Word], box: Box, label: str, page_region: bool = False,
+                    rules: list[Rule] = ()) -> tuple[bool, str]:
     """Is a region of a page without a text layer a table, by the page's OCR `words`, and why (or why not)?
-    A region the layout model labelled table is one unless its words are prose (`prose_reason`). A figure (or
+    A region the layout model labelled table is one unless its words are prose (`prose_reason`) or make one
+    column (`one_column`, with the page's `rules`). A figure (or
     `page_region`'s whole page) as `scanned_figure_verdict`; a region labelled otherwise that
     may be a table (`RELABEL`: text, reference, list) only where it holds the page's whole content (a table
     image the model read as a reference list). The text stage (the region's label) and the tables stage (its
@@ -507,10 +520,13 @@ def scanned_verdict(words: list[Word], box: Box, label: str, page_region: bool =
     if page_region:
         return scanned_figure_verdict(words, box, PAGE_WHERE)
     if label == "table":
-        # the layout model's table, unless its words are prose (ruled boxes of a transcript look like one), as
-        # `refine_regions` decides on a digital page
+        # the layout model's table, unless its words are prose (ruled boxes of a transcript look like one) or
+        # make one column (a receipt's lines), as `refine_regions` decides on a digital page (`rules`: the
+        # page's ruling lines, found in its pixels)
         if why := prose_reason(_inside(words, box)):
             return False, f"not a table: {why}"
+        if one_column(words, list(rules), box):
+            return False, "not a table: one column"
         return True, "layout table, OCR words not prose"
     if label == "figure":
         return scanned_figure_verdict(words, box)
@@ -561,10 +577,10 @@ def is_page_region(region: dict) -> bool:
     return region.get("model_label") is None and region.get("table_reason") == PAGE_REGION
 
 
-def region_verdict(words: list[Word], region: dict) -> tuple[bool, str]:
+def region_verdict(words: list[Word], region: dict, rules: list[Rule] = ()) -> tuple[bool, str]:
     """`scanned_verdict` for a stored region row of a page without a text layer."""
     return scanned_verdict(words, Box(region["x0"], region["y0"], region["x1"], region["y1"]), region["label"],
-                           is_page_region(region))
+                           is_page_region(region), rules)
 
 
 def _grid_like(words: list[Word]) -> bool:

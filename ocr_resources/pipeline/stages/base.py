@@ -230,13 +230,13 @@ def _box(r: dict[str, Any]) -> Box:
 
 def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
                  with_words: bool, with_rules: bool = False,
-                 keep: Callable[[dict[str, Any], dict[str, Any], list[Word]], bool] | None = None,
+                 keep: Callable[[dict[str, Any], dict[str, Any], list[Word], list[tuple]], bool] | None = None,
                  scanned_labels: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
     """Crop requests (one per region with one of `labels`, or of `scanned_labels` on a page without a text
     layer), read a chunk of pages at a time. A page's input hash covers its image, its regions of these
     labels and (for tables) the words they are filled with and the page's ruling lines. Only pages that have
-    such regions are live for the stage. `keep(region, page, words)`: which of those regions to crop (all
-    when None)."""
+    such regions are live for the stage. `keep(region, page, words, rules)`: which of those regions to crop
+    (all when None)."""
     wanted = (*labels, *scanned_labels)
     marks = ", ".join("?" * len(wanted))
 
@@ -262,11 +262,11 @@ def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
                 continue
             source = "text_layer" if page["has_text_layer"] else "ocr"
             page_words = _as_words(words[source].get(page["page_no"], [])) if with_words else []
+            page_rules = [(r["x0"], r["y0"], r["x1"], r["y1"], r["kind"]) for r in rules.get(page["page_no"], [])]
             if keep is not None:
-                page_regions = [r for r in page_regions if keep(r, page, page_words)]
+                page_regions = [r for r in page_regions if keep(r, page, page_words, page_rules)]
                 if not page_regions:
                     continue
-            page_rules = [(r["x0"], r["y0"], r["x1"], r["y1"], r["kind"]) for r in rules.get(page["page_no"], [])]
             digest = _input_hash(page["image_sha256"], _region_signature(page_regions),
                                  tuple((w.text, round(w.box.x0, 2), round(w.box.y0, 2)) for w in page_words),
                                  *([tuple((round(r[0], 2), round(r[1], 2), r[4]) for r in page_rules)]

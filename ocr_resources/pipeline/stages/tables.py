@@ -24,6 +24,7 @@ from ocr_resources.pipeline.stages.base import (
 )
 from ocr_resources.tables.cells import plain_math
 from ocr_resources.tables.detect import RELABEL, region_verdict
+from ocr_resources.tables.rules import Rule
 from ocr_resources.tables.structure import in_reading_order
 from ocr_resources.types import Box, TableCrop, TableStructure, Word
 
@@ -52,7 +53,7 @@ def table_html(structure: TableStructure) -> str:
     return f"<table{direction}>{body}</table>"
 
 
-def _is_table(region: dict[str, Any], page: dict[str, Any], words: list[Word]) -> bool:
+def _is_table(region: dict[str, Any], page: dict[str, Any], words: list[Word], rules: list[tuple]) -> bool:
     """A table region (on a page without a text layer: unless its OCR words are prose), or a figure region of
     a page without a text layer whose OCR words form a grid (the text stage labelled its text row a table by
     the same verdict: the layout stage had no words there), or on such a page a region labelled otherwise
@@ -60,7 +61,7 @@ def _is_table(region: dict[str, Any], page: dict[str, Any], words: list[Word]) -
     none (`tables.detect.scanned_verdict`)."""
     if page["has_text_layer"] or not words:
         return region["label"] == "table"
-    return region_verdict(words, region)[0]
+    return region_verdict(words, region, [Rule(*r) for r in rules])[0]
 
 
 def crop_word(word: Word, scale: float, x0: float, y0: float) -> Word:

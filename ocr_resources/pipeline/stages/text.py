@@ -16,12 +16,13 @@ from typing import Any
 
 from ocr_resources.engines.base import FormulaRecognizer, TextRecognizer
 from ocr_resources.geometry.boxes import inside
-from ocr_resources.geometry.labels import OUTSIDE, check_labels
+from ocr_resources.geometry.labels import OUTSIDE, LabelDecision, check_labels
 from ocr_resources.geometry.page import Block, compose, region_words
 from ocr_resources.pipeline.execution import image_size_class, stream_inference
 from ocr_resources.pipeline.resume import Checkpoint, PageLedger
 from ocr_resources.pipeline.stages.base import (
     _REGIONS_SQL,
+    _RULES_SQL,
     Reader,
     StageContext,
     StageOutput,
@@ -37,6 +38,7 @@ from ocr_resources.pipeline.stages.base import (
     _results,
 )
 from ocr_resources.tables.detect import is_page_region, region_verdict
+from ocr_resources.tables.rules import Rule
 from ocr_resources.text.blocks import TextBlock
 from ocr_resources.text.clean import clean_text
 from ocr_resources.text.document import BlockText, PageBlocks, finish_document
@@ -138,7 +140,9 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
         labels = ["table" if i in whole else r["label"] for i, r in enumerate(regions)]
         # labels checked against the words read (OCR's on a scan, which the layout stage did not have)
         # (on a scan, a figure whose OCR words form a grid is a table: the tables stage builds it)
-        decided = check_labels(boxes, labels, region_words(words, boxes, labels)[0], words if scanned else None)
+        decided = check_labels(boxes, labels, region_words(words, boxes, labels)[0], words if scanned else None,
+                               page.get("_rules", []))
+        decided = [LabelDecision("table") if i in whole else d for i, d in enumerate(decided)]  # (judged above)
         label_reasons = {i: d.reason for i, d in enumerate(decided) if d.reason} | whole
         text_figures = {i: r["label_reason"] for i, r in enumerate(regions) if r.get("label_reason")
                         and r["model_label"] == "figure" and r["label"] == "text"} | {
@@ -182,6 +186,13 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
                 if any(p["text_layer_chars"] for p in needed) else {}
             for p in needed:
                 p["_words"] = _words(words.get(p["page_no"], []))
+            # a scan's ruling lines (found in its pixels), where a table region is to be judged by its OCR words
+            judged = [p for p in needed
+                      if not p["has_text_layer"] and any(r["label"] == "table" for r in p["_regions"])]
+            rules = _by_page(ctx, read, _RULES_SQL, "t.page_no, t.rule_no", judged) if judged else {}
+            for p in judged:
+                p["_rules"] = [Rule(r["x0"], r["y0"], r["x1"], r["y1"], r["kind"])
+                               for r in rules.get(p["page_no"], [])]
             return needed
 
         for _, needed in _page_chunks(ctx, load):
