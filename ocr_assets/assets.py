@@ -69,7 +69,8 @@ LOGIC_VERSIONS = {
     # words to decide (a table image); 16: only on a page with images (a scan; not a blank page)
     # 17: no gutter where justified word spaces line up by chance (lines the label checks count stay whole)
     # 18: a layout table whose words make one column (a framed box of text, a sidebar) is text
-    "layout_regions": "18",
+    # 19: reading order stays in the column being read while a box of it is ready (a sidebar in pieces)
+    "layout_regions": "19",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -113,7 +114,8 @@ LOGIC_VERSIONS = {
     # 40: a lower-case l among an all-capital word's capitals is a capital I ("MSCl" is "MSCI")
     # 41: a bulleted or numbered list the layout model took for a reference list is a list (items apart)
     # 42: on a scan, a layout table whose OCR words make one column (with the page's ruling lines) is text
-    "ocr_text": "42",
+    # 43: reading order stays in the column being read while a box of it is ready (a sidebar in pieces)
+    "ocr_text": "43",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -509,3 +509,12 @@ def test_gutters_stop_walking_without_changing_the_answer():
         found += any(want)
         assert _gutters(all_rows) == want
     assert found > 30  # the cases have gutters, not only none
+
+
+def test_a_column_is_read_to_its_end_when_its_pieces_overlap():
+    # a sidebar's table in pieces that overlap (not above one another), beside a title and a text column
+    # that start higher: the sidebar is read down to its end before the title
+    a, b1, b2, c = Box(0, 0, 100, 10), Box(50, 30, 80, 50), Box(0, 30, 90, 35), Box(0, 60, 100, 70)
+    title, body = Box(150, 0, 300, 15), Box(150, 20, 300, 100)
+    boxes = [a, b1, b2, c, title, body]
+    assert reading_order(boxes) == [0, 1, 2, 3, 4, 5]

@@ -78,7 +78,8 @@ def _before(boxes: list[Box], rtl: bool):
 def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
     """Walk the above-graph: from the box just read, go on to the first box below it whose boxes above are
     all read (down the column), unless a ready box beside it comes first (the left column before the right
-    one); with nothing ready below, start at the first ready box (the next column, or what waited for it)."""
+    one); with nothing ready below, a ready box further down the same column, else the first ready box (the
+    next column, or what waited for it)."""
     if len(idx) <= 1:
         return list(idx)
     sub = [boxes[i] for i in idx]
@@ -90,6 +91,7 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
     ready = {k for k in range(len(sub)) if not waiting[k]}
     order: list[int] = []
     current: int | None = None
+    run = sub[0]  # the horizontal extent of the column being read (set at the first box)
     while ready:
         nxt = None
         if current is not None:
@@ -99,8 +101,17 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
                 beside = [r for r in ready if r != nxt and _beside_before(sub[r], sub[nxt], rtl)]
                 if beside:
                     nxt = min(beside, key=key)
+        if nxt is None and current is not None:
+            # nothing ready right below: a ready box of the column being read (its extent so far; the pieces
+            # of a sidebar's table overlap and are not linked above one another) before the top of another
+            column = [r for r in ready if _overlaps_x(sub[r], run)]
+            if column:
+                nxt = min(column, key=key)
         if nxt is None:
             nxt = min(ready, key=key)
+            run = sub[nxt]
+        else:
+            run = Box(min(run.x0, sub[nxt].x0), run.y0, max(run.x1, sub[nxt].x1), run.y1)
         ready.discard(nxt)
         order.append(nxt)
         for c in down[nxt]:
