@@ -16,6 +16,7 @@ from ocr_resources.text.document import PageBlocks, finish_document
 from ocr_resources.text.furniture import find_furniture, is_page_number
 from ocr_resources.text.markdown import render
 from ocr_resources.text.structure import heading_levels
+from ocr_resources.text.structure import heading_levels
 from ocr_resources.types import Box, Word
 
 W, H = 595, 842
@@ -158,3 +159,18 @@ def test_a_bulleted_list_the_layout_model_calls_a_reference_list_is_a_list():
     rows = [{"label": bt.label, "text": bt.text, "heading_level": bt.heading_level, "page_no": 1,
              "region_no": None} for bt in results[0]]
     assert "- first point of the list\n- second point of the list" in render(rows)
+
+
+def test_a_caption_is_never_a_heading():
+    def block(y, text, label="text", size=10.0, bold=False):
+        return TextBlock(1, 600, 800, Box(100, y, 500, y + 12), label, text, size, bold)
+
+    body = [block(100 + 20 * k, "Body text of a report that runs on for a good many words in its line.") for k in
+            range(8)]
+    caption = block(300, "Table 6.1: Size of the market across the member states", "title", 11.0, True)
+    loose = block(330, "Figure BR1. Notification rate of reported confirmed cases", "text", 11.0, True)
+    heading = block(360, "6.1 Market size and the size of retail outlets", "title", 11.0, True)
+    levels = heading_levels([*body, caption, loose, heading])
+    assert set(levels) == {10}  # the section heading only
+    from ocr_resources.text.structure import CAPTION_START
+    assert CAPTION_START.match("Exhibit 2a. Summary of impacts") and not CAPTION_START.match("EXHIBIT 10.1")

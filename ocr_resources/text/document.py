@@ -10,7 +10,7 @@ from ocr_resources.geometry.page import Block
 from ocr_resources.text.blocks import TextBlock
 from ocr_resources.text.furniture import furniture_decisions
 from ocr_resources.text.hyphens import Vocabulary, dehyphenate
-from ocr_resources.text.structure import heading_levels, list_items
+from ocr_resources.text.structure import CAPTION_START, heading_levels, list_items
 
 OCR_SIZE_PER_HEIGHT = 0.8  # an OCR line box is about 1.25 font sizes high (ascenders, descenders, padding)
 
@@ -82,7 +82,8 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
         if k in levels:
             bt.label, bt.heading_level = "title", levels[k]
         elif bt.label == "title":
-            bt.label = "text"  # a "title" too long to be a heading is a paragraph
+            # a "title" that is a caption is one; one too long to be a heading is a paragraph
+            bt.label = "caption" if CAPTION_START.match(" ".join(bt.text.split())) else "text"
         # a bulleted or numbered list, also where the layout model took it for a reference list (each item
         # then a line of its own, not one paragraph)
         if bt.label in ("text", "reference") and list_items(bt.text.split("\n")):

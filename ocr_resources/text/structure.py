@@ -40,11 +40,18 @@ def numbering_depth(text: str) -> int:
     return m.group(1).rstrip(".").count(".") + 1 if m else 0
 
 
+# a figure's or table's caption: its label and number, then its text ("Table 6.1: Size of ...", "Figure BR1.
+# Notification rate ...", "Exhibit 2a. Summary ..."); a label alone ("EXHIBIT 10.1" over a filing's exhibit) may be
+# a title
+CAPTION_START = re.compile(r"^(?:figure|fig\.|table|tab\.|chart|exhibit|listing|scheme|plate)\s*[A-Z]{0,3}[-.]?"
+                           r"\d+(?:[.\-\u2013]\d+)*[a-z]?\s*[.:\-\u2013\u2014|]?\s+\S", re.I)
+
+
 def never_heading(b: TextBlock) -> bool:
-    """Text that is never a heading whatever its type: an equation's number, a chart's labels, a row of
-    numbers (a chart's ticks, a table's figures)."""
+    """Text that is never a heading whatever its type: an equation's number, a caption (`CAPTION_START`), a
+    chart's labels, a row of numbers (a chart's ticks, a table's figures)."""
     text = " ".join(b.text.split())
-    if b.figure_labels or _EQUATION_NUMBER.match(text):
+    if b.figure_labels or _EQUATION_NUMBER.match(text) or CAPTION_START.match(text):
         return True
     words = text.split()
     return (len(words) >= 2 and sum(1 for w in words if is_tick(w)) * 2 > len(words)
