@@ -16,7 +16,6 @@ from ocr_resources.text.document import PageBlocks, finish_document
 from ocr_resources.text.furniture import find_furniture, is_page_number
 from ocr_resources.text.markdown import render
 from ocr_resources.text.structure import heading_levels
-from ocr_resources.text.structure import heading_levels
 from ocr_resources.types import Box, Word
 
 W, H = 595, 842
