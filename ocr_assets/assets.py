@@ -116,7 +116,9 @@ LOGIC_VERSIONS = {
     # 42: on a scan, a layout table whose OCR words make one column (with the page's ruling lines) is text
     # 43: reading order stays in the column being read while a box of it is ready (a sidebar in pieces)
     # 44: a caption ("Table 6.1: ...", "Figure BR1. ...") is never a heading; a "title" that is one is a caption
-    "ocr_text": "44",
+    # 45: a running head set large that the model calls a header on several pages is furniture; a table's
+    # "Source: ..." line is never a heading
+    "ocr_text": "45",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -295,3 +295,22 @@ def test_a_registration_number_at_the_foot_of_a_scanned_page_is_furniture():
     assert decided[3].label == "footer" and "pattern" in decided[3].reason, decided
     code.box = Box(72, 260, 300, 277)  # between paragraphs
     assert 3 not in furniture_decisions([*body_blocks, code])
+
+
+def test_a_running_head_set_large_that_the_model_calls_a_header_on_several_pages_is_furniture():
+    """A section's name set large and bold at the top of every other page, labelled header by the layout
+    model: furniture by label and repetition, whatever its size; the same line on one page only is a title."""
+    from ocr_resources.text.blocks import TextBlock
+    from ocr_resources.text.furniture import furniture_decisions
+
+    def block(page, y, text, label="text", lines=1, size=10.0):
+        return TextBlock(page, W, H, Box(72, y, 400, y + 1.2 * size * lines), label, text, size, lines=lines)
+
+    head = "INFORMATION ON SPECIFIC ZOONOSES"
+    pages = [[block(p, 40, head, "header", size=12.0)] if p != 2 else [] for p in (1, 2, 3)]
+    pages = [page + [block(p, 100, " ".join(BODY), lines=3), block(p, 200, " ".join(BODY), lines=3)]
+             for p, page in zip((1, 2, 3), pages, strict=True)]
+    decided = furniture_decisions([b for page in pages for b in page])
+    assert decided[0].label == "header" and "repeated" in decided[0].reason
+    once = furniture_decisions(pages[0])
+    assert once[0].label == "text" and "larger" in once[0].reason

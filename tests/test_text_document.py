@@ -160,7 +160,7 @@ def test_a_bulleted_list_the_layout_model_calls_a_reference_list_is_a_list():
     assert "- first point of the list\n- second point of the list" in render(rows)
 
 
-def test_a_caption_is_never_a_heading():
+def test_a_caption_or_a_source_line_is_never_a_heading():
     def block(y, text, label="text", size=10.0, bold=False):
         return TextBlock(1, 600, 800, Box(100, y, 500, y + 12), label, text, size, bold)
 
@@ -169,7 +169,8 @@ def test_a_caption_is_never_a_heading():
     caption = block(300, "Table 6.1: Size of the market across the member states", "title", 11.0, True)
     loose = block(330, "Figure BR1. Notification rate of reported confirmed cases", "text", 11.0, True)
     heading = block(360, "6.1 Market size and the size of retail outlets", "title", 11.0, True)
-    levels = heading_levels([*body, caption, loose, heading])
+    source = block(390, "Source: LSA, 1998", "title", 12.0, True)
+    levels = heading_levels([*body, caption, loose, heading, source])
     assert set(levels) == {10}  # the section heading only
     from ocr_resources.text.structure import CAPTION_START
     assert CAPTION_START.match("Exhibit 2a. Summary of impacts") and not CAPTION_START.match("EXHIBIT 10.1")

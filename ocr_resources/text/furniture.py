@@ -15,11 +15,11 @@ Where it must be: in the top or bottom band of the page, or above (below) everyt
 with a furniture pattern also in the side margin, beside everything else (a stamp run up the page's side).
 
 What vetoes it (the block is in the body's flow): it is set larger than the body (a title the model called a
-header), it is long (more than three lines), it sits a line's spacing from the body text next to it in the
-body's own type (a court filing's case line set as the first line of the text), or it is a sentence in the
-body's type that does not recur page after page (a table's lead-in the model boxed as a header). A page
-number set large is a chapter number. A block the model called header or footer that is not furniture gets a
-body label back."""
+header; not a header of the model's that recurs page after page, a running head set large), it is long (more
+than three lines), it sits a line's spacing from the body text next to it in the body's own type (a court
+filing's case line set as the first line of the text), or it is a sentence in the body's type that does not
+recur page after page (a table's lead-in the model boxed as a header). A page number set large is a chapter
+number. A block the model called header or footer that is not furniture gets a body label back."""
 
 from __future__ import annotations
 
@@ -236,9 +236,10 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         veto = "not at the top or bottom of the page"
     elif b.lines > 3 or len(text.split()) > MAX_WORDS:
         veto = "too long"
-    elif b.size is not None and body is not None and (
+    elif b.size is not None and body is not None and not (labelled and i in repeated) and (
             b.size > ((INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO) if pattern == "page number"
                       else (INK_LARGER if ink else LARGER)) * body):
+        # (a running head set large, the model's header recurring page after page, is still furniture)
         veto = "set larger than the body text"
     elif not small and _in_flow(i, where, by_page[b.page_no], blocks, body):
         veto = "in the flow of the body text"

@@ -47,11 +47,15 @@ CAPTION_START = re.compile(r"^(?:figure|fig\.|table|tab\.|chart|exhibit|listing|
                            r"\d+(?:[.\-\u2013]\d+)*[a-z]?\s*[.:\-\u2013\u2014|]?\s+\S", re.I)
 
 
+_NOTE_LINE = re.compile(r"^(?:sources?|notes?)\s*:", re.I)  # a table's or figure's source or note line
+
+
 def never_heading(b: TextBlock) -> bool:
     """Text that is never a heading whatever its type: an equation's number, a caption (`CAPTION_START`), a
-    chart's labels, a row of numbers (a chart's ticks, a table's figures)."""
+    table's source or note line ("Source: LSA, 1998"), a chart's labels, a row of numbers (a chart's ticks, a
+    table's figures)."""
     text = " ".join(b.text.split())
-    if b.figure_labels or _EQUATION_NUMBER.match(text) or CAPTION_START.match(text):
+    if b.figure_labels or _EQUATION_NUMBER.match(text) or CAPTION_START.match(text) or _NOTE_LINE.match(text):
         return True
     words = text.split()
     return (len(words) >= 2 and sum(1 for w in words if is_tick(w)) * 2 > len(words)
