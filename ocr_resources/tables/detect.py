@@ -510,13 +510,12 @@ def one_column(words: list[Word], rules: list[Rule], box: Box) -> bool:
 
 def scanned_verdict(words: list[Word], box: Box, label: str, page_region: bool = False,
                     rules: list[Rule] = ()) -> tuple[bool, str]:
-    """Is a region of a page without a text layer a table, by the page's OCR `words`, and why (or why not)?
-    A region the layout model labelled table is one unless its words are prose (`prose_reason`) or make one
-    column (`one_column`, with the page's `rules`). A figure (or
-    `page_region`'s whole page) as `scanned_figure_verdict`; a region labelled otherwise that
-    may be a table (`RELABEL`: text, reference, list) only where it holds the page's whole content (a table
-    image the model read as a reference list). The text stage (the region's label) and the tables stage (its
-    structure) both ask this, so they agree."""
+    """Is a region of a page without a text layer a table, by the page's OCR `words`, and why (or why not)? A region
+    the layout model labelled table is one unless its words are prose (`prose_reason`) or make one column
+    (`one_column`, with the page's `rules`). A figure (or `page_region`'s whole page) as `scanned_figure_verdict`;
+    a region labelled otherwise that may be a table (`RELABEL`: text, reference, list) only where it holds the
+    page's whole content (a table image the model read as a reference list). The text stage (the region's label)
+    and the tables stage (its structure) both ask this, so they agree."""
     if page_region:
         return scanned_figure_verdict(words, box, PAGE_WHERE)
     if label == "table":
