@@ -174,3 +174,14 @@ def test_a_caption_or_a_source_line_is_never_a_heading():
     assert set(levels) == {10}  # the section heading only
     from ocr_resources.text.structure import CAPTION_START
     assert CAPTION_START.match("Exhibit 2a. Summary of impacts") and not CAPTION_START.match("EXHIBIT 10.1")
+
+
+def test_on_a_scan_only_type_clearly_larger_than_the_body_makes_a_heading():
+    # OCR sizes are ink heights: a form's short label stands a little taller than the body's median by chance
+    def block(y, text, size):
+        return TextBlock(1, 600, 800, Box(100, y, 500, y + size), "text", text, size, ink_size=True)
+
+    body = [block(100 + 20 * k, "Body text of a scanned page that runs on for a good many words.", 5.0)
+            for k in range(8)]
+    label, title = block(300, "Permanent Address", 6.0), block(330, "Booking Report", 8.0)
+    assert set(heading_levels([*body, label, title])) == {9}
