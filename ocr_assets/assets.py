@@ -117,7 +117,7 @@ LOGIC_VERSIONS = {
     # 43: reading order stays in the column being read while a box of it is ready (a sidebar in pieces)
     # 44: a caption ("Table 6.1: ...", "Figure BR1. ...") is never a heading; a "title" that is one is a caption
     # 45: a running head set large that the model calls a header on several pages is furniture; a table's
-    # "Source: ..." line is never a heading; 46: on a scan, a heading by size only where its ink stands 1.4x the
+    # "Source: ..." line is never a heading; 46: on a scan, a heading by size only where its ink stands 1.25x the
     # body's (a form's short labels were headings by chance)
     "ocr_text": "46",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning

@@ -22,7 +22,7 @@ _BULLET = re.compile(r"^([\u2022\u2023\u2043\u2219\u25aa\u25ab\u25a0\u25a1\u25cf
                      r"\u27a2\u2713\u2714\u2756\u25b6\u25ba\u00b7])\s*(?=\S)|^([-\u2013\u2014*])\s+(?=\S)")
 _ENUM = re.compile(r"^(\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)])\s+(?=\S)", re.I)
 MAX_HEADING_WORDS = 16
-INK_HEADING = 1.4  # a heading read by OCR stands this much taller than the body's ink (`looks_like_heading`)
+INK_HEADING = 1.25  # a heading read by OCR stands this much taller than the body's ink (`looks_like_heading`)
 # an equation's number at the right of its line: "(3)", "(B.31)", "(2.4a)", "(A-1)"
 _EQUATION_NUMBER = re.compile(r"^\(\s*(?:[A-Z]\.?\s*)?\d{1,3}(?:\s*[.\-\u2013]\s*\d{1,3})*[a-z]?\s*\)$")
 
@@ -78,8 +78,8 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
 
     if b.ink_size:
         # heights of OCR ink, not font sizes: a short label's capitals and ascenders stand taller than a mixed
-        # line's median by chance (a scanned form's "Address", "Eyes"), so only type clearly larger counts (as
-        # for furniture, `furniture.INK_LARGER`)
+        # line's median by chance (a scanned form's "Address", "Eyes": up to ~1.2x), so only type clearly
+        # larger counts (1.4x, as furniture's INK_LARGER, also lost a twin's 1.26x heading)
         return b.size >= INK_HEADING * body
     if b.size >= (1.08 if b.lines == 1 else 1.15) * body or (b.bold and b.size >= 0.9 * body):
         return True
