@@ -118,8 +118,9 @@ LOGIC_VERSIONS = {
     # 44: a caption ("Table 6.1: ...", "Figure BR1. ...") is never a heading; a "title" that is one is a caption
     # 45: a running head set large that the model calls a header on several pages is furniture; a table's
     # "Source: ..." line is never a heading; 46: on a scan, a heading by size only where its ink stands 1.25x the
-    # body's (a form's short labels were headings by chance)
-    "ocr_text": "46",
+    # body's (a form's short labels were headings by chance); 47: the model's header recurring page after page
+    # is furniture even a line's spacing above the body text (a running head in the body's type)
+    "ocr_text": "47",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

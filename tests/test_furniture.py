@@ -314,3 +314,11 @@ def test_a_running_head_set_large_that_the_model_calls_a_header_on_several_pages
     assert decided[0].label == "header" and "repeated" in decided[0].reason
     once = furniture_decisions(pages[0])
     assert once[0].label == "text" and "larger" in once[0].reason
+    # the same in the body's type, a line's spacing above the body text: in the flow on one page, furniture
+    # where it recurs
+    near = [[block(p, 88, head, "header")] if p != 2 else [] for p in (1, 2, 3)]
+    near = [page + [block(p, 100, " ".join(BODY), lines=3), block(p, 200, " ".join(BODY), lines=3)]
+            for p, page in zip((1, 2, 3), near, strict=True)]
+    decided = furniture_decisions([b for page in near for b in page])
+    assert decided[0].label == "header"
+    assert "in the flow" in furniture_decisions(near[0])[0].reason
