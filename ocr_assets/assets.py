@@ -70,7 +70,8 @@ LOGIC_VERSIONS = {
     # 17: no gutter where justified word spaces line up by chance (lines the label checks count stay whole)
     # 18: a layout table whose words make one column (a framed box of text, a sidebar) is text
     # 19: reading order stays in the column being read while a box of it is ready (a sidebar in pieces)
-    "layout_regions": "19",
+    # 20: ... the column's extent starts again where the walk enters a column from beside
+    "layout_regions": "20",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -119,8 +120,9 @@ LOGIC_VERSIONS = {
     # 45: a running head set large that the model calls a header on several pages is furniture; a table's
     # "Source: ..." line is never a heading; 46: on a scan, a heading by size only where its ink stands 1.25x the
     # body's (a form's short labels were headings by chance); 47: the model's header recurring page after page
-    # is furniture even a line's spacing above the body text (a running head in the body's type)
-    "ocr_text": "47",
+    # is furniture even a line's spacing above the body text (a running head in the body's type); 48: reading
+    # order: the column's extent starts again where the walk enters a column from beside
+    "ocr_text": "48",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -518,3 +518,12 @@ def test_a_column_is_read_to_its_end_when_its_pieces_overlap():
     title, body = Box(150, 0, 300, 15), Box(150, 20, 300, 100)
     boxes = [a, b1, b2, c, title, body]
     assert reading_order(boxes) == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_column_entered_from_beside_is_read_to_its_end():
+    # a header strip across the right column, a title below it, and a sidebar on the left entered from beside
+    # (it starts above the title's end): its overlapping pieces are read through before the title
+    strip, title, body = Box(150, 0, 300, 10), Box(150, 12, 300, 30), Box(150, 35, 300, 120)
+    a, b1, b2, c = Box(0, 15, 100, 25), Box(50, 50, 80, 70), Box(0, 50, 90, 55), Box(0, 80, 100, 90)
+    boxes = [strip, title, body, a, b1, b2, c]
+    assert reading_order(boxes) == [0, 3, 4, 5, 6, 1, 2]

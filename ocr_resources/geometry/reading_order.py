@@ -94,13 +94,14 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
     run = sub[0]  # the horizontal extent of the column being read (set at the first box)
     while ready:
         nxt = None
+        jumped = False  # to another column: the run's extent starts again there
         if current is not None:
             below = [c for c in down[current] if c in ready]
             if below:
                 nxt = below[0]
                 beside = [r for r in ready if r != nxt and _beside_before(sub[r], sub[nxt], rtl)]
                 if beside:
-                    nxt = min(beside, key=key)
+                    nxt, jumped = min(beside, key=key), True
         if nxt is None and current is not None:
             # nothing ready right below: a ready box of the column being read (its extent so far; the pieces
             # of a sidebar's table overlap and are not linked above one another) before the top of another
@@ -108,10 +109,8 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
             if column:
                 nxt = min(column, key=key)
         if nxt is None:
-            nxt = min(ready, key=key)
-            run = sub[nxt]
-        else:
-            run = Box(min(run.x0, sub[nxt].x0), run.y0, max(run.x1, sub[nxt].x1), run.y1)
+            nxt, jumped = min(ready, key=key), True
+        run = sub[nxt] if jumped else Box(min(run.x0, sub[nxt].x0), run.y0, max(run.x1, sub[nxt].x1), run.y1)
         ready.discard(nxt)
         order.append(nxt)
         for c in down[nxt]:
