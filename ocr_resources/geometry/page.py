@@ -300,8 +300,7 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             # numbered lines (a transcript, a pleading): each row read whole, its number first, never split at
             # the gap after the number; boxes of them side by side (an n-up sheet) read box by box
             for box_words in boxes:
-                part = [Line(order_words(row, page_rtl), union(w.box for w in row), page_rtl)
-                        for row in rows(box_words)]
+                part = row_lines(box_words, page_rtl)
                 blocks.append(Block(idx, label, union(ln.box for ln in part), part))
             continue
         region_lines = order_lines(lines(members[idx]), page_rtl)
@@ -385,6 +384,12 @@ def _running_text(block_lines: list[Line]) -> bool:
             or sum(len(ln.words) for ln in running) >= RUNNING_SHARE * words)
 
 
+def row_lines(words: list[Word], rtl: bool) -> list[Line]:
+    """Each row of the words (`lines.rows`) as one line, its words in reading order across the whole row, top
+    to bottom: never split at a wide gap (a form's label and value, a transcript's line number and text)."""
+    return [Line(order_words(row, rtl), union(w.box for w in row), rtl) for row in rows(words)]
+
+
 def _rows(block_lines: list[Line], rtl: bool, region: int | None, reason: str) -> list[Block]:
     """The text in a figure that is not running text, one block per row of the page (its words in reading
     order across the whole row), top to bottom. A line of turned words (a chart's axis title) stays the line
@@ -392,8 +397,7 @@ def _rows(block_lines: list[Line], rtl: bool, region: int | None, reason: str) -
     out = []
     turned = [ln for ln in block_lines if all(w.angle in UPRIGHT for w in ln.words)]
     kept = {id(ln) for ln in turned}
-    for row in rows([w for ln in block_lines if id(ln) not in kept for w in ln.words]):
-        line = Line(order_words(row, rtl), union(w.box for w in row), rtl)
+    for line in row_lines([w for ln in block_lines if id(ln) not in kept for w in ln.words], rtl):
         out.append(Block(region, "text", line.box, [line], True, reason))
     out += [Block(region, "text", ln.box, [ln], True, reason) for ln in turned]
     return sorted(out, key=lambda b: (b.box.y0, b.box.x0)) if turned else out

@@ -522,9 +522,10 @@ def scanned_verdict(words: list[Word], box: Box, label: str, page_region: bool =
         # the layout model's table, unless its words are prose (ruled boxes of a transcript look like one) or
         # make one column (a receipt's lines), as `refine_regions` decides on a digital page (`rules`: the
         # page's ruling lines, found in its pixels)
-        if why := prose_reason(_inside(words, box)):
+        held = _inside(words, box)
+        if why := prose_reason(held):
             return False, f"not a table: {why}"
-        if one_column(words, list(rules), box):
+        if one_column(held, list(rules), box):
             return False, "not a table: one column"
         return True, "layout table, OCR words not prose"
     if label == "figure":

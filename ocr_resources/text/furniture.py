@@ -18,9 +18,9 @@ What vetoes it (the block is in the body's flow): it is set larger than the body
 header; not a header of the model's that recurs page after page, a running head set large), it is long (more
 than three lines), it sits a line's spacing from the body text next to it in the body's own type (a court
 filing's case line set as the first line of the text; again not the model's header recurring page after page),
-or it is a sentence in the body's type that does not
-recur page after page (a table's lead-in the model boxed as a header). A page number set large is a chapter
-number. A block the model called header or footer that is not furniture gets a body label back."""
+or it is a sentence in the body's type that does not recur page after page (a table's lead-in the model boxed
+as a header). A page number set large is a chapter number. A block the model called header or footer that is
+not furniture gets a body label back."""
 
 from __future__ import annotations
 
@@ -232,18 +232,18 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         evidence.append("small")
     if where is not None and _apart(i, where, by_page[b.page_no], blocks):
         evidence.append("apart")
+    running_head = labelled and i in repeated  # the model's header (footer) recurring page after page
     veto = None
     if where is None:
         veto = "not at the top or bottom of the page"
     elif b.lines > 3 or len(text.split()) > MAX_WORDS:
         veto = "too long"
-    elif b.size is not None and body is not None and not (labelled and i in repeated) and (
+    elif b.size is not None and body is not None and not running_head and (
             b.size > ((INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO) if pattern == "page number"
                       else (INK_LARGER if ink else LARGER)) * body):
-        # (a running head set large, the model's header recurring page after page, is still furniture)
         veto = "set larger than the body text"
-    elif not small and not (labelled and i in repeated) and _in_flow(i, where, by_page[b.page_no], blocks, body):
-        veto = "in the flow of the body text"  # (unless the model's header recurs there page after page)
+    elif not small and not running_head and _in_flow(i, where, by_page[b.page_no], blocks, body):
+        veto = "in the flow of the body text"
     elif not small and not pattern and i not in repeated and len(text.split()) >= 5 and text[-1] in ".!?:;":
         veto = "a sentence in the body's type"  # (unless the same sentence stands at the same place page after page)
     score = sum(_WEIGHTS[e] for e in evidence)

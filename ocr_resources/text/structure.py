@@ -64,12 +64,14 @@ def never_heading(b: TextBlock) -> bool:
 
 
 def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None = None) -> bool:
-    text = " ".join(b.text.split())
+    words = b.text.split()
+    text = " ".join(words)
     if not text or b.words > MAX_HEADING_WORDS or b.lines > 3 or _BULLET.match(text):
         return False
-    if text[-1] in ".,;:" and not numbering_depth(text) or text[0].islower():
+    numbered = numbering_depth(text)
+    if text[-1] in ".,;:" and not numbered or text[0].islower():
         return False
-    if numbering_depth(text) and text.split()[1:2] and text.split()[1][0].islower():
+    if numbered and len(words) > 1 and words[1][0].islower():
         return False  # a numbered line of running text ("23 revenue."), not a section's title
     if body is None or b.size is None:
         return False
@@ -79,7 +81,7 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
     if b.ink_size:
         # heights of OCR ink, not font sizes: a short label's capitals and ascenders stand taller than a mixed
         # line's median by chance (a scanned form's "Address", "Eyes": up to ~1.2x), so only type clearly
-        # larger counts (1.4x, as furniture's INK_LARGER, also lost a twin's 1.26x heading)
+        # larger counts (1.4x, as furniture's INK_LARGER, also lost a twin's heading standing ~1.25x)
         return b.size >= INK_HEADING * body
     if b.size >= (1.08 if b.lines == 1 else 1.15) * body or (b.bold and b.size >= 0.9 * body):
         return True
