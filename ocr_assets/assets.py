@@ -122,7 +122,8 @@ LOGIC_VERSIONS = {
     # body's (a form's short labels were headings by chance); 47: the model's header recurring page after page
     # is furniture even a line's spacing above the body text (a running head in the body's type); 48: reading
     # order: the column's extent starts again where the walk enters a column from beside
-    "ocr_text": "48",
+    # 49: running text at a table region's top or bottom edge (a disclaimer, a note) is text, not the table's
+    "ocr_text": "49",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -144,7 +145,9 @@ LOGIC_VERSIONS = {
     # 18: a cell's inline formula loses its layout commands ("\\underline{[11]}" is "[11]", not "underline[11]")
     # 19: on a scan, a region the layout model labels table is none where its OCR words are prose
     # 20: ... or make one column with the page's ruling lines
-    "tables": "20",
+    # 21: a table's words are those the text stage read for it (a line the region cuts whole; running text at
+    # its edge, read apart, not)
+    "tables": "21",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

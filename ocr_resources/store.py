@@ -95,21 +95,6 @@ class StoreLockedError(duckdb.IOException):
     """The DuckDB file stayed locked by another process for longer than the store waits."""
 
 
-def _holder(exc: Exception) -> str:
-    """Who holds the lock, from DuckDB's message (`... held in /usr/bin/duckdb (PID 123) ...`)."""
-    found = re.search(r"held in (.+?) \(PID (\d+)\)", str(exc))
-    if not found:
-        return "another process"
-    program, pid = found.group(1), int(found.group(2))
-    try:
-        import psutil
-
-        cmdline = " ".join(psutil.Process(pid).cmdline())[:200] or program
-    except Exception:  # gone meanwhile, or not ours to inspect
-        cmdline = program
-    return f"process {pid} ({cmdline})"
-
-
 @dataclass(frozen=True)
 class Producer:
     """One row of `producers`: what made a set of results."""
@@ -135,6 +120,34 @@ def _is_service(path: str) -> bool:
 
 
 T = TypeVar("T")
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """`work(con)` between BEGIN and COMMIT; rolled back if it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = work(con)
+        con.execute("COMMIT")
+    except Exception:
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+            con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _holder(exc: Exception) -> str:
+    """Who holds the lock, from DuckDB's message (`... held in /usr/bin/duckdb (PID 123) ...`)."""
+    found = re.search(r"held in (.+?) \(PID (\d+)\)", str(exc))
+    if not found:
+        return "another process"
+    program, pid = found.group(1), int(found.group(2))
+    try:
+        import psutil
+
+        cmdline = " ".join(psutil.Process(pid).cmdline())[:200] or program
+    except Exception:  # gone meanwhile, or not ours to inspect
+        cmdline = program
+    return f"process {pid} ({cmdline})"
 
 
 Reader = Callable[..., list[dict[str, Any]]]  # `read(sql, params)` from `ResultStore.reading()`
@@ -262,15 +275,7 @@ class ResultStore:
         jittered backoff, for at most `lock_timeout_s`. `work` must therefore be repeatable."""
         def attempt() -> T:
             with self.connect() as con:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    result = work(con)
-                    con.execute("COMMIT")
-                except Exception:
-                    with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
-                        con.execute("ROLLBACK")
-                    raise
-                return result
+                return _in_transaction(con, work)
 
         return self._retry_locked(attempt)
 
@@ -287,7 +292,18 @@ class ResultStore:
                               "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP DEFAULT now())"))
             return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
 
-        current = self.transaction(applied)
+        if self.lake is None:  # one file, one writer at a time: every migration on one connection (a new
+            # store's ~15 migrations each opened and checkpointed the file: ~0.3 s of a small first run)
+            with self.connect() as con:
+                self._apply_migrations(lambda work: _in_transaction(con, work), applied, adapt)
+        else:
+            self._apply_migrations(self.transaction, applied, adapt)
+        self._migrated = True
+        return SCHEMA_VERSION
+
+    def _apply_migrations(self, transaction, applied, adapt) -> None:
+        """Each pending migration in its own `transaction(work)`."""
+        current = transaction(applied)
         for version, description, sql in MIGRATIONS:
             if version <= current:
                 continue
@@ -301,10 +317,8 @@ class ResultStore:
                             [version, description])
                 return True
 
-            if self.transaction(apply):
+            if transaction(apply):
                 log.info("%s migrated to schema version %d (%s)", self.path, version, description)
-        self._migrated = True
-        return SCHEMA_VERSION
 
     # -- reads -------------------------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -126,3 +126,60 @@ def test_a_layout_table_of_one_column_is_text():
     pairs = [w for k, text in enumerate(lines) for w in _line(100 + 14 * k, (110, text), (230, f"{k + 9}.00"))]
     assert _tables(refine_regions(model, pairs, frame))
     assert scanned_verdict(pairs, Box(98, 93, 302, 177), "table", rules=frame)[0]
+
+
+_DISCLAIMER = ["the trademarks and service marks contained in this research are the property of their owners",
+               "and third-party data providers make no warranties or representations relating to the data",
+               "they provide, and shall not have liability for any damages relating to such data."]
+
+
+def _table_rows(y0: float) -> list[Word]:
+    rows = [("Company", "Rating", "Price")] + [(f"Firm {k} Inc", "E (06/08/2016)", f"${10 + k}.04") for k in range(6)]
+    return [w for k, (a, b, c) in enumerate(rows) for w in _line(y0 + 12 * k, (110, a), (300, b), (420, c))]
+
+
+def test_running_text_at_a_table_regions_edge_is_read_as_text_and_left_out_of_the_table():
+    # a disclaimer above a price table and a note below it, all in the one box the layout model drew (seen on
+    # low-resolution scans, where it took the page for one figure); the disclaimer's lines also run past the box
+    from ocr_resources.pipeline.stages.tables import table_words
+
+    above = [w for k, text in enumerate(_DISCLAIMER) for w in _line(60 + 10 * k, (40, text))]
+    below = _line(200, (110, "prices are subject to change, please see the latest research for each company."))
+    words = above + _table_rows(100) + below
+    region = Box(105, 55, 500, 212)
+    blocks = compose(words, [region], ["table"])
+    table = next(b for b in blocks if b.label == "table")
+    edges = [b for b in blocks if b.label == "text"]
+    assert [b.text.split()[0] for b in edges] == ["the", "prices"]  # the disclaimer first, the note last
+    assert "trademarks" not in table.text and "subject" not in table.text and "Company" in table.text
+    assert [blocks.index(b) for b in (edges[0], table, edges[1])] == [0, 1, 2]  # in reading order
+    # the tables stage fills the table from the text stage's box for it: the table's words only
+    held = table_words(words, region, table.box)
+    assert {w.text for w in held} == {w.text for w in table.words}
+    assert not {id(w) for w in above + below} & {id(w) for w in held}
+
+
+def test_a_tables_header_row_and_a_short_title_stay_the_tables():
+    # capitalised labels in one gutter-free run (a header of many narrow columns), and a title row: the table's
+    header = _line(88, (110, "Country Population GDP Growth Inflation Unemployment Exports Imports Debt"))
+    title = _line(76, (110, "Table 3. Prices by company"))
+    words = title + header + _table_rows(100)
+    blocks = compose(words, [Box(105, 70, 500, 190)], ["table"])
+    assert [b.label for b in blocks] == ["table"]
+    # running text over a table of two rows is not split off: what is left would be no table
+    words = [w for k, text in enumerate(_DISCLAIMER) for w in _line(60 + 10 * k, (110, text))] + _table_rows(100)[:9]
+    assert [b.label for b in compose(words, [Box(105, 55, 500, 130)], ["table"])] == ["table"]
+
+
+def test_table_words_take_a_line_the_region_cuts_whole():
+    from ocr_resources.pipeline.stages.tables import table_words
+
+    cut = _line(100, (60, "Total assets of the group"), (300, "1,200"), (420, "1,350"))  # its label starts outside
+    words = cut + _table_rows(112)
+    region = Box(105, 95, 500, 200)
+    blocks = compose(words, [region], ["table"])
+    table = next(b for b in blocks if b.label == "table")
+    assert "Total" in table.text
+    held = table_words(words, region, table.box)
+    assert {"Total", "assets", "Company"} <= {w.text for w in held}
+    assert table_words(words, region, region) == [w for w in words if region.contains_point(*w.box.center)]

@@ -33,6 +33,24 @@ def test_migrations_record_version(tmp_path):
     assert ResultStore(tmp_path / "r.duckdb").migrate() == SCHEMA_VERSION  # idempotent on reopen
 
 
+def test_failed_migration_keeps_those_before_it(tmp_path, monkeypatch):
+    # All of a file store's migrations run on one connection, but each is still its own transaction: one that
+    # fails leaves the schema at the version before it, and the next migrate goes on from there.
+    import ocr_resources.store as store_module
+
+    broken = [m if m[0] != 3 else (3, m[1], "CREATE TABLE broken (") for m in store_module.MIGRATIONS]
+    monkeypatch.setattr(store_module, "MIGRATIONS", broken)
+    with pytest.raises(duckdb.Error):
+        ResultStore(tmp_path / "r.duckdb").migrate()
+    with duckdb.connect(str(tmp_path / "r.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 2
+    monkeypatch.undo()
+    store = ResultStore(tmp_path / "r.duckdb")
+    assert store.migrate() == SCHEMA_VERSION
+    versions = [r["version"] for r in store.query("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+
+
 def test_failed_write_leaves_previous_rows(tmp_path):
     store = ResultStore(tmp_path / "r.duckdb")
     store.replace_partition("layout_regions", "a", {"regions": _regions("a", 3)}, PRODUCER, "run-1")

@@ -33,10 +33,11 @@ from ocr_resources.geometry.paragraphs import (
     split_paragraphs,
 )
 from ocr_resources.geometry.reading_order import reading_order
-from ocr_resources.tables.detect import numbered_boxes
+from ocr_resources.tables.detect import numbered_boxes, table_edges
 from ocr_resources.types import Box, DetectedRegion, Word
 
 _BODY = frozenset({"text", "title", "list", "reference", "caption", "formula", "other"})
+TABLE_EDGE = "running text at the edge of a table region, not the table's"
 PAGE_FIGURE = 0.4  # share of the page a "figure" must cover to be taken for a page of text
 
 
@@ -319,6 +320,14 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             if len(parts) > 1:  # a box across boxes set side by side (cards, two-up): each one's part in its place
                 blocks.extend(Block(idx, label, union(ln.box for ln in part), part) for part in parts)
                 continue
+        if label == "table" and region_lines:
+            above, region_lines, below = table_edges(region_lines)
+            # running text at the box's edge (a disclaimer above the table, a note below it) is read as text,
+            # and the table's box, from which the tables stage takes its words, ends where it starts
+            blocks.extend(Block(None, "text", union(ln.box for ln in run), run, reason=TABLE_EDGE)
+                          for run in (above, below) if run)
+            region = Box(region.x0, max(region.y0, max((ln.box.y1 for ln in above), default=region.y0)),
+                         region.x1, min(region.y1, min((ln.box.y0 for ln in below), default=region.y1)))
         box = region
         if region_lines and label in TEXT_LABELS:
             box = union(ln.box for ln in region_lines)

@@ -16,6 +16,7 @@ import re
 import statistics
 from dataclasses import dataclass, replace
 
+from ocr_resources.geometry.lines import Line
 from ocr_resources.tables.alignment import PHRASE_GAP, channels, is_numeric
 from ocr_resources.tables.lines import median_height, split_phrases, text_lines
 from ocr_resources.tables.rules import Rule
@@ -207,6 +208,52 @@ def prose_reason(words: list[Word]) -> str | None:
     if sum(1 for p in long if _SENTENCE_END.search(p[-1].text)) >= max(1, 0.2 * len(long)):
         return "prose: sentences"
     return "prose: long lines of running text"
+
+
+# Running text at a table region's top or bottom edge (a disclaimer above the table, a note below it, inside
+# the box the layout model drew): each such line holds at least EDGE_WORDS words in one run (no column gutter
+# cuts it) and spans at least EDGE_WIDTH of the width of the table's other lines.
+EDGE_WORDS = 8
+EDGE_WIDTH = 0.6
+
+
+def _running_words(words: list[Word]) -> bool:
+    """Words as sentences have them: mostly words of letters, most of those in lower case (not a row of
+    capitalised labels or of values). (A phrase test cannot be used: on a low-resolution scan OCR's word boxes
+    leave gaps as wide as a cell's inside a sentence.)"""
+    alpha = [w.text for w in words if w.text[:1].isalpha()]
+    return len(alpha) >= 0.7 * len(words) and sum(1 for t in alpha if t[0].islower()) >= 0.5 * len(alpha)
+
+
+def table_edges(lines: list[Line]) -> tuple[list[Line], list[Line], list[Line]]:
+    """A table region's lines (`geometry.lines.lines`, which split at column gutters) as (running text above
+    the table, the table's own lines, running text below it). An edge's lines are taken only when their words
+    run as sentences do (`_running_words`), they lie wholly above (below) the rest, and at least three rows,
+    themselves not prose, are left for the table. A header row of many labels is cut at its gutters into
+    short lines, or is capitalised labels; a title row of a few words is too short: both stay the table's."""
+    by_y = sorted(lines, key=lambda ln: (ln.box.y0, ln.box.x0))
+
+    def edge(order: list[Line], above: bool) -> int:
+        n = 0  # every long line from the edge in, or none
+        while n < len(order) - 1 and len(order[n].words) >= EDGE_WORDS:
+            n += 1
+        run, rest = order[:n], order[n:]
+        if not run or len(text_lines([w for ln in rest for w in ln.words])) < 3:  # rows left for a table
+            return 0
+        width = max(ln.box.x1 for ln in rest) - min(ln.box.x0 for ln in rest)
+        h = median_height([w for ln in run for w in ln.words])
+        apart = (max(ln.box.y1 for ln in run) <= min(ln.box.y0 for ln in rest) + 0.3 * h if above
+                 else min(ln.box.y0 for ln in run) >= max(ln.box.y1 for ln in rest) - 0.3 * h)
+        running = (apart and all(ln.box.width >= EDGE_WIDTH * width for ln in run)
+                   and _running_words([w for ln in run for w in ln.words])
+                   and prose_reason([w for ln in rest for w in ln.words]) is None)
+        return n if running else 0
+
+    top = edge(by_y, True)
+    bottom = edge(by_y[top:][::-1], False)
+    kept = by_y[top:len(by_y) - bottom]
+    ids = {id(ln) for ln in kept}
+    return by_y[:top], [ln for ln in lines if id(ln) in ids], by_y[len(by_y) - bottom:]
 
 
 _LINE_NUMBER = re.compile(r"^\d{1,2}$")

@@ -209,6 +209,8 @@ def _by_page(ctx: StageContext, read: Reader, sql: str, order: str, pages: list[
 
 _REGIONS_SQL = "SELECT * FROM regions t WHERE true"
 _RULES_SQL = "SELECT t.page_no, t.rule_no, t.x0, t.y0, t.x1, t.y1, t.kind FROM page_rules t WHERE true"
+_TABLE_EXTENTS_SQL = ("SELECT t.page_no, t.region_no, t.x0, t.y0, t.x1, t.y1 FROM texts t"
+                      " WHERE t.label = 'table' AND t.region_no IS NOT NULL")
 _WORDS_SQL = ("SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence, t.angle FROM words t"
               " WHERE t.source = ?")
 
@@ -231,12 +233,13 @@ def _box(r: dict[str, Any]) -> Box:
 def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
                  with_words: bool, with_rules: bool = False,
                  keep: Callable[[dict[str, Any], dict[str, Any], list[Word], list[tuple]], bool] | None = None,
-                 scanned_labels: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+                 scanned_labels: tuple[str, ...] = (), with_extents: bool = False) -> Iterator[dict[str, Any]]:
     """Crop requests (one per region with one of `labels`, or of `scanned_labels` on a page without a text
     layer), read a chunk of pages at a time. A page's input hash covers its image, its regions of these
-    labels and (for tables) the words they are filled with and the page's ruling lines. Only pages that have
-    such regions are live for the stage. `keep(region, page, words, rules)`: which of those regions to crop
-    (all when None)."""
+    labels and (for tables) the words they are filled with, the page's ruling lines and each table's extent
+    as the text stage read it (`with_extents`: `_extent`, the box of the region's `table` row in `texts`, or
+    None). Only pages that have such regions are live for the stage. `keep(region, page, words, rules)`: which
+    of those regions to crop (all when None)."""
     wanted = (*labels, *scanned_labels)
     marks = ", ".join("?" * len(wanted))
 
@@ -248,13 +251,14 @@ def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
             regions = {no: kept for no, rows in regions.items()
                        if (kept := [r for r in rows if r["label"] in labels or no in scans])}
         if not regions:
-            return regions, {}, {}
+            return regions, {}, {}, {}
         words = {source: _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, [source])
                  for source in ("text_layer", "ocr")} if with_words else {}
         rules = _by_page(ctx, read, _RULES_SQL, "t.page_no, t.rule_no", pages) if with_rules else {}
-        return regions, words, rules
+        extents = _by_page(ctx, read, _TABLE_EXTENTS_SQL, "t.page_no, t.region_no", pages) if with_extents else {}
+        return regions, words, rules, extents
 
-    for chunk, (regions, words, rules) in _page_chunks(ctx, load):
+    for chunk, (regions, words, rules, extents) in _page_chunks(ctx, load):
         doc = chunk[0]["document_id"]
         for page in chunk:
             page_regions = regions.get(page["page_no"])
@@ -267,15 +271,19 @@ def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
                 page_regions = [r for r in page_regions if keep(r, page, page_words, page_rules)]
                 if not page_regions:
                     continue
+            page_extents = {e["region_no"]: (e["x0"], e["y0"], e["x1"], e["y1"])
+                            for e in extents.get(page["page_no"], [])}
             digest = _input_hash(page["image_sha256"], _region_signature(page_regions),
                                  tuple((w.text, round(w.box.x0, 2), round(w.box.y0, 2)) for w in page_words),
                                  *([tuple((round(r[0], 2), round(r[1], 2), r[4]) for r in page_rules)]
-                                   if with_rules else []))
+                                   if with_rules else []),
+                                 *([tuple((k, *(round(v, 2) for v in e)) for k, e in sorted(page_extents.items()))]
+                                   if with_extents else []))
             if not ledger.needed(doc, page["page_no"], digest):
                 continue
             for region in page_regions:
                 yield {**region, "image_path": page["image_path"], "dpi": page["dpi"], "_hash": digest,
-                       "_text_layer": bool(page["has_text_layer"]),
+                       "_text_layer": bool(page["has_text_layer"]), "_extent": page_extents.get(region["region_no"]),
                        "_words": page_words, "_rules": page_rules, "_parts": len(page_regions)}
 
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from ocr_resources.engines.base import TableStructureRecognizer
+from ocr_resources.geometry.lines import lines
 from ocr_resources.pipeline.execution import image_size_class, stream_inference
 from ocr_resources.pipeline.resume import PageLedger
 from ocr_resources.pipeline.stages.base import (
@@ -64,6 +65,18 @@ def _is_table(region: dict[str, Any], page: dict[str, Any], words: list[Word], r
     return region_verdict(words, region, [Rule(*r) for r in rules])[0]
 
 
+def table_words(words: list[Word], region: Box, extent: Box) -> list[Word]:
+    """The words a table is built from: those the text stage read as the table's (its `texts` row's box, the
+    `extent`), taken line by line, where a line has a word inside the layout region. So a line the region's
+    edge cuts is the table's whole, as the text stage has it (its words outside the box were lost), and
+    running text the text stage read apart at the region's edge (`tables.detect.table_edges`) is not."""
+    held = [w for w in words if extent.contains_point(*w.box.center)]
+    if extent == region:
+        return held
+    return [w for ln in lines(held) if any(region.contains_point(*w.box.center) for w in ln.words)
+            for w in ln.words]
+
+
 def crop_word(word: Word, scale: float, x0: float, y0: float) -> Word:
     """A page word (points) in a crop's pixels from (x0, y0), its text with an inline formula made plain;
     the way it runs (angle) kept, which the structure needs for turned headings and sideways tables."""
@@ -78,10 +91,12 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
     requests = 0
 
     def load(req: dict[str, Any]) -> TableCrop:
-        crop, (cx0, cy0, cx1, cy1) = _crop(ctx, req)
-        scale = req["dpi"] / 72.0
         region = _box(req)
-        inside = req["_inside"] = [w for w in req["_words"] if region.contains_point(*w.box.center)]
+        extent = Box(*req["_extent"]) if req.get("_extent") else region
+        crop, (cx0, cy0, cx1, cy1) = _crop(ctx, {**req, "x0": extent.x0, "y0": extent.y0, "x1": extent.x1,
+                                                 "y1": extent.y1})
+        scale = req["dpi"] / 72.0
+        inside = req["_inside"] = table_words(req["_words"], region, extent)
         # words and ruling lines into the crop's pixel coordinates, where the engine works; an inline formula
         # the text layer's math finder made of a cell's glyphs is the cell's characters again
         local = [crop_word(w, scale, cx0, cy0) for w in inside]
@@ -92,7 +107,7 @@ def tables(ctx: StageContext, recognizer: TableStructureRecognizer) -> StageOutp
 
     sources: dict[str, int] = defaultdict(int)
     requests_iter = _crop_chunks(ctx, ledger, ("table",), with_words=True, with_rules=True,
-                                 keep=_is_table, scanned_labels=RELABEL)
+                                 keep=_is_table, scanned_labels=RELABEL, with_extents=True)
     for o in stream_inference(requests_iter, load, recognizer.recognize,
                               recognizer.batch_size, ctx.max_in_flight, ctx.loader_threads,
                               lambda crop: image_size_class(crop.image)):
