@@ -183,3 +183,22 @@ def test_table_words_take_a_line_the_region_cuts_whole():
     held = table_words(words, region, table.box)
     assert {"Total", "assets", "Company"} <= {w.text for w in held}
     assert table_words(words, region, region) == [w for w in words if region.contains_point(*w.box.center)]
+
+
+def test_a_long_cell_at_a_text_tables_bottom_stays_the_tables():
+    # a two-column table of terms and descriptions: the last description's lines are long running text, but
+    # they stay inside the description column (they cross no column channel), so they are the table's
+    rows = [("Type", "Description")] + [(f"Scale {k}", "a set of numbered categories from which patients choose one")
+                                        for k in range(4)]
+    words = [w for k, (a, b) in enumerate(rows) for w in _line(100 + 12 * k, (110, a), (200, b))]
+    words += _line(148 + 12, (200, "checklists ask patients to place a mark in a space if the statement is true,"))
+    words += _line(148 + 24, (200, "and they are reviewed for completeness and for redundancy."))
+    assert [b.label for b in compose(words, [Box(105, 95, 560, 190)], ["table"])] == ["table"]
+
+
+def test_a_disclaimers_short_last_line_goes_with_it():
+    above = [w for k, text in enumerate(_DISCLAIMER[:2]) for w in _line(60 + 10 * k, (110, text))]
+    above += _line(80, (110, "such data."))
+    blocks = compose(above + _table_rows(100), [Box(105, 55, 500, 190)], ["table"])
+    assert [b.label for b in blocks] == ["text", "table"]
+    assert blocks[0].text.endswith("such data.") and "such" not in blocks[1].text

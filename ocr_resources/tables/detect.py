@@ -211,10 +211,9 @@ def prose_reason(words: list[Word]) -> str | None:
 
 
 # Running text at a table region's top or bottom edge (a disclaimer above the table, a note below it, inside
-# the box the layout model drew): each such line holds at least EDGE_WORDS words in one run (no column gutter
-# cuts it) and spans at least EDGE_WIDTH of the width of the table's other lines.
+# the box the layout model drew): lines of at least EDGE_WORDS words in one run (no column gutter cuts them)
+# that cross a column channel of the table's other lines, which a cell's text never does.
 EDGE_WORDS = 8
-EDGE_WIDTH = 0.6
 
 
 def _running_words(words: list[Word]) -> bool:
@@ -228,32 +227,51 @@ def _running_words(words: list[Word]) -> bool:
 def table_edges(lines: list[Line]) -> tuple[list[Line], list[Line], list[Line]]:
     """A table region's lines (`geometry.lines.lines`, which split at column gutters) as (running text above
     the table, the table's own lines, running text below it). An edge's lines are taken only when their words
-    run as sentences do (`_running_words`), they lie wholly above (below) the rest, and at least three rows,
-    themselves not prose, are left for the table. A header row of many labels is cut at its gutters into
-    short lines, or is capitalised labels; a title row of a few words is too short: both stay the table's."""
+    run as sentences do (`_running_words`), each long line crosses a column channel of the rest (`channels`:
+    a long cell stays in its column), they lie wholly above (below) the rest, and at least three rows,
+    themselves not prose, are left for the table. A paragraph's short last line goes with it. A header row of
+    many labels is cut at its gutters into short lines, or is capitalised labels: it stays the table's."""
     by_y = sorted(lines, key=lambda ln: (ln.box.y0, ln.box.x0))
 
+    def long(ln: Line) -> bool:
+        return len(ln.words) >= EDGE_WORDS
+
     def edge(order: list[Line], above: bool) -> int:
-        n = 0  # every long line from the edge in, or none
-        while n < len(order) - 1 and len(order[n].words) >= EDGE_WORDS:
+        # from the edge in: the long lines, and the paragraph's last line (the lowest) where it is short
+        start = 0 if above or not order or long(order[0]) else 1
+        n = start
+        while n < len(order) - 1 and long(order[n]):
+            n += 1
+        if n == start:
+            return 0
+        left = min(ln.box.x0 for ln in order[start:n])
+        h = median_height([w for ln in order[:n] for w in ln.words])
+
+        def last_line(ln: Line) -> bool:
+            return bool(_SENTENCE_END.search(ln.text)) and ln.box.x0 <= left + h
+
+        if start and not last_line(order[0]):
+            return 0
+        if above and n < len(order) - 1 and last_line(order[n]):
             n += 1
         run, rest = order[:n], order[n:]
-        if not run or len(text_lines([w for ln in rest for w in ln.words])) < 3:  # rows left for a table
+        rest_words = [w for ln in rest for w in ln.words]
+        rows = text_lines(rest_words)
+        if len(rows) < 3:  # rows left for a table
             return 0
-        width = max(ln.box.x1 for ln in rest) - min(ln.box.x0 for ln in rest)
-        h = median_height([w for ln in run for w in ln.words])
+        gaps = channels(rows, median_height(rest_words), min(w.box.x0 for w in rest_words),
+                        max(w.box.x1 for w in rest_words))
         apart = (max(ln.box.y1 for ln in run) <= min(ln.box.y0 for ln in rest) + 0.3 * h if above
                  else min(ln.box.y0 for ln in run) >= max(ln.box.y1 for ln in rest) - 0.3 * h)
-        running = (apart and all(ln.box.width >= EDGE_WIDTH * width for ln in run)
-                   and _running_words([w for ln in run for w in ln.words])
-                   and prose_reason([w for ln in rest for w in ln.words]) is None)
+        crossing = all(any(ln.box.x0 < a and ln.box.x1 > b for a, b in gaps) for ln in run if long(ln))
+        running = (apart and crossing and _running_words([w for ln in run for w in ln.words])
+                   and prose_reason(rest_words) is None)
         return n if running else 0
 
     top = edge(by_y, True)
     bottom = edge(by_y[top:][::-1], False)
-    kept = by_y[top:len(by_y) - bottom]
-    ids = {id(ln) for ln in kept}
-    return by_y[:top], [ln for ln in lines if id(ln) in ids], by_y[len(by_y) - bottom:]
+    kept = {id(ln) for ln in by_y[top:len(by_y) - bottom]}
+    return by_y[:top], [ln for ln in lines if id(ln) in kept], by_y[len(by_y) - bottom:]
 
 
 _LINE_NUMBER = re.compile(r"^\d{1,2}$")

@@ -73,8 +73,9 @@ def table_words(words: list[Word], region: Box, extent: Box) -> list[Word]:
     held = [w for w in words if extent.contains_point(*w.box.center)]
     if extent == region:
         return held
-    return [w for ln in lines(held) if any(region.contains_point(*w.box.center) for w in ln.words)
-            for w in ln.words]
+    kept = {id(w) for ln in lines(held) if any(region.contains_point(*w.box.center) for w in ln.words)
+            for w in ln.words}
+    return [w for w in held if id(w) in kept]  # in the page's order, as the structure has always had them
 
 
 def crop_word(word: Word, scale: float, x0: float, y0: float) -> Word:
