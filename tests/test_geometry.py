@@ -406,7 +406,8 @@ def test_free_strip_matches_the_word_by_word_rule():
 
 def test_adopt_matches_the_loop_over_every_placed_word():
     """`_adopt` looks at every placed word in numpy (issue 27, seventh round); its region is the loop's: the
-    nearest word on the line's baseline, of equal gaps the first region, else the column a line extends."""
+    nearest word on the line's baseline (a gap measured against the taller of the two, since issue 24's eighth
+    round), of equal gaps the first region, else the column a line extends."""
     import random
 
     from ocr_resources.geometry.boxes import TEXT_LABELS, x_overlap, y_overlap
@@ -420,7 +421,7 @@ def test_adopt_matches_the_loop_over_every_placed_word():
             for w in members[idx]:
                 if y_overlap(w.box, line.box) > 0.5 * min(w.box.height, h):
                     g = max(line.box.x0 - w.box.x1, w.box.x0 - line.box.x1)
-                    if g <= GAP_FACTOR * h and (best_gap is None or g < best_gap):
+                    if g <= GAP_FACTOR * max(h, w.box.height) and (best_gap is None or g < best_gap):
                         best, best_gap = idx, g
         if best is not None:
             return best
@@ -450,6 +451,18 @@ def test_adopt_matches_the_loop_over_every_placed_word():
         found += expected is not None
         assert _adopt(line, regions, labels, members) == expected
     assert found > 100  # the cases reach both rules, not only "no region"
+
+
+def test_a_bullet_left_of_a_text_box_joins_its_item():
+    # OCR's box of a bullet is a few points tall: a word space after it is many of its heights, but not of
+    # the item's first word's, so the bullet opens the item instead of standing as a paragraph of its own
+    from ocr_resources.geometry.page import compose
+
+    bullet = Word("\u2022", Box(36, 87, 39, 91), 0.9)
+    item = [Word(t, Box(x, 85, x + 5 * len(t), 93), 0.9) for x, t in ((47, "Management"), (105, "and"),
+                                                                      (125, "other"), (155, "fees."))]
+    blocks = compose([bullet, *item], [Box(45, 84, 290, 95)], ["text"])
+    assert [b.text for b in blocks] == ["\u2022 Management and other fees."]
 
 
 def test_gutters_stop_walking_without_changing_the_answer():

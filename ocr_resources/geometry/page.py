@@ -138,7 +138,9 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
         height = np.maximum(0.0, y1 - y0)
         overlap = np.minimum(y1, line.box.y1) - np.maximum(y0, line.box.y0)  # boxes.y_overlap
         g = np.maximum(line.box.x0 - x1, x0 - line.box.x1)
-        near = (overlap > 0.5 * np.minimum(height, h)) & (g <= GAP_FACTOR * h)
+        # the gap as a gap between the taller of the two (a list's bullet beside its item's first word: the
+        # bullet's own height would make any word space a gutter)
+        near = (overlap > 0.5 * np.minimum(height, h)) & (g <= GAP_FACTOR * np.maximum(height, h))
         if near.any():
             # the nearest; of equal gaps the first region (the loop over regions this replaces kept the first)
             g = g[near]
