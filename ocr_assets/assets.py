@@ -71,7 +71,7 @@ LOGIC_VERSIONS = {
     # 18: a layout table whose words make one column (a framed box of text, a sidebar) is text
     # 19: reading order stays in the column being read while a box of it is ready (a sidebar in pieces)
     # 20: ... the column's extent starts again where the walk enters a column from beside
-    # 21: a line beside a region's line joins it by a gap measured against the taller of the two (a bullet)
+    # 21: a list's bullet beside a region's line joins it by a gap measured in the item's word height
     "layout_regions": "21",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
@@ -124,7 +124,7 @@ LOGIC_VERSIONS = {
     # is furniture even a line's spacing above the body text (a running head in the body's type); 48: reading
     # order: the column's extent starts again where the walk enters a column from beside
     # 49: running text at a table region's top or bottom edge (a disclaimer, a note) is text, not the table's
-    # 50: a list's bullet left of its text box joins the item (its gap measured against the taller word)
+    # 50: a list's bullet left of its text box joins the item (its gap measured in the item's word height)
     "ocr_text": "50",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure

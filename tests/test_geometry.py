@@ -406,8 +406,8 @@ def test_free_strip_matches_the_word_by_word_rule():
 
 def test_adopt_matches_the_loop_over_every_placed_word():
     """`_adopt` looks at every placed word in numpy (issue 27, seventh round); its region is the loop's: the
-    nearest word on the line's baseline (a gap measured against the taller of the two, since issue 24's eighth
-    round), of equal gaps the first region, else the column a line extends."""
+    nearest word on the line's baseline, of equal gaps the first region, else the column a line extends. (A
+    line that is a bullet alone measures its gap otherwise: `test_a_bullet_left_of_a_text_box_joins_its_item`.)"""
     import random
 
     from ocr_resources.geometry.boxes import TEXT_LABELS, x_overlap, y_overlap
@@ -421,7 +421,7 @@ def test_adopt_matches_the_loop_over_every_placed_word():
             for w in members[idx]:
                 if y_overlap(w.box, line.box) > 0.5 * min(w.box.height, h):
                     g = max(line.box.x0 - w.box.x1, w.box.x0 - line.box.x1)
-                    if g <= GAP_FACTOR * max(h, w.box.height) and (best_gap is None or g < best_gap):
+                    if g <= GAP_FACTOR * h and (best_gap is None or g < best_gap):
                         best, best_gap = idx, g
         if best is not None:
             return best

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from ocr_resources.geometry.boxes import UPRIGHT, turned_box, union
 from ocr_resources.types import Box, Word
 
+# list bullets (a dash or an asterisk is one too where a space follows it: `text.structure`)
+BULLET_MARKS = ("\u2022\u2023\u2043\u2219\u25aa\u25ab\u25a0\u25a1\u25cf\u25cb\u25e6\u2610\u2611\u2612"
+                "\u27a2\u2713\u2714\u2756\u25b6\u25ba\u00b7")
+DASH_BULLETS = "-\u2013\u2014*"
 GAP_FACTOR = 1.5  # a horizontal gap wider than this many text heights ends a line (gutters, table cells)
 # A gutter is at least this many text heights wide in the row itself: a narrow gutter (10 pt beside 10-pt
 # text, tests/test_reading_order_pdf.py) is 0.89; word spaces of the OCR'd redp5110 contents page about 0.5.

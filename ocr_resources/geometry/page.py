@@ -20,7 +20,7 @@ import numpy as np
 
 from ocr_resources.geometry.boxes import TEXT_LABELS, UPRIGHT, inside, intersection_areas, union, x_overlap, y_overlap
 from ocr_resources.geometry.labels import OUTSIDE, check_labels
-from ocr_resources.geometry.lines import GAP_FACTOR, Line, is_rtl, lines, order_words, rows
+from ocr_resources.geometry.lines import BULLET_MARKS, DASH_BULLETS, GAP_FACTOR, Line, is_rtl, lines, order_words, rows
 from ocr_resources.geometry.paragraphs import (
     form_rows,
     group_lines,
@@ -123,6 +123,11 @@ def _join_cut_lines(words: list[Word], owner: list[int | None], regions: list[Bo
     return [None if o is None else find(o) for o in owner]
 
 
+def _bullet(line: Line) -> bool:
+    text = line.words[0].text.strip() if len(line.words) == 1 else ""
+    return len(text) == 1 and text in BULLET_MARKS + DASH_BULLETS
+
+
 def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list[Word]],
            placed: np.ndarray | None = None) -> int | None:
     """The region an orphan line belongs to: one whose words continue it on the same baseline, or a text
@@ -138,9 +143,10 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
         height = np.maximum(0.0, y1 - y0)
         overlap = np.minimum(y1, line.box.y1) - np.maximum(y0, line.box.y0)  # boxes.y_overlap
         g = np.maximum(line.box.x0 - x1, x0 - line.box.x1)
-        # the gap as a gap between the taller of the two (a list's bullet beside its item's first word: the
-        # bullet's own height would make any word space a gutter)
-        near = (overlap > 0.5 * np.minimum(height, h)) & (g <= GAP_FACTOR * np.maximum(height, h))
+        # a list's bullet: its gap to its item's first word measured in that word's height (the bullet's own
+        # would make any word space a gutter)
+        reach = GAP_FACTOR * (np.maximum(height, h) if _bullet(line) else h)
+        near = (overlap > 0.5 * np.minimum(height, h)) & (g <= reach)
         if near.any():
             # the nearest; of equal gaps the first region (the loop over regions this replaces kept the first)
             g = g[near]

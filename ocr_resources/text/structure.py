@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 
+from ocr_resources.geometry.lines import BULLET_MARKS, DASH_BULLETS
 from ocr_resources.geometry.paragraphs import is_tick
 from ocr_resources.text.blocks import TextBlock, body_size
 from ocr_resources.text.furniture import furniture_pattern
 
 _NUMBERING = re.compile(r"^(?:(?:chapter|section|part|appendix|annex)\s+)?"
                         r"(\d{1,3}(?:\.\d{1,3})*\.?|[A-Z](?:\.\d{1,3})*\.)\s+\S", re.I)
-_BULLET = re.compile(r"^([\u2022\u2023\u2043\u2219\u25aa\u25ab\u25a0\u25a1\u25cf\u25cb\u25e6\u2610\u2611\u2612"
-                     r"\u27a2\u2713\u2714\u2756\u25b6\u25ba\u00b7])\s*(?=\S)|^([-\u2013\u2014*])\s+(?=\S)")
+_BULLET = re.compile(rf"^([{BULLET_MARKS}])\s*(?=\S)|^([{re.escape(DASH_BULLETS)}])\s+(?=\S)")
 _ENUM = re.compile(r"^(\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)])\s+(?=\S)", re.I)
 MAX_HEADING_WORDS = 16
 INK_HEADING = 1.25  # a heading read by OCR stands this much taller than the body's ink (`looks_like_heading`)
