@@ -95,6 +95,21 @@ class StoreLockedError(duckdb.IOException):
     """The DuckDB file stayed locked by another process for longer than the store waits."""
 
 
+def _holder(exc: Exception) -> str:
+    """Who holds the lock, from DuckDB's message (`... held in /usr/bin/duckdb (PID 123) ...`)."""
+    found = re.search(r"held in (.+?) \(PID (\d+)\)", str(exc))
+    if not found:
+        return "another process"
+    program, pid = found.group(1), int(found.group(2))
+    try:
+        import psutil
+
+        cmdline = " ".join(psutil.Process(pid).cmdline())[:200] or program
+    except Exception:  # gone meanwhile, or not ours to inspect
+        cmdline = program
+    return f"process {pid} ({cmdline})"
+
+
 @dataclass(frozen=True)
 class Producer:
     """One row of `producers`: what made a set of results."""
@@ -133,21 +148,6 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckD
             con.execute("ROLLBACK")
         raise
     return result
-
-
-def _holder(exc: Exception) -> str:
-    """Who holds the lock, from DuckDB's message (`... held in /usr/bin/duckdb (PID 123) ...`)."""
-    found = re.search(r"held in (.+?) \(PID (\d+)\)", str(exc))
-    if not found:
-        return "another process"
-    program, pid = found.group(1), int(found.group(2))
-    try:
-        import psutil
-
-        cmdline = " ".join(psutil.Process(pid).cmdline())[:200] or program
-    except Exception:  # gone meanwhile, or not ours to inspect
-        cmdline = program
-    return f"process {pid} ({cmdline})"
 
 
 Reader = Callable[..., list[dict[str, Any]]]  # `read(sql, params)` from `ResultStore.reading()`
