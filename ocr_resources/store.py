@@ -285,6 +285,17 @@ class ResultStore:
         the migration applied."""
         if self._migrated:
             return SCHEMA_VERSION
+        if self.lake is None:  # one file, one writer at a time: every migration on one connection (a new
+            # store's ~15 migrations each opened and checkpointed the file: ~0.3 s of a small first run)
+            with self.connect() as con:
+                self._apply_migrations(lambda work: _in_transaction(con, work))
+        else:
+            self._apply_migrations(self.transaction)
+        self._migrated = True
+        return SCHEMA_VERSION
+
+    def _apply_migrations(self, transaction: Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any]) -> None:
+        """Each pending migration in its own `transaction(work)`."""
         adapt = for_lake if self.lake is not None else (lambda sql: sql)
 
         def applied(con: duckdb.DuckDBPyConnection) -> int:
@@ -292,17 +303,6 @@ class ResultStore:
                               "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP DEFAULT now())"))
             return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
 
-        if self.lake is None:  # one file, one writer at a time: every migration on one connection (a new
-            # store's ~15 migrations each opened and checkpointed the file: ~0.3 s of a small first run)
-            with self.connect() as con:
-                self._apply_migrations(lambda work: _in_transaction(con, work), applied, adapt)
-        else:
-            self._apply_migrations(self.transaction, applied, adapt)
-        self._migrated = True
-        return SCHEMA_VERSION
-
-    def _apply_migrations(self, transaction, applied, adapt) -> None:
-        """Each pending migration in its own `transaction(work)`."""
         current = transaction(applied)
         for version, description, sql in MIGRATIONS:
             if version <= current:

@@ -328,19 +328,20 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             if len(parts) > 1:  # a box across boxes set side by side (cards, two-up): each one's part in its place
                 blocks.extend(Block(idx, label, union(ln.box for ln in part), part) for part in parts)
                 continue
+        frame = region  # the region's box, less running text read apart at a table's edge
         if label == "table" and region_lines:
             above, region_lines, below = table_edges(region_lines)
             # running text at the box's edge (a disclaimer above the table, a note below it) is read as text,
             # and the table's box, from which the tables stage takes its words, ends where it starts
             blocks.extend(Block(None, "text", union(ln.box for ln in run), run, reason=TABLE_EDGE)
                           for run in (above, below) if run)
-            region = Box(region.x0, max(region.y0, max((ln.box.y1 for ln in above), default=region.y0)),
-                         region.x1, min(region.y1, min((ln.box.y0 for ln in below), default=region.y1)))
-        box = region
+            frame = Box(region.x0, max(region.y0, max((ln.box.y1 for ln in above), default=region.y0)),
+                        region.x1, min(region.y1, min((ln.box.y0 for ln in below), default=region.y1)))
+        box = frame
         if region_lines and label in TEXT_LABELS:
             box = union(ln.box for ln in region_lines)
         elif region_lines:
-            box = union([region, *(ln.box for ln in region_lines)])
+            box = union([frame, *(ln.box for ln in region_lines)])
         blocks.append(Block(idx, label, box, region_lines))
     for group in loose_groups(loose, page_rtl):
         row = is_row(group)

@@ -71,7 +71,7 @@ def table_words(words: list[Word], region: Box, extent: Box) -> list[Word]:
     edge cuts is the table's whole, as the text stage has it (its words outside the box were lost), and
     running text the text stage read apart at the region's edge (`tables.detect.table_edges`) is not."""
     held = [w for w in words if extent.contains_point(*w.box.center)]
-    if extent == region:
+    if extent == region:  # (every word held is then inside the region: the lines need not be built)
         return held
     kept = {id(w) for ln in lines(held) if any(region.contains_point(*w.box.center) for w in ln.words)
             for w in ln.words}
