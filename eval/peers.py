@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,10 @@ def tesseract_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
+# pdfium is not thread-safe: one document at a time is opened and rendered in this process
+_PDFIUM = threading.Lock()
+
+
 def tesseract_pages(pdf: Path, workers: int | None = None) -> Output:
     """Tesseract 5 as users run it (OCRmyPDF's way): pages rendered at 300 dpi, one process per core,
     OMP_THREAD_LIMIT=1."""
@@ -125,15 +130,16 @@ def tesseract_pages(pdf: Path, workers: int | None = None) -> Output:
     workers = workers or len(os.sched_getaffinity(0))
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     with tempfile.TemporaryDirectory() as tmp:
-        doc = pypdfium2.PdfDocument(str(pdf))
         paths = []
-        try:
-            for n, page in enumerate(doc, start=1):
-                path = Path(tmp) / f"p{n:04d}.png"
-                page.render(scale=TESSERACT_DPI / 72).to_pil().convert("L").save(path)
-                paths.append(path)
-        finally:
-            doc.close()
+        with _PDFIUM:  # (the eval runs documents on threads; two renders at once crashed pdfium)
+            doc = pypdfium2.PdfDocument(str(pdf))
+            try:
+                for n, page in enumerate(doc, start=1):
+                    path = Path(tmp) / f"p{n:04d}.png"
+                    page.render(scale=TESSERACT_DPI / 72).to_pil().convert("L").save(path)
+                    paths.append(path)
+            finally:
+                doc.close()
 
         def ocr(path: Path) -> tuple[str, list]:
             # One call gives both the text (its reading order) and the word boxes (the TSV).
