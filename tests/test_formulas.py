@@ -293,6 +293,38 @@ def test_page_formulas_display_inline_and_words_replaced():
                                                           r"$$\frac{a}{b}=1$$", "(1)"]
 
 
+def test_a_table_of_numbers_with_math_cells_is_not_one_displayed_formula():
+    """A table typeset in math mode (symbols as row labels, "(M_x,0)" headers, numbers in columns) is cells,
+    each math cell its own inline formula and each number a word: stacked into one `gathered` formula, its
+    cells' words ran together ("8.7599.14") and the tables stage saw no columns."""
+    from ocr_resources.text.page_formulas import find_formulas
+
+    def row(k: int, label: list[MathChar], cells: list[str]) -> list[MathChar]:
+        base = BASE + 14.4 * k
+        out = [MathChar(c.text, c.x0, c.y0 - BASE + base, c.x1, c.y1 - BASE + base, c.size, c.font,
+                        c.baseline - BASE + base) for c in label]
+        for n, cell in enumerate(cells):  # columns 60 pt apart, gaps of ~3 em
+            out += [ch(d, 100 + 60 * n + 5.0 * i, base, font="CMR10") for i, d in enumerate(cell)]
+        return out
+
+    header = [ch("(", 100, font="CMR10"), ch("M", 104), script("x", 110, 1.5), ch(",", 114), ch("0", 118, font="CMR10"),
+              ch(")", 123, font="CMR10"), ch("(", 160, font="CMR10"), ch("M", 164), script("z", 170, 1.5),
+              ch(")", 174, font="CMR10")]
+    chars = header + row(1, [ch("R", 40), script("F", 46, 1.5)], ["8.759", "9.14"]) \
+        + row(2, [ch("χ", 40), script("2", 46, -3.5, "CMR7")], ["4.198", "4.359"]) \
+        + row(3, [ch("R", 40)], ["11.32", "11.71"])
+    found = find_formulas(chars)
+    assert {f.kind for f in found} == {"inline"}
+    assert sorted(f.latex for f in found) == sorted(["(M_{x},0)", "(M_{z})", "R_{F}", r"\chi^{2}", "R"])
+    # the numbers stay words of their own
+    assert not any(any(d.isdigit() for d in f.latex.replace("\\chi^{2}", "").replace("0", "")) for f in found)
+
+    # a displayed fraction over a matrix-like stack of numbers, no column gutters: still one formula
+    fraction = [ch("a", 40, BASE - 6.8), ch("1", 40, BASE + 6.8, font="CMR10"), ch("=", 50, font="CMR10"),
+                ch("2", 58, font="CMR10")]
+    assert [f.kind for f in find_formulas(fraction, [(39.0, BASE - 3.0, 46.0, BASE - 2.6)])] == ["display"]
+
+
 def test_text_fonts_make_no_formulas():
     from ocr_resources.text.page_formulas import find_formulas
 

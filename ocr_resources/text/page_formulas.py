@@ -21,6 +21,8 @@ from ocr_resources.text.math_symbols import FUNCTIONS, is_math_font
 
 WordRecord = tuple[str, float, float, float, float, float | None, bool, bool, int]
 SEGMENT_GAP = 2.5  # ems: a wider horizontal gap inside a band is a column gutter or an equation number's
+CELL_GAP = 0.8  # ems: in a table, a wider gap between math glyphs is the gap between two cells
+GRID_ROWS = 3  # a display group with this many of its bands in a grid is a table's cells, not one formula
 _LONE_MARKS = frozenset({r"\bullet", r"\cdot", r"\circ", r"\diamond", r"\star", "*", "-", r"\dagger",
                          r"\ddagger", r"\S", r"\P"})
 _EQUATION_NUMBER = re.compile(r"^\(\s*[\w.\-]{1,8}\s*\)$")
@@ -122,8 +124,14 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
     if not any(is_math_font(c.font) for c in chars):
         return []
     rules = rules or []
-    segs = [s for b in bands(chars) for s in _segments(b)]
+    segs: list[list[MathChar]] = []
+    band_of: list[int] = []
+    for i, b in enumerate(bands(chars)):
+        for s in _segments(b):
+            segs.append(s)
+            band_of.append(i)
     kinds = [_kind(s) for s in segs]
+    grid_bands = _grid_bands(kinds, band_of)
     boxes = [_box(s) for s in segs]
     out: list[PageFormula] = []
     used: set[int] = set()
@@ -168,10 +176,49 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
                     group.add(j)
                     grew = True
         used |= group
+        if len({band_of[j] for j in group} & grid_bands) >= GRID_ROWS:
+            out += _cell_formulas([segs[j] for j in sorted(group) if kinds[j] == "math"], rules)
+            continue
         members = [c for j in sorted(group) for c in segs[j]]
         latex = rebuild_latex(members, rules)
         if latex and latex not in _LONE_MARKS:  # (a lone mark: a list's bullet drawn from a math font)
             out.append(PageFormula(_box(members), latex, "display", "text layer: a line of math glyphs"))
+    return out
+
+
+def _grid_bands(kinds: list[str], band_of: list[int]) -> set[int]:
+    """Bands that are a table's row: two or more math or bare segments side by side (cut apart by a gutter),
+    one of them bare (a number). Equation numbers are not counted, nor prose (the other column's line beside
+    a displayed formula)."""
+    counts: dict[int, list[int]] = {}
+    for kind, band in zip(kinds, band_of, strict=True):
+        if kind in ("math", "bare"):
+            n = counts.setdefault(band, [0, 0])
+            n[0] += 1
+            n[1] += kind == "bare"
+    return {band for band, (n, bare) in counts.items() if n >= 2 and bare}
+
+
+def _cell_formulas(segments: list[list[MathChar]], rules: list[Rule]) -> list[PageFormula]:
+    """A table's math (a column of symbols beside columns of numbers, "3.13 (8)" set in math mode): each cell
+    its own inline formula, cut at the gaps between cells; the bare numbers stay words, so the tables stage
+    sees the table's cells and not one formula over them all."""
+    out = []
+    for seg in segments:
+        size = statistics.median(c.size for c in seg) or 10.0
+        cells: list[list[MathChar]] = [[seg[0]]]
+        right = seg[0].x1
+        for c in seg[1:]:
+            if c.x0 - right > CELL_GAP * size:
+                cells.append([])
+            cells[-1].append(c)
+            right = max(right, c.x1)
+        for cell in cells:
+            if not any(is_math_font(c.font) for c in cell):
+                continue
+            latex = rebuild_latex(cell, rules)
+            if latex and latex not in _LONE_MARKS:
+                out.append(PageFormula(_box(cell), latex, "inline", "text layer: math glyphs in a table's cell"))
     return out
 
 
