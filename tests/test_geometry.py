@@ -190,6 +190,40 @@ def test_paragraphs_inside_one_box_are_split_at_wider_gaps():
     assert [b.text.split("\n")[0] for b in blocks] == ["first paragraph line one", "second paragraph line one"]
 
 
+
+def test_indented_paragraphs_split_also_in_a_box_labelled_reference_but_not_hanging_entries():
+    """The layout model labels running text "reference" too (a manual's notes): its indented paragraphs are
+    paragraphs. A bibliography's hanging indents (each entry's later lines indented) are not cut inside an
+    entry, though an entry's first line ends with a full stop ("J. Smith.")."""
+    prose = column(["The header file of this library is named here.", "The main type used in it is a node",
+                    "and it is used to store the definitions we read.", "Some functions need a buffer that is",
+                    "allocated before the call is made here."], 50, 100)
+    prose = [dataclasses.replace(w, box=Box(w.box.x0 + 15, w.box.y0, w.box.x1 + 15, w.box.y1))
+             if w.box.y0 in (114.0, 142.0) else w for w in prose]  # lines 2 and 4 indented
+    blocks = compose(prose, [Box(45, 95, 320, 180)], ["reference"])
+    assert [b.text.split("\n")[0] for b in blocks] == ["The header file of this library is named here.",
+                                                       "The main type used in it is a node",
+                                                       "Some functions need a buffer that is"]
+
+    entries = column(["A. Smith and B. Jones. On the first topic.", "Journal of Things 12, 2001.",
+                      "C. Brown. On the second topic at length.", "Proceedings of Stuff 3, 2002.",
+                      "D. Green. On the third topic of them all.", "Letters on Stuff 4, 2003."], 50, 100)
+    entries = [dataclasses.replace(w, box=Box(w.box.x0 + 15, w.box.y0, w.box.x1 + 15, w.box.y1))
+               if round((w.box.y0 - 100) / 14) % 2 else w for w in entries]  # hanging indents
+    blocks = compose(entries, [Box(45, 95, 320, 200)], ["reference"])
+    assert all(b.text.split("\n")[0][1] == "." for b in blocks), [b.text for b in blocks]
+
+    # as many lines indented as not, but each indented line after a short one: paragraphs again
+    notes = column(["The header file is named here.", "The main type used in it is a node and it",
+                    "is used to store the definitions.", "Some functions need a buffer that is made",
+                    "before the call."], 50, 100)
+    notes = [dataclasses.replace(w, box=Box(w.box.x0 + 15, w.box.y0, w.box.x1 + 15, w.box.y1))
+             if w.box.y0 in (114.0, 142.0) else w for w in notes]
+    notes += line_words("and read back after it.", 65, 100 + 5 * 14)  # a sixth line, indented: half of them
+    blocks = compose(notes, [Box(45, 95, 320, 200)], ["reference"])
+    assert [b.text.split("\n")[0] for b in blocks][:2] == ["The header file is named here.",
+                                                            "The main type used in it is a node and it"]
+
 def test_a_form_reads_each_label_with_its_value():
     labels = ["Name", "Date of birth", "Place of birth and country", "Occupation"]
     values = ["Jane Doe", "1 May 1990", "Paris, France", "Engineer"]

@@ -375,7 +375,11 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         parts = [block, *inner.get(k, [])]
         split = [Block(p.region, p.label, union(ln.box for ln in g), g, reason=p.reason, figure_labels=p.figure_labels)
                  if len(pieces) > 1 else p
-                 for p in parts for pieces in [split_paragraphs(p.lines) if p.label == "text" else [p.lines]]
+                 for p in parts
+                 # (the layout model's "reference" is often running text; a bibliography's entries are
+                 # paragraphs too)
+                 for pieces in [split_paragraphs(p.lines, p.label == "reference")
+                                if p.label in ("text", "reference") else [p.lines]]
                  for g in pieces]
         if len(split) > len(parts):
             blocks[k], inner[k] = split[0], split[1:]

@@ -63,10 +63,10 @@ def heading_lines(lines: list[Line], max_lines: int = 2, max_words: int = 16) ->
 _SENTENCE_END = ".!?:;。！？\"”’)"
 
 
-def split_paragraphs(lines: list[Line]) -> list[list[Line]]:
+def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Line]]:
     """One column of lines holding several paragraphs (one layout box around them) split where a paragraph
     ends: a wider gap than the block's line spacing, or, in justified text, a short line ending a sentence,
-    or a first-line indent after a sentence end."""
+    or a first-line indent after a sentence end (`may_hang`: not in a block of hanging indents)."""
     ls = lines
     if len(ls) < 3:
         return [lines]
@@ -82,6 +82,10 @@ def split_paragraphs(lines: list[Line]) -> list[list[Line]]:
         ls = [Line(ln.words, Box(-ln.box.x1, ln.box.y0, -ln.box.x0, ln.box.y1), ln.rtl) for ln in ls]
         left, right = -right, -left
     justified = sorted(ln.box.x1 for ln in ls[:-1])[(len(ls) - 1) // 2] >= right - 0.05 * width
+    # a reference list may hang its entries' later lines: there an indented line continues an entry the line
+    # above wrapped (full), so where no more than half the lines start at the left edge, a first-line indent is
+    # taken only after a line that ends short
+    hanging = may_hang and 2 * sum(ln.box.x0 < left + 0.4 * ln.height for ln in ls) <= len(ls)
     starts = [0]
     for i in range(len(ls) - 1):
         a, b = ls[i], ls[i + 1]
@@ -90,7 +94,7 @@ def split_paragraphs(lines: list[Line]) -> list[list[Line]]:
         begins = not b.text[:1].islower()
         wide_gap = gaps[i] > spacing + 0.5 * h
         short_end = justified and ends and a.box.x1 < right - 0.15 * width and begins
-        indent = (ends and begins and b.box.x0 > left + 0.8 * h
+        indent = ((not hanging or a.box.x1 < right - 0.15 * width) and ends and begins and b.box.x0 > left + 0.8 * h
                   and (i + 2 >= len(ls) or ls[i + 2].box.x0 < left + 0.4 * h))
         if wide_gap or short_end or indent:
             starts.append(i + 1)
