@@ -156,7 +156,8 @@ LOGIC_VERSIONS = {
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box
-    "document_markdown": "5",
+    # 6: a table of contents (leader rows) keeps its rows, each a paragraph
+    "document_markdown": "6",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

@@ -149,6 +149,20 @@ def test_markdown_joins_paragraphs_cut_by_columns_and_skips_furniture():
                             "A new paragraph with TAX\\_ID.\n")
 
 
+def test_a_table_of_contents_keeps_its_rows():
+    """Leader rows are not reflowed into one paragraph (where each page number ran into the next title); an
+    entry wrapped over two lines is one row; prose with an ellipsis stays a paragraph."""
+    contents = ("Notices . . . . . . . . vii\nTrademarks . . . . . . viii\n1.1 A long entry whose title\n"
+                "wraps to a second line . . . . 12\n1.2 LaTeX…14")
+    rows = [{"label": label, "text": contents, "page_no": 1, "region_no": 1} for label in ("text", "reference")]
+    expected = ("Notices . . . . . . . . vii\n\nTrademarks . . . . . . viii\n\n"
+                "1.1 A long entry whose title wraps to a second line . . . . 12\n\n1.2 LaTeX…14")
+    assert render(rows[:1]) == render(rows[1:]) == expected + "\n"
+    prose = [{"label": "text", "text": "We waited . . . and then\nit rained on page 12.", "page_no": 1,
+              "region_no": 1}]
+    assert render(prose) == "We waited . . . and then it rained on page 12.\n"
+
+
 def test_a_bulleted_list_the_layout_model_calls_a_reference_list_is_a_list():
     # the layout model boxes the two bullets as a reference list: each item still a line of its own
     items = Box(60, 150, 540, 800)

@@ -58,6 +58,25 @@ def _list(lines: list[str]) -> str | None:
     return lead + "\n".join(f"- {escape(t)}" if is_bullet(m) else f"{m} {escape(t)}".strip() for m, t in listed)
 
 
+# a row of a table of contents (or a price list): its title, a dot leader and a page number (arabic or roman)
+_CONTENTS_ROW = re.compile(r"(?:\.\s?){3,}\s*[\dIVXLCDMivxlcdm]{1,6}$|…\s*[\dIVXLCDMivxlcdm]{1,6}$")
+
+
+def _contents_rows(lines: list[str]) -> str | None:
+    """A block of leader rows ("1.1 Plain TeX . . . . 2") kept row by row, each a paragraph of its own: reflowed
+    into one paragraph, each page number ran into the next entry's title ("2 1.2 LaTeX"). An entry wrapped
+    over lines is one row, up to the line its leader ends."""
+    ends = [bool(_CONTENTS_ROW.search(ln.strip())) for ln in lines]
+    if len(lines) < 2 or 2 * sum(ends) < len(lines):
+        return None
+    rows: list[list[str]] = [[]]
+    for line, end in zip(lines, ends, strict=True):
+        rows[-1].append(line)
+        if end:
+            rows.append([])
+    return "\n\n".join(escape(reflow(r)) for r in rows if r)
+
+
 def block_markdown(label: str, text: str, heading_level: int | None = None, table_md: str | None = None,
                    keep_furniture: bool = False) -> str:
     """One block's Markdown ('' for furniture, unless kept, and for empty blocks). Kept furniture is a plain
@@ -78,6 +97,8 @@ def block_markdown(label: str, text: str, heading_level: int | None = None, tabl
         listed = _list(lines)
         if listed:
             return listed
+    if rows := _contents_rows(lines):
+        return rows
     return display_math_apart(escape(reflow(lines)))
 
 
