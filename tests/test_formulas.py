@@ -431,6 +431,13 @@ def test_list_bullets_and_office_symbol_font_make_no_formulas():
     bullet_symbol = [ch("•", 0, font="Symbol")] + item
     table_cell = [ch("≥", 0, font="SymbolMT"), ch("1", 6, font="Arial"), ch("8", 11, font="Arial")]
     assert find_formulas(bullet_cmsy) == [] and find_formulas(bullet_symbol) == [] and find_formulas(table_cell) == []
+    # an item that starts with digits ("• 16-bit extension"): the bullet did start a formula "\bullet16-", whose
+    # box then took the word "16-bit" and lost "bit"
+    digits, _ = _words("16-bit extension of TeX", 12, font="Palatino-Roman")
+    assert find_formulas([ch("•", 0, font="CMSY10")] + digits) == []
+    # a product dot touching its operands stays math
+    dot = [ch("a", 0), ch("·", 5.5, font="CMSY10"), ch("b", 9)]
+    assert [f.latex for f in find_formulas(dot)] == [r"a\cdot b"]
 
 
 def test_inline_operator_keeps_limits_that_sit_on_bands_of_their_own():

@@ -26,6 +26,7 @@ import statistics
 import unicodedata
 from dataclasses import dataclass, field
 
+from ocr_resources.geometry.lines import BULLET_MARKS
 from ocr_resources.text.math_symbols import (
     ACCENTS,
     BIG_OPERATORS,
@@ -730,6 +731,9 @@ def _line_baseline(chars: list[MathChar]) -> tuple[float, float]:
     return bases[len(bases) // 2], size
 
 
+_LIST_MARKS = BULLET_MARKS + "\u2219\u2218\u22c6\u2605\u22c4\u25c7\u2013\u2212*"
+
+
 def inline_math(line: list[MathChar], rules: list[Rule] | None = None) -> list[InlineMath]:
     """The math runs of one line of text (its glyphs sorted left to right). A run starts at a glyph only math
     uses (a math font, a Greek letter, a relation), takes in the digits, brackets and operators beside it, and
@@ -754,6 +758,8 @@ def inline_math(line: list[MathChar], rules: list[Rule] | None = None) -> list[I
         else:
             kinds.append("T")
     _function_names(line, kinds, size)
+    if line[0].text in _LIST_MARKS and (len(line) == 1 or line[1].x0 - line[0].x1 >= 0.3 * line[0].size):
+        kinds[0] = "T"  # a list's bullet set from a math font (LaTeX's itemize) starts no formula: "• 16-bit"
     runs: list[tuple[int, int]] = []
     i = 0
     while i < len(line):
