@@ -128,7 +128,8 @@ LOGIC_VERSIONS = {
     # 49: running text at a table region's top or bottom edge (a disclaimer, a note) is text, not the table's
     # 50: a list's bullet left of its text box joins the item (its gap measured in the item's word height)
     # 51: a box labelled reference is split into paragraphs as text is (a bibliography's hanging indents kept)
-    "ocr_text": "51",
+    # 52: a heading cut in two boxes on its line is one heading
+    "ocr_text": "52",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

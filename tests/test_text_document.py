@@ -199,3 +199,21 @@ def test_on_a_scan_only_type_clearly_larger_than_the_body_makes_a_heading():
             for k in range(8)]
     label, title = block(300, "Permanent Address", 6.0), block(330, "Booking Report", 8.0)
     assert set(heading_levels([*body, label, title])) == {9}
+
+
+def test_a_heading_cut_in_two_boxes_on_its_line_is_one_heading():
+    """The layout model boxed a title's last word apart, on the same line ("How to use CJK character sets in" |
+    "TeX?", the logo's lowered E making it a line of its own): one heading, not two of one level. A heading
+    beside another in the next column stays apart."""
+    from ocr_resources.geometry.page import Block
+    from ocr_resources.text.document import BlockText, _merge_split_headings
+
+    def heading(text: str, x0: float, x1: float, y1: float = 96.0) -> BlockText:
+        return BlockText(Block(1, "title", Box(x0, 66.5, x1, y1)), "title", text, 24.0, True, 2)
+
+    row = [heading("How to use CJK character sets in", 54, 446), heading("TeX?", 453, 509, 102.6)]
+    _merge_split_headings(row)
+    assert [bt.text for bt in row] == ["How to use CJK character sets in TeX?", ""]
+    columns = [heading("Methods", 54, 150), heading("Results", 320, 420)]
+    _merge_split_headings(columns)
+    assert [bt.text for bt in columns] == ["Methods", "Results"]

@@ -94,8 +94,9 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
 
 
 def _merge_split_headings(row: list[BlockText]) -> None:
-    """A heading the layout model cut in two boxes (one per line): consecutive headings of one level and
-    type, one right under the other, become one."""
+    """A heading the layout model cut in two boxes (one per line, or two on one line): consecutive headings of
+    one level and type, one right under the other or the next just right of the other on its line, become
+    one."""
     last: BlockText | None = None
     for bt in row:
         if bt.label in ("header", "footer") or not bt.text:
@@ -103,8 +104,12 @@ def _merge_split_headings(row: list[BlockText]) -> None:
         if (last is not None and bt.label == last.label == "title" and bt.heading_level == last.heading_level
                 and bt.bold == last.bold and (bt.size or 0) == (last.size or 0)):
             a, b = last.block.box, bt.block.box
-            if 0 <= b.y0 - a.y1 <= 0.8 * max(a.height, 1.0) and min(a.x1, b.x1) > max(a.x0, b.x0):
-                last.text = last.text + "\n" + bt.text
+            below = 0 <= b.y0 - a.y1 <= 0.8 * max(a.height, 1.0) and min(a.x1, b.x1) > max(a.x0, b.x0)
+            line_height = min(a.height, b.height)
+            beside = (0 <= b.x0 - a.x1 <= line_height and abs(b.y0 - a.y0) <= 0.25 * line_height
+                      and min(a.y1, b.y1) - max(a.y0, b.y0) >= 0.6 * line_height)
+            if below or beside:
+                last.text = last.text + ("\n" if below else " ") + bt.text
                 bt.text = ""
                 continue
         last = bt
