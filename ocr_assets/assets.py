@@ -74,7 +74,8 @@ LOGIC_VERSIONS = {
     # 19: reading order stays in the column being read while a box of it is ready (a sidebar in pieces)
     # 20: ... the column's extent starts again where the walk enters a column from beside
     # 21: a list's bullet beside a region's line joins it by a gap measured in the item's word height
-    "layout_regions": "21",
+    # 22: a figure whose lines are mostly numbers alone (a chart's ticks) is never relabelled text
+    "layout_regions": "22",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -128,8 +129,9 @@ LOGIC_VERSIONS = {
     # 49: running text at a table region's top or bottom edge (a disclaimer, a note) is text, not the table's
     # 50: a list's bullet left of its text box joins the item (its gap measured in the item's word height)
     # 51: a box labelled reference is split into paragraphs as text is (a bibliography's hanging indents kept)
-    # 52: a heading cut in two boxes on its line is one heading
-    "ocr_text": "52",
+    # 52: a heading cut in two boxes on its line is one heading; 53: a figure whose OCR lines are mostly numbers
+    # alone (a chart's ticks) stays a figure
+    "ocr_text": "53",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -137,6 +137,31 @@ def test_relabel_rule_on_synthetic_regions():
     assert [d.label for d in check_labels([receipt], ["table"], [owned[0]])] == ["table"]
 
 
+
+def test_a_bar_chart_with_value_labels_on_its_tick_rows_stays_a_figure():
+    """A bar chart read by OCR (the words as PP-OCR gave them for a chart image of the docling corpus): ten tick
+    numbers down its left edge, its bars' values level with some ticks at the far right, slanted category names
+    under it. The wide tick rows and the slanted names' tall boxes covered a quarter of its area, so it was taken
+    for text, each tick number a paragraph. Lines of numbers alone are a chart's."""
+    chart = Box(124, 301, 491, 512)
+    found = [("100", 151.6, 305.6, 165.3, 312.3), ("90", 155.6, 319.3, 165.3, 326.0),
+             ("80", 155.5, 333.2, 165.3, 340.0), ("70", 155.4, 338.7, 165.1, 353.3),
+             ("60", 156.2, 360.7, 165.5, 367.6), ("50", 157.1, 374.3, 165.4, 380.9),
+             ("4", 459.4, 375.5, 474.0, 383.6), ("40", 156.8, 387.7, 164.9, 394.5), ("30", 156.2, 400.8, 166.1, 409.0),
+             ("3", 459.7, 394.6, 473.7, 403.1), ("20", 156.3, 414.9, 165.4, 421.7), ("12", 463.4, 414.3, 472.8, 421.0),
+             ("10", 156.3, 428.4, 165.4, 435.8), ("1", 459.0, 431.2, 473.9, 443.3),
+             ("Institutional", 153.3, 455.3, 194.8, 496.5), ("residential", 191.7, 455.3, 228.2, 491.8),
+             ("commercial", 221.3, 455.0, 261.6, 495.4), ("community", 240.2, 470.3, 281.2, 511.0),
+             ("park", 276.7, 454.8, 296.5, 474.4), ("municipal", 280.8, 470.6, 314.1, 503.8),
+             ("park", 311.7, 454.7, 328.7, 471.6), ("woodlot", 332.8, 455.1, 362.8, 483.3),
+             ("roadside", 363.6, 454.9, 396.1, 486.1), ("riverside", 397.1, 455.0, 429.2, 486.1)]
+    words = [Word(t, Box(x0, y0, x1, y1), 0.9) for t, x0, y0, x1, y1 in found]
+    owned = region_words(words, [chart], ["figure"])[0]
+    area, rows = text_cover(chart, lines(owned[0]))
+    assert len(lines(owned[0])) >= 5 and area >= MIN_AREA_SHARE and rows >= 0.5  # as text lines cover text
+    assert [d.label for d in check_labels([chart], ["figure"], owned)] == ["figure"]
+
+
 def test_figure_words_follow_its_image_marker():
     words = _synthetic_lines(Box(100, 450, 140, 750), 5, 50.0, widths=(1.0,), word="tick")
     chart = DetectedRegion(Box(90, 440, 500, 760), "figure", "figure", 0.9)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from ocr_resources.geometry.boxes import UPRIGHT, turned_box, union
 from ocr_resources.geometry.lines import Line, lines
+from ocr_resources.geometry.paragraphs import is_tick
 from ocr_resources.tables.detect import RELABEL, scanned_verdict
 from ocr_resources.tables.rules import Rule
 from ocr_resources.types import Box, Word
@@ -25,7 +26,9 @@ from ocr_resources.types import Box, Word
 # a Korean flow chart) under one bar or the other (0.12-0.23, 0.46-0.58), but for one flow chart at 0.21 and
 # 0.50; charts and drawings under 0.12 and 0.23; two pages of text the model took for a picture (0.53, 0.58
 # and over) pass, as they should. The receipts under these bars fill most of their page and are read as text
-# by the page-share rule (`geometry.page.PAGE_FIGURE`).
+# by the page-share rule (`geometry.page.PAGE_FIGURE`). A figure whose lines are mostly numbers alone (a chart's
+# tick labels, in a column) is a chart whatever its cover: a bar chart's value labels beside its ticks made rows
+# as wide as the chart.
 MIN_AREA_SHARE = 0.2
 MIN_ROWS_SHARE = 0.5
 MIN_LINES = 5
@@ -109,7 +112,10 @@ def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
             upright_region, upright_words = _upright(region, words)
             region_lines = lines(upright_words)
             area, rows = text_cover(upright_region, region_lines)
-            if len(region_lines) >= MIN_LINES and area >= MIN_AREA_SHARE and rows >= MIN_ROWS_SHARE:
+            # (a chart's axis: a column of tick numbers, each a line, with the bars' values beside them)
+            ticks = sum(1 for ln in region_lines if all(is_tick(w.text) for w in ln.words))
+            if len(region_lines) >= MIN_LINES and area >= MIN_AREA_SHARE and rows >= MIN_ROWS_SHARE \
+                    and ticks * 2 < len(region_lines):
                 out.append(LabelDecision("text", f"figure mostly text lines ({len(region_lines)} lines over "
                                                  f"{area:.0%} of their extent's area, {rows:.0%} of its height)"))
                 continue
