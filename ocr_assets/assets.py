@@ -159,8 +159,9 @@ LOGIC_VERSIONS = {
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box
-    # 6: a table of contents (leader rows) keeps its rows, each a paragraph
-    "document_markdown": "6",
+    # 6: a table of contents (leader rows) keeps its rows, each a paragraph; 7: a caption boxed as text
+    # ("Listing 1: ...") is never continued by the next block
+    "document_markdown": "7",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

@@ -149,6 +149,17 @@ def test_markdown_joins_paragraphs_cut_by_columns_and_skips_furniture():
                             "A new paragraph with TAX\\_ID.\n")
 
 
+def test_a_caption_boxed_as_text_is_not_continued_by_the_code_under_it():
+    """"Listing 1: Simple JavaScript Program" stops without a full stop and the listing's first line starts
+    lower-case: it is no paragraph cut by a column, the two stay apart. A sentence cut by a page still joins."""
+    rows = [{"label": "text", "text": "Listing 1: Simple JavaScript Program", "page_no": 1, "region_no": 1},
+            {"label": "text", "text": "function add (a, b) {", "page_no": 1, "region_no": 2},
+            {"label": "text", "text": "Table 1 shows the values of the", "page_no": 1, "region_no": 3},
+            {"label": "text", "text": "runs we made.", "page_no": 2, "region_no": 1}]
+    assert render(rows) == ("Listing 1: Simple JavaScript Program\n\nfunction add (a, b) {\n\n"
+                            "Table 1 shows the values of the runs we made.\n")
+
+
 def test_a_table_of_contents_keeps_its_rows():
     """Leader rows are not reflowed into one paragraph (where each page number ran into the next title); an
     entry wrapped over two lines is one row; prose with an ellipsis stays a paragraph."""

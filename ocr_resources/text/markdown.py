@@ -106,10 +106,17 @@ _SKIPPABLE = frozenset({"header", "footer", "figure", "table", "caption"})
 _OPEN_END = re.compile(r"[\w,;\-–]$")
 
 
+# a caption's label and number with its punctuation ("Listing 1:", "Table 2."): a caption the layout model boxed
+# as text, never a paragraph the next block continues (a listing's first line of code starts lower-case)
+_CAPTION_LABEL = re.compile(r"^(?:figure|fig\.|table|tab\.|chart|exhibit|listing|scheme|plate|algorithm)\s*"
+                            r"[A-Z]{0,3}[-.]?\d+(?:[.\-\u2013]\d+)*[a-z]?\s*[.:|\u2013\u2014]\s", re.I)
+
+
 def _continues(previous: str, text: str) -> bool:
     """A paragraph cut by a column or page break: the first part stops mid-sentence, the next starts
     with a lower-case letter."""
-    return bool(previous) and bool(text) and bool(_OPEN_END.search(previous)) and text[0].islower()
+    return (bool(previous) and bool(text) and bool(_OPEN_END.search(previous)) and text[0].islower()
+            and not _CAPTION_LABEL.match(previous))
 
 
 def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, keep_furniture: bool = False) -> str:
