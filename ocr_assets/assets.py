@@ -55,7 +55,8 @@ LOGIC_VERSIONS = {
     # far wider than the glyphs over or under it (a table's row rule) is no fraction bar, under- or overline
     # 16: a table's math cells beside columns of numbers are inline formulas, one a cell, not one displayed
     # formula over the table; 17: a list's bullet set from a math font starts no inline formula ("• 16-bit")
-    "rendered_pages": "17",
+    # 18: between glyphs of a fixed-pitch font a word space is a whole empty cell (code keeps its punctuation)
+    "rendered_pages": "18",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels

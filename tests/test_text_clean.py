@@ -178,6 +178,22 @@ def test_real_space_glyphs_kerning_and_tracking_keep_words_whole():
                                            "TRACKED", "HEADING"]
 
 
+def test_code_in_a_fixed_pitch_font_keeps_its_punctuation_on_its_words():
+    """A listing in a typewriter face, each glyph placed by the producer with its position rounded (cells 0.05 to
+    0.15 em apart), no space characters: pdfium guessed spaces at the wider cells ("console .log (add (3 , 5) )
+    ;"). Between fixed-pitch glyphs a word space is a whole empty cell, so only those split."""
+    code = "console.log(add(3, 5));"
+    items, k = [], 0
+    for ch in code:
+        if ch == " ":
+            items.append(b"-600")  # an empty cell: the word space, drawn as a move
+            continue
+        items.append(b"(%s) %d" % (ch.replace("(", "\\(").replace(")", "\\)").encode(), (-50, -150)[k % 2]))
+        k += 1
+    content = b"BT /F1 10 Tf 20 200 Td [" + b" ".join(items) + b"] TJ ET"
+    assert raw_words(raw_pdf(content, font="Courier")) == ["console.log(add(3,", "5));"]
+
+
 def test_a_kept_line_end_hyphen_keeps_the_character_the_document_wrote():
     # "G‐" + "1/Lot 1" (U+2010) is a code that stays hyphenated: as written, not turned into "-"
     assert join_choice("ICB/G\u2010", "1/Lot", Vocabulary()) == "ICB/G\u20101/Lot"

@@ -155,8 +155,8 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
 
     tp = textpage.raw
     map_error = getattr(raw, "FPDFText_HasUnicodeMapError", None)
-    fonts: dict[int, tuple[str, bool, bool, float, float]] = {}  # per text object: font, bold, invisible, size,
-    # the font's space width in ems
+    fonts: dict[int, tuple[str, bool, bool, float, float, bool]] = {}  # per text object: font, bold, invisible,
+    # size, the font's space width in ems, fixed pitch
     rect, matrix = raw.FS_RECTF(), raw.FS_MATRIX()
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     ink_refs = (ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top))
@@ -189,7 +189,7 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
             if key and raw.FPDFFont_GetGlyphWidth(raw.FPDFTextObj_GetFont(obj), 32, ctypes.c_float(1.0),
                                                   ctypes.byref(space)):
                 space_em = space.value
-            font = fonts[key] = (name, bold, hidden, size, space_em)
+            font = fonts[key] = (name, bold, hidden, size, space_em, _fixed_pitch(flags.value, name))
         x0, y0, x1, y1 = _to_display(display, rect.left, rect.bottom, rect.right, rect.top)
         ink_x0 = ink_x1 = None
         if raw.FPDFText_GetCharBox(tp, i, *ink_refs):  # the glyph's outline: its ink, whatever the font's widths
@@ -201,8 +201,21 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
         angle = char_angle(display[0] * vx + display[2] * vy, display[1] * vx + display[3] * vy)
         out.append(PdfChar(ch, x0, y0, x1, y1, font[3],
                            font[1], False, ch in "\ufffe\u00ad", font[2],
-                           map_error is not None and map_error(tp, i) == 1, font[0], ink_x0, ink_x1, font[4], angle))
+                           map_error is not None and map_error(tp, i) == 1, font[0], ink_x0, ink_x1, font[4], angle,
+                           font[5]))
     return out
+
+
+_MONO_NAMES = ("mono", "courier", "consol", "menlo", "monaco", "typewriter", "cmtt", "sfltt", "sourcecode",
+               "inconsolata", "firacode", "andale", "fixedsys")
+_FIXED_PITCH_FLAG = 1  # the font descriptor's FixedPitch flag (PDF 32000-1, table 123)
+
+
+def _fixed_pitch(flags: int, name: str) -> bool:
+    """A fixed-pitch font (code listings, typewriter text), by its descriptor's flag or by its name (TeX's and
+    most producers' fonts do not set the flag). Not by its glyph widths: a subset font that lacks the glyphs
+    asked for reports one default width for them all."""
+    return bool(flags & _FIXED_PITCH_FLAG) or any(m in name.lower().split("+")[-1] for m in _MONO_NAMES)
 
 
 def source_image_dpi(page, width_pt: float, height_pt: float) -> float | None:

@@ -51,6 +51,7 @@ class PdfChar:
     ink_x1: float | None = None
     space_em: float = 0.0  # the font's space width in ems (0: the font has no space glyph)
     angle: int = 0  # which way the text runs on the page: degrees anticlockwise, 0/90/180/270 (90: bottom to top)
+    mono: bool = False  # set in a fixed-pitch font (code, a typewriter face)
 
     @property
     def height(self) -> float:
@@ -169,6 +170,10 @@ TOUCH = 0.08  # ems: glyphs this close touch (kerning, an accent): a space pdfiu
 WIDTHS_LIE = 0.15  # ems an advance box runs over the next glyph before the font's widths are not trusted
 MIN_SPACE = 0.12  # ems: the narrowest gap taken for a word space where pdfium generated none
 INK_SPACE = 0.15  # ems of bare ink between glyphs that make a word space where the widths are not trusted
+# ems between two glyphs of a fixed-pitch font that make a word space: a space there is a whole empty cell (half
+# an em or more), while the cells' own gaps vary up to ~0.15 em where the producer rounds each glyph's position
+# ("console.log(add(3, 5));" came out "console . log ( add (3 , 5) ) ;", as pdfium's own text has it)
+MONO_SPACE = 0.3
 
 
 def _word_gap(c: PdfChar, last: PdfChar, advance_gap: float,
@@ -179,6 +184,8 @@ def _word_gap(c: PdfChar, last: PdfChar, advance_gap: float,
     em = c.em
     if ink is not None and c.ink_x0 is not None and c.ink_x1 is not None and advance_gap < -WIDTHS_LIE * em:
         return max(c.ink_x0 - ink[1], ink[0] - c.ink_x1), INK_SPACE * em
+    if c.mono and last.mono:
+        return advance_gap, MONO_SPACE * em
     space_em = last.space_em if 0.15 <= last.space_em <= 1.0 else 0.25
     return advance_gap, max(0.5 * space_em, MIN_SPACE) * em
 
@@ -282,7 +289,10 @@ def _words_of(chars: list[PdfChar]) -> list[PdfWord]:
             gap, space = _word_gap(c, cur[-1], advance_gap, ink)
             tight_space = d >= 0 and direction >= 0 and gap >= space  # (right-to-left glyph boxes are too loose)
             if (not same_line or advance_gap > 0.6 * height or (d and direction == -d) or tight_space
-                    or (pending_break and gap > TOUCH * c.em) or c.hidden != cur[-1].hidden):
+                    # (pdfium's generated spaces are not trusted between fixed-pitch glyphs: it guesses one
+                    # wherever a producer's rounding widens a cell's gap; a real space there is a whole cell)
+                    or (pending_break and gap > TOUCH * c.em and not (c.mono and cur[-1].mono))
+                    or c.hidden != cur[-1].hidden):
                 close()
         pending_break = False
         if not cur:
