@@ -56,7 +56,8 @@ LOGIC_VERSIONS = {
     # 16: a table's math cells beside columns of numbers are inline formulas, one a cell, not one displayed
     # formula over the table; 17: a list's bullet set from a math font starts no inline formula ("• 16-bit")
     # 18: between glyphs of a fixed-pitch font a word space is a whole empty cell (code keeps its punctuation)
-    "rendered_pages": "18",
+    # 19: words.mono (a fixed-pitch font)
+    "rendered_pages": "19",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -131,8 +132,9 @@ LOGIC_VERSIONS = {
     # 50: a list's bullet left of its text box joins the item (its gap measured in the item's word height)
     # 51: a box labelled reference is split into paragraphs as text is (a bibliography's hanging indents kept)
     # 52: a heading cut in two boxes on its line is one heading; 53: a figure whose OCR lines are mostly numbers
-    # alone (a chart's ticks) stays a figure
-    "ocr_text": "53",
+    # alone (a chart's ticks) stays a figure; 54: a block of fixed-pitch lines in a document of proportional text
+    # is code (label code, its lines and indents kept)
+    "ocr_text": "54",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -161,8 +163,8 @@ LOGIC_VERSIONS = {
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box
     # 6: a table of contents (leader rows) keeps its rows, each a paragraph; 7: a caption boxed as text
-    # ("Listing 1: ...") is never continued by the next block
-    "document_markdown": "7",
+    # ("Listing 1: ...") is never continued by the next block; 8: code as a fenced block
+    "document_markdown": "8",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

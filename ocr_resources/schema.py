@@ -305,6 +305,16 @@ MIGRATIONS.append((
     ALTER TABLE pages ADD COLUMN drawn_areas DOUBLE[][];
     """,
 ))
+MIGRATIONS.append((
+    16,
+    "text-layer words set in a fixed-pitch font",
+    # words.mono: most of a text-layer word's glyphs are in a fixed-pitch font (code, a typewriter face); a block
+    # of such lines on a page of proportional text is code (texts.label 'code', a fenced block in the Markdown);
+    # NULL for OCR words and for words rendered before this
+    """
+    ALTER TABLE words ADD COLUMN mono BOOLEAN;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -33,7 +33,7 @@ def one_page(draw) -> list[Word]:
     page = pdf[0]
     tp = page.get_textpage()
     words = [Word(t, Box(x0, y0, x1, y1), 1.0, size, bold, hidden)
-             for t, x0, y0, x1, y1, size, bold, hidden, _ in text_layer_words(tp, H)]
+             for t, x0, y0, x1, y1, size, bold, hidden, *_ in text_layer_words(tp, H)]
     tp.close()
     page.close()
     pdf.close()

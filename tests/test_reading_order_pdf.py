@@ -62,7 +62,7 @@ def words_of(data: bytes) -> list[Word]:
     pdf = pdfium.PdfDocument(data)
     page = pdf[0]
     tp = page.get_textpage()
-    words = [Word(t, Box(x0, y0, x1, y1), 1.0, size, bold) for t, x0, y0, x1, y1, size, bold, _, _ in
+    words = [Word(t, Box(x0, y0, x1, y1), 1.0, size, bold) for t, x0, y0, x1, y1, size, bold, *_ in
              text_layer_words(tp, page.get_size()[1])]
     tp.close()
     page.close()

@@ -59,8 +59,8 @@ def page_words(data: bytes) -> list[list[Word]]:
     out = []
     for page in pdf:
         tp = page.get_textpage()
-        out.append([Word(t, Box(x0, y0, x1, y1), 1.0, size, bold, hidden)
-                    for t, x0, y0, x1, y1, size, bold, hidden, _ in text_layer_words(tp, page.get_size()[1])])
+        out.append([Word(t, Box(x0, y0, x1, y1), 1.0, size, bold, hidden, angle, mono)
+                    for t, x0, y0, x1, y1, size, bold, hidden, angle, mono in text_layer_words(tp, page.get_size()[1])])
         tp.close()
         page.close()
     pdf.close()
@@ -228,3 +228,51 @@ def test_a_heading_cut_in_two_boxes_on_its_line_is_one_heading():
     columns = [heading("Methods", 54, 150), heading("Results", 320, 420)]
     _merge_split_headings(columns)
     assert [bt.text for bt in columns] == ["Methods", "Results"]
+
+
+def _listing_pdf(prose_font: str = "Helvetica") -> bytes:
+    """A paragraph of prose, then a listing in Courier: nested, with an aligned comment column."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont(prose_font, 11)
+    for k, line in enumerate(BODY):
+        c.drawString(72, H - 100 - 14 * k, line)
+    code = ["def add(a, b):", "    if a:", "        return a + b  # both", "    return b          # one"]
+    c.setFont("Courier", 10)
+    for k, line in enumerate(code):
+        c.drawString(72, H - 170 - 12 * k, line)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_a_listing_in_a_fixed_pitch_font_is_a_code_block_with_its_indents():
+    """Words set in a fixed-pitch font carry it (`Word.mono`); a block of them in a document of proportional text
+    is code: a fenced block whose lines keep their indents and aligned columns, nothing reflowed."""
+    words = page_words(_listing_pdf())[0]
+    assert {w.text for w in words if w.mono} >= {"def", "add(a,", "return", "#"}
+    assert not any(w.mono for w in words if w.text in ("Body", "paragraph"))
+    pages = [PageBlocks(1, W, H, compose(words, [], []))]
+    results = finish_document(pages)
+    code = [bt for bt in results[0] if bt.label == "code" and bt.text]
+    assert len(code) == 1 and code[0].reason
+    assert code[0].text == ("def add(a, b):\n    if a:\n        return a + b  # both\n    return b          # one")
+    rows = [{"label": bt.label, "text": bt.text, "page_no": 1, "region_no": None} for bt in results[0]]
+    markdown = render(rows)
+    assert "```\ndef add(a, b):\n    if a:\n        return a + b  # both\n    return b          # one\n```" in markdown
+    assert markdown.startswith("Body text of the report")
+
+
+def test_a_document_typed_all_in_courier_is_prose_not_code():
+    words = page_words(_listing_pdf(prose_font="Courier"))[0]
+    results = finish_document([PageBlocks(1, W, H, compose(words, [], []))])
+    labels = {bt.label for bt in results[0] if bt.text.startswith("Body")}
+    assert labels == {"text"}
+
+
+def test_code_blocks_in_a_row_are_one_fence_and_backticks_inside_lengthen_it():
+    rows = [{"label": "code", "text": "a = 1", "page_no": 1, "region_no": 1},
+            {"label": "footer", "text": "7", "page_no": 1, "region_no": 2},
+            {"label": "code", "text": "b = '```'", "page_no": 2, "region_no": 1},
+            {"label": "text", "text": "After it.", "page_no": 2, "region_no": 2}]
+    assert render(rows) == "````\na = 1\nb = '```'\n````\n\nAfter it.\n"

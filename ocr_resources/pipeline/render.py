@@ -27,8 +27,8 @@ from ocr_resources.types import Box
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
 MAX_PAGE_PIXELS = 40_000_000  # ~A0 at 144 dpi; larger pages render at a lower dpi (120 MB as RGB)
 SCAN_COVER = 0.5  # images drawn over at least this share of the page make it a scan with a source resolution
-# text, box, size, bold, hidden, angle (degrees anticlockwise the word runs)
-WordRecord = tuple[str, float, float, float, float, float | None, bool, bool, int]
+# text, box, size, bold, hidden, angle (degrees anticlockwise the word runs), mono (a fixed-pitch font)
+WordRecord = tuple[str, float, float, float, float, float | None, bool, bool, int, bool]
 
 
 @dataclass
@@ -138,7 +138,7 @@ def text_layer(textpage, display: Display | float) -> tuple[list[WordRecord], bo
     if not isinstance(display, tuple):
         display = (1.0, 0.0, 0.0, -1.0, 0.0, float(display))
     chars = _pdf_chars(textpage, n, display)
-    return ([(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden, w.angle)
+    return ([(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden, w.angle, w.mono)
              for w in chars_to_words(chars)], may_hold_math(chars))
 
 

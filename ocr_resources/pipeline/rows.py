@@ -169,7 +169,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "words": _lineage(*_page_key, pa.field("word_no", pa.int32()), pa.field("source", pa.string()),
                       pa.field("text", pa.string()), *_box, pa.field("confidence", pa.float64()),
                       pa.field("font_size", pa.float64()), pa.field("bold", pa.bool_()),
-                      pa.field("hidden", pa.bool_()), pa.field("angle", pa.int16())),
+                      pa.field("hidden", pa.bool_()), pa.field("angle", pa.int16()), pa.field("mono", pa.bool_())),
     "page_rules": _lineage(*_page_key, pa.field("rule_no", pa.int32()), *_box, pa.field("kind", pa.string()),
                            pa.field("source", pa.string())),
     "formulas": _lineage(*_page_key, pa.field("formula_no", pa.int32()), *_box, pa.field("latex", pa.string()),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from ocr_resources.geometry.boxes import union
+from ocr_resources.geometry.lines import rows
 from ocr_resources.geometry.page import Block
 from ocr_resources.text.blocks import TextBlock
 from ocr_resources.text.furniture import furniture_decisions
@@ -13,6 +15,14 @@ from ocr_resources.text.hyphens import Vocabulary, dehyphenate
 from ocr_resources.text.structure import CAPTION_START, heading_levels, list_items
 
 OCR_SIZE_PER_HEIGHT = 0.8  # an OCR line box is about 1.25 font sizes high (ascenders, descenders, padding)
+# Code: a block whose characters are at least CODE_SHARE in a fixed-pitch font (`Word.mono`), in a document whose
+# text is mostly not (a listing in a paper or a manual), or whose characters are at least CODE_SYMBOLS code's
+# brackets and operators (a page of listing on its own); a document typed all in Courier is prose, not code
+CODE_SHARE = 0.8
+CODE_SYMBOLS = 0.06
+_CODE_CHARS = frozenset("{}[]()<>=;\\/|&*#$%@_^~`")
+CODE_LABELS = ("text", "list", "reference", "other")
+CODE_REASON = "fixed-pitch lines in a document of proportional text"
 
 
 @dataclass
@@ -46,6 +56,43 @@ def block_font(block: Block) -> tuple[float | None, bool]:
     return statistics.median(sizes), bold
 
 
+def _mono_share(blocks: list[Block]) -> float:
+    """The share of the blocks' characters set in a fixed-pitch font."""
+    chars = mono = 0
+    for block in blocks:
+        for w in block.words:
+            chars += len(w.text)
+            mono += len(w.text) if w.mono else 0
+    return mono / chars if chars else 0.0
+
+
+def _code_symbols(block: Block) -> float:
+    """The share of a block's characters that are code's brackets and operators."""
+    text = "".join(w.text for w in block.words)
+    return sum(ch in _CODE_CHARS for ch in text) / len(text) if text else 0.0
+
+
+def code_text(block: Block) -> str:
+    """A code block's lines as the document set them: whole rows (code's aligned columns are no gutters), each
+    line's indent and the runs of spaces between its words counted in the font's cells (a word's width over its
+    characters), so nesting and aligned columns stay; no hyphen joined."""
+    cells = sorted(w.box.width / len(w.text) for w in block.words if w.mono and w.text)
+    cell = cells[len(cells) // 2] if cells else 0.0
+    if cell <= 0:
+        return "\n".join(ln.text for ln in block.lines)
+    lines = [sorted(row, key=lambda w: w.box.x0) for row in rows(block.words)]
+    left = min(row[0].box.x0 for row in lines)
+    out = []
+    for row in lines:
+        text = " " * max(0, round((row[0].box.x0 - left) / cell))
+        for k, w in enumerate(row):
+            if k:
+                text += " " * max(1, round((w.box.x0 - row[k - 1].box.x1) / cell))
+            text += w.text
+        out.append(text)
+    return "\n".join(out)
+
+
 def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = None) -> list[list[BlockText]]:
     """Per page, per block (same order as given): final label, text, font and heading level. `context`
     holds blocks of the document's other pages (computed earlier) that inform repetition and sizes."""
@@ -55,11 +102,16 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
     results: list[list[BlockText]] = []
     flat: list[TextBlock] = []
     where: list[tuple[int, int]] = []
+    code_allowed = _mono_share([b for p in pages for b in p.blocks if b.label in CODE_LABELS]) < 0.5
     for pi, page in enumerate(pages):
         row = []
         for bi, block in enumerate(page.blocks):
-            text = "\n".join(dehyphenate([ln.text for ln in block.lines], vocab))
             size, bold = block_font(block)
+            if block.label in CODE_LABELS and _mono_share([block]) >= CODE_SHARE and (
+                    code_allowed or _code_symbols(block) >= CODE_SYMBOLS):
+                row.append(BlockText(block, "code", code_text(block), size, bold, reason=CODE_REASON))
+                continue  # (no furniture, heading or list decision: its lines are as the document set them)
+            text = "\n".join(dehyphenate([ln.text for ln in block.lines], vocab))
             row.append(BlockText(block, block.label, text, size, bold))
             if block.label not in ("table", "figure"):
                 ink = bool(block.words) and not any(w.size for w in block.words)  # OCR words: no font size
@@ -90,7 +142,21 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
             bt.label = "list"
     for row in results:
         _merge_split_headings(row)
+        _merge_code_beside(row)
     return results
+
+
+def _merge_code_beside(row: list[BlockText]) -> None:
+    """Code blocks side by side on one page (a listing's comment column, taken for a column of its own) are one
+    listing, read row by row."""
+    code = [bt for bt in row if bt.label == "code" and bt.text]
+    for k, bt in enumerate(code):
+        for other in code[k + 1:]:
+            a, b = bt.block.box, other.block.box
+            if other.text and min(a.y1, b.y1) - max(a.y0, b.y0) > 0:
+                lines = bt.block.lines + other.block.lines
+                bt.block = Block(bt.block.region, bt.block.label, union(ln.box for ln in lines), lines)
+                bt.text, other.text = code_text(bt.block), ""
 
 
 def _merge_split_headings(row: list[BlockText]) -> None:

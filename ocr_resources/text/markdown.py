@@ -77,10 +77,25 @@ def _contents_rows(lines: list[str]) -> str | None:
     return "\n\n".join(escape(reflow(r)) for r in rows if r)
 
 
+def code_fence(text: str) -> str:
+    """Code as a fenced block, its lines and indents as they are (a fence longer than any run of backticks in
+    it)."""
+    lines = (text or "").rstrip().split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        return ""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n" + "\n".join(ln.rstrip() for ln in lines) + f"\n{fence}"
+
+
 def block_markdown(label: str, text: str, heading_level: int | None = None, table_md: str | None = None,
                    keep_furniture: bool = False) -> str:
     """One block's Markdown ('' for furniture, unless kept, and for empty blocks). Kept furniture is a plain
     paragraph, never a heading."""
+    if label == "code":
+        return code_fence(text)
     lines = [ln for ln in (text or "").split("\n") if ln.strip()]
     if label in FURNITURE:
         return escape(reflow(lines)) if keep_furniture and lines else ""
@@ -127,8 +142,15 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
     tables = tables or {}
     parts: list[str] = []
     last_text: int | None = None  # index in parts of the last paragraph that may continue
+    code: list[str] = []  # the lines of code blocks in a row (a listing the layout cut in pieces): one fence
     for row in rows:
         label = row["label"]
+        if label == "code":
+            code.append(row["text"] or "")
+            continue
+        if code and label not in FURNITURE:  # (a listing that runs over a page break stays one block)
+            parts.append(code_fence("\n".join(code)))
+            code, last_text = [], None
         table = tables.get((row["page_no"], row["region_no"])) if row.get("region_no") is not None else None
         if label == "text" and not table and last_text is not None:
             text = reflow((row["text"] or "").split("\n"))
@@ -144,6 +166,8 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
             last_text = None
         if body:
             parts.append(body)
+    if code:
+        parts.append(code_fence("\n".join(code)))
     return normalize_newlines("\n\n".join(parts))
 
 

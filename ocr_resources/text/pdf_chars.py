@@ -70,6 +70,7 @@ class PdfWord:
     bold: bool
     hidden: bool
     angle: int = 0  # degrees anticlockwise the word runs on the page (90: read bottom to top)
+    mono: bool = False  # most of its glyphs in a fixed-pitch font
 
 
 def _dir(ch: str) -> int:
@@ -160,7 +161,8 @@ def _word(chars: list[PdfChar]) -> PdfWord | None:
     sizes = sorted(c.size for c in chars if c.size > 0)
     box = Box(min(c.x0 for c in chars), min(c.y0 for c in chars), max(c.x1 for c in chars), max(c.y1 for c in chars))
     return PdfWord(text, box, sizes[len(sizes) // 2] if sizes else None,
-                   sum(c.bold for c in chars) * 2 > len(chars), sum(c.hidden for c in chars) * 2 > len(chars))
+                   sum(c.bold for c in chars) * 2 > len(chars), sum(c.hidden for c in chars) * 2 > len(chars),
+                   mono=sum(c.mono for c in chars) * 2 > len(chars))
 
 
 # Word spaces. pdfium's boxes are advance boxes (origin to origin plus the font's width for the glyph); where
@@ -241,7 +243,7 @@ def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
             b = turned_box(Box(c.x0, c.y0, c.x1, c.y1), turn)
             upright.append(dataclasses.replace(c, x0=b.x0, y0=b.y0, x1=b.x1, y1=b.y1, ink_x0=None, ink_x1=None))
         for w in _words_of(upright):
-            words.append(PdfWord(w.text, turned_box(w.box, back), w.size, w.bold, w.hidden, angle))
+            words.append(PdfWord(w.text, turned_box(w.box, back), w.size, w.bold, w.hidden, angle, w.mono))
     return words
 
 

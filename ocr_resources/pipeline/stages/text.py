@@ -50,12 +50,12 @@ from ocr_resources.types import Box, Word
 MIN_REGION_CONFIDENCE = 0.6  # OCR words read in a region of a text-layer page: below this, specks and lines
 
 _WORDS_SQL = ("SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence, t.font_size, t.bold,"
-              " t.hidden, t.angle FROM words t WHERE t.source = ?")
+              " t.hidden, t.angle, t.mono FROM words t WHERE t.source = ?")
 
 
 def _words(rows: list[dict[str, Any]]) -> list[Word]:
     return [Word(w["text"], Box(w["x0"], w["y0"], w["x1"], w["y1"]), w["confidence"], w["font_size"],
-                 bool(w["bold"]), bool(w["hidden"]), w["angle"] or 0) for w in rows]
+                 bool(w["bold"]), bool(w["hidden"]), w["angle"] or 0, bool(w["mono"])) for w in rows]
 
 
 @dataclass
