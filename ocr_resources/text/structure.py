@@ -54,9 +54,10 @@ _NOTE_LINE = re.compile(r"^(?:sources?|notes?)\s*:", re.I)  # a table's or figur
 def never_heading(b: TextBlock) -> bool:
     """Text that is never a heading whatever its type: an equation's number, a caption (`CAPTION_START`), a
     table's source or note line ("Source: LSA, 1998"), a chart's labels, a row of numbers (a chart's ticks, a
-    table's figures)."""
+    table's figures), a list's item (its bullet first: the layout model boxes a slide's first item as a title)."""
     text = " ".join(b.text.split())
-    if b.figure_labels or _EQUATION_NUMBER.match(text) or CAPTION_START.match(text) or _NOTE_LINE.match(text):
+    if b.figure_labels or _EQUATION_NUMBER.match(text) or CAPTION_START.match(text) or _NOTE_LINE.match(text) \
+            or _BULLET.match(text):
         return True
     words = text.split()
     return (len(words) >= 2 and sum(1 for w in words if is_tick(w)) * 2 > len(words)
