@@ -574,3 +574,14 @@ def test_a_column_entered_from_beside_is_read_to_its_end():
     a, b1, b2, c = Box(0, 15, 100, 25), Box(50, 50, 80, 70), Box(0, 50, 90, 55), Box(0, 80, 100, 90)
     boxes = [strip, title, body, a, b1, b2, c]
     assert reading_order(boxes) == [0, 3, 4, 5, 6, 1, 2]
+
+
+def test_a_bulleted_item_after_a_sentence_in_one_box_starts_a_paragraph():
+    """The layout model boxed a list's first item with the sentence that introduces it: the item is a paragraph
+    of its own (the text stage makes it a list item), not the sentence's continuation."""
+    words = column(["Some technical information in case things go wrong.",
+                    "\u2022 the first check looks for a file that should not be",
+                    "there at all and says so in its result"], 50, 100)
+    blocks = compose(words, [Box(45, 95, 400, 150)], ["text"])
+    assert [b.text.split("\n")[0] for b in blocks] == ["Some technical information in case things go wrong.",
+                                                       "\u2022 the first check looks for a file that should not be"]

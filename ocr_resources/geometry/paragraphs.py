@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ocr_resources.geometry.boxes import union, x_overlap, y_overlap
-from ocr_resources.geometry.lines import Line
+from ocr_resources.geometry.lines import BULLET_MARKS, Line
 from ocr_resources.types import Box, Word
 
 
@@ -66,7 +66,8 @@ _SENTENCE_END = ".!?:;。！？\"”’)"
 def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Line]]:
     """One column of lines holding several paragraphs (one layout box around them) split where a paragraph
     ends: a wider gap than the block's line spacing, or, in justified text, a short line ending a sentence,
-    or a first-line indent after a sentence end (`may_hang`: not in a block of hanging indents)."""
+    or a first-line indent after a sentence end (`may_hang`: not in a block of hanging indents), or a list's
+    bullet after one."""
     ls = lines
     if len(ls) < 3:
         return [lines]
@@ -96,7 +97,8 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         short_end = justified and ends and a.box.x1 < right - 0.15 * width and begins
         indent = ((not hanging or a.box.x1 < right - 0.15 * width) and ends and begins and b.box.x0 > left + 0.8 * h
                   and (i + 2 >= len(ls) or ls[i + 2].box.x0 < left + 0.4 * h))
-        if wide_gap or short_end or indent:
+        bullet = b.text[:1] in BULLET_MARKS and b.text[1:2] == " " and ends  # a list's item after a sentence
+        if wide_gap or short_end or indent or bullet:
             starts.append(i + 1)
     return [lines[s:e] for s, e in zip(starts, [*starts[1:], len(lines)], strict=True)]
 

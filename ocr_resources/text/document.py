@@ -21,7 +21,7 @@ OCR_SIZE_PER_HEIGHT = 0.8  # an OCR line box is about 1.25 font sizes high (asce
 CODE_SHARE = 0.8
 CODE_SYMBOLS = 0.06
 _CODE_CHARS = frozenset("{}[]()<>=;\\/|&*#$%@_^~`")
-CODE_LABELS = ("text", "list", "reference", "other")
+CODE_LABELS = ("text", "list", "reference", "other", "formula")  # (the layout model calls a listing any of these)
 CODE_REASON = "fixed-pitch lines in a document of proportional text"
 
 
