@@ -135,8 +135,8 @@ LOGIC_VERSIONS = {
     # alone (a chart's ticks) stays a figure; 54: a block of fixed-pitch lines in a document of proportional text
     # is code (label code, its lines and indents kept); 55: a line that starts with a bullet is never a heading
     # 56: a listing the layout model calls a formula is code too; a bulleted line after a sentence in one box
-    # starts a paragraph
-    "ocr_text": "56",
+    # starts a paragraph; 57: the layout model's title on a sentence in the body's type is no heading
+    "ocr_text": "57",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -196,7 +196,8 @@ def test_a_caption_or_a_source_line_is_never_a_heading():
     heading = block(360, "6.1 Market size and the size of retail outlets", "title", 11.0, True)
     source = block(390, "Source: LSA, 1998", "title", 12.0, True)
     item = block(420, "\u2022 16-bit extension of TeX by two authors", "title", 12.0, True)  # a slide's first item
-    levels = heading_levels([*body, caption, loose, heading, source, item])
+    sentence = block(450, "Strings are zero-terminated.", "title")  # the model's title on a paragraph of body type
+    levels = heading_levels([*body, caption, loose, heading, source, item, sentence])
     assert set(levels) == {10}  # the section heading only
     from ocr_resources.text.structure import CAPTION_START
     assert CAPTION_START.match("Exhibit 2a. Summary of impacts") and not CAPTION_START.match("EXHIBIT 10.1")

@@ -112,6 +112,14 @@ def _title_case_line(b: TextBlock, page: list[TextBlock]) -> bool:
                and min(o.box.x1, b.box.x1) - max(o.box.x0, b.box.x0) > 0 for o in page)
 
 
+def _plain_sentence(b: TextBlock, body: float | None) -> bool:
+    """A sentence in the body's type (its size, not bold, ending in a full stop, not numbered): the layout model's
+    "title" on a short paragraph ("Strings are zero-terminated.") is no heading."""
+    text = " ".join(b.text.split())
+    return (bool(text) and text[-1] in ".!?" and not text.endswith("..") and not b.bold and bool(b.size)
+            and body is not None and abs(b.size - body) <= 0.05 * body and not numbering_depth(text))
+
+
 def heading_levels(blocks: list[TextBlock]) -> dict[int, int]:
     """Heading level by block index, for the blocks that are headings."""
     body = body_size(blocks)
@@ -124,7 +132,8 @@ def heading_levels(blocks: list[TextBlock]) -> dict[int, int]:
              and not never_heading(b)
              and not (furniture_pattern(b.text) and not (b.size and body and b.size >= 1.3 * body))  # a journal
              # line or page number kept as text is no heading (a number set large is a chapter's)
-             and ((b.label == "title" and b.words <= 2 * MAX_HEADING_WORDS and _wordy(b.text))
+             and ((b.label == "title" and b.words <= 2 * MAX_HEADING_WORDS and _wordy(b.text)
+                   and not _plain_sentence(b, body))
                   or looks_like_heading(b, body, page_body[b.page_no]) or _title_case_line(b, pages[b.page_no]))]
     if not heads:
         return {}
