@@ -76,8 +76,9 @@ LOGIC_VERSIONS = {
     # 19: reading order stays in the column being read while a box of it is ready (a sidebar in pieces)
     # 20: ... the column's extent starts again where the walk enters a column from beside
     # 21: a list's bullet beside a region's line joins it by a gap measured in the item's word height
-    # 22: a figure whose lines are mostly numbers alone (a chart's ticks) is never relabelled text
-    "layout_regions": "22",
+    # 22: a figure whose lines are mostly numbers alone (a chart's ticks) is never relabelled text; 23: ... in at
+    # most two columns (a table of figures the model boxed as a figure is read as text again)
+    "layout_regions": "23",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -135,8 +136,9 @@ LOGIC_VERSIONS = {
     # alone (a chart's ticks) stays a figure; 54: a block of fixed-pitch lines in a document of proportional text
     # is code (label code, its lines and indents kept); 55: a line that starts with a bullet is never a heading
     # 56: a listing the layout model calls a formula is code too; a bulleted line after a sentence in one box
-    # starts a paragraph; 57: the layout model's title on a sentence in the body's type is no heading
-    "ocr_text": "57",
+    # starts a paragraph; 57: the layout model's title on a sentence in the body's type is no heading; 58: a chart's
+    # axis is numbers in at most two columns (a table of figures or a receipt boxed as a figure is text again)
+    "ocr_text": "58",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -160,6 +160,12 @@ def test_a_bar_chart_with_value_labels_on_its_tick_rows_stays_a_figure():
     area, rows = text_cover(chart, lines(owned[0]))
     assert len(lines(owned[0])) >= 5 and area >= MIN_AREA_SHARE and rows >= 0.5  # as text lines cover text
     assert [d.label for d in check_labels([chart], ["figure"], owned)] == ["figure"]
+    # a table of figures the model boxed as a figure: rows of several numbers are text lines, read as such
+    table = Box(100, 100, 400, 220)
+    figures = [Word(v, Box(110 + 40 * c, 104 + 14 * r, 140 + 40 * c, 112 + 14 * r), 0.9)
+               for r in range(8) for c, v in enumerate(["12.5", "1,382.7", "954.7", "-728", "52.94"])]
+    assert [d.label for d in check_labels([table], ["figure"], region_words(figures, [table], ["figure"])[0])] \
+        == ["text"]
 
 
 def test_figure_words_follow_its_image_marker():

@@ -26,9 +26,9 @@ from ocr_resources.types import Box, Word
 # a Korean flow chart) under one bar or the other (0.12-0.23, 0.46-0.58), but for one flow chart at 0.21 and
 # 0.50; charts and drawings under 0.12 and 0.23; two pages of text the model took for a picture (0.53, 0.58
 # and over) pass, as they should. The receipts under these bars fill most of their page and are read as text
-# by the page-share rule (`geometry.page.PAGE_FIGURE`). A figure whose lines are mostly numbers alone (a chart's
-# tick labels, in a column) is a chart whatever its cover: a bar chart's value labels beside its ticks made rows
-# as wide as the chart.
+# by the page-share rule (`geometry.page.PAGE_FIGURE`). A figure whose lines are mostly one or two numbers in at
+# most two columns (a chart's tick labels) is a chart whatever its cover: a bar chart's value labels beside its
+# ticks made rows as wide as the chart (`_axis_like`; a table of figures has more columns, and is read as text).
 MIN_AREA_SHARE = 0.2
 MIN_ROWS_SHARE = 0.5
 MIN_LINES = 5
@@ -81,6 +81,24 @@ def _upright(region: Box, words: list[Word]) -> tuple[Box, list[Word]]:
     return turned_box(region, turn), [replace(w, box=turned_box(w.box, turn), angle=0) for w in words]
 
 
+def _axis_like(region_lines: list[Line]) -> bool:
+    """Mostly lines of a number or two, in at most two columns: a chart's axis (its ticks down one edge, a bar's
+    value level with some). A table of figures has three columns or more of them."""
+    numbers = [ln for ln in region_lines if len(ln.words) <= 2 and all(is_tick(w.text) for w in ln.words)]
+    if 2 * len(numbers) < len(region_lines):
+        return False
+    height = sorted(ln.height for ln in numbers)[len(numbers) // 2]
+    edges = sorted(ln.box.x1 for ln in numbers)  # (numbers are set flush right)
+    columns, members = 0, 1
+    for a, b in zip(edges, edges[1:], strict=False):
+        if b - a > 2 * height:
+            columns += members >= 3
+            members = 0
+        members += 1
+    columns += members >= 3
+    return columns <= 2
+
+
 def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
                  ocr_words: list[Word] | None = None, rules: list[Rule] = ()) -> list[LabelDecision]:
     """The decided label of each region, given the words each one holds (`owned`, as `geometry.page.assign`
@@ -112,10 +130,8 @@ def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
             upright_region, upright_words = _upright(region, words)
             region_lines = lines(upright_words)
             area, rows = text_cover(upright_region, region_lines)
-            # (a chart's axis: a column of tick numbers, each a line, with the bars' values beside them)
-            ticks = sum(1 for ln in region_lines if all(is_tick(w.text) for w in ln.words))
             if len(region_lines) >= MIN_LINES and area >= MIN_AREA_SHARE and rows >= MIN_ROWS_SHARE \
-                    and ticks * 2 < len(region_lines):
+                    and not _axis_like(region_lines):
                 out.append(LabelDecision("text", f"figure mostly text lines ({len(region_lines)} lines over "
                                                  f"{area:.0%} of their extent's area, {rows:.0%} of its height)"))
                 continue
