@@ -62,12 +62,13 @@ def bands(chars: list[MathChar]) -> list[list[MathChar]]:
     return [sorted(m, key=lambda c: c.x0) for _, _, m in out]
 
 
-def _segments(band: list[MathChar]) -> list[list[MathChar]]:
+def _segments(band: list[MathChar], gap: float = SEGMENT_GAP) -> list[list[MathChar]]:
+    """A band's glyphs cut where a horizontal gap is wider than `gap` ems."""
     size = statistics.median(c.size for c in band) or 10.0
     out: list[list[MathChar]] = [[band[0]]]
     right = band[0].x1
     for c in band[1:]:
-        if c.x0 - right > SEGMENT_GAP * size:
+        if c.x0 - right > gap * size:
             out.append([])
         out[-1].append(c)
         right = max(right, c.x1)
@@ -205,15 +206,7 @@ def _cell_formulas(segments: list[list[MathChar]], rules: list[Rule]) -> list[Pa
     sees the table's cells and not one formula over them all."""
     out = []
     for seg in segments:
-        size = statistics.median(c.size for c in seg) or 10.0
-        cells: list[list[MathChar]] = [[seg[0]]]
-        right = seg[0].x1
-        for c in seg[1:]:
-            if c.x0 - right > CELL_GAP * size:
-                cells.append([])
-            cells[-1].append(c)
-            right = max(right, c.x1)
-        for cell in cells:
+        for cell in _segments(seg, CELL_GAP):
             if not any(is_math_font(c.font) for c in cell):
                 continue
             latex = rebuild_latex(cell, rules)
