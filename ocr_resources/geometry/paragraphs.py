@@ -94,8 +94,9 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         ends = a.text[-1:] in _SENTENCE_END
         begins = not b.text[:1].islower()
         wide_gap = gaps[i] > spacing + 0.5 * h
-        short_end = justified and ends and a.box.x1 < right - 0.15 * width and begins
-        indent = ((not hanging or a.box.x1 < right - 0.15 * width) and ends and begins and b.box.x0 > left + 0.8 * h
+        short = a.box.x1 < right - 0.15 * width
+        short_end = justified and ends and short and begins
+        indent = ((not hanging or short) and ends and begins and b.box.x0 > left + 0.8 * h
                   and (i + 2 >= len(ls) or ls[i + 2].box.x0 < left + 0.4 * h))
         bullet = b.text[:1] in BULLET_MARKS and b.text[1:2] == " " and ends  # a list's item after a sentence
         if wide_gap or short_end or indent or bullet:

@@ -20,6 +20,7 @@ from ocr_resources.pipeline.page_store import PageStore, stored_gray
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
 from ocr_resources.text.drawn import drawn_text_areas
+from ocr_resources.text.math_symbols import font_family
 from ocr_resources.text.pdf_chars import PdfChar, char_angle, chars_to_words
 from ocr_resources.text.pdf_math import FormulaRecord, may_hold_math, text_layer_formulas
 from ocr_resources.types import Box
@@ -215,7 +216,7 @@ def _fixed_pitch(flags: int, name: str) -> bool:
     """A fixed-pitch font (code listings, typewriter text), by its descriptor's flag or by its name (TeX's and
     most producers' fonts do not set the flag). Not by its glyph widths: a subset font that lacks the glyphs
     asked for reports one default width for them all."""
-    return bool(flags & _FIXED_PITCH_FLAG) or any(m in name.lower().split("+")[-1] for m in _MONO_NAMES)
+    return bool(flags & _FIXED_PITCH_FLAG) or any(m in font_family(name) for m in _MONO_NAMES)
 
 
 def source_image_dpi(page, width_pt: float, height_pt: float) -> float | None:

@@ -731,7 +731,7 @@ def _line_baseline(chars: list[MathChar]) -> tuple[float, float]:
     return bases[len(bases) // 2], size
 
 
-_LIST_MARKS = BULLET_MARKS + "\u2219\u2218\u22c6\u2605\u22c4\u25c7\u2013\u2212*"
+_LIST_MARKS = BULLET_MARKS + "\u2218\u22c6\u2605\u22c4\u25c7\u2013\u2212*"
 
 
 def inline_math(line: list[MathChar], rules: list[Rule] | None = None) -> list[InlineMath]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ocr_resources.text.structure import is_bullet, list_items
+from ocr_resources.text.structure import CAPTION_LABEL, is_bullet, list_items
 
 FURNITURE = frozenset({"header", "footer"})
 IMAGE = "<!-- image -->"
@@ -121,17 +121,12 @@ _SKIPPABLE = frozenset({"header", "footer", "figure", "table", "caption"})
 _OPEN_END = re.compile(r"[\w,;\-–]$")
 
 
-# a caption's label and number with its punctuation ("Listing 1:", "Table 2."): a caption the layout model boxed
-# as text, never a paragraph the next block continues (a listing's first line of code starts lower-case)
-_CAPTION_LABEL = re.compile(r"^(?:figure|fig\.|table|tab\.|chart|exhibit|listing|scheme|plate|algorithm)\s*"
-                            r"[A-Z]{0,3}[-.]?\d+(?:[.\-\u2013]\d+)*[a-z]?\s*[.:|\u2013\u2014]\s", re.I)
-
-
 def _continues(previous: str, text: str) -> bool:
     """A paragraph cut by a column or page break: the first part stops mid-sentence, the next starts
-    with a lower-case letter."""
+    with a lower-case letter. A caption the layout model boxed as text ("Listing 1: ...") is never continued (a
+    listing's first line of code starts lower-case)."""
     return (bool(previous) and bool(text) and bool(_OPEN_END.search(previous)) and text[0].islower()
-            and not _CAPTION_LABEL.match(previous))
+            and not CAPTION_LABEL.match(previous))
 
 
 def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, keep_furniture: bool = False) -> str:

@@ -44,8 +44,11 @@ def numbering_depth(text: str) -> int:
 # a figure's or table's caption: its label and number, then its text ("Table 6.1: Size of ...", "Figure BR1.
 # Notification rate ...", "Exhibit 2a. Summary ..."); a label alone ("EXHIBIT 10.1" over a filing's exhibit) may be
 # a title
-CAPTION_START = re.compile(r"^(?:figure|fig\.|table|tab\.|chart|exhibit|listing|scheme|plate|algorithm)\s*"
-                           r"[A-Z]{0,3}[-.]?\d+(?:[.\-\u2013]\d+)*[a-z]?\s*[.:\-\u2013\u2014|]?\s+\S", re.I)
+_CAPTION_NAME = (r"^(?:figure|fig\.|table|tab\.|chart|exhibit|listing|scheme|plate|algorithm)\s*"
+                 r"[A-Z]{0,3}[-.]?\d+(?:[.\-\u2013]\d+)*[a-z]?\s*")
+CAPTION_START = re.compile(_CAPTION_NAME + r"[.:\-\u2013\u2014|]?\s+\S", re.I)
+# the same with its punctuation ("Listing 1:", "Table 2."): a caption, never a sentence that starts "Table 1 shows"
+CAPTION_LABEL = re.compile(_CAPTION_NAME + r"[.:|\u2013\u2014]\s", re.I)
 
 
 _NOTE_LINE = re.compile(r"^(?:sources?|notes?)\s*:", re.I)  # a table's or figure's source or note line
