@@ -315,6 +315,16 @@ MIGRATIONS.append((
     ALTER TABLE words ADD COLUMN mono BOOLEAN;
     """,
 ))
+MIGRATIONS.append((
+    17,
+    "text-layer words read by their font codes",
+    # words.unmapped: the word holds glyphs pdfium could not map to Unicode, read by their font codes (a Type 3
+    # or Type 1 font with no ToUnicode: TeX's bitmap fonts); the OCR stage keeps such words only where OCR of the
+    # same area agrees. NULL for OCR words and for words rendered before this
+    """
+    ALTER TABLE words ADD COLUMN unmapped BOOLEAN;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -85,6 +85,7 @@ class Word:
     hidden: bool = False  # invisible in the PDF (render mode 3), as OCR layers of scanned PDFs are
     angle: int = 0  # degrees anticlockwise the word runs on the page (90: read bottom to top); text layer only
     mono: bool = False  # set in a fixed-pitch font (code, a typewriter face); text layer only
+    unmapped: bool = False  # read by its font's codes (no Unicode mapping): trusted once OCR agrees; text layer only
 
 
 @dataclass

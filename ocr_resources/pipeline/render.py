@@ -20,7 +20,7 @@ from ocr_resources.pipeline.page_store import PageStore, stored_gray
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
 from ocr_resources.text.drawn import drawn_text_areas
-from ocr_resources.text.math_symbols import font_family
+from ocr_resources.text.math_symbols import font_family, is_math_font
 from ocr_resources.text.pdf_chars import PdfChar, char_angle, chars_to_words
 from ocr_resources.text.pdf_math import FormulaRecord, may_hold_math, text_layer_formulas
 from ocr_resources.types import Box
@@ -28,8 +28,9 @@ from ocr_resources.types import Box
 MIN_TEXT_LAYER_CHARS = 16  # fewer printable characters than this and the page goes to OCR
 MAX_PAGE_PIXELS = 40_000_000  # ~A0 at 144 dpi; larger pages render at a lower dpi (120 MB as RGB)
 SCAN_COVER = 0.5  # images drawn over at least this share of the page make it a scan with a source resolution
-# text, box, size, bold, hidden, angle (degrees anticlockwise the word runs), mono (a fixed-pitch font)
-WordRecord = tuple[str, float, float, float, float, float | None, bool, bool, int, bool]
+# text, box, size, bold, hidden, angle (degrees anticlockwise the word runs), mono (a fixed-pitch font),
+# unmapped (glyphs without a Unicode mapping read by their font codes: checked against OCR)
+WordRecord = tuple[str, float, float, float, float, float | None, bool, bool, int, bool, bool]
 
 
 @dataclass
@@ -139,7 +140,8 @@ def text_layer(textpage, display: Display | float) -> tuple[list[WordRecord], bo
     if not isinstance(display, tuple):
         display = (1.0, 0.0, 0.0, -1.0, 0.0, float(display))
     chars = _pdf_chars(textpage, n, display)
-    return ([(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden, w.angle, w.mono)
+    return ([(w.text, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.size, w.bold, w.hidden, w.angle, w.mono,
+              w.unmapped)
              for w in chars_to_words(chars)], may_hold_math(chars))
 
 
@@ -171,7 +173,7 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
         code = raw.FPDFText_GetUnicode(tp, i)  # one code point per index (text ranges shift at surrogates)
         # 2: pdfium's code for a soft hyphen (or for an unmapped glyph whose font code is 2)
         ch = "\ufffe" if code == 2 and raw.FPDFText_IsHyphen(tp, i) == 1 else chr(code)
-        if ch.isspace() or ch == "\x00":
+        if (ch.isspace() and not _glyph_code(tp, i, ch, map_error, name_buf)) or ch == "\x00":
             out.append(PdfChar(ch, 0, 0, 0, 0, generated=raw.FPDFText_IsGenerated(tp, i) == 1))
             continue
         raw.FPDFText_GetLooseCharBox(tp, i, rect_ref)
@@ -210,6 +212,21 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
 _MONO_NAMES = ("mono", "courier", "consol", "menlo", "monaco", "typewriter", "cmtt", "sfltt", "sourcecode",
                "inconsolata", "firacode", "andale", "fixedsys")
 _FIXED_PITCH_FLAG = 1  # the font descriptor's FixedPitch flag (PDF 32000-1, table 123)
+
+
+# Controls Python counts as white space, which a text font without a Unicode mapping draws glyphs at: TeX's
+# ligatures (pdf_chars.TEX_LIGATURES). Read as spaces they would cut "confidence" in two.
+_GLYPH_CODES = "\x0b\x0c\x0d\x1c\x1d\x1e\x1f"
+
+
+def _glyph_code(tp, i: int, ch: str, map_error, name_buf) -> bool:
+    """Whether a white-space control at index `i` is a glyph of a text font without a Unicode mapping."""
+    import pypdfium2.raw as raw
+
+    if ch not in _GLYPH_CODES or map_error is None or map_error(tp, i) != 1 or raw.FPDFText_IsGenerated(tp, i) == 1:
+        return False
+    raw.FPDFText_GetFontInfo(tp, i, name_buf, len(name_buf), None)
+    return not is_math_font(name_buf.value.decode("latin-1", "replace"))
 
 
 def _fixed_pitch(flags: int, name: str) -> bool:

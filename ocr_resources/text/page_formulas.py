@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ocr_resources.text.formulas import MathChar, Rule, inline_math, is_mathish, rebuild_latex
 from ocr_resources.text.math_symbols import FUNCTIONS, is_math_font
 
-WordRecord = tuple[str, float, float, float, float, float | None, bool, bool, int, bool]
+WordRecord = tuple[str, float, float, float, float, float | None, bool, bool, int, bool, bool]
 SEGMENT_GAP = 2.5  # ems: a wider horizontal gap inside a band is a column gutter or an equation number's
 CELL_GAP = 0.8  # ems: in a table, a wider gap between math glyphs is the gap between two cells
 GRID_ROWS = 3  # a display group with this many of its bands in a grid is a table's cells, not one formula

@@ -12,7 +12,10 @@ text-layer damage is repaired or avoided:
 - the soft-hyphen marker (pdfium's U+FFFE) becomes a plain line-end hyphen that hyphenation joining sees;
 - glyphs of a right-to-left ligature that pdfium gives in visual order are put back in logical order;
 - characters without a Unicode mapping (controls, private use, replacement characters) are dropped, and a
-  word made mostly of them is dropped whole;
+  word made mostly of them is dropped whole; but an unmapped glyph of a text font whose code is a printable
+  character is kept as that character (`readable_code`) and its word marked `unmapped`: in a font with no
+  ToUnicode (TeX's Type 3 bitmap fonts, a Type 1 font in its built-in encoding) the code is usually the letter
+  itself, and the OCR stage checks such words against OCR before trusting them;
 - symbol-font bullets become real bullets;
 - characters set turned a quarter (or half) round, as a chart's axis title or a sideways table is, are made
   into words in their own orientation: turned upright, joined by the same rules, and turned back, each word
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 
 from ocr_resources.geometry.boxes import UPRIGHT, turned_box
 from ocr_resources.text.clean import SPACING_ACCENTS, clean_text, is_bad_char
+from ocr_resources.text.math_symbols import is_math_font
 from ocr_resources.types import Box
 
 SYMBOL_FONTS = ("wingding", "webding", "dingbat", "symbol")
@@ -71,6 +75,7 @@ class PdfWord:
     hidden: bool
     angle: int = 0  # degrees anticlockwise the word runs on the page (90: read bottom to top)
     mono: bool = False  # most of its glyphs in a fixed-pitch font
+    unmapped: bool = False  # holds glyphs without a Unicode mapping read by their font codes (`readable_code`)
 
 
 def _dir(ch: str) -> int:
@@ -151,18 +156,37 @@ def _compose_accents(chars: list[PdfChar]) -> list[PdfChar]:
     return [c for i, c in enumerate(out) if i not in drop]
 
 
+def _space(c: PdfChar) -> bool:
+    """White space; not a glyph drawn at a control code Python counts as white space (an unmapped ligature)."""
+    return c.text.isspace() and not c.unmapped
+
+
+# TeX's text fonts set the ligatures ff, fi, fl, ffi and ffl at codes 0x0B-0x0F (OT1) or 0x1B-0x1F (T1, the EC
+# fonts): control codes, no characters, where such a font has no Unicode mapping
+TEX_LIGATURES = {chr(base + k): lig for base in (0x0B, 0x1B) for k, lig in enumerate(("ff", "fi", "fl", "ffi", "ffl"))}
+
+
+def readable_code(c: PdfChar) -> bool:
+    """An unmapped glyph of a text font whose code is a printable character or a TeX ligature's. Math fonts
+    are left out: their codes are not the letters they draw (the formula finder reads them by their tables)."""
+    return (c.unmapped and (c.text in TEX_LIGATURES or not (is_bad_char(c.text[0]) or c.text.isspace()))
+            and not is_math_font(c.font))
+
+
 def _word(chars: list[PdfChar]) -> PdfWord | None:
-    bad = sum(1 for c in chars if c.unmapped or is_bad_char(c.text[0]))
+    coded = [readable_code(c) for c in chars]
+    bad = sum(1 for c, code in zip(chars, coded, strict=True) if (c.unmapped and not code) or is_bad_char(c.text[0]))
     if bad * 2 > len(chars):
         return None  # mostly unmappable glyphs: nothing to read (the page may still be OCR'd)
-    text = clean_text("".join(c.text for c in chars if not c.unmapped))
+    text = clean_text("".join(TEX_LIGATURES.get(c.text, c.text) if code else c.text
+                              for c, code in zip(chars, coded, strict=True) if code or not c.unmapped))
     if not text:
         return None
     sizes = sorted(c.size for c in chars if c.size > 0)
     box = Box(min(c.x0 for c in chars), min(c.y0 for c in chars), max(c.x1 for c in chars), max(c.y1 for c in chars))
     return PdfWord(text, box, sizes[len(sizes) // 2] if sizes else None,
                    sum(c.bold for c in chars) * 2 > len(chars), sum(c.hidden for c in chars) * 2 > len(chars),
-                   mono=sum(c.mono for c in chars) * 2 > len(chars))
+                   mono=sum(c.mono for c in chars) * 2 > len(chars), unmapped=any(coded))
 
 
 # Word spaces. pdfium's boxes are advance boxes (origin to origin plus the font's width for the glyph); where
@@ -217,7 +241,7 @@ def _angle_runs(chars: list[PdfChar]) -> list[tuple[int, list[PdfChar]]]:
     """The characters in runs of one orientation, in content order; whitespace goes with the run it is in."""
     runs: list[tuple[int, list[PdfChar]]] = []
     for c in chars:
-        angle = runs[-1][0] if runs and (c.text.isspace() or c.text == "\x00") else c.angle
+        angle = runs[-1][0] if runs and (_space(c) or c.text == "\x00") else c.angle
         if not runs or runs[-1][0] != angle:
             runs.append((angle, []))
         runs[-1][1].append(c)
@@ -243,7 +267,8 @@ def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
             b = turned_box(Box(c.x0, c.y0, c.x1, c.y1), turn)
             upright.append(dataclasses.replace(c, x0=b.x0, y0=b.y0, x1=b.x1, y1=b.y1, ink_x0=None, ink_x1=None))
         for w in _words_of(upright):
-            words.append(PdfWord(w.text, turned_box(w.box, back), w.size, w.bold, w.hidden, angle, w.mono))
+            words.append(PdfWord(w.text, turned_box(w.box, back), w.size, w.bold, w.hidden, angle, w.mono,
+                                 w.unmapped))
     return words
 
 
@@ -276,7 +301,7 @@ def _words_of(chars: list[PdfChar]) -> list[PdfWord]:
             close()
             pending_break = False
             continue
-        if text.isspace() or text == "\x00":
+        if _space(c) or text == "\x00":
             if c.generated and "\n" not in text and "\r" not in text:
                 pending_break = True
             else:

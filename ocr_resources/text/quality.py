@@ -2,6 +2,8 @@
 
 - invisible text (render mode 3, as OCR layers of scanned PDFs are) is not what the page shows: it is
   checked against OCR of the same area before it is trusted;
+- so are words read by their font codes (glyphs without a Unicode mapping, `pdf_chars.readable_code`): the
+  code is usually the letter in a TeX bitmap font, and anything in a font with its own encoding;
 - garbage: too many tokens that no writing system produces: letters mixed with symbols or digits inside a
   word ("t#e", "Ã¼ber"), letters of two scripts in one word, case flipping inside a word ("hElLo"), long
   Latin words without a vowel ("xkcdqwr").
@@ -58,6 +60,9 @@ def _word_like(token: str) -> bool:
     return True
 
 
+UNMAPPED = "glyphs without a Unicode mapping, read by their font codes"
+
+
 @dataclass
 class Verdict:
     ok: bool
@@ -70,6 +75,8 @@ def assess(words: list[Word]) -> Verdict:
     tokens = [t for w in words for t in w.text.split()]
     if words and sum(1 for w in words if w.hidden) * 2 > len(words):
         return Verdict(True, "invisible text layer", verify=True)
+    if words and sum(1 for w in words if w.unmapped) * 2 > len(words):
+        return Verdict(True, UNMAPPED, verify=True)
     if len(tokens) < MIN_TOKENS:
         return Verdict(True, "text layer")
     bad = sum(1 for t in tokens if not _word_like(t))
@@ -86,3 +93,4 @@ def agreement(text_layer: str, ocr: str) -> float:
     if not a and not b:
         return 1.0
     return 1.0 - Levenshtein.distance(a, b) / max(len(a), len(b))
+

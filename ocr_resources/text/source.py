@@ -11,7 +11,7 @@ import numpy as np
 
 from ocr_resources.geometry.boxes import TEXT_LABELS, inside
 from ocr_resources.text.drawn import drawn_text_areas
-from ocr_resources.text.quality import assess
+from ocr_resources.text.quality import UNMAPPED, assess
 from ocr_resources.types import Box, Word
 
 MIN_REGION_PT = 12.0  # smaller than this in either direction: a rule or a dot, nothing to read
@@ -52,6 +52,8 @@ def plan(words: list[Word], regions: list[Box], labels: list[str], page: Box) ->
         region_verdict = assess(held)
         if not region_verdict.ok or region_verdict.verify:
             requests.append(OcrRequest(idx, region_verdict.reason, region_verdict.verify))
+        elif any(w.unmapped for w in held):  # a few words read by their font codes: kept only if OCR agrees
+            requests.append(OcrRequest(idx, UNMAPPED, verify=True))
     area = sum(regions[r.region].area for r in requests if r.region is not None)
     if requests and area > PAGE_SHARE * page.area:
         reasons = sorted({r.reason for r in requests})

@@ -81,5 +81,5 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
 def _word_rows(ctx: StageContext, key: dict, words: list[render.WordRecord]) -> list[dict]:
     return [{**key, "word_no": i, "source": "text_layer", "text": w[0], "x0": w[1], "y0": w[2], "x1": w[3],
              "y1": w[4], "confidence": 1.0, "font_size": w[5], "bold": w[6], "hidden": w[7],
-             "angle": w[8], "mono": w[9], **_lineage(ctx)}
+             "angle": w[8], "mono": w[9], "unmapped": w[10], **_lineage(ctx)}
             for i, w in enumerate(words)]

@@ -50,12 +50,13 @@ from ocr_resources.types import Box, Word
 MIN_REGION_CONFIDENCE = 0.6  # OCR words read in a region of a text-layer page: below this, specks and lines
 
 _WORDS_SQL = ("SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence, t.font_size, t.bold,"
-              " t.hidden, t.angle, t.mono FROM words t WHERE t.source = ?")
+              " t.hidden, t.angle, t.mono, t.unmapped FROM words t WHERE t.source = ?")
 
 
 def _words(rows: list[dict[str, Any]]) -> list[Word]:
     return [Word(w["text"], Box(w["x0"], w["y0"], w["x1"], w["y1"]), w["confidence"], w["font_size"],
-                 bool(w["bold"]), bool(w["hidden"]), w["angle"] or 0, bool(w["mono"])) for w in rows]
+                 bool(w["bold"]), bool(w["hidden"]), w["angle"] or 0, bool(w["mono"]), bool(w["unmapped"]))
+            for w in rows]
 
 
 @dataclass
@@ -405,12 +406,16 @@ def _with_regions(page: dict[str, Any], got: list, page_text) -> _PageText:
     words = list(page["_words"])
     ocr_all: list[Word] = []
     reasons: dict[int | None, str] = {}
+    # a drawn-text area may reach over a region read on its own: that region's words are its own request's
+    asked = [regions[item["_crop"].region] for item, ocr in got
+             if item["_crop"].box is None and item["_crop"].region is not None and ocr is not None]
     for item, ocr in got:
         req = item["_crop"]
         if ocr is None:
             continue
         if req.box is not None:  # text drawn as graphics: OCR words where the text layer has none, added
-            drawn = _drawn_words(ocr, req.box, page["_words"])
+            drawn = [w for w in _drawn_words(ocr, req.box, page["_words"])
+                     if not any(inside(w.box, b) >= 0.5 for b in asked)]
             ocr_all.extend(drawn)
             words.extend(drawn)
             for w in drawn:  # the reason goes with the region the words land in (None: outside every region)
