@@ -647,3 +647,17 @@ def test_a_table_rule_under_a_cells_formula_is_no_underline():
     below = [ch("2", 2.8, BASE + 12, font="CMR10")]
     assert rebuild_latex(chars + below, [row_rule]) == r"\begin{gathered}[11]\\2\end{gathered}"
     assert rebuild_latex(chars, [(-0.5, BASE + 3.0, 16.1, BASE + 3.4)]) == r"\underline{[11]}"  # a real underline
+
+
+def test_a_row_with_tall_delimiters_stays_its_own_row_of_an_aligned_block():
+    # TeX's extension font hangs a big delimiter from its origin, at its top: by its origin the "(" of the second
+    # row sat nearer the first row, whose ink then ran into the second's, and five equations came out as one
+    # stack of scripts
+    r, low = "CMR10", BASE + 18
+
+    def tall(code: str, x: float) -> MathChar:
+        return MathChar(code, x, low - 11, x + 4, low + 3, 10, "CMEX10", low - 11, unmapped=True)
+
+    chars = [ch("a", 0), ch("=", 8, font=r), ch("b", 16),
+             tall("\x00", -6), ch("c", -1, low), tall("\x01", 4), ch("=", 8, low, font=r), ch("d", 16, low)]
+    assert rebuild_latex(chars) == r"\begin{aligned}a&=b\\\left(c\right)&=d\end{aligned}"

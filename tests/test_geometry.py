@@ -183,6 +183,28 @@ def test_a_heading_boxed_with_its_paragraph_is_split_off():
     assert [b.region for b in blocks] == [0, 0]
 
 
+def test_a_first_line_that_breaks_a_word_into_the_next_is_no_heading_whatever_its_type():
+    # a larger first line (a formula in it, a bold word) whose last word is broken across the lines is the
+    # paragraph's first line
+    first = "The next step is to compute the resid-"
+    head = [Word(w.text, w.box, 1.0, 12.0, True) for w in line_words(first, 50, 80)]
+    words = head + column(["uals with new values for the rest", "and a third line of the same paragraph"], 50, 94)
+    blocks = compose(words, [Box(45, 75, 300, 150)], ["text"])
+    assert len(blocks) == 1 and blocks[0].text.startswith(first)
+
+
+def test_equation_numbers_beside_a_displayed_formula_follow_it():
+    # a narrow column of "(49)", "(50)" at the page's right edge: read right after the formula, not after the page
+    prose = column(["text before the formula reads here", "and ends here."], 50, 100)
+    formula = [Word("$$x=1$$", Box(120, 140, 220, 175), 1.0, 10.0)]
+    numbers = column(["(1)", "(2)"], 400, 142)
+    after = column(["text after the formula is long enough", "to make a column of its own."], 50, 190)
+    regions = [Box(45, 95, 420, 130), Box(115, 138, 225, 178), Box(395, 140, 420, 172), Box(45, 185, 420, 220)]
+    blocks = compose(prose + formula + numbers + after, regions, ["text", "formula", "text", "text"])
+    assert [b.text.split("\n")[0] for b in blocks] == [
+        "text before the formula reads here", "$$x=1$$", "(1)", "text after the formula is long enough"]
+
+
 def test_paragraphs_inside_one_box_are_split_at_wider_gaps():
     first = column(["first paragraph line one", "first paragraph line two ends."], 50, 100)
     second = column(["second paragraph line one", "second paragraph line two"], 50, 100 + 2 * 14 + 10)

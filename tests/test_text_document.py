@@ -59,8 +59,9 @@ def page_words(data: bytes) -> list[list[Word]]:
     out = []
     for page in pdf:
         tp = page.get_textpage()
-        out.append([Word(t, Box(x0, y0, x1, y1), 1.0, size, bold, hidden, angle, mono)
-                    for t, x0, y0, x1, y1, size, bold, hidden, angle, mono in text_layer_words(tp, page.get_size()[1])])
+        out.append([Word(t, Box(x0, y0, x1, y1), 1.0, size, bold, hidden, angle, mono, unmapped)
+                    for t, x0, y0, x1, y1, size, bold, hidden, angle, mono, unmapped
+                    in text_layer_words(tp, page.get_size()[1])])
         tp.close()
         page.close()
     pdf.close()

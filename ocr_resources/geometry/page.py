@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -228,6 +229,31 @@ def attach_captions(order: list[int], boxes: list[Box], labels: list[str]) -> li
     return out
 
 
+_EQUATION_NUMBER = re.compile(r"^\(\s*[\w.\-]{1,8}\s*\)$")
+
+
+def attach_equation_numbers(order: list[int], blocks: list[Block]) -> list[int]:
+    """`order` with each block of equation numbers alone ("(49)" a line) moved right after the displayed
+    formula it stands beside: a narrow column at the page's edge is otherwise read after the whole page."""
+    moved: dict[int, list[int]] = {}
+    for n in order:
+        b = blocks[n]
+        if not b.lines or not all(_EQUATION_NUMBER.match(ln.text) for ln in b.lines):
+            continue
+        beside = [i for i in order if i != n and y_overlap(blocks[i].box, b.box) >= 0.5 * b.box.height
+                  and x_overlap(blocks[i].box, b.box) <= 0 and any(
+                      w.text.startswith("$$") for ln in blocks[i].lines for w in ln.words)]
+        if beside:
+            moved.setdefault(min(beside, key=lambda i: abs(blocks[i].box.x1 - b.box.x0)), []).append(n)
+    attached = {n for ns in moved.values() for n in ns}
+    out: list[int] = []
+    for i in order:
+        if i not in attached:
+            out.append(i)
+            out.extend(moved.get(i, []))
+    return out
+
+
 def _split_around(block_lines: list[Line], nested: list[Box]) -> list[list[Line]]:
     """Lines of an outer box (in reading order) cut into runs wherever a box nested in it lies between two
     consecutive lines: the outer box's own text around its inner boxes is several blocks, not one block
@@ -386,6 +412,7 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     boxes = [b.box for b in blocks]
     block_labels = [b.label for b in blocks]
     order = attach_captions(reading_order(boxes, block_labels, page_rtl), boxes, block_labels)
+    order = attach_equation_numbers(order, blocks)
     return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + empty
 
 

@@ -505,7 +505,10 @@ def _rows(elems: list[_Elem]) -> list[list[_Elem]]:
     centers = [statistics.mean(b) for b in bases]
     rows: list[list[_Elem]] = [[] for _ in centers]
     for e in elems:
-        rows[min(range(len(centers)), key=lambda i: abs(e.base - centers[i]))].append(e)
+        # a tall delimiter hangs from its origin (TeX's extension font): its middle, not its origin, says whose
+        # row it is (a row's middle is about 0.3 em above its baseline)
+        at = e.cy + 0.3 * em if e.tall else e.base
+        rows[min(range(len(centers)), key=lambda i: abs(at - centers[i]))].append(e)
     return [r for r in rows if r]
 
 

@@ -178,12 +178,14 @@ def _word(chars: list[PdfChar]) -> PdfWord | None:
     bad = sum(1 for c, code in zip(chars, coded, strict=True) if (c.unmapped and not code) or is_bad_char(c.text[0]))
     if bad * 2 > len(chars):
         return None  # mostly unmappable glyphs: nothing to read (the page may still be OCR'd)
-    text = clean_text("".join(TEX_LIGATURES.get(c.text, c.text) if code else c.text
-                              for c, code in zip(chars, coded, strict=True) if code or not c.unmapped))
+    kept = [c for c, code in zip(chars, coded, strict=True) if code or not (c.unmapped or is_bad_char(c.text[0]))]
+    text = clean_text("".join(TEX_LIGATURES.get(c.text, c.text) if c.unmapped else c.text for c in kept))
     if not text:
         return None
     sizes = sorted(c.size for c in chars if c.size > 0)
-    box = Box(min(c.x0 for c in chars), min(c.y0 for c in chars), max(c.x1 for c in chars), max(c.y1 for c in chars))
+    # the box of the glyphs it reads: a dropped glyph of a math extension font (a wide hat) has a box as tall as
+    # the font's, which kept its word clear of the formula it belongs to
+    box = Box(min(c.x0 for c in kept), min(c.y0 for c in kept), max(c.x1 for c in kept), max(c.y1 for c in kept))
     return PdfWord(text, box, sizes[len(sizes) // 2] if sizes else None,
                    sum(c.bold for c in chars) * 2 > len(chars), sum(c.hidden for c in chars) * 2 > len(chars),
                    mono=sum(c.mono for c in chars) * 2 > len(chars), unmapped=any(coded))
