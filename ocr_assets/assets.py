@@ -59,7 +59,8 @@ LOGIC_VERSIONS = {
     # 19: words.mono (a fixed-pitch font); 20: glyphs of a text font without a Unicode mapping read by their codes
     # (TeX's ligature codes as ff, fi, fl, ffi, ffl), words.unmapped; 21: a word's box is the glyphs it reads (not
     # a dropped wide hat's), a row of stacked equations keeps its tall delimiters (aligned, not a script stack)
-    "rendered_pages": "21",
+    # 22: math a sentence wraps onto a line of its own is inline, its stop after it
+    "rendered_pages": "22",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -142,8 +143,8 @@ LOGIC_VERSIONS = {
     # axis is numbers in at most two columns (a table of figures or a receipt boxed as a figure is text again)
     # 59: words read by their font codes kept where OCR agrees; a drawn-text area does not read again a region
     # OCR'd on its own; 60: a first line breaking a word into the next is no heading; equation numbers beside a
-    # displayed formula are read right after it
-    "ocr_text": "60",
+    # displayed formula are read right after it; 61: lines of code boxed with prose after a sentence are a block
+    "ocr_text": "61",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -661,3 +661,19 @@ def test_a_row_with_tall_delimiters_stays_its_own_row_of_an_aligned_block():
     chars = [ch("a", 0), ch("=", 8, font=r), ch("b", 16),
              tall("\x00", -6), ch("c", -1, low), tall("\x01", 4), ch("=", 8, low, font=r), ch("d", 16, low)]
     assert rebuild_latex(chars) == r"\begin{aligned}a&=b\\\left(c\right)&=d\end{aligned}"
+
+
+def test_math_wrapped_onto_a_line_of_its_own_stays_inline():
+    # "... the value of" / "B." at the paragraph's left edge and line spacing is the sentence's end, not a display;
+    # the same symbol set apart (a wider gap above, centred) is displayed
+    from ocr_resources.text.page_formulas import find_formulas, replace_words
+
+    r = "CMR10"
+    prose = [ch(t, 6 * k, font=r) for k, t in enumerate("the value of")]
+    wrapped = [ch("B", 0, BASE + 12, font="CMMIB10"), ch(".", 6, BASE + 12, font=r)]
+    found = find_formulas(prose + wrapped)
+    assert [(f.kind, f.latex) for f in found] == [("inline", r"\boldsymbol{B}.")]
+    word = ("B.", 0, BASE + 5, 12, BASE + 12, 10.0, False, False, 0, False, False)
+    assert replace_words([word], found)[0][0] == r"$\boldsymbol{B}$."  # the sentence's stop after the math
+    apart = [ch("B", 60, BASE + 24, font="CMMIB10"), ch(".", 66, BASE + 24, font=r)]
+    assert [f.kind for f in find_formulas(prose + apart)] == ["display"]

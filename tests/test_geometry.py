@@ -607,3 +607,18 @@ def test_a_bulleted_item_after_a_sentence_in_one_box_starts_a_paragraph():
     blocks = compose(words, [Box(45, 95, 400, 150)], ["text"])
     assert [b.text.split("\n")[0] for b in blocks] == ["Some technical information in case things go wrong.",
                                                        "\u2022 the first check looks for a file that should not be"]
+
+
+def test_a_line_of_code_boxed_with_its_prose_is_a_block_of_its_own():
+    # "... held in a data frame again:" / "> DF2 <- data.frame(x = zx)" (fixed pitch) / "Or convert ..."
+    prose = column(["These could also be held in a frame again:"], 50, 100)
+    code = [dataclasses.replace(w, mono=True) for w in column(["> DF2 <- data.frame(x = zx)"], 50, 114)]
+    after = column(["Or convert the factor to a number and create one", "series of it all at once here."], 50, 128)
+    blocks = compose(prose + code + after, [Box(45, 95, 320, 160)], ["text"])
+    assert [b.text.split("\n")[0] for b in blocks] == [
+        "These could also be held in a frame again:", "> DF2 <- data.frame(x = zx)",
+        "Or convert the factor to a number and create one"]
+    # a word in a fixed-pitch font wrapped onto its own line inside a sentence is no block of its own
+    url = [dataclasses.replace(w, mono=True) for w in column(["https://example.org/data"], 50, 114)]
+    words = column(["The data can be had from the site at"], 50, 100) + url + after
+    assert len(compose(words, [Box(45, 95, 320, 160)], ["text"])) == 1

@@ -90,6 +90,7 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
     # taken only after a line that ends short
     hanging = may_hang and 2 * sum(ln.box.x0 < left + 0.4 * ln.height for ln in ls) <= len(ls)
     starts = [0]
+    in_code = False
     for i in range(len(ls) - 1):
         a, b = ls[i], ls[i + 1]
         h = a.height
@@ -101,9 +102,21 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         indent = ((not hanging or short) and ends and begins and b.box.x0 > left + 0.8 * h
                   and (i + 2 >= len(ls) or ls[i + 2].box.x0 < left + 0.4 * h))
         bullet = b.text[:1] in BULLET_MARKS and b.text[1:2] == " " and ends  # a list's item after a sentence
-        if wide_gap or short_end or indent or bullet:
+        # lines of code (every word in a fixed-pitch font) boxed with the prose around them: after a sentence's end
+        # (or its colon) they start a block, and the prose after them another (a URL a sentence wraps onto a
+        # line of its own does not)
+        code = False
+        if _fixed_pitch(b) and not _fixed_pitch(a):
+            code = in_code = ends
+        elif _fixed_pitch(a) and not _fixed_pitch(b):
+            code, in_code = in_code and begins, False
+        if wide_gap or short_end or indent or bullet or code:
             starts.append(i + 1)
     return [lines[s:e] for s, e in zip(starts, [*starts[1:], len(lines)], strict=True)]
+
+
+def _fixed_pitch(line: Line) -> bool:
+    return bool(line.words) and all(w.mono for w in line.words)
 
 
 def is_prose(lines: list[Line], min_lines: int = 3, min_words: int = 6) -> bool:

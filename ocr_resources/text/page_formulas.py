@@ -132,6 +132,7 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
             segs.append(s)
             band_of.append(i)
     kinds = [_kind(s) for s in segs]
+    text_segs = [j for j, k in enumerate(kinds) if k == "text"]
     grid_bands = _grid_bands(kinds, band_of)
     boxes = [_box(s) for s in segs]
     out: list[PageFormula] = []
@@ -183,8 +184,19 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
         members = [c for j in sorted(group) for c in segs[j]]
         latex = rebuild_latex(members, rules)
         if latex and latex not in _LONE_MARKS:  # (a lone mark: a list's bullet drawn from a math font)
-            out.append(PageFormula(_box(members), latex, "display", "text layer: a line of math glyphs"))
+            box = _box(members)
+            if len({band_of[j] for j in group}) == 1 and _wrapped_line(box, em, [boxes[j] for j in text_segs]):
+                out.append(PageFormula(box, latex, "inline", "text layer: a sentence's math wrapped onto a line"))
+            else:
+                out.append(PageFormula(box, latex, "display", "text layer: a line of math glyphs"))
     return out
+
+
+def _wrapped_line(box: tuple[float, ...], em: float, prose: list[tuple[float, ...]]) -> bool:
+    """A line of math alone that starts where the line of prose right above it starts, at that paragraph's
+    line spacing, is the end of a sentence wrapped onto a line of its own ("... the value of" / "B."): a
+    displayed formula is set apart by a wider gap above it, or an indent."""
+    return any(abs(t[0] - box[0]) <= 0.5 * em and -0.1 * em <= box[1] - t[3] <= 0.6 * em for t in prose)
 
 
 def _grid_bands(kinds: list[str], band_of: list[int]) -> set[int]:
@@ -243,7 +255,10 @@ def replace_words(words: list[WordRecord], formulas: list[PageFormula]) -> list[
             and not f.latex.endswith(w[0][-1]) else ""
         if hit not in placed:
             placed[hit] = len(out)
-            out.append((lead + fence + f.latex + fence + tail, f.box[0], f.box[1], f.box[2], f.box[3], w[5], False,
+            latex = f.latex
+            if f.kind == "inline" and latex[-1:] in ".,;:" and not tail:  # a sentence's stop after the math
+                latex, tail = latex[:-1], latex[-1]
+            out.append((lead + fence + latex + fence + tail, f.box[0], f.box[1], f.box[2], f.box[3], w[5], False,
                         w[7], *w[8:]))
         else:
             k = placed[hit]
