@@ -4,6 +4,7 @@ given by hand or left out, so no model runs)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pypdfium2 as pdfium
@@ -279,3 +280,17 @@ def test_code_blocks_in_a_row_are_one_fence_and_backticks_inside_lengthen_it():
             {"label": "code", "text": "b = '```'", "page_no": 2, "region_no": 1},
             {"label": "text", "text": "After it.", "page_no": 2, "region_no": 2}]
     assert render(rows) == "````\na = 1\nb = '```'\n````\n\nAfter it.\n"
+
+
+def test_a_line_of_code_the_layout_model_took_for_a_title_is_code():
+    # "> str(sleepstudy)" boxed as a title: regular typewriter type in a proportional document is code; a heading
+    # set in bold typewriter type stays a heading
+    words = page_words(_listing_pdf())[0]
+    code = [w for w in words if w.mono]
+    prose = [w for w in words if not w.mono]
+    regions = [Box(66, 90, 500, 140), Box(66, 160, 500, 220)]
+    results = finish_document([PageBlocks(1, W, H, compose(prose + code, regions, ["text", "title"]))])
+    assert [bt.label for bt in results[0] if bt.text.startswith("def add")] == ["code"]
+    bold = [dataclasses.replace(w, bold=True) for w in code[:2]]
+    results = finish_document([PageBlocks(1, W, H, compose(prose + bold, regions, ["text", "title"]))])
+    assert [bt.label for bt in results[0] if bt.text.startswith("def add")] == ["title"]

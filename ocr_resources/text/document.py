@@ -107,8 +107,10 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
         row = []
         for bi, block in enumerate(page.blocks):
             size, bold = block_font(block)
-            if block.label in CODE_LABELS and _mono_share([block]) >= CODE_SHARE and (
-                    code_allowed or _code_symbols(block) >= CODE_SYMBOLS):
+            # (a line of code the layout model took for a title is code too; a heading set in bold typewriter
+            # type is a heading)
+            if (block.label in CODE_LABELS or (block.label == "title" and not bold)) \
+                    and _mono_share([block]) >= CODE_SHARE and (code_allowed or _code_symbols(block) >= CODE_SYMBOLS):
                 row.append(BlockText(block, "code", code_text(block), size, bold, reason=CODE_REASON))
                 continue  # (no furniture, heading or list decision: its lines are as the document set them)
             text = "\n".join(dehyphenate([ln.text for ln in block.lines], vocab))
