@@ -144,8 +144,10 @@ LOGIC_VERSIONS = {
     # 59: words read by their font codes kept where OCR agrees; a drawn-text area does not read again a region
     # OCR'd on its own; 60: a first line breaking a word into the next is no heading; equation numbers beside a
     # displayed formula are read right after it; 61: lines of code boxed with prose after a sentence are a block
-    # 62: a line of code the layout model took for a title is code
-    "ocr_text": "62",
+    # 62: a line of code the layout model took for a title is code; 63: labels each over their own indented text
+    # are read label then text; a line set out left of a list item's hanging lines after a sentence is a new
+    # paragraph; a running foot's title or date on the row of its page number is furniture
+    "ocr_text": "63",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -206,7 +206,7 @@ def test_a_running_title_beside_the_page_number_is_furniture():
 
     results, rows = finished(one_page(draw))
     foot = holding(results, "Chapter 4.")
-    assert foot.label == "footer" and "beside furniture" in foot.reason, (foot.label, foot.reason)
+    assert foot.label == "footer" and "beside a page number" in foot.reason, (foot.label, foot.reason)
     assert holding(results, "77").label == "footer"
     assert holding(results, "Contact the authors").label == "text"
     md = render(rows)
@@ -322,3 +322,19 @@ def test_a_running_head_set_large_that_the_model_calls_a_header_on_several_pages
     decided = furniture_decisions([b for page in near for b in page])
     assert decided[0].label == "header"
     assert "in the flow" in furniture_decisions(near[0])[0].reason
+
+
+def test_a_running_foot_on_the_row_of_its_page_number_is_furniture_close_under_the_text():
+    """A manual's foot: page number, title and date on one row in the bottom band, the body ending just above it
+    (not set apart): the title and the date are furniture because the page number on their row is."""
+    from ocr_resources.text.blocks import TextBlock
+    from ocr_resources.text.furniture import furniture_decisions
+
+    body_blocks = [TextBlock(1, 612, 792, Box(57, y, 550, y + 60), "text", " ".join(BODY), 10.0, False, 5)
+                   for y in (500, 580, 645)]
+    foot = [TextBlock(1, 612, 792, Box(57, 722, 63, 735), "footer", "6", 10.0),
+            TextBlock(1, 612, 792, Box(235, 722, 377, 735), "text", "Gutenprint 5.2 User's Manual", 10.0),
+            TextBlock(1, 612, 792, Box(501, 722, 555, 735), "text", "06/01/2012", 10.0)]
+    decided = furniture_decisions(body_blocks + foot)
+    assert [decided[k].label for k in (3, 4, 5)] == ["footer"] * 3
+    assert "beside a page number" in decided[4].reason and 0 not in decided

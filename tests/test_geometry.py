@@ -622,3 +622,25 @@ def test_a_line_of_code_boxed_with_its_prose_is_a_block_of_its_own():
     url = [dataclasses.replace(w, mono=True) for w in column(["https://example.org/data"], 50, 114)]
     words = column(["The data can be had from the site at"], 50, 100) + url + after
     assert len(compose(words, [Box(45, 95, 320, 160)], ["text"])) == 1
+
+
+def test_a_paragraph_after_a_list_item_with_hanging_lines_is_not_the_items():
+    # "• -c  Use cachegrind for ... (cannot be used in" / "    with other options)." / "If you use valgrind ..."
+    item = column(["- c Use cachegrind for profiling (it cannot be used in"], 50, 100)
+    hang = column(["combination with the other options)."], 70, 114)
+    after = column(["If you use valgrind with the test pattern we recommend", "the option to skip some printers here."],
+                   50, 128)
+    blocks = compose(item + hang + after, [Box(45, 95, 330, 160)], ["text"])
+    assert [b.text.split("\n")[0] for b in blocks] == [
+        "- c Use cachegrind for profiling (it cannot be used in",
+        "If you use valgrind with the test pattern we recommend"]
+
+
+def test_labels_each_over_their_own_indented_text_are_read_label_then_text():
+    # boxed notes: "Tip" at the left, its text set further in below it, note after note; the labels are no column
+    boxes = [Box(90, 100, 106, 110), Box(127, 120, 480, 140), Box(90, 170, 106, 180), Box(127, 190, 480, 210),
+             Box(90, 240, 110, 250), Box(127, 260, 480, 280)]
+    assert reading_order(boxes) == [0, 1, 2, 3, 4, 5]
+    # two real columns (the right one's second paragraph fits beside the left one's) are still read column by column
+    columns = [Box(50, 100, 250, 300), Box(50, 310, 250, 500), Box(300, 100, 500, 200), Box(300, 210, 500, 500)]
+    assert reading_order(columns) == [0, 1, 2, 3]

@@ -102,6 +102,9 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         indent = ((not hanging or short) and ends and begins and b.box.x0 > left + 0.8 * h
                   and (i + 2 >= len(ls) or ls[i + 2].box.x0 < left + 0.4 * h))
         bullet = b.text[:1] in BULLET_MARKS and b.text[1:2] == " " and ends  # a list's item after a sentence
+        # a line set out to the left of the one before, after a sentence's end: the paragraph after a list item
+        # whose lines hang under its text (or the next entry of a hanging-indented list)
+        outdent = ends and begins and b.box.x0 < a.box.x0 - 0.8 * h
         # lines of code (every word in a fixed-pitch font) boxed with the prose around them: after a sentence's end
         # (or its colon) they start a block, and the prose after them another (a URL a sentence wraps onto a
         # line of its own does not)
@@ -110,7 +113,7 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
             code = in_code = ends
         elif _fixed_pitch(a) and not _fixed_pitch(b):
             code, in_code = in_code and begins, False
-        if wide_gap or short_end or indent or bullet or code:
+        if wide_gap or short_end or indent or bullet or code or outdent:
             starts.append(i + 1)
     return [lines[s:e] for s, e in zip(starts, [*starts[1:], len(lines)], strict=True)]
 

@@ -99,8 +99,15 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
             below = [c for c in down[current] if c in ready]
             if below:
                 nxt = below[0]
+                # a ready box lying wholly between this one and the next down its "column" comes first: the
+                # column is labels, each over its own text set further in (a note's "Tip" over its text, box
+                # after box), not a column read to its end
+                between = [r for r in ready if r != nxt and not _overlaps_x(sub[r], sub[nxt])
+                           and _above(sub[current], sub[r]) and _above(sub[r], sub[nxt])]
                 beside = [r for r in ready if r != nxt and _beside_before(sub[r], sub[nxt], rtl)]
-                if beside:
+                if between:
+                    nxt, jumped = min(between, key=key), True
+                elif beside:
                     nxt, jumped = min(beside, key=key), True
         if nxt is None and current is not None:
             # nothing ready right below: a ready box of the column being read (its extent so far; the pieces

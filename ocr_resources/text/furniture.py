@@ -101,7 +101,9 @@ def _band(b: TextBlock) -> str | None:
 
 # One strong signal is enough; small type must come with standing apart at the page's edge (a small line low
 # on the page alone may be a footnote, and a footnote is text).
-_WEIGHTS = {"label": 3, "pattern": 3, "repeated": 3, "small": 2, "beside furniture": 2, "apart": 1}
+# (a running foot's title or date on the row of its page number, in the band, is furniture on that alone)
+_WEIGHTS = {"label": 3, "pattern": 3, "repeated": 3, "small": 2, "beside a page number": 3, "beside furniture": 2,
+            "apart": 1}
 NEEDED = 3
 # Type measured from OCR ink (`TextBlock.ink_size`) differs from the body's by the letters a line holds, not
 # only its font: capitals without descenders stand about 0.7 of a mixed line's height, a line of digits or
@@ -225,7 +227,8 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
     if i in repeated:
         evidence.append("repeated")
     if beside:
-        evidence.append("beside furniture")
+        evidence.append("beside a page number" if any("(page number)" in out[j].reason for j in beside)
+                        else "beside furniture")
     ink = b.ink_size
     small = b.size is not None and body is not None and b.size <= (INK_SMALL if ink else SMALL) * body
     if small:
