@@ -146,8 +146,9 @@ LOGIC_VERSIONS = {
     # displayed formula are read right after it; 61: lines of code boxed with prose after a sentence are a block
     # 62: a line of code the layout model took for a title is code; 63: labels each over their own indented text
     # are read label then text; a line set out left of a list item's hanging lines after a sentence is a new
-    # paragraph; a running foot's title or date on the row of its page number is furniture
-    "ocr_text": "63",
+    # paragraph; a running foot's title or date on the row of its page number is furniture; 64: code in a document
+    # at least a fifth proportional (a manual's page mostly listings)
+    "ocr_text": "64",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

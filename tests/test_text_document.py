@@ -294,3 +294,26 @@ def test_a_line_of_code_the_layout_model_took_for_a_title_is_code():
     bold = [dataclasses.replace(w, bold=True) for w in code[:2]]
     results = finish_document([PageBlocks(1, W, H, compose(prose + bold, regions, ["text", "title"]))])
     assert [bt.label for bt in results[0] if bt.text.startswith("def add")] == ["title"]
+
+
+def test_a_page_mostly_listing_with_some_prose_keeps_its_listing_as_code():
+    # a manual's page: a control file listed in Courier (few brackets or operators), a paragraph of prose above
+    # it; mostly fixed-pitch, but with a fifth of its text in proportional type it is no document typed in Courier
+    fields = ["Source: debhello", "Section: devel", "Priority: optional", "Maintainer: Osamu Aoki",
+              "Build-Depends: debhelper-compat", "Standards-Version: 4.5.1", "Homepage: example.org",
+              "Package: debhello", "Architecture: any", "Multi-Arch: foreign", "Description: Simple packaging"]
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica", 11)
+    for k, line in enumerate(BODY[:2]):
+        c.drawString(72, H - 100 - 14 * k, line)
+    c.setFont("Courier", 10)
+    for k, line in enumerate(fields):
+        c.drawString(72, H - 150 - 12 * k, line)
+    c.showPage()
+    c.save()
+    words = page_words(buf.getvalue())[0]
+    mono = sum(len(w.text) for w in words if w.mono) / sum(len(w.text) for w in words)
+    assert 0.5 < mono < 0.8
+    results = finish_document([PageBlocks(1, W, H, compose(words, [], []))])
+    assert [bt.label for bt in results[0] if bt.text.startswith("Source:")] == ["code"]

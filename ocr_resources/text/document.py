@@ -16,9 +16,11 @@ from ocr_resources.text.structure import CAPTION_START, heading_levels, list_ite
 
 OCR_SIZE_PER_HEIGHT = 0.8  # an OCR line box is about 1.25 font sizes high (ascenders, descenders, padding)
 # Code: a block whose characters are at least CODE_SHARE in a fixed-pitch font (`Word.mono`), in a document whose
-# text is mostly not (a listing in a paper or a manual), or whose characters are at least CODE_SYMBOLS code's
-# brackets and operators (a page of listing on its own); a document typed all in Courier is prose, not code
+# text is at least PROSE_SHARE not (a listing in a paper, a manual's page that is mostly listings), or whose
+# characters are at least CODE_SYMBOLS code's brackets and operators (a page of listing on its own); a document
+# typed all in Courier is prose, not code
 CODE_SHARE = 0.8
+PROSE_SHARE = 0.2
 CODE_SYMBOLS = 0.06
 _CODE_CHARS = frozenset("{}[]()<>=;\\/|&*#$%@_^~`")
 CODE_LABELS = ("text", "list", "reference", "other", "formula")  # (the layout model calls a listing any of these)
@@ -102,7 +104,7 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
     results: list[list[BlockText]] = []
     flat: list[TextBlock] = []
     where: list[tuple[int, int]] = []
-    code_allowed = _mono_share([b for p in pages for b in p.blocks if b.label in CODE_LABELS]) < 0.5
+    code_allowed = _mono_share([b for p in pages for b in p.blocks if b.label in CODE_LABELS]) <= 1 - PROSE_SHARE
     for pi, page in enumerate(pages):
         row = []
         for bi, block in enumerate(page.blocks):
