@@ -177,8 +177,9 @@ LOGIC_VERSIONS = {
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box
     # 6: a table of contents (leader rows) keeps its rows, each a paragraph; 7: a caption boxed as text
-    # ("Listing 1: ...") is never continued by the next block; 8: code as a fenced block
-    "document_markdown": "8",
+    # ("Listing 1: ...") is never continued by the next block; 8: code as a fenced block; 9: a list item's CJK lines
+    # joined without a space
+    "document_markdown": "9",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

@@ -317,3 +317,11 @@ def test_a_page_mostly_listing_with_some_prose_keeps_its_listing_as_code():
     assert 0.5 < mono < 0.8
     results = finish_document([PageBlocks(1, W, H, compose(words, [], []))])
     assert [bt.label for bt in results[0] if bt.text.startswith("Source:")] == ["code"]
+
+
+def test_a_list_items_japanese_lines_join_without_a_space():
+    from ocr_resources.text.structure import list_items
+
+    lines = ["• upstream maintainer: 現在プログラムをメンテナンスしている", "人です。", "• sponsor: 手伝う人です"]
+    assert list_items(lines) == [("•", "upstream maintainer: 現在プログラムをメンテナンスしている人です。"),
+                                 ("•", "sponsor: 手伝う人です")]

@@ -6,28 +6,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ocr_resources.text.structure import CAPTION_LABEL, is_bullet, list_items
+from ocr_resources.text.structure import CAPTION_LABEL, is_bullet, join_lines, list_items
 
 FURNITURE = frozenset({"header", "footer"})
 IMAGE = "<!-- image -->"
 
 
-def _cjk(ch: str) -> bool:
-    # scripts written without spaces between words (Hangul is written with spaces)
-    o = ord(ch)
-    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF
-
-
 def reflow(lines: list[str]) -> str:
     """Lines of one paragraph as one line (no space where two CJK characters meet at a line break)."""
-    out = ""
-    for line in (ln.strip() for ln in lines):
-        if not line:
-            continue
-        if out and not (_cjk(out[-1]) and _cjk(line[0])):
-            out += " "
-        out += line
-    return out
+    return join_lines(lines)
 
 
 _MATH = re.compile(r"(\$\$.+?\$\$|\$[^$\n]+?\$)", re.S)  # formulas as LaTeX (text.page_formulas): kept as they are

@@ -179,6 +179,24 @@ def is_bullet(marker: str) -> bool:
     return not any(ch.isalnum() for ch in marker)
 
 
+def _cjk(ch: str) -> bool:
+    # scripts written without spaces between words (Hangul is written with spaces)
+    o = ord(ch)
+    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF
+
+
+def join_lines(lines: list[str]) -> str:
+    """Lines as one line: a space between them, none where two CJK characters meet at the break."""
+    out = ""
+    for line in (ln.strip() for ln in lines):
+        if not line:
+            continue
+        if out and not (_cjk(out[-1]) and _cjk(line[0])):
+            out += " "
+        out += line
+    return out
+
+
 def list_items(lines: list[str]) -> list[tuple[str, str]] | None:
     """(marker, item text) per item when the lines form a list, else None. A list starts with a bullet, or
     has two lines that start with enumerators (one numbered paragraph is not a list); lines before its
@@ -198,4 +216,4 @@ def list_items(lines: list[str]) -> list[tuple[str, str]] | None:
             items.append((marker, [rest] if rest else []))
         else:
             items[-1][1].append(line)
-    return [(marker, " ".join(parts)) for marker, parts in items]
+    return [(marker, join_lines(parts)) for marker, parts in items]
