@@ -59,8 +59,9 @@ LOGIC_VERSIONS = {
     # 19: words.mono (a fixed-pitch font); 20: glyphs of a text font without a Unicode mapping read by their codes
     # (TeX's ligature codes as ff, fi, fl, ffi, ffl), words.unmapped; 21: a word's box is the glyphs it reads (not
     # a dropped wide hat's), a row of stacked equations keeps its tall delimiters (aligned, not a script stack)
-    # 22: math a sentence wraps onto a line of its own is inline, its stop after it
-    "rendered_pages": "22",
+    # 22: math a sentence wraps onto a line of its own is inline, its stop after it; 23: a matrix set without
+    # delimiters is a matrix, a stop after a display makes no row
+    "rendered_pages": "23",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels

@@ -677,3 +677,15 @@ def test_math_wrapped_onto_a_line_of_its_own_stays_inline():
     assert replace_words([word], found)[0][0] == r"$\boldsymbol{B}$."  # the sentence's stop after the math
     apart = [ch("B", 60, BASE + 24, font="CMMIB10"), ch(".", 66, BASE + 24, font=r)]
     assert [f.kind for f in find_formulas(prose + apart)] == ["display"]
+
+
+def test_a_matrix_set_without_delimiters_is_a_matrix_with_its_stop_after_it():
+    # an array of numbers in four rows, a full stop after it on the display's middle line: the stop made a row of
+    # its own between two rows, and the rows came out as scripts of one another
+    r, rows = "CMR10", [["1", "-1", "0", "0"], ["-1", "1", "0", "0"], ["0", "0", "0", "0"], ["0", "0", "0", "0"]]
+    chars = [ch(v, 20 * k + (0 if len(v) == 1 else -6), BASE + 17 * i, font=r) if len(v) == 1 else
+             ch("−", 20 * k - 8, BASE + 17 * i, font="CMSY10") for i, row in enumerate(rows) for k, v in enumerate(row)]
+    chars += [ch("1", 20 * k, BASE + 17 * i, font=r) for i, row in enumerate(rows) for k, v in enumerate(row)
+              if v == "-1"]
+    chars.append(ch(".", 80, BASE + 25, font=r, width=2, height=1.5))
+    assert rebuild_latex(chars) == r"\begin{matrix}1&-1&0&0\\-1&1&0&0\\0&0&0&0\\0&0&0&0\end{matrix}."

@@ -415,6 +415,9 @@ _RELATIONS = frozenset({"=", "<", ">", r"\leq", r"\geq", r"\neq", r"\approx", r"
                         r"\Rightarrow", r"\Leftrightarrow", r"\iff", r"\le", r"\ge", r"\ll", r"\gg", ":="})
 
 
+_STOPS = (".", ",", ";")  # a sentence's punctuation after a displayed formula
+
+
 def _take_aligned(elems: list[_Elem]) -> list[_Elem]:
     """A displayed formula of several lines (what is left after fractions, limits and arrays are taken is
     rows of full-size symbols on baselines more than half an em apart) is one `aligned` block: each row cut
@@ -431,6 +434,7 @@ def _take_aligned(elems: list[_Elem]) -> list[_Elem]:
         if (max(e.y1 for e in upper) > min(e.y0 for e in lower) + 0.15 * em
                 or _main_baseline(lower) - _main_baseline(upper) < 1.0 * em):
             return elems
+    tail = ""
     rels = [next((e for e in sorted(r, key=lambda e: e.x0) if e.kind == "ord" and e.latex in _RELATIONS
                   and abs(e.base - _main_baseline(r)) <= 0.2 * em), None) for r in rows]
     if all(r is not None for r in rels) and max(r.x0 for r in rels) - min(r.x0 for r in rels) <= 0.3 * em:
@@ -441,8 +445,17 @@ def _take_aligned(elems: list[_Elem]) -> list[_Elem]:
             lines.append((_line(left) if left else "") + "&" + _line(right))
         env = "aligned"
     else:
-        lines, env = [_line(r) for r in rows], "gathered"
-    latex = r"\begin{" + env + "}" + r"\\".join(lines) + r"\end{" + env + "}"
+        # rows cut into the same columns by gaps no row has ink in, a value in every cell: a matrix set without
+        # delimiters (an array), not centred lines; a stop after it is no column
+        right = max(e.x1 for e in elems if e.latex not in _STOPS)
+        stop = [e for e in elems if e.latex in _STOPS and e.x0 >= right]
+        cells = _cells([[e for e in r if all(e is not t for t in stop)] for r in rows])
+        if len(cells[0]) >= 2 and all(all(row) for row in cells):
+            lines, env = ["&".join(row) for row in cells], "matrix"
+            tail = "".join(e.latex for e in stop)
+        else:
+            lines, env = [_line(r) for r in rows], "gathered"
+    latex = r"\begin{" + env + "}" + r"\\".join(lines) + r"\end{" + env + "}" + tail
     x0, y0, x1, y1 = _union(elems)
     return [_Elem(latex, x0, y0, x1, y1, (y0 + y1) / 2 + 0.25 * em, em, "group")]
 
@@ -492,8 +505,9 @@ def _rows(elems: list[_Elem]) -> list[list[_Elem]]:
     if not elems:
         return []
     em = _em(elems)
-    full = sorted([e for e in elems if e.size >= 0.85 * em and e.kind in ("ord", "group", "frac", "limits")],
-                  key=lambda e: e.base)
+    # (a full stop or comma after the formula sits on the display's middle line: it makes no row of its own)
+    full = sorted([e for e in elems if e.size >= 0.85 * em and e.kind in ("ord", "group", "frac", "limits")
+                   and e.latex not in _STOPS], key=lambda e: e.base)
     bases: list[list[float]] = []
     for e in full:
         if bases and e.base - statistics.mean(bases[-1]) < 0.6 * em:
