@@ -60,8 +60,9 @@ LOGIC_VERSIONS = {
     # (TeX's ligature codes as ff, fi, fl, ffi, ffl), words.unmapped; 21: a word's box is the glyphs it reads (not
     # a dropped wide hat's), a row of stacked equations keeps its tall delimiters (aligned, not a script stack)
     # 22: math a sentence wraps onto a line of its own is inline, its stop after it; 23: a matrix set without
-    # delimiters is a matrix, a stop after a display makes no row
-    "rendered_pages": "23",
+    # delimiters is a matrix, a stop after a display makes no row; 24: a wrapped line of math only when short,
+    # only its stop set after it
+    "rendered_pages": "24",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -148,8 +149,10 @@ LOGIC_VERSIONS = {
     # 62: a line of code the layout model took for a title is code; 63: labels each over their own indented text
     # are read label then text; a line set out left of a list item's hanging lines after a sentence is a new
     # paragraph; a running foot's title or date on the row of its page number is furniture; 64: code in a document
-    # at least a fifth proportional (a manual's page mostly listings)
-    "ocr_text": "64",
+    # at least a fifth proportional (a manual's page mostly listings); 65: the label-then-text order only for a
+    # text far wider than its label, an outdent only under a hanging line, "(28)" beside a displayed formula is
+    # its equation number (no page number, no furniture)
+    "ocr_text": "65",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

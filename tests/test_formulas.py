@@ -677,6 +677,15 @@ def test_math_wrapped_onto_a_line_of_its_own_stays_inline():
     assert replace_words([word], found)[0][0] == r"$\boldsymbol{B}$."  # the sentence's stop after the math
     apart = [ch("B", 60, BASE + 24, font="CMMIB10"), ch(".", 66, BASE + 24, font=r)]
     assert [f.kind for f in find_formulas(prose + apart)] == ["display"]
+    # a display as wide as the column, at its edge right under the prose, stays displayed
+    wide = [ch(t, 6 * k, BASE + 12, font="CMMI10") for k, t in enumerate("xyzwuvab")]
+    assert [f.kind for f in find_formulas(prose + wide)] == ["display"]
+    # only a wrapped line's stop is set after it: an inline formula found in its line keeps its ellipsis
+    from ocr_resources.text.page_formulas import PageFormula
+
+    inline = PageFormula((80, BASE - 7, 113, BASE), "M=0,1,2,...", "inline", "text layer: math glyphs inside a line")
+    word = ("M=0,1,2,...", 80, BASE - 7, 113, BASE, 10.0, False, False, 0, False, False)
+    assert replace_words([word], [inline])[0][0] == "$M=0,1,2,...$"
 
 
 def test_a_matrix_set_without_delimiters_is_a_matrix_with_its_stop_after_it():

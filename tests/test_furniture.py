@@ -338,3 +338,15 @@ def test_a_running_foot_on_the_row_of_its_page_number_is_furniture_close_under_t
     decided = furniture_decisions(body_blocks + foot)
     assert [decided[k].label for k in (3, 4, 5)] == ["footer"] * 3
     assert "beside a page number" in decided[4].reason and 0 not in decided
+
+
+def test_a_formula_beside_its_equation_number_low_on_the_page_is_not_furniture():
+    from ocr_resources.text.blocks import TextBlock
+    from ocr_resources.text.furniture import furniture_decisions
+
+    body_blocks = [TextBlock(1, 612, 792, Box(57, y, 550, y + 60), "text", " ".join(BODY), 10.0, False, 5)
+                   for y in (500, 580)]
+    formula = TextBlock(1, 612, 792, Box(114, 705, 238, 726), "formula", r"$$\chi_{l}=Z\Lambda_{l}$$", 10.0)
+    number = TextBlock(1, 612, 792, Box(281, 711, 299, 721), "text", "(28)", 10.0)
+    decided = furniture_decisions([*body_blocks, formula, number])
+    assert decided.get(2) is None or decided[2].label not in ("header", "footer")

@@ -644,3 +644,19 @@ def test_labels_each_over_their_own_indented_text_are_read_label_then_text():
     # two real columns (the right one's second paragraph fits beside the left one's) are still read column by column
     columns = [Box(50, 100, 250, 300), Box(50, 310, 250, 500), Box(300, 100, 500, 200), Box(300, 210, 500, 500)]
     assert reading_order(columns) == [0, 1, 2, 3]
+
+
+def test_a_sparse_table_column_is_read_down_though_the_next_columns_cells_lie_between_its_cells():
+    # Credits (x 300-340) has values on rows 1 and 4 only; Balance (x 400-440) on every row: each column is read
+    # down, not Balance's row-2 cell between Credits' two
+    boxes = [Box(300, 100, 340, 110), Box(300, 160, 340, 170), Box(400, 100, 440, 110), Box(400, 120, 440, 130),
+             Box(400, 140, 440, 150), Box(400, 160, 440, 170)]
+    assert reading_order(boxes) == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_paragraphs_indented_first_line_ending_a_sentence_does_not_cut_it():
+    # "    where a = 1 if l = 0." / "For odd l, the expansion ..." : the first line is indented, the rest at the margin
+    first = column(["where the value is one if l is zero and two if it is even."], 62, 100)
+    rest = column(["For odd l the expansion starts with the square of the freq-", "uency and goes on from there."],
+                  50, 114)
+    assert len(compose(first + rest, [Box(45, 95, 330, 160)], ["text"])) == 1

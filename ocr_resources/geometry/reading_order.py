@@ -99,10 +99,12 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
             below = [c for c in down[current] if c in ready]
             if below:
                 nxt = below[0]
-                # a ready box lying wholly between this one and the next down its "column" comes first: the
-                # column is labels, each over its own text set further in (a note's "Tip" over its text, box
-                # after box), not a column read to its end
+                # a ready box far wider than this one, lying wholly between it and the next down its "column",
+                # comes first: the column is labels, each over its own text set further in (a note's "Tip" over
+                # its text, box after box), not a column read to its end (a sparse table column's cells, with
+                # cells of the next column between them, are as narrow as those: read down the column)
                 between = [r for r in ready if r != nxt and not _overlaps_x(sub[r], sub[nxt])
+                           and sub[r].width >= 3 * sub[current].width
                            and _above(sub[current], sub[r]) and _above(sub[r], sub[nxt])]
                 beside = [r for r in ready if r != nxt and _beside_before(sub[r], sub[nxt], rtl)]
                 if between:

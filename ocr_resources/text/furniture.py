@@ -212,6 +212,9 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
     text = " ".join(b.text.split())
     labelled = b.label in ("header", "footer")
     pattern = furniture_pattern(text) if b.lines <= 3 else None
+    if pattern == "page number" and text.startswith("(") and any(
+            "$$" in blocks[j].text and _same_row(b, blocks[j]) for j in by_page[b.page_no] if j != i):
+        pattern = None  # "(28)" on the row of a displayed formula: its equation number
     where = _band(b)
     place = f"{where} band"
     if where is None and pattern:  # a page number or stamp above or below everything else on the page
@@ -227,8 +230,10 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
     if i in repeated:
         evidence.append("repeated")
     if beside:
-        evidence.append("beside a page number" if any("(page number)" in out[j].reason for j in beside)
-                        else "beside furniture")
+        # (not a formula beside its equation number "(28)", which reads as a page number too)
+        numbered = "$" not in text and any("(page number)" in out[j].reason and not blocks[j].text.strip()
+                                           .startswith("(") for j in beside)
+        evidence.append("beside a page number" if numbered else "beside furniture")
     ink = b.ink_size
     small = b.size is not None and body is not None and b.size <= (INK_SMALL if ink else SMALL) * body
     if small:

@@ -28,6 +28,9 @@ _LONE_MARKS = frozenset({r"\bullet", r"\cdot", r"\circ", r"\diamond", r"\star", 
 _EQUATION_NUMBER = re.compile(r"^\(\s*[\w.\-]{1,8}\s*\)$")
 
 
+WRAPPED = "text layer: a sentence's math wrapped onto a line"
+
+
 @dataclass
 class PageFormula:
     box: tuple[float, float, float, float]
@@ -186,17 +189,18 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
         if latex and latex not in _LONE_MARKS:  # (a lone mark: a list's bullet drawn from a math font)
             box = _box(members)
             if len({band_of[j] for j in group}) == 1 and _wrapped_line(box, em, [boxes[j] for j in text_segs]):
-                out.append(PageFormula(box, latex, "inline", "text layer: a sentence's math wrapped onto a line"))
+                out.append(PageFormula(box, latex, "inline", WRAPPED))
             else:
                 out.append(PageFormula(box, latex, "display", "text layer: a line of math glyphs"))
     return out
 
 
 def _wrapped_line(box: tuple[float, ...], em: float, prose: list[tuple[float, ...]]) -> bool:
-    """A line of math alone that starts where the line of prose right above it starts, at that paragraph's
-    line spacing, is the end of a sentence wrapped onto a line of its own ("... the value of" / "B."): a
-    displayed formula is set apart by a wider gap above it, or an indent."""
-    return any(abs(t[0] - box[0]) <= 0.5 * em and -0.1 * em <= box[1] - t[3] <= 0.6 * em for t in prose)
+    """A short line of math alone that starts where the line of prose right above it starts, at that
+    paragraph's line spacing, is the end of a sentence wrapped onto a line of its own ("... the value of" /
+    "B."): a displayed formula is set apart by a wider gap above it or an indent, or is as wide as the column."""
+    return any(abs(t[0] - box[0]) <= 0.5 * em and -0.1 * em <= box[1] - t[3] <= 0.6 * em
+               and box[2] - box[0] <= 0.5 * (t[2] - t[0]) for t in prose)
 
 
 def _grid_bands(kinds: list[str], band_of: list[int]) -> set[int]:
@@ -256,7 +260,7 @@ def replace_words(words: list[WordRecord], formulas: list[PageFormula]) -> list[
         if hit not in placed:
             placed[hit] = len(out)
             latex = f.latex
-            if f.kind == "inline" and latex[-1:] in ".,;:" and not tail:  # a sentence's stop after the math
+            if f.reason == WRAPPED and latex[-1:] in ".,;:" and not tail:  # the sentence's stop after its math
                 latex, tail = latex[:-1], latex[-1]
             out.append((lead + fence + latex + fence + tail, f.box[0], f.box[1], f.box[2], f.box[3], w[5], False,
                         w[7], *w[8:]))
