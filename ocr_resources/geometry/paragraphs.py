@@ -102,12 +102,12 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         indent = ((not hanging or short) and ends and begins and b.box.x0 > left + 0.8 * h
                   and (i + 2 >= len(ls) or ls[i + 2].box.x0 < left + 0.4 * h))
         bullet = b.text[:1] in BULLET_MARKS and b.text[1:2] == " " and ends  # a list's item after a sentence
-        # a line set out to the left of the one before, after a sentence's end, where that one hung under the
-        # line it continued: the paragraph after a list item whose lines hang under its text (a paragraph's
-        # indented first line, followed by lines at the margin, is no such line)
+        # a line set out to the left of the one before, after a sentence's end, where that one hung in from the
+        # block's edge continuing a line that did not end one: the paragraph after a list item whose lines hang
+        # under its text (a paragraph's indented first line follows a line that ended a sentence, or none)
         prev = ls[i - 1] if i else None
         outdent = (ends and begins and prev is not None and b.box.x0 < a.box.x0 - 0.8 * h
-                   and a.box.x0 > prev.box.x0 + 0.8 * h and prev.text[-1:] not in _SENTENCE_END)
+                   and a.box.x0 > left + 0.8 * h and prev.text[-1:] not in _SENTENCE_END)
         # lines of code (every word in a fixed-pitch font) boxed with the prose around them: after a sentence's end
         # (or its colon) they start a block, and the prose after them another (a URL a sentence wraps onto a
         # line of its own does not)
