@@ -21,7 +21,7 @@ from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
 from ocr_resources.text.drawn import drawn_text_areas
 from ocr_resources.text.math_symbols import font_family, is_math_font
-from ocr_resources.text.pdf_chars import PdfChar, char_angle, chars_to_words
+from ocr_resources.text.pdf_chars import TEX_LIGATURES, PdfChar, char_angle, chars_to_words
 from ocr_resources.text.pdf_math import FormulaRecord, may_hold_math, text_layer_formulas
 from ocr_resources.types import Box
 
@@ -214,16 +214,13 @@ _MONO_NAMES = ("mono", "courier", "consol", "menlo", "monaco", "typewriter", "cm
 _FIXED_PITCH_FLAG = 1  # the font descriptor's FixedPitch flag (PDF 32000-1, table 123)
 
 
-# Controls Python counts as white space, which a text font without a Unicode mapping draws glyphs at: TeX's
-# ligatures (pdf_chars.TEX_LIGATURES). Read as spaces they would cut "confidence" in two.
-_GLYPH_CODES = "\x0b\x0c\x0d\x1c\x1d\x1e\x1f"
-
-
 def _glyph_code(tp, i: int, ch: str, map_error, name_buf) -> bool:
-    """Whether a white-space control at index `i` is a glyph of a text font without a Unicode mapping."""
+    """Whether a white-space control at index `i` is a glyph of a text font without a Unicode mapping: some of
+    TeX's ligature codes (pdf_chars.TEX_LIGATURES) are controls Python counts as white space; read as spaces
+    they would cut "confidence" in two."""
     import pypdfium2.raw as raw
 
-    if ch not in _GLYPH_CODES or map_error is None or map_error(tp, i) != 1 or raw.FPDFText_IsGenerated(tp, i) == 1:
+    if ch not in TEX_LIGATURES or map_error is None or map_error(tp, i) != 1 or raw.FPDFText_IsGenerated(tp, i) == 1:
         return False
     raw.FPDFText_GetFontInfo(tp, i, name_buf, len(name_buf), None)
     return not is_math_font(name_buf.value.decode("latin-1", "replace"))
