@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -35,6 +34,7 @@ from ocr_resources.geometry.paragraphs import (
 )
 from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.tables.detect import numbered_boxes, table_edges
+from ocr_resources.text.page_formulas import EQUATION_NUMBER
 from ocr_resources.types import Box, DetectedRegion, Word
 
 _BODY = frozenset({"text", "title", "list", "reference", "caption", "formula", "other"})
@@ -229,16 +229,13 @@ def attach_captions(order: list[int], boxes: list[Box], labels: list[str]) -> li
     return out
 
 
-_EQUATION_NUMBER = re.compile(r"^\(\s*[\w.\-]{1,8}\s*\)$")
-
-
 def attach_equation_numbers(order: list[int], blocks: list[Block]) -> list[int]:
     """`order` with each block of equation numbers alone ("(49)" a line) moved right after the displayed
     formula it stands beside: a narrow column at the page's edge is otherwise read after the whole page."""
     moved: dict[int, list[int]] = {}
     for n in order:
         b = blocks[n]
-        if not b.lines or not all(_EQUATION_NUMBER.match(ln.text) for ln in b.lines):
+        if not b.lines or not all(EQUATION_NUMBER.match(ln.text) for ln in b.lines):
             continue
         beside = [i for i in order if i != n and y_overlap(blocks[i].box, b.box) >= 0.5 * b.box.height
                   and x_overlap(blocks[i].box, b.box) <= 0 and any(

@@ -25,7 +25,7 @@ CELL_GAP = 0.8  # ems: in a table, a wider gap between math glyphs is the gap be
 GRID_ROWS = 3  # a display group with this many of its bands in a grid is a table's cells, not one formula
 _LONE_MARKS = frozenset({r"\bullet", r"\cdot", r"\circ", r"\diamond", r"\star", "*", "-", r"\dagger",
                          r"\ddagger", r"\S", r"\P"})
-_EQUATION_NUMBER = re.compile(r"^\(\s*[\w.\-]{1,8}\s*\)$")
+EQUATION_NUMBER = re.compile(r"^\(\s*[\w.\-]{1,8}\s*\)$")
 
 
 WRAPPED = "text layer: a sentence's math wrapped onto a line"
@@ -82,7 +82,7 @@ def _kind(seg: list[MathChar]) -> str:
     """'math' (math in a math font, no prose), 'bare' (digits, brackets, operators only), 'number' (an
     equation number), or 'text'."""
     text = "".join(c.text for c in seg).strip()
-    if _EQUATION_NUMBER.match(text) and not any(is_math_font(c.font) for c in seg):
+    if EQUATION_NUMBER.match(text) and not any(is_math_font(c.font) for c in seg):
         return "number"
     has_math = any(is_mathish(c) and is_math_font(c.font) for c in seg)
     prose = _prose_letters(seg)
