@@ -88,6 +88,11 @@ DEFAULTS = {
     "rec_batch_lines": 8,
     "gap_spaces": 0.5,  # a blank run this many body heights wide where a word may end is a space; 0 = off
     "quotes": "typographic",  # straight quote marks as typeset ones; "as-read" keeps them
+    # the second recogniser's arithmetic: "bf16" on OpenVINO (openvino_session.py), "f32" on ONNX Runtime, or "auto":
+    # bf16 where the CPU does bfloat16 natively, else f32. In bf16 it read the scan sets as well as in f32 (equal or
+    # better word accuracy) at 1.6x its speed; the first recogniser lost 0.004-0.013 word accuracy in bf16, so it
+    # stays f32 (docs/performance.md, "the second recogniser in bfloat16")
+    "second_precision": "auto",
     "threads": 0,  # ONNX Runtime intra-op threads; 0 = the cores this process may run on
     "spin": False,  # let ORT's worker threads spin between calls (faster alone, wasteful on shared cores)
     # pages most of whose words read badly are shown to Tesseract's script detector and, in a script whose
@@ -101,7 +106,7 @@ _MARK_TEXT = re.compile(r"[-‐–—−*+]|[-−+]?\d{1,3}([.,]\d{1,3})?%?")
 
 PARAMS = ("det_max_side", "det_min_side", "det_glyph_px", "det_thresh", "box_thresh", "unclip_ratio", "marks",
           "text_score", "orientation", "doubt_below", "vertical_text", "rec_second", "second_below", "second_under_px",
-          "small_margin", "rec_max_width", "gap_spaces", "quotes")
+          "small_margin", "rec_max_width", "gap_spaces", "quotes", "second_precision")
 
 
 def models_dir() -> Path:
@@ -223,8 +228,17 @@ class PpOcrRecognizer(TextRecognizer):
 
         self.scripts = parse_scripts(opts["scripts"])
         self._det = session(det_path)
-        self._readers = [_LineReader(session(rec, rec_so), chars, self.scripts, self._pool)
-                         for rec, chars in rec_files]
+        opts["second_precision"] = second_precision(opts["second_precision"])  # the identity says what ran
+
+        def rec_session(path: Path, k: int):
+            if k == 0 or opts["second_precision"] == "f32":
+                return session(path, rec_so)
+            from ocr_resources.engines.openvino_session import OpenVinoSession
+
+            return OpenVinoSession(path, self.threads, opts["second_precision"])
+
+        self._readers = [_LineReader(rec_session(rec, k), chars, self.scripts, self._pool)
+                         for k, (rec, chars) in enumerate(rec_files)]
         self._cls = session(cls_path) if opts["orientation"] != "off" else None
         self._other = OtherScripts(find_tesseract()) if opts["other_scripts"] == "tesseract" else None
 
@@ -364,6 +378,21 @@ class PpOcrRecognizer(TextRecognizer):
             texts.append(" ".join(w.text for w in line_words))
         confidence = float(np.mean([ln.confidence for ln in keep])) if keep else None
         return OcrResult(text="\n".join(t for t in texts if t), words=words, confidence=confidence)
+
+
+def second_precision(asked: str) -> str:
+    """The second recogniser's arithmetic for the `second_precision` option: "auto" is "bf16" where OpenVINO is
+    installed and the CPU does bfloat16 natively (emulated, it would be slower than float32), else "f32"."""
+    from ocr_resources.engines.openvino_session import native_bf16
+
+    if asked == "auto":
+        return "bf16" if native_bf16() else "f32"
+    if asked == "bf16" and not native_bf16():
+        raise ValueError("second_precision 'bf16' needs the `openvino` package and a CPU with native bfloat16 "
+                         "(AVX-512 BF16 or AMX); use 'auto' or 'f32'")
+    if asked not in ("f32", "bf16"):
+        raise ValueError(f"second_precision must be 'auto', 'f32' or 'bf16', not {asked!r}")
+    return asked
 
 
 def small_line(height_px: float, source_scale: float | None, under_px: float) -> bool:

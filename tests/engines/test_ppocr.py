@@ -388,3 +388,77 @@ def test_a_lower_case_l_among_capitals_is_a_capital_i():
     # every other letter must be a capital, two at least, in a word of three letters or more
     for word in ("All", "El", "mL", "Ml.", "kWh", "McLaren", "Hello", "ISO", "12l"):
         assert capital_i(word) == word
+
+
+# -- the second recogniser's arithmetic (`second_precision`, engines/openvino_session.py) ----------------------------
+
+def _low_resolution_scan() -> tuple[Image.Image, float]:
+    """The sample scan at 60 dpi rendered at 144: every line goes to the second recogniser (the test above)."""
+    page = samples.scanned_page_image(dpi=200)
+    low = page.resize((page.width * 60 // 200, page.height * 60 // 200), Image.Resampling.LANCZOS)
+    return low.resize((low.width * 144 // 60, low.height * 144 // 60), Image.Resampling.BICUBIC), 60.0
+
+
+def test_second_precision_auto_is_bf16_only_where_the_cpu_has_it(monkeypatch):
+    from ocr_resources.engines import openvino_session, ppocr
+
+    monkeypatch.setattr(openvino_session, "native_bf16", lambda: False)
+    assert ppocr.second_precision("auto") == "f32" and ppocr.second_precision("f32") == "f32"
+    with pytest.raises(ValueError, match="native bfloat16"):
+        ppocr.second_precision("bf16")
+    monkeypatch.setattr(openvino_session, "native_bf16", lambda: True)
+    assert ppocr.second_precision("auto") == "bf16" and ppocr.second_precision("f32") == "f32"
+    with pytest.raises(ValueError, match="'auto', 'f32' or 'bf16'"):
+        ppocr.second_precision("fp16")
+
+
+def test_the_identity_says_which_arithmetic_the_second_recogniser_ran(ocr):
+    from ocr_resources.engines.openvino_session import OpenVinoSession, native_bf16
+
+    used = ocr.identity.params["second_precision"]
+    assert used == ("bf16" if native_bf16() else "f32")
+    assert isinstance(ocr._readers[1].session, OpenVinoSession) == (used == "bf16")
+    assert not isinstance(ocr._readers[0].session, OpenVinoSession)  # the first recogniser stays float32
+    f32 = engine_class("ocr", "ppocr")(EngineSettings(role="ocr", engine="ppocr",
+                                                      options=(("second_precision", "f32"),)))
+    assert f32.identity.params["second_precision"] == "f32" and f32.identity != ocr.identity
+
+
+def test_openvino_in_float32_reads_lines_as_onnx_runtime_does():
+    """The adapter hands OpenVINO's outputs back as ONNX Runtime's session does: same names, shapes and, in float32,
+    the same readings of real line crops."""
+    import onnxruntime as ort
+
+    from ocr_resources.engines.openvino_session import OpenVinoSession
+    from ocr_resources.engines.ppocr import MODEL_SETS
+    from ocr_resources.engines.ppocr_ops import rec_input
+
+    path = models_dir() / MODEL_SETS["ppocrv6-small"][1]
+    ours = OpenVinoSession(path, 1, "f32")
+    theirs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [p.name for p in ours.get_inputs()] == [p.name for p in theirs.get_inputs()]
+    assert ours.get_outputs()[0].shape[-1] == theirs.get_outputs()[0].shape[-1] == 18710
+    page = np.asarray(samples.scanned_page_image(dpi=144))
+    crops = [page[y:y + 40, 40:page.shape[1] - 40] for y in range(60, 400, 60)]
+    tensor, _ = rec_input(crops, 3200)
+    a = ours.run(None, {"x": tensor})[0]
+    b = theirs.run(None, {"x": tensor})[0]
+    assert a.shape == b.shape and np.array_equal(a.argmax(-1), b.argmax(-1))
+    assert np.abs(a - b).max() < 1e-3
+
+
+def test_the_second_recogniser_in_bf16_reads_a_low_resolution_scan_as_in_float32():
+    from ocr_resources.engines.openvino_session import native_bf16
+
+    if not native_bf16():
+        pytest.skip("this CPU has no native bfloat16 (or OpenVINO is missing): the second recogniser runs in float32")
+    image, dpi = _low_resolution_scan()
+    engines = {p: engine_class("ocr", "ppocr")(EngineSettings(role="ocr", engine="ppocr",
+                                                              options=(("second_precision", p),)))
+               for p in ("f32", "bf16")}
+    got = {p: e.recognize([e.prepare_page(image, dpi, 144)])[0] for p, e in engines.items()}
+    assert got["bf16"].second_lines == got["f32"].second_lines == len(samples.SCANNED_LINES)
+    truth = " ".join(samples.SCANNED_LINES).split()
+    for result in got.values():
+        words = [w.text for w in result.words]
+        assert sum(w in truth for w in words) >= 0.9 * len(truth), words
