@@ -151,8 +151,10 @@ LOGIC_VERSIONS = {
     # paragraph; a running foot's title or date on the row of its page number is furniture; 64: code in a document
     # at least a fifth proportional (a manual's page mostly listings); 65: the label-then-text order only for a
     # text far wider than its label, an outdent only under a hanging line, "(28)" beside a displayed formula is
-    # its equation number (no page number, no furniture)
-    "ocr_text": "65",
+    # its equation number (no page number, no furniture); 66: a paragraph ends where it ends in a block whose rows a
+    # gutter cuts in pieces, and before a line of code after a two-line block's sentence; a listing's pieces read one
+    # under the other are one code block (indents from one edge, blank lines kept)
+    "ocr_text": "66",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -182,8 +184,8 @@ LOGIC_VERSIONS = {
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box
     # 6: a table of contents (leader rows) keeps its rows, each a paragraph; 7: a caption boxed as text
     # ("Listing 1: ...") is never continued by the next block; 8: code as a fenced block; 9: a list item's CJK lines
-    # joined without a space
-    "document_markdown": "9",
+    # joined without a space; 10: code blocks in a row are one fence only in one type (a signature over a listing)
+    "document_markdown": "10",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

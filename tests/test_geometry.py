@@ -660,3 +660,42 @@ def test_a_paragraphs_indented_first_line_ending_a_sentence_does_not_cut_it():
     rest = column(["For odd l the expansion starts with the square of the freq-", "uency and goes on from there."],
                   50, 114)
     assert len(compose(first + rest, [Box(45, 95, 330, 160)], ["text"])) == 1
+
+
+def _line(text: str, x: float, y: float, mono: bool = False):
+    from ocr_resources.geometry.lines import Line
+
+    words = [dataclasses.replace(w, mono=mono) for w in line_words(text, x, y)]
+    return Line(words, Box(words[0].box.x0, y, words[-1].box.x1, words[-1].box.y1))
+
+
+def test_a_block_whose_display_row_a_gutter_cuts_is_still_split_into_paragraphs():
+    """TeX prose with first-line indents and a displayed line whose wide spaces cut it into pieces side by side
+    ("ty []   =>   [[ty]] array"): the pieces are one row, so the block is still one column of rows, and its
+    paragraphs end where they end (before, the side-by-side pieces kept the whole block one paragraph)."""
+    from ocr_resources.geometry.paragraphs import split_paragraphs
+
+    block = [_line("Caml string values are translated to standard C strings and the end of", 72, 100),
+             _line("a string is found by the C functions that read them.", 72, 114),
+             _line("Arrays carrying the attribute are big arrays, as described in", 87, 128),
+             _line("the next section.", 72, 142),
+             _line("All other arrays are translated to arrays:", 87, 156),
+             _line("ty []", 107, 178), _line("=>", 140, 178), _line("[[ty]] array", 160, 178),
+             _line("For instance, an array of doubles becomes a float array, and", 72, 200),
+             _line("an array of arrays is translated to an array of arrays too.", 72, 214)]
+    parts = split_paragraphs(block)
+    assert [[ln.text for ln in p] for p in parts] == [
+        [block[0].text, block[1].text], [block[2].text, block[3].text, block[4].text], ["ty []", "=>", "[[ty]] array"],
+        [block[8].text, block[9].text]]
+
+
+def test_a_sentence_then_a_line_of_code_in_a_box_of_two_lines_are_two_blocks():
+    # "This method returns the sequence of commands." / "cmds = LIST_STYLE.getCommands()" (fixed pitch)
+    prose = column(["This method returns the sequence of commands of the instance."], 50, 100)
+    code = [dataclasses.replace(w, mono=True) for w in column(["cmds = LIST_STYLE.getCommands()"], 80, 118)]
+    blocks = compose(prose + code, [Box(45, 95, 400, 135)], ["text"])
+    assert [b.text for b in blocks] == ["This method returns the sequence of commands of the instance.",
+                                        "cmds = LIST_STYLE.getCommands()"]
+    url = [dataclasses.replace(w, mono=True) for w in column(["https://example.org/data"], 50, 114)]
+    words = column(["The data can be had from the site at"], 50, 100) + url
+    assert len(compose(words, [Box(45, 95, 320, 135)], ["text"])) == 1  # no sentence ended: it runs on

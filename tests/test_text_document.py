@@ -325,3 +325,40 @@ def test_a_list_items_japanese_lines_join_without_a_space():
     lines = ["• upstream maintainer: 現在プログラムをメンテナンスしている", "人です。", "• sponsor: 手伝う人です"]
     assert list_items(lines) == [("•", "upstream maintainer: 現在プログラムをメンテナンスしている人です。"),
                                  ("•", "sponsor: 手伝う人です")]
+
+
+def _listing_in_pieces_pdf() -> bytes:
+    """Prose, then a listing in Courier with a blank line, its later lines set in one level further than its first."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica", 11)
+    for k, line in enumerate(BODY):
+        c.drawString(72, H - 100 - 14 * k, line)
+    code = ["def scale(points):", "    out = []", "", "    for x, y in points:", "        out.append((2 * x, y))",
+            "    return out"]
+    c.setFont("Courier", 10)
+    for k, line in enumerate(code):
+        c.drawString(72, H - 170 - 12 * k, line)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_a_listing_cut_in_two_boxes_is_one_block_with_its_indents_and_blank_line():
+    """The layout model boxed a listing's first lines and its indented rest apart: one code block, every line's
+    indent measured from the listing's one left edge (not the second box's), the blank line between them kept."""
+    words = page_words(_listing_in_pieces_pdf())[0]
+    regions = [Box(66, 90, 500, 150), Box(66, 160, 400, 185), Box(100, 200, 400, 250)]
+    results = finish_document([PageBlocks(1, W, H, compose(words, regions, ["text", "text", "text"]))])
+    code = [bt for bt in results[0] if bt.label == "code" and bt.text]
+    assert [bt.text for bt in code] == ["def scale(points):\n    out = []\n\n    for x, y in points:\n"
+                                        "        out.append((2 * x, y))\n    return out"]
+
+
+def test_code_in_another_type_is_a_fence_of_its_own():
+    # a method's signature in 12-point typewriter type, its example listing in 8-point under it: two fences
+    rows = [{"label": "code", "text": "TableStyle.add(commands)", "page_no": 1, "region_no": 1, "font_size": 12.0},
+            {"label": "code", "text": "STYLE.add('GRID', (0,0))", "page_no": 1, "region_no": 2, "font_size": 8.0},
+            {"label": "code", "text": "STYLE.add('BOX', (0,0))", "page_no": 1, "region_no": 3, "font_size": 8.2}]
+    assert render(rows) == ("```\nTableStyle.add(commands)\n```\n\n"
+                            "```\nSTYLE.add('GRID', (0,0))\nSTYLE.add('BOX', (0,0))\n```\n")

@@ -70,7 +70,15 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
     ends: a wider gap than the block's line spacing, or, in justified text, a short line ending a sentence,
     or a first-line indent after a sentence end (`may_hang`: not in a block of hanging indents), or a list's
     bullet after one."""
-    ls = lines
+    # pieces of one row (a tab's or an aligned display's gutter cut it) are one line here: a paragraph ends at a row
+    if len(lines) < 2:
+        return [lines]
+    first = _row_starts(lines)
+    ls = [lines[s] if e - s == 1 else Line([w for ln in lines[s:e] for w in ln.words],
+                                           union([ln.box for ln in lines[s:e]]), lines[s].rtl)
+          for s, e in zip(first, [*first[1:], len(lines)], strict=True)]
+    if len(ls) == 2 and _fixed_pitch(ls[1]) and not _fixed_pitch(ls[0]) and ls[0].text[-1:] in _SENTENCE_END:
+        return [lines[:first[1]], lines[first[1]:]]  # a sentence, then a line of code (too few lines for the rest)
     if len(ls) < 3:
         return [lines]
     gaps = [b.box.y0 - a.box.y1 for a, b in zip(ls, ls[1:], strict=False)]
@@ -118,7 +126,19 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
             code, in_code = in_code and begins, False
         if wide_gap or short_end or indent or bullet or code or outdent:
             starts.append(i + 1)
+    starts = [first[k] for k in starts]
     return [lines[s:e] for s, e in zip(starts, [*starts[1:], len(lines)], strict=True)]
+
+
+def _row_starts(lines: list[Line]) -> list[int]:
+    """Where each row of the lines (in reading order) starts: a line right of the one before it, on its baseline,
+    continues that one's row."""
+    starts = [0]
+    for i in range(1, len(lines)):
+        a, b = lines[i - 1].box, lines[i].box
+        if not (b.x0 >= a.x1 - 1.0 and y_overlap(a, b) >= 0.5 * min(a.height, b.height)):
+            starts.append(i)
+    return starts
 
 
 def _fixed_pitch(line: Line) -> bool:

@@ -84,8 +84,12 @@ def code_text(block: Block) -> str:
         return "\n".join(ln.text for ln in block.lines)
     lines = [sorted(row, key=lambda w: w.box.x0) for row in rows(block.words)]
     left = min(row[0].box.x0 for row in lines)
+    heights = sorted(max(w.box.y1 for w in row) - min(w.box.y0 for w in row) for row in lines)
+    blank = 0.8 * heights[len(heights) // 2]  # a gap this tall between two rows is a blank line of the listing
     out = []
-    for row in lines:
+    for k, row in enumerate(lines):
+        if k and min(w.box.y0 for w in row) - max(w.box.y1 for w in lines[k - 1]) > blank:
+            out.append("")
         text = " " * max(0, round((row[0].box.x0 - left) / cell))
         for k, w in enumerate(row):
             if k:
@@ -147,7 +151,31 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
     for row in results:
         _merge_split_headings(row)
         _merge_code_beside(row)
+        _merge_code_below(row)
     return results
+
+
+def _merge_code_below(row: list[BlockText]) -> None:
+    """Pieces of one listing read one after the other, the next right under the last in the same type (the layout
+    model, or a paragraph rule such as an outdent, cut it), are one block, so that its lines keep their indents
+    from one left edge and a blank line between them stays one."""
+    last: BlockText | None = None
+    for bt in row:
+        if not bt.text:
+            continue
+        if last is not None and bt.label == last.label == "code" and _same_size(bt.size, last.size):
+            a, b = last.block.box, bt.block.box
+            line = statistics.median(ln.box.height for ln in last.block.lines)
+            if min(a.x1, b.x1) > max(a.x0, b.x0) and -0.5 * line <= b.y0 - a.y1 <= 3.0 * line:
+                lines = last.block.lines + bt.block.lines
+                last.block = Block(last.block.region, last.block.label, union(ln.box for ln in lines), lines)
+                last.text, bt.text = code_text(last.block), ""
+                continue
+        last = bt
+
+
+def _same_size(a: float | None, b: float | None) -> bool:
+    return bool(a and b) and 0.9 <= a / b <= 1.1
 
 
 def _merge_code_beside(row: list[BlockText]) -> None:

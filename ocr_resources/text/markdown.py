@@ -125,10 +125,16 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
     parts: list[str] = []
     last_text: int | None = None  # index in parts of the last paragraph that may continue
     code: list[str] = []  # the lines of code blocks in a row (a listing the layout cut in pieces): one fence
+    code_size: float | None = None
     for row in rows:
         label = row["label"]
         if label == "code":
+            size = row.get("font_size")
+            if code and size and code_size and not 0.9 <= size / code_size <= 1.1:
+                parts.append(code_fence("\n".join(code)))  # code in another type (a signature over its listing)
+                code = []
             code.append(row["text"] or "")
+            code_size = size
             continue
         if code and label not in FURNITURE:  # (a listing that runs over a page break stays one block)
             parts.append(code_fence("\n".join(code)))

@@ -34,14 +34,14 @@ def document_markdown(ctx: StageContext, export_dir: Path, keep_furniture: bool 
         with ctx.store.reading() as read:
             texts = read(
                 "SELECT page_no, region_no, reading_order, label, text, heading_level, text_source, text_source_reason,"
-                " x0, y0, x1, y1"
+                " x0, y0, x1, y1, font_size"
                 " FROM texts WHERE container_id = ?"
                 " AND document_id = ? ORDER BY page_no, reading_order, region_no NULLS LAST", key)
             table_md = {(t["page_no"], t["region_no"]): t["markdown"] for t in read(
                 "SELECT page_no, region_no, markdown FROM tables WHERE container_id = ? AND document_id = ?", key)}
         for t in texts:
             digest.update(f"{doc_id}|{t['page_no']}|{t['region_no']}|{t['label']}|{t['heading_level']}|{t['text']}"
-                          f"|{t['text_source']}|{t['text_source_reason']}\n".encode())
+                          f"|{t['text_source']}|{t['text_source_reason']}|{t['font_size']}\n".encode())
         markdown = render(texts, table_md, keep_furniture)
         path = folder / export_name(doc_id)
         path.write_text(markdown, encoding="utf-8")
