@@ -199,3 +199,20 @@ def test_a_kept_line_end_hyphen_keeps_the_character_the_document_wrote():
     assert join_choice("ICB/G\u2010", "1/Lot", Vocabulary()) == "ICB/G\u20101/Lot"
     assert join_choice("Jean-", "Paul", Vocabulary()) == "Jean-Paul"
     assert join_choice("Preva\u00ad", "lence", Vocabulary()) == "Prevalence"
+
+
+def test_a_web_address_cut_at_a_line_end_is_joined_without_a_space():
+    vocab = Vocabulary(["Packages read the formats after which they are named."])
+    lines = ["Packages bmp (https://CRAN.R-project.org/package=bmp), jpeg (https://CRAN.",
+             "R-project.org/package=jpeg) and png read the formats. See also biOps (https://",
+             "CRAN.R-project.org/package=biOps) and Momocs (https://CRAN.R-project.org/",
+             "package=Momocs), and the site at https://www.r-project.org.",
+             "Then the next sentence, or www.example.com/",
+             "and more."]
+    assert dehyphenate(lines, vocab) == [
+        "Packages bmp (https://CRAN.R-project.org/package=bmp), jpeg (https://CRAN.R-project.org/package=jpeg)",
+        "and png read the formats. See also biOps (https://CRAN.R-project.org/package=biOps)",
+        "and Momocs (https://CRAN.R-project.org/package=Momocs),",
+        "and the site at https://www.r-project.org.",
+        "Then the next sentence, or www.example.com/",
+        "and more."]

@@ -69,14 +69,32 @@ def join_choice(prefix_word: str, next_word: str, vocab: Vocabulary) -> str | No
     return stem + next_word
 
 
+# a web address cut at a line end: it starts the token (after an opening bracket) and stops where an address goes on
+_URL_START = re.compile(r"^[(<\[]?(?:https?://|ftp://|www\.)(?:\S*[/.\-_=?&#:~%+])?$")
+# ... and what goes on with it on the next line: address characters only, with a path, a query or a domain in them
+_URL_REST = re.compile(r"^[\w\-./~%?=&#:+@]+[)\]>]?[.,;:]?$")
+
+
+def url_join(left: str, right: str) -> str | None:
+    """A web address the line break cut ("(https://CRAN." / "R-project.org/package=png)"): the two parts as one,
+    without a space; None where the next line's first word is no part of it (a sentence after an address)."""
+    if not _URL_START.match(left) or not _URL_REST.match(right):
+        return None
+    head = right.split("/", 1)[0]
+    if "/" in right or "=" in right or re.search(r"\w{2,}\.\w", head):
+        return left + right
+    return None
+
+
 def dehyphenate(lines: list[str], vocab: Vocabulary) -> list[str]:
-    """Lines with each line-end hyphenation joined: the whole word moves up to the first line."""
+    """Lines with each line-end hyphenation, and each web address a line end cut, joined: the whole word moves up
+    to the first line."""
     out = list(lines)
     for k in range(len(out) - 1):
         words, nxt = out[k].split(" "), out[k + 1].split(" ", 1)
         if not words or not words[-1] or not nxt[0]:
             continue
-        joined = join_choice(words[-1], nxt[0], vocab)
+        joined = url_join(words[-1], nxt[0]) or join_choice(words[-1], nxt[0], vocab)
         if joined is None:
             continue
         out[k] = " ".join([*words[:-1], joined])
