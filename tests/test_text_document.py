@@ -362,3 +362,34 @@ def test_code_in_another_type_is_a_fence_of_its_own():
             {"label": "code", "text": "STYLE.add('BOX', (0,0))", "page_no": 1, "region_no": 3, "font_size": 8.2}]
     assert render(rows) == ("```\nTableStyle.add(commands)\n```\n\n"
                             "```\nSTYLE.add('GRID', (0,0))\nSTYLE.add('BOX', (0,0))\n```\n")
+
+
+def test_a_listing_whose_comments_are_set_in_roman_type_is_code_read_row_by_row():
+    """R's manuals set a listing's comments in roman type after a typewriter "#": the listing is still code, and
+    each comment stays on its line of code (not read as a column of its own after the code)."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica", 11)
+    for k, line in enumerate(BODY):
+        c.drawString(72, H - 100 - 14 * k, line)
+    code = [("options(digits=5)", "custom numbers"), ("x11()", "for graphics"), ("par(pch = 1)", "plotting character")]
+    for k, (stmt, comment) in enumerate(code):
+        c.setFont("Courier", 10)
+        c.drawString(90, H - 170 - 12 * k, stmt)
+        c.drawString(250, H - 170 - 12 * k, "#")
+        c.setFont("Times-Roman", 10)
+        c.drawString(262, H - 170 - 12 * k, comment)
+    c.showPage()
+    c.save()
+    words = page_words(buf.getvalue())[0]
+    results = finish_document([PageBlocks(1, W, H, compose(words, [], []))])
+    code_blocks = [bt for bt in results[0] if bt.label == "code" and bt.text]
+    assert [bt.text for bt in code_blocks] == ["options(digits=5)          # custom numbers\n"
+                                               "x11()                      # for graphics\n"
+                                               "par(pch = 1)               # plotting character"]
+    # a command-line option ("--smtp-host") is no comment mark: a line of prose after it stays prose
+    from ocr_resources.geometry.paragraphs import code_marks
+
+    option = [Word("--smtp-host", Box(0, 0, 60, 10), mono=True), Word("sets", Box(65, 0, 85, 10)),
+              Word("the", Box(90, 0, 105, 10))]
+    assert code_marks(option) == [True, False, False]

@@ -98,7 +98,8 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
     # taken only after a line that ends short
     hanging = may_hang and 2 * sum(ln.box.x0 < left + 0.4 * ln.height for ln in ls) <= len(ls)
     starts = [0]
-    in_code = False
+    # a statement's end in a fixed-pitch first line ("}" closing a listing above the box) is code before the prose
+    in_code = _fixed_pitch(ls[0]) and ls[0].text[-1:] in "});"
     for i in range(len(ls) - 1):
         a, b = ls[i], ls[i + 1]
         h = a.height
@@ -142,7 +143,21 @@ def _row_starts(lines: list[Line]) -> list[int]:
 
 
 def _fixed_pitch(line: Line) -> bool:
-    return bool(line.words) and all(w.mono for w in line.words)
+    return bool(line.words) and all(code_marks(line.words))
+
+
+# what starts a comment in a listing: the comment's words may be set in roman type after it (R's and texinfo's manuals)
+_COMMENT_MARKS = ("#", "//", "/*", ";")  # (not "--" or "%": command-line options, R's %in%)
+
+
+def code_marks(words: list[Word]) -> list[bool]:
+    """Per word of one line (in reading order), whether it is code's: set in a fixed-pitch font, or part of a comment
+    that a fixed-pitch comment mark starts ("x11()  # for graphics" with "for graphics" in roman type)."""
+    out, comment = [], False
+    for w in words:
+        comment = comment or (w.mono and w.text.startswith(_COMMENT_MARKS))
+        out.append(w.mono or comment)
+    return out
 
 
 def is_prose(lines: list[Line], min_lines: int = 3, min_words: int = 6) -> bool:

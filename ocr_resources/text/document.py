@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ocr_resources.geometry.boxes import union
 from ocr_resources.geometry.lines import rows
 from ocr_resources.geometry.page import Block
+from ocr_resources.geometry.paragraphs import code_marks
 from ocr_resources.text.blocks import TextBlock
 from ocr_resources.text.furniture import furniture_decisions
 from ocr_resources.text.hyphens import Vocabulary, dehyphenate
@@ -59,12 +60,14 @@ def block_font(block: Block) -> tuple[float | None, bool]:
 
 
 def _mono_share(blocks: list[Block]) -> float:
-    """The share of the blocks' characters set in a fixed-pitch font."""
+    """The share of the blocks' characters that are code's: set in a fixed-pitch font, or a comment after a
+    fixed-pitch mark."""
     chars = mono = 0
     for block in blocks:
-        for w in block.words:
-            chars += len(w.text)
-            mono += len(w.text) if w.mono else 0
+        for line in block.lines:  # (a comment set in roman type after a fixed-pitch mark counts as code)
+            for w, code in zip(line.words, code_marks(line.words), strict=True):
+                chars += len(w.text)
+                mono += len(w.text) if code else 0
     return mono / chars if chars else 0.0
 
 
