@@ -61,8 +61,9 @@ LOGIC_VERSIONS = {
     # a dropped wide hat's), a row of stacked equations keeps its tall delimiters (aligned, not a script stack)
     # 22: math a sentence wraps onto a line of its own is inline, its stop after it; 23: a matrix set without
     # delimiters is a matrix, a stop after a display makes no row; 24: a wrapped line of math only when short,
-    # only its stop set after it
-    "rendered_pages": "24",
+    # only its stop set after it; 25: a page whose text is mostly set sideways (a sideways table on a portrait page)
+    # is read turned upright (its /Rotate set in memory), with a warning row saying so
+    "rendered_pages": "25",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels

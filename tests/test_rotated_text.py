@@ -123,3 +123,40 @@ def test_the_table_engine_reads_a_sideways_table_from_its_turned_words(angle):
     from ocr_resources.tables.structure import build_structure
 
     assert _cells(table) == _cells(build_structure(upright_words, upright_rules, Box(60, 90, 260, 175)))
+
+
+@pytest.mark.parametrize("angle", [90, -90])
+def test_a_page_whose_text_is_set_sideways_is_read_turned_upright(tmp_path, angle):
+    """A sideways table on a portrait page (no /Rotate: the drawing is turned): the page is read as a reader holding
+    it turned does, so layout, reading order and tables see upright words on a landscape page, and the stored image
+    is the turned page; a warning row says so. The words and rules are those of the same table printed upright."""
+    from ocr_resources.pipeline.render import RenderTask, render_chunk
+    from tests.test_tables import _page, _pdf, ruled_table, sideways_table
+
+    pdf = tmp_path / "sideways.pdf"
+    pdf.write_bytes(_pdf(sideways_table(angle)))
+    (page,) = render_chunk(RenderTask("doc", str(pdf), [1], 72, str(tmp_path / "store")))
+    assert page.width_pt > page.height_pt and page.width_px > page.height_px
+    assert "set sideways" in page.warning and f"turned {angle % 360} degrees" in page.warning
+    words = {w[0]: Box(*w[1:5]) for w in page.words}
+    assert all(w[8] == 0 for w in page.words)
+    _, _, upright, rules = _page(ruled_table)
+    dx, dy = words["Region"].x0 - next(w.box.x0 for w in upright if w.text == "Region"), \
+        words["Region"].y0 - next(w.box.y0 for w in upright if w.text == "Region")
+    for w in upright:  # the same layout, shifted by where the turned page puts the table
+        assert abs(words[w.text].x0 - w.box.x0 - dx) < 1 and abs(words[w.text].y0 - w.box.y0 - dy) < 1
+    assert len(page.rules) == len(rules)
+
+
+def test_a_few_sideways_words_do_not_turn_a_page():
+    from ocr_resources.pipeline.render import sideways_turn
+
+    def record(text: str, angle: int, hidden: bool = False):
+        return (text, 0.0, 0.0, 10.0, 10.0, 10.0, False, hidden, angle, False, False)
+
+    body = [record("upright body text of the page", 0)] * 4
+    assert sideways_turn(body + [record("an axis title set sideways", 90)] * 2) == 0
+    assert sideways_turn(body + [record("a sideways table's many words", 90)] * 12) == 90
+    assert sideways_turn([record("a sideways table's many words", 270)] * 12) == 270
+    assert sideways_turn([record("hidden OCR text turned", 90, hidden=True)] * 12) == 0  # no reader sees it
+    assert sideways_turn([record("short", 90)]) == 0

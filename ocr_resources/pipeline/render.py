@@ -274,7 +274,7 @@ def page_image(path: str, page_no: int, dpi: int, max_pixels: int = MAX_PAGE_PIX
     pdf = pdfium.PdfDocument(path)
     try:
         page = pdf[page_no - 1]
-        page_box.normalise(page)
+        _upright(page)[1].close()  # (turned as `iter_render` turned it, so the pixels match its coordinates)
         width_pt, height_pt = page.get_size()
         dpi = page_dpi(width_pt, height_pt, dpi, max_pixels)
         if dpi < 1:
@@ -360,10 +360,8 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
             layer: TextLayer | None = None
             try:
                 page = pdf[page_no - 1]
-                box = page_box.normalise(page)  # once: rendering, words and rules all use this box
+                box, textpage, words, math, turn = _upright(page)  # once: rendering, words and rules use this box
                 width_pt, height_pt = page.get_size()
-                textpage = page.get_textpage()
-                words, math = text_layer(textpage, box.display)
                 formulas: list[FormulaRecord] = []
                 if math:
                     words, formulas = text_layer_formulas(page, textpage, box.display, words)
@@ -376,6 +374,9 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                     raise _Refused(f"page size {width_pt:g} x {height_pt:g} pt cannot be rendered within "
                                    f"{task.max_pixels:,} pixels")
                 warning = box.repair
+                if turn:
+                    note = f"the page's text is set sideways: the page is read turned {turn} degrees clockwise"
+                    warning = f"{warning}; {note}" if warning else note
                 if dpi < task.dpi:
                     note = (f"page is {width_pt / 72:.0f} x {height_pt / 72:.0f} in: rendered at {dpi} dpi "
                             f"instead of {task.dpi} to stay under {task.max_pixels:,} pixels")
@@ -413,6 +414,39 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                 yield _failed_page(task, page_no, f"{type(exc).__name__}: {exc}", layer)
     finally:
         pdf.close()
+
+
+SIDEWAYS_SHARE = 2 / 3  # of a page's visible characters, turned one way, for the page to be read turned
+SIDEWAYS_MIN_CHARS = 40
+
+
+def _upright(page):
+    """The page's box (repaired where broken), its text page, words, whether it may hold math, and the turn applied:
+    a page whose text is set sideways (`sideways_turn`) is read as if turned, by setting its /Rotate in memory."""
+    box = page_box.normalise(page)
+    textpage = page.get_textpage()
+    words, math = text_layer(textpage, box.display)
+    turn = sideways_turn(words)
+    if turn:
+        page.set_rotation((box.rotation + turn) % 360)
+        box = page_box.normalise(page)
+        words, math = text_layer(textpage, box.display)
+    return box, textpage, words, math, turn
+
+
+def sideways_turn(words: list[WordRecord]) -> int:
+    """Degrees (90, 180, 270) to turn a page clockwise so that its text reads upright, where most of its text is
+    set turned one way on an upright page (a sideways table or figure on a portrait page, a landscape page stored
+    portrait); 0 otherwise. Layout, reading order and tables then see the page as a reader holding it turned does."""
+    chars: dict[int, int] = {}
+    for w in words:
+        if not w[7]:  # (hidden text, an OCR layer under a scan, is no reader's)
+            chars[w[8] % 360] = chars.get(w[8] % 360, 0) + len(w[0])
+    total = sum(chars.values())
+    angle, most = max(chars.items(), key=lambda kv: kv[1], default=(0, 0))
+    if angle in (90, 180, 270) and most >= SIDEWAYS_MIN_CHARS and most >= SIDEWAYS_SHARE * total:
+        return angle
+    return 0
 
 
 class _Refused(ValueError):
