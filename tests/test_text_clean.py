@@ -208,11 +208,12 @@ def test_a_web_address_cut_at_a_line_end_is_joined_without_a_space():
              "CRAN.R-project.org/package=biOps) and Momocs (https://CRAN.R-project.org/",
              "package=Momocs), and the site at https://www.r-project.org.",
              "Then the next sentence, or www.example.com/",
-             "and more."]
+             "and more, see https:",
+             "//www.acm.org/publications/taps/describing-figures/."]
     assert dehyphenate(lines, vocab) == [
         "Packages bmp (https://CRAN.R-project.org/package=bmp), jpeg (https://CRAN.R-project.org/package=jpeg)",
         "and png read the formats. See also biOps (https://CRAN.R-project.org/package=biOps)",
         "and Momocs (https://CRAN.R-project.org/package=Momocs),",
         "and the site at https://www.r-project.org.",
         "Then the next sentence, or www.example.com/",
-        "and more."]
+        "and more, see https://www.acm.org/publications/taps/describing-figures/."]

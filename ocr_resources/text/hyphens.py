@@ -70,7 +70,7 @@ def join_choice(prefix_word: str, next_word: str, vocab: Vocabulary) -> str | No
 
 
 # a web address cut at a line end: it starts the token (after an opening bracket) and stops where an address goes on
-_URL_START = re.compile(r"^[(<\[]?(?:https?://|ftp://|www\.)(?:\S*[/.\-_=?&#:~%+])?$")
+_URL_START = re.compile(r"^[(<\[]?(?:(?:https?|ftp):(?://)?|www\.)(?:\S*[/.\-_=?&#:~%+])?$")
 # ... and what goes on with it on the next line: address characters only, with a path, a query or a domain in them
 _URL_REST = re.compile(r"^[\w\-./~%?=&#:+@]+[)\]>]?[.,;:]?$")
 
