@@ -155,7 +155,8 @@ LOGIC_VERSIONS = {
     # its equation number (no page number, no furniture); 66: a paragraph ends where it ends in a block whose rows a
     # gutter cuts in pieces, and before a line of code after a two-line block's sentence; a listing's pieces read one
     # under the other are one code block (indents from one edge, blank lines kept); 67: a web address a line end
-    # cut (after "https:" too) is joined without a space; 68: a listing's comment set in roman type after a fixed-pitch "#" is code's
+    # cut (after "https:" too) is joined without a space; 68: a listing's comment set in roman type after a
+    # fixed-pitch "#" is code's
     "ocr_text": "68",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
