@@ -187,7 +187,8 @@ LOGIC_VERSIONS = {
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box
     # 6: a table of contents (leader rows) keeps its rows, each a paragraph; 7: a caption boxed as text
     # ("Listing 1: ...") is never continued by the next block; 8: code as a fenced block; 9: a list item's CJK lines
-    # joined without a space; 10: code blocks in a row are one fence only in one type (a signature over a listing)
+    # joined without a space; 10: code blocks in a row are one fence only in one type (a signature over a listing); a
+    # paragraph goes on past a footnote in smaller type at its column's foot, and only in its own type
     "document_markdown": "10",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}

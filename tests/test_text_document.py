@@ -393,3 +393,19 @@ def test_a_listing_whose_comments_are_set_in_roman_type_is_code_read_row_by_row(
     option = [Word("--smtp-host", Box(0, 0, 60, 10), mono=True), Word("sets", Box(65, 0, 85, 10)),
               Word("the", Box(90, 0, 105, 10))]
     assert code_marks(option) == [True, False, False]
+
+
+def test_a_paragraph_goes_on_past_the_footnote_at_its_columns_foot():
+    """Two columns: a paragraph stops at column 1's foot, over a footnote in smaller type; it goes on at the top of
+    column 2. The paragraph is one, the footnote after it; a note in the body's own size still ends the paragraph."""
+    def row(text: str, size: float, y0: float, y1: float, region: int) -> dict:
+        return {"label": "text", "text": text, "page_no": 1, "region_no": region, "font_size": size, "y0": y0,
+                "y1": y1}
+
+    rows = [row("Readers can verify whether a work was published. If you would like to", 10.9, 609, 674, 1),
+            row("Christian Gogolin: latex@quantum-journal.org", 9.0, 684, 752, 5),
+            row("use the class for manuscripts not yet accepted, say so.", 10.9, 281, 494, 0)]
+    assert render(rows) == ("Readers can verify whether a work was published. If you would like to use the class for "
+                            "manuscripts not yet accepted, say so.\n\nChristian Gogolin: latex@quantum-journal.org\n")
+    rows[1]["font_size"] = 10.9  # in the body's size it is text between the parts: the first stops
+    assert render(rows).startswith("Readers can verify whether a work was published. If you would like to\n\n")

@@ -124,6 +124,7 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
     tables = tables or {}
     parts: list[str] = []
     last_text: int | None = None  # index in parts of the last paragraph that may continue
+    last_row: dict = {}  # ... and its row
     code: list[str] = []  # the lines of code blocks in a row (a listing the layout cut in pieces): one fence
     code_size: float | None = None
     for row in rows:
@@ -142,14 +143,16 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
         table = tables.get((row["page_no"], row["region_no"])) if row.get("region_no") is not None else None
         if label == "text" and not table and last_text is not None:
             text = reflow((row["text"] or "").split("\n"))
-            if _continues(parts[last_text], text):
+            if _continues(parts[last_text], text) and _same_type(row, last_row):
                 parts[last_text] = parts[last_text] + " " + escape(text)
                 continue
         body = block_markdown(label, row["text"], row.get("heading_level"), table, keep_furniture)
         if label == "formula" and _scanned(row) and "$" not in (row["text"] or ""):
             body = _formula_image(row)  # a formula on a scan: its place and box, never OCR's garbled glyphs
-        if label == "text" and not table:
-            last_text = len(parts) if body else last_text
+        if label == "text" and not table and last_text is not None and _note_under(row, last_row):
+            pass  # a footnote at the column's foot, in smaller type: the paragraph above may go on after it
+        elif label == "text" and not table:
+            last_text, last_row = (len(parts), row) if body else (last_text, last_row)
         elif label not in _SKIPPABLE:
             last_text = None
         if body:
@@ -157,6 +160,19 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
     if code:
         parts.append(code_fence("\n".join(code)))
     return normalize_newlines("\n\n".join(parts))
+
+
+def _same_type(row: dict, other: dict) -> bool:
+    """Set in one size (or either size unknown)."""
+    a, b = row.get("font_size"), other.get("font_size")
+    return not (a and b) or 0.9 <= a / b <= 1.1
+
+
+def _note_under(row: dict, paragraph: dict) -> bool:
+    """A note in smaller type under a paragraph on its page (a footnote at the foot of the column it ends)."""
+    a, b = row.get("font_size"), paragraph.get("font_size")
+    return (bool(a and b) and a < 0.9 * b and row.get("page_no") == paragraph.get("page_no")
+            and row.get("y0") is not None and paragraph.get("y1") is not None and row["y0"] >= paragraph["y1"])
 
 
 def _scanned(row: dict) -> bool:
