@@ -156,8 +156,8 @@ LOGIC_VERSIONS = {
     # gutter cuts in pieces, and before a line of code after a two-line block's sentence; a listing's pieces read one
     # under the other are one code block (indents from one edge, blank lines kept); 67: a web address a line end
     # cut (after "https:" too) is joined without a space; 68: a listing's comment set in roman type after a
-    # fixed-pitch "#" is code's
-    "ocr_text": "68",
+    # fixed-pitch "#" is code's; 69: an em dash opening a line inside a sentence is no list bullet
+    "ocr_text": "69",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -188,7 +188,8 @@ LOGIC_VERSIONS = {
     # 6: a table of contents (leader rows) keeps its rows, each a paragraph; 7: a caption boxed as text
     # ("Listing 1: ...") is never continued by the next block; 8: code as a fenced block; 9: a list item's CJK lines
     # joined without a space; 10: code blocks in a row are one fence only in one type (a signature over a listing); a
-    # paragraph goes on past a footnote in smaller type at its column's foot, and only in its own type
+    # paragraph goes on past a footnote in smaller type at its column's foot, and only in its own type; an em dash
+    # opening a line inside a sentence is no list bullet
     "document_markdown": "10",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}

@@ -409,3 +409,16 @@ def test_a_paragraph_goes_on_past_the_footnote_at_its_columns_foot():
                             "manuscripts not yet accepted, say so.\n\nChristian Gogolin: latex@quantum-journal.org\n")
     rows[1]["font_size"] = 10.9  # in the body's size it is text between the parts: the first stops
     assert render(rows).startswith("Readers can verify whether a work was published. If you would like to\n\n")
+
+
+def test_an_em_dash_opening_a_line_inside_a_sentence_is_no_bullet():
+    from ocr_resources.text.structure import list_items
+
+    prose = ["Authors' names should be complete",
+             "\u2014 use full first names (\u201cDonald E. Knuth\u201d) not initials (\u201cD. E. Knuth\u201d)",
+             "\u2014 and the salient identifying features of a reference should be included."]
+    assert list_items(prose) is None
+    # em-dash bullets stay bullets: after a lead-in, or in a block that opens with one (items wrapped in lower case)
+    assert [m for m, _ in list_items(["Features:", "\u2014 fast", "\u2014 small"])] == ["", "\u2014", "\u2014"]
+    assert list_items(["\u2014 fast and very", "small things", "\u2014 next item"]) == [
+        ("\u2014", "fast and very small things"), ("\u2014", "next item")]

@@ -202,6 +202,14 @@ def list_items(lines: list[str]) -> list[tuple[str, str]] | None:
     has two lines that start with enumerators (one numbered paragraph is not a list); lines before its
     first marker are its lead-in, returned as an item with the marker ''."""
     markers = [list_marker(ln) for ln in lines]
+    for k in range(1, len(lines)):
+        # an em dash opening a line inside a sentence ("... names should be complete" / "— use full first names")
+        # is the sentence's dash, not a list's bullet (in a block that does not open with one)
+        before = lines[k - 1].rstrip()
+        runs_on = bool(before) and before[-1] not in ".:;!?)]\u201d\""
+        if markers[k] == "\u2014" and not markers[0] and not markers[k - 1] and runs_on \
+                and lines[k].lstrip()[1:].strip()[:1].islower():
+            markers[k] = None
     first = next((k for k, m in enumerate(markers) if m), None)
     if first is None:
         return None
