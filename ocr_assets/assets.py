@@ -156,8 +156,9 @@ LOGIC_VERSIONS = {
     # gutter cuts in pieces, and before a line of code after a two-line block's sentence; a listing's pieces read one
     # under the other are one code block (indents from one edge, blank lines kept); 67: a web address a line end
     # cut (after "https:" too) is joined without a space; 68: a listing's comment set in roman type after a
-    # fixed-pitch "#" is code's; 69: an em dash opening a line inside a sentence is no list bullet
-    "ocr_text": "69",
+    # fixed-pitch "#" is code's; 69: an em dash opening a line inside a sentence is no list bullet; 70: a manuscript's
+    # margin line numbers (tiny type, counting by a steady step) are read apart as furniture
+    "ocr_text": "70",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -699,3 +699,23 @@ def test_a_sentence_then_a_line_of_code_in_a_box_of_two_lines_are_two_blocks():
     url = [dataclasses.replace(w, mono=True) for w in column(["https://example.org/data"], 50, 114)]
     words = column(["The data can be had from the site at"], 50, 100) + url
     assert len(compose(words, [Box(45, 95, 320, 135)], ["text"])) == 1  # no sentence ended: it runs on
+
+
+def test_a_manuscripts_margin_line_numbers_are_read_apart_as_furniture():
+    """lineno's numbers (tiny type, every fifth line, in the margin and beside the column) are furniture: they no
+    longer join the lines beside them ("two-400 dimensional"); small numbers without a steady count (a table's) stay."""
+    from ocr_resources.geometry.page import LINE_NUMBERS, margin_line_numbers
+
+    texts = [f"line {k} of the body text runs on here with more words" for k in range(12)]
+    body = column(texts, 72, 100)
+    numbers = [Word(str(385 + 5 * k), Box(40, 100 + 14 * (5 * k + 1), 52, 105 + 14 * (5 * k + 1)), 1.0, 5.0)
+               for k in range(3)]  # beside lines 1, 6 and 11, counting 385, 390, 395
+    words = body + numbers
+    assert set(margin_line_numbers(words)) == {len(body), len(body) + 1, len(body) + 2}
+    blocks = compose(words, [Box(60, 95, 400, 300)], ["text"])
+    text = [b for b in blocks if b.label == "text"]
+    assert "385" not in " ".join(b.text for b in text) and text[0].text.split("\n")[1].startswith("line 1 ")
+    [numbering] = [b for b in blocks if b.reason == LINE_NUMBERS]
+    assert numbering.label == "footer" and numbering.text.split("\n") == ["385", "390", "395"]
+    table = [Word(v, Box(40, 100 + 14 * k, 52, 105 + 14 * k), 1.0, 5.0) for k, v in enumerate(["12", "7", "30"])]
+    assert margin_line_numbers(body + table) == {}

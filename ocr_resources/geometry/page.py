@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -39,6 +41,7 @@ from ocr_resources.types import Box, DetectedRegion, Word
 
 _BODY = frozenset({"text", "title", "list", "reference", "caption", "formula", "other"})
 TABLE_EDGE = "running text at the edge of a table region, not the table's"
+LINE_NUMBERS = "line numbers in the margin (a manuscript's lineno), not the text's"
 PAGE_FIGURE = 0.4  # share of the page a "figure" must cover to be taken for a page of text
 
 
@@ -313,6 +316,45 @@ def checked_regions(found: list[DetectedRegion], words: list[Word]) -> list[tupl
     return out
 
 
+_LINE_NUMBER = re.compile(r"\d{1,5}")
+
+
+def margin_line_numbers(words: list[Word]) -> dict[int, Word]:
+    """The words (by index) that number a manuscript's lines (LaTeX's lineno, a review copy): whole numbers in type
+    well smaller than the body's, three or more one above another in a column (aligned at one edge), counting up
+    down the page by one step (1, 2, 5 or 10; a line without its number skipped). Text-layer words only (they have
+    a size); a table's column of small numbers counts by no steady step or is not this much smaller."""
+    sizes = sorted(w.size for w in words if w.size)
+    if not sizes:
+        return {}
+    small = 0.7 * sizes[len(sizes) // 2]
+    candidates = [(k, w) for k, w in enumerate(words)
+                  if w.size and w.size <= small and not w.angle and not w.hidden and _LINE_NUMBER.fullmatch(w.text)]
+    found: dict[int, Word] = {}
+    for edge in (lambda w: w.box.x1, lambda w: w.box.x0):  # right-aligned numbers, then left-aligned
+        rest = [(k, w) for k, w in candidates if k not in found]
+        for _, column in itertools.groupby(sorted(rest, key=lambda kw: edge(kw[1])),
+                                           key=lambda kw, e=edge: round(e(kw[1]) / 3.0)):
+            column = sorted(column, key=lambda kw: kw[1].box.y0)
+            values = [int(w.text) for _, w in column]
+            steps = [b - a for a, b in zip(values, values[1:], strict=False)]
+            step = min(steps, default=0)
+            if len(column) >= 3 and step in (1, 2, 5, 10) and all(d % step == 0 and d <= 6 * step for d in steps):
+                found.update(column)
+    return found
+
+
+def _columns_of(numbers: dict[int, Word]) -> list[list[Word]]:
+    """Line numbers as the columns they stand in (by their left edge), each top to bottom."""
+    columns: list[list[Word]] = []
+    for w in sorted(numbers.values(), key=lambda w: (w.box.x0, w.box.y0)):
+        if columns and abs(columns[-1][0].box.x0 - w.box.x0) <= 6.0:
+            columns[-1].append(w)
+        else:
+            columns.append([w])
+    return [sorted(c, key=lambda w: w.box.y0) for c in columns]
+
+
 def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool | None = None,
             page: Box | None = None, keep_whole: frozenset[int] = frozenset(),
             text_figures: dict[int, str] | None = None) -> list[Block]:
@@ -324,9 +366,15 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     price), not column by column."""
     text_figures = text_figures or {}
     page_rtl = is_rtl(words) if rtl is None else rtl
+    numbering = margin_line_numbers(words)
+    if numbering:  # read apart: they would join the lines beside them ("two-400 dimensional")
+        words = [w for k, w in enumerate(words) if k not in numbering]
     members, loose = region_words(words, regions, labels)
     blocks: list[Block] = []
     empty: list[Block] = []  # text boxes left without words: kept (after the flow), never ordered
+    for column in _columns_of(numbering):
+        run = [Line([w], w.box) for w in column]
+        empty.append(Block(None, "footer", union(w.box for w in column), run, reason=LINE_NUMBERS))
     for idx, (region, label) in enumerate(zip(regions, labels, strict=True)):
         if label in TEXT_LABELS and (boxes := numbered_boxes(members[idx])):
             # numbered lines (a transcript, a pleading): each row read whole, its number first, never split at

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ocr_resources.geometry.boxes import union
 from ocr_resources.geometry.lines import rows
-from ocr_resources.geometry.page import Block
+from ocr_resources.geometry.page import LINE_NUMBERS, Block
 from ocr_resources.geometry.paragraphs import code_marks
 from ocr_resources.text.blocks import TextBlock
 from ocr_resources.text.furniture import furniture_decisions
@@ -116,6 +116,9 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
         row = []
         for bi, block in enumerate(page.blocks):
             size, bold = block_font(block)
+            if block.reason == LINE_NUMBERS:  # furniture as found on the page: no furniture decision to take
+                row.append(BlockText(block, "footer", block.text, size, bold, reason=LINE_NUMBERS))
+                continue
             # (a line of code the layout model took for a title is code too; a heading set in bold typewriter
             # type is a heading)
             if (block.label in CODE_LABELS or (block.label == "title" and not bold)) \
