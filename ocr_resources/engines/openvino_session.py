@@ -5,8 +5,9 @@ Why: on CPUs with native bfloat16 arithmetic (AVX-512 BF16, AMX), OpenVINO runs 
 which ONNX Runtime's CPU provider cannot (docs/performance.md, "the second recogniser in bfloat16"). In float32 it
 is no faster than ONNX Runtime, so float32 stays on ONNX Runtime.
 
-Each calling thread gets its own infer request; the compiled model has one stream a thread, each single-threaded,
-like the single-threaded ONNX sessions the recognisers' batch pool runs side by side.
+One infer request serves every calling thread, one call at a time (a lock), each call on `threads` of OpenVINO's
+own threads: infer requests of one compiled model run side by side from two Python threads hung the OCR stage now
+and then (both threads waiting inside OpenVINO as they set their inputs).
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ class OpenVinoSession:
         config = {
             "INFERENCE_PRECISION_HINT": precision,  # OpenVINO's default is bf16 wherever the CPU has it: say it
             "INFERENCE_NUM_THREADS": max(1, threads),
-            "NUM_STREAMS": max(1, threads),
+            "NUM_STREAMS": 1,
             "ENABLE_CPU_PINNING": False,  # the cores are shared with the loader threads and the render workers
         }
         self._model = core.compile_model(model, "CPU", config)
+        self._request = self._model.create_infer_request()
+        self._lock = threading.Lock()
         self._inputs = [_Port(p.any_name, _shape(p.get_partial_shape())) for p in model.inputs]
         self._outputs = [_Port(p.any_name, _shape(p.get_partial_shape())) for p in model.outputs]
-        self._local = threading.local()
 
     def get_inputs(self) -> list[_Port]:
         return self._inputs
@@ -61,13 +63,12 @@ class OpenVinoSession:
         return self._outputs
 
     def run(self, output_names, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        request = getattr(self._local, "request", None)
-        if request is None:
-            request = self._local.request = self._model.create_infer_request()
-        results = request.infer({name: np.ascontiguousarray(x) for name, x in feed.items()})
         wanted = output_names or [p.name for p in self._outputs]
-        by_name = {port.any_name: value for port, value in results.items()}
-        return [np.array(by_name[name], copy=True) for name in wanted]  # the request's buffers are reused
+        with self._lock:
+            results = self._request.infer({name: np.ascontiguousarray(x, np.float32) for name, x in feed.items()},
+                                          share_inputs=True)
+            by_name = {port.any_name: value for port, value in results.items()}
+            return [np.array(by_name[name], copy=True) for name in wanted]  # the request's buffers are reused
 
 
 def _shape(partial) -> list:
