@@ -65,11 +65,13 @@ def first_pages(folder: Path, dpi: int) -> list[tuple]:
     return pages
 
 
-def phases(folder: Path, dpi: int = 144) -> tuple[int, float, dict[str, float], int, int]:
+def phases(folder: Path, dpi: int = 144,
+           second_precision: str = "auto") -> tuple[int, float, dict[str, float], int, int]:
     """(pages, engine CPU s, CPU s per phase, lines read, lines read again by the second recogniser)."""
     from ocr_resources.engines import EngineSettings, ppocr
 
-    rec = ppocr.PpOcrRecognizer(EngineSettings(role="ocr", engine="ppocr", options=(("threads", 1),)))
+    rec = ppocr.PpOcrRecognizer(EngineSettings(role="ocr", engine="ppocr", options=(
+        ("threads", 1), ("second_precision", second_precision))))
     acc: dict[str, float] = {}
     names = ["recogniser (first)", "recogniser (second)"]
     for reader, name in zip(rec._readers, names, strict=False):
@@ -104,11 +106,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folder", type=Path, required=True, help="image-only PDFs (their first pages are read)")
     parser.add_argument("--dpi", type=int, default=144)
+    parser.add_argument("--second-precision", default="auto", choices=("auto", "f32", "bf16"),
+                        help="the second recogniser's arithmetic (engine option second_precision)")
     args = parser.parse_args()
-    n, total, acc, lines, second = phases(args.folder, args.dpi)
+    n, total, acc, lines, second = phases(args.folder, args.dpi, args.second_precision)
     if not n:
         raise SystemExit(f"no PDFs in {args.folder}")
-    print(f"{n} pages of {args.folder}: {total / n * 1000:.0f} ms CPU a page (one thread), {lines / n:.0f} lines"
+    print(f"{n} pages of {args.folder} (second recogniser {args.second_precision}): {total / n * 1000:.0f} ms CPU"
+          f" a page (one thread), {lines / n:.0f} lines"
           f" a page kept, {second / n:.1f} read again by the second recogniser")
     for name, seconds in sorted(acc.items(), key=lambda kv: -kv[1]):
         print(f"  {name:28s} {seconds / n * 1000:8.1f} ms/page  {seconds / total * 100:5.1f} %")
