@@ -234,14 +234,16 @@ def test_a_heading_cut_in_two_boxes_on_its_line_is_one_heading():
     assert [bt.text for bt in columns] == ["Methods", "Results"]
 
 
-def _listing_pdf(prose_font: str = "Helvetica") -> bytes:
-    """A paragraph of prose, then a listing in Courier: nested, with an aligned comment column."""
+LISTING = ["def add(a, b):", "    if a:", "        return a + b  # both", "    return b          # one"]
+
+
+def _listing_pdf(prose_font: str = "Helvetica", code: tuple[str, ...] | list[str] = tuple(LISTING)) -> bytes:
+    """A paragraph of prose, then a listing in Courier (by default nested, with an aligned comment column)."""
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(W, H))
     c.setFont(prose_font, 11)
     for k, line in enumerate(BODY):
         c.drawString(72, H - 100 - 14 * k, line)
-    code = ["def add(a, b):", "    if a:", "        return a + b  # both", "    return b          # one"]
     c.setFont("Courier", 10)
     for k, line in enumerate(code):
         c.drawString(72, H - 170 - 12 * k, line)
@@ -327,27 +329,13 @@ def test_a_list_items_japanese_lines_join_without_a_space():
                                  ("•", "sponsor: 手伝う人です")]
 
 
-def _listing_in_pieces_pdf() -> bytes:
-    """Prose, then a listing in Courier with a blank line, its later lines set in one level further than its first."""
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=(W, H))
-    c.setFont("Helvetica", 11)
-    for k, line in enumerate(BODY):
-        c.drawString(72, H - 100 - 14 * k, line)
-    code = ["def scale(points):", "    out = []", "", "    for x, y in points:", "        out.append((2 * x, y))",
-            "    return out"]
-    c.setFont("Courier", 10)
-    for k, line in enumerate(code):
-        c.drawString(72, H - 170 - 12 * k, line)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
-
-
 def test_a_listing_cut_in_two_boxes_is_one_block_with_its_indents_and_blank_line():
     """The layout model boxed a listing's first lines and its indented rest apart: one code block, every line's
     indent measured from the listing's one left edge (not the second box's), the blank line between them kept."""
-    words = page_words(_listing_in_pieces_pdf())[0]
+    # a blank line in it, its later lines set in one level further than its first
+    code = ["def scale(points):", "    out = []", "", "    for x, y in points:", "        out.append((2 * x, y))",
+            "    return out"]
+    words = page_words(_listing_pdf(code=code))[0]
     regions = [Box(66, 90, 500, 150), Box(66, 160, 400, 185), Box(100, 200, 400, 250)]
     results = finish_document([PageBlocks(1, W, H, compose(words, regions, ["text", "text", "text"]))])
     code = [bt for bt in results[0] if bt.label == "code" and bt.text]
