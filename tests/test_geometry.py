@@ -719,3 +719,8 @@ def test_a_manuscripts_margin_line_numbers_are_read_apart_as_furniture():
     assert numbering.label == "footer" and numbering.text.split("\n") == ["385", "390", "395"]
     table = [Word(v, Box(40, 100 + 14 * k, 52, 105 + 14 * k), 1.0, 5.0) for k, v in enumerate(["12", "7", "30"])]
     assert margin_line_numbers(body + table) == {}
+    # a table set in small type, its row numbers counting 1, 2, 3 among its small cells: no line numbers
+    small_table = [w for k in range(3) for w in (Word(str(k + 1), Box(40, 400 + 8 * k, 44, 405 + 8 * k), 1.0, 5.0),
+                                                 Word(f"cell{k}", Box(60, 400 + 8 * k, 80, 405 + 8 * k), 1.0, 5.0),
+                                                 Word("0.5", Box(90, 400 + 8 * k, 100, 405 + 8 * k), 1.0, 5.0))]
+    assert margin_line_numbers(body + small_table) == {}

@@ -329,7 +329,8 @@ def margin_line_numbers(words: list[Word]) -> dict[int, Word]:
         return {}
     small = 0.7 * sizes[len(sizes) // 2]
     candidates = [(k, w) for k, w in enumerate(words)
-                  if w.size and w.size <= small and not w.angle and not w.hidden and _LINE_NUMBER.fullmatch(w.text)]
+                  if w.size and w.size <= small and not w.angle and not w.hidden and _LINE_NUMBER.fullmatch(w.text)
+                  and not _in_small_type(w, words, small)]
     found: dict[int, Word] = {}
     for edge in (lambda w: w.box.x1, lambda w: w.box.x0):  # right-aligned numbers, then left-aligned
         rest = [(k, w) for k, w in candidates if k not in found]
@@ -342,6 +343,14 @@ def margin_line_numbers(words: list[Word]) -> dict[int, Word]:
             if len(column) >= 3 and step in (1, 2, 5, 10) and all(d % step == 0 and d <= 6 * step for d in steps):
                 found.update(column)
     return found
+
+
+def _in_small_type(number: Word, words: list[Word], small: float) -> bool:
+    """Whether the words on a number's row are in small type too (a table set small, its row numbers among its
+    cells): a line number stands beside text of the body's size, or alone."""
+    row = [w for w in words if w is not number and w.size and y_overlap(w.box, number.box) > 0.5 * number.box.height
+           and not _LINE_NUMBER.fullmatch(w.text)]
+    return bool(row) and sum(w.size <= small for w in row) * 2 > len(row)
 
 
 def _columns_of(numbers: dict[int, Word]) -> list[list[Word]]:
