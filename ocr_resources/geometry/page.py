@@ -380,10 +380,10 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         words = [w for k, w in enumerate(words) if k not in numbering]
     members, loose = region_words(words, regions, labels)
     blocks: list[Block] = []
-    empty: list[Block] = []  # text boxes left without words: kept (after the flow), never ordered
-    for column in _columns_of(numbering):
-        run = [Line([w], w.box) for w in column]
-        empty.append(Block(None, "footer", union(w.box for w in column), run, reason=LINE_NUMBERS))
+    # kept after the flow, never ordered: the line numbers' columns (furniture), then text boxes left without words
+    apart = [Block(None, "footer", union(w.box for w in column), [Line([w], w.box) for w in column],
+                   reason=LINE_NUMBERS) for column in _columns_of(numbering)]
+    empty: list[Block] = []
     for idx, (region, label) in enumerate(zip(regions, labels, strict=True)):
         if label in TEXT_LABELS and (boxes := numbered_boxes(members[idx])):
             # numbered lines (a transcript, a pleading): each row read whole, its number first, never split at
@@ -467,7 +467,7 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     block_labels = [b.label for b in blocks]
     order = attach_captions(reading_order(boxes, block_labels, page_rtl), boxes, block_labels)
     order = attach_equation_numbers(order, blocks)
-    return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + empty
+    return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + apart + empty
 
 
 # Text in a figure is running text (read as paragraphs) when at least RUNNING_SHARE of its lines, or of its

@@ -7,6 +7,7 @@ import re
 
 from ocr_resources.geometry.boxes import union, x_overlap, y_overlap
 from ocr_resources.geometry.lines import BULLET_MARKS, Line
+from ocr_resources.text.blocks import sizes_differ
 from ocr_resources.types import Box, Word
 
 
@@ -15,7 +16,7 @@ def same_type(a: Line, b: Line) -> bool:
     if a.bold != b.bold:
         return False
     if a.size and b.size:
-        return 0.9 <= a.size / b.size <= 1.1
+        return not sizes_differ(a.size, b.size)
     return 0.67 <= a.height / max(b.height, 1e-6) <= 1.5
 
 

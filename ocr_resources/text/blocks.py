@@ -28,6 +28,11 @@ class TextBlock:
         return len(self.text.split())
 
 
+def sizes_differ(a: float | None, b: float | None) -> bool:
+    """Two font sizes both known and more than a tenth apart (another type)."""
+    return bool(a and b) and not 0.9 <= a / b <= 1.1
+
+
 def body_size(blocks: list[TextBlock]) -> float | None:
     """The size most of the document's text is set in (weighted by characters)."""
     weights: dict[float, int] = {}

@@ -10,7 +10,7 @@ from ocr_resources.geometry.boxes import union
 from ocr_resources.geometry.lines import rows
 from ocr_resources.geometry.page import LINE_NUMBERS, Block
 from ocr_resources.geometry.paragraphs import code_marks
-from ocr_resources.text.blocks import TextBlock
+from ocr_resources.text.blocks import TextBlock, sizes_differ
 from ocr_resources.text.furniture import furniture_decisions
 from ocr_resources.text.hyphens import Vocabulary, dehyphenate
 from ocr_resources.text.structure import CAPTION_START, heading_levels, list_items
@@ -90,8 +90,8 @@ def code_text(block: Block) -> str:
     heights = sorted(max(w.box.y1 for w in row) - min(w.box.y0 for w in row) for row in lines)
     blank = 0.8 * heights[len(heights) // 2]  # a gap this tall between two rows is a blank line of the listing
     out = []
-    for k, row in enumerate(lines):
-        if k and min(w.box.y0 for w in row) - max(w.box.y1 for w in lines[k - 1]) > blank:
+    for i, row in enumerate(lines):
+        if i and min(w.box.y0 for w in row) - max(w.box.y1 for w in lines[i - 1]) > blank:
             out.append("")
         text = " " * max(0, round((row[0].box.x0 - left) / cell))
         for k, w in enumerate(row):
@@ -169,7 +169,8 @@ def _merge_code_below(row: list[BlockText]) -> None:
     for bt in row:
         if not bt.text:
             continue
-        if last is not None and bt.label == last.label == "code" and _same_size(bt.size, last.size):
+        if (last is not None and bt.label == last.label == "code" and bt.size and last.size
+                and not sizes_differ(bt.size, last.size)):
             a, b = last.block.box, bt.block.box
             line = statistics.median(ln.box.height for ln in last.block.lines)
             if min(a.x1, b.x1) > max(a.x0, b.x0) and -0.5 * line <= b.y0 - a.y1 <= 3.0 * line:
@@ -178,10 +179,6 @@ def _merge_code_below(row: list[BlockText]) -> None:
                 last.text, bt.text = code_text(last.block), ""
                 continue
         last = bt
-
-
-def _same_size(a: float | None, b: float | None) -> bool:
-    return bool(a and b) and 0.9 <= a / b <= 1.1
 
 
 def _merge_code_beside(row: list[BlockText]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ocr_resources.text.blocks import sizes_differ
 from ocr_resources.text.structure import CAPTION_LABEL, is_bullet, join_lines, list_items
 
 FURNITURE = frozenset({"header", "footer"})
@@ -131,7 +132,7 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
         label = row["label"]
         if label == "code":
             size = row.get("font_size")
-            if code and size and code_size and not 0.9 <= size / code_size <= 1.1:
+            if code and sizes_differ(size, code_size):
                 parts.append(code_fence("\n".join(code)))  # code in another type (a signature over its listing)
                 code = []
             code.append(row["text"] or "")
@@ -143,16 +144,16 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
         table = tables.get((row["page_no"], row["region_no"])) if row.get("region_no") is not None else None
         if label == "text" and not table and last_text is not None:
             text = reflow((row["text"] or "").split("\n"))
-            if _continues(parts[last_text], text) and _same_type(row, last_row):
+            if _continues(parts[last_text], text) and not sizes_differ(row.get("font_size"), last_row.get("font_size")):
                 parts[last_text] = parts[last_text] + " " + escape(text)
                 continue
         body = block_markdown(label, row["text"], row.get("heading_level"), table, keep_furniture)
         if label == "formula" and _scanned(row) and "$" not in (row["text"] or ""):
             body = _formula_image(row)  # a formula on a scan: its place and box, never OCR's garbled glyphs
-        if label == "text" and not table and last_text is not None and _note_under(row, last_row):
-            pass  # a footnote at the column's foot, in smaller type: the paragraph above may go on after it
-        elif label == "text" and not table:
-            last_text, last_row = (len(parts), row) if body else (last_text, last_row)
+        if label == "text" and not table:
+            # (a footnote at the column's foot, in smaller type: the paragraph above may go on after it)
+            if body and not (last_text is not None and _note_under(row, last_row)):
+                last_text, last_row = len(parts), row
         elif label not in _SKIPPABLE:
             last_text = None
         if body:
@@ -160,12 +161,6 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
     if code:
         parts.append(code_fence("\n".join(code)))
     return normalize_newlines("\n\n".join(parts))
-
-
-def _same_type(row: dict, other: dict) -> bool:
-    """Set in one size (or either size unknown)."""
-    a, b = row.get("font_size"), other.get("font_size")
-    return not (a and b) or 0.9 <= a / b <= 1.1
 
 
 def _note_under(row: dict, paragraph: dict) -> bool:
