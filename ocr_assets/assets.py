@@ -157,7 +157,7 @@ LOGIC_VERSIONS = {
     # under the other are one code block (indents from one edge, blank lines kept); 67: a web address a line end
     # cut (after "https:" too) is joined without a space; 68: a listing's comment set in roman type after a
     # fixed-pitch "#" is code's; 69: an em dash opening a line inside a sentence is no list bullet; 70: a manuscript's
-    # margin line numbers (tiny type, counting by a steady step) are read apart as furniture
+    # margin line numbers (tiny type, counting by a steady step, beside lines of text) are read apart as furniture
     "ocr_text": "70",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure

@@ -724,3 +724,6 @@ def test_a_manuscripts_margin_line_numbers_are_read_apart_as_furniture():
                                                  Word(f"cell{k}", Box(60, 400 + 8 * k, 80, 405 + 8 * k), 1.0, 5.0),
                                                  Word("0.5", Box(90, 400 + 8 * k, 100, 405 + 8 * k), 1.0, 5.0))]
     assert margin_line_numbers(body + small_table) == {}
+    # a chart's labels in small type, counting 2, 3, 4, 5 down its axis, each alone on its row: no line numbers
+    axis = [Word(str(k + 2), Box(300, 420 + 10 * k, 304, 425 + 10 * k), 1.0, 5.0) for k in range(4)]
+    assert margin_line_numbers(body + axis) == {}

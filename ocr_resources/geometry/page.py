@@ -322,15 +322,16 @@ _LINE_NUMBER = re.compile(r"\d{1,5}")
 def margin_line_numbers(words: list[Word]) -> dict[int, Word]:
     """The words (by index) that number a manuscript's lines (LaTeX's lineno, a review copy): whole numbers in type
     well smaller than the body's, three or more one above another in a column (aligned at one edge), counting up
-    down the page by one step (1, 2, 5 or 10; a line without its number skipped). Text-layer words only (they have
-    a size); a table's column of small numbers counts by no steady step or is not this much smaller."""
+    down the page by one step (1, 2, 5 or 10; a line without its number skipped), each on the row of a line of text.
+    Text-layer words only (they have a size); a table's column of small numbers counts by no steady step or stands
+    among cells as small, a chart's labels stand alone."""
     sizes = sorted(w.size for w in words if w.size)
     if not sizes:
         return {}
     small = 0.7 * sizes[len(sizes) // 2]
     candidates = [(k, w) for k, w in enumerate(words)
                   if w.size and w.size <= small and not w.angle and not w.hidden and _LINE_NUMBER.fullmatch(w.text)
-                  and not _in_small_type(w, words, small)]
+                  and _beside_text(w, words, small)]
     found: dict[int, Word] = {}
     for edge in (lambda w: w.box.x1, lambda w: w.box.x0):  # right-aligned numbers, then left-aligned
         rest = [(k, w) for k, w in candidates if k not in found]
@@ -345,12 +346,12 @@ def margin_line_numbers(words: list[Word]) -> dict[int, Word]:
     return found
 
 
-def _in_small_type(number: Word, words: list[Word], small: float) -> bool:
-    """Whether the words on a number's row are in small type too (a table set small, its row numbers among its
-    cells): a line number stands beside text of the body's size, or alone."""
+def _beside_text(number: Word, words: list[Word], small: float) -> bool:
+    """Whether a number stands on the row of a line of text in larger type, as a line's number does; not alone (a
+    chart's or a drawing's labels) nor among words as small as itself (a table set small, its row numbers)."""
     row = [w for w in words if w is not number and w.size and y_overlap(w.box, number.box) > 0.5 * number.box.height
            and not _LINE_NUMBER.fullmatch(w.text)]
-    return bool(row) and sum(w.size <= small for w in row) * 2 > len(row)
+    return sum(w.size > small for w in row) * 2 > len(row) > 0
 
 
 def _columns_of(numbers: dict[int, Word]) -> list[list[Word]]:
