@@ -243,3 +243,74 @@ def test_force_ignores_a_checkpoint(env):
     det = CountingDetector()
     env.stage("layout_regions", lambda ctx: stages.layout_regions(ctx, det), force=True, checkpoint_pages=1)
     assert det.images == 3 and env.counts()["regions"] == 3
+
+
+def _three_page_pdf() -> bytes:
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    for n in range(1, 4):
+        c.setFont("Helvetica", 9)
+        c.drawString(72, 800, "Annual report of the example society")
+        c.setFont("Helvetica", 11)
+        for i in range(12):
+            c.drawString(72, 720 - 16 * i, f"Page {n} line {i}: the members met and agreed on the budget.")
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+class PageTwoMoves(CountingDetector):
+    """Like CountingDetector, but once `moved` is set the region of the second image it is shown is smaller:
+    only that page's input changes."""
+
+    moved = False
+
+    def detect(self, images):
+        seen = self.images
+        found = super().detect(images)
+        if self.moved:
+            found = [[DetectedRegion(Box(20, 20, im.width - 20, im.height - 20), "text", "text", 0.9)]
+                     if seen + i == 1 else regions for i, (im, regions) in enumerate(zip(images, found, strict=True))]
+        return found
+
+
+def test_stored_text_is_read_only_for_pages_kept_from_an_earlier_run(tmp_path, monkeypatch):
+    """A page recomputed alone gets the document's other pages as context (their stored text rows: running
+    heads repeat across them); a document recomputed whole reads nothing back (one query and one connection
+    less per document on a forced run or a new layout model)."""
+    import ocr_resources.pipeline.stages.text as text_stage
+
+    folder = tmp_path / "inbox" / CONTAINER
+    folder.mkdir(parents=True)
+    (folder / "report.pdf").write_bytes(_three_page_pdf())
+    env = Env(tmp_path, ResultStore(tmp_path / "ocr.duckdb"))
+    env.stage("source_documents", lambda ctx: stages.source_documents(ctx, folder))
+    env.stage("rendered_pages", lambda ctx: stages.rendered_pages(ctx, 72))
+    calls: list[set[int]] = []
+    real = text_stage._stored_blocks
+
+    def spy(ctx, document_id, kept):
+        calls.append(set(kept))
+        return real(ctx, document_id, kept)
+
+    monkeypatch.setattr(text_stage, "_stored_blocks", spy)
+    run_models(env, PageTwoMoves(), CountingRecognizer())
+    assert calls == []  # nothing stored yet
+    run_models(env, PageTwoMoves(), CountingRecognizer(), force=True)
+    assert calls == []  # every page recomputed: no other page to read
+
+    moved = PageTwoMoves()
+    moved.moved = True
+    layout, text = run_models(env, moved, CountingRecognizer(), version="2")  # a new layout producer
+    assert layout.stats["pages_computed"] == 3
+    assert text.stats["pages_computed"] == 1 and text.stats["pages_skipped"] == 2
+    recomputed = {r["page_no"] for r in env.store.query(
+        "SELECT DISTINCT page_no FROM texts WHERE run_id = (SELECT max(run_id) FROM texts)")}
+    assert len(recomputed) == 1 and calls == [{1, 2, 3} - recomputed]
+    heads = env.store.query("SELECT page_no, label FROM texts WHERE text LIKE 'Annual report%' ORDER BY page_no")
+    assert [r["page_no"] for r in heads] == [1, 2, 3]
+    assert len({r["label"] for r in heads}) == 1  # the page's head decided as on the pages read back

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -123,10 +123,9 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
               "second_recogniser_lines": 0}
     docs = _Documents()
     crops: dict[tuple[str, int], list[tuple[dict[str, Any], list[Word] | None]]] = {}
-    # documents with text rows from an earlier run (context for the pages recomputed now): one read, not one
-    # per document of a container of one-page scans
-    stored_documents = {r["document_id"] for r in ctx.store.query(
-        "SELECT DISTINCT document_id FROM texts WHERE container_id = ?", [ctx.container_id])}
+    # pages with text rows from an earlier run, per document: the rows of those not recomputed now are context
+    # for the pages that are (`_stored_blocks`). Read once, on the first chunk's connection (`load`).
+    stored_pages: dict[str, set[int]] | None = None
 
     def page_text(page: dict[str, Any], words: list[Word], source: str, reason: str, confidence: float | None,
                   ocr_words: list[Word] | None = None, region_reasons: dict[int, str] | None = None) -> _PageText:
@@ -159,8 +158,9 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
         pages = sorted(docs.pages.pop(document_id, []), key=lambda p: p.page["page_no"])
         if not pages:
             return
-        context = _stored_blocks(ctx, document_id, {p.page["page_no"] for p in pages}) \
-            if document_id in stored_documents else []
+        # a document recomputed whole (a forced run, a new layout model) has no other pages to read
+        kept = (stored_pages or {}).get(document_id, set()) - {p.page["page_no"] for p in pages}
+        context = _stored_blocks(ctx, document_id, kept) if kept else []
         results = finish_document([PageBlocks(p.page["page_no"], p.page["width_pt"], p.page["height_pt"], p.blocks)
                                    for p in pages], context)
         for pt, texts in zip(pages, results, strict=True):
@@ -174,6 +174,12 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
         # Inputs (regions, text-layer words) are read per chunk of pages and travel with their page.
         def load(read: Reader, pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             """The pages to compute, with their regions; text-layer words only where such a page has them."""
+            nonlocal stored_pages
+            if stored_pages is None:
+                stored_pages = defaultdict(set)
+                for r in read("SELECT DISTINCT document_id, page_no FROM texts WHERE container_id = ?",
+                              [ctx.container_id]):
+                    stored_pages[r["document_id"]].add(r["page_no"])
             regions = _by_page(ctx, read, _REGIONS_SQL, "t.page_no, t.region_no", pages)
             needed = []
             for p in pages:
@@ -530,9 +536,9 @@ def _label_reason(pt: _PageText, block: Block, regions: list[dict[str, Any]]) ->
     return block.reason or pt.label_reasons.get(block.region) or regions[block.region].get("label_reason")
 
 
-def _stored_blocks(ctx: StageContext, document_id: str, exclude: set[int]) -> list[TextBlock]:
-    """Text rows already stored for the document's other pages (kept from an earlier run): context for
-    repetition and type sizes when only some pages are recomputed."""
+def _stored_blocks(ctx: StageContext, document_id: str, kept: set[int]) -> list[TextBlock]:
+    """Text rows already stored for the document's `kept` pages (from an earlier run, not recomputed now):
+    context for repetition and type sizes when only some pages are recomputed."""
     rows = ctx.store.query(
         "SELECT t.page_no, t.label, t.text, t.x0, t.y0, t.x1, t.y1, t.font_size, t.bold, t.text_source,"
         " p.width_pt, p.height_pt"
@@ -542,4 +548,4 @@ def _stored_blocks(ctx: StageContext, document_id: str, exclude: set[int]) -> li
     return [TextBlock(r["page_no"], r["width_pt"], r["height_pt"], Box(r["x0"], r["y0"], r["x1"], r["y1"]), r["label"],
                       r["text"] or "", r["font_size"], bool(r["bold"]), max(1, (r["text"] or "").count("\n") + 1),
                       ink_size=r["text_source"] == "ocr")  # OCR's sizes are its ink heights
-            for r in rows if r["page_no"] not in exclude]
+            for r in rows if r["page_no"] in kept]
