@@ -62,8 +62,10 @@ LOGIC_VERSIONS = {
     # 22: math a sentence wraps onto a line of its own is inline, its stop after it; 23: a matrix set without
     # delimiters is a matrix, a stop after a display makes no row; 24: a wrapped line of math only when short,
     # only its stop set after it; 25: a page whose text is mostly set sideways (a sideways table on a portrait page)
-    # is read turned upright (its /Rotate set in memory), with a warning row saying so
-    "rendered_pages": "25",
+    # is read turned upright (its /Rotate set in memory), with a warning row saying so; 26: a font is bold by its
+    # name where the name states a style or is one of TeX's (CMR10 and "-Regular" fonts whose stems give a heavy
+    # weight set no bold words, no \boldsymbol math)
+    "rendered_pages": "26",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -157,8 +159,10 @@ LOGIC_VERSIONS = {
     # under the other are one code block (indents from one edge, blank lines kept); 67: a web address a line end
     # cut (after "https:" too) is joined without a space; 68: a listing's comment set in roman type after a
     # fixed-pitch "#" is code's; 69: an em dash opening a line inside a sentence is no list bullet; 70: a manuscript's
-    # margin line numbers (tiny type, counting by a steady step, beside lines of text) are read apart as furniture
-    "ocr_text": "70",
+    # margin line numbers (tiny type, counting by a steady step, beside lines of text) are read apart as furniture;
+    # 71: two and more lines of code after a line ending in prose are a block of their own (and the prose after
+    # them), a listing's blank lines measured against its own leading (double-spaced listings have none)
+    "ocr_text": "71",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -217,3 +217,21 @@ def test_a_web_address_cut_at_a_line_end_is_joined_without_a_space():
         "and the site at https://www.r-project.org.",
         "Then the next sentence, or www.example.com/",
         "and more, see https://www.acm.org/publications/taps/describing-figures/."]
+
+
+def test_a_font_named_regular_is_not_bold_whatever_weight_pdfium_reports():
+    """pdfium's weight comes from a font's stem width where the PDF states none, and Computer Modern's CMR10 and
+    CMMI10 report 744-768, Latin Modern's regular text and math italic 665-744: their letters were set as bold
+    (math as \\boldsymbol, a bold line of prose as a heading). A style the name states decides, and TeX's font
+    names state their series; the weight only where the name says nothing."""
+    from ocr_resources.text.pdf_chars import bold_font
+
+    assert not bold_font("LMRoman10-Regular", 744)
+    assert not bold_font("ABCDEF+LMMathItalic10-Regular", 665)
+    assert not bold_font("Times-Roman", 700) and not bold_font("Arial,Italic", 700)
+    assert bold_font("LMRomanDemi10-Regular", 685) and bold_font("LMRoman12-Bold", 300)
+    assert bold_font("TimesNewRomanPS-BoldMT", 400) and bold_font("Arial,BoldItalic", 400)
+    assert not bold_font("ABCDEF+CMR10", 744) and not bold_font("CMMI10", 768) and not bold_font("SFRM1000", 700)
+    assert bold_font("CMBX12", 300) and bold_font("CMMIB10", 300) and bold_font("CMB10", 300)
+    assert not bold_font("CMBR10", 700)  # Computer Modern Bright, medium
+    assert bold_font("Helvetica", 700) and not bold_font("Helvetica", 400)  # no style in the name: the weight

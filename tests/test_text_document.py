@@ -237,8 +237,10 @@ def test_a_heading_cut_in_two_boxes_on_its_line_is_one_heading():
 LISTING = ["def add(a, b):", "    if a:", "        return a + b  # both", "    return b          # one"]
 
 
-def _listing_pdf(prose_font: str = "Helvetica", code: tuple[str, ...] | list[str] = tuple(LISTING)) -> bytes:
-    """A paragraph of prose, then a listing in Courier (by default nested, with an aligned comment column)."""
+def _listing_pdf(prose_font: str = "Helvetica", code: tuple[str, ...] | list[str] = tuple(LISTING),
+                 pitch: float = 12) -> bytes:
+    """A paragraph of prose, then a listing in Courier (by default nested, with an aligned comment column), its
+    lines `pitch` points apart."""
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(W, H))
     c.setFont(prose_font, 11)
@@ -246,7 +248,7 @@ def _listing_pdf(prose_font: str = "Helvetica", code: tuple[str, ...] | list[str
         c.drawString(72, H - 100 - 14 * k, line)
     c.setFont("Courier", 10)
     for k, line in enumerate(code):
-        c.drawString(72, H - 170 - 12 * k, line)
+        c.drawString(72, H - 170 - pitch * k, line)
     c.showPage()
     c.save()
     return buf.getvalue()
@@ -343,6 +345,16 @@ def test_a_listing_cut_in_two_boxes_is_one_block_with_its_indents_and_blank_line
                                         "        out.append((2 * x, y))\n    return out"]
 
 
+def test_a_listing_set_double_spaced_has_no_blank_line_between_its_lines():
+    """R vignettes set their listings with a row's height between rows, as their prose: that leading is the
+    listing's own, not a blank line after every line (a blank line in a listing set tight: the test above)."""
+    code = ["> m <- 3", "> sigma <- diag(3)", "> sigma[2,1] <- 3/5", "> pmvnorm(sigma)", "[1] 0.8279847"]
+    for listing in (code[:2], code):
+        words = page_words(_listing_pdf(code=listing, pitch=22))[0]
+        results = finish_document([PageBlocks(1, W, H, compose(words, [], []))])
+        assert [bt.text for bt in results[0] if bt.label == "code" and bt.text] == ["\n".join(listing)]
+
+
 def test_code_in_another_type_is_a_fence_of_its_own():
     # a method's signature in 12-point typewriter type, its example listing in 8-point under it: two fences
     rows = [{"label": "code", "text": "TableStyle.add(commands)", "page_no": 1, "region_no": 1, "font_size": 12.0},
@@ -410,3 +422,53 @@ def test_an_em_dash_opening_a_line_inside_a_sentence_is_no_bullet():
     assert [m for m, _ in list_items(["Features:", "\u2014 fast", "\u2014 small"])] == ["", "\u2014", "\u2014"]
     assert list_items(["\u2014 fast and very", "small things", "\u2014 next item"]) == [
         ("\u2014", "fast and very small things"), ("\u2014", "next item")]
+
+
+def _prose_code_prose_pdf(before: str, code: list[str], after: str, code_x: float = 90) -> bytes:
+    """One paragraph's lines: prose in Times (`before`'s end after a "|" in Courier), then lines in Courier (set in
+    by `code_x`), then prose again."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    y = H - 100
+    for line in [*BODY[:2], before]:
+        prose, _, mono = line.partition("|")  # a line's end after "|" set in Courier
+        c.setFont("Times-Roman", 11)
+        c.drawString(72, y, prose)
+        if mono:
+            c.setFont("Courier", 10)
+            c.drawString(72 + c.stringWidth(prose, "Times-Roman", 11), y, mono)
+        y -= 13
+    for line in code:
+        c.setFont("Courier", 10)
+        c.drawString(code_x, y, line)
+        y -= 13
+    c.setFont("Times-Roman", 11)
+    c.drawString(72, y, after)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_a_listing_inside_a_sentence_is_a_code_block_of_its_own():
+    """texinfo's manuals run a sentence into an example ("For example," / the listing / "displays sine and
+    cosine..."): two and more lines of code after a line ending in prose are a code block, even with no
+    sentence ended before it, and the prose after them a paragraph of its own."""
+    code = ["hold on;", "x = -10:0.1:10;", "plot (x, sin (x));"]
+    words = page_words(_prose_code_prose_pdf("the axes property. For example,", code,
+                                             "displays sine and cosine waves on the same axes."))[0]
+    results = finish_document([PageBlocks(1, W, H, compose(words, [Box(60, 80, 540, 200)], ["text"]))])
+    texts = [(bt.label, bt.text) for bt in results[0] if bt.text]
+    assert ("code", "\n".join(code)) in texts
+    assert texts[-1] == ("text", "displays sine and cosine waves on the same axes.")
+    assert texts[0][1].endswith("For example,")
+
+
+def test_typewriter_words_a_sentence_wraps_onto_two_lines_stay_in_its_paragraph():
+    # an R session's locale: a line of prose ending in typewriter words, wrapped onto two lines all typewriter
+    words = page_words(_prose_code_prose_pdf("Locale: |LC_COLLATE=C, LC_CTYPE=English_New Zealand.1252,",
+                                             ["LC_MONETARY=English_New Zealand.1252, LC_NUMERIC=C,",
+                                              "LC_TIME=English_New Zealand.1252"], "Running under: Windows 7",
+                                             code_x=72))[0]
+    assert [w.mono for w in words if w.text in ("Locale:", "LC_COLLATE=C,")] == [False, True]
+    results = finish_document([PageBlocks(1, W, H, compose(words, [Box(60, 80, 540, 200)], ["text"]))])
+    assert not [bt for bt in results[0] if bt.label == "code" and bt.text]

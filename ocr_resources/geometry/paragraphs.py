@@ -119,13 +119,15 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         outdent = (ends and begins and prev is not None and b.box.x0 < a.box.x0 - 0.8 * h
                    and a.box.x0 > left + 0.8 * h and prev.text[-1:] not in _SENTENCE_END)
         # lines of code (every word in a fixed-pitch font) boxed with the prose around them: after a sentence's end
-        # (or its colon) they start a block, and the prose after them another (a URL a sentence wraps onto a
-        # line of its own does not)
+        # (or its colon), or two and more of them after a line ending in prose ("For example," in texinfo's
+        # manuals), they start a block, and the prose after them another, even where it goes on with the sentence
+        # (a URL a sentence wraps onto a line of its own does not, nor typewriter words a line ending in them
+        # wraps onto the next lines: "Locale: LC_COLLATE=C," / "LC_MONETARY=...")
         code = False
         if _fixed_pitch(b) and not _fixed_pitch(a):
-            code = in_code = ends
+            code = in_code = ends or (i + 2 < len(ls) and _fixed_pitch(ls[i + 2]) and not a.words[-1].mono)
         elif _fixed_pitch(a) and not _fixed_pitch(b):
-            code, in_code = in_code and begins, False
+            code, in_code = in_code and (begins or (i > 0 and _fixed_pitch(ls[i - 1]))), False
         if wide_gap or short_end or indent or bullet or code or outdent:
             starts.append(i + 1)
     starts = [first[k] for k in starts]

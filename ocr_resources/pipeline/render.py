@@ -21,7 +21,7 @@ from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
 from ocr_resources.text.drawn import drawn_text_areas
 from ocr_resources.text.math_symbols import font_family, is_math_font
-from ocr_resources.text.pdf_chars import TEX_LIGATURES, PdfChar, char_angle, chars_to_words
+from ocr_resources.text.pdf_chars import TEX_LIGATURES, PdfChar, bold_font, char_angle, chars_to_words
 from ocr_resources.text.pdf_math import FormulaRecord, may_hold_math, text_layer_formulas
 from ocr_resources.types import Box
 
@@ -145,9 +145,6 @@ def text_layer(textpage, display: Display | float) -> tuple[list[WordRecord], bo
              for w in chars_to_words(chars)], may_hold_math(chars))
 
 
-_BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "cmbx", "sfbx")
-
-
 def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
     """Per-character facts pdfium knows: loose (font-metric) box, effective font size, font name and
     weight, render mode, whether pdfium generated the character or could not map it to Unicode (its soft
@@ -183,7 +180,7 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
         if font is None:
             raw.FPDFText_GetFontInfo(tp, i, name_buf, len(name_buf), ctypes.byref(flags))
             name = name_buf.value.decode("latin-1", "replace")
-            bold = raw.FPDFText_GetFontWeight(tp, i) >= 600 or any(b in name.lower() for b in _BOLD_NAMES)
+            bold = bold_font(name, raw.FPDFText_GetFontWeight(tp, i))
             hidden = bool(key) and raw.FPDFTextObj_GetTextRenderMode(obj) == raw.FPDF_TEXTRENDERMODE_INVISIBLE
             size = raw.FPDFText_GetFontSize(tp, i)
             if raw.FPDFText_GetMatrix(tp, i, matrix_ref):

@@ -88,10 +88,14 @@ def code_text(block: Block) -> str:
     lines = [sorted(row, key=lambda w: w.box.x0) for row in rows(block.words)]
     left = min(row[0].box.x0 for row in lines)
     heights = sorted(max(w.box.y1 for w in row) - min(w.box.y0 for w in row) for row in lines)
-    blank = 0.8 * heights[len(heights) // 2]  # a gap this tall between two rows is a blank line of the listing
+    gaps = [min(w.box.y0 for w in row) - max(w.box.y1 for w in lines[i - 1]) for i, row in enumerate(lines) if i]
+    # a blank line of the listing: a gap most of a row taller than the listing's usual gap between rows (its
+    # lower quartile: a listing set double-spaced has a row's height between all its rows and no blank line)
+    usual = max(0.0, sorted(gaps)[len(gaps) // 4]) if gaps else 0.0
+    blank = usual + 0.8 * heights[len(heights) // 2]
     out = []
     for i, row in enumerate(lines):
-        if i and min(w.box.y0 for w in row) - max(w.box.y1 for w in lines[i - 1]) > blank:
+        if i and gaps[i - 1] > blank:
             out.append("")
         text = " " * max(0, round((row[0].box.x0 - left) / cell))
         for k, w in enumerate(row):

@@ -24,6 +24,7 @@ text-layer damage is repaired or avoided:
 from __future__ import annotations
 
 import dataclasses
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -76,6 +77,33 @@ class PdfWord:
     angle: int = 0  # degrees anticlockwise the word runs on the page (90: read bottom to top)
     mono: bool = False  # most of its glyphs in a fixed-pitch font
     unmapped: bool = False  # holds glyphs without a Unicode mapping read by their font codes (`readable_code`)
+
+
+BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "cmbx", "sfbx")
+# a style a font's name states after its family ("LMRoman10-Regular", "Times-Roman", "Arial,Italic")
+_NOT_BOLD_STYLES = ("regular", "roman", "book", "italic", "oblique", "light", "thin", "normal", "plain")
+
+
+# TeX's own fonts name their series: cmr10, cmmi10, cmtt10, sfrm1000 are medium; cmbx12, cmb10, cmmib10, cmbsy10,
+# sfbx1000 bold
+_TEX_FONT = re.compile(r"(cm|sf)[a-z]+\d+")
+_TEX_BOLD = re.compile(r"cm(b\d|bsy|mib)|.*bx")
+
+
+def bold_font(name: str, weight: int) -> bool:
+    """Whether a font sets bold type: by its name where the name says so either way, else by the weight pdfium
+    reports. That weight comes from the font's stem width where the PDF states no weight, and some fonts' stems
+    lie (Computer Modern's CMR10 and CMMI10 report 744-768, Latin Modern's regular text and math italic 665-744):
+    a font named "-Regular", or one of TeX's medium fonts, is not bold."""
+    family = name.split("+", 1)[-1].lower()
+    if any(b in family for b in BOLD_NAMES):
+        return True
+    if _TEX_FONT.fullmatch(family):
+        return _TEX_BOLD.match(family) is not None
+    style = family.replace(",", "-").rpartition("-")[2]
+    if style != family and style.startswith(_NOT_BOLD_STYLES):
+        return False
+    return weight >= 600
 
 
 def _dir(ch: str) -> int:

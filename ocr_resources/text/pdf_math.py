@@ -9,6 +9,7 @@ import ctypes
 
 from ocr_resources.text.formulas import MathChar, Rule
 from ocr_resources.text.math_symbols import is_math_font
+from ocr_resources.text.pdf_chars import bold_font
 
 _SPACES = frozenset(" \t\r\n\u00a0\u2002\u2003\u2009\u200a\u202f")
 MAX_RULE_THICKNESS = 2.0  # pt: a fraction bar or vinculum; thicker filled shapes are something else
@@ -59,8 +60,8 @@ def page_math_chars(textpage, display: tuple[float, ...]) -> list[MathChar]:
             size = raw.FPDFText_GetFontSize(tp, i)
             if raw.FPDFText_GetMatrix(tp, i, ctypes.byref(matrix)):
                 size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
-            weight = raw.FPDFText_GetFontWeight(tp, i)
-            font = fonts[key] = (name.value.decode("latin-1", "replace"), size, weight >= 600)
+            font_name = name.value.decode("latin-1", "replace")
+            font = fonts[key] = (font_name, size, bold_font(font_name, raw.FPDFText_GetFontWeight(tp, i)))
         xa, ya = _to_display(display, left.value, bottom.value)
         xb, yb = _to_display(display, right.value, top.value)
         raw.FPDFText_GetCharOrigin(tp, i, ctypes.byref(ox), ctypes.byref(oy))
