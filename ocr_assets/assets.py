@@ -85,8 +85,9 @@ LOGIC_VERSIONS = {
     # 20: ... the column's extent starts again where the walk enters a column from beside
     # 21: a list's bullet beside a region's line joins it by a gap measured in the item's word height
     # 22: a figure whose lines are mostly numbers alone (a chart's ticks) is never relabelled text; 23: ... in at
-    # most two columns (a table of figures the model boxed as a figure is read as text again)
-    "layout_regions": "23",
+    # most two columns (a table of figures the model boxed as a figure is read as text again); 24: boxes overlapping
+    # by up to a third of their height (8 pt at most) are one above the other in the reading order
+    "layout_regions": "24",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -161,8 +162,10 @@ LOGIC_VERSIONS = {
     # fixed-pitch "#" is code's; 69: an em dash opening a line inside a sentence is no list bullet; 70: a manuscript's
     # margin line numbers (tiny type, counting by a steady step, beside lines of text) are read apart as furniture;
     # 71: two and more lines of code after a line ending in prose are a block of their own (and the prose after
-    # them), a listing's blank lines measured against its own leading (double-spaced listings have none)
-    "ocr_text": "71",
+    # them), a listing's blank lines measured against its own leading (double-spaced listings have none); 72: lines
+    # whose loose boxes overlap by up to a third of their height (8 pt at most) are read one under the other; a
+    # line in capitals is no sentence of the body vetoing furniture ("CHAPTER 7. BASICS … 7.3.")
+    "ocr_text": "72",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -350,3 +350,20 @@ def test_a_formula_beside_its_equation_number_low_on_the_page_is_not_furniture()
     number = TextBlock(1, 612, 792, Box(281, 711, 299, 721), "text", "(28)", 10.0)
     decided = furniture_decisions([*body_blocks, formula, number])
     assert decided.get(2) is None or decided[2].label not in ("header", "footer")
+
+
+def test_a_running_head_in_capitals_ending_in_a_section_number_is_furniture():
+    """A book's running head in capitals, the chapter's on the left and the section's on the right of one row, the
+    left one ending in its number ("CHAPTER 7. BASICS OF THE DEBIAN PACKAGE… 7.3."): not a sentence of the body,
+    furniture as the half beside it is; a sentence in the body's type there still is none."""
+    def draw(c):
+        c.setFont("Helvetica-Oblique", 10)  # the body's size
+        c.drawString(72, H - 40, "CHAPTER 7. BASICS OF THE DEBIAN PACKAGE\u2026 7.3.")
+        c.drawRightString(565, H - 40, "WHY ARE DEBIAN PACKAGE FILE NAMES\u2026")
+        body(c, H - 100)
+
+    # the model boxed the two halves apart, and called only the right one a header
+    results, rows = finished(one_page(draw), [(Box(60, 30, 335, 50), "text"), (Box(345, 30, 570, 50), "header")])
+    left = holding(results, "CHAPTER 7.")
+    assert left.label == "header", (left.label, left.reason)
+    assert "CHAPTER" not in render(rows) and "participants" in render(rows)

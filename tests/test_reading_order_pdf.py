@@ -168,3 +168,14 @@ def test_boxes_side_by_side_are_read_box_by_box_under_boxes_across_them():
     tokens = token_order(text)
     assert len(tokens) > 100 and tokens == expected(tokens, bands=False)
     assert text.index("Box A Title") < text.index("c0p0w0") < text.index("Box B Title") < text.index("c1p0w0")
+
+
+def test_lines_whose_loose_boxes_overlap_by_a_third_are_read_top_to_bottom():
+    """A font whose ascent and descent span 1.4 times the line pitch: each line's loose box (17 pt) runs 5 pt into
+    the next one's. They are still read one under the other, not the first, the third, then the second."""
+    from ocr_resources.geometry.reading_order import reading_order
+
+    lines = [Box(72, 70, 510, 87), Box(57, 82, 510, 99), Box(57, 94, 410, 111)]
+    assert reading_order(lines) == [0, 1, 2]
+    # two columns' lines on one row are still read column by column
+    assert reading_order([Box(57, 70, 280, 87), Box(300, 72, 520, 89), Box(57, 82, 280, 99)]) == [0, 2, 1]

@@ -19,8 +19,8 @@ header; not a header of the model's that recurs page after page, a running head 
 than three lines), it sits a line's spacing from the body text next to it in the body's own type (a court
 filing's case line set as the first line of the text; again not the model's header recurring page after page),
 or it is a sentence in the body's type that does not recur page after page (a table's lead-in the model boxed
-as a header). A page number set large is a chapter number. A block the model called header or footer that is
-not furniture gets a body label back."""
+as a header; a line in capitals is no such sentence). A page number set large is a chapter number. A block the
+model called header or footer that is not furniture gets a body label back."""
 
 from __future__ import annotations
 
@@ -252,7 +252,8 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         veto = "set larger than the body text"
     elif not small and not running_head and _in_flow(i, where, by_page[b.page_no], blocks, body):
         veto = "in the flow of the body text"
-    elif not small and not pattern and i not in repeated and len(text.split()) >= 5 and text[-1] in ".!?:;":
+    elif not small and not pattern and i not in repeated and len(text.split()) >= 5 and text[-1] in ".!?:;" \
+            and any(ch.islower() for ch in text):  # (a line in capitals is a head: "CHAPTER 7. BASICS … 7.3.")
         veto = "a sentence in the body's type"  # (unless the same sentence stands at the same place page after page)
     score = sum(_WEIGHTS[e] for e in evidence)
     if veto is None and score >= NEEDED and where is not None:
