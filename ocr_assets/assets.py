@@ -64,8 +64,8 @@ LOGIC_VERSIONS = {
     # only its stop set after it; 25: a page whose text is mostly set sideways (a sideways table on a portrait page)
     # is read turned upright (its /Rotate set in memory), with a warning row saying so; 26: a font is bold by its
     # name where the name states a style or is one of TeX's (CMR10 and "-Regular" fonts whose stems give a heavy
-    # weight set no bold words, no \boldsymbol math)
-    "rendered_pages": "26",
+    # weight set no bold words, no \boldsymbol math); 27: a hyphen joining math to a word ("n-th") is the word's
+    "rendered_pages": "27",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -164,8 +164,9 @@ LOGIC_VERSIONS = {
     # 71: two and more lines of code after a line ending in prose are a block of their own (and the prose after
     # them), a listing's blank lines measured against its own leading (double-spaced listings have none); 72: lines
     # whose loose boxes overlap by up to a third of their height (8 pt at most) are read one under the other; a
-    # line in capitals is no sentence of the body vetoing furniture ("CHAPTER 7. BASICS … 7.3.")
-    "ocr_text": "72",
+    # line in capitals is no sentence of the body vetoing furniture ("CHAPTER 7. BASICS … 7.3."); 73: a short line
+    # and a line set in under it with no width in common are still one under the other (the paragraphs split)
+    "ocr_text": "73",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

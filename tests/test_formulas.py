@@ -157,6 +157,23 @@ def test_sentence_comma_and_brackets_end_the_run():
     assert [s.latex for s in inline_math(line)] == [r"\alpha\leq\beta"]
 
 
+def test_a_hyphen_joining_math_to_a_word_is_the_words():
+    """"the n-th number", "the x-axis": the math letter is the formula; the hyphen touching the word after it is
+    the word's, no minus (taken as one, the formula "$n-$" replaced the whole word and its "th" was lost)."""
+    for tail in ("th", "axis"):
+        before, x = _words("the", 0)
+        math = [ch("n", x), ch("-", x + 5.2, font="CMR10")]
+        word, x = _words(tail, x + 8.6)
+        after, _ = _words("number.", x)
+        line = before + math + word + after
+        assert [s.latex for s in inline_math(line)] == ["n"]
+        assert line_markdown(line) == f"the $n$-{tail} number."
+    # a minus between math and a word set apart stays the formula's: "x - y"
+    before, x = _words("so", 0)
+    line = before + [ch("x", x), ch("-", x + 8, font="CMR10"), ch("y", x + 16)]
+    assert [s.latex for s in inline_math(line)] == ["x-y"]
+
+
 # -- a PDF's glyphs and rules -------------------------------------------------------------------------------
 def test_pdf_glyphs_with_baselines_and_a_drawn_fraction_bar():
     pdfium = pytest.importorskip("pypdfium2")

@@ -424,13 +424,14 @@ def test_an_em_dash_opening_a_line_inside_a_sentence_is_no_bullet():
         ("\u2014", "fast and very small things"), ("\u2014", "next item")]
 
 
-def _prose_code_prose_pdf(before: str, code: list[str], after: str, code_x: float = 90) -> bytes:
+def _prose_code_prose_pdf(before: str, code: list[str], after: str, code_x: float = 90, gap: float = 0,
+                          prose: int = 2) -> bytes:
     """One paragraph's lines: prose in Times (`before`'s end after a "|" in Courier), then lines in Courier (set in
-    by `code_x`), then prose again."""
+    by `code_x`, `gap` more points above and under them), then prose again; `prose` lines before `before`."""
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(W, H))
     y = H - 100
-    for line in [*BODY[:2], before]:
+    for line in [*(BODY * prose)[:prose], before]:
         prose, _, mono = line.partition("|")  # a line's end after "|" set in Courier
         c.setFont("Times-Roman", 11)
         c.drawString(72, y, prose)
@@ -438,12 +439,13 @@ def _prose_code_prose_pdf(before: str, code: list[str], after: str, code_x: floa
             c.setFont("Courier", 10)
             c.drawString(72 + c.stringWidth(prose, "Times-Roman", 11), y, mono)
         y -= 13
+    y -= gap
     for line in code:
         c.setFont("Courier", 10)
         c.drawString(code_x, y, line)
         y -= 13
     c.setFont("Times-Roman", 11)
-    c.drawString(72, y, after)
+    c.drawString(72, y - gap, after)
     c.showPage()
     c.save()
     return buf.getvalue()
@@ -472,3 +474,16 @@ def test_typewriter_words_a_sentence_wraps_onto_two_lines_stay_in_its_paragraph(
     assert [w.mono for w in words if w.text in ("Locale:", "LC_COLLATE=C,")] == [False, True]
     results = finish_document([PageBlocks(1, W, H, compose(words, [Box(60, 80, 540, 200)], ["text"]))])
     assert not [bt for bt in results[0] if bt.label == "code" and bt.text]
+
+
+def test_a_short_line_then_a_listing_set_in_under_it_still_splits_the_paragraphs():
+    """PARI's manual: a sentence's last line is one word ("set"), the listing under it starts further in, so the two
+    lines share no width. They are still one under the other: the block splits into its paragraphs and listing (it
+    was left whole, listing and all, as if its lines stood side by side), whatever the model called it."""
+    code = ["k = (x.p ^ x.f - 1) / fforder(x)"]
+    after = "The library syntax is long ispower(GEN x, GEN k = NULL, GEN *n = NULL)."
+    words = page_words(_prose_code_prose_pdf("set", code, after, code_x=94, gap=7, prose=6))[0]
+    for label in ("text", "reference"):
+        results = finish_document([PageBlocks(1, W, H, compose(words, [Box(60, 80, 540, 200)], [label]))])
+        texts = [(bt.label, bt.text) for bt in results[0] if bt.text]
+        assert ("code", code[0]) in texts and texts[-1][1] == after, texts

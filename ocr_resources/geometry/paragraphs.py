@@ -84,7 +84,8 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         return [lines]
     gaps = [b.box.y0 - a.box.y1 for a, b in zip(ls, ls[1:], strict=False)]
     pairs = zip(gaps, ls, ls[1:], strict=False)
-    if any(g < -0.5 * ln.height or x_overlap(ln.box, nxt.box) <= 0 for g, ln, nxt in pairs):
+    # (a short line then one set in under it, side by side with no overlap, are still one under the other)
+    if any(g < -0.5 * ln.height or (x_overlap(ln.box, nxt.box) <= 0 and g < 0) for g, ln, nxt in pairs):
         return [lines]  # not one column of lines read top to bottom
     spacing = sorted(gaps)[len(gaps) // 2]
     left, right = min(ln.box.x0 for ln in ls), max(ln.box.x1 for ln in ls)

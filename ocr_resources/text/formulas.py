@@ -795,6 +795,9 @@ def inline_math(line: list[MathChar], rules: list[Rule] | None = None) -> list[I
             end += 1
         while end > start and kinds[end - 1] in "NS" and line[end - 1].text in _TRAILING:
             end -= 1
+        if start < end - 1 < len(line) - 1 and line[end - 1].text in "-\u2010\u2011" and kinds[end] == "T" \
+                and line[end].text.isalpha() and line[end].x0 - line[end - 1].x1 < 0.1 * size:
+            end -= 1  # a hyphen joining the math to a word ("n-th", "x-axis", "p-value") is the word's, no minus
         end = _closed(line, start, end, size)
         start, end = _balanced(line, start, end)
         if runs and start <= runs[-1][1]:
