@@ -487,3 +487,32 @@ def test_a_short_line_then_a_listing_set_in_under_it_still_splits_the_paragraphs
         results = finish_document([PageBlocks(1, W, H, compose(words, [Box(60, 80, 540, 200)], [label]))])
         texts = [(bt.label, bt.text) for bt in results[0] if bt.text]
         assert ("code", code[0]) in texts and texts[-1][1] == after, texts
+
+
+def test_a_listings_comment_column_is_read_on_the_rows_of_its_code():
+    """PARI's manual sets a session's comments in a column of their own far right of its code ("? #P" ...
+    "\\\\ 2 primes above 5"). The reading order took that column after the code's, as a column (and the block's
+    paragraphs were then left unsplit): each comment is read on its row of code, in the code block."""
+    rows = [("? K = nfinit(x^3-2);", ""), ("? P = idealprimedec(K, 5);", ""), ("? #P", "\\\\ 2 primes above 5"),
+            ("%3 = 2", ""), ("? [p1.e, p1.f]", "\\\\ the first is unramified"), ("%5 = [1, 1]", "")]
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica", 11)
+    for k, line in enumerate(BODY):
+        c.drawString(72, H - 100 - 14 * k, line)
+    c.setFont("Courier", 10)
+    for k, (stmt, comment) in enumerate(rows):
+        c.drawString(94, H - 160 - 12 * k, stmt)
+        if comment:
+            c.drawString(330, H - 160 - 12 * k, comment)
+    c.setFont("Helvetica", 11)
+    c.drawString(72, H - 250, "The library syntax is GEN idealprimedec(GEN nf, GEN p).")
+    c.showPage()
+    c.save()
+    words = page_words(buf.getvalue())[0]
+    results = finish_document([PageBlocks(1, W, H, compose(words, [Box(60, 80, 540, 260)], ["text"]))])
+    code = [bt.text for bt in results[0] if bt.label == "code" and bt.text]
+    assert len(code) == 1
+    lines = code[0].split("\n")
+    assert [ln.split()[0] for ln in lines] == ["?", "?", "?", "%3", "?", "%5"]
+    assert lines[2].endswith("\\\\ 2 primes above 5") and lines[4].endswith("\\\\ the first is unramified")

@@ -24,6 +24,7 @@ from ocr_resources.geometry.boxes import TEXT_LABELS, UPRIGHT, inside, intersect
 from ocr_resources.geometry.labels import OUTSIDE, check_labels
 from ocr_resources.geometry.lines import BULLET_MARKS, DASH_BULLETS, GAP_FACTOR, Line, is_rtl, lines, order_words, rows
 from ocr_resources.geometry.paragraphs import (
+    fixed_pitch,
     form_rows,
     group_lines,
     heading_lines,
@@ -200,7 +201,33 @@ def _numbers(group: list[Line]) -> bool:
 
 
 def order_lines(block_lines: list[Line], rtl: bool = False) -> list[Line]:
-    return [block_lines[i] for i in reading_order([ln.box for ln in block_lines], rtl=rtl)]
+    ordered = [block_lines[i] for i in reading_order([ln.box for ln in block_lines], rtl=rtl)]
+    return ordered if rtl else _listing_rows(ordered)
+
+
+def _listing_rows(ordered: list[Line]) -> list[Line]:
+    """A listing's comments set in a column of their own beside its code ("? #P" ... "\\\\ 2 primes above 5"): the
+    reading order takes that column after the code's, as a column; each comment is read right after the line of code
+    on its row, where both are code's (fixed-pitch, or a comment after a fixed-pitch mark)."""
+    code = [fixed_pitch(ln) for ln in ordered]
+    if sum(code) < 2:
+        return ordered
+    out: list[Line] = []
+    moved: set[int] = set()
+    for i, ln in enumerate(ordered):
+        if i in moved:
+            continue
+        out.append(ln)
+        if not code[i]:
+            continue
+        for j in range(i + 1, len(ordered)):
+            other = ordered[j]
+            if j not in moved and code[j] and other.box.x0 >= ln.box.x1 - 1.0 \
+                    and y_overlap(ln.box, other.box) >= 0.5 * min(ln.height, other.height):
+                out.append(other)  # (its row's piece right of this line: read next)
+                moved.add(j)
+                break
+    return out
 
 
 def attach_captions(order: list[int], boxes: list[Box], labels: list[str]) -> list[int]:

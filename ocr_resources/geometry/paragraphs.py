@@ -78,7 +78,7 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
     ls = [lines[s] if e - s == 1 else Line([w for ln in lines[s:e] for w in ln.words],
                                            union([ln.box for ln in lines[s:e]]), lines[s].rtl)
           for s, e in zip(first, [*first[1:], len(lines)], strict=True)]
-    if len(ls) == 2 and _fixed_pitch(ls[1]) and not _fixed_pitch(ls[0]) and ls[0].text[-1:] in _SENTENCE_END:
+    if len(ls) == 2 and fixed_pitch(ls[1]) and not fixed_pitch(ls[0]) and ls[0].text[-1:] in _SENTENCE_END:
         return [lines[:first[1]], lines[first[1]:]]  # a sentence, then a line of code (too few lines for the rest)
     if len(ls) < 3:
         return [lines]
@@ -101,7 +101,7 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
     hanging = may_hang and 2 * sum(ln.box.x0 < left + 0.4 * ln.height for ln in ls) <= len(ls)
     starts = [0]
     # a statement's end in a fixed-pitch first line ("}" closing a listing above the box) is code before the prose
-    in_code = _fixed_pitch(ls[0]) and ls[0].text[-1:] in "});"
+    in_code = fixed_pitch(ls[0]) and ls[0].text[-1:] in "});"
     for i in range(len(ls) - 1):
         a, b = ls[i], ls[i + 1]
         h = a.height
@@ -125,10 +125,10 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         # (a URL a sentence wraps onto a line of its own does not, nor typewriter words a line ending in them
         # wraps onto the next lines: "Locale: LC_COLLATE=C," / "LC_MONETARY=...")
         code = False
-        if _fixed_pitch(b) and not _fixed_pitch(a):
-            code = in_code = ends or (i + 2 < len(ls) and _fixed_pitch(ls[i + 2]) and not a.words[-1].mono)
-        elif _fixed_pitch(a) and not _fixed_pitch(b):
-            code, in_code = in_code and (begins or (i > 0 and _fixed_pitch(ls[i - 1]))), False
+        if fixed_pitch(b) and not fixed_pitch(a):
+            code = in_code = ends or (i + 2 < len(ls) and fixed_pitch(ls[i + 2]) and not a.words[-1].mono)
+        elif fixed_pitch(a) and not fixed_pitch(b):
+            code, in_code = in_code and (begins or (i > 0 and fixed_pitch(ls[i - 1]))), False
         if wide_gap or short_end or indent or bullet or code or outdent:
             starts.append(i + 1)
     starts = [first[k] for k in starts]
@@ -146,7 +146,8 @@ def _row_starts(lines: list[Line]) -> list[int]:
     return starts
 
 
-def _fixed_pitch(line: Line) -> bool:
+def fixed_pitch(line: Line) -> bool:
+    """Every word of the line is code's (`code_marks`)."""
     return bool(line.words) and all(code_marks(line.words))
 
 
@@ -155,12 +156,15 @@ _COMMENT_MARKS = ("#", "//", "/*", ";")  # (not "--" or "%": command-line option
 
 
 def code_marks(words: list[Word]) -> list[bool]:
-    """Per word of one line (in reading order), whether it is code's: set in a fixed-pitch font, or part of a comment
-    that a fixed-pitch comment mark starts ("x11()  # for graphics" with "for graphics" in roman type)."""
+    """Per word of one line (in reading order), whether it is code's: set in a fixed-pitch font, part of a comment
+    that a fixed-pitch comment mark starts ("x11()  # for graphics" with "for graphics" in roman type), or the line's
+    number before it ("143 \\newcommand{...}" with "143" in roman type)."""
     out, comment = [], False
     for w in words:
         comment = comment or (w.mono and w.text.startswith(_COMMENT_MARKS))
         out.append(w.mono or comment)
+    if len(words) > 1 and words[1].mono and words[0].text.isdigit() and len(words[0].text) <= 5:
+        out[0] = True  # a numbered listing's line number, set in roman type before the line (LaTeX's .dtx, listings)
     return out
 
 
