@@ -64,8 +64,9 @@ LOGIC_VERSIONS = {
     # only its stop set after it; 25: a page whose text is mostly set sideways (a sideways table on a portrait page)
     # is read turned upright (its /Rotate set in memory), with a warning row saying so; 26: a font is bold by its
     # name where the name states a style or is one of TeX's (CMR10 and "-Regular" fonts whose stems give a heavy
-    # weight set no bold words, no \boldsymbol math); 27: a hyphen joining math to a word ("n-th") is the word's
-    "rendered_pages": "27",
+    # weight set no bold words, no \boldsymbol math); 27: a hyphen joining math to a word ("n-th") is the word's;
+    # 28: a word running into a formula's opening bracket ("ispolygonal(x,") keeps only what precedes it
+    "rendered_pages": "28",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels

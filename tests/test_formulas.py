@@ -715,3 +715,24 @@ def test_a_matrix_set_without_delimiters_is_a_matrix_with_its_stop_after_it():
               if v == "-1"]
     chars.append(ch(".", 80, BASE + 25, font=r, width=2, height=1.5))
     assert rebuild_latex(chars) == r"\begin{matrix}1&-1&0&0\\-1&1&0&0\\0&0&0&0\\0&0&0&0\end{matrix}."
+
+
+def test_a_function_name_whose_word_runs_into_its_math_arguments_keeps_only_the_name():
+    """PARI's manual: "ispolygonal(x, s, {&N})" with the name in bold text type and the arguments in math; pdfium's
+    word "ispolygonal(x," holds the name and the formula's start. The formula is placed with the words after it,
+    so the name's word loses the "(x," it shares with the formula (it was read twice: "ispolygonal(x, $(x,s...$").
+    A word with no bracket where the formula starts stays whole."""
+    from ocr_resources.text.page_formulas import PageFormula, replace_words
+
+    def word(text, x0, x1):
+        return (text, x0, 75.0, x1, 86.0, 10.0, True, False, 0, False, False)
+
+    words = [word("ispolygonal(x,", 109.0, 181.0), word("s,", 183.0, 192.0), word("{&N}).", 194.0, 232.0),
+             word("True", 238.0, 260.0)]
+    formula = PageFormula((171.0, 75.0, 228.0, 86.0), r"(x,s,\{\&N\})", "inline", "text layer")
+    out = replace_words(words, [formula])
+    assert [w[0] for w in out] == ["ispolygonal", r"$(x,s,\{\&N\})$.", "True"]
+    assert out[0][3] == 171.0  # the name's box ends where the formula starts
+    # no opening bracket where the formula starts: the word is left as it was
+    words[0] = word("ispolygonal-x,", 109.0, 181.0)
+    assert replace_words(words, [formula])[0][0] == "ispolygonal-x,"

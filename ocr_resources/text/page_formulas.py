@@ -238,20 +238,13 @@ def replace_words(words: list[WordRecord], formulas: list[PageFormula]) -> list[
         return words
     out: list[WordRecord] = []
     placed: dict[int, int] = {}
-    for w in words:
-        hit = None
-        # (a word's box is its glyphs' advance and font height, a formula's their ink: a quarter em of slack)
-        pad = 0.25 * (w[5] or max(1.0, w[4] - w[2]))
-        for k, f in enumerate(formulas):
-            area = max(1e-6, (w[3] - w[1]) * (w[4] - w[2]))
-            ix = min(w[3], f.box[2] + pad) - max(w[1], f.box[0] - pad)
-            iy = min(w[4], f.box[3] + pad) - max(w[2], f.box[1] - pad)
-            if ix > 0 and iy > 0 and ix * iy >= 0.5 * area:
-                hit = k
-                break
+    hits = [_hit(w, formulas) for w in words]
+    hit_formulas = set(hits)
+    for w, hit in zip(words, hits, strict=True):
         if hit is None:
-            out.append(w)
+            out.append(_before_formula(w, formulas, hit_formulas))
             continue
+        pad = 0.25 * (w[5] or max(1.0, w[4] - w[2]))
         f = formulas[hit]
         fence = "$$" if f.kind == "display" else "$"
         lead = w[0][0] if w[0][:1] in "([" and w[1] < f.box[0] - pad else ""
@@ -270,3 +263,34 @@ def replace_words(words: list[WordRecord], formulas: list[PageFormula]) -> list[
             if tail and not text.endswith(tail):
                 out[k] = (text + tail, *out[k][1:])
     return out
+
+
+def _hit(w: WordRecord, formulas: list[PageFormula]) -> int | None:
+    """The formula covering at least half of the word's box, if any."""
+    # (a word's box is its glyphs' advance and font height, a formula's their ink: a quarter em of slack)
+    pad = 0.25 * (w[5] or max(1.0, w[4] - w[2]))
+    area = max(1e-6, (w[3] - w[1]) * (w[4] - w[2]))
+    for k, f in enumerate(formulas):
+        ix = min(w[3], f.box[2] + pad) - max(w[1], f.box[0] - pad)
+        iy = min(w[4], f.box[3] + pad) - max(w[2], f.box[1] - pad)
+        if ix > 0 and iy > 0 and ix * iy >= 0.5 * area:
+            return k
+    return None
+
+
+def _before_formula(w: WordRecord, formulas: list[PageFormula], placed: set[int | None]) -> WordRecord:
+    """A word whose end is the start of a formula placed with the words after it ("ispolygonal(x," before
+    "s, {&N})": a function's name in the text font, its arguments in math) loses that end, cut at the opening
+    bracket where the formula starts, so the arguments are not read twice. Without such a bracket near where
+    the formula's box starts, the word stays whole."""
+    text = w[0]
+    pad = 0.25 * (w[5] or max(1.0, w[4] - w[2]))
+    for k, f in enumerate(formulas):
+        if k not in placed or not (w[1] < f.box[0] - pad < w[3]) or min(w[4], f.box[3]) <= max(w[2], f.box[1]):
+            continue
+        guess = round(len(text) * (f.box[0] - w[1]) / max(1e-6, w[3] - w[1]))
+        cuts = [i for i, ch in enumerate(text) if ch in "([{" and 0 < i and abs(i - guess) <= 2]
+        if cuts:
+            cut = min(cuts, key=lambda i: abs(i - guess))
+            return (text[:cut], w[1], w[2], f.box[0], w[4], *w[5:])
+    return w
