@@ -516,3 +516,28 @@ def test_a_listings_comment_column_is_read_on_the_rows_of_its_code():
     lines = code[0].split("\n")
     assert [ln.split()[0] for ln in lines] == ["?", "?", "?", "%3", "?", "%5"]
     assert lines[2].endswith("\\\\ 2 primes above 5") and lines[4].endswith("\\\\ the first is unramified")
+
+
+def test_an_index_page_keeps_one_entry_per_item():
+    """A book's index: a term and its page numbers a line, in alphabetical order, an entry's numbers wrapping onto
+    a line of their own. Reflowed, every entry ran into the next ("clip, 24, 81, 137 clip1in, 191"); each is an
+    item of its own, a wrapped one whole. Prose whose lines end in numbers stays a paragraph."""
+    entries = ["clip, 24, 81, 137", "clip1in, 191", "colorbox, 50, 140, 181, 189, 190, 226",
+               "colorspec, 28, 50, 68, 75, 79, 126, 163, 177, 181, 192,", "          202, 203, 210", "column, 40, 116",
+               "copyright, 21", "coordinates, 33, 131, 158, 162–164, 177–179", "corel, 249"]
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Times-Roman", 10)
+    for k, line in enumerate(entries):
+        c.drawString(72, H - 100 - 12 * k, line)
+    c.showPage()
+    c.save()
+    words = page_words(buf.getvalue())[0]
+    results = finish_document([PageBlocks(1, W, H, compose(words, [Box(60, 80, 400, 220)], ["text"]))])
+    rows = [{"label": bt.label, "text": bt.text, "page_no": 1, "region_no": k} for k, bt in enumerate(results[0])]
+    md = render(rows)
+    assert "- clip, 24, 81, 137\n- clip1in, 191\n" in md
+    assert "- colorspec, 28, 50, 68, 75, 79, 126, 163, 177, 181, 192, 202, 203, 210\n- column, 40, 116" in md
+    text = "We measured 12, 14\nthen the rest was 5, 6\nand finally 7, 8\nbefore the end, 9"
+    prose = [{"label": "text", "text": text, "page_no": 1, "region_no": 0}]
+    assert render(prose).strip() == "We measured 12, 14 then the rest was 5, 6 and finally 7, 8 before the end, 9"

@@ -3,6 +3,7 @@ image marker followed by the words they hold, page furniture left out."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -65,6 +66,34 @@ def _contents_rows(lines: list[str]) -> str | None:
     return "\n\n".join(escape(reflow(r)) for r in rows if r)
 
 
+# a book's index: a term, then its page numbers ("colorbox, 50, 140, 181", "coordinates, 33, 162–164"); a line of
+# page numbers alone continues the entry above it
+_PAGES = r"[\dIVXLCDMivxlcdm]{1,5}(?:\s?[–-]\s?\d{1,5})?"
+_INDEX_ENTRY = re.compile(rf"^\D.*?,\s*{_PAGES}(?:,\s*{_PAGES})*,?$")
+_INDEX_PAGES = re.compile(rf"^{_PAGES}(?:,\s*{_PAGES})*,?$")
+INDEX_SHARE = 0.7
+
+
+def _index_rows(lines: list[str]) -> str | None:
+    """A block of index entries (most lines a term and its page numbers, in alphabetical order) kept one per item:
+    reflowed into one paragraph, every entry ran into the next ("clip, 24, 81, 137 clip1in, 191 clip4in, 191").
+    An entry whose page numbers wrap onto a line of their own is one item."""
+    entries: list[list[str]] = []
+    for line in (ln.strip() for ln in lines):
+        if entries and (_INDEX_PAGES.match(line) or entries[-1][-1].endswith(",")):
+            entries[-1].append(line)
+        else:
+            entries.append([line])
+    whole = [" ".join(e) for e in entries]
+    if len(entries) < 4 or sum(bool(_INDEX_ENTRY.match(e)) for e in whole) < INDEX_SHARE * len(entries):
+        return None
+    # in alphabetical order (prose whose lines end in numbers is not)
+    keys = [e.lower()[:2] for e in whole]
+    if sum(a <= b for a, b in itertools.pairwise(keys)) < INDEX_SHARE * (len(keys) - 1):
+        return None
+    return "\n".join(f"- {escape(reflow(e))}" for e in entries)
+
+
 def code_fence(text: str) -> str:
     """Code as a fenced block, its lines and indents as they are (a fence longer than any run of backticks in
     it)."""
@@ -100,7 +129,7 @@ def block_markdown(label: str, text: str, heading_level: int | None = None, tabl
         listed = _list(lines)
         if listed:
             return listed
-    if rows := _contents_rows(lines):
+    if rows := _contents_rows(lines) or _index_rows(lines):
         return rows
     return display_math_apart(escape(reflow(lines)))
 
