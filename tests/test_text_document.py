@@ -541,3 +541,25 @@ def test_an_index_page_keeps_one_entry_per_item():
     text = "We measured 12, 14\nthen the rest was 5, 6\nand finally 7, 8\nbefore the end, 9"
     prose = [{"label": "text", "text": text, "page_no": 1, "region_no": 0}]
     assert render(prose).strip() == "We measured 12, 14 then the rest was 5, 6 and finally 7, 8 before the end, 9"
+
+
+def test_a_bulleted_term_in_typewriter_type_is_a_list_item_not_code():
+    """Debian's maintainer guide: "• Provides" (the field's name in typewriter type) on a line of its own over its
+    description. A listing never starts with a bullet: the term is a list item, not a fenced block."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    for k, (term, text) in enumerate([("Provides", "For some types of packages there are alternatives."),
+                                      ("Replaces", "Use this when your program replaces files from another.")]):
+        y = H - 100 - 40 * k
+        c.setFont("Helvetica", 10)
+        c.drawString(72, y, "\u2022")
+        c.setFont("Courier", 10)
+        c.drawString(82, y, term)
+        c.setFont("Helvetica", 10)
+        c.drawString(82, y - 13, text)
+    c.showPage()
+    c.save()
+    words = page_words(buf.getvalue())[0]
+    regions = [Box(60, 90, 400, 103), Box(60, 104, 400, 120), Box(60, 130, 400, 143), Box(60, 144, 400, 160)]
+    results = finish_document([PageBlocks(1, W, H, compose(words, regions, ["text"] * 4))])
+    assert not [bt for bt in results[0] if bt.label == "code"], [(bt.label, bt.text) for bt in results[0]]

@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass
 
 from ocr_resources.geometry.boxes import union
-from ocr_resources.geometry.lines import rows
+from ocr_resources.geometry.lines import BULLET_MARKS, rows
 from ocr_resources.geometry.page import LINE_NUMBERS, Block
 from ocr_resources.geometry.paragraphs import code_marks
 from ocr_resources.text.blocks import TextBlock, sizes_differ
@@ -77,6 +77,13 @@ def _code_symbols(block: Block) -> float:
     return sum(ch in _CODE_CHARS for ch in text) / len(text) if text else 0.0
 
 
+def _bulleted_term(block: Block) -> bool:
+    """A list item's term set in typewriter type on a line of its own ("• Provides" over its description): a
+    list's item, not a listing (no listing starts with a bullet)."""
+    words = block.words
+    return len(block.lines) == 1 and len(words) <= 4 and words[0].text[:1] in BULLET_MARKS and not words[0].mono
+
+
 def code_text(block: Block) -> str:
     """A code block's lines as the document set them: whole rows (code's aligned columns are no gutters), each
     line's indent and the runs of spaces between its words counted in the font's cells (a word's width over its
@@ -125,7 +132,7 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
                 continue
             # (a line of code the layout model took for a title is code too; a heading set in bold typewriter
             # type is a heading)
-            if (block.label in CODE_LABELS or (block.label == "title" and not bold)) \
+            if (block.label in CODE_LABELS or (block.label == "title" and not bold)) and not _bulleted_term(block) \
                     and _mono_share([block]) >= CODE_SHARE and (code_allowed or _code_symbols(block) >= CODE_SYMBOLS):
                 row.append(BlockText(block, "code", code_text(block), size, bold, reason=CODE_REASON))
                 continue  # (no furniture, heading or list decision: its lines are as the document set them)
