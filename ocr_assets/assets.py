@@ -65,8 +65,9 @@ LOGIC_VERSIONS = {
     # is read turned upright (its /Rotate set in memory), with a warning row saying so; 26: a font is bold by its
     # name where the name states a style or is one of TeX's (CMR10 and "-Regular" fonts whose stems give a heavy
     # weight set no bold words, no \boldsymbol math); 27: a hyphen joining math to a word ("n-th") is the word's;
-    # 28: a word running into a formula's opening bracket ("ispolygonal(x,") keeps only what precedes it
-    "rendered_pages": "28",
+    # 28: a word running into a formula's opening bracket ("ispolygonal(x,") keeps only what precedes it; 29: a
+    # word's height is its glyphs' usual one (a brace from a deep symbol font no longer makes it two lines tall)
+    "rendered_pages": "29",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels

@@ -235,3 +235,20 @@ def test_a_font_named_regular_is_not_bold_whatever_weight_pdfium_reports():
     assert bold_font("CMBX12", 300) and bold_font("CMMIB10", 300) and bold_font("CMB10", 300)
     assert not bold_font("CMBR10", 700)  # Computer Modern Bright, medium
     assert bold_font("Helvetica", 700) and not bold_font("Helvetica", 400)  # no style in the name: the weight
+
+
+def test_a_words_height_is_its_glyphs_usual_one_not_its_tallest():
+    """texinfo sets '{"normal"}' in typewriter type with braces from a symbol font whose loose boxes run deep
+    (99-118 pt against the line's 101-110): the word was as tall as two lines and was read with the line under
+    it ('Control whether {"normal"} the font is italic'). Its box is its glyphs' usual height; it stays wide."""
+    from ocr_resources.text.pdf_chars import PdfChar, chars_to_words
+
+    chars = [PdfChar("{", 208.2, 99.4, 213.9, 118.3, 10.9, mono=True)]
+    x = 213.9
+    for ch in '"normal"':
+        chars.append(PdfChar(ch, x, 101.2, x + 5.7, 110.3, 10.9, mono=True))
+        x += 5.7
+    chars.append(PdfChar("}", x, 99.4, x + 5.7, 118.3, 10.9, mono=True))
+    [word] = chars_to_words(chars)
+    assert word.text == '{"normal"}'
+    assert (word.box.y0, word.box.y1) == (101.2, 110.3) and (word.box.x0, word.box.x1) == (208.2, x + 5.7)
