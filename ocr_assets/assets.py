@@ -202,8 +202,9 @@ LOGIC_VERSIONS = {
     # ("Listing 1: ...") is never continued by the next block; 8: code as a fenced block; 9: a list item's CJK lines
     # joined without a space; 10: code blocks in a row are one fence only in one type (a signature over a listing); a
     # paragraph goes on past a footnote in smaller type at its column's foot, and only in its own type; an em dash
-    # opening a line inside a sentence is no list bullet; 11: a book's index keeps one entry per item
-    "document_markdown": "11",
+    # opening a line inside a sentence is no list bullet; 11: a book's index keeps one entry per item; 12: short
+    # lines each starting anew (an address, a signature) keep their line breaks
+    "document_markdown": "12",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

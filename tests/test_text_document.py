@@ -563,3 +563,15 @@ def test_a_bulleted_term_in_typewriter_type_is_a_list_item_not_code():
     regions = [Box(60, 90, 400, 103), Box(60, 104, 400, 120), Box(60, 130, 400, 143), Box(60, 144, 400, 160)]
     results = finish_document([PageBlocks(1, W, H, compose(words, regions, ["text"] * 4))])
     assert not [bt for bt in results[0] if bt.label == "code"], [(bt.label, bt.text) for bt in results[0]]
+
+
+def test_an_address_keeps_its_lines_and_a_narrow_column_of_prose_is_reflowed():
+    """An address (a signature, a letterhead) is short lines each starting anew: reflowed, it ran into one line
+    ("Universitätsstr. 15 6020 Innsbruck, Austria E-mail: ..."). Prose set in a narrow column goes on with its
+    sentence from line to line and is still one paragraph."""
+    address = "Universitätsstr. 15\n6020 Innsbruck, Austria\nE-mail: Achim.Zeileis@R-project.org\nURL: https://www.zeileis.org/"
+    prose = "The council met on Monday and\nagreed to extend the opening\nhours of the library from\nMarch."
+    rows = [{"label": "text", "text": t, "page_no": 1, "region_no": k} for k, t in enumerate((address, prose))]
+    md = render(rows)
+    assert "Universitätsstr. 15  \n6020 Innsbruck, Austria  \nE-mail: Achim.Zeileis@R-project.org  \nURL:" in md
+    assert "The council met on Monday and agreed to extend the opening hours of the library from March." in md

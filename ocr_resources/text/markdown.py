@@ -94,6 +94,21 @@ def _index_rows(lines: list[str]) -> str | None:
     return "\n".join(f"- {escape(reflow(e))}" for e in entries)
 
 
+SHORT_LINE = 45  # characters: an address's, a signature's or a letterhead's lines are this short
+
+
+def _line_by_line(lines: list[str]) -> str | None:
+    """A block of short lines each starting anew (an address: "Universitätsstr. 15" / "6020 Innsbruck, Austria" /
+    "E-mail: ..."; a signature, a letterhead, a caption's lines): kept line by line (Markdown's hard breaks),
+    where reflowed they ran into one line. Prose in a narrow column is not: its lines go on with the sentence
+    (a lower-case start, a hyphen at a line's end)."""
+    if len(lines) < 2 or any(len(ln) > SHORT_LINE for ln in lines) or any(ln.rstrip().endswith("-") for ln in lines):
+        return None
+    if any(not (ln.lstrip()[:1].isupper() or ln.lstrip()[:1].isdigit()) for ln in lines[1:]):
+        return None
+    return "  \n".join(escape(ln.strip()) for ln in lines)
+
+
 def code_fence(text: str) -> str:
     """Code as a fenced block, its lines and indents as they are (a fence longer than any run of backticks in
     it)."""
@@ -129,7 +144,7 @@ def block_markdown(label: str, text: str, heading_level: int | None = None, tabl
         listed = _list(lines)
         if listed:
             return listed
-    if rows := _contents_rows(lines) or _index_rows(lines):
+    if rows := _contents_rows(lines) or _index_rows(lines) or _line_by_line(lines):
         return rows
     return display_math_apart(escape(reflow(lines)))
 
