@@ -169,8 +169,9 @@ LOGIC_VERSIONS = {
     # line in capitals is no sentence of the body vetoing furniture ("CHAPTER 7. BASICS … 7.3."); 73: a short line
     # and a line set in under it with no width in common are still one under the other (the paragraphs split); 74: a
     # listing's comment column is read on the rows of its code; a numbered listing's line numbers are code's; 75: a
-    # bulleted term in typewriter type on a line of its own ("• Provides") is a list item, not code
-    "ocr_text": "75",
+    # bulleted term in typewriter type on a line of its own ("• Provides") is a list item, not code; 76: a title's
+    # box holding the first line of the text under it gives that line back; a heading's first line may end in a comma
+    "ocr_text": "76",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

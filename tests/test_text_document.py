@@ -575,3 +575,25 @@ def test_an_address_keeps_its_lines_and_a_narrow_column_of_prose_is_reflowed():
     md = render(rows)
     assert "Universitätsstr. 15  \n6020 Innsbruck, Austria  \nE-mail: Achim.Zeileis@R-project.org  \nURL:" in md
     assert "The council met on Monday and agreed to extend the opening hours of the library from March." in md
+
+
+def test_a_title_box_holding_the_first_line_of_the_text_under_it_gives_that_line_back_to_the_text():
+    """Debian's FAQ: the model's title box held a two-line heading, its first line ending in a comma, and the first
+    line of the paragraph under it in the body's type. The heading was read with that line; the line is now the
+    paragraph's, and the heading is its two lines."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica-Bold", 16)
+    c.drawString(72, H - 80, "7.7 What is an Essential, Required, Important,")
+    c.drawString(100, H - 100, "or Extra package?")
+    c.setFont("Helvetica", 10)
+    for k, line in enumerate(BODY):
+        c.drawString(72, H - 124 - 13 * k, line)
+    c.showPage()
+    c.save()
+    words = page_words(buf.getvalue())[0]
+    regions = [Box(60, 60, 540, 128), Box(60, 129, 540, 170)]  # the title's box takes the paragraph's first line
+    results = finish_document([PageBlocks(1, W, H, compose(words, regions, ["title", "text"]))])
+    labelled = [(bt.label, bt.text.replace("\n", " ")) for bt in results[0] if bt.text]
+    assert labelled[0] == ("title", "7.7 What is an Essential, Required, Important, or Extra package?")
+    assert labelled[1][0] == "text" and labelled[1][1].startswith(BODY[0])

@@ -474,9 +474,11 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
                 q is not p and (x_overlap(p.box, q.box) > 0 or y_overlap(p.box, q.box) > 0) for q in numbers)]
             blocks.extend(p for p in parts if all(p is not q for q in numbers))
             block.lines = [ln for p in numbers for ln in p.lines]
-        elif block.label in ("text", "list") and (head := heading_lines(block.lines)):
+        elif block.label in ("text", "list", "title") and (head := heading_lines(block.lines)):
+            # (a title's box may hold the first line of the text under it, in the text's type: that line is text)
             body = block.lines[head:]
-            inner[k] = [Block(block.region, block.label, union(ln.box for ln in body), body)]
+            inner[k] = [Block(block.region, "text" if block.label == "title" else block.label,
+                              union(ln.box for ln in body), body)]
             block.lines = block.lines[:head]
             block.box = union(ln.box for ln in block.lines)
     for k, block in enumerate(blocks):

@@ -51,10 +51,10 @@ def heading_lines(lines: list[Line], max_lines: int = 2, max_words: int = 16) ->
             return 0
         rest_size = sorted(ln.size or ln.height for ln in rest)[len(rest) // 2]
         rest_bold = sum(ln.bold for ln in rest) * 2 > len(rest)
-        if not all(same_type(head[0], ln) for ln in head) or head[-1].text[-1:] in ".,;:":
+        if not all(same_type(head[0], ln) for ln in head):
             return 0
-        if head[-1].text.endswith("-"):
-            return 0  # a word broken across the lines: the sentence runs on into the next one
+        if head[-1].text[-1:] in ".,;:" or head[-1].text.endswith("-"):
+            continue  # the heading goes on (a comma), or the sentence does: a heading is a line or two longer
         set_apart = (head[0].bold and not rest_bold) or min(ln.size or ln.height for ln in head) >= 1.08 * rest_size
         differs = head[-1].bold != rest[0].bold or (head[-1].size or head[-1].height) >= 1.08 * (
             rest[0].size or rest[0].height)
