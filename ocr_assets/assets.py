@@ -170,8 +170,9 @@ LOGIC_VERSIONS = {
     # and a line set in under it with no width in common are still one under the other (the paragraphs split); 74: a
     # listing's comment column is read on the rows of its code; a numbered listing's line numbers are code's; 75: a
     # bulleted term in typewriter type on a line of its own ("• Provides") is a list item, not code; 76: a title's
-    # box holding the first line of the text under it gives that line back; a heading's first line may end in a comma
-    "ocr_text": "76",
+    # box holding the first line of the text under it gives that line back; a heading's first line may end in a comma;
+    # 77: a short line under a section's outline number is a heading though its name is lower case ("9.1.1 dpkg-dev")
+    "ocr_text": "77",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -129,6 +129,18 @@ def test_heading_levels_follow_numbering_then_size():
     assert heading_levels(blocks) == {0: 1, 2: 2, 3: 3, 4: 3}
 
 
+def test_a_section_numbered_heading_naming_a_command_in_lower_case_is_a_heading():
+    """Debian's developers' reference: "9.1.1 dpkg-dev" in larger type over its text. A lower-case word after a
+    number marked a numbered line of running text ("23 revenue."); under a section's outline number (two levels
+    or more) in a short line it is a command's or a package's name."""
+    def block(text, size):
+        return TextBlock(1, 600, 800, Box(50, 100, 300, 112), "text", text, size, False)
+
+    blocks = [block("Body text " * 30, 10), block("9.1.1 dpkg-dev", 12), block("Body text " * 30, 10),
+              block("23 revenue.", 12), block("2 per cent of the members voted for the motion", 12)]
+    assert heading_levels(blocks) == {1: 4}
+
+
 def test_equation_numbers_and_rows_of_numbers_are_never_headings():
     def block(text, size, label="text", bold=False, figure_labels=False):
         return TextBlock(1, 600, 800, Box(50, 100, 300, 112), label, text, size, bold, figure_labels=figure_labels)

@@ -75,8 +75,10 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
     numbered = numbering_depth(text)
     if text[-1] in ".,;:" and not numbered or text[0].islower():
         return False
-    if numbered and len(words) > 1 and words[1][0].islower():
-        return False  # a numbered line of running text ("23 revenue."), not a section's title
+    if numbered and len(words) > 1 and words[1][0].islower() and (numbered < 2 or len(words) > 4):
+        # a numbered line of running text ("23 revenue."), not a section's title; a short one under a section's
+        # outline number is one ("9.1.1 dpkg-dev": a command's or a package's name is lower case)
+        return False
     if body is None or b.size is None:
         return False
     if not any(ch.isalpha() for ch in text):
