@@ -88,8 +88,9 @@ LOGIC_VERSIONS = {
     # 21: a list's bullet beside a region's line joins it by a gap measured in the item's word height
     # 22: a figure whose lines are mostly numbers alone (a chart's ticks) is never relabelled text; 23: ... in at
     # most two columns (a table of figures the model boxed as a figure is read as text again); 24: boxes overlapping
-    # by up to a third of their height (8 pt at most) are one above the other in the reading order
-    "layout_regions": "24",
+    # by up to a third of their height (8 pt at most) are one above the other in the reading order; 25: a block in
+    # typewriter type is no table (a program's printed output: R's coefficient matrix), whatever the model's label
+    "layout_regions": "25",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,

@@ -926,3 +926,31 @@ def test_a_word_moved_into_a_table_crop_keeps_the_way_it_runs():
     word = crop_word(Word("Calley", Box(146, 205, 157, 229), angle=90), 2.0, 100, 200)
     assert (word.text, word.angle) == ("Calley", 90)
     assert word.box == Box(192, 210, 214, 258)
+
+
+def _printed_matrix(mono: bool) -> list[Word]:
+    """R's coefficient matrix as it prints it: a header row and three rows of a name and four values."""
+    rows = [["", "Estimate", "Std.", "Error", "z", "value", "Pr(>|z|)"],
+            ["(Intercept)", "833", "461", "1.81", "0.071"], ["Income", "-1834", "1243", "-1.48", "0.140"],
+            ["I(Income^2)", "1587", "830", "1.91", "0.056"]]
+    xs = [[90, 160, 210, 240, 290, 310, 350], [90, 170, 230, 290, 350], [90, 165, 225, 285, 350],
+          [90, 170, 230, 290, 350]]
+    words = []
+    for k, (row, x) in enumerate(zip(rows, xs, strict=True)):
+        for text, x0 in zip(row, x, strict=True):
+            if text:
+                words.append(Word(text, Box(x0, 300 + 12 * k, x0 + 6 * len(text), 309 + 12 * k), size=10.0, mono=mono))
+    return words
+
+
+def test_a_programs_printed_matrix_in_typewriter_type_is_no_table():
+    """R vignettes print a coefficient matrix under the call that made it, in typewriter type; the model boxed it
+    as text (or as a table) and its aligned columns made a table of it ("Estimate Std. | Error z | value"). Nearly
+    all of its characters in a fixed-pitch font: a program's printed output, read as code by the text stage with
+    its columns as printed. The same grid in proportional type is a table."""
+    box = Box(80, 295, 420, 350)
+    for label in ("text", "table"):
+        typewriter = refine_regions([DetectedRegion(box, label, label, 0.9)], _printed_matrix(mono=True), [])
+        assert [r.label for r in typewriter] == ["text"], typewriter
+    set_in_roman = refine_regions([DetectedRegion(box, "table", "table", 0.9)], _printed_matrix(mono=False), [])
+    assert [r.label for r in set_in_roman] == ["table"]

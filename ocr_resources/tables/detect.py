@@ -105,7 +105,7 @@ def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool,
         return False, "too few words"
     if way := sideways(words):  # printed sideways: judged upright
         words, rules, box, _ = upright(words, rules, box, way)
-    if why := prose_reason(words):
+    if why := prose_reason(words) or (_typewriter(words) if strict else None):
         return False, why
     h = median_height(words)
     lines = text_lines(words)
@@ -511,8 +511,9 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
                                           f"layout table, partly ruled ({ruled})"))
         elif region.label == "table":
             # no rules: the words decide. Prose the model took for a table (a numbered list, a page of two
-            # text columns) is text; else maybe two tables one under the other
-            if why := prose_reason(_inside(words, region.box)):
+            # text columns) is text, and so is a block in typewriter type (a program's printed output: the text
+            # stage keeps it as code, its columns aligned as printed); else maybe two tables one under the other
+            if why := prose_reason(_inside(words, region.box)) or _typewriter(_inside(words, region.box)):
                 out.append(DetectedRegion(region.box, "text", region.model_label, region.score, f"not a table: {why}"))
                 continue
             out += [DetectedRegion(_fit(words, b), "table", region.model_label, region.score,
@@ -646,6 +647,18 @@ def region_verdict(words: list[Word], region: dict, rules: list[Rule] = ()) -> t
     """`scanned_verdict` for a stored region row of a page without a text layer."""
     return scanned_verdict(words, Box(region["x0"], region["y0"], region["x1"], region["y1"]), region["label"],
                            is_page_region(region), rules)
+
+
+TYPEWRITER_SHARE = 0.9  # of a region's characters in a fixed-pitch font
+
+
+def _typewriter(words: list[Word]) -> str | None:
+    """Why a table region's words are a program's printed output (R's coefficient matrix under its call, a
+    console's listing), or None: nearly all of their characters are set in a fixed-pitch font."""
+    chars = sum(len(w.text) for w in words)
+    if len(words) < 4 or sum(len(w.text) for w in words if w.mono) < TYPEWRITER_SHARE * chars:
+        return None
+    return "typewriter text (a program's printed output or a listing)"
 
 
 def _grid_like(words: list[Word]) -> bool:

@@ -211,13 +211,14 @@ _REGIONS_SQL = "SELECT * FROM regions t WHERE true"
 _RULES_SQL = "SELECT t.page_no, t.rule_no, t.x0, t.y0, t.x1, t.y1, t.kind FROM page_rules t WHERE true"
 _TABLE_EXTENTS_SQL = ("SELECT t.page_no, t.region_no, t.x0, t.y0, t.x1, t.y1 FROM texts t"
                       " WHERE t.label = 'table' AND t.region_no IS NOT NULL")
-_WORDS_SQL = ("SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence, t.angle FROM words t"
+_WORDS_SQL = ("SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence, t.angle, t.mono FROM words t"
               " WHERE t.source = ?")
 
 
 def _as_words(rows: list[dict[str, Any]]) -> list[Word]:
-    return [Word(w["text"], Box(w["x0"], w["y0"], w["x1"], w["y1"]), w["confidence"], angle=w["angle"] or 0)
-            for w in rows]
+    # (fixed pitch: a "table" of typewriter words is a program's printed output, not a table)
+    return [Word(w["text"], Box(w["x0"], w["y0"], w["x1"], w["y1"]), w["confidence"], angle=w["angle"] or 0,
+                 mono=bool(w["mono"])) for w in rows]
 
 
 def _region_signature(regions: list[dict[str, Any]]) -> tuple:
