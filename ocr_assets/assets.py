@@ -66,8 +66,9 @@ LOGIC_VERSIONS = {
     # name where the name states a style or is one of TeX's (CMR10 and "-Regular" fonts whose stems give a heavy
     # weight set no bold words, no \boldsymbol math); 27: a hyphen joining math to a word ("n-th") is the word's;
     # 28: a word running into a formula's opening bracket ("ispolygonal(x,") keeps only what precedes it; 29: a
-    # word's height is its glyphs' usual one (a brace from a deep symbol font no longer makes it two lines tall)
-    "rendered_pages": "29",
+    # word's height is its glyphs' usual one (a brace from a deep symbol font no longer makes it two lines tall); 30:
+    # ... only where a glyph's box is far taller than the word's usual one
+    "rendered_pages": "30",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -89,8 +90,10 @@ LOGIC_VERSIONS = {
     # 22: a figure whose lines are mostly numbers alone (a chart's ticks) is never relabelled text; 23: ... in at
     # most two columns (a table of figures the model boxed as a figure is read as text again); 24: boxes overlapping
     # by up to a third of their height (8 pt at most) are one above the other in the reading order; 25: a block in
-    # typewriter type is no table (a program's printed output: R's coefficient matrix), whatever the model's label
-    "layout_regions": "25",
+    # typewriter type is no table (a program's printed output: R's coefficient matrix), whatever the model's label;
+    # 26: ... on a page set in proportional type only (a typewritten report's tables are typewritten); a box beside
+    # the next one down the column is not "between" (the label-then-text order)
+    "layout_regions": "26",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -172,8 +175,9 @@ LOGIC_VERSIONS = {
     # listing's comment column is read on the rows of its code; a numbered listing's line numbers are code's; 75: a
     # bulleted term in typewriter type on a line of its own ("• Provides") is a list item, not code; 76: a title's
     # box holding the first line of the text under it gives that line back; a heading's first line may end in a comma;
-    # 77: a short line under a section's outline number is a heading though its name is lower case ("9.1.1 dpkg-dev")
-    "ocr_text": "77",
+    # 77: a short line under a section's outline number is a heading though its name is lower case ("9.1.1 dpkg-dev");
+    # 78: a title's box gives back only a line of prose (eight words or more), not its subtitle
+    "ocr_text": "78",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -206,8 +210,8 @@ LOGIC_VERSIONS = {
     # joined without a space; 10: code blocks in a row are one fence only in one type (a signature over a listing); a
     # paragraph goes on past a footnote in smaller type at its column's foot, and only in its own type; an em dash
     # opening a line inside a sentence is no list bullet; 11: a book's index keeps one entry per item; 12: short
-    # lines each starting anew (an address, a signature) keep their line breaks
-    "document_markdown": "12",
+    # lines each starting anew (an address, a signature) keep their line breaks; 13: ... three lines or more
+    "document_markdown": "13",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

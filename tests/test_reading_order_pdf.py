@@ -179,3 +179,15 @@ def test_lines_whose_loose_boxes_overlap_by_a_third_are_read_top_to_bottom():
     assert reading_order(lines) == [0, 1, 2]
     # two columns' lines on one row are still read column by column
     assert reading_order([Box(57, 70, 280, 87), Box(300, 72, 520, 89), Box(57, 82, 280, 99)]) == [0, 2, 1]
+
+
+def test_a_column_continued_from_the_last_page_waits_for_the_column_left_of_it():
+    """A Korean report's page: the right column opens with the end of a paragraph from the last page (85-98 pt),
+    a little higher than the left column's heading (94-108 pt) under a small running head. Boxes overlapping by up
+    to a third of their height now count as one above the other, but the right column's box is beside the
+    heading, not between the running head and it: the left column is read first."""
+    from ocr_resources.geometry.reading_order import reading_order
+
+    boxes = [Box(64, 45, 109, 55), Box(73, 94, 235, 108), Box(65, 130, 295, 264), Box(318, 85, 538, 98),
+             Box(318, 103, 547, 150)]
+    assert reading_order(boxes, ["text", "title", "text", "text", "text"]) == [0, 1, 2, 3, 4]

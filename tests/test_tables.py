@@ -946,11 +946,19 @@ def _printed_matrix(mono: bool) -> list[Word]:
 def test_a_programs_printed_matrix_in_typewriter_type_is_no_table():
     """R vignettes print a coefficient matrix under the call that made it, in typewriter type; the model boxed it
     as text (or as a table) and its aligned columns made a table of it ("Estimate Std. | Error z | value"). Nearly
-    all of its characters in a fixed-pitch font: a program's printed output, read as code by the text stage with
-    its columns as printed. The same grid in proportional type is a table."""
-    box = Box(80, 295, 420, 350)
+    all of its characters in a fixed-pitch font on a page set in proportional type: a program's printed output,
+    read as code by the text stage with its columns as printed. The same grid in proportional type is a table, and
+    so is a typewritten page's (ICDAR-2013's US reports)."""
+    box, prose_box = Box(80, 295, 420, 350), Box(80, 100, 520, 250)
+    prose = [Word(f"word{k}", Box(80 + 45 * (k % 10), 100 + 12 * (k // 10), 120 + 45 * (k % 10), 109 + 12 * (k // 10)),
+                  size=10.0) for k in range(120)]  # the page's text, in proportional type
     for label in ("text", "table"):
-        typewriter = refine_regions([DetectedRegion(box, label, label, 0.9)], _printed_matrix(mono=True), [])
-        assert [r.label for r in typewriter] == ["text"], typewriter
-    set_in_roman = refine_regions([DetectedRegion(box, "table", "table", 0.9)], _printed_matrix(mono=False), [])
-    assert [r.label for r in set_in_roman] == ["table"]
+        regions = [DetectedRegion(prose_box, "text", "text", 0.9), DetectedRegion(box, label, label, 0.9)]
+        typewriter = refine_regions(regions, prose + _printed_matrix(mono=True), [])
+        assert [r.label for r in typewriter] == ["text", "text"], typewriter
+    regions = [DetectedRegion(prose_box, "text", "text", 0.9), DetectedRegion(box, "table", "table", 0.9)]
+    set_in_roman = refine_regions(regions, prose + _printed_matrix(mono=False), [])
+    assert [r.label for r in set_in_roman] == ["text", "table"]
+    # a typewritten page (a government report typed on a typewriter): its tables are typewritten like its text
+    typed = [Word(w.text, w.box, size=10.0, mono=True) for w in prose]
+    assert [r.label for r in refine_regions(regions, typed + _printed_matrix(mono=True), [])] == ["text", "table"]

@@ -252,3 +252,14 @@ def test_a_words_height_is_its_glyphs_usual_one_not_its_tallest():
     [word] = chars_to_words(chars)
     assert word.text == '{"normal"}'
     assert (word.box.y0, word.box.y1) == (101.2, 110.3) and (word.box.x0, word.box.x1) == (208.2, x + 5.7)
+
+
+def test_a_words_glyphs_of_slightly_different_heights_keep_the_words_full_box():
+    # ICDAR's us-021: a header word whose glyphs' boxes differ by a point or two keeps their union (a table's header
+    # rows are told apart by it); only a glyph far taller than the rest is left out of the word's height
+    from ocr_resources.text.pdf_chars import PdfChar, chars_to_words
+
+    chars = [PdfChar("N", 398.0, 105.7, 403.0, 116.0, 7.75), PdfChar("e", 403.0, 107.9, 408.0, 115.1, 7.75),
+             PdfChar("w", 408.0, 106.0, 413.5, 115.5, 7.75)]
+    [word] = chars_to_words(chars)
+    assert (word.box.y0, word.box.y1) == (105.7, 116.0)

@@ -609,3 +609,23 @@ def test_a_title_box_holding_the_first_line_of_the_text_under_it_gives_that_line
     labelled = [(bt.label, bt.text.replace("\n", " ")) for bt in results[0] if bt.text]
     assert labelled[0] == ("title", "7.7 What is an Essential, Required, Important, or Extra package?")
     assert labelled[1][0] == "text" and labelled[1][1].startswith(BODY[0])
+
+
+def test_a_titles_subtitle_in_smaller_type_stays_in_the_title():
+    # "Row and Column Access Control" over "Support in IBM DB2 for i" in smaller type: one title, not a heading and
+    # a line of text (a paragraph's first line runs across the column, a subtitle does not)
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica-Bold", 22)
+    c.drawString(72, H - 80, "Row and Column Access Control")
+    c.setFont("Helvetica-Bold", 16)
+    c.drawString(72, H - 102, "Support in IBM DB2 for i")
+    c.setFont("Helvetica", 10)
+    for k, line in enumerate(BODY):
+        c.drawString(72, H - 140 - 13 * k, line)
+    c.showPage()
+    c.save()
+    words = page_words(buf.getvalue())[0]
+    blocks = compose(words, [Box(60, 60, 540, 108), Box(60, 125, 540, 190)], ["title", "text"])
+    assert [b.label for b in blocks][:2] == ["title", "text"]
+    assert blocks[0].text.replace("\n", " ") == "Row and Column Access Control Support in IBM DB2 for i"

@@ -200,6 +200,9 @@ def _numbers(group: list[Line]) -> bool:
     return sum(1 for w in words if is_tick(w.text)) * 2 > len(words)
 
 
+PROSE_LINE_WORDS = 8  # a paragraph's first line, across a column, has this many words at least
+
+
 def order_lines(block_lines: list[Line], rtl: bool = False) -> list[Line]:
     ordered = [block_lines[i] for i in reading_order([ln.box for ln in block_lines], rtl=rtl)]
     return ordered if rtl else _listing_rows(ordered)
@@ -474,8 +477,10 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
                 q is not p and (x_overlap(p.box, q.box) > 0 or y_overlap(p.box, q.box) > 0) for q in numbers)]
             blocks.extend(p for p in parts if all(p is not q for q in numbers))
             block.lines = [ln for p in numbers for ln in p.lines]
-        elif block.label in ("text", "list", "title") and (head := heading_lines(block.lines)):
-            # (a title's box may hold the first line of the text under it, in the text's type: that line is text)
+        elif (head := heading_lines(block.lines)) and (block.label in ("text", "list") or (
+                block.label == "title" and len(block.lines[head].words) >= PROSE_LINE_WORDS)):
+            # (a title's box may hold the first line of the text under it, in the text's type: that line is text; a
+            # title's second line in smaller type, a subtitle, is not a line of prose)
             body = block.lines[head:]
             inner[k] = [Block(block.region, "text" if block.label == "title" else block.label,
                               union(ln.box for ln in body), body)]

@@ -104,13 +104,14 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
             below = [c for c in down[current] if c in ready]
             if below:
                 nxt = below[0]
-                # a ready box far wider than this one, lying wholly between it and the next down its "column",
+                # a ready box far wider than this one, lying wholly between it and the next down its "column" (ending
+                # before the next starts: a box beside the next one, overlapping its first line, is not between),
                 # comes first: the column is labels, each over its own text set further in (a note's "Tip" over
                 # its text, box after box), not a column read to its end (a sparse table column's cells, with
                 # cells of the next column between them, are as narrow as those: read down the column)
                 between = [r for r in ready if r != nxt and not _overlaps_x(sub[r], sub[nxt])
                            and sub[r].width >= 3 * sub[current].width
-                           and _above(sub[current], sub[r]) and _above(sub[r], sub[nxt])]
+                           and _above(sub[current], sub[r]) and sub[r].y1 <= sub[nxt].y0 + 1.0]
                 beside = [r for r in ready if r != nxt and _beside_before(sub[r], sub[nxt], rtl)]
                 if between:
                     nxt, jumped = min(between, key=key), True

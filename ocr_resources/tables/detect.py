@@ -105,7 +105,7 @@ def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool,
         return False, "too few words"
     if way := sideways(words):  # printed sideways: judged upright
         words, rules, box, _ = upright(words, rules, box, way)
-    if why := prose_reason(words) or (_typewriter(words) if strict else None):
+    if why := prose_reason(words):
         return False, why
     h = median_height(words)
     lines = text_lines(words)
@@ -484,6 +484,8 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
     rules = [r for r in rules if not any(_holds_rule(f, r) for f in formulas)]
     found = ruled_tables(words, rules, [r.box for r in regions if r.label in STOP_LABELS])
     lines = [r for r in rules if r.kind == "line"]
+    # a page typed on a typewriter (a government report): its tables are in typewriter type like all its text
+    typewritten = _typewriter(words, share=0.5) is not None
     out: list[DetectedRegion] = []
     used: set[int] = set()
     for region in regions:
@@ -511,9 +513,11 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
                                           f"layout table, partly ruled ({ruled})"))
         elif region.label == "table":
             # no rules: the words decide. Prose the model took for a table (a numbered list, a page of two
-            # text columns) is text, and so is a block in typewriter type (a program's printed output: the text
-            # stage keeps it as code, its columns aligned as printed); else maybe two tables one under the other
-            if why := prose_reason(_inside(words, region.box)) or _typewriter(_inside(words, region.box)):
+            # text columns) is text, and so is a block in typewriter type on a page set in proportional type (a
+            # program's printed output: the text stage keeps it as code, its columns aligned as printed); else
+            # maybe two tables one under the other
+            held = _inside(words, region.box)
+            if why := prose_reason(held) or (None if typewritten else _typewriter(held)):
                 out.append(DetectedRegion(region.box, "text", region.model_label, region.score, f"not a table: {why}"))
                 continue
             out += [DetectedRegion(_fit(words, b), "table", region.model_label, region.score,
@@ -521,6 +525,9 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
                     for b in split_stacked(words, region.box)]
         elif region.label in RELABEL and not overlapping:
             held = _inside(words, region.box)
+            if not typewritten and _typewriter(held):  # a program's printed output, aligned as it printed it
+                out.append(region)
+                continue
             ok, why = table_verdict(held, [], region.box, strict=True)
             if ok:
                 out.append(DetectedRegion(_fit(words, region.box), "table", region.model_label, region.score,
@@ -652,11 +659,12 @@ def region_verdict(words: list[Word], region: dict, rules: list[Rule] = ()) -> t
 TYPEWRITER_SHARE = 0.9  # of a region's characters in a fixed-pitch font
 
 
-def _typewriter(words: list[Word]) -> str | None:
+def _typewriter(words: list[Word], share: float = TYPEWRITER_SHARE) -> str | None:
     """Why a table region's words are a program's printed output (R's coefficient matrix under its call, a
-    console's listing), or None: nearly all of their characters are set in a fixed-pitch font."""
+    console's listing), or None: nearly all of their characters (`share`) are set in a fixed-pitch font. Only on a
+    page set in proportional type: a typewritten page's tables are typewritten too."""
     chars = sum(len(w.text) for w in words)
-    if len(words) < 4 or sum(len(w.text) for w in words if w.mono) < TYPEWRITER_SHARE * chars:
+    if len(words) < 4 or sum(len(w.text) for w in words if w.mono) < share * chars:
         return None
     return "typewriter text (a program's printed output or a listing)"
 

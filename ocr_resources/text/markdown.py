@@ -95,14 +95,16 @@ def _index_rows(lines: list[str]) -> str | None:
 
 
 SHORT_LINE = 45  # characters: an address's, a signature's or a letterhead's lines are this short
+MIN_SHORT_LINES = 3  # (two short lines may be a sentence wrapped in a narrow box, or a heading and its subtitle)
 
 
 def _line_by_line(lines: list[str]) -> str | None:
-    """A block of short lines each starting anew (an address: "Universitätsstr. 15" / "6020 Innsbruck, Austria" /
-    "E-mail: ..."; a signature, a letterhead, a caption's lines): kept line by line (Markdown's hard breaks),
+    """A block of three or more short lines each starting anew (an address: "Universitätsstr. 15" / "6020 Innsbruck,
+    Austria" / "E-mail: ..."; a letterhead): kept line by line (Markdown's hard breaks),
     where reflowed they ran into one line. Prose in a narrow column is not: its lines go on with the sentence
     (a lower-case start, a hyphen at a line's end)."""
-    if len(lines) < 2 or any(len(ln) > SHORT_LINE for ln in lines) or any(ln.rstrip().endswith("-") for ln in lines):
+    if len(lines) < MIN_SHORT_LINES or any(len(ln) > SHORT_LINE for ln in lines) \
+            or any(ln.rstrip().endswith("-") for ln in lines):
         return None
     if any(not (ln.lstrip()[:1].isupper() or ln.lstrip()[:1].isdigit()) for ln in lines[1:]):
         return None

@@ -201,6 +201,9 @@ def readable_code(c: PdfChar) -> bool:
             and not is_math_font(c.font))
 
 
+TALL_GLYPH = 1.5  # times a word's usual glyph height: a glyph box this tall is another font's, not the word's line
+
+
 def _word(chars: list[PdfChar]) -> PdfWord | None:
     coded = [readable_code(c) for c in chars]
     bad = sum(1 for c, code in zip(chars, coded, strict=True) if (c.unmapped and not code) or is_bad_char(c.text[0]))
@@ -212,12 +215,14 @@ def _word(chars: list[PdfChar]) -> PdfWord | None:
         return None
     sizes = sorted(c.size for c in chars if c.size > 0)
     # the box of the glyphs it reads: a dropped glyph of a math extension font (a wide hat) has a box as tall as
-    # the font's, which kept its word clear of the formula it belongs to. Its height is its glyphs' usual one (the
-    # median): a brace from a symbol font with a deep descent ('{"normal"}' in texinfo's typewriter type) made the
-    # word as tall as two lines, and it was read with the line under it
-    tops, bottoms = sorted(c.y0 for c in kept), sorted(c.y1 for c in kept)
-    box = Box(min(c.x0 for c in kept), tops[(len(tops) - 1) // 2], max(c.x1 for c in kept),
-              bottoms[len(bottoms) // 2])
+    # the font's, which kept its word clear of the formula it belongs to. Where one glyph's box is far taller than
+    # the word's usual one (the median), the usual one: a brace from a symbol font with a deep descent
+    # ('{"normal"}' in texinfo's typewriter type) made the word as tall as two lines, read with the line under it
+    box = Box(min(c.x0 for c in kept), min(c.y0 for c in kept), max(c.x1 for c in kept), max(c.y1 for c in kept))
+    heights = sorted(c.y1 - c.y0 for c in kept)
+    if box.height > TALL_GLYPH * heights[len(heights) // 2]:
+        tops, bottoms = sorted(c.y0 for c in kept), sorted(c.y1 for c in kept)
+        box = Box(box.x0, tops[(len(tops) - 1) // 2], box.x1, bottoms[len(bottoms) // 2])
     return PdfWord(text, box, sizes[len(sizes) // 2] if sizes else None,
                    sum(c.bold for c in chars) * 2 > len(chars), sum(c.hidden for c in chars) * 2 > len(chars),
                    mono=sum(c.mono for c in chars) * 2 > len(chars), unmapped=any(coded))
