@@ -249,6 +249,19 @@ def test_a_heading_cut_in_two_boxes_on_its_line_is_one_heading():
 LISTING = ["def add(a, b):", "    if a:", "        return a + b  # both", "    return b          # one"]
 
 
+def _lines_pdf(*runs: tuple[str, float, float, float, list[str] | tuple[str, ...]]) -> bytes:
+    """One page of runs of lines, each (font, size, top, pitch, lines), every line from the left margin (72 pt)."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    for font, size, top, pitch, lines in runs:
+        c.setFont(font, size)
+        for k, line in enumerate(lines):
+            c.drawString(72, H - top - pitch * k, line)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
 def _listing_pdf(prose_font: str = "Helvetica", code: tuple[str, ...] | list[str] = tuple(LISTING),
                  pitch: float = 12) -> bytes:
     """A paragraph of prose, then a listing in Courier (by default nested, with an aligned comment column), its
@@ -318,17 +331,7 @@ def test_a_page_mostly_listing_with_some_prose_keeps_its_listing_as_code():
     fields = ["Source: debhello", "Section: devel", "Priority: optional", "Maintainer: Osamu Aoki",
               "Build-Depends: debhelper-compat", "Standards-Version: 4.5.1", "Homepage: example.org",
               "Package: debhello", "Architecture: any", "Multi-Arch: foreign", "Description: Simple packaging"]
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=(W, H))
-    c.setFont("Helvetica", 11)
-    for k, line in enumerate(BODY[:2]):
-        c.drawString(72, H - 100 - 14 * k, line)
-    c.setFont("Courier", 10)
-    for k, line in enumerate(fields):
-        c.drawString(72, H - 150 - 12 * k, line)
-    c.showPage()
-    c.save()
-    words = page_words(buf.getvalue())[0]
+    words = page_words(_lines_pdf(("Helvetica", 11, 100, 14, BODY[:2]), ("Courier", 10, 150, 12, fields)))[0]
     mono = sum(len(w.text) for w in words if w.mono) / sum(len(w.text) for w in words)
     assert 0.5 < mono < 0.8
     results = finish_document([PageBlocks(1, W, H, compose(words, [], []))])
@@ -537,14 +540,7 @@ def test_an_index_page_keeps_one_entry_per_item():
     entries = ["clip, 24, 81, 137", "clip1in, 191", "colorbox, 50, 140, 181, 189, 190, 226",
                "colorspec, 28, 50, 68, 75, 79, 126, 163, 177, 181, 192,", "          202, 203, 210", "column, 40, 116",
                "copyright, 21", "coordinates, 33, 131, 158, 162–164, 177–179", "corel, 249"]
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=(W, H))
-    c.setFont("Times-Roman", 10)
-    for k, line in enumerate(entries):
-        c.drawString(72, H - 100 - 12 * k, line)
-    c.showPage()
-    c.save()
-    words = page_words(buf.getvalue())[0]
+    words = page_words(_lines_pdf(("Times-Roman", 10, 100, 12, entries)))[0]
     results = finish_document([PageBlocks(1, W, H, compose(words, [Box(60, 80, 400, 220)], ["text"]))])
     rows = [{"label": bt.label, "text": bt.text, "page_no": 1, "region_no": k} for k, bt in enumerate(results[0])]
     md = render(rows)
@@ -589,21 +585,27 @@ def test_an_address_keeps_its_lines_and_a_narrow_column_of_prose_is_reflowed():
     assert "The council met on Monday and agreed to extend the opening hours of the library from March." in md
 
 
+def _heading_over_text(heading: list[tuple[float, float, float, str]], body_top: float) -> bytes:
+    """Heading lines in bold Helvetica (size, x, y from the top, text), the body paragraph from `body_top` down."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    for size, x, y, text in heading:
+        c.setFont("Helvetica-Bold", size)
+        c.drawString(x, H - y, text)
+    c.setFont("Helvetica", 10)
+    for k, line in enumerate(BODY):
+        c.drawString(72, H - body_top - 13 * k, line)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
 def test_a_title_box_holding_the_first_line_of_the_text_under_it_gives_that_line_back_to_the_text():
     """Debian's FAQ: the model's title box held a two-line heading, its first line ending in a comma, and the first
     line of the paragraph under it in the body's type. The heading was read with that line; the line is now the
     paragraph's, and the heading is its two lines."""
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=(W, H))
-    c.setFont("Helvetica-Bold", 16)
-    c.drawString(72, H - 80, "7.7 What is an Essential, Required, Important,")
-    c.drawString(100, H - 100, "or Extra package?")
-    c.setFont("Helvetica", 10)
-    for k, line in enumerate(BODY):
-        c.drawString(72, H - 124 - 13 * k, line)
-    c.showPage()
-    c.save()
-    words = page_words(buf.getvalue())[0]
+    words = page_words(_heading_over_text([(16, 72, 80, "7.7 What is an Essential, Required, Important,"),
+                                           (16, 100, 100, "or Extra package?")], 124))[0]
     regions = [Box(60, 60, 540, 128), Box(60, 129, 540, 170)]  # the title's box takes the paragraph's first line
     results = finish_document([PageBlocks(1, W, H, compose(words, regions, ["title", "text"]))])
     labelled = [(bt.label, bt.text.replace("\n", " ")) for bt in results[0] if bt.text]
@@ -614,18 +616,8 @@ def test_a_title_box_holding_the_first_line_of_the_text_under_it_gives_that_line
 def test_a_titles_subtitle_in_smaller_type_stays_in_the_title():
     # "Row and Column Access Control" over "Support in IBM DB2 for i" in smaller type: one title, not a heading and
     # a line of text (a paragraph's first line runs across the column, a subtitle does not)
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=(W, H))
-    c.setFont("Helvetica-Bold", 22)
-    c.drawString(72, H - 80, "Row and Column Access Control")
-    c.setFont("Helvetica-Bold", 16)
-    c.drawString(72, H - 102, "Support in IBM DB2 for i")
-    c.setFont("Helvetica", 10)
-    for k, line in enumerate(BODY):
-        c.drawString(72, H - 140 - 13 * k, line)
-    c.showPage()
-    c.save()
-    words = page_words(buf.getvalue())[0]
+    words = page_words(_heading_over_text([(22, 72, 80, "Row and Column Access Control"),
+                                           (16, 72, 102, "Support in IBM DB2 for i")], 140))[0]
     blocks = compose(words, [Box(60, 60, 540, 108), Box(60, 125, 540, 190)], ["title", "text"])
     assert [b.label for b in blocks][:2] == ["title", "text"]
     assert blocks[0].text.replace("\n", " ") == "Row and Column Access Control Support in IBM DB2 for i"
