@@ -24,6 +24,7 @@ from ocr_resources.geometry.boxes import TEXT_LABELS, UPRIGHT, inside, intersect
 from ocr_resources.geometry.labels import OUTSIDE, check_labels
 from ocr_resources.geometry.lines import BULLET_MARKS, DASH_BULLETS, GAP_FACTOR, Line, is_rtl, lines, order_words, rows
 from ocr_resources.geometry.paragraphs import (
+    continues_row,
     fixed_pitch,
     form_rows,
     group_lines,
@@ -225,8 +226,7 @@ def _listing_rows(ordered: list[Line]) -> list[Line]:
             continue
         for j in range(i + 1, len(ordered)):
             other = ordered[j]
-            if j not in moved and code[j] and other.box.x0 >= ln.box.x1 - 1.0 \
-                    and y_overlap(ln.box, other.box) >= 0.5 * min(ln.height, other.height):
+            if j not in moved and code[j] and continues_row(ln.box, other.box, min(ln.height, other.height)):
                 out.append(other)  # (its row's piece right of this line: read next)
                 moved.add(j)
                 break

@@ -141,9 +141,14 @@ def _row_starts(lines: list[Line]) -> list[int]:
     starts = [0]
     for i in range(1, len(lines)):
         a, b = lines[i - 1].box, lines[i].box
-        if not (b.x0 >= a.x1 - 1.0 and y_overlap(a, b) >= 0.5 * min(a.height, b.height)):
+        if not continues_row(a, b, min(a.height, b.height)):
             starts.append(i)
     return starts
+
+
+def continues_row(a: Box, b: Box, height: float) -> bool:
+    """b stands right of a on a's row (their boxes overlap by half of `height` down the page)."""
+    return b.x0 >= a.x1 - 1.0 and y_overlap(a, b) >= 0.5 * height
 
 
 def fixed_pitch(line: Line) -> bool:

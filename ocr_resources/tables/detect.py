@@ -485,7 +485,7 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
     found = ruled_tables(words, rules, [r.box for r in regions if r.label in STOP_LABELS])
     lines = [r for r in rules if r.kind == "line"]
     # a page typed on a typewriter (a government report): its tables are in typewriter type like all its text
-    typewritten = _typewriter(words, share=0.5) is not None
+    typewritten = _mono_share(words) >= 0.5
     out: list[DetectedRegion] = []
     used: set[int] = set()
     for region in regions:
@@ -659,12 +659,17 @@ def region_verdict(words: list[Word], region: dict, rules: list[Rule] = ()) -> t
 TYPEWRITER_SHARE = 0.9  # of a region's characters in a fixed-pitch font
 
 
-def _typewriter(words: list[Word], share: float = TYPEWRITER_SHARE) -> str | None:
-    """Why a table region's words are a program's printed output (R's coefficient matrix under its call, a
-    console's listing), or None: nearly all of their characters (`share`) are set in a fixed-pitch font. Only on a
-    page set in proportional type: a typewritten page's tables are typewritten too."""
+def _mono_share(words: list[Word]) -> float:
+    """The share of the words' characters set in a fixed-pitch font."""
     chars = sum(len(w.text) for w in words)
-    if len(words) < 4 or sum(len(w.text) for w in words if w.mono) < share * chars:
+    return sum(len(w.text) for w in words if w.mono) / chars if chars else 0.0
+
+
+def _typewriter(words: list[Word]) -> str | None:
+    """Why a table region's words are a program's printed output (R's coefficient matrix under its call, a
+    console's listing), or None: nearly all of their characters are set in a fixed-pitch font. Asked only on a
+    page set in proportional type: a typewritten page's tables are typewritten too."""
+    if len(words) < 4 or _mono_share(words) < TYPEWRITER_SHARE:
         return None
     return "typewriter text (a program's printed output or a listing)"
 

@@ -244,7 +244,7 @@ def replace_words(words: list[WordRecord], formulas: list[PageFormula]) -> list[
         if hit is None:
             out.append(_before_formula(w, formulas, hit_formulas))
             continue
-        pad = 0.25 * (w[5] or max(1.0, w[4] - w[2]))
+        pad = _pad(w)
         f = formulas[hit]
         fence = "$$" if f.kind == "display" else "$"
         lead = w[0][0] if w[0][:1] in "([" and w[1] < f.box[0] - pad else ""
@@ -265,10 +265,15 @@ def replace_words(words: list[WordRecord], formulas: list[PageFormula]) -> list[
     return out
 
 
+def _pad(w: WordRecord) -> float:
+    """Slack around a word's box against a formula's: a word's box is its glyphs' advance and font height, a
+    formula's their ink (a quarter em)."""
+    return 0.25 * (w[5] or max(1.0, w[4] - w[2]))
+
+
 def _hit(w: WordRecord, formulas: list[PageFormula]) -> int | None:
     """The formula covering at least half of the word's box, if any."""
-    # (a word's box is its glyphs' advance and font height, a formula's their ink: a quarter em of slack)
-    pad = 0.25 * (w[5] or max(1.0, w[4] - w[2]))
+    pad = _pad(w)
     area = max(1e-6, (w[3] - w[1]) * (w[4] - w[2]))
     for k, f in enumerate(formulas):
         ix = min(w[3], f.box[2] + pad) - max(w[1], f.box[0] - pad)
@@ -284,7 +289,7 @@ def _before_formula(w: WordRecord, formulas: list[PageFormula], placed: set[int 
     bracket where the formula starts, so the arguments are not read twice. Without such a bracket near where
     the formula's box starts, the word stays whole."""
     text = w[0]
-    pad = 0.25 * (w[5] or max(1.0, w[4] - w[2]))
+    pad = _pad(w)
     for k, f in enumerate(formulas):
         if k not in placed or not (w[1] < f.box[0] - pad < w[3]) or min(w[4], f.box[3]) <= max(w[2], f.box[1]):
             continue
