@@ -67,8 +67,9 @@ LOGIC_VERSIONS = {
     # weight set no bold words, no \boldsymbol math); 27: a hyphen joining math to a word ("n-th") is the word's;
     # 28: a word running into a formula's opening bracket ("ispolygonal(x,") keeps only what precedes it; 29: a
     # word's height is its glyphs' usual one (a brace from a deep symbol font no longer makes it two lines tall); 30:
-    # ... only where a glyph's box is far taller than the word's usual one
-    "rendered_pages": "30",
+    # ... only where a glyph's box is far taller than the word's usual one; 31: a word set at a slant keeps its
+    # angle (words.angle 45, 50, ...: a watermark across the page is told apart from upright text)
+    "rendered_pages": "31",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -176,8 +177,11 @@ LOGIC_VERSIONS = {
     # bulleted term in typewriter type on a line of its own ("• Provides") is a list item, not code; 76: a title's
     # box holding the first line of the text under it gives that line back; a heading's first line may end in a comma;
     # 77: a short line under a section's outline number is a heading though its name is lower case ("9.1.1 dpkg-dev");
-    # 78: a title's box gives back only a line of prose (eight words or more), not its subtitle
-    "ocr_text": "78",
+    # 78: a title's box gives back only a line of prose (eight words or more), not its subtitle; 79: text layer and
+    # OCR compared in one order (a two-column page's readings no longer "disagree"); a header block with the page's
+    # own text beside it is text, read in its place; paragraphs also end where line tops jump; a slanted watermark
+    # in large type is furniture; Chinese lines in a figure box are running text (characters, not spaces, counted)
+    "ocr_text": "79",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -289,7 +289,8 @@ MIGRATIONS.append((
     14,
     "the way each text-layer word runs",
     # words.angle: degrees anticlockwise a text-layer word runs on the page (0, 90: read bottom to top, 180,
-    # 270: top to bottom), from its glyphs' rotation; NULL for OCR words (read upright)
+    # 270: top to bottom; a slant more than 15 degrees off those: its angle to 5 degrees, e.g. a watermark's 50),
+    # from its glyphs' rotation; NULL for OCR words (read upright)
     """
     ALTER TABLE words ADD COLUMN angle SMALLINT;
     """,

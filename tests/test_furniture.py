@@ -367,3 +367,26 @@ def test_a_running_head_in_capitals_ending_in_a_section_number_is_furniture():
     left = holding(results, "CHAPTER 7.")
     assert left.label == "header", (left.label, left.reason)
     assert "CHAPTER" not in render(rows) and "participants" in render(rows)
+
+
+def cv_top(c) -> None:
+    c.setFont("Helvetica-Bold", 16)
+    c.drawString(40, H - 40, "Jean Dupont")
+    c.setFont("Helvetica", 10)
+    for i, line in enumerate(["3, rue de la Liberte", "33000 Bordeaux", "contact@example.org"]):
+        c.drawString(40, H - 62 - 12 * i, line)
+    for i, line in enumerate(["37 years", "Married, two children", "French nationality"]):  # the model's header
+        c.drawRightString(W - 40, H - 30 - 12 * i, line)
+    body(c, H - 150)
+
+
+def test_a_header_block_beside_the_pages_own_title_is_text_read_after_it():
+    # a CV's details at the top right, beside the name: three lines the model calls a header, no pattern, one
+    # page. A running head has only furniture beside it; this one has the page's title and address
+    results, rows = finished(one_page(cv_top), [(Box(W - 160, 20, W - 35, 60), "header"),
+                                                (Box(35, 25, 200, 45), "title"), (Box(35, 50, 200, 95), "text")])
+    details = holding(results, "Married, two children")
+    assert details.label == "text" and details.reason == "not furniture: beside the page's own text"
+    md = render(rows)
+    assert "37 years" in md and "French nationality" in md
+    assert md.index("Jean Dupont") < md.index("Bordeaux") < md.index("37 years")  # not first, as a header is

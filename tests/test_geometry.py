@@ -727,3 +727,42 @@ def test_a_manuscripts_margin_line_numbers_are_read_apart_as_furniture():
     # a chart's labels in small type, counting 2, 3, 4, 5 down its axis, each alone on its row: no line numbers
     axis = [Word(str(k + 2), Box(300, 420 + 10 * k, 304, 425 + 10 * k), 1.0, 5.0) for k in range(4)]
     assert margin_line_numbers(body + axis) == {}
+
+
+def test_entries_headed_by_a_short_line_in_small_capitals_are_paragraphs_of_their_own():
+    """A CV's entries: a date in small capitals (a box 7 pt tall, no descenders) over a line of text (9 pt),
+    12 pt from line to line within an entry and 18 pt from one entry to the next. Between boxes that is 9 pt of
+    white against 3 to 5 pt, under the half line the gap rule asks for; from line top to line top it is clear."""
+    from ocr_resources.geometry.lines import Line
+    from ocr_resources.geometry.paragraphs import split_paragraphs
+
+    def line(text: str, y: float, height: float) -> Line:
+        words = [Word(t, Box(274 + 40 * k, y, 274 + 40 * k + 35, y + height), 1.0, 10.0)
+                 for k, t in enumerate(text.split())]
+        return Line(words, Box(words[0].box.x0, y, words[-1].box.x1, y + height))
+
+    block = [line("2006 - 2010", 234, 7), line("Teacher of mathematics, National Education", 246, 9),
+             line("2003 - 2006", 264, 7), line("Supply teacher then contract teacher of mathematics,", 276, 9),
+             line("National Education", 288, 9),
+             line("2000 - 2004", 306, 7), line("Supply teacher of mathematics in private schools", 318, 9),
+             line("1997 - 2011", 336, 7), line("Private tutor of mathematics", 348, 9)]
+    parts = split_paragraphs(block)
+    assert [p[0].text for p in parts] == ["2006 - 2010", "2003 - 2006", "2000 - 2004", "1997 - 2011"]
+    # a line whose box only starts higher (a tall glyph) is no paragraph's end: the white under it is as usual
+    prose = [line("the first line of a paragraph that goes on", 100 + 12 * k, 9) for k in range(5)]
+    prose[2] = line("a line with a tall integral sign in it", 120, 13)  # (124 to 133, its sign from 120)
+    assert len(split_paragraphs(prose)) == 1
+
+
+def test_chinese_prose_in_a_box_the_model_called_a_figure_is_read_as_paragraphs_not_rows():
+    """A Chinese statement page the model boxed as one picture: its lines have no spaces, so each is one "word",
+    and counted so they were no running text and were read row by row, a paragraph of three lines as three."""
+    paragraph = ["本人完全了解清华大学有关保留使用学位论文的规定即学校有权保",
+                 "留学位论文的复印件允许该论文被查阅和借阅学校可以公布该论文的全部",
+                 "或部分内容可以采用影印缩印或其他复制手段保存该论文"]
+    words = column(paragraph, 50, 100, leading=20.0) + line_words("签名 导师签名 日期", 50, 180)
+    blocks = compose(words, [Box(40, 90, 400, 200)], ["figure"], page=Box(0, 0, 420, 300),
+                     text_figures={0: "figure mostly text lines"})
+    texts = [b.text for b in blocks if b.text]
+    assert "".join(paragraph) in "".join(t.replace("\n", "") for t in texts)
+    assert any(t.replace("\n", "") == "".join(paragraph) for t in texts)  # one block: one paragraph

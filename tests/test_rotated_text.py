@@ -12,7 +12,7 @@ from reportlab.pdfgen import canvas
 
 from ocr_resources.geometry.lines import lines
 from ocr_resources.pipeline import render
-from ocr_resources.text.pdf_chars import PdfChar, char_angle, chars_to_words
+from ocr_resources.text.pdf_chars import PdfChar, char_angle, chars_to_words, oblique
 from ocr_resources.types import Box, Word
 
 
@@ -59,7 +59,49 @@ def test_a_turned_heading_reads_as_one_line(angle):
 
 def test_glyph_angles_quarter_turns_and_slants():
     assert [char_angle(1, 0), char_angle(0, -1), char_angle(-1, 0), char_angle(0, 1)] == [0, 90, 180, 270]
-    assert char_angle(1, -1) == 0  # a 45-degree slant: read as upright text is
+    # a slant keeps its own angle (to 5 degrees): read as upright text is, and told apart as oblique
+    assert char_angle(1, -1) == 45 and char_angle(1, 1) == 315 and char_angle(1, -0.2) == 0
+    assert oblique(45) and not any(oblique(a) for a in (0, 90, 180, 270))
+
+
+def test_a_watermark_set_at_a_slant_across_the_page_is_furniture_kept_out_of_the_markdown():
+    """"SCANNED COPY" in 120 pt type at 50 degrees over a page of 11 pt text: its words are kept with their
+    angle and read apart as furniture with its reason, never joined to the lines they cross; a chart's
+    slanted tick labels in small type stay words of the page."""
+    from ocr_resources.geometry.page import WATERMARK, compose
+    from ocr_resources.text.document import PageBlocks, finish_document
+    from ocr_resources.text.markdown import render as markdown
+
+    def draw(c: canvas.Canvas) -> None:
+        c.setFont("Helvetica", 11)
+        for k in range(12):
+            c.drawString(30, 360 - 14 * k, f"Line {k} of the statement the student signs about the thesis.")
+        c.saveState()
+        c.translate(60, 60)
+        c.rotate(50)
+        c.setFont("Helvetica", 120)
+        c.drawString(0, 0, "COPY")
+        c.restoreState()
+        c.saveState()
+        c.translate(300, 20)
+        c.rotate(45)
+        c.setFont("Helvetica", 8)
+        c.drawString(0, 0, "Q3")  # a tick label
+        c.restoreState()
+
+    words = _words(draw)
+    assert {w.text: w.angle for w in words if w.text in ("COPY", "Q3")} == {"COPY": 50, "Q3": 45}
+    words = [dataclasses.replace(w, size=120.0 if w.text == "COPY" else (8.0 if w.text == "Q3" else 11.0))
+             for w in words]
+    blocks = compose(words, [Box(20, 20, 380, 380)], ["text"], page=Box(0, 0, 400, 400))
+    mark = next(b for b in blocks if b.reason == WATERMARK)
+    assert mark.text == "COPY" and mark.label == "footer"
+    results = finish_document([PageBlocks(1, 400, 400, blocks)])[0]
+    rows = [{"label": bt.label, "text": bt.text, "heading_level": bt.heading_level, "page_no": 1, "region_no": None}
+            for bt in results]
+    md = markdown(rows)
+    assert "COPY" not in md  # ("Q3", small and alone at the foot, is left to the furniture decision)
+    assert "Line 0 of the statement the student signs about the thesis." in md
 
 
 def test_chars_of_two_orientations_in_one_run_break_between_them():

@@ -24,3 +24,21 @@ def test_assess_garbage_and_prose():
     assert quality.assess(_words("the quick brown fox jumps over the lazy dog")).ok
     bad = quality.assess(_words("Ã¼ber hElLo xkcdqwr Ã¶ffnen mÃ¼de wÃ¤hlen"))
     assert not bad.ok and "not word-like" in bad.reason
+
+
+def test_agreement_does_not_count_two_readings_of_columns_in_another_order_as_disagreement():
+    # a page of two columns: the text layer lists the left column first, OCR reads row by row across both
+    left = ["Enseignant titulaire", "Niveau scolaire", "Licence de Mathematiques"]
+    right = ["Education Nationale", "Essais philosophiques", "Science fiction comedie"]
+
+    def column(lines: list[str], x: float) -> list[Word]:
+        return [Word(t, Box(x + 60.0 * k, 20.0 * i, x + 60.0 * k + 50, 20.0 * i + 10))
+                for i, line in enumerate(lines) for k, t in enumerate(line.split())]
+
+    layer = column(left, 0) + column(right, 300)
+    ocr = sorted(layer, key=lambda w: (w.box.y0, w.box.x0))  # the same words, read across the gutter
+    regions = [Box(0, 0, 250, 60), Box(300, 0, 550, 60)]
+    assert quality.agreement(layer, ocr, regions) == 1.0
+    assert quality.agreement(layer, ocr) == 1.0  # (no regions: row by row, both alike)
+    garbage = [Word("xq#", w.box) for w in ocr]
+    assert quality.agreement(layer, garbage, regions) < quality.MIN_AGREEMENT

@@ -29,6 +29,17 @@ GUTTER_OWN = 0.75
 GUTTER_OVER_SPACES = 1.5
 
 
+def is_cjk(ch: str) -> bool:
+    # scripts written without spaces between words (Hangul is written with spaces)
+    o = ord(ch)
+    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF
+
+
+def word_count(line: Line) -> int:
+    """Words of a line, counting a run of CJK characters (written without spaces) as a word per two of them."""
+    return sum(max(1, sum(map(is_cjk, w.text)) // 2) for w in line.words)
+
+
 def direction(text: str) -> int:
     """+1 for left-to-right, -1 for right-to-left, 0 when `text` has no strong character."""
     rtl = ltr = 0

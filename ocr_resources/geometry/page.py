@@ -22,7 +22,17 @@ import numpy as np
 
 from ocr_resources.geometry.boxes import TEXT_LABELS, UPRIGHT, inside, intersection_areas, union, x_overlap, y_overlap
 from ocr_resources.geometry.labels import OUTSIDE, check_labels
-from ocr_resources.geometry.lines import BULLET_MARKS, DASH_BULLETS, GAP_FACTOR, Line, is_rtl, lines, order_words, rows
+from ocr_resources.geometry.lines import (
+    BULLET_MARKS,
+    DASH_BULLETS,
+    GAP_FACTOR,
+    Line,
+    is_rtl,
+    lines,
+    order_words,
+    rows,
+    word_count,
+)
 from ocr_resources.geometry.paragraphs import (
     continues_row,
     fixed_pitch,
@@ -39,11 +49,14 @@ from ocr_resources.geometry.paragraphs import (
 from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.tables.detect import numbered_boxes, table_edges
 from ocr_resources.text.page_formulas import EQUATION_NUMBER
+from ocr_resources.text.pdf_chars import oblique
 from ocr_resources.types import Box, DetectedRegion, Word
 
 _BODY = frozenset({"text", "title", "list", "reference", "caption", "formula", "other"})
 TABLE_EDGE = "running text at the edge of a table region, not the table's"
 LINE_NUMBERS = "line numbers in the margin (a manuscript's lineno), not the text's"
+WATERMARK = "furniture: a watermark (type set at a slant, far larger than the page's text)"
+WATERMARK_SIZE = 2.5  # times the page's usual type size: a slanted word this large is a stamp across the page
 PAGE_FIGURE = 0.4  # share of the page a "figure" must cover to be taken for a page of text
 
 
@@ -349,6 +362,16 @@ def checked_regions(found: list[DetectedRegion], words: list[Word]) -> list[tupl
 _LINE_NUMBER = re.compile(r"\d{1,5}")
 
 
+def watermark_words(words: list[Word]) -> dict[int, Word]:
+    """Words set at a slant (`pdf_chars.oblique`) in type far larger than the page's usual: "DRAFT",
+    "SCANNED COPY" across the page. A chart's slanted tick labels are small and stay its words."""
+    sizes = sorted(w.size for w in words if w.size)
+    if not sizes:
+        return {}
+    usual = sizes[len(sizes) // 2]
+    return {k: w for k, w in enumerate(words) if oblique(w.angle) and w.size and w.size >= WATERMARK_SIZE * usual}
+
+
 def margin_line_numbers(words: list[Word]) -> dict[int, Word]:
     """The words (by index) that number a manuscript's lines (LaTeX's lineno, a review copy): whole numbers in type
     well smaller than the body's, three or more one above another in a column (aligned at one edge), counting up
@@ -407,13 +430,17 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     text_figures = text_figures or {}
     page_rtl = is_rtl(words) if rtl is None else rtl
     numbering = margin_line_numbers(words)
-    if numbering:  # read apart: they would join the lines beside them ("two-400 dimensional")
-        words = [w for k, w in enumerate(words) if k not in numbering]
+    marks = watermark_words(words)
+    if numbering or marks:  # read apart: they would join the lines beside them ("two-400 dimensional")
+        words = [w for k, w in enumerate(words) if k not in numbering and k not in marks]
     members, loose = region_words(words, regions, labels)
     blocks: list[Block] = []
     # kept after the flow, never ordered: the line numbers' columns (furniture), then text boxes left without words
     apart = [Block(None, "footer", union(w.box for w in column), [Line([w], w.box) for w in column],
                    reason=LINE_NUMBERS) for column in _columns_of(numbering)]
+    if marks:
+        apart.append(Block(None, "footer", union(w.box for w in marks.values()),
+                           [Line([w], w.box) for w in marks.values()], reason=WATERMARK))
     empty: list[Block] = []
     for idx, (region, label) in enumerate(zip(regions, labels, strict=True)):
         if label in TEXT_LABELS and (boxes := numbered_boxes(members[idx])):
@@ -516,10 +543,9 @@ RUNNING_SHARE = 0.5
 
 
 def _running_text(block_lines: list[Line]) -> bool:
-    running = [ln for ln in block_lines if len(ln.words) >= RUNNING_WORDS]
-    words = sum(len(ln.words) for ln in block_lines)
-    return (len(running) >= RUNNING_SHARE * len(block_lines)
-            or sum(len(ln.words) for ln in running) >= RUNNING_SHARE * words)
+    counts = [word_count(ln) for ln in block_lines]  # (a line of Chinese is one "word" between spaces)
+    running = [n for n in counts if n >= RUNNING_WORDS]
+    return len(running) >= RUNNING_SHARE * len(block_lines) or sum(running) >= RUNNING_SHARE * sum(counts)
 
 
 def row_lines(words: list[Word], rtl: bool) -> list[Line]:

@@ -88,6 +88,11 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
     if any(g < -0.5 * ln.height or (x_overlap(ln.box, nxt.box) <= 0 and g < 0) for g, ln, nxt in pairs):
         return [lines]  # not one column of lines read top to bottom
     spacing = sorted(gaps)[len(gaps) // 2]
+    # the same from line top to line top: a gap between boxes shrinks where a line's box is taller than the next
+    # one's (a date in small capitals over a line with descenders: 18 pt from entry to entry against 12 pt
+    # within one, but 9 pt of white against 5 pt)
+    pitches = [b.box.y0 - a.box.y0 for a, b in zip(ls, ls[1:], strict=False)]
+    pitch = sorted(pitches)[len(pitches) // 2]
     left, right = min(ln.box.x0 for ln in ls), max(ln.box.x1 for ln in ls)
     width = right - left
     rtl = sum(ln.rtl for ln in ls) * 2 > len(ls)
@@ -107,7 +112,7 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         h = a.height
         ends = a.text[-1:] in _SENTENCE_END
         begins = not b.text[:1].islower()
-        wide_gap = gaps[i] > spacing + 0.5 * h
+        wide_gap = gaps[i] > spacing + 0.5 * h or (pitches[i] > pitch + 0.5 * h and gaps[i] > spacing + 0.25 * h)
         short = a.box.x1 < right - 0.15 * width
         short_end = justified and ends and short and begins
         indent = ((not hanging or short) and ends and begins and b.box.x0 > left + 0.8 * h

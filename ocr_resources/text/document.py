@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from ocr_resources.geometry.boxes import union
 from ocr_resources.geometry.lines import BULLET_MARKS, rows
-from ocr_resources.geometry.page import LINE_NUMBERS, Block
+from ocr_resources.geometry.page import LINE_NUMBERS, WATERMARK, Block
 from ocr_resources.geometry.paragraphs import code_marks
+from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.text.blocks import TextBlock, sizes_differ
 from ocr_resources.text.furniture import furniture_decisions
 from ocr_resources.text.hyphens import Vocabulary, dehyphenate
@@ -26,6 +27,7 @@ CODE_SYMBOLS = 0.06
 _CODE_CHARS = frozenset("{}[]()<>=;\\/|&*#$%@_^~`")
 CODE_LABELS = ("text", "list", "reference", "other", "formula")  # (the layout model calls a listing any of these)
 CODE_REASON = "fixed-pitch lines in a document of proportional text"
+FURNITURE = ("header", "footer")
 
 
 @dataclass
@@ -127,8 +129,8 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
         row = []
         for bi, block in enumerate(page.blocks):
             size, bold = block_font(block)
-            if block.reason == LINE_NUMBERS:  # furniture as found on the page: no furniture decision to take
-                row.append(BlockText(block, "footer", block.text, size, bold, reason=LINE_NUMBERS))
+            if block.reason in (LINE_NUMBERS, WATERMARK):  # furniture as found on the page: no decision to take
+                row.append(BlockText(block, "footer", block.text, size, bold, reason=block.reason))
                 continue
             # (a line of code the layout model took for a title is code too; a heading set in bold typewriter
             # type is a heading)
@@ -147,9 +149,12 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
     n_own = len(flat)
     flat.extend(context or [])
     relabel = furniture_decisions(flat)
+    moved: dict[int, list[BlockText]] = {}
     for k, decision in relabel.items():
         if k < n_own:
             pi, bi = where[k]
+            if results[pi][bi].label in FURNITURE and decision.label not in FURNITURE:
+                moved.setdefault(pi, []).append(results[pi][bi])
             results[pi][bi].label, results[pi][bi].reason = decision.label, decision.reason
             flat[k].label = decision.label
     levels = heading_levels(flat)
@@ -165,11 +170,25 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
         # then a line of its own, not one paragraph)
         if bt.label in ("text", "reference") and list_items(bt.text.split("\n")):
             bt.label = "list"
+    for pi, blocks in moved.items():  # (after every decision that finds a block by its index in its row)
+        _into_reading_order(results[pi], blocks)
     for row in results:
         _merge_split_headings(row)
         _merge_code_beside(row)
         _merge_code_below(row)
     return results
+
+
+def _into_reading_order(row: list[BlockText], moved: list[BlockText]) -> None:
+    """Blocks the layout model called header or footer that are the page's own text were read first (last),
+    as furniture is: each now follows the block it comes after in the page's reading order (a CV's details
+    at the top right, after the name and address at the top left); the others keep their order."""
+    for bt in moved:
+        order = reading_order([b.block.box for b in row], [b.label for b in row])
+        at = order.index(row.index(bt))
+        before = row[order[at - 1]] if at else None
+        row.remove(bt)
+        row.insert(row.index(before) + 1 if before is not None else 0, bt)
 
 
 def _merge_code_below(row: list[BlockText]) -> None:

@@ -15,12 +15,13 @@ Where it must be: in the top or bottom band of the page, or above (below) everyt
 with a furniture pattern also in the side margin, beside everything else (a stamp run up the page's side).
 
 What vetoes it (the block is in the body's flow): it is set larger than the body (a title the model called a
-header; not a header of the model's that recurs page after page, a running head set large), it is long (more
-than three lines), it sits a line's spacing from the body text next to it in the body's own type (a court
-filing's case line set as the first line of the text; again not the model's header recurring page after page),
-or it is a sentence in the body's type that does not recur page after page (a table's lead-in the model boxed
-as a header; a line in capitals is no such sentence). A page number set large is a chapter number. A block the
-model called header or footer that is not furniture gets a body label back."""
+header; not a header of the model's that recurs page after page, a running head set large), it is long (more than
+three lines), it has lines of the page's own text beside it (a CV's details beside the name: a running head has
+only furniture beside it), it sits a line's spacing from the body text next to it in the body's own type (a court
+filing's case line set as the first line of the text; again not the model's header recurring page after page), or
+it is a sentence in the body's type that does not recur page after page (a table's lead-in the model boxed as a
+header; a line in capitals is no such sentence). A page number set large is a chapter number. A block the model
+called header or footer that is not furniture gets a body label back."""
 
 from __future__ import annotations
 
@@ -176,6 +177,21 @@ def _in_flow(i: int, where: str, page: list[int], blocks: list[TextBlock], body:
     return False
 
 
+def _beside_text(i: int, page: list[int], blocks: list[TextBlock]) -> bool:
+    """A title or text block of the page's own (no furniture pattern) stands on the block's rows, beside
+    it: the block is part of the page's top (bottom) matter, as a CV's personal details beside its name or
+    a letter's sender beside its logo are, not a running head, which has only furniture beside it."""
+    b = blocks[i]
+    for j in page:
+        o = blocks[j]
+        if j == i or o.label not in ("title", "text", "list") or furniture_pattern(" ".join(o.text.split())):
+            continue
+        overlap = min(o.box.y1, b.box.y1) - max(o.box.y0, b.box.y0)
+        if overlap >= 0.5 * o.box.height and min(o.box.x1, b.box.x1) <= max(o.box.x0, b.box.x0):
+            return True
+    return False
+
+
 def furniture_decisions(blocks: list[TextBlock]) -> dict[int, Decision]:
     """Labels with their reason by block index: "header"/"footer" for every piece of furniture (whatever its
     label was), and a body label ("text") for blocks the layout called header or footer that are not
@@ -252,6 +268,8 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         veto = "set larger than the body text"
     elif not small and not running_head and _in_flow(i, where, by_page[b.page_no], blocks, body):
         veto = "in the flow of the body text"
+    elif not pattern and i not in repeated and b.lines >= 2 and _beside_text(i, by_page[b.page_no], blocks):
+        veto = "beside the page's own text"
     elif not small and not pattern and i not in repeated and len(text.split()) >= 5 and text[-1] in ".!?:;" \
             and any(ch.islower() for ch in text):  # (a line in capitals is a head: "CHAPTER 7. BASICS … 7.3.")
         veto = "a sentence in the body's type"  # (unless the same sentence stands at the same place page after page)

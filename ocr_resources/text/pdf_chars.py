@@ -55,7 +55,8 @@ class PdfChar:
     ink_x0: float | None = None  # the glyph's own outline (tight box), across; None where pdfium gives none
     ink_x1: float | None = None
     space_em: float = 0.0  # the font's space width in ems (0: the font has no space glyph)
-    angle: int = 0  # which way the text runs on the page: degrees anticlockwise, 0/90/180/270 (90: bottom to top)
+    angle: int = 0  # which way the text runs on the page: degrees anticlockwise, 0/90/180/270 (90: bottom to top),
+    # or a slant's own angle (`char_angle`)
     mono: bool = False  # set in a fixed-pitch font (code, a typewriter face)
 
     @property
@@ -267,13 +268,20 @@ def _line_start_glyph(chars: list[PdfChar], previous: PdfWord | None) -> PdfWord
 
 def char_angle(dx: float, dy: float) -> int:
     """The quarter turn (0, 90, 180, 270 degrees anticlockwise) of a glyph whose baseline runs along (dx, dy)
-    on the page (y down); 0 for a slant more than 15 degrees off every quarter (read as upright text is)."""
+    on the page (y down); for a slant more than 15 degrees off every quarter, its own angle in whole degrees
+    to 5 (words are made of such glyphs as of upright ones; `oblique` tells them apart: a watermark across the
+    page)."""
     import math
 
     deg = math.degrees(math.atan2(-dy, dx)) % 360
     quarter = round(deg / 90) % 4 * 90
     off = min(abs(deg - quarter), 360 - abs(deg - quarter))
-    return quarter if off <= 15 else 0
+    return quarter if off <= 15 else int(round(deg / 5) * 5) % 360
+
+
+def oblique(angle: int) -> bool:
+    """A word set at a slant, neither upright nor turned a quarter (`char_angle`)."""
+    return angle % 90 != 0
 
 
 def _angle_runs(chars: list[PdfChar]) -> list[tuple[int, list[PdfChar]]]:
@@ -296,8 +304,8 @@ def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
         return _words_of(chars)
     words: list[PdfWord] = []
     for angle, run in _angle_runs(chars):
-        if angle not in UPRIGHT:
-            words.extend(_words_of(run))
+        if angle not in UPRIGHT:  # (upright, or at a slant: read as upright text is, its angle kept)
+            words.extend(dataclasses.replace(w, angle=angle) if angle else w for w in _words_of(run))
             continue
         turn, back = UPRIGHT[angle]
         # upright, the glyphs' outlines across are not known (pdfium's ink box is along x on the page)

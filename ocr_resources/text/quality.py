@@ -19,7 +19,9 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-from ocr_resources.types import Word
+from ocr_resources.geometry.lines import rows
+from ocr_resources.geometry.page import assign
+from ocr_resources.types import Box, Word
 
 MIN_TOKENS = 5  # fewer words than this tell nothing either way
 MAX_GARBAGE = 0.35  # share of non-word tokens above which a text layer is garbage
@@ -86,11 +88,24 @@ def assess(words: list[Word]) -> Verdict:
     return Verdict(True, "text layer")
 
 
-def agreement(text_layer: str, ocr: str) -> float:
-    """Similarity of two readings of the same area (1 = the same characters), spaces and case ignored."""
-    a = "".join(text_layer.lower().split())
-    b = "".join(ocr.lower().split())
+def agreement(text_layer: list[Word], ocr: list[Word], regions: list[Box] = ()) -> float:
+    """Similarity of two readings of the same area (1 = the same characters), spaces and case ignored. Both
+    are put in one order first, region by region and row by row: the text layer's order is its content
+    stream's and OCR's its detector's, and on a page of two columns or a CV's side column the two differ
+    wholesale, which a string distance would count as disagreement about every word."""
+    a = "".join(_in_page_order(text_layer, regions).lower().split())
+    b = "".join(_in_page_order(ocr, regions).lower().split())
     if not a and not b:
         return 1.0
     return 1.0 - Levenshtein.distance(a, b) / max(len(a), len(b))
+
+
+def _in_page_order(words: list[Word], regions: list[Box]) -> str:
+    """The words' text by region (the regions' list order; words in none last), each region's by rows top
+    to bottom and left to right."""
+    groups: dict[int, list[Word]] = {}
+    for word, owner in zip(words, assign(words, list(regions)), strict=True):
+        groups.setdefault(len(regions) if owner is None else owner, []).append(word)
+    return " ".join(w.text for k in sorted(groups) for row in rows(groups[k])
+                    for w in sorted(row, key=lambda w: w.box.x0))
 

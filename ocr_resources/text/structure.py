@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ocr_resources.geometry.lines import BULLET_MARKS, DASH_BULLETS
+from ocr_resources.geometry.lines import BULLET_MARKS, DASH_BULLETS, is_cjk
 from ocr_resources.geometry.paragraphs import is_tick
 from ocr_resources.text.blocks import TextBlock, body_size
 from ocr_resources.text.furniture import furniture_pattern
@@ -181,19 +181,13 @@ def is_bullet(marker: str) -> bool:
     return not any(ch.isalnum() for ch in marker)
 
 
-def _cjk(ch: str) -> bool:
-    # scripts written without spaces between words (Hangul is written with spaces)
-    o = ord(ch)
-    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF
-
-
 def join_lines(lines: list[str]) -> str:
     """Lines as one line: a space between them, none where two CJK characters meet at the break."""
     out = ""
     for line in (ln.strip() for ln in lines):
         if not line:
             continue
-        if out and not (_cjk(out[-1]) and _cjk(line[0])):
+        if out and not (is_cjk(out[-1]) and is_cjk(line[0])):
             out += " "
         out += line
     return out

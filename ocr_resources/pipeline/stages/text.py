@@ -398,7 +398,7 @@ def _checked_page(page: dict[str, Any], ocr: list[Word], req, confidence, page_t
     if layer and not ocr:  # OCR read nothing (a blank stand-in image, a strip): the text layer is all there is
         return page_text(page, layer, "text_layer", f"{req.reason}; OCR read nothing, text layer kept", 1.0)
     if req.verify:
-        score = agreement(" ".join(w.text for w in layer), " ".join(w.text for w in ocr))
+        score = agreement(layer, ocr, [_box(r) for r in page["_regions"]])
         if score >= MIN_AGREEMENT:
             return page_text(page, layer, "text_layer", f"{req.reason}, agrees with OCR ({score:.2f})", 1.0, ocr)
         return page_text(page, ocr, "ocr", f"{req.reason}, disagrees with OCR ({score:.2f})", confidence, ocr)
@@ -433,7 +433,7 @@ def _with_regions(page: dict[str, Any], got: list, page_text) -> _PageText:
         layer = [w for w in words if inside(w.box, regions[req.region]) >= 0.5]
         reason = req.reason
         if req.verify:
-            score = agreement(" ".join(w.text for w in layer), " ".join(w.text for w in ocr))
+            score = agreement(layer, ocr)
             if score >= MIN_AGREEMENT:
                 continue
             reason = f"{req.reason}, disagrees with OCR ({score:.2f})"
