@@ -180,8 +180,9 @@ LOGIC_VERSIONS = {
     # 78: a title's box gives back only a line of prose (eight words or more), not its subtitle; 79: text layer and
     # OCR compared in one order (a two-column page's readings no longer "disagree"); a header block with the page's
     # own text beside it is text, read in its place; paragraphs also end where line tops jump; a slanted watermark
-    # in large type is furniture; Chinese lines in a figure box are running text (characters, not spaces, counted)
-    "ocr_text": "79",
+    # in large type is furniture; Chinese lines in a figure box are running text (characters, not spaces, counted);
+    # 80: listings at one height in two columns of the page's text are not one listing
+    "ocr_text": "80",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -214,8 +215,9 @@ LOGIC_VERSIONS = {
     # joined without a space; 10: code blocks in a row are one fence only in one type (a signature over a listing); a
     # paragraph goes on past a footnote in smaller type at its column's foot, and only in its own type; an em dash
     # opening a line inside a sentence is no list bullet; 11: a book's index keeps one entry per item; 12: short
-    # lines each starting anew (an address, a signature) keep their line breaks; 13: ... three lines or more
-    "document_markdown": "13",
+    # lines each starting anew (an address, a signature) keep their line breaks; 13: ... three lines or more; 14: a
+    # paragraph the layout model called a reference is joined across a column break as running text is
+    "document_markdown": "14",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

@@ -161,6 +161,12 @@ def test_markdown_joins_paragraphs_cut_by_columns_and_skips_furniture():
             {"label": "text", "text": "A new paragraph with TAX_ID.", "page_no": 2, "region_no": 4}]
     assert render(rows) == ("The wing type that is the most common one.\n\nFigure 1. A nut.\n\n<!-- image -->\n\n"
                             "A new paragraph with TAX\\_ID.\n")
+    # a newsletter's columns the layout model called references: "... superior information structure" / "and
+    # superior printed output ..." over a column break, with the page's footer read between
+    rows = [{"label": "reference", "text": "They provide superior information structure", "page_no": 1,
+             "region_no": 1}, {"label": "footer", "text": "Copyright 1994", "page_no": 1, "region_no": 2},
+            {"label": "reference", "text": "and superior printed output.", "page_no": 1, "region_no": 3}]
+    assert render(rows) == "They provide superior information structure and superior printed output.\n"
 
 
 def test_a_caption_boxed_as_text_is_not_continued_by_the_code_under_it():
@@ -621,3 +627,29 @@ def test_a_titles_subtitle_in_smaller_type_stays_in_the_title():
     blocks = compose(words, [Box(60, 60, 540, 108), Box(60, 125, 540, 190)], ["title", "text"])
     assert [b.label for b in blocks][:2] == ["title", "text"]
     assert blocks[0].text.replace("\n", " ") == "Row and Column Access Control Support in IBM DB2 for i"
+
+
+def test_listings_at_one_height_in_two_columns_of_text_stay_two_listings():
+    """A newsletter's two columns, each with a listing that happens to stand at the same height: each listing
+    stays in its column's flow, not one fence of both read row by row (a listing's comment column, with the
+    same prose over both, is still one listing: see the test above)."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    prose = ["The package allows you to say which", "input encoding your document uses,",
+             "for example to use Latin-1, you type:"]
+    for x, code in ((60, ["\\usepackage[latin1]{inputenc}"]),
+                    (320, ["ftp://ftp.tex.ac.uk/tex-archive/", "ftp://ftp.dante.de/tex-archive/"])):
+        c.setFont("Helvetica", 10)
+        for k, line in enumerate(prose):
+            c.drawString(x, H - 100 - 12 * k, line)
+            c.drawString(x, H - 190 - 12 * k, line)
+        c.setFont("Courier", 9)
+        for k, line in enumerate(code):
+            c.drawString(x + 10, H - 145 - 11 * k, line)
+    c.showPage()
+    c.save()
+    words = page_words(buf.getvalue())[0]
+    regions = [(Box(55, 90, 270, 230), "text"), (Box(315, 90, 560, 230), "text")]
+    blocks = compose(words, [r[0] for r in regions], [r[1] for r in regions])
+    code = [bt.text for bt in finish_document([PageBlocks(1, W, H, blocks)])[0] if bt.label == "code" and bt.text]
+    assert code == ["\\usepackage[latin1]{inputenc}", "ftp://ftp.tex.ac.uk/tex-archive/\nftp://ftp.dante.de/tex-archive/"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from ocr_resources.geometry.boxes import union
+from ocr_resources.geometry.boxes import union, x_overlap
 from ocr_resources.geometry.lines import BULLET_MARKS, rows
 from ocr_resources.geometry.page import LINE_NUMBERS, WATERMARK, Block
 from ocr_resources.geometry.paragraphs import code_marks
@@ -213,15 +213,23 @@ def _merge_code_below(row: list[BlockText]) -> None:
 
 def _merge_code_beside(row: list[BlockText]) -> None:
     """Code blocks side by side on one page (a listing's comment column, taken for a column of its own) are one
-    listing, read row by row."""
+    listing, read row by row; not listings in two columns of the page's text that happen to share a height."""
     code = [bt for bt in row if bt.label == "code" and bt.text]
+    prose = [bt.block.box for bt in row if bt.label not in ("code", *FURNITURE) and bt.text]
+
+    def columns(box):  # the page's text around it: a column's prose holds a listing and its comments alike
+        return {k for k, p in enumerate(prose) if x_overlap(p, box) > 0}
+
     for k, bt in enumerate(code):
         for other in code[k + 1:]:
             a, b = bt.block.box, other.block.box
-            if other.text and min(a.y1, b.y1) - max(a.y0, b.y0) > 0:
-                lines = bt.block.lines + other.block.lines
-                bt.block = Block(bt.block.region, bt.block.label, union(ln.box for ln in lines), lines)
-                bt.text, other.text = code_text(bt.block), ""
+            if not other.text or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0:
+                continue
+            if (ca := columns(a)) and (cb := columns(b)) and not ca & cb:
+                continue  # listings at one height in two columns of the page's text (a newsletter's), not one
+            lines = bt.block.lines + other.block.lines
+            bt.block = Block(bt.block.region, bt.block.label, union(ln.box for ln in lines), lines)
+            bt.text, other.text = code_text(bt.block), ""
 
 
 def _merge_split_headings(row: list[BlockText]) -> None:

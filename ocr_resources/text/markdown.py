@@ -155,6 +155,11 @@ _SKIPPABLE = frozenset({"header", "footer", "figure", "table", "caption"})
 _OPEN_END = re.compile(r"[\w,;\-–]$")
 
 
+# Paragraphs a column or page break may cut: running text, and what the layout model calls a reference (a
+# bibliography's entry, or running text it took for one: a newsletter's column)
+_FLOWING = ("text", "reference")
+
+
 def _continues(previous: str, text: str) -> bool:
     """A paragraph cut by a column or page break: the first part stops mid-sentence, the next starts
     with a lower-case letter. A caption the layout model boxed as text ("Listing 1: ...") is never continued (a
@@ -188,7 +193,7 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
             parts.append(code_fence("\n".join(code)))
             code, last_text = [], None
         table = tables.get((row["page_no"], row["region_no"])) if row.get("region_no") is not None else None
-        if label == "text" and not table and last_text is not None:
+        if label in _FLOWING and not table and last_text is not None:
             text = reflow((row["text"] or "").split("\n"))
             if _continues(parts[last_text], text) and not sizes_differ(row.get("font_size"), last_row.get("font_size")):
                 parts[last_text] = parts[last_text] + " " + escape(text)
@@ -196,7 +201,7 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
         body = block_markdown(label, row["text"], row.get("heading_level"), table, keep_furniture)
         if label == "formula" and _scanned(row) and "$" not in (row["text"] or ""):
             body = _formula_image(row)  # a formula on a scan: its place and box, never OCR's garbled glyphs
-        if label == "text" and not table:
+        if label in _FLOWING and not table:
             # (a footnote at the column's foot, in smaller type: the paragraph above may go on after it)
             if body and not (last_text is not None and _note_under(row, last_row)):
                 last_text, last_row = len(parts), row
