@@ -181,8 +181,9 @@ LOGIC_VERSIONS = {
     # OCR compared in one order (a two-column page's readings no longer "disagree"); a header block with the page's
     # own text beside it is text, read in its place; paragraphs also end where line tops jump; a slanted watermark
     # in large type is furniture; Chinese lines in a figure box are running text (characters, not spaces, counted);
-    # 80: listings at one height in two columns of the page's text are not one listing
-    "ocr_text": "80",
+    # 80: listings at one height in two columns of the page's text are not one listing; 81: a column of short labels
+    # is read each label right before the entry beside it (a CV's "years" beside its entry), not down to its end
+    "ocr_text": "81",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -216,8 +217,9 @@ LOGIC_VERSIONS = {
     # paragraph goes on past a footnote in smaller type at its column's foot, and only in its own type; an em dash
     # opening a line inside a sentence is no list bullet; 11: a book's index keeps one entry per item; 12: short
     # lines each starting anew (an address, a signature) keep their line breaks; 13: ... three lines or more; 14: a
-    # paragraph the layout model called a reference is joined across a column break as running text is
-    "document_markdown": "14",
+    # paragraph the layout model called a reference is joined across a column break as running text is; 15: ... but
+    # not a block right after it more than a blank line below it in its column (a lower-case heading of its own)
+    "document_markdown": "15",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

@@ -766,3 +766,27 @@ def test_chinese_prose_in_a_box_the_model_called_a_figure_is_read_as_paragraphs_
     texts = [b.text for b in blocks if b.text]
     assert "".join(paragraph) in "".join(t.replace("\n", "") for t in texts)
     assert any(t.replace("\n", "") == "".join(paragraph) for t in texts)  # one block: one paragraph
+
+
+def test_a_column_of_labels_is_read_each_beside_its_value_not_down_to_its_end():
+    """A CV's page: right-aligned labels ("years", "header") in a narrow column, each on the first row of the
+    entry it labels in the next column, under the entries' own headings. Each label is read right before its
+    entry, not all labels first; a short heading whose row holds the next column's text is no such label."""
+    def heading(text: str, y: float) -> list[Word]:  # (in the CV, coloured: here bold, another type)
+        return [dataclasses.replace(w, bold=True) for w in line_words(text, 195, y)]
+
+    words = (heading("All Elements", 85) + heading("cvitem", 111)
+             + line_words("header", 143, 133) + line_words("cvitem text with the first line", 195, 133)
+             + line_words("and its second line", 195, 147)
+             + heading("cventry", 200)
+             + line_words("years", 145, 224) + line_words("degree or job title, institution,", 195, 224)
+             + line_words("localization and grade.", 195, 238))
+    order = [b.text.split("\n")[0] for b in compose(words, [], [])]
+    assert order == ["All Elements", "cvitem", "header", "cvitem text with the first line", "cventry", "years",
+                     "degree or job title, institution,"]
+    # two columns of prose with a short heading on the row of the other column's paragraph: read column by column
+    left = [dataclasses.replace(w, bold=True) for w in line_words("Methods", 50, 100)]
+    left += column(["alpha one two three four five six", "alpha seven eight nine ten"], 50, 118)
+    right = column(["beta one two three four five six", "beta seven eight nine ten eleven"], 290, 100)
+    order = [b.text.split("\n")[0] for b in compose(left + right, [], [])]
+    assert order == ["Methods", "alpha one two three four five six", "beta one two three four five six"]

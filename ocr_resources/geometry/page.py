@@ -246,6 +246,53 @@ def _listing_rows(ordered: list[Line]) -> list[Line]:
     return out
 
 
+LABEL_WORDS = 4  # a label beside its value (a CV's "Hobbies", a form's "Date of birth") is a short line
+LABEL_GAP = 4.0  # ... at most this many of its line heights left of its value's first line
+
+
+def label_pairs(blocks: list[Block], rtl: bool = False) -> dict[int, int]:
+    """Blocks that are a column of labels, each beside the block it labels (a CV's or a form's "years" beside
+    the entry it dates): label index -> value index. A label is one short line; its value starts on the label's
+    row just right of it (left of it on right-to-left pages), with nothing between; and two labels or more
+    share an edge (left or right aligned: a column of them), which a short heading that happens to stand on
+    the row of the next column's text does not."""
+    if rtl:
+        return {}
+    text = ("text", "title", "list", "reference")
+    found: dict[int, int] = {}
+    for i, lab in enumerate(blocks):
+        if lab.label not in text or len(lab.lines) != 1 or not 0 < len(lab.lines[0].words) <= LABEL_WORDS:
+            continue
+        h = lab.lines[0].height
+        best = None
+        for j, val in enumerate(blocks):
+            if j == i or val.label not in text or not val.lines:
+                continue
+            gap, first = val.box.x0 - lab.box.x1, val.lines[0].box
+            if -1.0 <= gap <= LABEL_GAP * h and abs(first.y0 - lab.box.y0) <= 0.5 * h \
+                    and y_overlap(first, lab.box) > 0.5 * min(first.height, h) and (best is None or gap < best[0]):
+                best = (gap, j)
+        if best is not None:
+            found[i] = best[1]
+    column = {i for i in found if sum(1 for k in found if k != i and (
+        abs(blocks[k].box.x0 - blocks[i].box.x0) <= 3.0 or abs(blocks[k].box.x1 - blocks[i].box.x1) <= 3.0)) >= 1}
+    values = [found[i] for i in column]
+    return {i: found[i] for i in column if values.count(found[i]) == 1 and found[i] not in column}
+
+
+def _read_with_labels(blocks: list[Block], labels: list[str], rtl: bool) -> list[int]:
+    """The blocks' reading order, each label (`label_pairs`) read with its value, right before it: the pair is
+    ordered as one box, so a column of labels is not read down to its end before the values beside it."""
+    pairs = label_pairs(blocks, rtl)
+    if not pairs:
+        return reading_order([b.box for b in blocks], labels, rtl)
+    valued = set(pairs.values())
+    units = [i for i in range(len(blocks)) if i not in valued]
+    boxes = [union([blocks[i].box, blocks[pairs[i]].box]) if i in pairs else blocks[i].box for i in units]
+    order = reading_order(boxes, [labels[i] for i in units], rtl)
+    return [k for u in order for k in ([units[u], pairs[units[u]]] if units[u] in pairs else [units[u]])]
+
+
 def attach_captions(order: list[int], boxes: list[Box], labels: list[str]) -> list[int]:
     """`order` with each caption moved right before the figure or table it is nearest to (vertically
     adjacent, sharing its column). Captions with no such neighbour stay where they are."""
@@ -527,7 +574,7 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             blocks[k], inner[k] = split[0], split[1:]
     boxes = [b.box for b in blocks]
     block_labels = [b.label for b in blocks]
-    order = attach_captions(reading_order(boxes, block_labels, page_rtl), boxes, block_labels)
+    order = attach_captions(_read_with_labels(blocks, block_labels, page_rtl), boxes, block_labels)
     order = attach_equation_numbers(order, blocks)
     return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + apart + empty
 
