@@ -390,3 +390,24 @@ def test_a_header_block_beside_the_pages_own_title_is_text_read_after_it():
     md = render(rows)
     assert "37 years" in md and "French nationality" in md
     assert md.index("Jean Dupont") < md.index("Bordeaux") < md.index("37 years")  # not first, as a header is
+
+
+def filing(c) -> None:
+    c.setFont("Helvetica", 10)
+    for i, line in enumerate(["USCA11 Case: 23-12263", "Document: 28-1", "Date Filed: 08/16/2024", "Page: 4 of 8",
+                              "Appeal from the United States District Court"]):
+        c.drawString(72, H - 30 - 12 * i, line)  # the court's stamp: five lines the model calls a header
+    c.drawString(72, H - 110, "4")
+    c.drawString(250, H - 110, "Opinion of the Court")  # the running head, under the stamp
+    c.drawString(450, H - 110, "23-12263")
+    body(c, H - 140)
+
+
+def test_a_header_block_that_is_text_keeps_its_place_above_the_running_head():
+    # the stamp is too long for furniture: text again, read where it stands (first), not after the running head
+    # that the reading order puts first as furniture (a scanned filing's text moved from first to fourth)
+    results, rows = finished(one_page(filing), [(Box(60, 20, 400, 95), "header"), (Box(60, 98, 560, 118), "header")])
+    stamp = holding(results, "USCA11 Case")
+    assert stamp.label == "text" and stamp.reason == "not furniture: too long"
+    assert results.index(stamp) == 0
+    assert render(rows).startswith("USCA11 Case: 23-12263")

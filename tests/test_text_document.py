@@ -167,13 +167,6 @@ def test_markdown_joins_paragraphs_cut_by_columns_and_skips_furniture():
              "region_no": 1}, {"label": "footer", "text": "Copyright 1994", "page_no": 1, "region_no": 2},
             {"label": "reference", "text": "and superior printed output.", "page_no": 1, "region_no": 3}]
     assert render(rows) == "They provide superior information structure and superior printed output.\n"
-    # a block more than a blank line under the paragraph in its column, starting lower case (a CV's heading in
-    # colour, "cvlistitem", under an entry): a block of its own, not the paragraph's part cut off by the layout
-    box = {"page_no": 1, "font_size": 10.0, "x0": 190.0, "x1": 300.0}
-    rows = [{**box, "label": "text", "text": "1st text", "region_no": 1, "y0": 228.0, "y1": 238.0},
-            {**box, "label": "text", "text": "cvlistitem", "region_no": 2, "y0": 258.0, "y1": 269.0},
-            {**box, "label": "text", "text": "with its item", "region_no": 3, "y0": 271.0, "y1": 281.0}]
-    assert render(rows) == "1st text\n\ncvlistitem with its item\n"
 
 
 def test_a_caption_boxed_as_text_is_not_continued_by_the_code_under_it():

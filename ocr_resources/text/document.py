@@ -183,8 +183,8 @@ def _into_reading_order(row: list[BlockText], moved: list[BlockText]) -> None:
     """Blocks the layout model called header or footer that are the page's own text were read first (last),
     as furniture is: each now follows the block it comes after in the page's reading order (a CV's details
     at the top right, after the name and address at the top left); the others keep their order."""
-    for bt in moved:
-        order = reading_order([b.block.box for b in row], [b.label for b in row])
+    for bt in moved:  # (by position alone: the page's furniture, read first or last, is no predecessor)
+        order = reading_order([b.block.box for b in row])
         at = order.index(row.index(bt))
         before = row[order[at - 1]] if at else None
         row.remove(bt)

@@ -179,9 +179,8 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
     last_row: dict = {}  # ... and its row
     code: list[str] = []  # the lines of code blocks in a row (a listing the layout cut in pieces): one fence
     code_size: float | None = None
-    previous: dict | None = None  # the row read just before
     for row in rows:
-        label, previous, row_before = row["label"], row, previous
+        label = row["label"]
         if label == "code":
             size = row.get("font_size")
             if code and sizes_differ(size, code_size):
@@ -196,8 +195,7 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
         table = tables.get((row["page_no"], row["region_no"])) if row.get("region_no") is not None else None
         if label in _FLOWING and not table and last_text is not None:
             text = reflow((row["text"] or "").split("\n"))
-            if (_continues(parts[last_text], text) and not sizes_differ(row.get("font_size"), last_row.get("font_size"))
-                    and not (row_before is last_row and _spaced_below(row, last_row))):
+            if _continues(parts[last_text], text) and not sizes_differ(row.get("font_size"), last_row.get("font_size")):
                 parts[last_text] = parts[last_text] + " " + escape(text)
                 last_row = row  # (its last part: where the next one would go on from)
                 continue
@@ -215,18 +213,6 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
     if code:
         parts.append(code_fence("\n".join(code)))
     return normalize_newlines("\n\n".join(parts))
-
-
-def _spaced_below(row: dict, paragraph: dict) -> bool:
-    """The row stands under the paragraph in its column, more than a blank line below it: a block of its own
-    (a CV's lower-case heading under an entry), not the paragraph's part the layout cut off (which goes on a
-    line below it, or in the next column or page)."""
-    if row.get("page_no") != paragraph.get("page_no") or any(
-            r.get(k) is None for r in (row, paragraph) for k in ("x0", "y0", "x1", "y1")):
-        return False
-    size = row.get("font_size") or paragraph.get("font_size") or (row["y1"] - row["y0"])
-    return (min(row["x1"], paragraph["x1"]) > max(row["x0"], paragraph["x0"])
-            and row["y0"] - paragraph["y1"] > 1.5 * size)
 
 
 def _note_under(row: dict, paragraph: dict) -> bool:
