@@ -217,9 +217,8 @@ LOGIC_VERSIONS = {
     # paragraph goes on past a footnote in smaller type at its column's foot, and only in its own type; an em dash
     # opening a line inside a sentence is no list bullet; 11: a book's index keeps one entry per item; 12: short
     # lines each starting anew (an address, a signature) keep their line breaks; 13: ... three lines or more; 14: a
-    # paragraph the layout model called a reference is joined across a column break as running text is; 15: a
-    # paragraph's part joined to it is where the next part goes on from (its type, a note under it)
-    "document_markdown": "15",
+    # paragraph the layout model called a reference is joined across a column break as running text is
+    "document_markdown": "14",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

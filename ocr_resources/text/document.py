@@ -12,7 +12,7 @@ from ocr_resources.geometry.page import LINE_NUMBERS, WATERMARK, Block
 from ocr_resources.geometry.paragraphs import code_marks
 from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.text.blocks import TextBlock, sizes_differ
-from ocr_resources.text.furniture import furniture_decisions
+from ocr_resources.text.furniture import BESIDE_TEXT, furniture_decisions
 from ocr_resources.text.hyphens import Vocabulary, dehyphenate
 from ocr_resources.text.structure import CAPTION_START, heading_levels, list_items
 
@@ -153,8 +153,8 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
     for k, decision in relabel.items():
         if k < n_own:
             pi, bi = where[k]
-            if results[pi][bi].label in FURNITURE and decision.label not in FURNITURE:
-                moved.setdefault(pi, []).append(results[pi][bi])
+            if results[pi][bi].label in FURNITURE and decision.reason.endswith(BESIDE_TEXT):
+                moved.setdefault(pi, []).append(results[pi][bi])  # (a title set large stays first, as it was read)
             results[pi][bi].label, results[pi][bi].reason = decision.label, decision.reason
             flat[k].label = decision.label
     levels = heading_levels(flat)
@@ -180,9 +180,10 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
 
 
 def _into_reading_order(row: list[BlockText], moved: list[BlockText]) -> None:
-    """Blocks the layout model called header or footer that are the page's own text were read first (last),
-    as furniture is: each now follows the block it comes after in the page's reading order (a CV's details
-    at the top right, after the name and address at the top left); the others keep their order."""
+    """Blocks the layout model called header or footer that stand beside the page's own text were read first
+    (last), as furniture is: each now follows the block it comes after in the page's reading order (a CV's
+    details at the top right, after the name and address at the top left); the others keep their order. (A
+    header that is a title set large, or a filing's long stamp, stays where it was read: first.)"""
     for bt in moved:  # (by position alone: the page's furniture, read first or last, is no predecessor)
         order = reading_order([b.block.box for b in row])
         at = order.index(row.index(bt))

@@ -54,6 +54,7 @@ _NUMBER_LINE = re.compile(r"\b(?:rev(?:ision)?\.?|part\s*(?:no\.?|number|#)|p/n|
 _CODE_LINE = re.compile(r"^(?:\S+\s+){0,2}(\d+(?:[-\u2010\u2011\u2013]\d+){3,})$")
 _COPYRIGHT = re.compile(r"^(?:©|\(c\)\s|copyright\b)|\ball rights reserved\b", re.I)
 MAX_WORDS = 30  # a furniture line is short
+BESIDE_TEXT = "beside the page's own text"  # the veto that puts a header back in the page's flow (`_beside_text`)
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,7 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
     elif not small and not running_head and _in_flow(i, where, by_page[b.page_no], blocks, body):
         veto = "in the flow of the body text"
     elif not pattern and i not in repeated and b.lines >= 2 and _beside_text(i, by_page[b.page_no], blocks):
-        veto = "beside the page's own text"
+        veto = BESIDE_TEXT
     elif not small and not pattern and i not in repeated and len(text.split()) >= 5 and text[-1] in ".!?:;" \
             and any(ch.islower() for ch in text):  # (a line in capitals is a head: "CHAPTER 7. BASICS … 7.3.")
         veto = "a sentence in the body's type"  # (unless the same sentence stands at the same place page after page)

@@ -197,7 +197,6 @@ def render(rows: list[dict], tables: dict[tuple[int, int], str] | None = None, k
             text = reflow((row["text"] or "").split("\n"))
             if _continues(parts[last_text], text) and not sizes_differ(row.get("font_size"), last_row.get("font_size")):
                 parts[last_text] = parts[last_text] + " " + escape(text)
-                last_row = row  # (its last part: where the next one would go on from)
                 continue
         body = block_markdown(label, row["text"], row.get("heading_level"), table, keep_furniture)
         if label == "formula" and _scanned(row) and "$" not in (row["text"] or ""):
