@@ -182,8 +182,10 @@ LOGIC_VERSIONS = {
     # own text beside it is text, read in its place; paragraphs also end where line tops jump; a slanted watermark
     # in large type is furniture; Chinese lines in a figure box are running text (characters, not spaces, counted);
     # 80: listings at one height in two columns of the page's text are not one listing; 81: a column of short labels
-    # is read each label right before the entry beside it (a CV's "years" beside its entry), not down to its end
-    "ocr_text": "81",
+    # is read each label right before the entry beside it (a CV's "years" beside its entry), not down to its end;
+    # 82: a few bold words on a line of their own after a sentence's end are a heading's block, a line led by a
+    # bold term after an entry's end an entry of its own (a glossary's letters and terms)
+    "ocr_text": "82",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -790,3 +790,35 @@ def test_a_column_of_labels_is_read_each_beside_its_value_not_down_to_its_end():
     right = column(["beta one two three four five six", "beta seven eight nine ten eleven"], 290, 100)
     order = [b.text.split("\n")[0] for b in compose(left + right, [], [])]
     assert order == ["Methods", "alpha one two three four five six", "beta one two three four five six"]
+
+
+def test_a_glossarys_letters_and_bold_terms_start_paragraphs_of_their_own():
+    """A glossary boxed as one block: "A" in bold over entries each led by a bold term and ending in a page number
+    ("ARPANET Advanced Research ... Network. 1"); each letter is a block of its own (a heading), each entry too."""
+    from ocr_resources.geometry.lines import Line
+    from ocr_resources.geometry.paragraphs import split_paragraphs
+
+    def line(text: str, y: float, bold_words: int) -> Line:
+        words = [dataclasses.replace(w, bold=k < bold_words) for k, w in enumerate(line_words(text, 111, y))]
+        return Line(words, Box(words[0].box.x0, y, words[-1].box.x1, words[-1].box.y1))
+
+    block = [line("A", 100, 1), line("alpha a variable. 1", 120, 0),
+             line("ARPANET Advanced Research Projects Agency Network. 1", 134, 1),
+             line("D", 154, 1), line("duck a waterbird. 1", 174, 1),
+             line("parrot a brightly coloured tropical bird. 1", 188, 1),
+             line("puffin a seabird with a brightly coloured", 202, 1), line("bill. 1", 216, 0)]
+    assert [[ln.text for ln in p] for p in split_paragraphs(block)] == [
+        ["A"], ["alpha a variable. 1"], ["ARPANET Advanced Research Projects Agency Network. 1"], ["D"],
+        ["duck a waterbird. 1"], ["parrot a brightly coloured tropical bird. 1"],
+        ["puffin a seabird with a brightly coloured", "bill. 1"]]
+    # two lines: the letter over its one entry
+    assert len(split_paragraphs([line("P", 100, 1), line("parrot a brightly coloured bird. 1", 120, 1)])) == 2
+    # a word in bold at the start of a line inside a sentence is no entry's term
+    prose = [line("the study was run over three years in", 100, 0), line("Boston and two other cities", 114, 1),
+             line("with the same protocol for all.", 128, 0)]
+    assert len(split_paragraphs(prose)) == 1
+    # ... nor a few bold words a line break isolates inside a sentence
+    prose = [line("the study was run over three years in", 100, 0), line("New York City", 114, 3),
+             line("with the same protocol for all.", 128, 0), line("The results were", 142, 0),
+             line("very clear indeed.", 156, 3)]
+    assert len(split_paragraphs(prose)) == 1

@@ -80,6 +80,8 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
           for s, e in zip(first, [*first[1:], len(lines)], strict=True)]
     if len(ls) == 2 and fixed_pitch(ls[1]) and not fixed_pitch(ls[0]) and ls[0].text[-1:] in _SENTENCE_END:
         return [lines[:first[1]], lines[first[1]:]]  # a sentence, then a line of code (too few lines for the rest)
+    if len(ls) == 2 and _bold_break(None, ls[0], ls[1]):
+        return [lines[:first[1]], lines[first[1]:]]  # a glossary's letter over its one entry
     if len(ls) < 3:
         return [lines]
     gaps = [b.box.y0 - a.box.y1 for a, b in zip(ls, ls[1:], strict=False)]
@@ -134,10 +136,32 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
             code = in_code = ends or (i + 2 < len(ls) and fixed_pitch(ls[i + 2]) and not a.words[-1].mono)
         elif fixed_pitch(a) and not fixed_pitch(b):
             code, in_code = in_code and (begins or (i > 0 and fixed_pitch(ls[i - 1]))), False
-        if wide_gap or short_end or indent or bullet or code or outdent:
+        if wide_gap or short_end or indent or bullet or code or outdent or _bold_break(prev, a, b):
             starts.append(i + 1)
     starts = [first[k] for k in starts]
     return [lines[s:e] for s, e in zip(starts, [*starts[1:], len(lines)], strict=True)]
+
+
+def _bold_head(line: Line) -> bool:
+    """A line of a few words, every one bold."""
+    return len(line.words) <= 4 and all(w.bold for w in line.words)
+
+
+def _bold_break(before: Line | None, a: Line, b: Line) -> bool:
+    """A paragraph ends between a and b by their bold type: a line all in bold, a few words and no sentence's end,
+    standing between the end of a sentence (or an entry's page number) and a line that is not in bold (an index's
+    or a glossary's letter "D" over its entries) is a heading of its own; a line led by a bold term after one that
+    ended so (a glossary's "puffin a seabird ... 1" after "parrot ... 1") starts an entry of its own. Bold words
+    inside a sentence that a line break happens to isolate stay in it."""
+    def ended(line: Line | None) -> bool:
+        return line is None or line.text[-1:] in _SENTENCE_END or line.text[-1:].isdigit()
+
+    def head(line: Line) -> bool:
+        return _bold_head(line) and line.text[-1:] not in ".,;:"
+
+    if head(b) and not _bold_head(a) and ended(a) or head(a) and not _bold_head(b) and ended(before):
+        return True
+    return b.words[0].bold and not b.bold and ended(a) and not any(w.bold for w in a.words[1:])
 
 
 def _row_starts(lines: list[Line]) -> list[int]:
