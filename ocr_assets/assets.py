@@ -68,8 +68,10 @@ LOGIC_VERSIONS = {
     # 28: a word running into a formula's opening bracket ("ispolygonal(x,") keeps only what precedes it; 29: a
     # word's height is its glyphs' usual one (a brace from a deep symbol font no longer makes it two lines tall); 30:
     # ... only where a glyph's box is far taller than the word's usual one; 31: a word set at a slant keeps its
-    # angle (words.angle 45, 50, ...: a watermark across the page is told apart from upright text)
-    "rendered_pages": "31",
+    # angle (words.angle 45, 50, ...: a watermark across the page is told apart from upright text); 32: a letter
+    # beyond the basic plane (math italic 𝑔) is read from its two UTF-16 halves; a space pdfium generated stands where
+    # the next glyph's pen position is apart from the word, though an italic f's box reaches over to it
+    "rendered_pages": "32",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels

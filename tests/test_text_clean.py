@@ -4,6 +4,7 @@ The PDF cases are small generated pages read by the real text-layer extraction."
 from __future__ import annotations
 
 import io
+import re
 
 import pypdfium2 as pdfium
 import pytest
@@ -263,3 +264,51 @@ def test_a_words_glyphs_of_slightly_different_heights_keep_the_words_full_box():
              PdfChar("w", 408.0, 106.0, 413.5, 115.5, 7.75)]
     [word] = chars_to_words(chars)
     assert (word.box.y0, word.box.y1) == (105.7, 116.0)
+
+
+def test_a_space_pdfium_generated_stands_where_an_italic_fs_tails_reach_over_the_boxes():
+    """EB Garamond italic: an f's box reaches over its tails, to the next word's box ("of measurable": 0.04 em
+    apart) and back over the previous word's last glyph ("measurable function": overlapping). pdfium generated the
+    space from the pens' positions; the glyph's pen position, not its box, says how far apart the words stand.
+    Where pdfium generated none, or the glyphs' pens touch (an accent, kerning), the word stays whole."""
+    def ch(t, x0, x1, **kw):
+        return PdfChar(t, x0, 100, x1, 112, 10.0, ink_x0=x0, ink_x1=x1, **kw)
+
+    space = PdfChar(" ", 0, 0, 0, 0, generated=True)
+    chars = [ch("o", 256.7, 260.4), ch("f", 258.5, 265.45), space, ch("m", 265.9, 273.8, origin_x=267.5),
+             ch("e", 273.8, 277.2), space, ch("f", 275.0, 283.0, origin_x=279.6), ch("n", 281.5, 286.0)]
+    assert [w.text for w in chars_to_words(chars)] == ["of", "me", "fn"]
+    kerned = [ch("A", 0, 7), space, ch("V", 6.9, 14, origin_x=6.9)]  # pens touching: one word
+    assert [w.text for w in chars_to_words(kerned)] == ["AV"]
+
+
+SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"  # (Debian's fonts-dejavu-core: math italic letters)
+
+
+@pytest.mark.skipif(not __import__("os").path.exists(SERIF), reason=f"{SERIF} not installed (fonts-dejavu-core)")
+def test_letters_beyond_the_basic_plane_are_read_not_dropped():
+    """Math italic letters (U+1D454 'g', U+1D438 'E') come from pdfium as two indices, the UTF-16 halves of one
+    character: each half alone is no character, and "Assume that 𝑔 is" was read "Assume that is". (reportlab
+    writes such a letter's ToUnicode entry as the bare code point; a PDF wants UTF-16, as LuaTeX writes it: the
+    entry is rewritten so, at the same length.)"""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    pdfmetrics.registerFont(TTFont("DejaVuSerif", SERIF))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(400, 300), pageCompression=0)
+    c.setFont("DejaVuSerif", 12)
+    c.drawString(50, 200, "Assume that \U0001d454 is integrable on \U0001d438.")
+    c.showPage()
+    c.save()
+    data = buf.getvalue()
+    block = re.search(rb"beginbfchar\n(.*?)endbfchar", data, re.S)
+    assert block and b"<1D454>" in block.group(1), "reportlab's ToUnicode map changed"
+
+    def utf16(m: re.Match) -> bytes:
+        return b"<" + chr(int(m.group(1), 16)).encode("utf-16-be").hex().upper().encode() + b">"
+
+    entries = re.sub(rb"<([0-9A-F]{5})>", utf16, block.group(1).replace(b"> <", b"><"))
+    assert len(entries) <= len(block.group(1))
+    data = data.replace(block.group(1), entries.ljust(len(block.group(1))))  # (same length: the stream's /Length)
+    assert raw_words(data) == ["Assume", "that", "\U0001d454", "is", "integrable", "on", "\U0001d438."]

@@ -161,13 +161,23 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     ink_refs = (ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top))
     space = ctypes.c_float()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    ox_ref, oy_ref = ctypes.byref(ox), ctypes.byref(oy)
     rect_ref, matrix_ref = ctypes.byref(rect), ctypes.byref(matrix)
     name_buf = ctypes.create_string_buffer(256)
     flags = ctypes.c_int()
     void_p = ctypes.c_void_p
     out: list[PdfChar] = []
+    high = 0  # a character beyond the BMP comes as two indices, its UTF-16 halves: read at the second
     for i in range(n):
         code = raw.FPDFText_GetUnicode(tp, i)  # one code point per index (text ranges shift at surrogates)
+        if 0xD800 <= code < 0xDC00:
+            high = code
+            continue
+        if 0xDC00 <= code < 0xE000:  # (math italic letters, 𝑔 𝐸 𝑓: lost as two halves, "Assume that is")
+            if not high:
+                continue
+            code, high = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00), 0
         # 2: pdfium's code for a soft hyphen (or for an unmapped glyph whose font code is 2)
         ch = "\ufffe" if code == 2 and raw.FPDFText_IsHyphen(tp, i) == 1 else chr(code)
         if (ch.isspace() and not _glyph_code(tp, i, ch, map_error, name_buf)) or ch == "\x00":
@@ -199,10 +209,13 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
         theta = max(0.0, raw.FPDFText_GetCharAngle(tp, i))  # -1: not known
         vx, vy = math.cos(theta), -math.sin(theta)
         angle = char_angle(display[0] * vx + display[2] * vy, display[1] * vx + display[3] * vy)
+        origin_x = None
+        if out and out[-1].generated and raw.FPDFText_GetCharOrigin(tp, i, ox_ref, oy_ref):
+            origin_x = _to_display(display, ox.value, oy.value, ox.value, oy.value)[0]  # (for `_apart`)
         out.append(PdfChar(ch, x0, y0, x1, y1, font[3],
                            font[1], False, ch in "\ufffe\u00ad", font[2],
                            map_error is not None and map_error(tp, i) == 1, font[0], ink_x0, ink_x1, font[4], angle,
-                           font[5]))
+                           font[5], origin_x))
     return out
 
 

@@ -58,6 +58,7 @@ class PdfChar:
     angle: int = 0  # which way the text runs on the page: degrees anticlockwise, 0/90/180/270 (90: bottom to top),
     # or a slant's own angle (`char_angle`)
     mono: bool = False  # set in a fixed-pitch font (code, a typewriter face)
+    origin_x: float | None = None  # where its pen position starts, across; read only after a generated space
 
     @property
     def height(self) -> float:
@@ -256,6 +257,19 @@ def _word_gap(c: PdfChar, last: PdfChar, advance_gap: float,
     return advance_gap, max(0.5 * space_em, MIN_SPACE) * em
 
 
+def _apart(c: PdfChar, last: PdfChar, gap: float, ink: tuple[float, float] | None) -> float:
+    """How far apart a glyph stands from the word before it, where pdfium generated a space between them: the
+    widest of the gaps between their boxes, between their ink, and from the last glyph's box to the glyph's pen
+    position. An italic f's tails reach over its neighbours' boxes on both sides ("of measurable", "measurable
+    function": boxes 0.04 em apart or overlapping) while its pen position stands a space's width off."""
+    apart = gap
+    if ink is not None and c.ink_x0 is not None and c.ink_x1 is not None:
+        apart = max(apart, c.ink_x0 - ink[1], ink[0] - c.ink_x1)
+    if c.origin_x is not None and c.angle == last.angle == 0:
+        apart = max(apart, c.origin_x - last.x1)
+    return apart
+
+
 def _line_start_glyph(chars: list[PdfChar], previous: PdfWord | None) -> PdfWord | None:
     """An unmappable glyph standing alone at the start of a line is a bullet drawn from a symbol font
     (a dingbat without a Unicode mapping): keep it as a bullet, so the list keeps its items."""
@@ -365,7 +379,7 @@ def _words_of(chars: list[PdfChar]) -> list[PdfWord]:
             if (not same_line or advance_gap > 0.6 * height or (d and direction == -d) or tight_space
                     # (pdfium's generated spaces are not trusted between fixed-pitch glyphs: it guesses one
                     # wherever a producer's rounding widens a cell's gap; a real space there is a whole cell)
-                    or (pending_break and gap > TOUCH * c.em and not (c.mono and cur[-1].mono))
+                    or (pending_break and _apart(c, cur[-1], gap, ink) > TOUCH * c.em and not (c.mono and cur[-1].mono))
                     or c.hidden != cur[-1].hidden):
                 close()
         pending_break = False
