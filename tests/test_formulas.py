@@ -736,3 +736,24 @@ def test_a_function_name_whose_word_runs_into_its_math_arguments_keeps_only_the_
     # no opening bracket where the formula starts: the word is left as it was
     words[0] = word("ispolygonal-x,", 109.0, 181.0)
     assert replace_words(words, [formula])[0][0] == "ispolygonal-x,"
+
+
+def test_greek_words_in_the_text_font_are_prose_beside_math():
+    """A Greek theorem set in EB Garamond with its variables from Garamond-Math ("Έστω ότι η 𝑔 είναι μια ..."):
+    Greek letters are math's, but a word of them in the text font is prose, and so is a one-letter word ("η") in a
+    line of such words. In a line of Latin prose a lone α in the text font is still a variable."""
+    font = "ICOQIU+EBGaramond-Italic"
+    before, x = _words("Έστω ότι η", 0, font=font)
+    g = ch("\U0001d454", x, font="BSECZW+Garamond-Math")
+    after, _ = _words("είναι μια συνάρτηση", x + 9, font=font)
+    line = before + [g] + after
+    assert [s.latex for s in inline_math(line)] == ["g"]
+    assert line_markdown(line) == "Έστω ότι η $g$ είναι μια συνάρτηση"
+    latin, x = _words("the level", 0, font="Times-Roman")
+    alpha = ch("α", x, font="Times-Roman")
+    rest, _ = _words("is fixed", x + 9, font="Times-Roman")
+    assert [s.latex for s in inline_math(latin + [alpha] + rest)] == [r"\alpha"]
+    # a line of such words with math in it is text, not a displayed formula
+    from ocr_resources.text.page_formulas import _kind
+
+    assert _kind(line) == "text"

@@ -33,9 +33,11 @@ from ocr_resources.text.math_symbols import (
     CMEX,
     CMSY,
     FUNCTIONS,
+    GREEK,
     OPENING,
     font_family,
     is_extension_font,
+    is_math_font,
     is_symbol_font,
     letter_style,
     math_alnum,
@@ -751,6 +753,26 @@ def _line_baseline(chars: list[MathChar]) -> tuple[float, float]:
 _LIST_MARKS = BULLET_MARKS + "\u2218\u22c6\u2605\u22c4\u25c7\u2013\u2212*"
 
 
+def text_letter(c: MathChar) -> bool:
+    """A letter set in a text font: Latin, and Greek too (not the math alphabets, 𝑔 𝐸, whatever their font)."""
+    return c.text.isalpha() and not is_math_font(c.font) and math_alnum(c.text[0]) is None
+
+
+def _text_font_words(line: list[MathChar], size: float) -> list[int]:
+    """Indices of the Greek glyphs (left to right) that are letters of a word set in a text font: a word of two
+    letters or more, or of one in a line that has such Greek words (the article "η" in a Greek sentence). A lone
+    α in a line of Latin prose is a variable."""
+    runs: list[list[int]] = []
+    for k, c in enumerate(line):
+        if text_letter(c) and runs and runs[-1] and c.x0 - line[runs[-1][-1]].x1 < 0.15 * size:
+            runs[-1].append(k)
+        else:
+            runs.append([k] if text_letter(c) else [])
+    greek = [[k for k in run if line[k].text in GREEK] for run in runs]
+    in_greek = any(len(g) > 1 for g in greek)
+    return [k for g in greek if len(g) > 1 or (g and in_greek) for k in g]
+
+
 def inline_math(line: list[MathChar], rules: list[Rule] | None = None) -> list[InlineMath]:
     """The math runs of one line of text (its glyphs sorted left to right). A run starts at a glyph only math
     uses (a math font, a Greek letter, a relation), takes in the digits, brackets and operators beside it, and
@@ -774,6 +796,8 @@ def inline_math(line: list[MathChar], rules: list[Rule] | None = None) -> list[I
             kinds.append("N")
         else:
             kinds.append("T")
+    for k in _text_font_words(line, size):
+        kinds[k] = "T"  # (a Greek word set in the text font is prose: "Θεώρημα", "είναι" beside a formula's 𝑔)
     _function_names(line, kinds, size)
     if line[0].text in _LIST_MARKS and (len(line) == 1 or line[1].x0 - line[0].x1 >= 0.3 * line[0].size):
         kinds[0] = "T"  # a list's bullet set from a math font (LaTeX's itemize) starts no formula: "• 16-bit"

@@ -16,7 +16,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from ocr_resources.text.formulas import MathChar, Rule, inline_math, is_mathish, rebuild_latex
+from ocr_resources.text.formulas import MathChar, Rule, inline_math, is_mathish, rebuild_latex, text_letter
 from ocr_resources.text.math_symbols import FUNCTIONS, is_math_font
 
 WordRecord = tuple[str, float, float, float, float, float | None, bool, bool, int, bool, bool]
@@ -94,12 +94,13 @@ def _kind(seg: list[MathChar]) -> str:
 
 
 def _prose_letters(seg: list[MathChar]) -> bool:
-    """Letters of the text font that are no function name (sin, max) and no single letter (\\mathrm{d})."""
+    """Letters of the text font (Greek too) that are no function name (sin, max) and no single letter
+    (\\mathrm{d})."""
     word = ""
     last: MathChar | None = None
     words: list[str] = []
     for c in seg:
-        textual = c.text.isalpha() and not is_math_font(c.font) and not is_mathish(c)
+        textual = text_letter(c)  # (Greek in the text font too: a Greek sentence is prose)
         if textual and last is not None and c.x0 - last.x1 < 0.15 * c.size:
             word += c.text
         else:
