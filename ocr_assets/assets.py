@@ -70,8 +70,9 @@ LOGIC_VERSIONS = {
     # ... only where a glyph's box is far taller than the word's usual one; 31: a word set at a slant keeps its
     # angle (words.angle 45, 50, ...: a watermark across the page is told apart from upright text); 32: a letter
     # beyond the basic plane (math italic 𝑔) is read from its two UTF-16 halves; a space pdfium generated stands where
-    # the next glyph's pen position is apart from the word, though an italic f's box reaches over to it; 33: Greek
-    # words set in a text font are prose, not math (a Greek theorem's sentences beside its 𝑔 became formulas)
+    # the next glyph's pen position is apart from the word (not a script's), though an italic f's box reaches over
+    # to it; 33: Greek words set in a text font are prose, not math (a Greek theorem's sentences beside its 𝑔 became
+    # formulas)
     "rendered_pages": "33",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever

@@ -280,6 +280,12 @@ def test_a_space_pdfium_generated_stands_where_an_italic_fs_tails_reach_over_the
     assert [w.text for w in chars_to_words(chars)] == ["of", "me", "fn"]
     kerned = [ch("A", 0, 7), space, ch("V", 6.9, 14, origin_x=6.9)]  # pens touching: one word
     assert [w.text for w in chars_to_words(kerned)] == ["AV"]
+    # a superscript, smaller, set an italic correction off its base ("N^{RX}-order", whose boxes touch while
+    # their ink stands apart): no word space
+    script = [PdfChar("N", 0, 100, 8.9, 112, 10.0, ink_x0=0.3, ink_x1=8.2), space,
+              PdfChar("R", 9.0, 98, 13, 106, 7.0, ink_x0=9.2, ink_x1=13, origin_x=9.0),
+              PdfChar("X", 13, 98, 17, 106, 7.0, ink_x0=13, ink_x1=17)]
+    assert [w.text for w in chars_to_words(script)] == ["NRX"]
 
 
 SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"  # (Debian's fonts-dejavu-core: math italic letters)

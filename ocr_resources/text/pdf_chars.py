@@ -262,6 +262,8 @@ def _apart(c: PdfChar, last: PdfChar, gap: float, ink: tuple[float, float] | Non
     widest of the gaps between their boxes, between their ink, and from the last glyph's box to the glyph's pen
     position. An italic f's tails reach over its neighbours' boxes on both sides ("of measurable", "measurable
     function": boxes 0.04 em apart or overlapping) while its pen position stands a space's width off."""
+    if abs(c.size - last.size) > 0.1 * last.size:
+        return gap  # a script: TeX sets it an italic correction off its base ("N^{RX}-order" is one word)
     apart = gap
     if ink is not None and c.ink_x0 is not None and c.ink_x1 is not None:
         apart = max(apart, c.ink_x0 - ink[1], ink[0] - c.ink_x1)
