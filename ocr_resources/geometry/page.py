@@ -252,10 +252,10 @@ LABEL_GAP = 4.0  # ... at most this many of its line heights left of its value's
 
 def label_pairs(blocks: list[Block], rtl: bool = False) -> dict[int, int]:
     """Blocks that are a column of labels, each beside the block it labels (a CV's or a form's "years" beside
-    the entry it dates): label index -> value index. A label is one short line; its value starts on the label's
-    row just right of it (left of it on right-to-left pages), with nothing between; and two labels or more
-    share an edge (left or right aligned: a column of them), which a short heading that happens to stand on
-    the row of the next column's text does not."""
+    the entry it dates): label index -> value index. A label is one short line; its value is the nearest block
+    starting on the label's row just right of it, a few line heights off at most, and no other label's; and two
+    labels or more share an edge (left or right aligned: a column of them), which a short heading that happens
+    to stand on the row of the next column's text, a column's width off, does not. Left-to-right pages only."""
     if rtl:
         return {}
     text = ("text", "title", "list", "reference")

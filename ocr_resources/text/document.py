@@ -14,6 +14,7 @@ from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.text.blocks import TextBlock, sizes_differ
 from ocr_resources.text.furniture import BESIDE_TEXT, furniture_decisions
 from ocr_resources.text.hyphens import Vocabulary, dehyphenate
+from ocr_resources.text.markdown import FURNITURE
 from ocr_resources.text.structure import CAPTION_START, heading_levels, list_items
 
 OCR_SIZE_PER_HEIGHT = 0.8  # an OCR line box is about 1.25 font sizes high (ascenders, descenders, padding)
@@ -27,7 +28,6 @@ CODE_SYMBOLS = 0.06
 _CODE_CHARS = frozenset("{}[]()<>=;\\/|&*#$%@_^~`")
 CODE_LABELS = ("text", "list", "reference", "other", "formula")  # (the layout model calls a listing any of these)
 CODE_REASON = "fixed-pitch lines in a document of proportional text"
-FURNITURE = ("header", "footer")
 
 
 @dataclass
