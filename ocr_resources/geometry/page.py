@@ -269,8 +269,8 @@ def label_pairs(blocks: list[Block], rtl: bool = False) -> dict[int, int]:
             if j == i or val.label not in text or not val.lines:
                 continue
             gap, first = val.box.x0 - lab.box.x1, val.lines[0].box
-            if -1.0 <= gap <= LABEL_GAP * h and abs(first.y0 - lab.box.y0) <= 0.5 * h \
-                    and y_overlap(first, lab.box) > 0.5 * min(first.height, h) and (best is None or gap < best[0]):
+            if continues_row(lab.box, first, min(first.height, h)) and gap <= LABEL_GAP * h \
+                    and abs(first.y0 - lab.box.y0) <= 0.5 * h and (best is None or gap < best[0]):
                 best = (gap, j)
         if best is not None:
             found[i] = best[1]
@@ -412,11 +412,16 @@ _LINE_NUMBER = re.compile(r"\d{1,5}")
 def watermark_words(words: list[Word]) -> dict[int, Word]:
     """Words set at a slant (`pdf_chars.oblique`) in type far larger than the page's usual: "DRAFT",
     "SCANNED COPY" across the page. A chart's slanted tick labels are small and stay its words."""
-    sizes = sorted(w.size for w in words if w.size)
-    if not sizes:
+    usual = _usual_size(words)
+    if usual is None:
         return {}
-    usual = sizes[len(sizes) // 2]
     return {k: w for k, w in enumerate(words) if oblique(w.angle) and w.size and w.size >= WATERMARK_SIZE * usual}
+
+
+def _usual_size(words: list[Word]) -> float | None:
+    """The median type size of the page's text-layer words (OCR words have none)."""
+    sizes = sorted(w.size for w in words if w.size)
+    return sizes[len(sizes) // 2] if sizes else None
 
 
 def margin_line_numbers(words: list[Word]) -> dict[int, Word]:
@@ -425,10 +430,10 @@ def margin_line_numbers(words: list[Word]) -> dict[int, Word]:
     down the page by one step (1, 2, 5 or 10; a line without its number skipped), each on the row of a line of text.
     Text-layer words only (they have a size); a table's column of small numbers counts by no steady step or stands
     among cells as small, a chart's labels stand alone."""
-    sizes = sorted(w.size for w in words if w.size)
-    if not sizes:
+    usual = _usual_size(words)
+    if usual is None:
         return {}
-    small = 0.7 * sizes[len(sizes) // 2]
+    small = 0.7 * usual
     candidates = [(k, w) for k, w in enumerate(words)
                   if w.size and w.size <= small and not w.angle and not w.hidden and _LINE_NUMBER.fullmatch(w.text)
                   and _beside_text(w, words, small)]

@@ -210,7 +210,9 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
         vx, vy = math.cos(theta), -math.sin(theta)
         angle = char_angle(display[0] * vx + display[2] * vy, display[1] * vx + display[3] * vy)
         origin_x = None
-        if out and out[-1].generated and raw.FPDFText_GetCharOrigin(tp, i, ox_ref, oy_ref):
+        # (only after a space pdfium generated within a line: where `_apart` asks for it, not at every line start)
+        if out and out[-1].generated and out[-1].text.strip("\r\n") == out[-1].text \
+                and raw.FPDFText_GetCharOrigin(tp, i, ox_ref, oy_ref):
             origin_x = _to_display(display, ox.value, oy.value, ox.value, oy.value)[0]  # (for `_apart`)
         out.append(PdfChar(ch, x0, y0, x1, y1, font[3],
                            font[1], False, ch in "\ufffe\u00ad", font[2],
