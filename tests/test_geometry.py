@@ -7,7 +7,7 @@ import dataclasses
 
 from ocr_resources.geometry.boxes import clean_regions
 from ocr_resources.geometry.lines import lines, order_words, rows
-from ocr_resources.geometry.page import attach_captions, compose
+from ocr_resources.geometry.page import attach_captions, compose, label_pairs
 from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.types import Box, Word
 
@@ -822,3 +822,21 @@ def test_a_glossarys_letters_and_bold_terms_start_paragraphs_of_their_own():
              line("with the same protocol for all.", 128, 0), line("The results were", 142, 0),
              line("very clear indeed.", 156, 3)]
     assert len(split_paragraphs(prose)) == 1
+
+
+def test_a_paragraph_wrapped_around_a_badge_is_no_labels_value():
+    """A report's election badge ("US" in display type) and a short line under it sharing its right edge, each
+    beside the first line of a paragraph that starts right of it and goes on under it, full width. A label's value
+    stands wholly right of it: these paragraphs are read down their column as before, not paired."""
+    def wrapped(y: float) -> list[Word]:
+        return line_words("Presidential and Senate races plus", 148, y) + column(
+            ["Proposition 61 are key perception drivers for the sector.", "Clinton is perceived as a threat."],
+            42, y + 12, leading=12.0)
+
+    big = [Word("US", Box(60, 100, 136, 112), 1.0, 10.0)]
+    under = line_words("including Lilly", 61, 200)  # (ends at 136, as the badge does)
+    regions = [(Box(55, 95, 140, 115), "title"), (Box(40, 98, 330, 140), "text"), (Box(58, 195, 140, 214), "text"),
+               (Box(40, 198, 330, 240), "text")]  # (the layout model's boxes: the badge and the short line apart)
+    blocks = compose(big + wrapped(100) + under + wrapped(200), [r[0] for r in regions], [r[1] for r in regions])
+    assert [b.text.split("\n")[0] for b in blocks][:2] == ["US", "Presidential and Senate races plus"]
+    assert label_pairs(blocks) == {}

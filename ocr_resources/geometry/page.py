@@ -251,11 +251,11 @@ LABEL_GAP = 4.0  # ... at most this many of its line heights left of its value's
 
 
 def label_pairs(blocks: list[Block], rtl: bool = False) -> dict[int, int]:
-    """Blocks that are a column of labels, each beside the block it labels (a CV's or a form's "years" beside
-    the entry it dates): label index -> value index. A label is one short line; its value is the nearest block
-    starting on the label's row just right of it, a few line heights off at most, and no other label's; and two
-    labels or more share an edge (left or right aligned: a column of them), which a short heading that happens
-    to stand on the row of the next column's text, a column's width off, does not. Left-to-right pages only."""
+    """Blocks that are a column of labels, each beside the block it labels (a CV's or a form's "years" beside the entry
+    it dates): label index -> value index. A label is one short line; its value is the nearest block starting on
+    the label's row just right of it, a few line heights off at most, and no other label's; and two labels or more
+    share an edge (left or right aligned: a column of them), which a short heading that happens to stand on the
+    row of the next column's text, a column's width off, does not. Left-to-right pages only."""
     if rtl:
         return {}
     text = ("text", "title", "list", "reference")
@@ -269,7 +269,9 @@ def label_pairs(blocks: list[Block], rtl: bool = False) -> dict[int, int]:
             if j == i or val.label not in text or not val.lines:
                 continue
             gap, first = val.box.x0 - lab.box.x1, val.lines[0].box
-            if continues_row(lab.box, first, min(first.height, h)) and gap <= LABEL_GAP * h \
+            # (the whole value right of the label, not only its first line: a paragraph wrapped around a badge
+            # starts beside it and goes on under it)
+            if -1.0 <= gap <= LABEL_GAP * h and continues_row(lab.box, first, min(first.height, h)) \
                     and abs(first.y0 - lab.box.y0) <= 0.5 * h and (best is None or gap < best[0]):
                 best = (gap, j)
         if best is not None:
