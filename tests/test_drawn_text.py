@@ -16,7 +16,7 @@ from reportlab.pdfgen import canvas
 
 from eval.drawn import draw_outlines, words_image
 from ocr_resources.engines import EngineSettings, engine_class
-from ocr_resources.pipeline.page_store import PageStore, stored_gray
+from ocr_resources.pipeline.page_store import PageStore, as_stored, stored_gray
 from ocr_resources.pipeline.render import RenderTask, render_chunk
 from ocr_resources.store import ResultStore
 from ocr_resources.text.drawn import drawn_text_areas
@@ -112,6 +112,26 @@ def test_the_stored_grey_page_is_what_the_page_store_decodes():
     image.save(buf, format="PNG")
     decoded = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
     assert np.array_equal(stored_gray(image), decoded)
+
+
+def test_a_grey_page_is_stored_as_one_channel_and_read_back_as_the_same_pixels(tmp_path):
+    # most pages are black on white: one channel is a third of the bytes to encode and decode; every reader
+    # (the models' RGB, OpenCV's grey, the render worker's grey) must see the pixels the renderer made
+    rng = np.random.default_rng(11)
+    grey = rng.integers(0, 256, (120, 90), dtype=np.uint8)
+    page = Image.fromarray(np.repeat(grey[..., None], 3, axis=2), "RGB")
+    colour = np.repeat(grey[..., None], 3, axis=2)
+    colour[5, 7, 2] ^= 1  # one pixel not grey: the page stays RGB
+    store = PageStore(tmp_path)
+    stored = {}
+    for name, image in (("grey", page), ("colour", Image.fromarray(colour, "RGB"))):
+        _, rel = store.put_image(image)
+        stored[name] = rel
+        assert np.array_equal(np.asarray(store.open(rel)), np.asarray(image)) and store.open(rel).mode == "RGB"
+        assert np.array_equal(store.open_gray(rel), stored_gray(image))
+        assert np.array_equal(store.open_gray(rel), stored_gray(as_stored(image)))  # as the render worker has it
+    with Image.open(tmp_path / stored["grey"]) as img, Image.open(tmp_path / stored["colour"]) as img2:
+        assert (img.mode, img2.mode) == ("L", "RGB")
 
 
 def test_the_render_worker_finds_the_drawn_areas_the_ocr_stage_would(tmp_path):

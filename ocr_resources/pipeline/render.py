@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ocr_resources.pipeline import page_box
-from ocr_resources.pipeline.page_store import PageStore, stored_gray
+from ocr_resources.pipeline.page_store import PageStore, as_stored, stored_gray
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
 from ocr_resources.text.drawn import drawn_text_areas
@@ -401,7 +401,8 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                     note = (f"page renders blank although its content has {objects} objects (damaged or "
                             f"invisible content?)" if objects > 0 else "page is blank: it has no content to render")
                     warning = f"{warning}; {note}" if warning else note
-                sha, rel = store.put_image(image)
+                stored = as_stored(image)  # one channel where the page is all grey
+                sha, rel = store.put_image(stored)
                 chars = layer.chars
                 digital = chars >= MIN_TEXT_LAYER_CHARS
                 # scanned pages have no drawing to read: their ruling lines come from the image
@@ -413,9 +414,9 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                 out.formulas = formulas
                 out.source_dpi = None if digital else source_image_dpi(page, width_pt, height_pt)
                 if digital:  # so the OCR stage decodes this page's image only where it may hold drawn text
-                    areas = drawn_text_areas(stored_gray(image), dpi, [Box(*w[1:5]) for w in words], [])
+                    areas = drawn_text_areas(stored_gray(stored), dpi, [Box(*w[1:5]) for w in words], [])
                     out.drawn_areas = [(b.x0, b.y0, b.x1, b.y1) for b in areas]
-                del image
+                del image, stored
                 page.close()
                 yield out
             except MemoryError:
