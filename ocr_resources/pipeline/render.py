@@ -116,9 +116,10 @@ def display_matrix(page) -> tuple[float, float, float, float, float, float]:
 
 def _to_display(m: tuple[float, ...], left: float, bottom: float, right: float, top: float) -> list[float]:
     a, b, c, d, e, f = m
-    xs = (a * left + c * bottom + e, a * right + c * top + e)
-    ys = (b * left + d * bottom + f, b * right + d * top + f)
-    return [min(xs), min(ys), max(xs), max(ys)]
+    xa, xb = a * left + c * bottom + e, a * right + c * top + e
+    ya, yb = b * left + d * bottom + f, b * right + d * top + f
+    # min() and max() of each pair, spelt out: this runs twice for every character of every page
+    return [xa if xa <= xb else xb, ya if ya <= yb else yb, xb if xb > xa else xa, yb if yb > ya else ya]
 
 
 Display = tuple[float, float, float, float, float, float]
@@ -155,8 +156,8 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
 
     tp = textpage.raw
     map_error = getattr(raw, "FPDFText_HasUnicodeMapError", None)
-    fonts: dict[int, tuple[str, bool, bool, float, float, bool]] = {}  # per text object: font, bold, invisible,
-    # size, the font's space width in ems, fixed pitch
+    fonts: dict[int, tuple[str, bool, bool, float, float, bool, int | None]] = {}  # per text object: font, bold,
+    # invisible, size, the font's space width in ems, fixed pitch, the glyphs' angle
     rect, matrix = raw.FS_RECTF(), raw.FS_MATRIX()
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     ink_refs = (ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top))
@@ -199,16 +200,13 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
             if key and raw.FPDFFont_GetGlyphWidth(raw.FPDFTextObj_GetFont(obj), 32, ctypes.c_float(1.0),
                                                   ctypes.byref(space)):
                 space_em = space.value
-            font = fonts[key] = (name, bold, hidden, size, space_em, _fixed_pitch(flags.value, name))
+            font = fonts[key] = (name, bold, hidden, size, space_em, _fixed_pitch(flags.value, name),
+                                 _char_angle(tp, i, display) if key else None)
         x0, y0, x1, y1 = _to_display(display, rect.left, rect.bottom, rect.right, rect.top)
         ink_x0 = ink_x1 = None
         if raw.FPDFText_GetCharBox(tp, i, *ink_refs):  # the glyph's outline: its ink, whatever the font's widths
             ink_x0, _, ink_x1, _ = _to_display(display, left.value, bottom.value, right.value, top.value)
-        # which way the glyph runs: pdfium's angle is clockwise in PDF space (y up), turned onto the display
-        # (a page's /Rotate is in the display matrix)
-        theta = max(0.0, raw.FPDFText_GetCharAngle(tp, i))  # -1: not known
-        vx, vy = math.cos(theta), -math.sin(theta)
-        angle = char_angle(display[0] * vx + display[2] * vy, display[1] * vx + display[3] * vy)
+        angle = font[6] if font[6] is not None else _char_angle(tp, i, display)  # (one matrix per text object)
         origin_x = None
         # (only after a space pdfium generated within a line: where `_apart` asks for it, not at every line start)
         if out and out[-1].generated and out[-1].text.strip("\r\n") == out[-1].text \
@@ -219,6 +217,16 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
                            map_error is not None and map_error(tp, i) == 1, font[0], ink_x0, ink_x1, font[4], angle,
                            font[5], origin_x))
     return out
+
+
+def _char_angle(tp, i: int, display: Display) -> int:
+    """Which way the glyph at `i` runs (text.pdf_chars.char_angle): pdfium's angle is clockwise in PDF space
+    (y up), from its text object's matrix, turned onto the display (a page's /Rotate is in the display matrix)."""
+    import pypdfium2.raw as raw
+
+    theta = max(0.0, raw.FPDFText_GetCharAngle(tp, i))  # -1: not known
+    vx, vy = math.cos(theta), -math.sin(theta)
+    return char_angle(display[0] * vx + display[2] * vy, display[1] * vx + display[3] * vy)
 
 
 _MONO_NAMES = ("mono", "courier", "consol", "menlo", "monaco", "typewriter", "cmtt", "sfltt", "sourcecode",
