@@ -349,6 +349,17 @@ def test_text_fonts_make_no_formulas():
     assert find_formulas(line) == []
 
 
+def test_the_text_faces_of_math_font_families_make_no_formulas():
+    # a heading set in STIX Two's text face came out as "\\mathrm{A}\\mathrm{Common}\\mathrm{formulas}..."
+    from ocr_resources.text.math_symbols import is_math_font
+    from ocr_resources.text.page_formulas import find_formulas
+
+    assert not is_math_font("YCDCLH+STIXTwoText-Bold") and not is_math_font("XITS-Regular")
+    assert is_math_font("STIXTwoMath-Regular") and is_math_font("XITSMath") and is_math_font("STIXGeneral-Italic")
+    line, _ = _words("A Common formulas for derivatives and integrals", 0, font="YCDCLH+STIXTwoText")
+    assert find_formulas(line) == []
+
+
 def test_markdown_display_math_on_its_own_lines_latex_unescaped_and_scanned_formula_marker():
     from ocr_resources.text.markdown import render
 

@@ -134,8 +134,10 @@ def is_math_font(font: str) -> bool:
     f = font_family(font)
     return (f.startswith(("cmmi", "cmsy", "cmex", "cmbsy", "msam", "msbm", "eufm", "eusm", "rsfs", "esint",
                           "stmary", "wasy", "lmmi", "lmsy", "lmex", "mnsymbol"))
-            or "math" in f or f.startswith("stix") or f.startswith("xits"))
-    # (not the Symbol font of office documents: its bullets and signs sit in prose, lists and tables)
+            or "math" in f or (f.startswith("stix") and not f.startswith("stixtwotext")))
+    # (not the Symbol font of office documents: its bullets and signs sit in prose, lists and tables; nor the text
+    # faces of STIX Two and XITS, "STIXTwoText" and "XITS-Regular", which set headings and prose: their math faces
+    # are "STIXTwoMath" and "XITSMath". STIX 1's "STIXGeneral" sets journals' math beside a Times text font.)
 
 
 def letter_style(font: str, bold: bool = False) -> str:
