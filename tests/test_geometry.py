@@ -609,6 +609,63 @@ def test_a_bulleted_item_after_a_sentence_in_one_box_starts_a_paragraph():
                                                        "\u2022 the first check looks for a file that should not be"]
 
 
+def test_a_list_introduced_without_a_sentence_end_and_the_paragraph_after_it_are_blocks_of_their_own():
+    # "... to output it in 3 different forms" / "• The CVSS score" ... "• the tag which is a colored frame" /
+    # "All macros are expandable ...": the bullets stand indented, the paragraph after the list at the margin
+    intro = column(["The goal of this package is to compute the base score for an input vector,",
+                    "and to give the user macros to output it in 3 different forms"], 50, 100)
+    items = column(["\u2022 The score (from 0.0 to 10)", "\u2022 the tag which is a colored frame around it"], 62, 128)
+    after = column(["All macros are expandable, which makes them usable in any context and at",
+                    "any place of a document."], 50, 156)
+    blocks = compose(intro + items + after, [Box(45, 95, 480, 190)], ["text"])
+    assert [b.text.split("\n")[0] for b in blocks] == [
+        "The goal of this package is to compute the base score for an input vector,", "\u2022 The score (from 0.0 to 10)",
+        "\u2022 the tag which is a colored frame around it",
+        "All macros are expandable, which makes them usable in any context and at"]
+    # an item's own lines hang under its text, or wrap back to the bullet: they stay the item's
+    item = column(["\u2022 the tag which is a colored frame around the level of the score and"], 62, 100)
+    for x in (70, 62):
+        more = column(["a second line of the same item"], x, 114)
+        assert len(compose(item + more, [Box(45, 95, 480, 130)], ["text"])) == 1
+
+
+def test_labels_beside_their_values_in_a_column_of_prose_are_read_row_by_row():
+    # "... unpack it using the TEXMF directory. Some examples:" / "WinZip:  Click on Extract ..." / "gzip:  gzip -dc
+    # ..." / "unzip:  unzip ..." / "The bundled file ...": each label with its value, and the paragraphs still split
+    intro = column(["To install the collection from a bundle, place the bundled file into a",
+                    "convenient directory and unpack it there. Some examples:"], 50, 100)
+    labels = [line_words("WinZip:", 60, 128), line_words("gzip:", 72, 156), line_words("unzip:", 68, 170)]
+    values = column(["Click on Extract and then in the box enter", "the directory (or whatever it is)",
+                     "gzip -dc amstex.tgz | tar xvf -", "unzip amstex2.zip -d TEXMF"], 120, 128)
+    after = (column(["The bundled file may be deleted after unpacking it into the tree."], 50, 184)
+             + column(["If the files are obtained from the archive, they are not in the order"], 62, 198)
+             + column(["of the tree. Use the above list to place the files into the proper place."], 50, 212))
+    words = intro + [w for ws in labels for w in ws] + values + after
+    blocks = compose(words, [Box(45, 95, 480, 230)], ["text"])
+    text = " ".join(b.text.replace("\n", " ") for b in blocks)
+    assert "Some examples: WinZip: Click on Extract" in text and "it is) gzip: gzip -dc" in text
+    assert "xvf - unzip: unzip amstex2.zip" in text
+    assert [b.text.split("\n")[0] for b in blocks][-1].startswith("If the files are obtained")
+    # rows of three short cells between lines of prose, their third column ending lower than the prose between
+    # them: each row read whole, in its place
+    prose = column(["reducespace: reduce the inner sep of the node; negative values mean expansion"], 50, 100)
+    cells = [line_words(t, x, y) for y, row in ((114, ("reducespace", ".dim_set:N", "= \\l_reduce_dim,")),
+                                                (126, ("reducespace", ".initial:n", "= { 0pt },")),
+                                                (154, ("color", ".tl_set:N", "= \\l_color_tl,")),
+                                                (166, ("color", ".initial:n", "= { black },")))
+             for t, x in zip(row, (62, 140, 220), strict=True)]
+    middle = column(["color: the path color of the bundle drawn around the cells"], 50, 140)
+    blocks = compose(prose + middle + [w for ws in cells for w in ws], [Box(45, 95, 480, 180)], ["text"])
+    assert [ln.text for b in blocks for ln in b.lines][1:] == [
+        "reducespace", ".dim_set:N", "= \\l_reduce_dim,", "reducespace", ".initial:n", "= { 0pt },",
+        "color: the path color of the bundle drawn around the cells",
+        "color", ".tl_set:N", "= \\l_color_tl,", "color", ".initial:n", "= { black },"]
+    # two columns of short lines in one box with no prose across them (an index's two columns) are read as columns
+    left = column(["alpha, 12", "beta, 14", "gamma, 20"], 50, 100)
+    right = column(["delta, 31", "epsilon, 33", "zeta, 40"], 200, 100)
+    assert compose(left + right, [Box(45, 95, 300, 150)], ["text"])[0].text.split("\n")[:2] == ["alpha, 12", "beta, 14"]
+
+
 def test_a_line_of_code_boxed_with_its_prose_is_a_block_of_its_own():
     # "... held in a data frame again:" / "> DF2 <- data.frame(x = zx)" (fixed pitch) / "Or convert ..."
     prose = column(["These could also be held in a frame again:"], 50, 100)

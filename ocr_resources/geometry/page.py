@@ -246,6 +246,67 @@ def _listing_rows(ordered: list[Line]) -> list[Line]:
     return out
 
 
+def rows_in_prose(ordered: list[Line]) -> list[Line]:
+    """A region's lines (in `order_lines`' order) with a few rows of short labels, each beside its value, or of short
+    cells set in a column of prose ("WinZip:  Click on ..." / "gzip:  gzip -dc ..."; a list of file names four to a
+    row) read row by row: the reading order takes such labels for a narrow column and reads them all before their
+    values, which also left the region's paragraphs unsplit (its lines no longer went down one column). Only where
+    a line of prose in the region runs across the gap between the labels and the values (two real columns in one
+    box never have one), and where every label is short (LABEL_WORDS). Left-to-right lines only (`order_lines`
+    leaves right-to-left ones alone)."""
+    if len(ordered) < 4:
+        return ordered
+    rows: list[list[int]] = []
+    for i in sorted(range(len(ordered)), key=lambda k: (ordered[k].box.y0, ordered[k].box.x0)):
+        ln = ordered[i]
+        if rows and y_overlap(ordered[rows[-1][0]].box, ln.box) >= 0.5 * min(ordered[rows[-1][0]].height, ln.height):
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    for row in rows:
+        row.sort(key=lambda k: ordered[k].box.x0)
+    moved: list[list[int]] = []  # runs to read row by row: indices into `ordered`, in reading order
+    r = 0
+    while r < len(rows):
+        if len(rows[r]) < 2:
+            r += 1
+            continue
+        # the run: rows split in pieces, and lines between them that stay on one side of the gap
+        gap = (ordered[rows[r][0]].box.x1, ordered[rows[r][1]].box.x0)
+        end = r + 1
+        while end < len(rows):
+            row = rows[end]
+            if len(row) >= 2:
+                cut = (max(gap[0], ordered[row[0]].box.x1), min(gap[1], ordered[row[1]].box.x0))
+                if cut[0] >= cut[1]:
+                    break
+                gap = cut
+            elif ordered[row[0]].box.x0 < gap[0] and ordered[row[0]].box.x1 > gap[1]:
+                break
+            end += 1
+        run = rows[r:end]
+        split = [row for row in run if len(row) >= 2]
+        members = [k for row in run for k in row]
+        across = any(ordered[k].box.x0 < gap[0] and ordered[k].box.x1 > gap[1]
+                     and len(ordered[k].words) >= PROSE_LINE_WORDS for row in rows[:r] + rows[end:] for k in row)
+        short = all(len(ordered[row[0]].words) <= LABEL_WORDS for row in split)
+        if len(split) >= 2 and across and short:
+            moved.append(members)
+        r = end
+    if not moved:
+        return ordered
+    # each run's lines read where its first one was (every line of its band of rows is in it)
+    first = {min(members): members for members in moved}
+    skip = {k for members in moved for k in members}
+    out: list[Line] = []
+    for k, line in enumerate(ordered):
+        if k in first:
+            out.extend(ordered[m] for m in first[k])
+        elif k not in skip:
+            out.append(line)
+    return out
+
+
 LABEL_WORDS = 4  # a label beside its value (a CV's "Hobbies", a form's "Date of birth") is a short line
 LABEL_GAP = 4.0  # ... at most this many of its line heights left of its value's first line
 
@@ -505,6 +566,8 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
                 blocks.append(Block(idx, label, union(ln.box for ln in part), part))
             continue
         region_lines = order_lines(lines(members[idx]), page_rtl)
+        if label in TEXT_LABELS and not page_rtl:
+            region_lines = rows_in_prose(region_lines)
         if not region_lines and label in TEXT_LABELS:
             if not _container(idx, regions):  # (an outer box whose words all went inside has nothing of its own)
                 empty.append(Block(idx, label, region, []))

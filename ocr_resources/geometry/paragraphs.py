@@ -70,7 +70,7 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
     """One column of lines holding several paragraphs (one layout box around them) split where a paragraph
     ends: a wider gap than the block's line spacing, or, in justified text, a short line ending a sentence,
     or a first-line indent after a sentence end (`may_hang`: not in a block of hanging indents), or a list's
-    bullet after one."""
+    bullet, or a line set out left of the bullet of the item above (the list ended)."""
     # pieces of one row (a tab's or an aligned display's gutter cut it) are one line here: a paragraph ends at a row
     if len(lines) < 2:
         return [lines]
@@ -109,6 +109,7 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
     starts = [0]
     # a statement's end in a fixed-pitch first line ("}" closing a listing above the box) is code before the prose
     in_code = fixed_pitch(ls[0]) and ls[0].text[-1:] in "});"
+    item_x0: float | None = None  # the left edge of the bullet of the list item being read
     for i in range(len(ls) - 1):
         a, b = ls[i], ls[i + 1]
         h = a.height
@@ -119,7 +120,18 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         short_end = justified and ends and short and begins
         indent = ((not hanging or short) and ends and begins and b.box.x0 > left + 0.8 * h
                   and (i + 2 >= len(ls) or ls[i + 2].box.x0 < left + 0.4 * h))
-        bullet = b.text[:1] in BULLET_MARKS and b.text[1:2] == " " and ends  # a list's item after a sentence
+        if a.text[:1] in BULLET_MARKS and a.text[1:2] == " ":
+            item_x0 = a.box.x0
+        # a list's first item: a bullet at a line's start begins one, after a sentence or after the words that
+        # introduce the list ("... in 3 different forms" / "• The CVSS score"); a middle dot only after a sentence
+        # (it also separates words: "Home · About" wrapped). The next items stay in the block of the first (each
+        # its own line of the list) unless a sentence ended
+        bullet = (b.text[:1] in BULLET_MARKS and b.text[1:2] == " " and not a.text.endswith("-")
+                  and (ends or (item_x0 is None and b.text[:1] != "\u00b7")))
+        # a line set out left of the bullet of the item above ends the list: no line of an item starts there
+        after_list = item_x0 is not None and b.box.x0 < item_x0 - 0.8 * h
+        if after_list or bullet:
+            item_x0 = None
         # a line set out to the left of the one before, after a sentence's end, where that one hung in from the
         # block's edge continuing a line that did not end one: the paragraph after a list item whose lines hang
         # under its text (a paragraph's indented first line follows a line that ended a sentence, or none)
@@ -136,7 +148,7 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
             code = in_code = ends or (i + 2 < len(ls) and fixed_pitch(ls[i + 2]) and not a.words[-1].mono)
         elif fixed_pitch(a) and not fixed_pitch(b):
             code, in_code = in_code and (begins or (i > 0 and fixed_pitch(ls[i - 1]))), False
-        if wide_gap or short_end or indent or bullet or code or outdent or _bold_break(prev, a, b):
+        if wide_gap or short_end or indent or bullet or after_list or code or outdent or _bold_break(prev, a, b):
             starts.append(i + 1)
     starts = [first[k] for k in starts]
     return [lines[s:e] for s, e in zip(starts, [*starts[1:], len(lines)], strict=True)]
