@@ -72,8 +72,9 @@ LOGIC_VERSIONS = {
     # beyond the basic plane (math italic 𝑔) is read from its two UTF-16 halves; a space pdfium generated stands where
     # the next glyph's pen position is apart from the word (not a script's), though an italic f's box reaches over
     # to it; 33: Greek words set in a text font are prose, not math (a Greek theorem's sentences beside its 𝑔 became
-    # formulas)
-    "rendered_pages": "33",
+    # formulas); 34: the text faces of STIX Two and XITS are text fonts (a heading in STIX Two Text was one
+    # formula); a table's column of math beside cells of words is a formula per cell, not one over the rows
+    "rendered_pages": "34",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -188,8 +189,10 @@ LOGIC_VERSIONS = {
     # 80: listings at one height in two columns of the page's text are not one listing; 81: a column of short labels
     # is read each label right before the entry beside it (a CV's "years" beside its entry), not down to its end;
     # 82: a few bold words on a line of their own after a sentence's end are a heading's block, a line led by a
-    # bold term after an entry's end an entry of its own (a glossary's letters and terms)
-    "ocr_text": "82",
+    # bold term after an entry's end an entry of its own (a glossary's letters and terms); 83: labels beside their
+    # values (and short cells) in a column of prose are read row by row; a list's first bullet starts a paragraph
+    # after the words introducing it, and a line set out left of an item's bullet ends the list
+    "ocr_text": "83",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

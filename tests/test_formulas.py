@@ -342,6 +342,29 @@ def test_a_table_of_numbers_with_math_cells_is_not_one_displayed_formula():
     assert [f.kind for f in find_formulas(fraction, [(39.0, BASE - 3.0, 46.0, BASE - 2.6)])] == ["display"]
 
 
+def test_a_tables_column_of_math_beside_cells_of_words_is_a_formula_per_cell():
+    """multiobjective's table: "dominance | \\dom | x ≺ y" row after row; the Sample column was stacked into one
+    `gathered` formula over the rows, which the tables stage then cut into glyph soup. A displayed formula whose
+    rows have the other column's prose beside them stays one formula."""
+    from ocr_resources.text.page_formulas import find_formulas
+
+    def word(text: str, x: float, base: float, font: str = "CMR10") -> list[MathChar]:
+        return [ch(t, x + 5.0 * i, base, font=font) for i, t in enumerate(text)]
+
+    def math(base: float, x: float = 200) -> list[MathChar]:
+        return [ch("x", x, base), ch("\u227a", x + 8, base, font="CMSY10"), ch("y", x + 18, base)]
+
+    rows = [word(name, 20, BASE + 12 * k) + word(cmd, 120, BASE + 12 * k, "CMTT10") + math(BASE + 12 * k)
+            for k, (name, cmd) in enumerate([("dominance", "\\dom"), ("weak", "\\weakdom"), ("strict", "\\strictdom"),
+                                             ("better", "\\better")])]
+    found = find_formulas([c for r in rows for c in r])
+    assert [(f.kind, f.latex) for f in found] == [("inline", r"x\prec y")] * 4
+    # three rows of a display in the left column, lines of the right column's prose on their bands
+    prose = "the other column of a two column page runs on here"
+    display = [c for k in range(3) for c in math(BASE + 12 * k, 60) + word(prose, 300, BASE + 12 * k)]
+    assert [f.kind for f in find_formulas(display)] == ["display"]
+
+
 def test_text_fonts_make_no_formulas():
     from ocr_resources.text.page_formulas import find_formulas
 

@@ -137,8 +137,8 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
             band_of.append(i)
     kinds = [_kind(s) for s in segs]
     text_segs = [j for j, k in enumerate(kinds) if k == "text"]
-    grid_bands = _grid_bands(kinds, band_of)
     boxes = [_box(s) for s in segs]
+    grid_bands = _grid_bands(kinds, band_of) | _cell_rows(segs, kinds, band_of, boxes)
     out: list[PageFormula] = []
     used: set[int] = set()
     # inline formulas first: the math runs of lines with prose, each with the bands of math stacked right over
@@ -215,6 +215,26 @@ def _grid_bands(kinds: list[str], band_of: list[int]) -> set[int]:
             n[0] += 1
             n[1] += kind == "bare"
     return {band for band, (n, bare) in counts.items() if n >= 2 and bare}
+
+
+TABLE_CELL = 16.0  # ems: a table's cell of words beside math is no wider (a column of prose beside a display is)
+
+
+def _cell_rows(segs: list[list[MathChar]], kinds: list[str], band_of: list[int],
+               boxes: list[tuple[float, float, float, float]]) -> set[int]:
+    """Bands that are a table's row with a cell of math: math set apart (a gutter) from cells of words on its band,
+    every one of them short (a table's "Operator" and "Command" columns beside its "Sample" of math: stacked, that
+    column became one `gathered` formula over the rows). Prose beside a displayed formula, the other column's
+    lines, is wider than a cell."""
+    math: set[int] = set()
+    cells: dict[int, bool] = {}  # band -> all its word segments are short
+    for seg, kind, band, box in zip(segs, kinds, band_of, boxes, strict=True):
+        if kind == "math":
+            math.add(band)
+        elif kind == "text":
+            em = statistics.median(c.size for c in seg) or 10.0
+            cells[band] = cells.get(band, True) and box[2] - box[0] <= TABLE_CELL * em
+    return {band for band in math if cells.get(band)}
 
 
 def _cell_formulas(segments: list[list[MathChar]], rules: list[Rule]) -> list[PageFormula]:
