@@ -73,7 +73,8 @@ LOGIC_VERSIONS = {
     # the next glyph's pen position is apart from the word (not a script's), though an italic f's box reaches over
     # to it; 33: Greek words set in a text font are prose, not math (a Greek theorem's sentences beside its 𝑔 became
     # formulas); 34: the text faces of STIX Two and XITS are text fonts (a heading in STIX Two Text was one
-    # formula); a table's column of math beside cells of words is a formula per cell, not one over the rows
+    # formula); a table's column of math beside cells of words is a formula per cell, not one over the rows (nor
+    # taken as the stacked parts of the math in a row's words)
     "rendered_pages": "34",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
@@ -98,8 +99,9 @@ LOGIC_VERSIONS = {
     # by up to a third of their height (8 pt at most) are one above the other in the reading order; 25: a block in
     # typewriter type is no table (a program's printed output: R's coefficient matrix), whatever the model's label;
     # 26: ... on a page set in proportional type only (a typewritten report's tables are typewritten); a box beside
-    # the next one down the column is not "between" (the label-then-text order)
-    "layout_regions": "26",
+    # the next one down the column is not "between" (the label-then-text order); 27: a contents page's number
+    # outside the box that stops at its leader belongs to that box (no region of its own)
+    "layout_regions": "27",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -191,7 +193,8 @@ LOGIC_VERSIONS = {
     # 82: a few bold words on a line of their own after a sentence's end are a heading's block, a line led by a
     # bold term after an entry's end an entry of its own (a glossary's letters and terms); 83: labels beside their
     # values (and short cells) in a column of prose are read row by row; a list's first bullet starts a paragraph
-    # after the words introducing it, and a line set out left of an item's bullet ends the list
+    # after the words introducing it, and a line set out left of an item's bullet ends the list; a contents page's
+    # number outside its box is read on its row after the leader
     "ocr_text": "83",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure

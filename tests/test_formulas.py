@@ -359,6 +359,18 @@ def test_a_tables_column_of_math_beside_cells_of_words_is_a_formula_per_cell():
                                              ("better", "\\better")])]
     found = find_formulas([c for r in rows for c in r])
     assert [(f.kind, f.latex) for f in found] == [("inline", r"x\prec y")] * 4
+    # the two columns of words too close to be cut apart: one segment, wider than a cell but of a few words; the
+    # last row's math, in its words' segment, must not take the rows above as its stacked parts
+    rows = []
+    for k, name in enumerate(["neg. strict dominance", "neg. weak dominance", "neg. dominance", "better still"]):
+        cells = f"{name} \\neg{name.split()[-1]}dom"
+        # (a word space 0.3 em, the glyphs' own gaps none)
+        glyphs = [ch(t, 10 + 5.0 * i + 3.0 * cells[:i].count(" "), BASE + 12 * k, font="CMR10")
+                  for i, t in enumerate(cells) if t != " "]
+        # the math set off by a gutter, but on the last row, whose math sits closer, within that row's words
+        rows.append(glyphs + math(BASE + 12 * k, glyphs[-1].x1 + (8 if k == 3 else 30)))
+    found = find_formulas([c for r in rows for c in r])
+    assert [(f.kind, f.latex) for f in found] == [("inline", r"x\prec y")] * 4
     # three rows of a display in the left column, lines of the right column's prose on their bands
     prose = "the other column of a two column page runs on here"
     display = [c for k in range(3) for c in math(BASE + 12 * k, 60) + word(prose, 300, BASE + 12 * k)]

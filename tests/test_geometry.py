@@ -281,6 +281,23 @@ def test_table_of_contents_rows_keep_section_and_page_numbers_on_their_line():
     assert len(lines(table)) == 15
 
 
+def test_a_contents_pages_numbers_outside_its_box_join_their_rows_after_the_leader():
+    # physics' contents: the layout box stops at the leaders' last dot, the page numbers stand 16 pt (1.8 heights)
+    # further right, outside every box; they were read after the page as a column of their own
+    words = []
+    for k in range(4):
+        y = 100 + 12 * k
+        words += [Word(f"1.{k + 1}", Box(80, y, 92, y + 9)), Word("Section", Box(100, y, 130, y + 9))]
+        words += [Word(".", Box(140 + 8 * i, y, 143 + 8 * i, y + 9)) for i in range(20)]
+        words.append(Word(str(k + 1), Box(318, y, 323, y + 9)))
+    blocks = compose(words, [Box(78, 98, 304, 148)], ["text"])
+    assert [ln.text for b in blocks for ln in b.lines] == [
+        f"1.{k + 1} Section {' '.join('.' * 20)} {k + 1}" for k in range(4)]
+    # a number that far from words that are no leader stays apart
+    plain = [w for w in words if w.text != "."]
+    assert len(compose(plain, [Box(78, 98, 304, 148)], ["text"])) > 1
+
+
 def test_a_word_space_beside_short_rows_is_no_gutter():
     # a table of contents without leaders: each title ends short, its page number far right. The space in
     # a longer title lines up with the empty run of its neighbours, but is a word space, not a gutter.
@@ -619,8 +636,8 @@ def test_a_list_introduced_without_a_sentence_end_and_the_paragraph_after_it_are
                     "any place of a document."], 50, 156)
     blocks = compose(intro + items + after, [Box(45, 95, 480, 190)], ["text"])
     assert [b.text.split("\n")[0] for b in blocks] == [
-        "The goal of this package is to compute the base score for an input vector,", "\u2022 The score (from 0.0 to 10)",
-        "\u2022 the tag which is a colored frame around it",
+        "The goal of this package is to compute the base score for an input vector,",
+        "\u2022 The score (from 0.0 to 10)", "\u2022 the tag which is a colored frame around it",
         "All macros are expandable, which makes them usable in any context and at"]
     # an item's own lines hang under its text, or wrap back to the bullet: they stay the item's
     item = column(["\u2022 the tag which is a colored frame around the level of the score and"], 62, 100)

@@ -155,7 +155,7 @@ def _marker(text: str) -> bool:
 # however wide the gaps and however well they line up from row to row (as gutters do).
 _LEADER = re.compile(r"^(?:\.\s?){2,}$|\.{3,}$|…$")
 _SECTION_NUMBER = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3})*\.?|[A-Z]\.(?:\d{1,3}\.?)*)$")
-_PAGE_NUMBER = re.compile(r"^(?:\d{1,4}|[ivxlcdm]{1,7})$", re.I)
+PAGE_NUMBER = re.compile(r"^(?:\d{1,4}|[ivxlcdm]{1,7})$", re.I)
 
 
 def _ends_in_leader(run: list[Word]) -> bool:
@@ -170,7 +170,7 @@ def _ends_in_leader(run: list[Word]) -> bool:
 def _join_leader_rows(runs: list[list[Word]]) -> list[list[Word]]:
     out: list[list[Word]] = []
     for run in runs:
-        if out and _ends_in_leader(out[-1]) and len(run) == 1 and _PAGE_NUMBER.match(run[0].text):
+        if out and _ends_in_leader(out[-1]) and len(run) == 1 and PAGE_NUMBER.match(run[0].text):
             out[-1] = out[-1] + run  # the page number the leader points at
         elif out and set(run[0].text) <= {".", "…", " "} and _ends_in_leader(run):
             out[-1] = out[-1] + run  # a leader set apart from its title
@@ -188,8 +188,8 @@ def _join_contents_rows(row_runs: list[list[list[Word]]], heights: list[float]) 
     rather than as a column of titles and then a column of numbers. A numeric table (a number before the
     last one) is left to the table code."""
     ends = [i for i, runs in enumerate(row_runs)
-            if len(runs) >= 2 and len(runs[-1]) == 1 and _PAGE_NUMBER.match(runs[-1][0].text)
-            and not _PAGE_NUMBER.match(runs[-2][-1].text)]
+            if len(runs) >= 2 and len(runs[-1]) == 1 and PAGE_NUMBER.match(runs[-1][0].text)
+            and not PAGE_NUMBER.match(runs[-2][-1].text)]
     out = list(row_runs)
     for i in ends:
         right = row_runs[i][-1][0].box.x1

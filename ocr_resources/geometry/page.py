@@ -26,6 +26,7 @@ from ocr_resources.geometry.lines import (
     BULLET_MARKS,
     DASH_BULLETS,
     GAP_FACTOR,
+    PAGE_NUMBER,
     Line,
     is_rtl,
     lines,
@@ -147,10 +148,14 @@ def _bullet(line: Line) -> bool:
     return len(text) == 1 and text in BULLET_MARKS + DASH_BULLETS
 
 
+LEADER_REACH = 6.0  # text heights from a dot leader's last dot to the page number it leads to
+
+
 def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list[Word]],
            placed: np.ndarray | None = None) -> int | None:
-    """The region an orphan line belongs to: one whose words continue it on the same baseline, or a text
-    region whose column it extends by one line (a box drawn a line too short). `placed`: the members' words
+    """The region an orphan line belongs to: one whose words continue it on the same baseline (a page number
+    further off after a dot leader), or a text region whose column it extends by one line (a box drawn a line too
+    short). `placed`: the members' words
     as `_placed` gives them (built here when not given); every orphan line is looked at against every word
     placed, so that is done in numpy (the same float operations: the same region)."""
     h = line.height
@@ -166,6 +171,11 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
         # would make any word space a gutter)
         reach = GAP_FACTOR * (np.maximum(height, h) if _bullet(line) else h)
         near = (overlap > 0.5 * np.minimum(height, h)) & (g <= reach)
+        if not near.any() and len(line.words) == 1 and PAGE_NUMBER.match(line.text):
+            # a contents page's number whose region stops at the leader: the dots carry the eye across a wider gap
+            leader = np.array([set(w.text) <= {".", "\u2026", " "} for ws in members for w in ws], dtype=bool)
+            near = (overlap > 0.5 * np.minimum(height, h)) & leader & (x1 <= line.box.x0) \
+                & (g <= LEADER_REACH * h)
         if near.any():
             # the nearest; of equal gaps the first region (the loop over regions this replaces kept the first)
             g = g[near]

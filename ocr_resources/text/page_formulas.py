@@ -157,7 +157,9 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
                 grew = False
                 em = max(c.size for c in run)
                 for k, kk in enumerate(kinds):
-                    if k not in used and kk in ("math", "bare") and _near(box, boxes[k], 0.3 * em, 0.9 * em) \
+                    # (not the math of a table's next row: a limit or a fraction's part has a band of its own)
+                    if k not in used and kk in ("math", "bare") and band_of[k] not in grid_bands \
+                            and _near(box, boxes[k], 0.3 * em, 0.9 * em) \
                             and boxes[k][2] - boxes[k][0] <= box[2] - box[0] + em:
                         members += segs[k]
                         box = _box(members)
@@ -217,24 +219,30 @@ def _grid_bands(kinds: list[str], band_of: list[int]) -> set[int]:
     return {band for band, (n, bare) in counts.items() if n >= 2 and bare}
 
 
-TABLE_CELL = 16.0  # ems: a table's cell of words beside math is no wider (a column of prose beside a display is)
+# a table's cells of words beside math are no wider, or have fewer words (two cells a gutter too narrow to cut apart,
+# "neg. strict dominance  \negstrictdom"), than a line of the other column's prose beside a displayed formula
+TABLE_CELL, CELL_WORDS = 16.0, 7
 
 
 def _cell_rows(segs: list[list[MathChar]], kinds: list[str], band_of: list[int],
                boxes: list[tuple[float, float, float, float]]) -> set[int]:
-    """Bands that are a table's row with a cell of math: math set apart (a gutter) from cells of words on its band,
-    every one of them short (a table's "Operator" and "Command" columns beside its "Sample" of math: stacked, that
-    column became one `gathered` formula over the rows). Prose beside a displayed formula, the other column's
-    lines, is wider than a cell."""
+    """Bands that are a table's row with a cell of math: two segments or more (cut apart by gutters; an equation
+    number not counted), every one short (TABLE_CELL, CELL_WORDS), and math glyphs among them (a table's "Operator"
+    and "Command" columns beside its "Sample" of math: stacked, that column became one `gathered` formula over the
+    rows). Prose beside a displayed formula, the other column's lines, is wider than a cell."""
+    count: dict[int, int] = {}
+    short: dict[int, bool] = {}
     math: set[int] = set()
-    cells: dict[int, bool] = {}  # band -> all its word segments are short
     for seg, kind, band, box in zip(segs, kinds, band_of, boxes, strict=True):
-        if kind == "math":
+        if kind == "number":
+            continue
+        em = statistics.median(c.size for c in seg) or 10.0
+        count[band] = count.get(band, 0) + 1
+        gaps = sum(1 for a, b in zip(seg, seg[1:], strict=False) if b.x0 - a.x1 > 0.25 * em)  # word spaces
+        short[band] = short.get(band, True) and (box[2] - box[0] <= TABLE_CELL * em or gaps < CELL_WORDS)
+        if any(is_math_font(c.font) for c in seg):
             math.add(band)
-        elif kind == "text":
-            em = statistics.median(c.size for c in seg) or 10.0
-            cells[band] = cells.get(band, True) and box[2] - box[0] <= TABLE_CELL * em
-    return {band for band in math if cells.get(band)}
+    return {band for band in math if count[band] >= 2 and short[band]}
 
 
 def _cell_formulas(segments: list[list[MathChar]], rules: list[Rule]) -> list[PageFormula]:
