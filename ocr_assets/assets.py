@@ -100,7 +100,8 @@ LOGIC_VERSIONS = {
     # typewriter type is no table (a program's printed output: R's coefficient matrix), whatever the model's label;
     # 26: ... on a page set in proportional type only (a typewritten report's tables are typewritten); a box beside
     # the next one down the column is not "between" (the label-then-text order); 27: a contents page's number
-    # outside the box that stops at its leader belongs to that box (no region of its own)
+    # outside the box that stops at its leader belongs to that box (no region of its own), as does a listing's line
+    # number before its code; a figure holding a listing is text
     "layout_regions": "27",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
@@ -194,7 +195,8 @@ LOGIC_VERSIONS = {
     # bold term after an entry's end an entry of its own (a glossary's letters and terms); 83: labels beside their
     # values (and short cells) in a column of prose are read row by row; a list's first bullet starts a paragraph
     # after the words introducing it, and a line set out left of an item's bullet ends the list; a contents page's
-    # number outside its box is read on its row after the leader
+    # number outside its box is read on its row after the leader; a listing the model called a figure is code, each
+    # line number read on its row before its line
     "ocr_text": "83",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure

@@ -298,6 +298,30 @@ def test_a_contents_pages_numbers_outside_its_box_join_their_rows_after_the_lead
     assert len(compose(plain, [Box(78, 98, 304, 148)], ["text"])) > 1
 
 
+def test_a_numbered_listing_the_layout_model_calls_a_figure_is_code_read_row_by_row():
+    # signchart's page of source: "16  }" ... "65  \\node at ...", the numbers in roman type 24 pt left of the
+    # code and outside the figure box; it came out as an image marker, the numbers in a row, the code as prose
+    from ocr_resources.geometry.labels import check_labels
+    from ocr_resources.geometry.page import region_words
+
+    words, code = [], ["}", "\\ProcessOptions\\relax", "\\define@key{signchart}{height}[\\signHeightKey]",
+                       "\\makeatother", "\\newcommand{\\signchart}[3][]{", "\\begin{center}"]
+    for k, text in enumerate(code):
+        y = 130 + 11 * k
+        words.append(Word(str(16 + k), Box(154, y, 162, y + 6), 1.0, 7.0))
+        words.append(Word(text, Box(186, y - 1, 186 + 5.2 * len(text), y + 7), 1.0, 8.0, mono=True))
+    boxes, labels = [Box(171, 122, 550, 200)], ["figure"]
+    [decided] = check_labels(boxes, labels, region_words(words, boxes, labels)[0])
+    assert decided.label == "text" and decided.reason.startswith("figure holds a listing")
+    blocks = compose(words, boxes, ["text"], text_figures={0: decided.reason})
+    assert [[w.text for ln in b.lines for w in ln.words] for b in blocks] == [
+        [t for k, c in enumerate(code) for t in (str(16 + k), c)]]
+    # a diagram's few labels in typewriter type stay a figure's
+    labels_only = [Word(t, Box(200 + 60 * k, 150 + 30 * k, 230 + 60 * k, 158 + 30 * k), 1.0, 8.0, mono=True)
+                   for k, t in enumerate(["START", "GET", "STORE", "END", "YES", "NO"])]
+    assert check_labels(boxes, labels, region_words(labels_only, boxes, labels)[0])[0].label == "figure"
+
+
 def test_a_word_space_beside_short_rows_is_no_gutter():
     # a table of contents without leaders: each title ends short, its page number far right. The space in
     # a longer title lines up with the empty run of its neighbours, but is a word space, not a gutter.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from ocr_resources.geometry.boxes import UPRIGHT, turned_box, union
 from ocr_resources.geometry.lines import Line, lines
-from ocr_resources.geometry.paragraphs import is_tick
+from ocr_resources.geometry.paragraphs import code_lines, fixed_pitch, is_tick
 from ocr_resources.tables.detect import RELABEL, scanned_verdict
 from ocr_resources.tables.rules import Rule
 from ocr_resources.types import Box, Word
@@ -30,6 +30,11 @@ from ocr_resources.types import Box, Word
 # most two columns (a chart's tick labels) is a chart whatever its cover: a bar chart's value labels beside its
 # ticks made rows as wide as the chart (`_axis_like`; a table of figures has more columns, and is read as text).
 MIN_AREA_SHARE = 0.2
+# A figure is text too where it holds a listing: at least LISTING_SHARE of its lines (MIN_LINES at least) in a
+# fixed-pitch font, LISTING_CHARS characters a line on average, their rows over MIN_ROWS_SHARE of its height. Code
+# is short lines over white (a full-page numbered listing: 31 % of its area), under the area bar above; a
+# diagram's labels in typewriter type are shorter and scattered.
+LISTING_SHARE, LISTING_CHARS = 2 / 3, 12
 MIN_ROWS_SHARE = 0.5
 MIN_LINES = 5
 OUTSIDE = "words outside every region"
@@ -102,7 +107,8 @@ def _axis_like(region_lines: list[Line]) -> bool:
 def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
                  ocr_words: list[Word] | None = None, rules: list[Rule] = ()) -> list[LabelDecision]:
     """The decided label of each region, given the words each one holds (`owned`, as `geometry.page.assign`
-    gives them: a word goes to the innermost region). A figure whose area is mostly text lines is text.
+    gives them: a word goes to the innermost region). A figure whose area is mostly text lines, or that holds a
+    listing, is text.
     `ocr_words`: all the words of a page without a text layer, read after the layout stage ran; a figure
     whose OCR words form a grid is then a table, and so is a region labelled otherwise that holds the page's
     whole content where they do (a table image; `tables.detect.scanned_verdict`, which the tables
@@ -134,6 +140,13 @@ def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
                     and not _axis_like(region_lines):
                 out.append(LabelDecision("text", f"figure mostly text lines ({len(region_lines)} lines over "
                                                  f"{area:.0%} of their extent's area, {rows:.0%} of its height)"))
+                continue
+            code = [ln for ln, is_code in zip(region_lines, code_lines(region_lines), strict=True) if is_code]
+            source = [ln for ln in code if fixed_pitch(ln)]  # (not its line numbers)
+            if len(code) >= MIN_LINES and len(code) >= LISTING_SHARE * len(region_lines) and rows >= MIN_ROWS_SHARE \
+                    and sum(len(ln.text) for ln in source) >= LISTING_CHARS * len(source) > 0:
+                out.append(LabelDecision("text", f"figure holds a listing ({len(code)} of {len(region_lines)} lines "
+                                                 f"in a fixed-pitch font, {rows:.0%} of its height)"))
                 continue
         out.append(LabelDecision(label))
     return out

@@ -35,8 +35,8 @@ from ocr_resources.geometry.lines import (
     word_count,
 )
 from ocr_resources.geometry.paragraphs import (
+    code_lines,
     continues_row,
-    fixed_pitch,
     form_rows,
     group_lines,
     heading_lines,
@@ -148,14 +148,15 @@ def _bullet(line: Line) -> bool:
     return len(text) == 1 and text in BULLET_MARKS + DASH_BULLETS
 
 
-LEADER_REACH = 6.0  # text heights from a dot leader's last dot to the page number it leads to
+# text heights from a dot leader's last dot to the page number it leads to, from a listing's line number to its code
+LEADER_REACH = 6.0
 
 
 def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list[Word]],
            placed: np.ndarray | None = None) -> int | None:
-    """The region an orphan line belongs to: one whose words continue it on the same baseline (a page number
-    further off after a dot leader), or a text region whose column it extends by one line (a box drawn a line too
-    short). `placed`: the members' words
+    """The region an orphan line belongs to: one whose words continue it on the same baseline (further off: a page
+    number after a dot leader, a line number before its code), or a text region whose column it extends by one
+    line (a box drawn a line too short). `placed`: the members' words
     as `_placed` gives them (built here when not given); every orphan line is looked at against every word
     placed, so that is done in numpy (the same float operations: the same region)."""
     h = line.height
@@ -172,10 +173,12 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
         reach = GAP_FACTOR * (np.maximum(height, h) if _bullet(line) else h)
         near = (overlap > 0.5 * np.minimum(height, h)) & (g <= reach)
         if not near.any() and len(line.words) == 1 and PAGE_NUMBER.match(line.text):
-            # a contents page's number whose region stops at the leader: the dots carry the eye across a wider gap
-            leader = np.array([set(w.text) <= {".", "\u2026", " "} for ws in members for w in ws], dtype=bool)
-            near = (overlap > 0.5 * np.minimum(height, h)) & leader & (x1 <= line.box.x0) \
-                & (g <= LEADER_REACH * h)
+            # a contents page's number whose region stops at the leader (the dots carry the eye across a wider gap),
+            # a listing's line number set apart from its line of code
+            flat = [w for ws in members for w in ws]
+            leader = np.array([set(w.text) <= {".", "\u2026", " "} for w in flat], dtype=bool) & (x1 <= line.box.x0)
+            code = np.array([w.mono for w in flat], dtype=bool) & (x0 >= line.box.x1) & line.text.isdigit()
+            near = (overlap > 0.5 * np.minimum(height, h)) & (leader | code) & (g <= LEADER_REACH * h)
         if near.any():
             # the nearest; of equal gaps the first region (the loop over regions this replaces kept the first)
             g = g[near]
@@ -233,10 +236,10 @@ def order_lines(block_lines: list[Line], rtl: bool = False) -> list[Line]:
 
 
 def _listing_rows(ordered: list[Line]) -> list[Line]:
-    """A listing's comments set in a column of their own beside its code ("? #P" ... "\\\\ 2 primes above 5"): the
-    reading order takes that column after the code's, as a column; each comment is read right after the line of code
-    on its row, where both are code's (fixed-pitch, or a comment after a fixed-pitch mark)."""
-    code = [fixed_pitch(ln) for ln in ordered]
+    """A listing's comments set in a column of their own beside its code ("? #P" ... "\\\\ 2 primes above 5"), or its
+    line numbers set apart from it: the reading order takes that column apart from the code's, as a column; each
+    piece is read right before or after the line of code on its row, where both are code's (`code_lines`)."""
+    code = code_lines(ordered)
     if sum(code) < 2:
         return ordered
     out: list[Line] = []
@@ -618,7 +621,10 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         # (a screenshot, a chart, labels of a drawing) stay with it.
         share = 1.0 if page is None else block.box.area / max(page.area, 1e-6)
         text_page = (share >= PAGE_FIGURE and is_prose(block.lines)) or (share >= 0.6 and len(block.lines) >= 4)
-        if block.region in text_figures and block.reason is None and block.lines:  # (not its paragraphs again)
+        if block.region in text_figures and block.reason is None and block.lines \
+                and 3 * sum(code_lines(block.lines)) >= 2 * len(block.lines):
+            pass  # a listing the model took for a picture (`geometry.labels`): its lines read as any box's of code
+        elif block.region in text_figures and block.reason is None and block.lines:  # (not its paragraphs again)
             read = _paragraphs if _running_text(block.lines) else _rows  # a receipt, a form: row by row
             blocks.extend(read(block.lines, page_rtl, block.region, text_figures[block.region]))
             block.lines = []

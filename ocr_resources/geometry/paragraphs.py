@@ -197,6 +197,18 @@ def fixed_pitch(line: Line) -> bool:
     return bool(line.words) and all(code_marks(line.words))
 
 
+def code_lines(lines: list[Line]) -> list[bool]:
+    """Per line, whether it is code's: `fixed_pitch`, or a listing's line number set apart from its line of code (a
+    lone number of up to five digits with a fixed-pitch line right of it on its row)."""
+    pitch = [fixed_pitch(ln) for ln in lines]
+    code = list(pitch)
+    for i, ln in enumerate(lines):
+        if not code[i] and len(ln.words) == 1 and ln.text.isdigit() and len(ln.text) <= 5:
+            code[i] = any(pitch[j] and y_overlap(ln.box, other.box) >= 0.5 * min(ln.height, other.height)
+                          and other.box.x0 >= ln.box.x1 for j, other in enumerate(lines))
+    return code
+
+
 # what starts a comment in a listing: the comment's words may be set in roman type after it (R's and texinfo's manuals)
 _COMMENT_MARKS = ("#", "//", "/*", ";")  # (not "--" or "%": command-line options, R's %in%)
 
