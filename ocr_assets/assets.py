@@ -101,7 +101,8 @@ LOGIC_VERSIONS = {
     # 26: ... on a page set in proportional type only (a typewritten report's tables are typewritten); a box beside
     # the next one down the column is not "between" (the label-then-text order); 27: a contents page's number
     # outside the box that stops at its leader belongs to that box (no region of its own), as does a listing's line
-    # number before its code; a figure holding a listing is text
+    # number before its code; a figure holding a listing is text; a numbered listing is no table (its numbers in
+    # roman type beside its code, on a page of code as on a page of prose)
     "layout_regions": "27",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the

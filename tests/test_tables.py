@@ -943,6 +943,33 @@ def _printed_matrix(mono: bool) -> list[Word]:
     return words
 
 
+def test_a_numbered_listing_is_no_table_on_a_page_of_code_or_of_prose():
+    """docstrip's numbered source: line numbers in roman type, each leading a line of code; the model boxed the page
+    as a reference list (or a table) and the number and code columns made a grid of 54 x 2. The page is nearly all
+    code, so it counts as typewritten, where typewritten tables stay tables; a listing is not one. A table whose rows
+    are numbered beside cells in roman type stays a table."""
+    code = ["\\pgfkeysvalueof{/tikz/highlighter/initial offset})", "coordinate (start);", "%", "\\path (#3)",
+            "++(-1*\\pgfkeysvalueof{/tikz/highlighter/final depth},", "coordinate (end);", "\\else", "\\fi"]
+    box = Box(130, 120, 440, 230)
+
+    def listing(mono: bool) -> list[Word]:
+        words = []
+        for k, line in enumerate(code):
+            y = 125 + 12 * k
+            words.append(Word(str(1515 + k), Box(135, y, 152, y + 8), size=8.0))
+            x = 165.0
+            for part in line.split(" "):
+                words.append(Word(part, Box(x, y, x + 5 * len(part), y + 8), size=8.0, mono=mono))
+                x += 5 * len(part) + 5
+        return words
+
+    for label in ("reference", "table"):
+        found = refine_regions([DetectedRegion(box, label, label, 0.9)], listing(True), [])
+        assert [r.label for r in found] == ["text" if label == "table" else label], found
+    found = refine_regions([DetectedRegion(box, "table", "table", 0.9)], listing(False), [])
+    assert [r.label for r in found] == ["table"]
+
+
 def test_a_programs_printed_matrix_in_typewriter_type_is_no_table():
     """R vignettes print a coefficient matrix under the call that made it, in typewriter type; the model boxed it
     as text (or as a table) and its aligned columns made a table of it ("Estimate Std. | Error z | value"). Nearly

@@ -17,6 +17,7 @@ import statistics
 from dataclasses import dataclass, replace
 
 from ocr_resources.geometry.lines import Line
+from ocr_resources.geometry.lines import rows as word_rows
 from ocr_resources.tables.alignment import PHRASE_GAP, channels, is_numeric
 from ocr_resources.tables.lines import median_height, split_phrases, text_lines
 from ocr_resources.tables.rules import Rule
@@ -517,7 +518,7 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
             # program's printed output: the text stage keeps it as code, its columns aligned as printed); else
             # maybe two tables one under the other
             held = _inside(words, region.box)
-            if why := prose_reason(held) or (None if typewritten else _typewriter(held)):
+            if why := prose_reason(held) or (None if typewritten else _typewriter(held)) or _numbered_listing(held):
                 out.append(DetectedRegion(region.box, "text", region.model_label, region.score, f"not a table: {why}"))
                 continue
             out += [DetectedRegion(_fit(words, b), "table", region.model_label, region.score,
@@ -525,7 +526,8 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
                     for b in split_stacked(words, region.box)]
         elif region.label in RELABEL and not overlapping:
             held = _inside(words, region.box)
-            if not typewritten and _typewriter(held):  # a program's printed output, aligned as it printed it
+            # a program's printed output, aligned as it printed it; a listing with its line numbers
+            if (not typewritten and _typewriter(held)) or _numbered_listing(held):
                 out.append(region)
                 continue
             ok, why = table_verdict(held, [], region.box, strict=True)
@@ -667,11 +669,43 @@ def _mono_share(words: list[Word]) -> float:
 
 def _typewriter(words: list[Word]) -> str | None:
     """Why a table region's words are a program's printed output (R's coefficient matrix under its call, a
-    console's listing), or None: nearly all of their characters are set in a fixed-pitch font. Asked only on a
+    console's listing), or None: nearly all of their characters are set in a fixed-pitch font (its line numbers
+    aside). Asked only on a
     page set in proportional type: a typewritten page's tables are typewritten too."""
-    if len(words) < 4 or _mono_share(words) < TYPEWRITER_SHARE:
+    share = _mono_share(words) if len(words) >= 4 else 0.0
+    # (the line numbers looked for only where half the characters are code's: a table is not looked at word by word)
+    if share < 0.5 or (share < TYPEWRITER_SHARE and _mono_share(_without_line_numbers(words)) < TYPEWRITER_SHARE):
         return None
     return "typewriter text (a program's printed output or a listing)"
+
+
+def _numbered_listing(words: list[Word]) -> str | None:
+    """Why the words are a numbered listing, or None: rows led by line numbers counting up by one (a line left out
+    here and there), the rest code's (a fixed-pitch font). On a page that is all code (docstrip's numbered source)
+    the page counts as typewritten, and its number and code columns made a grid of two columns."""
+    if _mono_share(words) < 0.5:  # (most characters are code's: a table is not looked at row by row)
+        return None
+    leading = sorted((w for w in _leaders(words) if w.text.isdigit() and len(w.text) <= 5 and not w.mono),
+                     key=lambda w: w.box.y0)
+    values = [int(w.text) for w in leading]
+    numbered = {id(w) for w in leading}
+    rest = [w for w in words if id(w) not in numbered]
+    if len(leading) < 5 or not rest or _mono_share(rest) < TYPEWRITER_SHARE \
+            or not all(0 < b - a <= 2 for a, b in zip(values, values[1:], strict=False)):
+        return None
+    return f"a numbered listing ({len(leading)} numbered lines of code)"
+
+
+def _leaders(words: list[Word]) -> list[Word]:
+    """The first word of each row (`geometry.lines.rows`)."""
+    return [min(row, key=lambda w: w.box.x0) for row in word_rows(words)]
+
+
+def _without_line_numbers(words: list[Word]) -> list[Word]:
+    """The words less a listing's line numbers set in roman type: a number of up to five digits that leads its row
+    (docstrip's numbered source, "1515  \\pgfkeysvalueof{...}", read as a table of numbers and code)."""
+    leaders = {id(w) for w in _leaders(words)}
+    return [w for w in words if w.mono or not (w.text.isdigit() and len(w.text) <= 5 and id(w) in leaders)]
 
 
 def _grid_like(words: list[Word]) -> bool:
