@@ -197,7 +197,7 @@ LOGIC_VERSIONS = {
     # values (and short cells) in a column of prose are read row by row; a list's first bullet starts a paragraph
     # after the words introducing it, and a line set out left of an item's bullet ends the list; a contents page's
     # number outside its box is read on its row after the leader; a listing the model called a figure is code, each
-    # line number read on its row before its line
+    # line number read on its row before its line; a term over its indented description is a paragraph of its own
     "ocr_text": "83",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure

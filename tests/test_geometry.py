@@ -707,6 +707,21 @@ def test_labels_beside_their_values_in_a_column_of_prose_are_read_row_by_row():
     assert compose(left + right, [Box(45, 95, 300, 150)], ["text"])[0].text.split("\n")[:2] == ["alpha, 12", "beta, 14"]
 
 
+def test_a_term_over_its_indented_description_is_a_paragraph_of_its_own():
+    # "\\karnaughmap{num var}{function}{var list}" / "    This macro creates a Karnaugh map ..." (indented): the
+    # term and its description were one paragraph; a reference list's hanging lines stay their entry's
+    term = column(["\\karnaughmap{num var}{function}{var list}"], 50, 100)
+    body = column(["This macro creates a Karnaugh map of num var variables for the function",
+                   "as a function of the variables listed in var list for the values given."], 70, 114)
+    blocks = compose(term + body, [Box(45, 95, 480, 140)], ["text"])
+    assert [b.text.split("\n")[0] for b in blocks] == [
+        "\\karnaughmap{num var}{function}{var list}",
+        "This macro creates a Karnaugh map of num var variables for the function"]
+    entry = column(["[12] A. Author and B. Author. A title of a paper that runs on across the whole line and"], 50, 100)
+    more = column(["Further Words of the title. Journal of Things, 2020."], 70, 114)
+    assert len(compose(entry + more, [Box(45, 95, 480, 130)], ["text"])) == 1
+
+
 def test_a_line_of_code_boxed_with_its_prose_is_a_block_of_its_own():
     # "... held in a data frame again:" / "> DF2 <- data.frame(x = zx)" (fixed pitch) / "Or convert ..."
     prose = column(["These could also be held in a frame again:"], 50, 100)

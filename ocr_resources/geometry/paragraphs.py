@@ -136,6 +136,12 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         # block's edge continuing a line that did not end one: the paragraph after a list item whose lines hang
         # under its text (a paragraph's indented first line follows a line that ended a sentence, or none)
         prev = ls[i - 1] if i else None
+        # a term over its description set further in (a manual's "\\karnaughmap{...}" / "    This macro creates ..."):
+        # the term ends short of the edge (or is a row of pieces: a term and its note set right) and the description
+        # starts with a capital and stays indented. A reference's wrapped first line runs to the edge
+        pieces = first[i + 1] - first[i] > 1
+        term = (a.box.x0 < left + 0.4 * h and b.box.x0 > a.box.x0 + 1.5 * h and begins and (short or pieces)
+                and a.text[-1:] not in "-," and (i + 2 >= len(ls) or ls[i + 2].box.x0 > a.box.x0 + 1.5 * h))
         outdent = (ends and begins and prev is not None and b.box.x0 < a.box.x0 - 0.8 * h
                    and a.box.x0 > left + 0.8 * h and prev.text[-1:] not in _SENTENCE_END)
         # lines of code (every word in a fixed-pitch font) boxed with the prose around them: after a sentence's end
@@ -148,7 +154,8 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
             code = in_code = ends or (i + 2 < len(ls) and fixed_pitch(ls[i + 2]) and not a.words[-1].mono)
         elif fixed_pitch(a) and not fixed_pitch(b):
             code, in_code = in_code and (begins or (i > 0 and fixed_pitch(ls[i - 1]))), False
-        if wide_gap or short_end or indent or bullet or after_list or code or outdent or _bold_break(prev, a, b):
+        if wide_gap or short_end or indent or bullet or after_list or code or outdent or term \
+                or _bold_break(prev, a, b):
             starts.append(i + 1)
     starts = [first[k] for k in starts]
     return [lines[s:e] for s, e in zip(starts, [*starts[1:], len(lines)], strict=True)]
