@@ -717,6 +717,11 @@ def test_a_term_over_its_indented_description_is_a_paragraph_of_its_own():
     assert [b.text.split("\n")[0] for b in blocks] == [
         "\\karnaughmap{num var}{function}{var list}",
         "This macro creates a Karnaugh map of num var variables for the function"]
+    # a label in the margin beside a paragraph's indented first line: the paragraph goes on under it
+    label = column(["\\template"], 0, 100)
+    para = column(["To use a template use the macro with its options."], 160, 100)
+    rest = column(["The available options are the same as for pages and", "so are the defaults of them all."], 50, 114)
+    assert len(compose(label + para + rest, [Box(5, 95, 480, 140)], ["text"])) == 1
     entry = column(["[12] A. Author and B. Author. A title of a paper that runs on across the whole line and"], 50, 100)
     more = column(["Further Words of the title. Journal of Things, 2020."], 70, 114)
     assert len(compose(entry + more, [Box(45, 95, 480, 130)], ["text"])) == 1
