@@ -139,11 +139,10 @@ def split_paragraphs(lines: list[Line], may_hang: bool = False) -> list[list[Lin
         # a term over its description set further in (a manual's "\\karnaughmap{...}" / "    This macro creates ..."):
         # the term ends short of the edge (or is a row of pieces: a term and its note set right), reaching over the
         # description's indent (a label in the margin beside a paragraph's first line does not), and the
-        # description starts with a capital and stays indented. A reference's wrapped first line runs to the edge
+        # description starts with a capital. A reference's wrapped first line runs to the edge
         pieces = first[i + 1] - first[i] > 1
         term = (a.box.x0 < left + 0.4 * h and b.box.x0 > a.box.x0 + 1.5 * h and begins and (short or pieces)
-                and lines[first[i]].box.x1 > b.box.x0 and a.text[-1:] not in "-,"
-                and (i + 2 >= len(ls) or ls[i + 2].box.x0 > a.box.x0 + 1.5 * h))
+                and lines[first[i]].box.x1 > b.box.x0 and a.text[-1:] not in "-,")
         outdent = (ends and begins and prev is not None and b.box.x0 < a.box.x0 - 0.8 * h
                    and a.box.x0 > left + 0.8 * h and prev.text[-1:] not in _SENTENCE_END)
         # lines of code (every word in a fixed-pitch font) boxed with the prose around them: after a sentence's end
