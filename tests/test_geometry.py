@@ -717,6 +717,12 @@ def test_a_term_over_its_indented_description_is_a_paragraph_of_its_own():
     assert [b.text.split("\n")[0] for b in blocks] == [
         "\\karnaughmap{num var}{function}{var list}",
         "This macro creates a Karnaugh map of num var variables for the function"]
+    # a description of one line, the next term at the margin under it
+    terms = (column(["/tikz/orm"], 50, 100) + column(["This style sets the font and the line width."], 70, 114)
+             + column(["/tikz/orm-spacious"], 50, 128) + column(["If you prefer circles, use this one."], 70, 142))
+    assert [b.text for b in compose(terms, [Box(45, 95, 480, 160)], ["text"])] == [
+        "/tikz/orm", "This style sets the font and the line width.", "/tikz/orm-spacious",
+        "If you prefer circles, use this one."]
     # a label in the margin beside a paragraph's indented first line: the paragraph goes on under it
     label = column(["\\template"], 0, 100)
     para = column(["To use a template use the macro with its options."], 160, 100)
