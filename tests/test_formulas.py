@@ -371,6 +371,14 @@ def test_a_tables_column_of_math_beside_cells_of_words_is_a_formula_per_cell():
         rows.append(glyphs + math(BASE + 12 * k, glyphs[-1].x1 + (8 if k == 3 else 30)))
     found = find_formulas([c for r in rows for c in r])
     assert [(f.kind, f.latex) for f in found] == [("inline", r"x\prec y")] * 4
+    # a formula's own bands are no table rows: its limits ("i=1" under three sums) and a numerator's script beside its
+    # base hold no words (the synthetic set's classics lost their sums' limits when they were taken for rows)
+    from ocr_resources.text.page_formulas import _box, _cell_rows, _kind
+    limits = [[ch("i", x, BASE, 7.0), ch("=", x + 4, BASE, 7.0, "CMR7"), ch("1", x + 9, BASE, 7.0, "CMR7")]
+              for x in (40, 100, 160)]
+    script = [[ch("x", 40)], [ch("2", 70, font="CMR10")]]
+    for segs in (limits, script):
+        assert _cell_rows(segs, [_kind(s) for s in segs], [0] * len(segs), [_box(s) for s in segs]) == set()
     # three rows of a display in the left column, lines of the right column's prose on their bands
     prose = "the other column of a two column page runs on here"
     display = [c for k in range(3) for c in math(BASE + 12 * k, 60) + word(prose, 300, BASE + 12 * k)]

@@ -138,7 +138,8 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
     kinds = [_kind(s) for s in segs]
     text_segs = [j for j, k in enumerate(kinds) if k == "text"]
     boxes = [_box(s) for s in segs]
-    grid_bands = _grid_bands(kinds, band_of) | _cell_rows(segs, kinds, band_of, boxes)
+    cell_rows = _cell_rows(segs, kinds, band_of, boxes)
+    grid_bands = _grid_bands(kinds, band_of) | cell_rows
     out: list[PageFormula] = []
     used: set[int] = set()
     # inline formulas first: the math runs of lines with prose, each with the bands of math stacked right over
@@ -158,7 +159,7 @@ def find_formulas(chars: list[MathChar], rules: list[Rule] | None = None) -> lis
                 em = max(c.size for c in run)
                 for k, kk in enumerate(kinds):
                     # (not the math of a table's next row: a limit or a fraction's part has a band of its own)
-                    if k not in used and kk in ("math", "bare") and band_of[k] not in grid_bands \
+                    if k not in used and kk in ("math", "bare") and band_of[k] not in cell_rows \
                             and _near(box, boxes[k], 0.3 * em, 0.9 * em) \
                             and boxes[k][2] - boxes[k][0] <= box[2] - box[0] + em:
                         members += segs[k]
@@ -227,22 +228,26 @@ TABLE_CELL, CELL_WORDS = 16.0, 7
 def _cell_rows(segs: list[list[MathChar]], kinds: list[str], band_of: list[int],
                boxes: list[tuple[float, float, float, float]]) -> set[int]:
     """Bands that are a table's row with a cell of math: two segments or more (cut apart by gutters; an equation
-    number not counted), every one short (TABLE_CELL, CELL_WORDS), and math glyphs among them (a table's "Operator"
-    and "Command" columns beside its "Sample" of math: stacked, that column became one `gathered` formula over the
-    rows). Prose beside a displayed formula, the other column's lines, is wider than a cell."""
+    number not counted), every one short (TABLE_CELL, CELL_WORDS), one of them words, and math glyphs among them (a
+    table's "Operator" and "Command" columns beside its "Sample" of math: stacked, that column became one `gathered`
+    formula over the rows). Prose beside a displayed formula, the other column's lines, is wider than a cell; a
+    formula's limits and scripts are no words."""
     count: dict[int, int] = {}
     short: dict[int, bool] = {}
     math: set[int] = set()
+    words: set[int] = set()  # bands with a cell of words (math's limits and scripts have none)
     for seg, kind, band, box in zip(segs, kinds, band_of, boxes, strict=True):
         if kind == "number":
             continue
         em = statistics.median(c.size for c in seg) or 10.0
         count[band] = count.get(band, 0) + 1
+        if kind == "text":
+            words.add(band)
         gaps = sum(1 for a, b in zip(seg, seg[1:], strict=False) if b.x0 - a.x1 > 0.25 * em)  # word spaces
         short[band] = short.get(band, True) and (box[2] - box[0] <= TABLE_CELL * em or gaps < CELL_WORDS)
         if any(is_math_font(c.font) for c in seg):
             math.add(band)
-    return {band for band in math if count[band] >= 2 and short[band]}
+    return {band for band in math & words if count[band] >= 2 and short[band]}
 
 
 def _cell_formulas(segments: list[list[MathChar]], rules: list[Rule]) -> list[PageFormula]:
