@@ -156,9 +156,9 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
            placed: np.ndarray | None = None) -> int | None:
     """The region an orphan line belongs to: one whose words continue it on the same baseline (further off: a page
     number after a dot leader, a line number before its code), or a text region whose column it extends by one
-    line (a box drawn a line too short). `placed`: the members' words
-    as `_placed` gives them (built here when not given); every orphan line is looked at against every word
-    placed, so that is done in numpy (the same float operations: the same region)."""
+    line (a box drawn a line too short). `placed`: the members' words as `_placed` gives them (built here when not
+    given); every orphan line is looked at against every word placed, so that is done in numpy (the same float
+    operations: the same region)."""
     h = line.height
     best, best_gap = None, None
     if placed is None:

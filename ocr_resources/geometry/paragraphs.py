@@ -210,6 +210,8 @@ def code_lines(lines: list[Line]) -> list[bool]:
     lone number of up to five digits with a fixed-pitch line right of it on its row)."""
     pitch = [fixed_pitch(ln) for ln in lines]
     code = list(pitch)
+    if not any(pitch):
+        return code
     for i, ln in enumerate(lines):
         if not code[i] and len(ln.words) == 1 and ln.text.isdigit() and len(ln.text) <= 5:
             code[i] = any(pitch[j] and y_overlap(ln.box, other.box) >= 0.5 * min(ln.height, other.height)

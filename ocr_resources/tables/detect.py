@@ -670,8 +670,7 @@ def _mono_share(words: list[Word]) -> float:
 def _typewriter(words: list[Word]) -> str | None:
     """Why a table region's words are a program's printed output (R's coefficient matrix under its call, a
     console's listing), or None: nearly all of their characters are set in a fixed-pitch font (its line numbers
-    aside). Asked only on a
-    page set in proportional type: a typewritten page's tables are typewritten too."""
+    aside). Asked only on a page set in proportional type: a typewritten page's tables are typewritten too."""
     share = _mono_share(words) if len(words) >= 4 else 0.0
     # (the line numbers looked for only where half the characters are code's: a table is not looked at word by word)
     if share < 0.5 or (share < TYPEWRITER_SHARE and _mono_share(_without_line_numbers(words)) < TYPEWRITER_SHARE):
