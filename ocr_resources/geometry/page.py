@@ -164,7 +164,7 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
     if placed is None:
         placed = _placed(enumerate(members))
     if len(placed):
-        y0, y1, x0, x1, region = placed.T
+        y0, y1, x0, x1, region, leader, code = placed.T
         height = np.maximum(0.0, y1 - y0)
         overlap = np.minimum(y1, line.box.y1) - np.maximum(y0, line.box.y0)  # boxes.y_overlap
         g = np.maximum(line.box.x0 - x1, x0 - line.box.x1)
@@ -175,10 +175,9 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
         if not near.any() and len(line.words) == 1 and PAGE_NUMBER.match(line.text):
             # a contents page's number whose region stops at the leader (the dots carry the eye across a wider gap),
             # a listing's line number set apart from its line of code
-            flat = [w for ws in members for w in ws]
-            leader = np.array([set(w.text) <= {".", "\u2026", " "} for w in flat], dtype=bool) & (x1 <= line.box.x0)
-            code = np.array([w.mono for w in flat], dtype=bool) & (x0 >= line.box.x1) & line.text.isdigit()
-            near = (overlap > 0.5 * np.minimum(height, h)) & (leader | code) & (g <= LEADER_REACH * h)
+            before = (leader > 0) & (x1 <= line.box.x0)
+            after = (code > 0) & (x0 >= line.box.x1) & line.text.isdigit()
+            near = (overlap > 0.5 * np.minimum(height, h)) & (before | after) & (g <= LEADER_REACH * h)
         if near.any():
             # the nearest; of equal gaps the first region (the loop over regions this replaces kept the first)
             g = g[near]
@@ -196,9 +195,10 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
 
 
 def _placed(groups: Iterable[tuple[int, list[Word]]]) -> np.ndarray:
-    """(n, 5) array of the words of (region index, words) pairs: y0, y1, x0, x1 and the region's index."""
-    return np.array([(w.box.y0, w.box.y1, w.box.x0, w.box.x1, idx) for idx, ws in groups for w in ws],
-                    dtype=np.float64).reshape(-1, 5)
+    """(n, 7) array of the words of (region index, words) pairs: y0, y1, x0, x1, the region's index, and whether
+    the word is a dot leader's and whether it is code's (1.0 or 0.0: what `_adopt` reaches further for)."""
+    return np.array([(w.box.y0, w.box.y1, w.box.x0, w.box.x1, idx, not w.text.strip(".\u2026 "), w.mono)
+                     for idx, ws in groups for w in ws], dtype=np.float64).reshape(-1, 7)
 
 
 def _figure_of(line: Line, regions: list[Box], labels: list[str]) -> int | None:
