@@ -35,6 +35,7 @@ MIN_AREA_SHARE = 0.2
 # is short lines over white (a full-page numbered listing: 31 % of its area), under the area bar above; a
 # diagram's labels in typewriter type are shorter and scattered.
 LISTING_SHARE, LISTING_CHARS = 2 / 3, 12
+LISTING = "figure holds a listing"  # the reason such a figure is text (`geometry.page.compose` reads it as code)
 MIN_ROWS_SHARE = 0.5
 MIN_LINES = 5
 OUTSIDE = "words outside every region"
@@ -145,8 +146,8 @@ def check_labels(regions: list[Box], labels: list[str], owned: list[list[Word]],
             source = [ln for ln in code if fixed_pitch(ln)]  # (not its line numbers)
             if len(code) >= MIN_LINES and len(code) >= LISTING_SHARE * len(region_lines) and rows >= MIN_ROWS_SHARE \
                     and sum(len(ln.text) for ln in source) >= LISTING_CHARS * len(source) > 0:
-                out.append(LabelDecision("text", f"figure holds a listing ({len(code)} of {len(region_lines)} lines "
-                                                 f"in a fixed-pitch font, {rows:.0%} of its height)"))
+                out.append(LabelDecision("text", f"{LISTING} ({len(code)} of {len(region_lines)} lines in a "
+                                                 f"fixed-pitch font, {rows:.0%} of its height)"))
                 continue
         out.append(LabelDecision(label))
     return out

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ocr_resources.geometry.boxes import TEXT_LABELS, UPRIGHT, inside, intersection_areas, union, x_overlap, y_overlap
-from ocr_resources.geometry.labels import OUTSIDE, check_labels
+from ocr_resources.geometry.labels import LISTING, OUTSIDE, check_labels
 from ocr_resources.geometry.lines import (
     BULLET_MARKS,
     DASH_BULLETS,
@@ -621,8 +621,7 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         # (a screenshot, a chart, labels of a drawing) stay with it.
         share = 1.0 if page is None else block.box.area / max(page.area, 1e-6)
         text_page = (share >= PAGE_FIGURE and is_prose(block.lines)) or (share >= 0.6 and len(block.lines) >= 4)
-        if block.region in text_figures and block.reason is None and block.lines \
-                and 3 * sum(code_lines(block.lines)) >= 2 * len(block.lines):
+        if block.region in text_figures and block.reason is None and text_figures[block.region].startswith(LISTING):
             pass  # a listing the model took for a picture (`geometry.labels`): its lines read as any box's of code
         elif block.region in text_figures and block.reason is None and block.lines:  # (not its paragraphs again)
             read = _paragraphs if _running_text(block.lines) else _rows  # a receipt, a form: row by row
