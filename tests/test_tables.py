@@ -968,6 +968,9 @@ def test_a_numbered_listing_is_no_table_on_a_page_of_code_or_of_prose():
         assert [r.label for r in found] == ["text" if label == "table" else label], found
     found = refine_regions([DetectedRegion(box, "table", "table", 0.9)], listing(False), [])
     assert [r.label for r in found] == ["table"]
+    # a footnote mark leading its row is a digit to str.isdigit() but no number: no line number, and no crash
+    marks = [Word("\u00b2" if w.text.isdigit() else w.text, w.box, size=8.0, mono=w.mono) for w in listing(True)]
+    assert [r.label for r in refine_regions([DetectedRegion(box, "table", "table", 0.9)], marks, [])] == ["table"]
 
 
 def test_a_programs_printed_matrix_in_typewriter_type_is_no_table():

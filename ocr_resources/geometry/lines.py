@@ -156,12 +156,19 @@ def _marker(text: str) -> bool:
 _LEADER = re.compile(r"^(?:\.\s?){2,}$|\.{3,}$|…$")
 _SECTION_NUMBER = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3})*\.?|[A-Z]\.(?:\d{1,3}\.?)*)$")
 PAGE_NUMBER = re.compile(r"^(?:\d{1,4}|[ivxlcdm]{1,7})$", re.I)
+# a line's own number (a manuscript's lineno, a listing's numbered lines), matched whole (`fullmatch`)
+LINE_NUMBER = re.compile(r"\d{1,5}")
+
+
+def leader_dots(text: str) -> bool:
+    """A word of a dot leader: dots, ellipses and spaces only."""
+    return not text.strip(".\u2026 ")
 
 
 def _ends_in_leader(run: list[Word]) -> bool:
     dots = 0
     for w in reversed(run):
-        if not set(w.text) <= {".", "…", " "}:
+        if not leader_dots(w.text):
             break
         dots += w.text.count(".") + 3 * w.text.count("…")
     return dots >= 3 or bool(run and _LEADER.search(run[-1].text) and len(run[-1].text) > 3)
@@ -172,7 +179,7 @@ def _join_leader_rows(runs: list[list[Word]]) -> list[list[Word]]:
     for run in runs:
         if out and _ends_in_leader(out[-1]) and len(run) == 1 and PAGE_NUMBER.match(run[0].text):
             out[-1] = out[-1] + run  # the page number the leader points at
-        elif out and set(run[0].text) <= {".", "…", " "} and _ends_in_leader(run):
+        elif out and leader_dots(run[0].text) and _ends_in_leader(run):
             out[-1] = out[-1] + run  # a leader set apart from its title
         else:
             out.append(run)

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -26,9 +25,11 @@ from ocr_resources.geometry.lines import (
     BULLET_MARKS,
     DASH_BULLETS,
     GAP_FACTOR,
+    LINE_NUMBER,
     PAGE_NUMBER,
     Line,
     is_rtl,
+    leader_dots,
     lines,
     order_words,
     rows,
@@ -176,7 +177,7 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
             # a contents page's number whose region stops at the leader (the dots carry the eye across a wider gap),
             # a listing's line number set apart from its line of code
             before = (leader > 0) & (x1 <= line.box.x0)
-            after = (code > 0) & (x0 >= line.box.x1) & line.text.isdigit()
+            after = (code > 0) & (x0 >= line.box.x1) & bool(LINE_NUMBER.fullmatch(line.text))
             near = (overlap > 0.5 * np.minimum(height, h)) & (before | after) & (g <= LEADER_REACH * h)
         if near.any():
             # the nearest; of equal gaps the first region (the loop over regions this replaces kept the first)
@@ -197,7 +198,7 @@ def _adopt(line: Line, regions: list[Box], labels: list[str], members: list[list
 def _placed(groups: Iterable[tuple[int, list[Word]]]) -> np.ndarray:
     """(n, 7) array of the words of (region index, words) pairs: y0, y1, x0, x1, the region's index, and whether
     the word is a dot leader's and whether it is code's (1.0 or 0.0: what `_adopt` reaches further for)."""
-    return np.array([(w.box.y0, w.box.y1, w.box.x0, w.box.x1, idx, not w.text.strip(".\u2026 "), w.mono)
+    return np.array([(w.box.y0, w.box.y1, w.box.x0, w.box.x1, idx, leader_dots(w.text), w.mono)
                      for idx, ws in groups for w in ws], dtype=np.float64).reshape(-1, 7)
 
 
@@ -482,7 +483,6 @@ def checked_regions(found: list[DetectedRegion], words: list[Word]) -> list[tupl
     return out
 
 
-_LINE_NUMBER = re.compile(r"\d{1,5}")
 
 
 def watermark_words(words: list[Word]) -> dict[int, Word]:
@@ -511,7 +511,7 @@ def margin_line_numbers(words: list[Word]) -> dict[int, Word]:
         return {}
     small = 0.7 * usual
     candidates = [(k, w) for k, w in enumerate(words)
-                  if w.size and w.size <= small and not w.angle and not w.hidden and _LINE_NUMBER.fullmatch(w.text)
+                  if w.size and w.size <= small and not w.angle and not w.hidden and LINE_NUMBER.fullmatch(w.text)
                   and _beside_text(w, words, small)]
     found: dict[int, Word] = {}
     for edge in (lambda w: w.box.x1, lambda w: w.box.x0):  # right-aligned numbers, then left-aligned
@@ -531,7 +531,7 @@ def _beside_text(number: Word, words: list[Word], small: float) -> bool:
     """Whether a number stands on the row of a line of text in larger type, as a line's number does; not alone (a
     chart's or a drawing's labels) nor among words as small as itself (a table set small, its row numbers)."""
     row = [w for w in words if w is not number and w.size and y_overlap(w.box, number.box) > 0.5 * number.box.height
-           and not _LINE_NUMBER.fullmatch(w.text)]
+           and not LINE_NUMBER.fullmatch(w.text)]
     return sum(w.size > small for w in row) * 2 > len(row) > 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ocr_resources.geometry.boxes import union, x_overlap, y_overlap
-from ocr_resources.geometry.lines import BULLET_MARKS, Line
+from ocr_resources.geometry.lines import BULLET_MARKS, LINE_NUMBER, Line
 from ocr_resources.text.blocks import sizes_differ
 from ocr_resources.types import Box, Word
 
@@ -213,7 +213,7 @@ def code_lines(lines: list[Line]) -> list[bool]:
     if not any(pitch):
         return code
     for i, ln in enumerate(lines):
-        if not code[i] and len(ln.words) == 1 and ln.text.isdigit() and len(ln.text) <= 5:
+        if not code[i] and len(ln.words) == 1 and LINE_NUMBER.fullmatch(ln.text):
             code[i] = any(pitch[j] and y_overlap(ln.box, other.box) >= 0.5 * min(ln.height, other.height)
                           and other.box.x0 >= ln.box.x1 for j, other in enumerate(lines))
     return code
@@ -231,7 +231,7 @@ def code_marks(words: list[Word]) -> list[bool]:
     for w in words:
         comment = comment or (w.mono and w.text.startswith(_COMMENT_MARKS))
         out.append(w.mono or comment)
-    if len(words) > 1 and words[1].mono and words[0].text.isdigit() and len(words[0].text) <= 5:
+    if len(words) > 1 and words[1].mono and LINE_NUMBER.fullmatch(words[0].text):
         out[0] = True  # a numbered listing's line number, set in roman type before the line (LaTeX's .dtx, listings)
     return out
 

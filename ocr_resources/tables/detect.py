@@ -16,7 +16,7 @@ import re
 import statistics
 from dataclasses import dataclass, replace
 
-from ocr_resources.geometry.lines import Line
+from ocr_resources.geometry.lines import LINE_NUMBER, Line
 from ocr_resources.geometry.lines import rows as word_rows
 from ocr_resources.tables.alignment import PHRASE_GAP, channels, is_numeric
 from ocr_resources.tables.lines import median_height, split_phrases, text_lines
@@ -275,7 +275,7 @@ def table_edges(lines: list[Line]) -> tuple[list[Line], list[Line], list[Line]]:
     return by_y[:top], [ln for ln in lines if id(ln) in kept], by_y[len(by_y) - bottom:]
 
 
-_LINE_NUMBER = re.compile(r"^\d{1,2}$")
+_TRANSCRIPT_NUMBER = re.compile(r"^\d{1,2}$")  # a transcript's or a pleading's line number
 
 
 def _numbered_lines(phrases: list[list[list[Word]]]) -> bool:
@@ -288,7 +288,7 @@ def _numbered_lines(phrases: list[list[list[Word]]]) -> bool:
     values = 0
     for ps in phrases:
         texts = [" ".join(w.text for w in p) for p in ps]
-        if len(texts) < 2 or not _LINE_NUMBER.match(texts[0]):
+        if len(texts) < 2 or not _TRANSCRIPT_NUMBER.match(texts[0]):
             continue
         numbers.append(int(texts[0]))
         rest = [(t, p) for t, p in zip(texts[1:], ps[1:], strict=True) if t != texts[0]]
@@ -305,7 +305,7 @@ def numbered_boxes(words: list[Word]) -> list[list[Word]]:
     """The words of a region of numbered lines (`_numbered_lines`: a transcript, a pleading), box by box from
     the left where boxes of them stand side by side (an n-up transcript sheet: each box a page with its own
     column of line numbers, where it starts); [] where the lines are not numbered."""
-    if sum(1 for w in words if _LINE_NUMBER.match(w.text)) < 5:  # (cheap: most regions stop here)
+    if sum(1 for w in words if _TRANSCRIPT_NUMBER.match(w.text)) < 5:  # (cheap: most regions stop here)
         return []
     h = median_height(words)
     phrases = [split_phrases(ln.words, PHRASE_GAP * h) for ln in text_lines(words)]
@@ -314,7 +314,7 @@ def numbered_boxes(words: list[Word]) -> list[list[Word]]:
     starts: list[float] = []  # where each line's number stands, and the same number further along its line
     for ps in phrases:
         first = " ".join(w.text for w in ps[0])
-        if _LINE_NUMBER.match(first):
+        if _TRANSCRIPT_NUMBER.match(first):
             starts += [p[0].box.x0 for p in ps if " ".join(w.text for w in p) == first]
     starts.sort()
     columns = [[starts[0]]]
@@ -684,7 +684,7 @@ def _numbered_listing(words: list[Word]) -> str | None:
     the page counts as typewritten, and its number and code columns made a grid of two columns."""
     if _mono_share(words) < 0.5:  # (most characters are code's: a table is not looked at row by row)
         return None
-    leading = sorted((w for w in _leaders(words) if w.text.isdigit() and len(w.text) <= 5 and not w.mono),
+    leading = sorted((w for w in _leaders(words) if LINE_NUMBER.fullmatch(w.text) and not w.mono),
                      key=lambda w: w.box.y0)
     values = [int(w.text) for w in leading]
     numbered = {id(w) for w in leading}
@@ -704,7 +704,7 @@ def _without_line_numbers(words: list[Word]) -> list[Word]:
     """The words less a listing's line numbers set in roman type: a number of up to five digits that leads its row
     (docstrip's numbered source, "1515  \\pgfkeysvalueof{...}", read as a table of numbers and code)."""
     leaders = {id(w) for w in _leaders(words)}
-    return [w for w in words if w.mono or not (w.text.isdigit() and len(w.text) <= 5 and id(w) in leaders)]
+    return [w for w in words if w.mono or not (LINE_NUMBER.fullmatch(w.text) and id(w) in leaders)]
 
 
 def _grid_like(words: list[Word]) -> bool:
