@@ -411,3 +411,19 @@ def test_a_header_block_that_is_text_keeps_its_place_above_the_running_head():
     assert stamp.label == "text" and stamp.reason == "not furniture: too long"
     assert results.index(stamp) == 0
     assert render(rows).startswith("USCA11 Case: 23-12263")
+
+
+def test_the_only_line_of_a_page_is_its_text_even_where_the_model_calls_it_a_header():
+    """A one-line page (a note, a form's only field, an example file) whose line sits in the top band and
+    was called a header: there is no body for it to run above, so it is the page's text; the page number
+    under it stays furniture."""
+    def note(c) -> None:
+        c.setFont("Times-Roman", 10)
+        c.drawString(72, H - 80, "PDF/X Example")
+        c.drawString(W / 2, 36, "1")
+
+    results, rows = finished(one_page(note), [(Box(60, 70, 200, 86), "header")])
+    line = holding(results, "PDF/X Example")
+    assert line.label == "text" and line.reason == "not furniture: the page's only text"
+    assert holding(results, "1").label == "footer"
+    assert render(rows).strip() == "PDF/X Example"

@@ -20,7 +20,8 @@ three lines), it has lines of the page's own text beside it (a CV's details besi
 only furniture beside it), it sits a line's spacing from the body text next to it in the body's own type (a court
 filing's case line set as the first line of the text; again not the model's header recurring page after page), or
 it is a sentence in the body's type that does not recur page after page (a table's lead-in the model boxed as a
-header; a line in capitals is no such sentence). A page number set large is a chapter number. A block the model
+header; a line in capitals is no such sentence), or nothing but furniture stands on its page with it (a one-line
+page's line: a running head needs a body to run above). A page number set large is a chapter number. A block the model
 called header or footer that is not furniture gets a body label back."""
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ _CODE_LINE = re.compile(r"^(?:\S+\s+){0,2}(\d+(?:[-\u2010\u2011\u2013]\d+){3,})$
 _COPYRIGHT = re.compile(r"^(?:©|\(c\)\s|copyright\b)|\ball rights reserved\b", re.I)
 MAX_WORDS = 30  # a furniture line is short
 BESIDE_TEXT = "beside the page's own text"  # the veto that puts a header back in the page's flow (`_beside_text`)
+ONLY_TEXT = "the page's only text"  # the veto for a page that holds nothing but furniture-like lines (`_only_text`)
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,14 @@ def _in_flow(i: int, where: str, page: list[int], blocks: list[TextBlock], body:
     return False
 
 
+def _only_text(i: int, page: list[int], blocks: list[TextBlock]) -> bool:
+    """Nothing of the page's own stands beside the block: every other block on its page is a header or footer
+    of the model's or reads as furniture (a page number). A running head needs a body to run above; a page
+    whose one line the model called a header (a one-line note, a form's only field) holds that line as its text."""
+    return all(blocks[j].label in ("header", "footer") or not blocks[j].text.strip()
+               or furniture_pattern(" ".join(blocks[j].text.split())) for j in page if j != i)
+
+
 def _beside_text(i: int, page: list[int], blocks: list[TextBlock]) -> bool:
     """A title or text block of the page's own (no furniture pattern) stands on the block's rows, beside
     it: the block is part of the page's top (bottom) matter, as a CV's personal details beside its name or
@@ -263,6 +273,8 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         veto = "not at the top or bottom of the page"
     elif b.lines > 3 or len(text.split()) > MAX_WORDS:
         veto = "too long"
+    elif not pattern and i not in repeated and _only_text(i, by_page[b.page_no], blocks):
+        veto = ONLY_TEXT
     elif b.size is not None and body is not None and not running_head and (
             b.size > ((INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO) if pattern == "page number"
                       else (INK_LARGER if ink else LARGER)) * body):
