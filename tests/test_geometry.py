@@ -964,3 +964,22 @@ def test_a_paragraph_wrapped_around_a_badge_is_no_labels_value():
     blocks = compose(big + wrapped(100) + under + wrapped(200), [r[0] for r in regions], [r[1] for r in regions])
     assert [b.text.split("\n")[0] for b in blocks][:2] == ["US", "Presidential and Senate races plus"]
     assert label_pairs(blocks) == {}
+
+
+def test_word_spaces_of_ocr_typewriter_lines_are_no_column_breaks():
+    """OCR'd typewriter type: a character pitch as wide as the lower-case words' boxes are high, so each word
+    space (a sentence's double space most of all) is 1.5 box heights; the line stays whole. A cell's gap in a
+    table row, several pitches wide, still cuts it."""
+    def typed(text: str, x: float, y: float, spaces: list[float]) -> list[Word]:
+        out = []
+        for k, token in enumerate(text.split()):
+            out.append(Word(token, Box(x, y, x + 2.5 * len(token), y + 2.5), 1.0))
+            x += 2.5 * len(token) + (spaces[k] if k < len(spaces) else 0)
+        return out
+
+    line = typed("ter 1 dag laten weken. 2 liter water bij", 5, 45, [3.0, 3.1, 3.0, 3.0, 4.0, 3.2, 3.1, 3.1])
+    line += typed("de linzen voegen, zonder het water waarin", 5, 50, [3.4, 3.1, 3.8, 3.0, 3.7, 3.2])
+    assert [ln.text for ln in lines(line)] == ["ter 1 dag laten weken. 2 liter water bij",
+                                              "de linzen voegen, zonder het water waarin"]
+    cells = typed("Revenue 1,234 5,678", 5, 60, [8.0, 8.0])
+    assert [ln.text for ln in lines(cells)] == ["Revenue", "1,234", "5,678"]

@@ -27,6 +27,11 @@ GUTTER_OWN = 0.75
 # row's word spaces, or keeps a strip that wide through its run (the columns' edges are set straight); a gap
 # that is neither is a chance line-up of word spaces.
 GUTTER_OVER_SPACES = 1.5
+# A gap no wider than this many of the row's character pitches (its words' width per character) is a word space
+# whatever the text height: typewriter type is as wide as it is high, and OCR boxes of its lower-case words are
+# shorter still, so its word spaces (1.2-1.6 pitches, a sentence's double space included) pass 1.5 text heights.
+# Proportional type has a pitch of about half an em: there 1.5 heights is the wider gap, and binds.
+PITCH_SPACES = 2.0
 
 
 def is_cjk(ch: str) -> bool:
@@ -360,12 +365,14 @@ def _upright_lines(words: list[Word], gap_factor: float, rtl: bool | None) -> li
     heights: list[float] = []
     for row, row_gutters in zip(all_rows, gutters, strict=True):
         height = statistics.median(w.box.height for w in row)
+        pitch = sum(w.box.width for w in row) / max(1, sum(len(w.text) for w in row))
+        least = max(gap_factor * height, PITCH_SPACES * pitch, 1e-6)  # a narrower gap is a word space
         cuts = {g[1] for g in row_gutters}
         runs: list[list[Word]] = [[row[0]]]
         run_x1 = row[0].box.x1  # the right edge of the run so far (kept, not taken again over its words)
         for word in row[1:]:
             gap = word.box.x0 - run_x1
-            wide = gap > gap_factor * max(height, 1e-6) or word.box.x0 in cuts
+            wide = gap > least or word.box.x0 in cuts
             if wide and not (len(runs[-1]) == 1 and _marker(runs[-1][0].text) and gap < 6 * height):
                 runs.append([word])
                 run_x1 = word.box.x1
