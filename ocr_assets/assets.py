@@ -74,8 +74,9 @@ LOGIC_VERSIONS = {
     # to it; 33: Greek words set in a text font are prose, not math (a Greek theorem's sentences beside its 𝑔 became
     # formulas); 34: the text faces of STIX Two and XITS are text fonts (a heading in STIX Two Text was one
     # formula); a table's column of math beside cells of words is a formula per cell, not one over the rows (nor
-    # taken as the stacked parts of the math in a row's words)
-    "rendered_pages": "34",
+    # taken as the stacked parts of the math in a row's words); 35: a font whose Unicode map was written
+    # byte-swapped ("䴀甀氀琀椀" for "Multi") is read the right way round
+    "rendered_pages": "35",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -197,8 +198,10 @@ LOGIC_VERSIONS = {
     # values (and short cells) in a column of prose are read row by row; a list's first bullet starts a paragraph
     # after the words introducing it, and a line set out left of an item's bullet ends the list; a contents page's
     # number outside its box is read on its row after the leader; a listing the model called a figure is code, each
-    # line number read on its row before its line; a term over its indented description is a paragraph of its own
-    "ocr_text": "83",
+    # line number read on its row before its line; a term over its indented description is a paragraph of its own;
+    # 84: a page's only text is never furniture (a one-line page's line the model called a header); a gap no wider
+    # than two character pitches is a word space (OCR'd typewriter lines were cut at each wider space)
+    "ocr_text": "84",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -222,7 +225,8 @@ LOGIC_VERSIONS = {
     # 20: ... or make one column with the page's ruling lines
     # 21: a table's words are those the text stage read for it (a line the region cuts whole; running text at
     # its edge, read apart, not)
-    "tables": "21",
+    # 22: a gap no wider than two character pitches is a word space, not a cell's edge (geometry.lines)
+    "tables": "22",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

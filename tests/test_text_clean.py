@@ -106,16 +106,22 @@ def test_a_dash_is_not_a_hyphenation():
     assert dehyphenate(["first part -", "second part"], Vocabulary()) == ["first part -", "second part"]
 
 
-def raw_pdf(content: bytes, font: str = "Helvetica", widths: list[int] | None = None) -> bytes:
+def raw_pdf(content: bytes, font: str = "Helvetica", widths: list[int] | None = None,
+            to_unicode: bytes | None = None) -> bytes:
     """A one-page PDF whose content stream is written by hand, so glyphs are placed exactly as a given producer
-    would place them (`widths`: the font's /Widths for codes 32-126, true or not)."""
+    would place them (`widths`: the font's /Widths for codes 32-126, true or not; `to_unicode`: the font's
+    ToUnicode CMap, right or not)."""
     font_dict = b"<< /Type /Font /Subtype /Type1 /BaseFont /" + font.encode()
     if widths is not None:
         font_dict += b" /FirstChar 32 /LastChar 126 /Widths [" + b" ".join(b"%d" % w for w in widths) + b"]"
+    if to_unicode is not None:
+        font_dict += b" /ToUnicode 6 0 R"
     objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 300] /Contents 4 0 R "
             b"/Resources << /Font << /F1 5 0 R >> >> >>",
             b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream", font_dict + b" >>"]
+    if to_unicode is not None:
+        objs.append(b"<< /Length %d >>\nstream\n" % len(to_unicode) + to_unicode + b"\nendstream")
     out, offsets = b"%PDF-1.4\n", []
     for i, obj in enumerate(objs, 1):
         offsets.append(len(out))
@@ -318,3 +324,15 @@ def test_letters_beyond_the_basic_plane_are_read_not_dropped():
     assert len(entries) <= len(block.group(1))
     data = data.replace(block.group(1), entries.ljust(len(block.group(1))))  # (same length: the stream's /Length)
     assert raw_words(data) == ["Assume", "that", "\U0001d454", "is", "integrable", "on", "\U0001d438."]
+
+
+def test_a_font_whose_unicode_map_is_byte_swapped_is_read_the_right_way_round():
+    """A producer that wrote its ToUnicode map's UTF-16 bytes the wrong way round ("M" as U+4D00): pdfium reads
+    Han characters ("䴀甀氀琀椀"), and a space as U+2000, a "0" as U+3000 (white space both). Every glyph of the
+    font has that form, so it is swapped back: words, spaces and digits as drawn."""
+    entries = b"".join(b"<%02X> <%02X00>\n" % (code, code) for code in range(32, 127))
+    cmap = (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Swapped def "
+            b"1 begincodespacerange <00> <FF> endcodespacerange\n95 beginbfchar\n" + entries
+            + b"endbfchar endcmap CMapName currentdict /CMap defineresource pop end end")
+    data = raw_pdf(b"BT /F1 12 Tf 20 200 Td (Pure Black \\(K = 100\\)) Tj ET", to_unicode=cmap)
+    assert raw_words(data) == ["Pure", "Black", "(K", "=", "100)"]

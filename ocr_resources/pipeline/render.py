@@ -21,7 +21,14 @@ from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
 from ocr_resources.text.drawn import drawn_text_areas
 from ocr_resources.text.math_symbols import font_family, is_math_font
-from ocr_resources.text.pdf_chars import TEX_LIGATURES, PdfChar, bold_font, char_angle, chars_to_words
+from ocr_resources.text.pdf_chars import (
+    TEX_LIGATURES,
+    PdfChar,
+    bold_font,
+    byte_swapped,
+    char_angle,
+    chars_to_words,
+)
 from ocr_resources.text.pdf_math import FormulaRecord, may_hold_math, text_layer_formulas
 from ocr_resources.types import Box
 
@@ -181,7 +188,10 @@ def _pdf_chars(textpage, n: int, display: Display) -> list[PdfChar]:
             code, high = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00), 0
         # 2: pdfium's code for a soft hyphen (or for an unmapped glyph whose font code is 2)
         ch = "\ufffe" if code == 2 and raw.FPDFText_IsHyphen(tp, i) == 1 else chr(code)
-        if (ch.isspace() and not _glyph_code(tp, i, ch, map_error, name_buf)) or ch == "\x00":
+        # (a white-space code that may be a byte-swapped character, U+3000 for "0", keeps its box and font for
+        # `chars_to_words` to tell)
+        if (ch.isspace() and not byte_swapped(code) and not _glyph_code(tp, i, ch, map_error, name_buf)) \
+                or ch == "\x00":
             out.append(PdfChar(ch, 0, 0, 0, 0, generated=raw.FPDFText_IsGenerated(tp, i) == 1))
             continue
         raw.FPDFText_GetLooseCharBox(tp, i, rect_ref)

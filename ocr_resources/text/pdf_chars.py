@@ -17,6 +17,7 @@ text-layer damage is repaired or avoided:
   ToUnicode (TeX's Type 3 bitmap fonts, a Type 1 font in its built-in encoding) the code is usually the letter
   itself, and the OCR stage checks such words against OCR before trusting them;
 - symbol-font bullets become real bullets;
+- a font whose Unicode map was written byte-swapped (U+4D00 for "M") is read the right way round;
 - characters set turned a quarter (or half) round, as a chart's axis title or a sideways table is, are made
   into words in their own orientation: turned upright, joined by the same rules, and turned back, each word
   keeping its angle (a rotated heading is three words, not nineteen letters)."""
@@ -311,8 +312,30 @@ def _angle_runs(chars: list[PdfChar]) -> list[tuple[int, list[PdfChar]]]:
     return runs
 
 
+def byte_swapped(code: int) -> bool:
+    """A code point whose UTF-16 bytes are the wrong way round: a printable ASCII character in its high byte."""
+    return code & 0xFF == 0 and 0x20 <= code >> 8 <= 0x7E
+
+
+def _unswap_utf16(chars: list[PdfChar]) -> list[PdfChar]:
+    """Characters of a font whose ToUnicode map its producer wrote byte-swapped ("䴀甀氀琀椀" for "Multi":
+    U+4D00 for U+004D) put right. A font is taken as swapped only where every one of its characters, three or
+    more of at least two kinds, has that form; real Han text ("一", U+4E00) runs through many other code points."""
+    by_font: dict[str, list[int]] = {}
+    for c in chars:
+        if c.text and not c.generated and not (c.text.isascii() and c.text.isspace()):
+            by_font.setdefault(c.font, []).extend(ord(ch) for ch in c.text)
+    swapped = {font for font, codes in by_font.items()
+               if len(codes) >= 3 and len(set(codes)) >= 2 and all(byte_swapped(code) for code in codes)}
+    if not swapped:
+        return chars
+    return [dataclasses.replace(c, text="".join(chr(ord(ch) >> 8) for ch in c.text))
+            if c.font in swapped and not c.generated and all(byte_swapped(ord(ch)) for ch in c.text) else c
+            for c in chars]
+
+
 def chars_to_words(chars: list[PdfChar]) -> list[PdfWord]:
-    chars = [c for c in chars if c.text]
+    chars = _unswap_utf16([c for c in chars if c.text])
     _symbol_bullets(chars)
     _fix_rtl_ligatures(chars)
     chars = _compose_accents(chars)
