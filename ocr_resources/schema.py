@@ -326,6 +326,16 @@ MIGRATIONS.append((
     ALTER TABLE words ADD COLUMN unmapped BOOLEAN;
     """,
 ))
+MIGRATIONS.append((
+    18,
+    "crooked scans straightened",
+    # pages.deskew_degrees: degrees (anticlockwise) the render stage turned a page without a text layer to level
+    # its text lines (pipeline.deskew); every box of the page (regions, OCR words, tables) is in the straightened
+    # image's frame. 0 for a scan that was straight, NULL for text-layer pages and pages rendered before this
+    """
+    ALTER TABLE pages ADD COLUMN deskew_degrees DOUBLE;
+    """,
+))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ocr_resources.pipeline import page_box
+from ocr_resources.pipeline.deskew import straighten, turn_image
 from ocr_resources.pipeline.page_store import PageStore, as_stored, stored_gray
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
@@ -74,6 +75,9 @@ class RenderedPage:
     # a text-layer page: areas (points) of ink that looks like text where the text layer has no word, found
     # while its pixels are at hand (`drawn_text_areas`, nothing else left out); None: not looked for
     drawn_areas: list[tuple[float, float, float, float]] | None = None
+    # a page without a text layer: degrees (anticlockwise) its image was turned to level a crooked scan's lines
+    # (`deskew.straighten`; 0.0: it was straight); None for a text-layer page, whose words are the PDF's own
+    deskew_degrees: float | None = None
 
 
 @dataclass
@@ -296,9 +300,10 @@ def page_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> in
     return max(0, min(dpi, fit))
 
 
-def page_image(path: str, page_no: int, dpi: int, max_pixels: int = MAX_PAGE_PIXELS):
+def page_image(path: str, page_no: int, dpi: int, max_pixels: int = MAX_PAGE_PIXELS, turn: float = 0.0):
     """One page rendered again, at `dpi` (or lower to stay under `max_pixels`), with its box read as
-    `iter_render` reads it: (RGB image, the dpi used). For a second, finer read of a page's small print."""
+    `iter_render` reads it and turned `turn` degrees as it was straightened (pages.deskew_degrees): (RGB image,
+    the dpi used). For a second, finer read of a page's small print."""
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(path)
@@ -311,7 +316,7 @@ def page_image(path: str, page_no: int, dpi: int, max_pixels: int = MAX_PAGE_PIX
             raise ValueError(f"page {page_no} cannot be rendered within {max_pixels:,} pixels")
         image = page.render(scale=dpi / 72).to_pil()
         page.close()
-        return (image if image.mode == "RGB" else image.convert("RGB")), dpi
+        return turn_image(image if image.mode == "RGB" else image.convert("RGB"), turn), dpi
     finally:
         pdf.close()
 
@@ -335,6 +340,7 @@ class PageImageJob:
     page_no: int
     dpi: int
     max_pixels: int = MAX_PAGE_PIXELS
+    turn: float = 0.0  # degrees, as the render stage straightened the page (pages.deskew_degrees)
 
     @property
     def units(self) -> list[int]:
@@ -342,7 +348,7 @@ class PageImageJob:
 
     def run(self) -> Iterator[PageImage]:
         try:
-            image, dpi = page_image(self.path, self.page_no, self.dpi, self.max_pixels)
+            image, dpi = page_image(self.path, self.page_no, self.dpi, self.max_pixels, self.turn)
         except MemoryError:
             yield PageImage(None, 0, "the page needs more memory than a render worker may use")
         except Exception as exc:  # the file changed or vanished since it was rendered, a page pdfium refuses
@@ -358,10 +364,10 @@ class PageImageJob:
 
 
 def render_page_image(path: str, page_no: int, dpi: int, limits: Limits | None = None,
-                      max_pixels: int = MAX_PAGE_PIXELS) -> PageImage:
+                      max_pixels: int = MAX_PAGE_PIXELS, turn: float = 0.0) -> PageImage:
     """`page_image` in a supervised render worker (one the run keeps: no start-up cost after the first)."""
     # every result is read, so the worker ends its job healthy and is kept for the next call
-    return list(run_jobs([PageImageJob(path, page_no, dpi, max_pixels)], 1, limits))[0]
+    return list(run_jobs([PageImageJob(path, page_no, dpi, max_pixels, turn)], 1, limits))[0]
 
 
 def _is_blank(image) -> bool:
@@ -414,6 +420,16 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                 image = page.render(scale=dpi / 72).to_pil()
                 if image.mode != "RGB":  # pdfium's default bitmap is already RGB: no copy of the page
                     image = image.convert("RGB")
+                chars = layer.chars
+                digital = chars >= MIN_TEXT_LAYER_CHARS
+                turned = None
+                if not digital:  # a crooked scan is levelled before layout and OCR read it
+                    image, turned = straighten(image)
+                    if turned:
+                        way = "anticlockwise" if turned > 0 else "clockwise"
+                        note = (f"scanned {abs(turned):.2f} degrees crooked: straightened (turned {way}); "
+                                f"its boxes are the straight image's")
+                        warning = f"{warning}; {note}" if warning else note
                 if _is_blank(image):
                     objects = pdfium_c.FPDFPage_CountObjects(page.raw)
                     note = (f"page renders blank although its content has {objects} objects (damaged or "
@@ -421,8 +437,6 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                     warning = f"{warning}; {note}" if warning else note
                 stored = as_stored(image)  # one channel where the page is all grey
                 sha, rel = store.put_image(stored)
-                chars = layer.chars
-                digital = chars >= MIN_TEXT_LAYER_CHARS
                 # scanned pages have no drawing to read: their ruling lines come from the image
                 rules = pdf_page_rules(page, box.display) if digital else image_rules(image, dpi)
                 out = RenderedPage(task.document_id, page_no, width_pt, height_pt, dpi, image.width,
@@ -431,6 +445,7 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                 out.warning = warning
                 out.formulas = formulas
                 out.source_dpi = None if digital else source_image_dpi(page, width_pt, height_pt)
+                out.deskew_degrees = turned
                 if digital:  # so the OCR stage decodes this page's image only where it may hold drawn text
                     areas = drawn_text_areas(stored_gray(stored), dpi, [Box(*w[1:5]) for w in words], [])
                     out.drawn_areas = [(b.x0, b.y0, b.x1, b.y1) for b in areas]

@@ -168,7 +168,7 @@ def _results(out: dict[str, RowBuffer]) -> dict[str, Rows]:
 
 
 _PAGE_COLUMNS = ("document_id, page_no, image_path, image_sha256, dpi, width_pt, height_pt, has_text_layer,"
-                 " text_layer_chars, source_dpi, drawn_areas")
+                 " text_layer_chars, source_dpi, drawn_areas, deskew_degrees")
 
 
 T = TypeVar("T")

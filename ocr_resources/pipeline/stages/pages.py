@@ -60,7 +60,7 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
                           "width_px": page.width_px, "height_px": page.height_px, "image_sha256": page.image_sha256,
                           "image_path": page.image_path, "has_text_layer": page.has_text_layer,
                           "text_layer_chars": page.text_layer_chars, "source_dpi": page.source_dpi,
-                          "drawn_areas": page.drawn_areas,
+                          "drawn_areas": page.drawn_areas, "deskew_degrees": page.deskew_degrees,
                           **_lineage(ctx)})
         out["words"].extend(_word_rows(ctx, key, page.words))
         out["page_rules"].extend([{**key, "rule_no": i, "x0": r[0], "y0": r[1], "x1": r[2], "y1": r[3], "kind": r[4],

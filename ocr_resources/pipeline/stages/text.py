@@ -373,7 +373,7 @@ def _read_small_print(ctx: StageContext, recognizer: TextRecognizer, page: dict[
     if not row:
         return None
     path = os.fsdecode(row[0]["path_bytes"]) if row[0]["path_bytes"] is not None else row[0]["source_path"]
-    got = render_page_image(path, page["page_no"], dpi, ctx.limits)
+    got = render_page_image(path, page["page_no"], dpi, ctx.limits, turn=page.get("deskew_degrees") or 0.0)
     result = None
     if got.error is None:
         try:
