@@ -427,3 +427,20 @@ def test_the_only_line_of_a_page_is_its_text_even_where_the_model_calls_it_a_hea
     assert line.label == "text" and line.reason == "not furniture: the page's only text"
     assert holding(results, "1").label == "footer"
     assert render(rows).strip() == "PDF/X Example"
+
+
+def test_an_unlabelled_line_on_the_row_of_a_figure_pages_footers_stays_furniture():
+    """A page that holds a figure and, in its bands, lines the model called header and footer, with one line
+    of the footer's row it left unlabelled: that line is furniture beside furniture, not the page's only text."""
+    def plate(c) -> None:
+        c.setFont("Times-Roman", 12)
+        for x, text in ((57, "Top Left"), (276, "Centered"), (491, "Top Right")):
+            c.drawString(x, H - 70, text)
+        for x, text in ((57, "Bottom Left"), (276, "Centered"), (473, "Bottom Right")):
+            c.drawString(x, H - 750, text)
+
+    heads = [(Box(x, 58, x + 60, 72), "header") for x in (55, 274, 489)]
+    feet = [(Box(x, 738, x + 68, 752), "footer") for x in (55, 471)]
+    results, rows = finished(one_page(plate), heads + feet)
+    assert all(bt.label in ("header", "footer") for bt in results), [(bt.text, bt.label) for bt in results]
+    assert render(rows).strip() == ""

@@ -183,7 +183,9 @@ def _in_flow(i: int, where: str, page: list[int], blocks: list[TextBlock], body:
 def _only_text(i: int, page: list[int], blocks: list[TextBlock]) -> bool:
     """Nothing of the page's own stands beside the block: every other block on its page is a header or footer
     of the model's or reads as furniture (a page number). A running head needs a body to run above; a page
-    whose one line the model called a header (a one-line note, a form's only field) holds that line as its text."""
+    whose one line the model called a header (a one-line note, a form's only field) holds that line as its text.
+    (Asked only of the model's headers and footers: a line it left unlabelled on the row of furniture, beside a
+    figure, is furniture by that row.)"""
     return all(blocks[j].label in ("header", "footer") or not blocks[j].text.strip()
                or furniture_pattern(" ".join(blocks[j].text.split())) for j in page if j != i)
 
@@ -273,7 +275,7 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         veto = "not at the top or bottom of the page"
     elif b.lines > 3 or len(text.split()) > MAX_WORDS:
         veto = "too long"
-    elif not pattern and i not in repeated and _only_text(i, by_page[b.page_no], blocks):
+    elif labelled and not pattern and i not in repeated and _only_text(i, by_page[b.page_no], blocks):
         veto = ONLY_TEXT
     elif b.size is not None and body is not None and not running_head and (
             b.size > ((INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO) if pattern == "page number"
