@@ -76,8 +76,9 @@ LOGIC_VERSIONS = {
     # formula); a table's column of math beside cells of words is a formula per cell, not one over the rows (nor
     # taken as the stacked parts of the math in a row's words); 35: a font whose Unicode map was written
     # byte-swapped ("䴀甀氀琀椀" for "Multi") is read the right way round; 36: a crooked scan is straightened before
-    # layout and OCR read it (pages.deskew_degrees)
-    "rendered_pages": "36",
+    # layout and OCR read it (pages.deskew_degrees); 37: a scan lying sideways (or upside down) is read turned
+    # upright, by its letters' ascenders (deskew.page_turn)
+    "rendered_pages": "37",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels

@@ -1,7 +1,8 @@
-"""Crooked scans straightened in the render stage (pipeline.deskew, pages.deskew_degrees): a page of two columns
-scanned 2.5 degrees off square is levelled before layout and OCR read it (its tilted lines' upright boxes would
-overlap across the gutter), a straight scan and a text-layer page are left as they are, and a page rendered
-again for its small print is turned as its first rendering was."""
+"""Crooked and sideways scans turned upright in the render stage (pipeline.deskew, pages.deskew_degrees): a page
+of two columns scanned 2.5 degrees off square is levelled before layout and OCR read it (its tilted lines'
+upright boxes would overlap across the gutter), a page lying sideways or upside down is turned upright, a
+straight scan and a text-layer page are left as they are, and a page rendered again for its small print is
+turned as its first rendering was."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from PIL import Image
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-from ocr_resources.pipeline.deskew import MIN_SKEW, skew_angle, straighten
+from ocr_resources.pipeline.deskew import MIN_SKEW, page_turn, skew_angle, straighten
 from ocr_resources.pipeline.render import RenderTask, page_image, render_chunk
 
 W, H = 612, 792
@@ -43,10 +44,13 @@ def _page(dpi: int = 150) -> Image.Image:
 
 
 def _scan(path: Path, degrees: float, dpi: int = 150) -> Path:
-    """The two-column page scanned `degrees` off square (anticlockwise: its lines rise to the right)."""
-    image = _page(dpi).rotate(degrees, resample=Image.BICUBIC, fillcolor=255)
-    c = canvas.Canvas(str(path), pagesize=(W, H))
-    c.drawImage(ImageReader(image), 0, 0, width=W, height=H)
+    """The two-column page scanned `degrees` off square (anticlockwise: its lines rise to the right); a quarter
+    turn makes a landscape page of it, as a page fed into the scanner sideways is."""
+    sideways = round(degrees / 90) % 2 == 1
+    image = _page(dpi).rotate(degrees, resample=Image.BICUBIC, fillcolor=255, expand=sideways)
+    size = (H, W) if sideways else (W, H)
+    c = canvas.Canvas(str(path), pagesize=size)
+    c.drawImage(ImageReader(image), 0, 0, width=size[0], height=size[1])
     c.save()
     return path
 
@@ -89,3 +93,32 @@ def test_a_text_layer_page_is_never_turned(tmp_path):
     path.write_bytes(_two_columns())
     (page,) = render_chunk(RenderTask("doc", str(path), [1], 144, str(tmp_path / "store")))
     assert page.has_text_layer and page.deskew_degrees is None
+
+
+@pytest.mark.parametrize(("lying", "crooked"), [(90, 0.0), (270, 0.0), (180, 1.5)])
+def test_a_scan_lying_sideways_or_upside_down_is_read_upright(tmp_path, lying, crooked):
+    """A page fed into the scanner sideways, or upside down and a little crooked as well: turned a quarter
+    (half) round by its letters' ascenders, then levelled; its stored image is the upright portrait page."""
+    path = _scan(tmp_path / "sideways.pdf", lying + crooked)
+    (page,) = render_chunk(RenderTask("doc", str(path), [1], 144, str(tmp_path / "store")))
+    assert page.error is None and not page.has_text_layer
+    assert page.deskew_degrees == pytest.approx((360 - lying - crooked) % 360, abs=0.1)
+    assert (page.width_pt, page.height_pt) == (W, H)
+    assert "read turned" in page.warning and ("straightened" in page.warning) == bool(crooked)
+    stored = Image.open(tmp_path / "store" / page.image_path)
+    assert stored.width < stored.height and page_turn(stored) == 0 and abs(skew_angle(stored)) < MIN_SKEW
+    again, _ = page_image(str(path), 1, 200, turn=page.deskew_degrees)
+    assert again.width < again.height and page_turn(again) == 0 and abs(skew_angle(again)) < MIN_SKEW
+
+
+def test_a_chart_with_upright_bars_is_not_taken_for_a_page_lying_sideways():
+    """Bars and grid lines standing up the page are no text lines: too few, and they lean no way."""
+    from PIL import ImageDraw
+
+    chart = Image.new("L", (1100, 500), 255)
+    draw = ImageDraw.Draw(chart)
+    for k in range(10):
+        draw.rectangle((60 + 100 * k, 480 - 35 * k, 100 + 100 * k, 480), fill=0)
+    for y in range(40, 481, 55):
+        draw.line((40, y, 1080, y), fill=128)
+    assert page_turn(chart) == 0

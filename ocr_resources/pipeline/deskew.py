@@ -1,4 +1,4 @@
-"""Straightening a crooked scan before anything reads it.
+"""Turning a crooked or sideways scan upright before anything reads it.
 
 A page scanned or photographed a few degrees off square has text lines that rise or fall across the page. The
 layout model's boxes and the OCR's word boxes are upright rectangles, so two columns' lines tilted by 2 degrees
@@ -8,7 +8,10 @@ stage reads the straight image, as ocrmypdf's --deskew and Tesseract's own page 
 
 The angle comes from the projection profile of the page's ink: sheared by the right angle, the ink of each text
 line falls into a few rows of pixels and the profile is at its sharpest (the sum of its squares is largest).
-Only pages without a text layer are straightened (a text layer's coordinates are the PDF's own)."""
+A page fed into the scanner sideways or upside down is turned a quarter or half round first (`page_turn`): its
+text lines run across the page the right way up where, in each line, more ink stands above the line's densest
+band than hangs below it (ascenders outnumber descenders in Latin type). Only pages without a text layer are
+turned (a text layer's coordinates are the PDF's own)."""
 
 from __future__ import annotations
 
@@ -67,6 +70,13 @@ def straighten(image: Image.Image) -> tuple[Image.Image, float]:
     return turn_image(image, -angle), -angle
 
 
+def quarter_and_rest(degrees: float) -> tuple[int, float]:
+    """A page's whole turn (pages.deskew_degrees) as its quarter turns (0, 90, 180, 270: `page_turn`, applied
+    to the page's /Rotate) and the few degrees left (`straighten`, applied to the image)."""
+    quarter = round(degrees / 90) * 90
+    return quarter % 360, round(degrees - quarter, 4)
+
+
 def turn_image(image: Image.Image, degrees: float) -> Image.Image:
     """`image` turned `degrees` anticlockwise about its centre, at the same size, the corners it uncovers white
     (a page rendered again at another dpi is turned as its first rendering was)."""
@@ -74,3 +84,68 @@ def turn_image(image: Image.Image, degrees: float) -> Image.Image:
         return image
     fill = 255 if image.mode == "L" else (255,) * len(image.getbands())
     return image.rotate(degrees, resample=Image.BILINEAR, expand=False, fillcolor=fill)
+
+
+SIDEWAYS = 2.0  # this many times the lean of lines across the page as along it: its lines run up or down it
+MIN_LINES = 12  # text lines needed to tell which way up a page is (a chart's grid and bars make fewer)
+# the lines' mean lean (above minus below their densest band, over both) needed: 0.35-0.7 on upright pages of
+# Latin type; a script without ascenders, digits or a drawing lean either way by less
+CLEAR = 0.3
+
+
+TURN_SIDE = 1700  # pixels: which way up a page is is read on a copy no larger (a letter page at 144 dpi is 1584
+# high): its letters' ascenders must stay a few pixels tall
+
+
+def _ink(image: Image.Image) -> np.ndarray:
+    gray = image.convert("L")
+    if max(gray.size) > TURN_SIDE:
+        scale = TURN_SIDE / max(gray.size)
+        gray = gray.resize((max(1, round(gray.width * scale)), max(1, round(gray.height * scale))), Image.BILINEAR)
+    pixels = np.asarray(gray)
+    return pixels < min(128, int(pixels.mean()) - 30)
+
+
+def _upright_score(ink: np.ndarray) -> tuple[float, int]:
+    """Evidence that level text lines stand the right way up, and how many lines gave it. In Latin (and Greek,
+    Cyrillic) type more letters rise above the x-height (capitals, b d f h k l t, dots) than hang below it (g j p
+    q y): each line's ink is heavier above its densest band than below it. Upside down, the other way round."""
+    rows = ink.sum(axis=1).astype(np.float64)
+    if not rows.any():
+        return 0.0, 0
+    # a row between two lines holds some ink where descenders meet ascenders: "off" is relative to a line's core
+    on = rows > 0.2 * np.percentile(rows[rows > 0], 90)
+    score, lines, y = 0.0, 0, 0
+    while y < len(rows):
+        if not on[y]:
+            y += 1
+            continue
+        end = y
+        while end < len(rows) and on[end]:
+            end += 1
+        band = rows[y:end]
+        if end - y >= 6:
+            core = np.nonzero(band >= 0.5 * band.max())[0]
+            above, below = band[: core[0]].sum(), band[core[-1] + 1:].sum()
+            if above + below > 0:
+                score += (above - below) / (above + below)
+                lines += 1
+        y = end
+    return score, lines
+
+
+def page_turn(image: Image.Image) -> int:
+    """Degrees (anticlockwise: 0, 90, 180, 270) to turn a scanned page so that its text reads upright. A page
+    whose lines run up or down it (scanned sideways) is turned a quarter, the way its letters' ascenders say; a
+    level page is turned half round only where the evidence is clear. 0 where nothing stands out (a page of
+    figures, of digits, of a script without ascenders): the OCR's own line classifier still reads an upside-down
+    page's lines (engines.ppocr)."""
+    ink = _ink(image)
+    if ink.sum() < MIN_POINTS:
+        return 0
+    score, lines = _upright_score(ink)
+    turned_score, turned_lines = _upright_score(np.rot90(ink, 1))  # (numpy's rot90 turns anticlockwise, as PIL)
+    lean = abs(turned_score)
+    if turned_lines >= MIN_LINES and lean >= CLEAR * turned_lines and lean > SIDEWAYS * abs(score):
+        return 90 if turned_score > 0 else 270  # its lines run up or down the page
+    return 180 if lines >= MIN_LINES and score < -CLEAR * lines else 0

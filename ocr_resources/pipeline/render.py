@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ocr_resources.pipeline import page_box
-from ocr_resources.pipeline.deskew import straighten, turn_image
+from ocr_resources.pipeline.deskew import page_turn, quarter_and_rest, straighten, turn_image
 from ocr_resources.pipeline.page_store import PageStore, as_stored, stored_gray
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
@@ -75,8 +75,9 @@ class RenderedPage:
     # a text-layer page: areas (points) of ink that looks like text where the text layer has no word, found
     # while its pixels are at hand (`drawn_text_areas`, nothing else left out); None: not looked for
     drawn_areas: list[tuple[float, float, float, float]] | None = None
-    # a page without a text layer: degrees (anticlockwise) its image was turned to level a crooked scan's lines
-    # (`deskew.straighten`; 0.0: it was straight); None for a text-layer page, whose words are the PDF's own
+    # a page without a text layer: degrees (anticlockwise) its image was turned to read upright (`deskew.page_turn`:
+    # 90, 180, 270) and level (`deskew.straighten`: a crooked scan's few degrees); 0.0: neither was needed; None for
+    # a text-layer page, whose words are the PDF's own
     deskew_degrees: float | None = None
 
 
@@ -310,6 +311,9 @@ def page_image(path: str, page_no: int, dpi: int, max_pixels: int = MAX_PAGE_PIX
     try:
         page = pdf[page_no - 1]
         _upright(page)[1].close()  # (turned as `iter_render` turned it, so the pixels match its coordinates)
+        quarter, turn = quarter_and_rest(turn)
+        if quarter:  # a scan read sideways or upside down: turned as the render stage turned it
+            page.set_rotation((page.get_rotation() + 360 - quarter) % 360)
         width_pt, height_pt = page.get_size()
         dpi = page_dpi(width_pt, height_pt, dpi, max_pixels)
         if dpi < 1:
@@ -425,9 +429,25 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                 turned = None
                 if not digital:  # a crooked scan is levelled before layout and OCR read it
                     image, turned = straighten(image)
-                    if turned:
-                        way = "anticlockwise" if turned > 0 else "clockwise"
-                        note = (f"scanned {abs(turned):.2f} degrees crooked: straightened (turned {way}); "
+                quarter = 0 if digital else page_turn(image)  # (its lines' lean is read level)
+                if quarter:  # a scan lying sideways or upside down is read turned upright, as a sideways text page is
+                    page.set_rotation((page.get_rotation() + 360 - quarter) % 360)  # (/Rotate turns clockwise)
+                    box = page_box.normalise(page)
+                    width_pt, height_pt = page.get_size()
+                    dpi = page_dpi(width_pt, height_pt, task.dpi, task.max_pixels)
+                    textpage = page.get_textpage()
+                    words, _ = text_layer(textpage, box.display)
+                    textpage.close()
+                    layer = TextLayer(task.document_id, page_no, width_pt, height_pt, words, box.repair)
+                    image, turned = straighten(page.render(scale=dpi / 72).to_pil().convert("RGB"))
+                    turned += quarter
+                    note = f"scanned {'upside down' if quarter == 180 else 'sideways'}: read turned {quarter} degrees"
+                    warning = f"{warning}; {note}" if warning else note
+                if turned is not None:
+                    if turned % 90:
+                        fine = quarter_and_rest(turned)[1]
+                        way = "anticlockwise" if fine > 0 else "clockwise"
+                        note = (f"scanned {abs(fine):.2f} degrees crooked: straightened (turned {way}); "
                                 f"its boxes are the straight image's")
                         warning = f"{warning}; {note}" if warning else note
                 if _is_blank(image):
