@@ -238,8 +238,9 @@ LOGIC_VERSIONS = {
     # paragraph goes on past a footnote in smaller type at its column's foot, and only in its own type; an em dash
     # opening a line inside a sentence is no list bullet; 11: a book's index keeps one entry per item; 12: short
     # lines each starting anew (an address, a signature) keep their line breaks; 13: ... three lines or more; 14: a
-    # paragraph the layout model called a reference is joined across a column break as running text is
-    "document_markdown": "14",
+    # paragraph the layout model called a reference is joined across a column break as running text is; 15: a
+    # document's own asterisks and backticks are escaped (its "*right*" was emphasis)
+    "document_markdown": "15",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

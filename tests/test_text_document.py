@@ -653,3 +653,13 @@ def test_listings_at_one_height_in_two_columns_of_text_stay_two_listings():
     blocks = compose(words, [r[0] for r in regions], [r[1] for r in regions])
     code = [bt.text for bt in finish_document([PageBlocks(1, W, H, blocks)])[0] if bt.label == "code" and bt.text]
     assert code == ["\\usepackage[latin1]{inputenc}", "ftp://ftp.tex.ac.uk/tex-archive/\nftp://ftp.dante.de/tex-archive/"]
+
+
+def test_a_documents_own_asterisks_and_backticks_are_written_as_such_not_as_markup():
+    """ "*right*" on the page is seven characters, not an emphasised word; "`x`" no code span; formulas keep
+    their LaTeX as it is."""
+    rows = [{"label": "text", "text": "Although never is often better than *right* now.\nRun `make` with $a*b$.",
+             "page_no": 1, "region_no": 0},
+            {"label": "title", "text": "Notes * and `ticks`", "heading_level": 2, "page_no": 1, "region_no": 1}]
+    assert render(rows) == ("Although never is often better than \\*right\\* now. Run \\`make\\` with $a*b$.\n\n"
+                            "## Notes \\* and \\`ticks\\`\n")

@@ -23,11 +23,15 @@ _MATH = re.compile(r"(\$\$.+?\$\$|\$[^$\n]+?\$)", re.S)  # formulas as LaTeX (te
 FORMULA_IMAGE = "<!-- formula (image) -->"
 
 
+_LITERAL = str.maketrans({"_": "\\_", "*": "\\*", "`": "\\`"})
+
+
 def escape(text: str) -> str:
-    """Markdown-significant characters in running text: underscores, and a leading '#' or '>' (not inside
+    """Markdown-significant characters in running text: underscores, asterisks and backticks (a document's own
+    "*right*" or "2 * 3 * 4" is not emphasis, its "`" opens no code span), and a leading '#' or '>' (not inside
     formulas, whose LaTeX is written as it is)."""
     parts = _MATH.split(text)
-    text = "".join(p if k % 2 else p.replace("_", "\\_") for k, p in enumerate(parts))
+    text = "".join(p if k % 2 else p.translate(_LITERAL) for k, p in enumerate(parts))
     return re.sub(r"^([#>])", r"\\\1", text)
 
 
