@@ -123,3 +123,17 @@ def test_a_good_text_layer_is_kept(tmp_path, ocr):
     assert [r["text_source"] for r in rows] == ["text_layer"]
     assert rows[0]["text"] == "\n".join(BODY)
     assert SCANNED_LINES[0] not in rows[0]["text"]
+
+
+def test_an_invisible_text_layer_that_lost_its_word_spaces_gives_way_to_ocr(tmp_path, ocr):
+    """An old OCR layer under a scan, letter for letter what the page shows but with its word spaces lost
+    ("Invoicenumber4471waspaidinfull"): it agrees with OCR (spaces are not compared), yet OCR finds eight times
+    its words, so OCR's spaced reading is the text."""
+    at = Box(60, 60, 560, 203)
+    joined = ["".join(line.split()) for line in SCANNED_LINES]
+    pdf = page_with_image(scan_crop(), at, joined, 3)
+    rows = run_text(tmp_path, pdf, [(Box(55, 55, 565, 210), "text")], ocr)
+    text = " ".join(r["text"] for r in rows)
+    assert "Invoice number" in text and "service desk" in text and joined[0] not in text
+    assert {r["text_source"] for r in rows if r["text"]} == {"ocr"}
+    assert "runs its words together" in " ".join(r["text_source_reason"] for r in rows)

@@ -100,6 +100,19 @@ def agreement(text_layer: list[Word], ocr: list[Word], regions: list[Box] = ()) 
     return 1.0 - Levenshtein.distance(a, b) / max(len(a), len(b))
 
 
+JOINED = 1.15  # OCR finding this many times the words of a text layer that agrees with it: the layer lost its spaces
+MIN_JOINED_WORDS = 20  # words OCR must find for the count to say anything
+
+
+def runs_words_together(text_layer: list[Word], ocr: list[Word]) -> bool:
+    """A text layer that agrees with OCR letter for letter (spaces are not compared) but has far fewer words:
+    an old OCR layer under a scan that lost its word spaces ("TheLinnSequencer", "manyremarkable"). Where it
+    only had to be checked, OCR's reading, spaced, is the better one."""
+    layer_words = sum(len(w.text.split()) for w in text_layer)
+    ocr_words = sum(len(w.text.split()) for w in ocr)
+    return ocr_words >= MIN_JOINED_WORDS and ocr_words >= JOINED * max(layer_words, 1)
+
+
 def _in_page_order(words: list[Word], regions: list[Box]) -> str:
     """The words' text by region (the regions' list order; words in none last), each region's by rows top
     to bottom and left to right."""

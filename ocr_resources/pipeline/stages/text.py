@@ -42,7 +42,7 @@ from ocr_resources.tables.rules import Rule
 from ocr_resources.text.blocks import TextBlock
 from ocr_resources.text.clean import clean_text
 from ocr_resources.text.document import BlockText, PageBlocks, finish_document
-from ocr_resources.text.quality import MIN_AGREEMENT, agreement
+from ocr_resources.text.quality import MIN_AGREEMENT, agreement, runs_words_together
 from ocr_resources.text.source import drawn_requests
 from ocr_resources.text.source import plan as source_plan
 from ocr_resources.types import Box, Word
@@ -399,6 +399,9 @@ def _checked_page(page: dict[str, Any], ocr: list[Word], req, confidence, page_t
         return page_text(page, layer, "text_layer", f"{req.reason}; OCR read nothing, text layer kept", 1.0)
     if req.verify:
         score = agreement(layer, ocr, [_box(r) for r in page["_regions"]])
+        if score >= MIN_AGREEMENT and runs_words_together(layer, ocr):
+            return page_text(page, ocr, "ocr", f"{req.reason}, agrees with OCR ({score:.2f}) but runs its words "
+                             f"together ({len(layer)} words against OCR's {len(ocr)})", confidence, ocr)
         if score >= MIN_AGREEMENT:
             return page_text(page, layer, "text_layer", f"{req.reason}, agrees with OCR ({score:.2f})", 1.0, ocr)
         return page_text(page, ocr, "ocr", f"{req.reason}, disagrees with OCR ({score:.2f})", confidence, ocr)
@@ -434,9 +437,10 @@ def _with_regions(page: dict[str, Any], got: list, page_text) -> _PageText:
         reason = req.reason
         if req.verify:
             score = agreement(layer, ocr)
-            if score >= MIN_AGREEMENT:
+            if score >= MIN_AGREEMENT and not runs_words_together(layer, ocr):
                 continue
-            reason = f"{req.reason}, disagrees with OCR ({score:.2f})"
+            reason = (f"{req.reason}, agrees with OCR ({score:.2f}) but runs its words together"
+                      if score >= MIN_AGREEMENT else f"{req.reason}, disagrees with OCR ({score:.2f})")
         if not ocr:
             continue
         held = {id(w) for w in layer}
