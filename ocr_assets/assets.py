@@ -203,8 +203,9 @@ LOGIC_VERSIONS = {
     # line number read on its row before its line; a term over its indented description is a paragraph of its own;
     # 84: a page's only text is never furniture (a one-line page's line the model called a header); a gap no wider
     # than two character pitches is a word space (OCR'd typewriter lines were cut at each wider space); 85: an
-    # invisible (or unmapped) text layer that agrees with OCR but has far fewer words gives way to OCR's reading
-    "ocr_text": "85",
+    # invisible (or unmapped) text layer that agrees with OCR but has far fewer words gives way to OCR's reading;
+    # 86: a text layer mostly of specks with hardly a word of three letters (an old OCR layer of dirt) is no text
+    "ocr_text": "86",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

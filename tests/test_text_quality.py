@@ -42,3 +42,13 @@ def test_agreement_does_not_count_two_readings_of_columns_in_another_order_as_di
     assert quality.agreement(layer, ocr) == 1.0  # (no regions: row by row, both alike)
     garbage = [Word("xq#", w.box) for w in ocr]
     assert quality.agreement(layer, garbage, regions) < quality.MIN_AGREEMENT
+
+
+def test_a_text_layer_of_stray_marks_is_no_text():
+    """An old OCR layer of a scan's speckle and ruling (graph paper under a sketch): marks without a letter or a
+    digit and scraps of letters. A contents page's leaders, a page of formulas or of numbers is not that."""
+    speckle = quality.assess(_words(":., dP . . .. ? i, . .i ' » 14 e. .. : r P . LIL Nsr • ki ., k 1 s .. 2 Y."))
+    assert not speckle.ok and "stray marks" in speckle.reason
+    assert quality.assess(_words("Introduction ........ 1 Methods ........ 4 Results ........ 9 Index ........ 12")).ok
+    assert quality.assess(_words("x = 2 , y = 3 , x + y = 5 , so ( x + y ) / 2 = 2.5 .")).ok
+    assert quality.assess(_words("12.5 % 3,400 - 17 ( 4 ) 2,210 - 9 % 1.2 . 88")).ok

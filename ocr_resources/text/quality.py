@@ -26,6 +26,13 @@ from ocr_resources.types import Box, Word
 MIN_TOKENS = 5  # fewer words than this tell nothing either way
 MAX_GARBAGE = 0.35  # share of non-word tokens above which a text layer is garbage
 MIN_AGREEMENT = 0.6  # similarity of text layer and OCR below which the text layer is not what the page shows
+# An old OCR layer of a page's speckle and ruling (graph paper under a sketch: ":.,", "..", "i,", "dP") is much of it
+# specks (dots, commas, quotes: what OCR makes of dirt) and has almost no word of three letters; a page of
+# formulas has its operators and digits, a contents page its words beside the leaders.
+_SPECKS = ".,:;'`\"’‘´¨°·•»«~^"
+MAX_MARKS = 0.4
+MIN_WORDED = 0.2
+MIN_MARK_TOKENS = 20
 
 _STRIP = re.compile(r"^[\W_]+|[\W_]+$")
 _VOWELS = set("aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿāăąēĕėęěīįıōőœūůűų")
@@ -85,6 +92,10 @@ def assess(words: list[Word]) -> Verdict:
     share = bad / len(tokens)
     if share > MAX_GARBAGE:
         return Verdict(False, f"text layer failed quality test: {share:.0%} of words not word-like")
+    marks = sum(1 for t in tokens if not t.strip(_SPECKS)) / len(tokens)
+    worded = sum(1 for t in tokens if sum(ch.isalpha() for ch in t) >= 3) / len(tokens)
+    if len(tokens) >= MIN_MARK_TOKENS and marks >= MAX_MARKS and worded < MIN_WORDED:
+        return Verdict(False, f"text layer failed quality test: {marks:.0%} of words are stray marks")
     return Verdict(True, "text layer")
 
 
