@@ -204,8 +204,10 @@ LOGIC_VERSIONS = {
     # 84: a page's only text is never furniture (a one-line page's line the model called a header); a gap no wider
     # than two character pitches is a word space (OCR'd typewriter lines were cut at each wider space); 85: an
     # invisible (or unmapped) text layer that agrees with OCR but has far fewer words gives way to OCR's reading;
-    # 86: a text layer mostly of specks with hardly a word of three letters (an old OCR layer of dirt) is no text
-    "ocr_text": "86",
+    # 86: a text layer mostly of specks with hardly a word of three letters (an old OCR layer of dirt) is no text;
+    # 87: a sentence's end and the next one's capital up to 3.5 characters apart are on one line; a gutter is wider
+    # in its own row than 1.5 characters (an old book's wide sentence spaces and chance line-ups cut its lines)
+    "ocr_text": "87",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -229,8 +231,9 @@ LOGIC_VERSIONS = {
     # 20: ... or make one column with the page's ruling lines
     # 21: a table's words are those the text stage read for it (a line the region cuts whole; running text at
     # its edge, read apart, not)
-    # 22: a gap no wider than two character pitches is a word space, not a cell's edge (geometry.lines)
-    "tables": "22",
+    # 22: a gap no wider than two character pitches is a word space, not a cell's edge (geometry.lines); 23: ...
+    # and a sentence's end before a capital up to 3.5 characters apart; a gutter is 1.5 characters wide or more
+    "tables": "23",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

@@ -568,7 +568,15 @@ def test_gutters_stop_walking_without_changing_the_answer():
     import random
     import statistics
 
-    from ocr_resources.geometry.lines import GUTTER_OWN, MAX_ONE_SIDED, _free, _gutters, _RowEdges, _wider_than_spaces
+    from ocr_resources.geometry.lines import (
+        GUTTER_OWN,
+        GUTTER_PITCHES,
+        MAX_ONE_SIDED,
+        _free,
+        _gutters,
+        _RowEdges,
+        _wider_than_spaces,
+    )
 
     def reference(all_rows, min_run=4):
         gaps, heights = [], []
@@ -580,7 +588,8 @@ def test_gutters_stop_walking_without_changing_the_answer():
         out = [[] for _ in all_rows]
         for i, row_gaps in enumerate(gaps):
             for gap in row_gaps:
-                if gap[1] - gap[0] < GUTTER_OWN * heights[i]:
+                pitch = sum(w.box.width for w in all_rows[i]) / sum(len(w.text) for w in all_rows[i])
+                if gap[1] - gap[0] < max(GUTTER_OWN * heights[i], GUTTER_PITCHES * pitch):
                     continue
                 run, strip = 1, gap[1] - gap[0]
                 for step in (-1, 1):
@@ -612,7 +621,7 @@ def test_gutters_stop_walking_without_changing_the_answer():
                 if abs(x - gutter) < 12 and rng.random() < 0.8:
                     x = gutter + rng.choice([8.0, 10.0, 12.0])  # across the column gap
                 w = rng.choice([10.0, 20.0, 25.0])
-                row.append(Word("w", Box(x, 0.0, x + w, 10.0)))
+                row.append(Word("w" * round(w / 5), Box(x, 0.0, x + w, 10.0)))  # 5 pt a character
                 x += w + rng.choice([2.0, 4.0, 5.0, 7.5, 9.0])
             all_rows.append(row[: rng.randint(1, len(row))])
         want = reference(all_rows)
@@ -982,4 +991,33 @@ def test_word_spaces_of_ocr_typewriter_lines_are_no_column_breaks():
     assert [ln.text for ln in lines(line)] == ["ter 1 dag laten weken. 2 liter water bij",
                                               "de linzen voegen, zonder het water waarin"]
     cells = typed("Revenue 1,234 5,678", 5, 60, [8.0, 8.0])
+    assert [ln.text for ln in lines(cells)] == ["Revenue", "1,234", "5,678"]
+
+
+def test_sentence_spaces_and_word_spaces_lining_up_in_an_old_book_are_no_breaks():
+    """OCR of a book set with wide sentence spaces (2.6 characters): a sentence's end and the next one's capital
+    stay on one line; and word spaces beside a picture that line up by chance over five rows (1.3 characters, 0.8
+    of the low OCR boxes) are no gutter. A table's cells, four characters apart and not sentences, are still
+    cut."""
+    def piece(text: str, x: float, y: float, right: bool = False) -> list[Word]:
+        tokens = text.split()
+        width = sum(5.0 * len(t) for t in tokens) + 5.0 * (len(tokens) - 1)
+        x = x - width if right else x
+        out = []
+        for token in tokens:
+            out.append(Word(token, Box(x, y, x + 5.0 * len(token), y + 8.0), 1.0))
+            x += 5.0 * len(token) + 5.0
+        return out
+
+    rows = [("looked so sorry that I thought", "I would be-"), ("have a while if I could", "then Miss Watson"),
+            ("she took me in the closet and", "prayed, but"), ("nothing come of it, so", "she told me to pray"),
+            ("every day, and whatever I asked", "for it I would")]
+    words = []
+    for k, (left, right) in enumerate(rows):
+        words += piece(left, 303.0, 166.0 + 14 * k, right=True) + piece(right, 309.5, 166.0 + 14 * k)
+    assert [ln.text for ln in lines(words)] == [f"{a} {b}" for a, b in rows]
+    sentences = piece("get it.", 165.0, 260.0) + piece("But it warn't so.", 213.0, 260.0)
+    sentences += piece("I tried it.", 311.0, 260.0)  # 13 pt after each sentence: 2.6 characters
+    assert [ln.text for ln in lines(sentences)] == ["get it. But it warn't so. I tried it."]
+    cells = piece("Revenue", 165.0, 300.0) + piece("1,234", 220.0, 300.0) + piece("5,678", 270.0, 300.0)
     assert [ln.text for ln in lines(cells)] == ["Revenue", "1,234", "5,678"]

@@ -32,6 +32,20 @@ GUTTER_OVER_SPACES = 1.5
 # shorter still, so its word spaces (1.2-1.6 pitches, a sentence's double space included) pass 1.5 text heights.
 # Proportional type has a pitch of about half an em: there 1.5 heights is the wider gap, and binds.
 PITCH_SPACES = 2.0
+# A gutter is wider in its own row than one and a half characters of the row: justified word spaces of a book's page
+# that line up by chance over four rows beside a picture are as wide as 0.75 OCR box heights (whose boxes hug the
+# ink), but no wider than a word space, about one character. A narrow gutter (10 pt beside 10-pt text) is two.
+GUTTER_PITCHES = 1.5
+# Between one sentence's end and the next one's capital, older type (and typewriters) set a space twice as wide
+# as a word space: up to this many characters of the row it is a sentence space, not a cell's or column's edge.
+SENTENCE_PITCHES = 3.5
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?$")
+
+
+def _sentence_space(before: str, after: str) -> bool:
+    """A word ending a sentence before a word starting one (a capital, or a quote or bracket before it)."""
+    start = after.lstrip("\"'“‘([")
+    return bool(_SENTENCE_END.search(before)) and (len(before) > 1 or before in "?!") and start[:1].isupper()
 
 
 def is_cjk(ch: str) -> bool:
@@ -290,16 +304,18 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
     spaces whose strip narrows below GUTTER_OWN heights through the run (GUTTER_OVER_SPACES)."""
     gaps: list[list[tuple[float, float]]] = []
     heights: list[float] = []
+    least: list[float] = []  # the narrowest strip that can be a gutter on each row: GUTTER_PITCHES of its pitch
     for row in all_rows:
         h = statistics.median(w.box.height for w in row)
         heights.append(h)
+        least.append(GUTTER_PITCHES * sum(w.box.width for w in row) / max(1, sum(len(w.text) for w in row)))
         gaps.append([(a.box.x1, b.box.x0) for a, b in zip(row, row[1:], strict=False)
                      if b.box.x0 - a.box.x1 >= 0.5 * h])
     out: list[list[tuple[float, float]]] = [[] for _ in all_rows]
     edges = [_RowEdges.of(row) for row in all_rows]
     for i, row_gaps in enumerate(gaps):
         for gap in row_gaps:
-            if gap[1] - gap[0] < GUTTER_OWN * heights[i]:
+            if gap[1] - gap[0] < max(GUTTER_OWN * heights[i], least[i]):
                 continue
             width_min = 0.5 * heights[i]
             run, strip = 1, gap[1] - gap[0]
@@ -370,9 +386,10 @@ def _upright_lines(words: list[Word], gap_factor: float, rtl: bool | None) -> li
         cuts = {g[1] for g in row_gutters}
         runs: list[list[Word]] = [[row[0]]]
         run_x1 = row[0].box.x1  # the right edge of the run so far (kept, not taken again over its words)
-        for word in row[1:]:
+        for prev, word in zip(row, row[1:], strict=False):
             gap = word.box.x0 - run_x1
-            wide = gap > least or word.box.x0 in cuts
+            wide = (gap > least and not (gap <= SENTENCE_PITCHES * pitch and _sentence_space(prev.text, word.text))
+                    or word.box.x0 in cuts)
             if wide and not (len(runs[-1]) == 1 and _marker(runs[-1][0].text) and gap < 6 * height):
                 runs.append([word])
                 run_x1 = word.box.x1
