@@ -444,3 +444,21 @@ def test_an_unlabelled_line_on_the_row_of_a_figure_pages_footers_stays_furniture
     results, rows = finished(one_page(plate), heads + feet)
     assert all(bt.label in ("header", "footer") for bt in results), [(bt.text, bt.label) for bt in results]
     assert render(rows).strip() == ""
+
+
+def test_a_long_copyright_notice_in_small_type_at_the_foot_is_furniture():
+    """A guideline's foot: one line of 6-pt type, 33 words, a copyright and reuse notice. Its length alone does not
+    put it in the body; a line of the body's type that long still would not be furniture."""
+    notice = ("Version 2.2020 © 2020 National Comprehensive Cancer Network® (NCCN®), All rights reserved. NCCN "
+              "Guidelines® and this illustration may not be reproduced in any form without the express written "
+              "permission of NCCN and its affiliates.")
+
+    def guideline(c) -> None:
+        body(c, H - 80, paragraphs=6)
+        c.setFont("Helvetica", 5)
+        c.drawString(24, 40, notice)
+
+    results, rows = finished(one_page(guideline))
+    foot = holding(results, "All rights reserved")
+    assert foot.label == "footer" and "copyright" in foot.reason
+    assert "All rights reserved" not in render(rows)

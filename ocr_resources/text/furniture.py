@@ -75,9 +75,13 @@ def is_page_number(text: str) -> bool:
     return bool(_PAGE_NO.match(text) or _CHAPTER_PAGE.match(text))
 
 
-def furniture_pattern(text: str) -> str | None:
-    """What furniture `text` looks like ("page number", "journal line", ...), None when it looks like none."""
+def furniture_pattern(text: str, long_notice: bool = False) -> str | None:
+    """What furniture `text` looks like ("page number", "journal line", ...), None when it looks like none.
+    `long_notice`: the line is set small, on a line or two, so a copyright and reuse notice may run long ("... may
+    not be reproduced in any form without the express written permission of ...")."""
     text = " ".join(text.split())
+    if long_notice and _COPYRIGHT.search(text) and len(text.split()) <= 3 * MAX_WORDS:
+        return "copyright line"
     if not text or len(text.split()) > MAX_WORDS:
         return None
     if is_page_number(text) or _PAGE_BESIDE.match(text):
@@ -240,7 +244,9 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
     b = blocks[i]
     text = " ".join(b.text.split())
     labelled = b.label in ("header", "footer")
-    pattern = furniture_pattern(text) if b.lines <= 3 else None
+    ink = b.ink_size
+    small = b.size is not None and body is not None and b.size <= (INK_SMALL if ink else SMALL) * body
+    pattern = furniture_pattern(text, long_notice=small and b.lines <= 2) if b.lines <= 3 else None
     if pattern == "page number" and text.startswith("(") and any(
             "$$" in blocks[j].text and _same_row(b, blocks[j]) for j in by_page[b.page_no] if j != i):
         pattern = None  # "(28)" on the row of a displayed formula: its equation number
@@ -263,8 +269,6 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         numbered = "$" not in text and any("(page number)" in out[j].reason and not blocks[j].text.strip()
                                            .startswith("(") for j in beside)
         evidence.append("beside a page number" if numbered else "beside furniture")
-    ink = b.ink_size
-    small = b.size is not None and body is not None and b.size <= (INK_SMALL if ink else SMALL) * body
     if small:
         evidence.append("small")
     if where is not None and _apart(i, where, by_page[b.page_no], blocks):
@@ -273,8 +277,8 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
     veto = None
     if where is None:
         veto = "not at the top or bottom of the page"
-    elif b.lines > 3 or len(text.split()) > MAX_WORDS:
-        veto = "too long"
+    elif b.lines > 3 or (len(text.split()) > MAX_WORDS and pattern != "copyright line"):
+        veto = "too long"  # (a copyright and reuse notice in small type may run long: `furniture_pattern`)
     elif labelled and not pattern and i not in repeated and _only_text(i, by_page[b.page_no], blocks):
         veto = ONLY_TEXT
     elif b.size is not None and body is not None and not running_head and (
