@@ -86,7 +86,10 @@ def turn_image(image: Image.Image, degrees: float) -> Image.Image:
     return image.rotate(degrees, resample=Image.BILINEAR, expand=False, fillcolor=fill)
 
 
-SIDEWAYS = 2.0  # this many times the lean of lines across the page as along it: its lines run up or down it
+# A page lying sideways shows no more than this many lines of ink across it (a table's rows, a column of digits,
+# are lines whichever way they lean; the lean alone is no sign: a column of right-aligned numbers, turned, leans)
+FEW_LINES = 3
+MIN_SIDE = 500  # pixels: a strip cut from a page (a table's image) is not turned, only a page is
 MIN_LINES = 12  # text lines needed to tell which way up a page is (a chart's grid and bars make fewer)
 # the lines' mean lean (above minus below their densest band, over both) needed: 0.35-0.7 on upright pages of
 # Latin type; a script without ascenders, digits or a drawing lean either way by less
@@ -124,28 +127,30 @@ def _upright_score(ink: np.ndarray) -> tuple[float, int]:
         while end < len(rows) and on[end]:
             end += 1
         band = rows[y:end]
-        if end - y >= 6:
+        if end - y >= 6:  # (a line of digits or capitals leans no way: it counts as a line all the same)
             core = np.nonzero(band >= 0.5 * band.max())[0]
             above, below = band[: core[0]].sum(), band[core[-1] + 1:].sum()
+            lines += 1
             if above + below > 0:
                 score += (above - below) / (above + below)
-                lines += 1
         y = end
     return score, lines
 
 
 def page_turn(image: Image.Image) -> int:
     """Degrees (anticlockwise: 0, 90, 180, 270) to turn a scanned page so that its text reads upright. A page
-    whose lines run up or down it (scanned sideways) is turned a quarter, the way its letters' ascenders say; a
-    level page is turned half round only where the evidence is clear. 0 where nothing stands out (a page of
-    figures, of digits, of a script without ascenders): the OCR's own line classifier still reads an upside-down
-    page's lines (engines.ppocr)."""
+    with hardly a line of ink across it and many up or down it (scanned sideways) is turned a quarter, the way
+    its letters' ascenders say; a level page is turned half round only where the evidence is clear. 0 where
+    nothing stands out (a page of figures, of digits, of a script without ascenders; a strip such as a table's
+    image; a page both sideways and crooked): the OCR's own line classifier still reads an upside-down page's
+    lines (engines.ppocr)."""
+    if min(image.size) < MIN_SIDE:
+        return 0
     ink = _ink(image)
     if ink.sum() < MIN_POINTS:
         return 0
     score, lines = _upright_score(ink)
     turned_score, turned_lines = _upright_score(np.rot90(ink, 1))  # (numpy's rot90 turns anticlockwise, as PIL)
-    lean = abs(turned_score)
-    if turned_lines >= MIN_LINES and lean >= CLEAR * turned_lines and lean > SIDEWAYS * abs(score):
-        return 90 if turned_score > 0 else 270  # its lines run up or down the page
+    if lines <= FEW_LINES and turned_lines >= MIN_LINES and abs(turned_score) >= CLEAR * turned_lines:
+        return 90 if turned_score > 0 else 270  # no line runs across the page, many up or down it
     return 180 if lines >= MIN_LINES and score < -CLEAR * lines else 0
