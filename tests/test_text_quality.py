@@ -52,3 +52,13 @@ def test_a_text_layer_of_stray_marks_is_no_text():
     assert quality.assess(_words("Introduction ........ 1 Methods ........ 4 Results ........ 9 Index ........ 12")).ok
     assert quality.assess(_words("x = 2 , y = 3 , x + y = 5 , so ( x + y ) / 2 = 2.5 .")).ok
     assert quality.assess(_words("12.5 % 3,400 - 17 ( 4 ) 2,210 - 9 % 1.2 . 88")).ok
+
+
+def test_dot_leaders_of_a_contents_page_are_no_specks():
+    """A contents page whose leaders are dots set one by one (". . . . ."): most of its tokens are dots, none is
+    dirt."""
+    leader = " ".join(["."] * 40)
+    page = " ".join(f"{title} {leader} {n}" for title, n in
+                    [("Notices", "vii"), ("Trademarks", "viii"), ("Preface", "xi"), ("Authors", "xi"),
+                     ("Comments welcome", "xiii"), ("1.1 Security fundamentals", "2")])
+    assert quality.assess(_words(page)).ok

@@ -92,11 +92,33 @@ def assess(words: list[Word]) -> Verdict:
     share = bad / len(tokens)
     if share > MAX_GARBAGE:
         return Verdict(False, f"text layer failed quality test: {share:.0%} of words not word-like")
-    marks = sum(1 for t in tokens if not t.strip(_SPECKS)) / len(tokens)
-    worded = sum(1 for t in tokens if sum(ch.isalpha() for ch in t) >= 3) / len(tokens)
-    if len(tokens) >= MIN_MARK_TOKENS and marks >= MAX_MARKS and worded < MIN_WORDED:
-        return Verdict(False, f"text layer failed quality test: {marks:.0%} of words are stray marks")
+    kept = _without_leaders(tokens)
+    if len(kept) >= MIN_MARK_TOKENS:
+        marks = sum(1 for t in kept if not t.strip(_SPECKS)) / len(kept)
+        worded = sum(1 for t in kept if sum(ch.isalpha() for ch in t) >= 3) / len(kept)
+        if marks >= MAX_MARKS and worded < MIN_WORDED:
+            return Verdict(False, f"text layer failed quality test: {marks:.0%} of words are stray marks")
     return Verdict(True, "text layer")
+
+
+_LEADER_DOT = re.compile(r"^[.·…]+$")
+
+
+def _without_leaders(tokens: list[str]) -> list[str]:
+    """The tokens less dot leaders: runs of four or more tokens of dots in a row (a contents page's ". . . . ."),
+    which are no speck of dirt."""
+    out: list[str] = []
+    run: list[str] = []
+    for t in tokens + [""]:
+        if t and _LEADER_DOT.match(t):
+            run.append(t)
+            continue
+        if len(run) < 4:
+            out.extend(run)
+        run = []
+        if t:
+            out.append(t)
+    return out
 
 
 def agreement(text_layer: list[Word], ocr: list[Word], regions: list[Box] = ()) -> float:
