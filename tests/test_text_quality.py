@@ -62,3 +62,15 @@ def test_dot_leaders_of_a_contents_page_are_no_specks():
                     [("Notices", "vii"), ("Trademarks", "viii"), ("Preface", "xi"), ("Authors", "xi"),
                      ("Comments welcome", "xiii"), ("1.1 Security fundamentals", "2")])
     assert quality.assess(_words(page)).ok
+
+
+def test_ocr_reading_more_words_of_more_text_is_no_sign_of_lost_spaces():
+    """OCR finds more words than the text layer because it reads a picture's words too (a brochure's highlights
+    in an image): the letters differ by more than a tenth, so the layer's spaces are not in question. The same
+    letters with far fewer words are."""
+    layer = _words("Expert help to achieve your business requirements " * 3)
+    ocr = _words("Expert help to achieve your business requirements " * 3 + "Enhance the performance of your "
+                 "database operations Earn greater return on IT projects")
+    assert not quality.runs_words_together(layer, ocr)
+    joined = _words("Experthelp toachieve yourbusiness requirements " * 5)
+    assert quality.runs_words_together(joined, _words("Expert help to achieve your business requirements " * 5))

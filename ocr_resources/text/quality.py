@@ -135,6 +135,7 @@ def agreement(text_layer: list[Word], ocr: list[Word], regions: list[Box] = ()) 
 
 JOINED = 1.15  # OCR finding this many times the words of a text layer that agrees with it: the layer lost its spaces
 MIN_JOINED_WORDS = 20  # words OCR must find for the count to say anything
+SAME_CHARS = 0.1  # ... and the two readings must hold as many letters, within this share
 
 
 def runs_words_together(text_layer: list[Word], ocr: list[Word]) -> bool:
@@ -143,7 +144,11 @@ def runs_words_together(text_layer: list[Word], ocr: list[Word]) -> bool:
     only had to be checked, OCR's reading, spaced, is the better one."""
     layer_words = sum(len(w.text.split()) for w in text_layer)
     ocr_words = sum(len(w.text.split()) for w in ocr)
-    return ocr_words >= MIN_JOINED_WORDS and ocr_words >= JOINED * max(layer_words, 1)
+    layer_chars = sum(len("".join(w.text.split())) for w in text_layer)
+    ocr_chars = sum(len("".join(w.text.split())) for w in ocr)
+    # (the same letters, within a tenth: OCR's more words are not text the layer lacks, a picture's words)
+    same_text = abs(layer_chars - ocr_chars) <= SAME_CHARS * max(layer_chars, ocr_chars)
+    return same_text and ocr_words >= MIN_JOINED_WORDS and ocr_words >= JOINED * max(layer_words, 1)
 
 
 def _in_page_order(words: list[Word], regions: list[Box]) -> str:
