@@ -24,7 +24,8 @@ WORDS = ("the results of a survey were read again by the second team before its 
          "out to all members of the board who had asked for it").split()
 
 
-def _two_columns() -> bytes:
+def _two_columns(offset: float = 0.0) -> bytes:
+    """A page of two columns; `offset`: the right column's lines that many points lower than the left's."""
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(W, H))
     c.setFont("Times-Bold", 16)
@@ -33,13 +34,13 @@ def _two_columns() -> bytes:
     rng = random.Random(7)  # (words in another order on every line, so their spaces do not line up)
     for k in range(40):
         c.drawString(72, H - 110 - 14 * k, " ".join(rng.sample(WORDS, 8)))
-        c.drawString(320, H - 110 - 14 * k, " ".join(rng.sample(WORDS, 8)))
+        c.drawString(320, H - 110 - offset - 14 * k, " ".join(rng.sample(WORDS, 8)))
     c.save()
     return buf.getvalue()
 
 
-def _page(dpi: int = 150) -> Image.Image:
-    pdf = pdfium.PdfDocument(_two_columns())
+def _page(dpi: int = 150, offset: float = 0.0) -> Image.Image:
+    pdf = pdfium.PdfDocument(_two_columns(offset))
     try:
         return pdf[0].render(scale=dpi / 72).to_pil().convert("L")
     finally:
@@ -65,6 +66,14 @@ def test_the_angle_of_a_crooked_page_is_found(degrees):
     straight, turned = straighten(crooked)
     assert turned == pytest.approx(-degrees, abs=0.1)
     assert abs(skew_angle(straight)) < MIN_SKEW
+
+
+def test_two_straight_columns_whose_lines_stand_at_different_heights_are_not_taken_for_a_crooked_page():
+    """Sheared by a degree and a half, the right column's lines (half a line lower) meet the left's, and the
+    page's profile is sharper than upright; but neither column on its own is."""
+    page = _page(offset=7.0)
+    assert skew_angle(page) == 0.0 and straighten(page) == (page, 0.0)
+    assert skew_angle(page.rotate(2.0, resample=Image.BICUBIC, fillcolor=255)) == pytest.approx(2.0, abs=0.1)
 
 
 def test_a_straight_or_blank_page_is_left_as_it_is():

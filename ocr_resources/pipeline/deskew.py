@@ -26,6 +26,7 @@ WORK_WIDTH = 800  # pixels: the ink is measured on a copy this wide (the angle n
 MAX_POINTS = 40_000  # ink pixels sampled for the profile (enough for a twentieth of a degree)
 MIN_POINTS = 2_000  # fewer ink pixels than this (a blank or nearly blank page) say nothing about an angle
 SHARPER = 1.05  # the best angle's profile must be this much sharper than the upright one's to be believed
+AGREE = 0.3  # degrees the two halves of a page may differ by and still give one angle
 
 
 def _profile_score(ys: np.ndarray, xs: np.ndarray, angle: float) -> float:
@@ -49,15 +50,25 @@ def skew_angle(image: Image.Image) -> float:
         keep = np.random.default_rng(0).choice(ys.size, MAX_POINTS, replace=False)
         ys, xs = ys[keep], xs[keep]
     ys, xs = ys.astype(np.float64), xs.astype(np.float64)
-    coarse = np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, 0.5)
-    scores = [_profile_score(ys, xs, a) for a in coarse]
-    best = float(coarse[int(np.argmax(scores))])
-    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.05)
-    fine_scores = [_profile_score(ys, xs, a) for a in fine]
-    k = int(np.argmax(fine_scores))
-    if fine_scores[k] < SHARPER * _profile_score(ys, xs, 0.0):
+    # Each half of the page on its own: two columns whose lines stand at different heights look sharpest sheared
+    # so that the one's lines meet the other's (a straight two-column page would be "turned" by a degree and a
+    # half), and a crooked page's true angle is pulled off by them too. The halves must agree.
+    middle = np.median(xs)
+    found = [_best_angle(ys[half], xs[half]) for half in (xs < middle, xs >= middle)]
+    if any(a is None for a in found) or abs(found[0] - found[1]) > AGREE:
         return 0.0
-    return round(float(fine[k]), 2)
+    return round((found[0] + found[1]) / 2, 2)
+
+
+def _best_angle(ys: np.ndarray, xs: np.ndarray) -> float | None:
+    """The angle (degrees) at which this ink's rows are sharpest, searched coarse then fine within MAX_SKEW;
+    None where it is no sharper there than upright."""
+    coarse = np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, 0.5)
+    best = float(coarse[int(np.argmax([_profile_score(ys, xs, a) for a in coarse]))])
+    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.05)
+    scores = [_profile_score(ys, xs, a) for a in fine]
+    k = int(np.argmax(scores))
+    return float(fine[k]) if scores[k] >= SHARPER * _profile_score(ys, xs, 0.0) else None
 
 
 def straighten(image: Image.Image) -> tuple[Image.Image, float]:
