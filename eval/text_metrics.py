@@ -33,8 +33,11 @@ def strip_markdown(text: str) -> str:
     text = _LIST.sub("", text)
     text = _LINK.sub(r"\1", text)
     text = _HTML_TAG.sub(" ", text)
+    # escapes first: "QIBM\_DB" renders as "QIBM_DB" (the truth writes it both ways), and "\*ALLOBJ" as the
+    # "*ALLOBJ" an unescaped truth writes; asterisks then go as emphasis on both sides alike (stripped after the
+    # escapes, "\*" would leave its backslash behind)
+    text = _ESCAPE.sub(r"\1", text)
     text = _EMPHASIS.sub("", text)
-    text = _ESCAPE.sub(r"\1", text)  # "QIBM\_DB" renders as "QIBM_DB" (the truth writes it both ways)
     text = text.replace("|", " ")
     return text
 
