@@ -207,8 +207,9 @@ LOGIC_VERSIONS = {
     # 86: a text layer mostly of specks with hardly a word of three letters (an old OCR layer of dirt) is no text;
     # 87: a sentence's end and the next one's capital up to 3.5 characters apart are on one line; a gutter is wider
     # in its own row than 1.5 characters (an old book's wide sentence spaces and chance line-ups cut its lines);
-    # 88: a copyright and reuse notice on a line or two of small type is furniture however long it runs
-    "ocr_text": "88",
+    # 88: a copyright and reuse notice on a line or two of small type is furniture however long it runs; 89: a
+    # text layer that failed the quality test over a page OCR finds no text on leaves the page without text
+    "ocr_text": "89",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

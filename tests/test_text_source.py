@@ -137,3 +137,18 @@ def test_an_invisible_text_layer_that_lost_its_word_spaces_gives_way_to_ocr(tmp_
     assert "Invoice number" in text and "service desk" in text and joined[0] not in text
     assert {r["text_source"] for r in rows if r["text"]} == {"ocr"}
     assert "runs its words together" in " ".join(r["text_source_reason"] for r in rows)
+
+
+def test_a_text_layer_of_speckle_over_a_page_without_text_is_no_text(tmp_path, ocr):
+    """Graph paper scanned with an old OCR layer of its speckle: the layer fails the quality test, and OCR finds
+    no text on the page, so the page has none (it kept the speckle before)."""
+    paper = Image.new("RGB", (1000, 1400), "white")
+    draw = ImageDraw.Draw(paper)
+    for k in range(0, 1400, 28):
+        draw.line((0, k, 1000, k), fill=(200, 200, 200))
+        draw.line((k, 0, k, 1400), fill=(200, 200, 200))
+    specks = [":., dP . . .. ? i, . .i ' » 14", "e. .. : r P . LIL Nsr • ki ., k", "1 s .. 2 Y. g , sa % , . . , I '"]
+    pdf = page_with_image(paper, Box(0, 0, W, H), specks, 0)
+    rows = run_text(tmp_path, pdf, [(Box(0, 0, W, H), "figure")], ocr)
+    assert "".join(r["text"] for r in rows).strip() == ""
+    assert any("stray marks" in r["text_source_reason"] and "OCR read nothing" in r["text_source_reason"] for r in rows)

@@ -395,6 +395,8 @@ def _checked_page(page: dict[str, Any], ocr: list[Word], req, confidence, page_t
     """A text-layer page read by OCR as a whole: OCR replaces the text layer, unless the text layer only
     had to be checked and OCR agrees with it."""
     layer = page["_words"]
+    if layer and not ocr and not req.verify:  # a layer of garbage over a page OCR finds no text on: no text
+        return page_text(page, [], "ocr", f"{req.reason}; OCR read nothing", None)
     if layer and not ocr:  # OCR read nothing (a blank stand-in image, a strip): the text layer is all there is
         return page_text(page, layer, "text_layer", f"{req.reason}; OCR read nothing, text layer kept", 1.0)
     if req.verify:
