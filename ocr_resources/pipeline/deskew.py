@@ -103,11 +103,10 @@ def turn_image(image: Image.Image, degrees: float) -> Image.Image:
 FEW_LINES = 3
 MIN_SIDE = 500  # pixels: a strip cut from a page (a table's image) is not turned, only a page is
 MIN_LINES = 12  # text lines needed to tell which way up a page is (a chart's grid and bars make fewer)
-# the lines' mean lean (above minus below their densest band, over both) needed: 0.35-0.7 on upright pages of
-# Latin type; a script without ascenders, digits or a drawing lean either way by less
+# the lines' mean lean (above minus below their densest band, over both) needed to turn a page: upright pages of
+# Latin type lean 0.1-0.7 a line (less where they are lists of short lines, figures or capitals); a script
+# without ascenders, digits or a drawing lean either way by little. Below it a page is left as it is.
 CLEAR = 0.3
-
-
 TURN_SIDE = 1700  # pixels: which way up a page is is read on a copy no larger (a letter page at 144 dpi is 1584
 # high): its letters' ascenders must stay a few pixels tall
 
