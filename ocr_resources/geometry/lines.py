@@ -42,6 +42,11 @@ SENTENCE_PITCHES = 3.5
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?$")
 
 
+def _pitch(row: list[Word]) -> float:
+    """A row's character pitch: its words' width per character."""
+    return sum(w.box.width for w in row) / max(1, sum(len(w.text) for w in row))
+
+
 def _sentence_space(before: str, after: str) -> bool:
     """A word ending a sentence before a word starting one (a capital, or a quote or bracket before it)."""
     start = after.lstrip("\"'“‘([")
@@ -308,7 +313,7 @@ def _gutters(all_rows: list[list[Word]], min_run: int = 4) -> list[list[tuple[fl
     for row in all_rows:
         h = statistics.median(w.box.height for w in row)
         heights.append(h)
-        least.append(GUTTER_PITCHES * sum(w.box.width for w in row) / max(1, sum(len(w.text) for w in row)))
+        least.append(GUTTER_PITCHES * _pitch(row))
         gaps.append([(a.box.x1, b.box.x0) for a, b in zip(row, row[1:], strict=False)
                      if b.box.x0 - a.box.x1 >= 0.5 * h])
     out: list[list[tuple[float, float]]] = [[] for _ in all_rows]
@@ -381,7 +386,7 @@ def _upright_lines(words: list[Word], gap_factor: float, rtl: bool | None) -> li
     heights: list[float] = []
     for row, row_gutters in zip(all_rows, gutters, strict=True):
         height = statistics.median(w.box.height for w in row)
-        pitch = sum(w.box.width for w in row) / max(1, sum(len(w.text) for w in row))
+        pitch = _pitch(row)
         least = max(gap_factor * height, PITCH_SPACES * pitch, 1e-6)  # a narrower gap is a word space
         cuts = {g[1] for g in row_gutters}
         runs: list[list[Word]] = [[row[0]]]

@@ -29,6 +29,14 @@ SHARPER = 1.05  # the best angle's profile must be this much sharper than the up
 AGREE = 0.3  # degrees the two halves of a page may differ by and still give one angle
 
 
+def _ink(gray: Image.Image, scale: float) -> np.ndarray:
+    """Where a grey page (shrunk by `scale` where that is below 1) has ink: pixels clearly darker than the page."""
+    if scale < 1:
+        gray = gray.resize((max(1, round(gray.width * scale)), max(1, round(gray.height * scale))), Image.BILINEAR)
+    pixels = np.asarray(gray)
+    return pixels < min(128, int(pixels.mean()) - 30)
+
+
 def _profile_score(ys: np.ndarray, xs: np.ndarray, angle: float) -> float:
     """Sharpness of the rows' ink counts with the ink sheared by `angle` degrees (a line rising to the right by
     that angle lands on one row)."""
@@ -40,10 +48,7 @@ def _profile_score(ys: np.ndarray, xs: np.ndarray, angle: float) -> float:
 def skew_angle(image: Image.Image) -> float:
     """Degrees the page's text lines rise to the right (negative: they fall), 0.0 where no angle stands out."""
     gray = image.convert("L")
-    if gray.width > WORK_WIDTH:
-        gray = gray.resize((WORK_WIDTH, max(1, round(gray.height * WORK_WIDTH / gray.width))), Image.BILINEAR)
-    pixels = np.asarray(gray)
-    ys, xs = np.nonzero(pixels < min(128, int(pixels.mean()) - 30))  # ink: clearly darker than the page
+    ys, xs = np.nonzero(_ink(gray, WORK_WIDTH / gray.width))
     if ys.size < MIN_POINTS:
         return 0.0
     if ys.size > MAX_POINTS:
@@ -111,13 +116,6 @@ TURN_SIDE = 1700  # pixels: which way up a page is is read on a copy no larger (
 # high): its letters' ascenders must stay a few pixels tall
 
 
-def _ink(image: Image.Image) -> np.ndarray:
-    gray = image.convert("L")
-    if max(gray.size) > TURN_SIDE:
-        scale = TURN_SIDE / max(gray.size)
-        gray = gray.resize((max(1, round(gray.width * scale)), max(1, round(gray.height * scale))), Image.BILINEAR)
-    pixels = np.asarray(gray)
-    return pixels < min(128, int(pixels.mean()) - 30)
 
 
 def _upright_score(ink: np.ndarray) -> tuple[float, int]:
@@ -157,7 +155,8 @@ def page_turn(image: Image.Image) -> int:
     lines (engines.ppocr)."""
     if min(image.size) < MIN_SIDE:
         return 0
-    ink = _ink(image)
+    gray = image.convert("L")
+    ink = _ink(gray, TURN_SIDE / max(gray.size))
     if ink.sum() < MIN_POINTS:
         return 0
     score, lines = _upright_score(ink)

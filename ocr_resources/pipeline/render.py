@@ -310,10 +310,11 @@ def page_image(path: str, page_no: int, dpi: int, max_pixels: int = MAX_PAGE_PIX
     pdf = pdfium.PdfDocument(path)
     try:
         page = pdf[page_no - 1]
-        _upright(page)[1].close()  # (turned as `iter_render` turned it, so the pixels match its coordinates)
+        box, textpage, *_ = _upright(page)  # (turned as `iter_render` turned it, so the pixels match its coordinates)
+        textpage.close()
         quarter, turn = quarter_and_rest(turn)
         if quarter:  # a scan read sideways or upside down: turned as the render stage turned it
-            page.set_rotation((page.get_rotation() + 360 - quarter) % 360)
+            _turn(page, box, 360 - quarter)
         width_pt, height_pt = page.get_size()
         dpi = page_dpi(width_pt, height_pt, dpi, max_pixels)
         if dpi < 1:
@@ -416,11 +417,11 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                 warning = box.repair
                 if turn:
                     note = f"the page's text is set sideways: the page is read turned {turn} degrees clockwise"
-                    warning = f"{warning}; {note}" if warning else note
+                    warning = _noted(warning, note)
                 if dpi < task.dpi:
                     note = (f"page is {width_pt / 72:.0f} x {height_pt / 72:.0f} in: rendered at {dpi} dpi "
                             f"instead of {task.dpi} to stay under {task.max_pixels:,} pixels")
-                    warning = f"{warning}; {note}" if warning else note
+                    warning = _noted(warning, note)
                 image = page.render(scale=dpi / 72).to_pil()
                 if image.mode != "RGB":  # pdfium's default bitmap is already RGB: no copy of the page
                     image = image.convert("RGB")
@@ -431,8 +432,7 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                     image, turned = straighten(image)
                 quarter = 0 if digital else page_turn(image)  # (its lines' lean is read level)
                 if quarter:  # a scan lying sideways or upside down is read turned upright, as a sideways text page is
-                    page.set_rotation((page.get_rotation() + 360 - quarter) % 360)  # (/Rotate turns clockwise)
-                    box = page_box.normalise(page)
+                    box = _turn(page, box, 360 - quarter)  # (/Rotate turns clockwise)
                     width_pt, height_pt = page.get_size()
                     dpi = page_dpi(width_pt, height_pt, task.dpi, task.max_pixels)
                     textpage = page.get_textpage()
@@ -442,19 +442,18 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                     image, turned = straighten(page.render(scale=dpi / 72).to_pil().convert("RGB"))
                     turned += quarter
                     note = f"scanned {'upside down' if quarter == 180 else 'sideways'}: read turned {quarter} degrees"
-                    warning = f"{warning}; {note}" if warning else note
-                if turned is not None:
-                    if turned % 90:
-                        fine = quarter_and_rest(turned)[1]
-                        way = "anticlockwise" if fine > 0 else "clockwise"
-                        note = (f"scanned {abs(fine):.2f} degrees crooked: straightened (turned {way}); "
-                                f"its boxes are the straight image's")
-                        warning = f"{warning}; {note}" if warning else note
+                    warning = _noted(warning, note)
+                if turned is not None and turned % 90:
+                    fine = quarter_and_rest(turned)[1]
+                    way = "anticlockwise" if fine > 0 else "clockwise"
+                    note = (f"scanned {abs(fine):.2f} degrees crooked: straightened (turned {way}); "
+                            f"its boxes are the straight image's")
+                    warning = _noted(warning, note)
                 if _is_blank(image):
                     objects = pdfium_c.FPDFPage_CountObjects(page.raw)
                     note = (f"page renders blank although its content has {objects} objects (damaged or "
                             f"invisible content?)" if objects > 0 else "page is blank: it has no content to render")
-                    warning = f"{warning}; {note}" if warning else note
+                    warning = _noted(warning, note)
                 stored = as_stored(image)  # one channel where the page is all grey
                 sha, rel = store.put_image(stored)
                 # scanned pages have no drawing to read: their ruling lines come from the image
@@ -494,10 +493,20 @@ def _upright(page):
     words, math = text_layer(textpage, box.display)
     turn = sideways_turn(words)
     if turn:
-        page.set_rotation((box.rotation + turn) % 360)
-        box = page_box.normalise(page)
+        box = _turn(page, box, turn)
         words, math = text_layer(textpage, box.display)
     return box, textpage, words, math, turn
+
+
+def _turn(page, box: page_box.PageBox, clockwise: int) -> page_box.PageBox:
+    """The page turned `clockwise` degrees further (its /Rotate, set in memory), and its box read again."""
+    page.set_rotation((box.rotation + clockwise) % 360)
+    return page_box.normalise(page)
+
+
+def _noted(warning: str | None, note: str) -> str:
+    """A page's warning with one more note."""
+    return f"{warning}; {note}" if warning else note
 
 
 def sideways_turn(words: list[WordRecord]) -> int:
