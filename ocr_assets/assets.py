@@ -106,7 +106,9 @@ LOGIC_VERSIONS = {
     # outside the box that stops at its leader belongs to that box (no region of its own), as does a listing's line
     # number before its code; a figure holding a listing is text; a numbered listing is no table (its numbers in
     # roman type beside its code, on a page of code as on a page of prose)
-    "layout_regions": "27",
+    # 28: rules stacked one over another frame no table where the text between them is prose whose lines run on
+    # past the rules' ends (underlined headings over paragraphs)
+    "layout_regions": "28",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -209,7 +211,10 @@ LOGIC_VERSIONS = {
     # in its own row than 1.5 characters (an old book's wide sentence spaces and chance line-ups cut its lines);
     # 88: a copyright and reuse notice on a line or two of small type is furniture however long it runs; 89: a
     # text layer that failed the quality test over a page OCR finds no text on leaves the page without text
-    "ocr_text": "89",
+    # 90: the model's headers in the body's type that hold a field with its value ("Date: September 30, 2015") are
+    # a statement's or letter's head, not furniture; a document's proportional text counts its headings and
+    # captions too (a page of register tables in Courier under a proportional heading is code)
+    "ocr_text": "90",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -246,8 +251,9 @@ LOGIC_VERSIONS = {
     # opening a line inside a sentence is no list bullet; 11: a book's index keeps one entry per item; 12: short
     # lines each starting anew (an address, a signature) keep their line breaks; 13: ... three lines or more; 14: a
     # paragraph the layout model called a reference is joined across a column break as running text is; 15: a
-    # document's own asterisks and backticks are escaped (its "*right*" was emphasis)
-    "document_markdown": "15",
+    # document's own asterisks and backticks are escaped (its "*right*" was emphasis); 16: two lines or more each a
+    # field and its value ("Date: ..." / "Statement: ...") keep their line breaks
+    "document_markdown": "16",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

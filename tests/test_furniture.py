@@ -462,3 +462,49 @@ def test_a_long_copyright_notice_in_small_type_at_the_foot_is_furniture():
     foot = holding(results, "All rights reserved")
     assert foot.label == "footer" and "copyright" in foot.reason
     assert "All rights reserved" not in render(rows)
+
+
+def statement(c) -> None:
+    c.setFont("Times-Roman", 12)
+    c.drawString(57, H - 67, "ACME Bank")  # the issuer, top left
+    c.drawRightString(555, H - 82, "Date: September 30, 2015")  # the statement's fields, top right
+    c.drawRightString(555, H - 96, "Statement: September Transactions")
+    c.line(57, H - 120, 555, H - 120)
+    y = H - 140
+    for line in ["Opening balance carried over from the statement of August", "Transfer to savings account",
+                 "Card payment at the grocery store on the corner", "Salary for the month of September"]:
+        c.drawString(57, y, line)
+        y -= 14
+    c.drawRightString(555, y - 20, "Balance: $1,438.20")
+
+
+def test_a_statements_top_matter_with_its_fields_is_text():
+    # a one-page bank statement: the issuer's name and the statement's date and subject stand in the top band, in
+    # the body's type, and the model calls both headers. A field with a value ("Date: September 30, 2015") is the
+    # document's own matter, not a running head; nor is the issuer's name beside it
+    regions = [(Box(50, 55, 130, 72), "header"), (Box(380, 70, 560, 100), "header"), (Box(50, 128, 400, 190), "text")]
+    results, rows = finished(one_page(statement), regions)
+    for text in ("ACME Bank", "Date: September 30, 2015", "Statement: September Transactions"):
+        block = holding(results, text)
+        assert block.label == "text" and block.reason == "not furniture: the page's top matter (a field and its value)"
+    md = render(rows)
+    assert md.index("ACME Bank") < md.index("Date: September 30, 2015") < md.index("Opening balance")
+    # a running head without a field stays furniture, on the same page's band (the name alone, nothing beside it)
+    def header_only(c) -> None:
+        c.setFont("Times-Roman", 12)
+        c.drawString(57, H - 67, "ACME Bank Quarterly Review")
+        c.drawString(57, H - 140, "Opening balance carried over from the statement of August")
+        c.drawString(57, H - 154, "Transfer to savings account")
+
+    results, _ = finished(one_page(header_only), [(Box(50, 55, 230, 72), "header")])
+    assert holding(results, "ACME Bank Quarterly Review").label == "header"
+
+
+def test_a_field_is_a_short_label_of_words_with_a_value_that_holds_a_number():
+    from ocr_resources.text.furniture import holds_field
+
+    for text in ("Date: September 30, 2015", "Invoice No.: 4711", "Case No.: 23-12263", "Account #: 12-3456"):
+        assert holds_field(text), text
+    for text in ("Statement: September Transactions", "Smith et al.: A study of outcomes", "Chapter 3: Results",
+                 "Page: 4 of 8", "https://example.org/7", "Printed: 12 March 2020", "10:30 am", "Vol. 3: 12-20"):
+        assert not holds_field(text), text

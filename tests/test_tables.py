@@ -992,3 +992,28 @@ def test_a_programs_printed_matrix_in_typewriter_type_is_no_table():
     # a typewritten page (a government report typed on a typewriter): its tables are typewritten like its text
     typed = [Word(w.text, w.box, size=10.0, mono=True) for w in prose]
     assert [r.label for r in refine_regions(regions, typed + _printed_matrix(mono=True), [])] == ["text", "table"]
+
+
+def test_underlined_headings_over_paragraphs_are_no_table():
+    # a manual's underlined headings (each underline as wide as its heading) over paragraphs and listings whose
+    # lines run on far past the underline: cut at the underline's ends, the paragraphs' lines were short phrases
+    # and the listing's first two columns a grid, so the underlines stacked one over the other framed a "table"
+    # that took the left end of every line on the page
+    sentence = "the controller used the same instruction set as the type forty but fixed one problem"
+    words: list[Word] = []
+    rules = []
+    y = 100.0
+    for heading in ("CR01B Controller", "CR01E Controller", "CR02B Controller"):
+        words += _row_words(y, [(90, heading)])
+        rules.append(Rule(90, y + 10, 90 + 5 * len(heading), y + 10))
+        for k in range(3):
+            words += _row_words(y + 20 + 12 * k, [(90, sentence)])
+        for k in range(5):
+            words += _row_words(y + 60 + 12 * k, [(90, f"RCS{k}"), (135, f"70670{k}"), (270, "skip if card done")])
+        y += 130
+    assert ruled_tables(words, rules) == []
+    # a table under such rules still is one: short cells in columns between them
+    table = []
+    for i, y in enumerate((100.0, 120.0, 140.0)):
+        table += _row_words(y, [(90, f"RCS{i}"), (140, f"70670{i}")])
+    assert ruled_tables(table, [Rule(85, y - 5, 185, y - 5) for y in (100.0, 120.0, 140.0, 160.0)])

@@ -663,3 +663,37 @@ def test_a_documents_own_asterisks_and_backticks_are_written_as_such_not_as_mark
             {"label": "title", "text": "Notes * and `ticks`", "heading_level": 2, "page_no": 1, "region_no": 1}]
     assert render(rows) == ("Although never is often better than \\*right\\* now. Run \\`make\\` with $a*b$.\n\n"
                             "## Notes \\* and \\`ticks\\`\n")
+
+
+def test_a_register_table_in_courier_under_a_proportional_heading_is_code():
+    # a simulator manual's page cut out alone: a heading, a lead-in and a closing note in proportional type (the
+    # model took the note for a caption), the rest a table of registers in Courier with no brackets or operators.
+    # The heading and the note are the document's proportional text as much as its paragraphs are: this is no
+    # document typed all in Courier, so the table is code, every row of it
+    registers = [f"{name:<18}{size:<12}{what}" for name, size, what in [
+        ("RYCS", 16, "status"), ("RYBA", 16, "buffer address"), ("RYWC", 8, "word count"), ("RYDB", 16, "data buffer"),
+        ("RYES", 12, "error status"), ("RYERR", 8, "error code"), ("RYTA", 8, "current track"),
+        ("RYSA", 8, "current sector"), ("STAPTR", 4, "controller state"), ("INT", 1, "interrupt pending flag"),
+        ("CTIME", 24, "command completion time"), ("STIME", 24, "seek time, per track"),
+        ("XTIME", 24, "transfer ready delay"), ("STOP", 1, "stop on error"), ("DONE", 1, "device done flag")]]
+    note = "RX02 data files are buffered in memory; therefore, end of file and OS I/O errors cannot occur."
+    words = page_words(_lines_pdf(("Helvetica-Bold", 13, 80, 14, ["2.4.3 RXV21/RX02 Floppy Disk (RY)"]),
+                                  ("Helvetica", 10, 104, 12, ["The RXV21 implements these registers:"]),
+                                  ("Courier", 10, 124, 12, registers), ("Helvetica", 10, 340, 12, [note])))[0]
+    regions = [Box(60, 60, 400, 84), Box(60, 326, 560, 350)]
+    results = finish_document([PageBlocks(1, W, H, compose(words, regions, ["title", "caption"]))])
+    code = [bt for bt in results[0] if bt.label == "code" and bt.text]
+    assert len(code) == 1 and code[0].text.splitlines()[0].split() == ["RYCS", "16", "status"]
+    assert len(code[0].text.splitlines()) == len(registers)
+
+
+def test_two_lines_each_a_field_keep_their_lines():
+    """A statement's head of two fields ("Date: September 30, 2015" / "Statement: September Transactions") is two
+    lines, as an address of three is; reflowed, they ran into one ("... 2015 Statement: ..."). Two lines of a
+    sentence that happens to hold a colon are still one paragraph."""
+    fields = "Date: September 30, 2015\nStatement: September Transactions"
+    prose = "Two things matter: the dose\nand the time of day."
+    rows = [{"label": "text", "text": t, "page_no": 1, "region_no": k} for k, t in enumerate((fields, prose))]
+    md = render(rows)
+    assert "Date: September 30, 2015  \nStatement: September Transactions" in md
+    assert "Two things matter: the dose and the time of day." in md

@@ -424,7 +424,7 @@ def _stacked(words: list[Word], rules: list[Rule], hs: list[Rule], taken: list[C
         for r in group + [None]:
             if r is not None and run:
                 band = Box(first.x0, run[-1].pos, first.x1, r.pos)
-                if _band_continues(_inside(words, band), h) and not any(_share(b, band) >= 0.5 for b in stops):
+                if _band_continues(_band_phrases(words, band, h), h) and not any(_share(b, band) >= 0.5 for b in stops):
                     run.append(r)
                     continue
             if len(run) >= 2:
@@ -433,6 +433,17 @@ def _stacked(words: list[Word], rules: list[Rule], hs: list[Rule], taken: list[C
                         _inside(words, box), rules, box, strict=False):
                     out.append(Candidate(_with_heading(words, box), "rules"))
             run = [r] if r is not None else []
+    return out
+
+
+def _band_phrases(words: list[Word], band: Box, h: float) -> list[Word]:
+    """The words between two rules, each phrase whole where the rules' ends cut it: an underline as wide as its
+    heading ends mid-line of the paragraph under it, and the paragraph's lines cut there read as short phrases."""
+    out: list[Word] = []
+    for line in text_lines([w for w in words if band.y0 <= w.box.center[1] <= band.y1]):
+        for phrase in split_phrases(line.words, PHRASE_GAP * h):
+            if any(band.x0 <= w.box.center[0] <= band.x1 for w in phrase):
+                out += phrase
     return out
 
 

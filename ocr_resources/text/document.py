@@ -28,6 +28,7 @@ CODE_SYMBOLS = 0.06
 _CODE_CHARS = frozenset("{}[]()<>=;\\/|&*#$%@_^~`")
 CODE_LABELS = ("text", "list", "reference", "other", "formula")  # (the layout model calls a listing any of these)
 CODE_REASON = "fixed-pitch lines in a document of proportional text"
+PICTURE_LABELS = ("table", "figure")  # (their words are no measure of the document's type)
 
 
 @dataclass
@@ -124,7 +125,9 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
     results: list[list[BlockText]] = []
     flat: list[TextBlock] = []
     where: list[tuple[int, int]] = []
-    code_allowed = _mono_share([b for p in pages for b in p.blocks if b.label in CODE_LABELS]) <= 1 - PROSE_SHARE
+    # (the document's proportional text is all of it, headings and captions too: a manual's page of register
+    # tables in Courier under a proportional heading and note is no document typed in Courier)
+    code_allowed = _mono_share([b for p in pages for b in p.blocks if b.label not in PICTURE_LABELS]) <= 1 - PROSE_SHARE
     for pi, page in enumerate(pages):
         row = []
         for bi, block in enumerate(page.blocks):

@@ -21,7 +21,8 @@ only furniture beside it), it sits a line's spacing from the body text next to i
 filing's case line set as the first line of the text; again not the model's header recurring page after page), or
 it is a sentence in the body's type that does not recur page after page (a table's lead-in the model boxed as a
 header; a line in capitals is no such sentence), or nothing but furniture stands on its page with it (a one-line
-page's line: a running head needs a body to run above). A page number set large is a chapter number. A block the model
+page's line: a running head needs a body to run above), or it is the head of a statement, an invoice, a letter or a
+filing (the model's headers in the body's type where one holds a field with its value, "Date: September 30, 2015"). A page number set large is a chapter number. A block the model
 called header or footer that is not furniture gets a body label back."""
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ _COPYRIGHT = re.compile(r"^(?:©|\(c\)\s|copyright\b)|\ball rights reserved\b", 
 MAX_WORDS = 30  # a furniture line is short
 BESIDE_TEXT = "beside the page's own text"  # the veto that puts a header back in the page's flow (`_beside_text`)
 ONLY_TEXT = "the page's only text"  # the veto for a page that holds nothing but furniture-like lines (`_only_text`)
+TOP_MATTER = "the page's top matter (a field and its value)"  # the veto for a statement's or letter's head (`_top_matter`)
+# labels of furniture's own fields: a page number, a print or download stamp ("Printed: 12 March 2020")
+_STAMP_LABELS = frozenset({"page", "seite", "p", "pg", "printed", "downloaded", "generated", "retrieved", "accessed"})
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,41 @@ def furniture_pattern(text: str, long_notice: bool = False) -> str | None:
     if _COPYRIGHT.search(text) and len(text.split()) <= 16:
         return "copyright line"
     return None
+
+
+def holds_field(text: str) -> bool:
+    """A line of `text` is a field with its value, as a statement's, an invoice's, a letter's or a filing's head
+    has them ("Date: September 30, 2015", "Invoice No.: 4711"): a label of one to three words without digits
+    (not "Chapter 3: Results"), a colon, and a short value that holds a number (not "Smith et al.: A study"). A
+    page number's or a print stamp's label does not count ("Page: 4 of 8", "Printed: 12 March 2020")."""
+    for line in text.splitlines():
+        label, colon, value = line.partition(":")
+        words, value = label.split(), value.strip()
+        if not colon or not 1 <= len(words) <= 3 or len(label) > 30 or not label.strip()[0].isalpha():
+            continue
+        if any(ch.isdigit() for ch in label) or words[0].lower().rstrip(".") in _STAMP_LABELS:
+            continue
+        if any(ch.isdigit() for ch in value) and not value.startswith("//") and len(value.split()) <= 10:
+            return True
+    return False
+
+
+def _small(b: TextBlock, body: float | None) -> bool:
+    """Set smaller than the body's type (by more than OCR's ink heights differ between lines, on a scan)."""
+    return b.size is not None and body is not None and b.size <= (INK_SMALL if b.ink_size else SMALL) * body
+
+
+def _top_matter(i: int, page: list[int], blocks: list[TextBlock], body: float | None, repeated: set[int]) -> bool:
+    """The model's header is the head of a statement, an invoice, a letter or a filing: a header of the page's
+    top band in the body's type (or larger), with no furniture pattern and not recurring page after page, on a
+    page where such a header holds a field with its value (`holds_field`). A running head holds no "Date: ..."
+    field; the issuer's name beside the fields is part of the same head."""
+    def candidate(j: int) -> bool:
+        o = blocks[j]
+        return (o.label == "header" and _band(o) == "header" and j not in repeated and not _small(o, body)
+                and o.lines <= 3 and not furniture_pattern(" ".join(o.text.split())))
+
+    return candidate(i) and any(candidate(j) and holds_field(blocks[j].text) for j in page)
 
 
 def _band(b: TextBlock) -> str | None:
@@ -245,7 +284,7 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
     text = " ".join(b.text.split())
     labelled = b.label in ("header", "footer")
     ink = b.ink_size
-    small = b.size is not None and body is not None and b.size <= (INK_SMALL if ink else SMALL) * body
+    small = _small(b, body)
     pattern = furniture_pattern(text, long_notice=small and b.lines <= 2) if b.lines <= 3 else None
     if pattern == "page number" and text.startswith("(") and any(
             "$$" in blocks[j].text and _same_row(b, blocks[j]) for j in by_page[b.page_no] if j != i):
@@ -281,6 +320,8 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         veto = "too long"  # (a copyright and reuse notice in small type may run long: `furniture_pattern`)
     elif labelled and not pattern and i not in repeated and _only_text(i, by_page[b.page_no], blocks):
         veto = ONLY_TEXT
+    elif where == "header" and _top_matter(i, by_page[b.page_no], blocks, body, repeated):
+        veto = TOP_MATTER
     elif b.size is not None and body is not None and not running_head and (
             b.size > ((INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO) if pattern == "page number"
                       else (INK_LARGER if ink else LARGER)) * body):

@@ -100,14 +100,19 @@ def _index_rows(lines: list[str]) -> str | None:
 
 SHORT_LINE = 45  # characters: an address's, a signature's or a letterhead's lines are this short
 MIN_SHORT_LINES = 3  # (two short lines may be a sentence wrapped in a narrow box, or a heading and its subtitle)
+# a field and its value on a line of its own ("Date: September 30, 2015", "Invoice No.: 4711"): a label of one to
+# three words, a capital first, then a colon
+_FIELD_LINE = re.compile(r"^[A-ZÀ-Þ][\w.#/'&-]*(?:\s[\w.#/'&-]+){0,2}:\s+\S")
 
 
 def _line_by_line(lines: list[str]) -> str | None:
     """A block of three or more short lines each starting anew (an address: "Universitätsstr. 15" / "6020 Innsbruck,
-    Austria" / "E-mail: ..."; a letterhead): kept line by line (Markdown's hard breaks),
+    Austria" / "E-mail: ..."; a letterhead), or of two or more fields each on its line: kept line by line (Markdown's
+    hard breaks),
     where reflowed they ran into one line. Prose in a narrow column is not: its lines go on with the sentence
     (a lower-case start, a hyphen at a line's end)."""
-    if len(lines) < MIN_SHORT_LINES or any(len(ln) > SHORT_LINE for ln in lines) \
+    fields = len(lines) >= 2 and all(_FIELD_LINE.match(ln.strip()) for ln in lines)  # (a statement's head)
+    if (len(lines) < MIN_SHORT_LINES and not fields) or any(len(ln) > SHORT_LINE for ln in lines) \
             or any(ln.rstrip().endswith("-") for ln in lines):
         return None
     if any(not (ln.lstrip()[:1].isupper() or ln.lstrip()[:1].isdigit()) for ln in lines[1:]):
