@@ -22,8 +22,9 @@ filing's case line set as the first line of the text; again not the model's head
 it is a sentence in the body's type that does not recur page after page (a table's lead-in the model boxed as a
 header; a line in capitals is no such sentence), or nothing but furniture stands on its page with it (a one-line
 page's line: a running head needs a body to run above), or it is the head of a statement, an invoice, a letter or a
-filing (the model's headers in the body's type where one holds a field with its value, "Date: September 30, 2015"). A page number set large is a chapter number. A block the model
-called header or footer that is not furniture gets a body label back."""
+filing (the model's headers in the body's type where one holds a field with its value, "Date: September 30, 2015").
+A page number set large is a chapter number. A block the model called header or footer that is not furniture gets a
+body label back."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ _COPYRIGHT = re.compile(r"^(?:©|\(c\)\s|copyright\b)|\ball rights reserved\b", 
 MAX_WORDS = 30  # a furniture line is short
 BESIDE_TEXT = "beside the page's own text"  # the veto that puts a header back in the page's flow (`_beside_text`)
 ONLY_TEXT = "the page's only text"  # the veto for a page that holds nothing but furniture-like lines (`_only_text`)
-TOP_MATTER = "the page's top matter (a field and its value)"  # the veto for a statement's or letter's head (`_top_matter`)
+TOP_MATTER = "the page's top matter (a field and its value)"  # the veto for a statement's head (`_top_matter`)
 # labels of furniture's own fields: a page number, a print or download stamp ("Printed: 12 March 2020")
 _STAMP_LABELS = frozenset({"page", "seite", "p", "pg", "printed", "downloaded", "generated", "retrieved", "accessed"})
 
