@@ -213,8 +213,10 @@ LOGIC_VERSIONS = {
     # text layer that failed the quality test over a page OCR finds no text on leaves the page without text
     # 90: the model's headers in the body's type that hold a field with its value ("Date: September 30, 2015") are
     # a statement's or letter's head, not furniture; a document's proportional text counts its headings and
-    # captions too (a page of register tables in Courier under a proportional heading is code)
-    "ocr_text": "90",
+    # captions too (a page of register tables in Courier under a proportional heading is code); 91: a two-column
+    # list of terms (a manual's options) is read term, then its description; code pieces beside a listing that
+    # already took one of its neighbours join it too (a left column boxed line by line)
+    "ocr_text": "91",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

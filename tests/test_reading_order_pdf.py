@@ -191,3 +191,68 @@ def test_a_column_continued_from_the_last_page_waits_for_the_column_left_of_it()
     boxes = [Box(64, 45, 109, 55), Box(73, 94, 235, 108), Box(65, 130, 295, 264), Box(318, 85, 538, 98),
              Box(318, 103, 547, 150)]
     assert reading_order(boxes, ["text", "title", "text", "text", "text"]) == [0, 1, 2, 3, 4]
+
+
+OPTIONS = [("SET CPU 8080", ["Simulates the 8080 CPU (default)."]),
+           ("SET CPU Z80", ["Simulates the Z80 CPU. Note that some software requires an 8080 CPU",
+                            "and will not run properly on a Z80, which lacks the parity flag."]),
+           ("SET CPU 8086", ["Simulates the 8086 CPU. This also enables a megabyte of memory by",
+                             "default."]),
+           ("SET CPU 4K", []), ("SET CPU 8K", []), ("SET CPU 64K", ["All these set the memory's size."]),
+           ("SET CPU BANKED", ["Enables banked memory. The simulated memory has eight banks with",
+                               "the address range up to COMMON and a common area above it."])]
+
+
+def options_pdf(sidebar: bool = False) -> bytes:
+    """A manual's list of options: each option a short line in a column of its own, its description starting on its
+    row at a tab stop 160 pt further right and running on under it. `sidebar`: instead, a column of short lines on
+    every row beside paragraphs (lines that each start no paragraph but the first ones)."""
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setFont("Helvetica", 10)
+    y = H - 100
+    row = 0
+    for term, description in OPTIONS:
+        if sidebar:
+            description = description or ["continued from the line above it without a stop"]
+        c.drawString(66, y, f"Side note {row}" if sidebar else term)
+        for k, line in enumerate(description):
+            c.drawString(228, y - 12 * k, line)
+            if sidebar and k:
+                c.drawString(66, y - 12 * k, f"Side note {row + k}")
+        row += max(1, len(description))
+        y -= 12 * max(1, len(description)) + 6
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def pdf_words(data: bytes) -> list[Word]:
+    page = pdfium.PdfDocument(data)[0]
+    return [Word(t, Box(x0, y0, x1, y1), 1.0, size) for t, x0, y0, x1, y1, size, *_ in
+            text_layer_words(page.get_textpage(), H)]
+
+
+def test_a_list_of_options_reads_each_option_before_its_description():
+    """The layout model boxed the options' column and the descriptions' column apart (two options in one box, the
+    descriptions of two in another): read box by box, every option came before every description. Each option is
+    now read right before the description that starts on its row; options with no description of their own are
+    read together before the one they share."""
+    words = pdf_words(options_pdf())
+    regions = [(Box(60, 90, 150, 122), "text"), (Box(220, 90, 560, 150), "text")]
+    blocks = compose(words, [r[0] for r in regions], [r[1] for r in regions], page=Box(0, 0, W, H))
+    text = " ".join(b.text.replace("\n", " ") for b in blocks)
+    expected = [part for term, description in OPTIONS for part in [term, *description]]
+    at = [text.index(part) for part in expected]
+    assert at == sorted(at), [b.text for b in blocks]
+    assert "SET CPU 4K\nSET CPU 8K\nSET CPU 64K" in [b.text for b in blocks]
+
+
+def test_a_column_of_short_lines_beside_paragraphs_is_no_list_of_options():
+    # the same columns, but the left one holds a line on every row of the right one: most of its lines stand beside
+    # no paragraph's start, so the page's columns are read as they are, each whole
+    words = pdf_words(options_pdf(sidebar=True))
+    blocks = compose(words, [Box(60, 90, 150, 260), Box(220, 90, 560, 260)], ["text", "text"], page=Box(0, 0, W, H))
+    assert len(blocks) >= 2 and blocks[0].text.startswith("Side note 0\nSide note 1\nSide note 2")

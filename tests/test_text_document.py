@@ -697,3 +697,26 @@ def test_two_lines_each_a_field_keep_their_lines():
     md = render(rows)
     assert "Date: September 30, 2015  \nStatement: September Transactions" in md
     assert "Two things matter: the dose and the time of day." in md
+
+
+def test_a_listings_left_column_of_single_lines_joins_the_column_beside_it_row_by_row():
+    # a table in Courier continued from the page before: the layout model boxed its right column, and each line of the
+    # left one is a block of its own. Every piece is code and stands beside the others: one listing, row by row
+    # (the first left line joined the right column, and the other left lines were read after it, column-first)
+    rows = [("error", "processed as"), ("not attached", "disk not ready"), ("end of file", "assume rest of disk is zero"),
+            ("OS I/O error", "report error and stop")]
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica", 10)
+    c.drawString(72, H - 60, "Error handling is as follows, for every unit of the controller and the disk:")
+    c.setFont("Courier", 10)
+    for k, (left, right) in enumerate(rows):
+        c.drawString(102, H - 100 - 22 * k, left)
+        c.drawString(210, H - 100 - 22 * k, right)
+    c.showPage()
+    c.save()
+    words = page_words(buf.getvalue())[0]
+    results = finish_document([PageBlocks(1, W, H, compose(words, [Box(205, 88, 400, 172)], ["text"]))])
+    code = [bt.text for bt in results[0] if bt.label == "code" and bt.text]
+    assert len(code) == 1 and [ln.split() for ln in code[0].splitlines() if ln.strip()] == [
+        f"{a} {b}".split() for a, b in rows]

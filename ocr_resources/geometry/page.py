@@ -357,10 +357,126 @@ def label_pairs(blocks: list[Block], rtl: bool = False) -> dict[int, int]:
     return {i: found[i] for i in column if values.count(found[i]) == 1 and found[i] not in column}
 
 
-def _read_with_labels(blocks: list[Block], labels: list[str], rtl: bool) -> list[int]:
-    """The blocks' reading order, each label (`label_pairs`) read with its value, right before it: the pair is
-    ordered as one box, so a column of labels is not read down to its end before the values beside it."""
+# A two-column list of terms (a manual's options, a glossary): each term a short line in a column of its own, its
+# description starting on its row at a shared left edge further right, a tab stop away.
+TERM_WORDS = 6  # a term is a short line ("SET CPU MEMORY=<nnn>K", "-v, --verbose")
+MIN_TERMS = 3  # terms on the rows where descriptions start, at least
+TERM_SHARE = 0.6  # ... and this share of the lines in the terms' column (a sidebar beside paragraphs has lines between)
+EDGE = 3.0  # points: lines starting this close start at one edge
+_SENTENCE_END = (".", ":", ";", "!", "?", ")")
+
+
+def term_list(blocks: list[Block], inner: dict[int, list[Block]], rtl: bool = False
+              ) -> tuple[list[Block], dict[int, list[Block]], dict[int, int]]:
+    """Blocks (and their parts) with a two-column list of terms cut into items: each term a block, its description
+    (the lines of the description column from its row to the next term's) the block after it, and the pairs (term
+    index -> description index) that the reading order keeps together. Read as the layout model boxed them, the
+    column of terms came before all the descriptions. Unchanged (and no pairs) where the page has no such list:
+    fewer than three terms beside a description's start, a column of lines beside paragraphs (a sidebar, whose
+    lines mostly stand beside no start), or lines across both columns between the terms (a page's text columns)."""
+    pieces = [b for i, b0 in enumerate(blocks) for b in [b0, *inner.get(i, [])]]
+    found = None if rtl else _term_items(pieces)
+    if found is None:
+        return blocks, inner, {}
+    items, involved, kept = found
+    out: list[Block] = []
+    parts: dict[int, list[Block]] = {}
+    for i, b in enumerate(blocks):  # the blocks the list does not touch keep their parts
+        if id(b) not in involved:
+            parts_of = [p for p in inner.get(i, []) if id(p) not in involved]
+            out.append(b)
+            if parts_of:
+                parts[len(out) - 1] = parts_of
+        else:
+            out += [p for p in inner.get(i, []) if id(p) not in involved]
+    out += kept
+    pairs: dict[int, int] = {}
+    for group, (region, label), desc in items:
+        out.append(Block(region, label, union(ln.box for ln in group), group))
+        if desc:
+            source, lines_ = desc
+            out.append(Block(source.region, source.label, union(ln.box for ln in lines_), lines_))
+            pairs[len(out) - 2] = len(out) - 1
+    return out, parts, pairs
+
+
+def _term_items(pieces: list[Block]):
+    """The items of a two-column list of terms among `pieces` (see `term_list`): [(term lines, (region, label),
+    (description's block, its lines) or None)], the ids of the pieces cut up, and what is left of those pieces
+    (description lines above the first term). None where there is no such list."""
+    text = ("text", "list", "reference")
+    entries = [(ln, p, k == 0 or b.lines[k - 1].text.rstrip().endswith(_SENTENCE_END))
+               for p, b in enumerate(pieces) if b.label in text for k, ln in enumerate(b.lines)]
+    if len(entries) < 2 * MIN_TERMS:
+        return None
+    h = float(np.median([ln.height for ln, _, _ in entries]))
+    starts = sorted(ln.box.x0 for ln, _, start in entries if start)
+    edges = sorted({x for x in starts if sum(abs(y - x) <= EDGE for y in starts) >= MIN_TERMS},
+                   key=lambda x: -sum(abs(y - x) <= EDGE for y in starts))
+    for edge in edges:
+        if (found := _terms_at(entries, pieces, edge, h)) is not None:
+            return found
+    return None
+
+
+def _terms_at(entries, pieces: list[Block], edge: float, h: float):
+    column = [(ln, p) for ln, p, _ in entries if ln.box.x1 <= edge - h]
+    heads = [ln for ln, p, start in entries if start and abs(ln.box.x0 - edge) <= EDGE]
+    paired = [ln for ln, _ in column if len(ln.words) <= TERM_WORDS
+              and any(abs(d.box.y0 - ln.box.y0) <= 0.5 * h for d in heads)]
+    if len(paired) < MIN_TERMS:
+        return None
+    top, bottom = min(ln.box.y0 for ln in paired) - 0.5 * h, max(ln.box.y1 for ln in paired)
+    beside = [(ln, p) for ln, p in column if top <= ln.box.y0 <= bottom]
+    if len(paired) < TERM_SHARE * len(beside) or any(len(ln.words) > TERM_WORDS for ln, _ in beside):
+        return None
+    if any(ln.box.x0 < edge - h and ln.box.x1 > edge + h and top <= ln.box.y0 <= bottom for ln, _, _ in entries):
+        return None  # a line across both columns: the page's text columns, not a list
+    term_pieces = {p for _, p in beside}
+    if any(len(pieces[p].lines) != sum(1 for _, q in beside if q == p) for p in term_pieces):
+        return None  # a block holding a term and lines besides (a paragraph's last line): not only terms
+    value_pieces = {p for ln, p, _ in entries if any(ln is d for d in heads) and top <= ln.box.y0 <= bottom}
+    if term_pieces & value_pieces:
+        return None
+    terms = sorted((ln for ln, _ in beside), key=lambda ln: ln.box.y0)
+    owned: dict[int, list[tuple[Line, int]]] = {k: [] for k in range(len(terms))}
+    kept: list[Block] = []
+    for p in sorted(value_pieces):
+        above = []
+        for ln in pieces[p].lines:
+            k = max((k for k, t in enumerate(terms) if t.box.y0 - 0.5 * h <= ln.box.y0), default=None)
+            if k is None:
+                above.append(ln)
+            else:
+                owned[k].append((ln, p))
+        if above:
+            kept.append(Block(pieces[p].region, pieces[p].label, union(ln.box for ln in above), above))
+    by_term = {id(ln): p for ln, p in beside}
+    items = []
+    waiting: list[Line] = []  # terms of one block with no description of their own ("SET CPU 4K" ... "16K")
+    for k, term in enumerate(terms):
+        source = pieces[by_term[id(term)]]
+        lines_ = sorted(owned[k], key=lambda e: e[0].box.y0)
+        group = [*waiting, term]
+        if not lines_ and k + 1 < len(terms) and by_term[id(terms[k + 1])] == by_term[id(term)]:
+            waiting = group  # read with the next term of its block, over the description they share
+            continue
+        waiting = []
+        desc = (pieces[lines_[0][1]], [ln for ln, _ in lines_]) if lines_ else None
+        items.append((group, (source.region, source.label), desc))
+    involved = {id(pieces[p]) for p in term_pieces | value_pieces}
+    return items, involved, kept
+
+
+def _read_with_labels(blocks: list[Block], labels: list[str], rtl: bool, terms: dict[int, int] | None = None
+                      ) -> list[int]:
+    """The blocks' reading order, each label (`label_pairs`; a term of a list of terms, `term_list`) read with its
+    value, right before it: the pair is ordered as one box, so a column of labels is not read down to its end before
+    the values beside it."""
     pairs = label_pairs(blocks, rtl)
+    if terms:
+        taken = set(terms) | set(terms.values())
+        pairs = {k: v for k, v in pairs.items() if k not in taken and v not in taken} | terms
     if not pairs:
         return reading_order([b.box for b in blocks], labels, rtl)
     valued = set(pairs.values())
@@ -657,9 +773,10 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
                  for g in pieces]
         if len(split) > len(parts):
             blocks[k], inner[k] = split[0], split[1:]
+    blocks, inner, terms = term_list(blocks, inner, page_rtl)
     boxes = [b.box for b in blocks]
     block_labels = [b.label for b in blocks]
-    order = attach_captions(_read_with_labels(blocks, block_labels, page_rtl), boxes, block_labels)
+    order = attach_captions(_read_with_labels(blocks, block_labels, page_rtl, terms), boxes, block_labels)
     order = attach_equation_numbers(order, blocks)
     return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + apart + empty
 

@@ -224,16 +224,20 @@ def _merge_code_beside(row: list[BlockText]) -> None:
     def columns(box):  # the page's text around it: a column's prose holds a listing and its comments alike
         return {k for k, p in enumerate(prose) if x_overlap(p, box) > 0}
 
-    for k, bt in enumerate(code):
-        for other in code[k + 1:]:
-            a, b = bt.block.box, other.block.box
-            if not other.text or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0:
-                continue
-            if (ca := columns(a)) and (cb := columns(b)) and not ca & cb:
-                continue  # listings at one height in two columns of the page's text (a newsletter's), not one
-            lines = bt.block.lines + other.block.lines
-            bt.block = Block(bt.block.region, bt.block.label, union(ln.box for ln in lines), lines)
-            bt.text, other.text = code_text(bt.block), ""
+    merged = True
+    while merged:  # (until none is left: a piece that joined one may now stand beside another, a left column's lines)
+        merged = False
+        for k, bt in enumerate(code):
+            for other in code[k + 1:]:
+                a, b = bt.block.box, other.block.box
+                if not bt.text or not other.text or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0:
+                    continue
+                if (ca := columns(a)) and (cb := columns(b)) and not ca & cb:
+                    continue  # listings at one height in two columns of the page's text (a newsletter's), not one
+                lines = bt.block.lines + other.block.lines
+                bt.block = Block(bt.block.region, bt.block.label, union(ln.box for ln in lines), lines)
+                bt.text, other.text = code_text(bt.block), ""
+                merged = True
 
 
 def _merge_split_headings(row: list[BlockText]) -> None:
