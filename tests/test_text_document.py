@@ -703,8 +703,8 @@ def test_a_listings_left_column_of_single_lines_joins_the_column_beside_it_row_b
     # a table in Courier continued from the page before: the layout model boxed its right column, and each line of the
     # left one is a block of its own. Every piece is code and stands beside the others: one listing, row by row
     # (the first left line joined the right column, and the other left lines were read after it, column-first)
-    rows = [("error", "processed as"), ("not attached", "disk not ready"), ("end of file", "assume rest of disk is zero"),
-            ("OS I/O error", "report error and stop")]
+    rows = [("error", "processed as"), ("not attached", "disk not ready"),
+            ("end of file", "assume rest of disk is zero"), ("OS I/O error", "report error and stop")]
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(W, H))
     c.setFont("Helvetica", 10)
