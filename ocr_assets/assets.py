@@ -107,8 +107,9 @@ LOGIC_VERSIONS = {
     # number before its code; a figure holding a listing is text; a numbered listing is no table (its numbers in
     # roman type beside its code, on a page of code as on a page of prose)
     # 28: rules stacked one over another frame no table where the text between them is prose whose lines run on
-    # past the rules' ends (underlined headings over paragraphs)
-    "layout_regions": "28",
+    # past the rules' ends (underlined headings over paragraphs); 29: reading order: a column that ends in a row of
+    # boxes with nothing above them reads the row across before the next column's top (a table's heading row)
+    "layout_regions": "29",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -215,8 +216,9 @@ LOGIC_VERSIONS = {
     # a statement's or letter's head, not furniture; a document's proportional text counts its headings and
     # captions too (a page of register tables in Courier under a proportional heading is code); 91: a two-column
     # list of terms (a manual's options) is read term, then its description; code pieces beside a listing that
-    # already took one of its neighbours join it too (a left column boxed line by line)
-    "ocr_text": "91",
+    # already took one of its neighbours join it too (a left column boxed line by line); 92: reading order as
+    # layout_regions 29 (a row of boxes ending a column is read across before the next column's top)
+    "ocr_text": "92",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -1021,3 +1021,23 @@ def test_sentence_spaces_and_word_spaces_lining_up_in_an_old_book_are_no_breaks(
     assert [ln.text for ln in lines(sentences)] == ["get it. But it warn't so. I tried it."]
     cells = piece("Revenue", 165.0, 300.0) + piece("1,234", 220.0, 300.0) + piece("5,678", 270.0, 300.0)
     assert [ln.text for ln in lines(cells)] == ["Revenue", "1,234", "5,678"]
+
+
+def test_a_row_of_boxes_ending_a_column_is_read_across_before_the_sidebars_top():
+    # an invoice: the sender's line, the title "Rechnung" and a table's heading row (three cells apart) down the left,
+    # the sender's address as a narrow sidebar on the right starting higher up. Down the left column the walk ended
+    # at the first cell, went up to the sidebar's top and read the other two cells after the sidebar's lines beside
+    # them; the row is read across first
+    boxes = {"sender": Box(71, 153, 209, 160), "Rechnung": Box(71, 278, 139, 293), "Datum": Box(94, 308, 127, 318),
+             "Zahlungsgrund": Box(220, 308, 296, 318), "Betrag": Box(380, 308, 414, 318),
+             "JVerein": Box(437, 198, 506, 206), "Kassierer": Box(437, 214, 469, 222),
+             "Telefon": Box(437, 277, 514, 286), "E-Mail": Box(437, 309, 518, 317)}
+    names = list(boxes)
+    order = [names[i] for i in reading_order(list(boxes.values()))]
+    assert order == ["sender", "Rechnung", "Datum", "Zahlungsgrund", "Betrag", "JVerein", "Kassierer", "Telefon",
+                     "E-Mail"]
+    # two columns of text: the left one's last line has the right column's line beside it, which has lines above it:
+    # the right column is still read from its top
+    left = [Box(50, 100 + 14 * k, 250, 110 + 14 * k) for k in range(4)]
+    right = [Box(270, 100 + 14 * k, 470, 110 + 14 * k) for k in range(4)]
+    assert reading_order(left + right) == list(range(8))

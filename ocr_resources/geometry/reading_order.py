@@ -123,6 +123,10 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
             column = [r for r in ready if _overlaps_x(sub[r], run)]
             if column:
                 nxt = min(column, key=key)
+            elif row := [r for r in ready if not up[r] and _on_row_after(sub[current], sub[r], rtl)]:
+                # the column ends in a row of boxes with nothing above them (a table's heading row under a letter's
+                # title, beside a sidebar): the row is read across before the next column's top
+                nxt = min(row, key=lambda r: -sub[r].x1 if rtl else sub[r].x0)
         if nxt is None:
             nxt, jumped = min(ready, key=key), True
         run = sub[nxt] if jumped else Box(min(run.x0, sub[nxt].x0), run.y0, max(run.x1, sub[nxt].x1), run.y1)
@@ -136,6 +140,14 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
     if len(order) < len(sub):  # cannot happen (the graph has no cycles), but never lose a box
         order += [k for k in range(len(sub)) if k not in set(order)]
     return [idx[k] for k in order]
+
+
+def _on_row_after(a: Box, b: Box, rtl: bool) -> bool:
+    """b stands on a's row (half the smaller height in common), after it (right of it; left on right-to-left
+    pages)."""
+    if min(a.y1, b.y1) - max(a.y0, b.y0) < 0.5 * min(a.height, b.height):
+        return False
+    return b.x0 >= a.x1 - 1 if not rtl else b.x1 <= a.x0 + 1
 
 
 def _beside_before(a: Box, b: Box, rtl: bool) -> bool:
