@@ -1041,3 +1041,22 @@ def test_a_row_of_boxes_ending_a_column_is_read_across_before_the_sidebars_top()
     left = [Box(50, 100 + 14 * k, 250, 110 + 14 * k) for k in range(4)]
     right = [Box(270, 100 + 14 * k, 470, 110 + 14 * k) for k in range(4)]
     assert reading_order(left + right) == list(range(8))
+
+
+def test_an_invoice_the_model_took_for_one_picture_reads_its_column_before_its_sidebar():
+    """An invoice whose frame and logo the layout model took for one picture covering the page: its text is read out
+    as blocks of their own. The emptied picture's box, as wide as the page, made the whole page one column (the
+    sidebar's address was read amid the title and the table's heading row), and the three heading cells beside the
+    sidebar's lines passed for a list of terms, each "described" by the same sidebar line."""
+    words = (line_words("JVerein-User e.V. · Testgasse 1 · 12345 Testenhausen", 71, 153, 6, 2.6)
+             + line_words("Rechnung", 71, 278, 14, 8.5) + line_words("Datum", 94, 308, 9, 6.6)
+             + line_words("Zahlungsgrund", 220, 308, 9, 5.8) + line_words("Betrag", 380, 308, 9, 5.7))
+    sidebar = ["JVerein-User e. V.", "Kassierer", "Willi Wichtig", "Testgasse 1", "12345 Testenhausen",
+               "Telefon: 02345/12345", "Telefax: 02345/12345", "E-Mail: willi@jverein.de", "Internet: www.jverein.de"]
+    for k, line in enumerate(sidebar):
+        words += line_words(line, 437, 198 + 16 * k, 7, 4.0)
+    blocks = compose(words, [Box(60, 16, 553, 745)], ["figure"], page=Box(0, 0, 595, 842))
+    text = [b.text for b in blocks if b.lines]
+    assert text[:5] == ["JVerein-User e.V. · Testgasse 1 · 12345 Testenhausen", "Rechnung", "Datum", "Zahlungsgrund",
+                        "Betrag"], text
+    assert text[5].startswith("JVerein-User e. V.")

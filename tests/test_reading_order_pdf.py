@@ -256,3 +256,24 @@ def test_a_column_of_short_lines_beside_paragraphs_is_no_list_of_options():
     words = pdf_words(options_pdf(sidebar=True))
     blocks = compose(words, [Box(60, 90, 150, 260), Box(220, 90, 560, 260)], ["text", "text"], page=Box(0, 0, W, H))
     assert len(blocks) >= 2 and blocks[0].text.startswith("Side note 0\nSide note 1\nSide note 2")
+
+
+def test_a_column_of_glyphs_beside_a_listing_is_no_list_of_options():
+    # a font manual: each glyph alone on the row of the listing line that makes it ("ö" beside "\otonal  ö"); the
+    # listing's lines are no descriptions, and the listing stays one block, the glyphs another
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    for k, (glyph, macro) in enumerate([("o", "\\otonal"), ("u", "\\utonal"), ("O", "\\Otonal"), ("U", "\\Utonal")]):
+        c.setFont("Helvetica", 10)
+        c.drawString(66, H - 100 - 14 * k, glyph)
+        c.setFont("Courier", 10)
+        c.drawString(228, H - 100 - 14 * k, f"{macro}                     {glyph}")
+    c.showPage()
+    c.save()
+    words = pdf_words(buf.getvalue())
+    # (the layout model boxed the listing line by line)
+    regions = [Box(60, 90, 80, 150)] + [Box(220, 92 + 14 * k, 500, 104 + 14 * k) for k in range(4)]
+    blocks = compose(words, regions, ["text"] * 5, page=Box(0, 0, W, H))
+    assert [b.text for b in blocks if b.lines][0] == "o\nu\nO\nU"

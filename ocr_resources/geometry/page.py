@@ -363,6 +363,7 @@ TERM_WORDS = 6  # a term is a short line ("SET CPU MEMORY=<nnn>K", "-v, --verbos
 MIN_TERMS = 3  # terms on the rows where descriptions start, at least
 TERM_SHARE = 0.6  # ... and this share of the lines in the terms' column (a sidebar beside paragraphs has lines between)
 EDGE = 3.0  # points: lines starting this close start at one edge
+DESCRIPTION_WORDS = 3  # a description's first line holds a phrase (its median over the list)
 _SENTENCE_END = (".", ":", ";", "!", "?", ")")
 
 
@@ -422,13 +423,19 @@ def _term_items(pieces: list[Block]):
 def _terms_at(entries, pieces: list[Block], edge: float, h: float):
     column = [(ln, p) for ln, p, _ in entries if ln.box.x1 <= edge - h]
     heads = [ln for ln, p, start in entries if start and abs(ln.box.x0 - edge) <= EDGE]
-    paired = [ln for ln, _ in column if len(ln.words) <= TERM_WORDS
-              and any(abs(d.box.y0 - ln.box.y0) <= 0.5 * h for d in heads)]
-    if len(paired) < MIN_TERMS:
+    described = {ln_id: d for ln_id, d in ((id(ln), next((d for d in heads if abs(d.box.y0 - ln.box.y0) <= 0.5 * h),
+                                                         None)) for ln, _ in column) if d is not None}
+    paired = [ln for ln, _ in column if len(ln.words) <= TERM_WORDS and id(ln) in described]
+    used = list({id(d): d for d in (described[id(ln)] for ln in paired)}.values())
+    if len(used) < MIN_TERMS:  # (each description beside a term of its own)
         return None
+    if np.median([len(d.words) for d in used]) < DESCRIPTION_WORDS or all(w.mono for d in used for w in d.words):
+        return None  # descriptions are phrases of prose: not a listing's lines beside a column of glyphs
+    left = float(np.median([ln.box.x0 for ln in paired]))  # the terms' column: one left edge
     top, bottom = min(ln.box.y0 for ln in paired) - 0.5 * h, max(ln.box.y1 for ln in paired)
     beside = [(ln, p) for ln, p in column if top <= ln.box.y0 <= bottom]
-    if len(paired) < TERM_SHARE * len(beside) or any(len(ln.words) > TERM_WORDS for ln, _ in beside):
+    if len(paired) < TERM_SHARE * len(beside) or any(len(ln.words) > TERM_WORDS or abs(ln.box.x0 - left) > EDGE
+                                                      for ln, _ in beside):
         return None
     if any(ln.box.x0 < edge - h and ln.box.x1 > edge + h and top <= ln.box.y0 <= bottom for ln, _, _ in entries):
         return None  # a line across both columns: the page's text columns, not a list
@@ -468,11 +475,20 @@ def _terms_at(entries, pieces: list[Block], edge: float, h: float):
     return items, involved, kept
 
 
-def _read_with_labels(blocks: list[Block], labels: list[str], rtl: bool, terms: dict[int, int] | None = None
-                      ) -> list[int]:
+def _read_with_labels(blocks: list[Block], labels: list[str], rtl: bool, terms: dict[int, int] | None = None,
+                      apart: set[int] | frozenset[int] = frozenset()) -> list[int]:
     """The blocks' reading order, each label (`label_pairs`; a term of a list of terms, `term_list`) read with its
     value, right before it: the pair is ordered as one box, so a column of labels is not read down to its end before
-    the values beside it."""
+    the values beside it. `apart`: blocks left out of the others' order (a figure whose text was read out), each read
+    right before the first block that starts at or under its top."""
+    if apart:
+        rest = [i for i in range(len(blocks)) if i not in apart]
+        at = {i: k for k, i in enumerate(rest)}
+        kept = {at[a]: at[b] for a, b in (terms or {}).items() if a in at and b in at}
+        order = [rest[k] for k in _read_with_labels([blocks[i] for i in rest], [labels[i] for i in rest], rtl, kept)]
+        for i in sorted(apart, key=lambda i: -blocks[i].box.y0):  # each before the first block read at or under its top
+            order.insert(next((k for k, j in enumerate(order) if blocks[j].box.y0 >= blocks[i].box.y0), len(order)), i)
+        return order
     pairs = label_pairs(blocks, rtl)
     if terms:
         taken = set(terms) | set(terms.values())
@@ -732,6 +748,7 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
         blocks.append(Block(None, "text", union(ln.box for ln in group), group if row else order_lines(group, page_rtl),
                             row, OUTSIDE))
     inner: dict[int, list[Block]] = {}  # blocks that follow a block in the flow: its parts
+    read_out: set[int] = set()  # (ids of) figures whose text was read out as blocks of their own
     for k, block in enumerate(blocks):
         # A page of text the layout model took for one picture is read as text; the words of a real picture
         # (a screenshot, a chart, labels of a drawing) stay with it.
@@ -743,7 +760,9 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
             read = _paragraphs if _running_text(block.lines) else _rows  # a receipt, a form: row by row
             blocks.extend(read(block.lines, page_rtl, block.region, text_figures[block.region]))
             block.lines = []
+            read_out.add(id(block))
         elif block.label == "figure" and block.region not in keep_whole and text_page:
+            read_out.add(id(block))
             parts = _paragraphs(block.lines, page_rtl)  # placed in the flow by their own boxes
             # a chart's numbers beside the prose stay the figure's words: an axis's, in a column or a row with
             # others (a number on its own, a page number, is left to the furniture decision)
@@ -776,7 +795,10 @@ def compose(words: list[Word], regions: list[Box], labels: list[str], rtl: bool 
     blocks, inner, terms = term_list(blocks, inner, page_rtl)
     boxes = [b.box for b in blocks]
     block_labels = [b.label for b in blocks]
-    order = attach_captions(_read_with_labels(blocks, block_labels, page_rtl, terms), boxes, block_labels)
+    # a figure whose text was read out is no column of the page's order (its box, as wide as the page, made the whole
+    # page one column: a sidebar was read amid the text beside it); its image marker is read where its top is
+    emptied = {k for k, b in enumerate(blocks) if id(b) in read_out}
+    order = attach_captions(_read_with_labels(blocks, block_labels, page_rtl, terms, emptied), boxes, block_labels)
     order = attach_equation_numbers(order, blocks)
     return [b for i in order for b in [blocks[i], *inner.get(i, [])]] + apart + empty
 

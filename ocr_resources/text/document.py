@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from ocr_resources.geometry.boxes import union, x_overlap
+from ocr_resources.geometry.boxes import union, x_overlap, y_overlap
 from ocr_resources.geometry.lines import BULLET_MARKS, rows
 from ocr_resources.geometry.page import LINE_NUMBERS, WATERMARK, Block
 from ocr_resources.geometry.paragraphs import code_marks
@@ -224,20 +224,32 @@ def _merge_code_beside(row: list[BlockText]) -> None:
     def columns(box):  # the page's text around it: a column's prose holds a listing and its comments alike
         return {k for k, p in enumerate(prose) if x_overlap(p, box) > 0}
 
-    merged = True
-    while merged:  # (until none is left: a piece that joined one may now stand beside another, a left column's lines)
-        merged = False
-        for k, bt in enumerate(code):
-            for other in code[k + 1:]:
-                a, b = bt.block.box, other.block.box
-                if not bt.text or not other.text or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0:
-                    continue
-                if (ca := columns(a)) and (cb := columns(b)) and not ca & cb:
-                    continue  # listings at one height in two columns of the page's text (a newsletter's), not one
-                lines = bt.block.lines + other.block.lines
-                bt.block = Block(bt.block.region, bt.block.label, union(ln.box for ln in lines), lines)
-                bt.text, other.text = code_text(bt.block), ""
-                merged = True
+    def join(bt: BlockText, other: BlockText) -> None:
+        lines = bt.block.lines + other.block.lines
+        bt.block = Block(bt.block.region, bt.block.label, union(ln.box for ln in lines), lines)
+        bt.text, other.text = code_text(bt.block), ""
+
+    joined = set()
+    for k, bt in enumerate(code):
+        for other in code[k + 1:]:
+            a, b = bt.block.box, other.block.box
+            if not other.text or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0:
+                continue
+            if (ca := columns(a)) and (cb := columns(b)) and not ca & cb:
+                continue  # listings at one height in two columns of the page's text (a newsletter's), not one
+            join(bt, other)
+            joined.add(id(bt))
+    # a line of code on its own beside a listing that took a piece beside it already (a table in Courier whose
+    # left column the layout model left line by line: its first line joined the right column, the others were read
+    # after it); not a listing's whole column (two listings side by side in a page's two columns stay two)
+    for other in code:
+        if other.text and len(other.block.lines) == 1:
+            host = next((bt for bt in code if id(bt) in joined and bt.text and bt is not other
+                         and y_overlap(bt.block.box, other.block.box) > 0.5 * other.block.box.height
+                         and not ((ca := columns(bt.block.box)) and (cb := columns(other.block.box)) and not ca & cb)),
+                        None)
+            if host is not None:
+                join(host, other)
 
 
 def _merge_split_headings(row: list[BlockText]) -> None:
