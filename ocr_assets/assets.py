@@ -217,8 +217,11 @@ LOGIC_VERSIONS = {
     # captions too (a page of register tables in Courier under a proportional heading is code); 91: a two-column
     # list of terms (a manual's options) is read term, then its description; code pieces beside a listing that
     # already took one of its neighbours join it too (a left column boxed line by line); 92: reading order as
-    # layout_regions 29 (a row of boxes ending a column is read across before the next column's top)
-    "ocr_text": "92",
+    # layout_regions 29 (a row of boxes ending a column is read across before the next column's top); 93: a list of
+    # terms needs a description of its own for each, in prose, the terms in one column; a figure whose text was read
+    # out is no column of the reading order; in a document typed in one fixed-pitch type, a line alone is code only
+    # where a quarter of it is code's symbols (a listing's "}", not a typed form's "Task #:")
+    "ocr_text": "93",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -720,3 +720,17 @@ def test_a_listings_left_column_of_single_lines_joins_the_column_beside_it_row_b
     code = [bt.text for bt in results[0] if bt.label == "code" and bt.text]
     assert len(code) == 1 and [ln.split() for ln in code[0].splitlines() if ln.strip()] == [
         f"{a} {b}".split() for a, b in rows]
+
+
+def test_a_typed_forms_field_with_a_hash_is_no_line_of_code():
+    # a printer's banner page typed all in a fixed-pitch font: "Task #:" holds a code character in six, but one line in
+    # a document typed in one type is its text, not a listing (a page of listing on its own has lines of them)
+    fields = ["Task #:", "Task name:", "User:", "Printer name:", "Printer information:", "Task creation time:"]
+    words = page_words(_lines_pdf(("Courier", 10, 100, 30, fields)))[0]
+    regions = [Box(60, 90 + 30 * k, 400, 104 + 30 * k) for k in range(len(fields))]
+    results = finish_document([PageBlocks(1, W, H, compose(words, regions, ["text"] * len(fields)))])
+    assert [bt.label for bt in results[0] if bt.text.startswith("Task #")] == ["text"]
+    listing = ["for (i = 0; i < n; i++) {", "    total += a[i];", "}"]
+    words = page_words(_lines_pdf(("Courier", 10, 100, 12, listing)))[0]
+    results = finish_document([PageBlocks(1, W, H, compose(words, [], []))])
+    assert [bt.label for bt in results[0] if bt.text] == ["code"]

@@ -20,11 +20,12 @@ from ocr_resources.text.structure import CAPTION_START, heading_levels, list_ite
 OCR_SIZE_PER_HEIGHT = 0.8  # an OCR line box is about 1.25 font sizes high (ascenders, descenders, padding)
 # Code: a block whose characters are at least CODE_SHARE in a fixed-pitch font (`Word.mono`), in a document whose
 # text is at least PROSE_SHARE not (a listing in a paper, a manual's page that is mostly listings), or whose
-# characters are at least CODE_SYMBOLS code's brackets and operators (a page of listing on its own); a document
-# typed all in Courier is prose, not code
+# characters are at least CODE_SYMBOLS code's brackets and operators (a page of listing on its own; a line alone
+# LINE_CODE_SYMBOLS: a listing's "}", not a typed form's "Task #:"); a document typed all in Courier is prose, not code
 CODE_SHARE = 0.8
 PROSE_SHARE = 0.2
 CODE_SYMBOLS = 0.06
+LINE_CODE_SYMBOLS = 0.25
 _CODE_CHARS = frozenset("{}[]()<>=;\\/|&*#$%@_^~`")
 CODE_LABELS = ("text", "list", "reference", "other", "formula")  # (the layout model calls a listing any of these)
 CODE_REASON = "fixed-pitch lines in a document of proportional text"
@@ -138,7 +139,8 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
             # (a line of code the layout model took for a title is code too; a heading set in bold typewriter
             # type is a heading)
             if (block.label in CODE_LABELS or (block.label == "title" and not bold)) and not _bulleted_term(block) \
-                    and _mono_share([block]) >= CODE_SHARE and (code_allowed or _code_symbols(block) >= CODE_SYMBOLS):
+                    and _mono_share([block]) >= CODE_SHARE and (code_allowed or _code_symbols(block) >= (
+                        CODE_SYMBOLS if len(block.lines) >= 2 else LINE_CODE_SYMBOLS)):
                 row.append(BlockText(block, "code", code_text(block), size, bold, reason=CODE_REASON))
                 continue  # (no furniture, heading or list decision: its lines are as the document set them)
             text = "\n".join(dehyphenate([ln.text for ln in block.lines], vocab))
