@@ -220,8 +220,10 @@ LOGIC_VERSIONS = {
     # layout_regions 29 (a row of boxes ending a column is read across before the next column's top); 93: a list of
     # terms needs a description of its own for each, in prose, the terms in one column; a figure whose text was read
     # out is no column of the reading order; in a document typed in one fixed-pitch type, a line alone is code only
-    # where a quarter of it is code's symbols (a listing's "}", not a typed form's "Task #:")
-    "ocr_text": "93",
+    # where a quarter of it is code's symbols (a listing's "}", not a typed form's "Task #:"); 94: ... or two of them
+    # (a listing's lines boxed one by one); a page's blocks whose glyph boxes touch are one above the other in the
+    # reading order (a listing's closing brace touching its indented body was read before it)
+    "ocr_text": "94",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -1060,3 +1060,11 @@ def test_an_invoice_the_model_took_for_one_picture_reads_its_column_before_its_s
     assert text[:5] == ["JVerein-User e.V. · Testgasse 1 · 12345 Testenhausen", "Rechnung", "Datum", "Zahlungsgrund",
                         "Betrag"], text
     assert text[5].startswith("JVerein-User e. V.")
+
+
+def test_a_closing_line_a_point_into_the_indented_lines_above_it_is_read_after_them():
+    # a listing in proportional type read out of a shaded box: its head line, its body set further in, its closing
+    # brace under the head line. The brace's loose glyph box runs a point into the body's, so the two passed for side
+    # by side and the brace, further left, was read first; the body came after the whole column
+    boxes = [Box(107, 116, 281, 138), Box(118, 138, 383, 205), Box(107, 204, 110, 216), Box(90, 227, 494, 249)]
+    assert reading_order(boxes, touch=True) == [0, 1, 2, 3]

@@ -734,3 +734,11 @@ def test_a_typed_forms_field_with_a_hash_is_no_line_of_code():
     words = page_words(_lines_pdf(("Courier", 10, 100, 12, listing)))[0]
     results = finish_document([PageBlocks(1, W, H, compose(words, [], []))])
     assert [bt.label for bt in results[0] if bt.text] == ["code"]
+    # a listing's lines the layout model boxed one by one: each is code by its own brackets
+    lines = ["\\inetwirefree(A.middle pax)", "\\inetwirefree(B.middle pax)", "}"]
+    words = page_words(_lines_pdf(("Courier", 10, 100, 30, lines)))[0]
+    regions = [Box(60, 90 + 30 * k, 400, 104 + 30 * k) for k in range(len(lines))]
+    results = finish_document([PageBlocks(1, W, H, compose(words, regions, ["text"] * len(lines)))])
+    code = [bt for bt in results[0] if bt.text]
+    assert {bt.label for bt in code} == {"code"}
+    assert "\n".join(bt.text for bt in code).split() == " ".join(lines).split()

@@ -494,11 +494,11 @@ def _read_with_labels(blocks: list[Block], labels: list[str], rtl: bool, terms: 
         taken = set(terms) | set(terms.values())
         pairs = {k: v for k, v in pairs.items() if k not in taken and v not in taken} | terms
     if not pairs:
-        return reading_order([b.box for b in blocks], labels, rtl)
+        return reading_order([b.box for b in blocks], labels, rtl, touch=True)
     valued = set(pairs.values())
     units = [i for i in range(len(blocks)) if i not in valued]
     boxes = [union([blocks[i].box, blocks[pairs[i]].box]) if i in pairs else blocks[i].box for i in units]
-    order = reading_order(boxes, [labels[i] for i in units], rtl)
+    order = reading_order(boxes, [labels[i] for i in units], rtl, touch=True)
     return [k for u in order for k in ([units[u], pairs[units[u]]] if units[u] in pairs else [units[u]])]
 
 

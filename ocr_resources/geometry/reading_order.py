@@ -26,6 +26,17 @@ def _above(a: Box, b: Box) -> bool:
     return a.y1 <= b.y0 + slack and a.center[1] < b.center[1]
 
 
+# Boxes one above the other in `_before` and `_beside_before` may overlap this much (a share of the smaller height, and
+# at most this many points): glyph boxes that touch, not a row's boxes set a little off each other's line
+TOUCH_SHARE, TOUCH_MAX = 0.15, 2.0
+
+
+def _stacked(a: Box, b: Box, touch: bool = True) -> bool:
+    """a ends before b starts, their glyph boxes touching at most (a point or two, as loose boxes of adjacent lines;
+    without `touch`, not at all)."""
+    return a.y1 <= b.y0 + (min(TOUCH_SHARE * min(a.height, b.height), TOUCH_MAX) if touch else 0.0)
+
+
 def _overlaps_x(a: Box, b: Box) -> bool:
     """Sharing a column: a sliver of overlap (a box that strays a few points over the gutter) does not count."""
     return x_overlap(a, b) > max(1.0, 0.1 * min(a.width, b.width))
@@ -65,13 +76,16 @@ def _graph(boxes: list[Box]) -> tuple[list[list[int]], list[list[int]]]:
     return up, down
 
 
-def _before(boxes: list[Box], rtl: bool):
+def _before(boxes: list[Box], rtl: bool, touch: bool):
     """Order of siblings: the upper one first where they share a column or one ends before the other
-    starts (a running head over one column), else the one nearer the reading start (left, or right)."""
+    starts (a running head over one column; a little overlap allowed, as in `_above`), else the one nearer the reading
+    start (left, or right)."""
 
     def cmp(i: int, j: int) -> int:
         a, b = boxes[i], boxes[j]
-        if _overlaps_x(a, b) or a.y1 < b.y0 or b.y1 < a.y0:
+        # (one above the other also where their glyph boxes touch: a listing's closing brace a point into the
+        # indented line above it was read before that line)
+        if _overlaps_x(a, b) or _stacked(a, b, touch) or _stacked(b, a, touch):
             return -1 if a.y0 < b.y0 else (1 if a.y0 > b.y0 else 0)
         if rtl:
             return -1 if a.x1 > b.x1 else 1
@@ -80,7 +94,7 @@ def _before(boxes: list[Box], rtl: bool):
     return functools.cmp_to_key(cmp)
 
 
-def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
+def _order_group(boxes: list[Box], idx: list[int], rtl: bool, touch: bool) -> list[int]:
     """Walk the above-graph: from the box just read, go on to the first box below it whose boxes above are
     all read (down the column), unless a ready box beside it comes first (the left column before the right
     one); with nothing ready below, a ready box further down the same column, else the first ready box (the
@@ -89,7 +103,7 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
         return list(idx)
     sub = [boxes[i] for i in idx]
     up, down = _graph(sub)
-    key = _before(sub, rtl)
+    key = _before(sub, rtl, touch)
     for children in down:
         children.sort(key=key)
     waiting = [len(u) for u in up]
@@ -112,7 +126,7 @@ def _order_group(boxes: list[Box], idx: list[int], rtl: bool) -> list[int]:
                 between = [r for r in ready if r != nxt and not _overlaps_x(sub[r], sub[nxt])
                            and sub[r].width >= 3 * sub[current].width
                            and _above(sub[current], sub[r]) and sub[r].y1 <= sub[nxt].y0 + 1.0]
-                beside = [r for r in ready if r != nxt and _beside_before(sub[r], sub[nxt], rtl)]
+                beside = [r for r in ready if r != nxt and _beside_before(sub[r], sub[nxt], rtl, touch)]
                 if between:
                     nxt, jumped = min(between, key=key), True
                 elif beside:
@@ -150,18 +164,22 @@ def _on_row_after(a: Box, b: Box, rtl: bool) -> bool:
     return b.x0 >= a.x1 - 1 if not rtl else b.x1 <= a.x0 + 1
 
 
-def _beside_before(a: Box, b: Box, rtl: bool) -> bool:
+def _beside_before(a: Box, b: Box, rtl: bool, touch: bool) -> bool:
     """a sits in an earlier column than b (left of it; right of it on right-to-left pages) and starts above
     b's end: it is read first, even when b is next down the column being read."""
-    if _overlaps_x(a, b) or a.y0 >= b.y1:
+    if _overlaps_x(a, b) or _stacked(b, a, touch):  # (b ends before a starts; their glyph boxes may touch)
         return False
     return a.x1 <= b.x0 + 1 if not rtl else a.x0 >= b.x1 - 1
 
 
-def reading_order(boxes: list[Box], labels: list[str] | None = None, rtl: bool = False) -> list[int]:
-    """Indices of `boxes` in reading order; with `labels`, page headers first and footers last."""
+def reading_order(boxes: list[Box], labels: list[str] | None = None, rtl: bool = False, touch: bool = False
+                  ) -> list[int]:
+    """Indices of `boxes` in reading order; with `labels`, page headers first and footers last. `touch`: boxes whose
+    glyph boxes touch (a point or two) are one above the other, not side by side (a page's blocks: a listing's
+    closing brace touching its indented body; not a block's lines, where a figure's label touches a listing's)."""
     labels = labels or [""] * len(boxes)
     head = [i for i, lab in enumerate(labels) if lab == "header"]
     foot = [i for i, lab in enumerate(labels) if lab == "footer"]
     body = [i for i, lab in enumerate(labels) if lab not in ("header", "footer")]
-    return _order_group(boxes, head, rtl) + _order_group(boxes, body, rtl) + _order_group(boxes, foot, rtl)
+    return (_order_group(boxes, head, rtl, touch) + _order_group(boxes, body, rtl, touch)
+            + _order_group(boxes, foot, rtl, touch))

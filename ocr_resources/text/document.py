@@ -20,8 +20,8 @@ from ocr_resources.text.structure import CAPTION_START, heading_levels, list_ite
 OCR_SIZE_PER_HEIGHT = 0.8  # an OCR line box is about 1.25 font sizes high (ascenders, descenders, padding)
 # Code: a block whose characters are at least CODE_SHARE in a fixed-pitch font (`Word.mono`), in a document whose
 # text is at least PROSE_SHARE not (a listing in a paper, a manual's page that is mostly listings), or whose
-# characters are at least CODE_SYMBOLS code's brackets and operators (a page of listing on its own; a line alone
-# LINE_CODE_SYMBOLS: a listing's "}", not a typed form's "Task #:"); a document typed all in Courier is prose, not code
+# characters are at least CODE_SYMBOLS code's brackets and operators (a page of listing on its own; a line alone:
+# `_listing_alone`); a document typed all in Courier is prose, not code
 CODE_SHARE = 0.8
 PROSE_SHARE = 0.2
 CODE_SYMBOLS = 0.06
@@ -79,6 +79,17 @@ def _code_symbols(block: Block) -> float:
     """The share of a block's characters that are code's brackets and operators."""
     text = "".join(w.text for w in block.words)
     return sum(ch in _CODE_CHARS for ch in text) / len(text) if text else 0.0
+
+
+def _listing_alone(block: Block) -> bool:
+    """Code on a page typed in one fixed-pitch type, by its brackets and operators: CODE_SYMBOLS of its characters;
+    a line alone needs two of them or more, or a quarter of it (a listing's "}" or "\\matrix(A.pal)", not a typed
+    form's "Task #:")."""
+    share = _code_symbols(block)
+    if len(block.lines) >= 2:
+        return share >= CODE_SYMBOLS
+    symbols = sum(ch in _CODE_CHARS for w in block.words for ch in w.text)
+    return share >= LINE_CODE_SYMBOLS or (symbols >= 2 and share >= CODE_SYMBOLS)
 
 
 def _bulleted_term(block: Block) -> bool:
@@ -139,8 +150,7 @@ def finish_document(pages: list[PageBlocks], context: list[TextBlock] | None = N
             # (a line of code the layout model took for a title is code too; a heading set in bold typewriter
             # type is a heading)
             if (block.label in CODE_LABELS or (block.label == "title" and not bold)) and not _bulleted_term(block) \
-                    and _mono_share([block]) >= CODE_SHARE and (code_allowed or _code_symbols(block) >= (
-                        CODE_SYMBOLS if len(block.lines) >= 2 else LINE_CODE_SYMBOLS)):
+                    and _mono_share([block]) >= CODE_SHARE and (code_allowed or _listing_alone(block)):
                 row.append(BlockText(block, "code", code_text(block), size, bold, reason=CODE_REASON))
                 continue  # (no furniture, heading or list decision: its lines are as the document set them)
             text = "\n".join(dehyphenate([ln.text for ln in block.lines], vocab))
