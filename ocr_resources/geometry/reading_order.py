@@ -78,8 +78,8 @@ def _graph(boxes: list[Box]) -> tuple[list[list[int]], list[list[int]]]:
 
 def _before(boxes: list[Box], rtl: bool, touch: bool):
     """Order of siblings: the upper one first where they share a column or one ends before the other
-    starts (a running head over one column; a little overlap allowed, as in `_above`), else the one nearer the reading
-    start (left, or right)."""
+    starts (a running head over one column; with `touch`, their glyph boxes may touch: `_stacked`), else the one
+    nearer the reading start (left, or right)."""
 
     def cmp(i: int, j: int) -> int:
         a, b = boxes[i], boxes[j]
