@@ -422,11 +422,15 @@ def _term_items(pieces: list[Block]):
 
 def _terms_at(entries, pieces: list[Block], edge: float, h: float):
     column = [(ln, p) for ln, p, _ in entries if ln.box.x1 <= edge - h]
-    heads = [ln for ln, p, start in entries if start and abs(ln.box.x0 - edge) <= EDGE]
-    described = {ln_id: d for ln_id, d in ((id(ln), next((d for d in heads if abs(d.box.y0 - ln.box.y0) <= 0.5 * h),
-                                                         None)) for ln, _ in column) if d is not None}
-    paired = [ln for ln, _ in column if len(ln.words) <= TERM_WORDS and id(ln) in described]
-    used = list({id(d): d for d in (described[id(ln)] for ln in paired)}.values())
+    heads = [ln for ln, _, start in entries if start and abs(ln.box.x0 - edge) <= EDGE]
+    described: dict[int, Line] = {}  # a term's line (id) -> the description starting on its row
+    for ln, _ in column:
+        if len(ln.words) <= TERM_WORDS:
+            head = next((d for d in heads if abs(d.box.y0 - ln.box.y0) <= 0.5 * h), None)
+            if head is not None:
+                described[id(ln)] = head
+    paired = [ln for ln, _ in column if id(ln) in described]
+    used = list({id(d): d for d in described.values()}.values())
     if len(used) < MIN_TERMS:  # (each description beside a term of its own)
         return None
     if np.median([len(d.words) for d in used]) < DESCRIPTION_WORDS or all(w.mono for d in used for w in d.words):
@@ -442,7 +446,8 @@ def _terms_at(entries, pieces: list[Block], edge: float, h: float):
     term_pieces = {p for _, p in beside}
     if any(len(pieces[p].lines) != sum(1 for _, q in beside if q == p) for p in term_pieces):
         return None  # a block holding a term and lines besides (a paragraph's last line): not only terms
-    value_pieces = {p for ln, p, _ in entries if any(ln is d for d in heads) and top <= ln.box.y0 <= bottom}
+    head_ids = {id(d) for d in heads}
+    value_pieces = {p for ln, p, _ in entries if id(ln) in head_ids and top <= ln.box.y0 <= bottom}
     if term_pieces & value_pieces:
         return None
     terms = sorted((ln for ln, _ in beside), key=lambda ln: ln.box.y0)

@@ -31,7 +31,7 @@ def _above(a: Box, b: Box) -> bool:
 TOUCH_SHARE, TOUCH_MAX = 0.15, 2.0
 
 
-def _stacked(a: Box, b: Box, touch: bool = True) -> bool:
+def _stacked(a: Box, b: Box, touch: bool) -> bool:
     """a ends before b starts, their glyph boxes touching at most (a point or two, as loose boxes of adjacent lines;
     without `touch`, not at all)."""
     return a.y1 <= b.y0 + (min(TOUCH_SHARE * min(a.height, b.height), TOUCH_MAX) if touch else 0.0)

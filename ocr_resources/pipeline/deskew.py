@@ -116,8 +116,6 @@ TURN_SIDE = 1700  # pixels: which way up a page is is read on a copy no larger (
 # high): its letters' ascenders must stay a few pixels tall
 
 
-
-
 def _upright_score(ink: np.ndarray) -> tuple[float, int]:
     """Evidence that level text lines stand the right way up, and how many lines gave it. In Latin (and Greek,
     Cyrillic) type more letters rise above the x-height (capitals, b d f h k l t, dots) than hang below it (g j p

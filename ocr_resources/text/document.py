@@ -75,20 +75,15 @@ def _mono_share(blocks: list[Block]) -> float:
     return mono / chars if chars else 0.0
 
 
-def _code_symbols(block: Block) -> float:
-    """The share of a block's characters that are code's brackets and operators."""
-    text = "".join(w.text for w in block.words)
-    return sum(ch in _CODE_CHARS for ch in text) / len(text) if text else 0.0
-
-
 def _listing_alone(block: Block) -> bool:
     """Code on a page typed in one fixed-pitch type, by its brackets and operators: CODE_SYMBOLS of its characters;
     a line alone needs two of them or more, or a quarter of it (a listing's "}" or "\\matrix(A.pal)", not a typed
     form's "Task #:")."""
-    share = _code_symbols(block)
+    text = "".join(w.text for w in block.words)
+    symbols = sum(ch in _CODE_CHARS for ch in text)
+    share = symbols / len(text) if text else 0.0
     if len(block.lines) >= 2:
         return share >= CODE_SYMBOLS
-    symbols = sum(ch in _CODE_CHARS for w in block.words for ch in w.text)
     return share >= LINE_CODE_SYMBOLS or (symbols >= 2 and share >= CODE_SYMBOLS)
 
 
@@ -236,6 +231,9 @@ def _merge_code_beside(row: list[BlockText]) -> None:
     def columns(box):  # the page's text around it: a column's prose holds a listing and its comments alike
         return {k for k, p in enumerate(prose) if x_overlap(p, box) > 0}
 
+    def other_column(a, b) -> bool:  # listings at one height in two columns of the page's text (a newsletter's)
+        return bool((ca := columns(a)) and (cb := columns(b)) and not ca & cb)
+
     def join(bt: BlockText, other: BlockText) -> None:
         lines = bt.block.lines + other.block.lines
         bt.block = Block(bt.block.region, bt.block.label, union(ln.box for ln in lines), lines)
@@ -245,10 +243,8 @@ def _merge_code_beside(row: list[BlockText]) -> None:
     for k, bt in enumerate(code):
         for other in code[k + 1:]:
             a, b = bt.block.box, other.block.box
-            if not other.text or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0:
+            if not other.text or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0 or other_column(a, b):
                 continue
-            if (ca := columns(a)) and (cb := columns(b)) and not ca & cb:
-                continue  # listings at one height in two columns of the page's text (a newsletter's), not one
             join(bt, other)
             joined.add(id(bt))
     # a line of code on its own beside a listing that took a piece beside it already (a table in Courier whose
@@ -258,8 +254,7 @@ def _merge_code_beside(row: list[BlockText]) -> None:
         if other.text and len(other.block.lines) == 1:
             host = next((bt for bt in code if id(bt) in joined and bt.text and bt is not other
                          and y_overlap(bt.block.box, other.block.box) > 0.5 * other.block.box.height
-                         and not ((ca := columns(bt.block.box)) and (cb := columns(other.block.box)) and not ca & cb)),
-                        None)
+                         and not other_column(bt.block.box, other.block.box)), None)
             if host is not None:
                 join(host, other)
 
