@@ -66,10 +66,20 @@ def test_reading_order_three_columns_and_right_to_left():
     assert reading_order(boxes, rtl=True) == [5, 0, 3, 4, 1, 2]
 
 
+def test_a_short_column_is_read_before_the_text_under_both_columns():
+    """A column that ends higher than the one beside it is read before the full-width text under both: the left
+    column's last box, lower than the right column's end, stood between them and cut the right column's link to
+    that text (a blocker must be under the upper box in its own column), so the right column was read last."""
+    title, text = Box(50, 50, 550, 70), Box(50, 600, 550, 700)
+    left = [Box(50, 100, 290, 200), Box(50, 210, 290, 350), Box(50, 360, 290, 500)]
+    right = Box(310, 100, 550, 200)
+    assert reading_order([title, *left, right, text]) == [0, 1, 2, 3, 4, 5]
+
+
 def test_above_graph_matches_the_pairwise_rule():
     """`_graph` in numpy (the cubic Python loops were a third of a scanned page's composing time) finds the edges
-    the pairwise rule finds, in the same order: i directly above j unless a box w sharing a column with i or j
-    sits between them."""
+    the pairwise rule finds, in the same order: i directly above j unless a box w below i in i's column sits
+    between them (above j, in j's column)."""
     import random
 
     from ocr_resources.geometry.reading_order import _above, _graph, _overlaps_x
@@ -80,7 +90,7 @@ def test_above_graph_matches_the_pairwise_rule():
         for j in range(n):
             cands = [i for i in range(n) if i != j and _overlaps_x(boxes[i], boxes[j]) and _above(boxes[i], boxes[j])]
             for i in cands:
-                if not any(w not in (i, j) and (_overlaps_x(boxes[w], boxes[i]) or _overlaps_x(boxes[w], boxes[j]))
+                if not any(w not in (i, j) and _overlaps_x(boxes[w], boxes[i])
                            and _above(boxes[i], boxes[w]) and _above(boxes[w], boxes[j]) for w in cands):
                     up[j].append(i)
                     down[i].append(j)

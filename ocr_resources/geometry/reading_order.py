@@ -44,10 +44,10 @@ def _overlaps_x(a: Box, b: Box) -> bool:
 
 def _graph(boxes: list[Box]) -> tuple[list[list[int]], list[list[int]]]:
     """Edges of the above-graph: i is directly above j when i is above j in a shared column (a candidate) and
-    no other candidate w of j sits below i (`_above(i, w)`): a blocker must also share a column with i or j
-    and be above j, which every candidate of j is. The pairwise tests as numpy matrices, with the same
-    float operations as `_overlaps_x` and `_above` (a page's lines are hundreds of boxes: the loops were
-    cubic in Python)."""
+    no other candidate w of j sits below i in i's column (i a candidate above w): a blocker beside i, however low,
+    does not cut i's link (a short column beside a long one was read after the text under both). The pairwise
+    tests as numpy matrices, with the same float operations as `_overlaps_x` and `_above` (a page's lines are
+    hundreds of boxes: the loops were cubic in Python)."""
     import numpy as np
 
     n = len(boxes)
@@ -70,7 +70,7 @@ def _graph(boxes: list[Box]) -> tuple[list[list[int]], list[list[int]]]:
             continue
         # a candidate i is blocked by another candidate w below it: only the candidates' rows and columns are
         # looked at (a few of the page's boxes), not the whole matrix for every j
-        for i in idx[~above[np.ix_(idx, idx)].any(axis=1)].tolist():
+        for i in idx[~cands[np.ix_(idx, idx)].any(axis=1)].tolist():
             up[j].append(i)
             down[i].append(j)
     return up, down
