@@ -109,7 +109,9 @@ LOGIC_VERSIONS = {
     # 28: rules stacked one over another frame no table where the text between them is prose whose lines run on
     # past the rules' ends (underlined headings over paragraphs); 29: reading order: a column that ends in a row of
     # boxes with nothing above them reads the row across before the next column's top (a table's heading row)
-    "layout_regions": "29",
+    # 30: reading order: a box is cut from the one under it only by a box below it in its own column (a short column
+    # beside a long one was read after the text under both)
+    "layout_regions": "30",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -222,8 +224,10 @@ LOGIC_VERSIONS = {
     # out is no column of the reading order; in a document typed in one fixed-pitch type, a line alone is code only
     # where a quarter of it is code's symbols (a listing's "}", not a typed form's "Task #:"); 94: ... or two of them
     # (a listing's lines boxed one by one); a page's blocks whose glyph boxes touch are one above the other in the
-    # reading order (a listing's closing brace touching its indented body was read before it)
-    "ocr_text": "94",
+    # reading order (a listing's closing brace touching its indented body was read before it); 95: reading order as
+    # layout_regions 30; a running foot's "Title, Page N of M" is a page number, a line right outside furniture
+    # (between it and the page's edge) is furniture with one more sign, the body's type is measured between the bands
+    "ocr_text": "95",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

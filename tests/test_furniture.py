@@ -508,3 +508,40 @@ def test_a_field_is_a_short_label_of_words_with_a_value_that_holds_a_number():
     for text in ("Statement: September Transactions", "Smith et al.: A study of outcomes", "Chapter 3: Results",
                  "Page: 4 of 8", "https://example.org/7", "Printed: 12 March 2020", "10:30 am", "Vol. 3: 12-20"):
         assert not holds_field(text), text
+
+
+def test_a_word_processors_foot_with_the_page_count_is_furniture_on_a_page_of_tables():
+    """A word processor's running foot: the document's title beside "Page N of M" (one line, in bold, the body's
+    size), the author and date right under it in small type, on a page a table fills. The title line is furniture
+    by its page count (it was a heading: the small foot outweighed the page's little text and made the title line
+    "larger than the body"), the line under it because it stands outside that furniture; a footnote over a page
+    number stays text, and "see page 4" is no page number."""
+    from ocr_resources.text.blocks import TextBlock
+    from ocr_resources.text.furniture import furniture_decisions
+
+    def draw(c):
+        c.setFont("Helvetica", 9)
+        for k in range(40):  # a table of types and names
+            for x, cell in ((72, "USHORT"), (150, f"field{k}"), (260, "Offset of the entry")):
+                c.drawString(x, H - 80 - 14 * k, cell)
+        c.setFont("Helvetica", 11)
+        c.drawString(72, H - 680, "Each level has attributes.")
+        c.setFont("Helvetica-Bold", 11)
+        c.drawString(72, H - 770, "Graphite Table Format, Page 7 of 14")
+        c.setFont("Helvetica", 6)
+        c.drawString(72, H - 778, "Martin Hosken and Sharon Correll September 25, 2019, for SIL International")
+
+    words = one_page(draw)
+    table = Box(70, 70, 400, 80 + 14 * 40)
+    results, rows = finished(words, [(table, "table")])
+    for line in ("Graphite Table Format", "Martin Hosken"):
+        assert holding(results, line).label == "footer", (line, holding(results, line).reason)
+    assert "Page 7 of 14" not in render(rows) and "Each level" in render(rows)
+    assert furniture_pattern("Report - page 4") == "page number" and furniture_pattern("see page 4") is None
+
+    body_blocks = [TextBlock(1, 612, 792, Box(57, y, 550, y + 60), "text", " ".join(BODY), 10.0, False, 5)
+                   for y in (400, 480)]
+    note = TextBlock(1, 612, 792, Box(57, 700, 550, 708), "text", "1 The trial was registered in 2019.", 7.0)
+    number = TextBlock(1, 612, 792, Box(300, 740, 310, 750), "footer", "4", 10.0)
+    decided = furniture_decisions([*body_blocks, note, number])
+    assert 2 not in decided and decided[3].label == "footer"

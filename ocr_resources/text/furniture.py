@@ -42,6 +42,13 @@ _PAGE_NO = re.compile(
 _CHAPTER_PAGE = re.compile(r"^[A-Z]?\d{1,3}\s*[-–]\s*\d{1,4}$")
 # A page number with a word or two beside it, as running feet have it: "12 | Annual Report", "Report | 12".
 _PAGE_BESIDE = re.compile(r"^(?:\d{1,4}\s*[|•·]\s*\S.{0,60}|\S.{0,60}\s*[|•·]\s*\d{1,4})$")
+# A document's title or file name beside "Page N of M", as a word processor's running foot has it ("Graphite Overview,
+# Page 3 of 3", "Report - page 4", "Page 2 of 5 Confidential"): the page's count names it anywhere in a short line;
+# a lone "page N" only at one end, set off by a comma, a dash or a bar (not "see page 4").
+_PAGE_OF = re.compile(r"\b(?:page|seite|página|pagina|pag\.)\s*\d{1,4}\s*(?:of|/|von|de|di|sur)\s*\d{1,4}\b", re.I)
+_PAGE_END = re.compile(r"^\S.{0,60}?\s*[,|–—-]\s*(?:page|p\.|seite)\s*\d{1,4}$"
+                       r"|^(?:page|p\.|seite)\s*\d{1,4}\s*[,|–—-]\s*\S.{0,60}$", re.I)
+PAGE_OF_WORDS = 12  # a running foot with the page's count is a short line
 _URL = re.compile(r"^(?:https?://|www\.)\S+$|^(?:doi:\s*|https?://doi\.org/)\S+$", re.I)
 _JOURNAL = re.compile(
     r"(?:\bvol(?:ume)?\.?\s*\d+.{0,40}\b(?:issue|no\.?|number|nr\.?)\s*\d+)"  # Volume 8 | Issue 3, Vol. 3, No. 2
@@ -89,7 +96,8 @@ def furniture_pattern(text: str, long_notice: bool = False) -> str | None:
         return "copyright line"
     if not text or len(text.split()) > MAX_WORDS:
         return None
-    if is_page_number(text) or _PAGE_BESIDE.match(text):
+    if is_page_number(text) or _PAGE_BESIDE.match(text) or _PAGE_END.match(text) or (
+            _PAGE_OF.search(text) and len(text.split()) <= PAGE_OF_WORDS):
         return "page number"
     if _STAMP.match(text):
         return "download or print stamp"
@@ -151,7 +159,7 @@ def _band(b: TextBlock) -> str | None:
 # on the page alone may be a footnote, and a footnote is text).
 # (a running foot's title or date on the row of its page number, in the band, is furniture on that alone)
 _WEIGHTS = {"label": 3, "pattern": 3, "repeated": 3, "small": 2, "beside a page number": 3, "beside furniture": 2,
-            "apart": 1}
+            "outside furniture": 2, "apart": 1}
 NEEDED = 3
 # Type measured from OCR ink (`TextBlock.ink_size`) differs from the body's by the letters a line holds, not
 # only its font: capitals without descenders stand about 0.7 of a mixed line's height, a line of digits or
@@ -253,7 +261,9 @@ def furniture_decisions(blocks: list[TextBlock]) -> dict[int, Decision]:
     """Labels with their reason by block index: "header"/"footer" for every piece of furniture (whatever its
     label was), and a body label ("text") for blocks the layout called header or footer that are not
     furniture. Blocks not in the result keep their label."""
-    body = body_size(blocks)
+    # the body's type measured between the bands, where furniture does not stand (a page of tables has little text
+    # of its own: its small-print foot outweighed the rest and made a running foot "larger than the body")
+    body = body_size([b for b in blocks if not _band(b)]) or body_size(blocks)
     repeated = _repeated(blocks) if len({b.page_no for b in blocks}) > 1 else set()
     by_page: dict[int, list[int]] = defaultdict(list)
     for i, b in enumerate(blocks):
@@ -265,11 +275,22 @@ def furniture_decisions(blocks: list[TextBlock]) -> dict[int, Decision]:
         _decide(i, blocks, body, repeated, by_page, tops, bottoms, out, set())
     furniture = {i for i, d in out.items() if d.label in ("header", "footer") and blocks[i].text.strip()}
     for i, b in enumerate(blocks):
-        if i not in out and _band(b):
+        if i not in out and (where := _band(b)):
             beside = {j for j in furniture if j in by_page[b.page_no] and _same_row(b, blocks[j])}
-            if beside:
-                _decide(i, blocks, body, repeated, by_page, tops, bottoms, out, beside)
+            outside = any(_outside(b, blocks[j], where) for j in furniture if j in by_page[b.page_no])
+            if beside or outside:
+                _decide(i, blocks, body, repeated, by_page, tops, bottoms, out, beside, outside)
     return out
+
+
+def _outside(b: TextBlock, furniture: TextBlock, where: str) -> bool:
+    """b stands right outside a piece of furniture, between it and the page's edge (under a running foot, over a
+    running head), in its column, no more than half a line apart: a foot's second line ("Sharon Correll,
+    03-Oct-2011" under "Graphite Overview, Page 3 of 3"). Nothing of the body lies beyond the furniture; a footnote
+    over a page number is on the body's side of it."""
+    line = b.box.height / max(b.lines, 1)
+    gap = b.box.y0 - furniture.box.y1 if where == "footer" else furniture.box.y0 - b.box.y1
+    return -0.3 * line <= gap <= 0.5 * line and min(b.box.x1, furniture.box.x1) > max(b.box.x0, furniture.box.x0)
 
 
 def _same_row(a: TextBlock, b: TextBlock) -> bool:
@@ -279,8 +300,10 @@ def _same_row(a: TextBlock, b: TextBlock) -> bool:
 
 
 def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[int], by_page: dict[int, list[int]],
-            tops: dict[int, float], bottoms: dict[int, float], out: dict[int, Decision], beside: set[int]) -> None:
-    """Block `i`'s decision into `out` (none when it keeps its label). `beside`: furniture on its row."""
+            tops: dict[int, float], bottoms: dict[int, float], out: dict[int, Decision], beside: set[int],
+            outside: bool = False) -> None:
+    """Block `i`'s decision into `out` (none when it keeps its label). `beside`: furniture on its row; `outside`:
+    furniture right inside it (`_outside`)."""
     b = blocks[i]
     text = " ".join(b.text.split())
     labelled = b.label in ("header", "footer")
@@ -309,6 +332,8 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
         numbered = "$" not in text and any("(page number)" in out[j].reason and not blocks[j].text.strip()
                                            .startswith("(") for j in beside)
         evidence.append("beside a page number" if numbered else "beside furniture")
+    if outside:
+        evidence.append("outside furniture")
     if small:
         evidence.append("small")
     if where is not None and _apart(i, where, by_page[b.page_no], blocks):
