@@ -227,7 +227,9 @@ LOGIC_VERSIONS = {
     # reading order (a listing's closing brace touching its indented body was read before it); 95: reading order as
     # layout_regions 30; a running foot's "Title, Page N of M" is a page number, a line right outside furniture
     # (between it and the page's edge) is furniture with one more sign, the body's type is measured between the bands
-    "ocr_text": "95",
+    # 96: a page number set off by dashes or named ("- 4 -", "Page 3 of 8") is furniture up to twice the body's size;
+    # an image-only page's grid whose every column holds long cells is running text (tables 24)
+    "ocr_text": "96",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its
@@ -253,7 +255,9 @@ LOGIC_VERSIONS = {
     # its edge, read apart, not)
     # 22: a gap no wider than two character pitches is a word space, not a cell's edge (geometry.lines); 23: ...
     # and a sentence's end before a capital up to 3.5 characters apart; a gutter is 1.5 characters wide or more
-    "tables": "23",
+    # 24: an image-only page's grid whose every column holds long cells is running text (a scanned spread of two
+    # pages), not a table image
+    "tables": "24",
     "chart_data": "1",
     # 3: export names without bidirectional controls; 4: a figure's words follow its image marker; 5: displayed
     # formulas on lines of their own, LaTeX not escaped, a scanned formula as an image marker with its box

@@ -545,3 +545,18 @@ def test_a_word_processors_foot_with_the_page_count_is_furniture_on_a_page_of_ta
     number = TextBlock(1, 612, 792, Box(300, 740, 310, 750), "footer", "4", 10.0)
     decided = furniture_decisions([*body_blocks, note, number])
     assert 2 not in decided and decided[3].label == "footer"
+
+
+def test_a_page_number_in_dashes_set_large_in_a_banner_is_furniture():
+    """A game manual's page number "- 4 -" in display type on a banner at the foot (1.3 times the body's size): set
+    off by dashes it is no chapter's number, and furniture; a bare number as large at the top (a chapter's) is
+    not."""
+    from ocr_resources.text.blocks import TextBlock
+    from ocr_resources.text.furniture import furniture_decisions
+
+    body_blocks = [TextBlock(1, 626, 891, Box(44, y, 573, y + 60), "text", " ".join(BODY), 13.5, False, 4)
+                   for y in (200, 300)]
+    number = TextBlock(1, 626, 891, Box(290, 842, 336, 858), "list", "- 4 -", 18.0)
+    chapter = TextBlock(1, 626, 891, Box(290, 40, 336, 70), "text", "4", 18.0)
+    decided = furniture_decisions([*body_blocks, number, chapter])
+    assert decided[2].label == "footer" and 3 not in decided

@@ -207,3 +207,36 @@ def test_a_sparse_table_alone_on_an_image_only_page_is_a_table():
     assert not ok and why.endswith("with numbers or gaps on a page of its own")
     # nor a numbered list or prose alone on its page
     assert not scanned_figure_verdict(_page(numbered_list)[2], Box(0, 0, 600, 840))[0]
+
+
+def test_a_scanned_spread_of_two_pages_of_justified_text_is_no_table():
+    """A scan of two facing pages of justified text, OCR'd at low resolution: the word spaces are as wide as the
+    phrase test's gap, so every word is a phrase of its own, and the two pages made a grid of two columns whose
+    cells were paragraphs. Every column of long cells is running text, not a table; a table of terms and their
+    descriptions, whose term column is short, still is one."""
+    import random
+
+    rng = random.Random(5)
+    vocab = ("the game disk drive button select menu position slot save restore pointer screen text speed "
+             "option appears when you release press hold data format name list").split()
+
+    def column(x0: float, y0: float) -> list[Word]:
+        out = []
+        for k in range(20):
+            x, y = x0, y0 + 12 * k
+            for _ in range(9):  # justified: word spaces of about a text height (the phrase gap is 0.6 of one)
+                text = rng.choice(vocab) + ("." if rng.random() < 0.1 else "")
+                w = 5.0 * len(text)
+                out.append(Word(text, Box(x, y, x + w, y + 7)))
+                x += w + 7.5
+        return out
+
+    words = column(20, 20) + column(400, 23)
+    box = Box(0, 0, 760, 300)
+    assert not scanned_figure_verdict(words, box)[0]
+    ok, why = table_verdict(words, [], box, strict=True, whole_page=True)
+    assert not ok and "running text" in why, why
+    terms = [w for k in range(8) for w in (
+        Word(f"TERM{k}:", Box(20, 20 + 24 * k, 70, 27 + 24 * k)),
+        *[Word(rng.choice(vocab), Box(120 + 40 * j, 20 + 24 * k, 150 + 40 * j, 27 + 24 * k)) for j in range(9)])]
+    assert table_verdict(terms, [], Box(0, 0, 600, 300), strict=True, whole_page=True)[0]

@@ -23,7 +23,7 @@ from ocr_resources.tables.lines import median_height, split_phrases, text_lines
 from ocr_resources.tables.rules import Rule
 from ocr_resources.tables.structure import build_structure
 from ocr_resources.tables.turned import sideways, upright
-from ocr_resources.types import Box, DetectedRegion, Word
+from ocr_resources.types import Box, DetectedRegion, TableStructure, Word
 
 # Labels whose region may turn out to be a table. Titles, captions, headers and footers never are.
 RELABEL = ("figure", "text", "reference", "list", "other", "formula")
@@ -137,6 +137,8 @@ def table_verdict(words: list[Word], rules: list[Rule], box: Box, strict: bool,
         # their descriptions). A receipt (items and prices: two columns, rows of wrapped items) and a page
         # of text columns OCR'd into phrases are neither.
         body = [c for c in table.cells if not c.is_header]
+        if running_columns(table):
+            return False, "prose: columns of running text side by side (long cells in every column)"
         full = sum(1 for c in body if c.text)
         numeric = sum(1 for c in body if c.text and is_numeric(c.text))
         if table.n_cols < 3 and (full < 0.85 * len(body) or numbers >= 0.1 * len(flat)):
@@ -173,6 +175,22 @@ def _outline_item(phrases: list[list[Word]]) -> bool:
 _LIST_MARK = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|[ivxIVX]{1,4}[.)]|[•▪◦●■\-–*])$")
 _SENTENCE_END = re.compile(r"[.!?;:][\"')\]]?$")
 LONG_PHRASE = 6  # words: a phrase this long is running text, not a cell
+
+
+# words: the median cell of every column holds this many: pages of running text (a scanned spread of two pages),
+# not a table, whose term or label column holds short cells beside its descriptions
+RUNNING_CELL_WORDS = 10
+
+
+def running_columns(table: TableStructure) -> bool:
+    """Every column's cells are long runs of words, as two pages or columns of text read as a grid are: the
+    phrase test (`prose_reason`) misses them where a justified line's word spaces are as wide as a column gap (a
+    low-resolution scan's OCR words), and the grid's rows are then paragraphs."""
+    by_col: dict[int, list[int]] = {}
+    for c in table.cells:
+        if c.text and not c.is_header:
+            by_col.setdefault(c.col, []).append(len(c.text.split()))
+    return len(by_col) >= 2 and all(statistics.median(n) >= RUNNING_CELL_WORDS for n in by_col.values())
 
 
 def prose_reason(words: list[Word]) -> str | None:

@@ -166,7 +166,20 @@ NEEDED = 3
 # with brackets taller. Only a difference beyond that is evidence (small) or a veto (set larger).
 SMALL, LARGER, LARGER_PAGE_NO = 0.9, 1.1, 1.3
 INK_SMALL, INK_LARGER, INK_LARGER_PAGE_NO = 0.7, 1.4, 1.6
+# A page number set off by dashes or brackets, or named ("- 4 -", "[12]", "Page 3 of 8"), is no chapter's number: it
+# is furniture up to this many times the body's size (a manual's banner sets it in display type)
+LARGER_DECORATED = 2.0
+_DECORATED = re.compile(r"^(?:[-–—(\[]\s*\d{1,4}\s*[-–—)\]]|(?:page|seite|p\.|pg\.?)\s*\d.*|.*\bof\s+\d{1,4})$", re.I)
 _FOOTNOTE = re.compile(r"^(?:\d{1,2}|[*†‡§¶a-z])(?:\s|[.)]?\s*[A-Z])")
+
+
+def _larger(pattern: str | None, text: str, ink: bool) -> float:
+    """How many times the body's size a block of this pattern may be set in and still be furniture."""
+    if pattern != "page number":
+        return INK_LARGER if ink else LARGER
+    if _DECORATED.match(text):
+        return max(LARGER_DECORATED, INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO)
+    return INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO
 
 
 def _repeated(blocks: list[TextBlock]) -> set[int]:
@@ -349,8 +362,7 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
     elif where == "header" and _top_matter(i, by_page[b.page_no], blocks, body, repeated):
         veto = TOP_MATTER
     elif b.size is not None and body is not None and not running_head and (
-            b.size > ((INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO) if pattern == "page number"
-                      else (INK_LARGER if ink else LARGER)) * body):
+            b.size > _larger(pattern, text, ink) * body):
         veto = "set larger than the body text"
     elif not small and not running_head and _in_flow(i, where, by_page[b.page_no], blocks, body):
         veto = "in the flow of the body text"
