@@ -141,6 +141,18 @@ def test_a_section_numbered_heading_naming_a_command_in_lower_case_is_a_heading(
     assert heading_levels(blocks) == {1: 4}
 
 
+def test_a_function_name_in_display_type_heading_its_reference_page_is_a_heading():
+    """A reference page's title is the function's name, in lower case ("function::ustack", twice the body's size):
+    display type is a heading whatever its first letter; a line in lower case in the body's size (or a little
+    larger) is running text."""
+    def block(text, size, label="text"):
+        return TextBlock(1, 600, 800, Box(50, 100, 300, 112), label, text, size, False)
+
+    blocks = [block("function::ustack", 20.7, "title"), block("Body text " * 30, 10),
+              block("and the rest of the sentence goes on", 12)]
+    assert heading_levels(blocks) == {0: 1}
+
+
 def test_equation_numbers_and_rows_of_numbers_are_never_headings():
     def block(text, size, label="text", bold=False, figure_labels=False):
         return TextBlock(1, 600, 800, Box(50, 100, 300, 112), label, text, size, bold, figure_labels=figure_labels)

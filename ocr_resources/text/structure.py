@@ -67,13 +67,19 @@ def never_heading(b: TextBlock) -> bool:
             and not any(sum(ch.isalpha() for ch in w) >= 3 for w in words))
 
 
+DISPLAY = 1.5  # times the body's size: display type, a heading's whatever its first letter
+
+
 def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None = None) -> bool:
     words = b.text.split()
     text = " ".join(words)
     if not text or b.words > MAX_HEADING_WORDS or b.lines > 3 or _BULLET.match(text):
         return False
     numbered = numbering_depth(text)
-    if text[-1] in ".,;:" and not numbered or text[0].islower():
+    # (a line starting in lower case is running text, unless it is set in display type: a function's or a
+    # command's name heading its reference page, "function::ustack", "git-commit(1)")
+    display = body is not None and b.size is not None and not b.ink_size and b.size >= DISPLAY * body
+    if text[-1] in ".,;:" and not numbered or (text[0].islower() and not display):
         return False
     if numbered and len(words) > 1 and words[1][0].islower() and (numbered < 2 or len(words) > 4):
         # a numbered line of running text ("23 revenue."), not a section's title; a short one under a section's
