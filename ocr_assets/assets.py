@@ -270,8 +270,9 @@ LOGIC_VERSIONS = {
     # lines each starting anew (an address, a signature) keep their line breaks; 13: ... three lines or more; 14: a
     # paragraph the layout model called a reference is joined across a column break as running text is; 15: a
     # document's own asterisks and backticks are escaped (its "*right*" was emphasis); 16: two lines or more each a
-    # field and its value ("Date: ..." / "Statement: ...") keep their line breaks
-    "document_markdown": "16",
+    # field and its value ("Date: ..." / "Statement: ...") keep their line breaks; 17: a title whose lines are each a
+    # contents entry and its page number, the numbers running on, is a heading per entry
+    "document_markdown": "17",
 }
 MODEL_ROLE = {"layout_regions": "layout", "ocr_text": "ocr", "tables": "table", "chart_data": "chart"}
 OWNERS = ["team:document-ai"]

@@ -206,6 +206,18 @@ def test_a_table_of_contents_keeps_its_rows():
     assert render(prose) == "We waited . . . and then it rained on page 12.\n"
 
 
+def test_a_contents_pages_chapter_entries_boxed_as_one_title_are_each_a_heading():
+    """A contents page's chapter entries set bold without leaders ("7. References 73", "Index 77"), which the layout
+    model boxed as one title, were one heading of all of them; each is an entry of its own. A two-line heading whose
+    lines end in numbers far apart ("Chapter 3", "Results for 2019") stays one."""
+    def row(text):
+        return {"label": "title", "text": text, "heading_level": 2, "page_no": 1, "region_no": 1}
+
+    assert render([row("7. References 73\nA. Revision History 75\nIndex 77")]) == (
+        "## 7. References 73\n\n## A. Revision History 75\n\n## Index 77\n")
+    assert render([row("Chapter 3\nResults for 2019")]) == "## Chapter 3 Results for 2019\n"
+
+
 def test_a_bulleted_list_the_layout_model_calls_a_reference_list_is_a_list():
     # the layout model boxes the two bullets as a reference list: each item still a line of its own
     items = Box(60, 150, 540, 800)

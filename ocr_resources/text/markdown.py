@@ -70,6 +70,24 @@ def _contents_rows(lines: list[str]) -> str | None:
     return "\n\n".join(escape(reflow(r)) for r in rows if r)
 
 
+# a contents entry without a leader: a title, then its page number ("7. References 73", "Index 77")
+_ENTRY_PAGE = re.compile(r"^\S.*\s(\d{1,4})$")
+ENTRY_SPAN = 100  # pages: a contents page's entries run over a part of the book, not "Chapter 3 / Results for 2019"
+
+
+def _contents_headings(lines: list[str]) -> list[str] | None:
+    """A heading's lines that are a contents page's chapter entries, each a title and its page number, the numbers
+    running on ("7. References 73", "A. Revision History 75", "Index 77", set bold without leaders and boxed as one
+    title): each line is an entry of its own, not one heading of all three."""
+    found = [_ENTRY_PAGE.match(ln.strip()) for ln in lines]
+    if len(lines) < 2 or not all(found):
+        return None
+    pages = [int(m.group(1)) for m in found if m]
+    if any(b < a for a, b in itertools.pairwise(pages)) or pages[-1] - pages[0] > ENTRY_SPAN:
+        return None
+    return [ln.strip() for ln in lines]
+
+
 # a book's index: a term, then its page numbers ("colorbox, 50, 140, 181", "coordinates, 33, 162–164"); a line of
 # page numbers alone continues the entry above it
 _PAGES = r"[\dIVXLCDMivxlcdm]{1,5}(?:\s?[–-]\s?\d{1,5})?"
@@ -150,7 +168,10 @@ def block_markdown(label: str, text: str, heading_level: int | None = None, tabl
     if not lines:
         return ""
     if label == "title":
-        return "#" * max(1, min(heading_level or 2, 6)) + " " + escape(reflow(lines))
+        hashes = "#" * max(1, min(heading_level or 2, 6))
+        if entries := _contents_headings(lines):  # a contents page's chapter entries boxed as one title
+            return "\n\n".join(f"{hashes} {escape(e)}" for e in entries)
+        return f"{hashes} {escape(reflow(lines))}"
     if label == "list":
         listed = _list(lines)
         if listed:
