@@ -229,8 +229,10 @@ LOGIC_VERSIONS = {
     # (between it and the page's edge) is furniture with one more sign, the body's type is measured between the bands
     # 96: a page number set off by dashes or named ("- 4 -", "Page 3 of 8") is furniture up to twice the body's size;
     # an image-only page's grid whose every column holds long cells is running text (tables 24); 97: a line in
-    # display type (1.5 times the body's size) is a heading whatever its first letter ("function::ustack")
-    "ocr_text": "97",
+    # display type (1.5 times the body's size) is a heading whatever its first letter ("function::ustack"); 98: a
+    # page number at the foot, and either half of a running head split across the top, is furniture up to twice the
+    # body's size
+    "ocr_text": "98",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

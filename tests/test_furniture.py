@@ -560,3 +560,22 @@ def test_a_page_number_in_dashes_set_large_in_a_banner_is_furniture():
     chapter = TextBlock(1, 626, 891, Box(290, 40, 336, 70), "text", "4", 18.0)
     decided = furniture_decisions([*body_blocks, number, chapter])
     assert decided[2].label == "footer" and 3 not in decided
+
+
+def test_a_running_head_in_two_halves_and_a_large_page_number_at_the_foot_are_furniture():
+    """A manual's running head in display type, the section's title at the left and the chapter's at the right of
+    one row (1.2 times the body's size), and its page number at the foot in large bold type (1.7 times): the halves
+    are a running head's, not a title's, and no chapter's number stands at a page's foot. A title alone at the top
+    that the model called a header, as large, stays text."""
+    from ocr_resources.text.blocks import TextBlock
+    from ocr_resources.text.furniture import furniture_decisions
+
+    body_blocks = [TextBlock(1, 612, 792, Box(67, y, 558, y + 27), "text", " ".join(BODY), 12.0, False, 2)
+                   for y in (81, 200)]
+    left = TextBlock(1, 612, 792, Box(54, 43, 237, 56), "header", "13.6 Other Randomizing Commands", 14.3)
+    right = TextBlock(1, 612, 792, Box(490, 43, 559, 56), "header", "Randomizing", 14.3)
+    number = TextBlock(1, 612, 792, Box(531, 759, 560, 778), "footer", "106", 20.7)
+    decided = furniture_decisions([*body_blocks, left, right, number])
+    assert [decided[k].label for k in (2, 3, 4)] == ["header", "header", "footer"]
+    title = TextBlock(1, 612, 792, Box(200, 43, 400, 56), "header", "Other Randomizing Commands", 14.3)
+    assert furniture_decisions([*body_blocks, title])[2].label == "text"

@@ -166,20 +166,31 @@ NEEDED = 3
 # with brackets taller. Only a difference beyond that is evidence (small) or a veto (set larger).
 SMALL, LARGER, LARGER_PAGE_NO = 0.9, 1.1, 1.3
 INK_SMALL, INK_LARGER, INK_LARGER_PAGE_NO = 0.7, 1.4, 1.6
-# A page number set off by dashes or brackets, or named ("- 4 -", "[12]", "Page 3 of 8"), is no chapter's number: it
-# is furniture up to this many times the body's size (a manual's banner sets it in display type)
+# A page number set off by dashes or brackets, or named ("- 4 -", "[12]", "Page 3 of 8"), or at the page's foot, is no
+# chapter's number: it is furniture up to this many times the body's size (a manual's banner sets it in display type)
 LARGER_DECORATED = 2.0
 _DECORATED = re.compile(r"^(?:[-–—(\[]\s*\d{1,4}\s*[-–—)\]]|(?:page|seite|p\.|pg\.?)\s*\d.*|.*\bof\s+\d{1,4})$", re.I)
 _FOOTNOTE = re.compile(r"^(?:\d{1,2}|[*†‡§¶a-z])(?:\s|[.)]?\s*[A-Z])")
 
 
-def _larger(pattern: str | None, text: str, ink: bool) -> float:
-    """How many times the body's size a block of this pattern may be set in and still be furniture."""
-    if pattern != "page number":
-        return INK_LARGER if ink else LARGER
-    if _DECORATED.match(text):
+def _larger(pattern: str | None, text: str, ink: bool, where: str | None, split_head: bool) -> float:
+    """How many times the body's size a block may be set in and still be furniture: a page number 1.3 times (a
+    chapter's number set large is none), one set off by dashes or named, or at the foot of the page (where no
+    chapter's number stands), or either half of a running head split across the page's top, twice."""
+    if split_head or (pattern == "page number" and (_DECORATED.match(text) or where == "footer")):
         return max(LARGER_DECORATED, INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO)
-    return INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO
+    if pattern == "page number":
+        return INK_LARGER_PAGE_NO if ink else LARGER_PAGE_NO
+    return INK_LARGER if ink else LARGER
+
+
+def _split_head(i: int, page: list[int], blocks: list[TextBlock]) -> bool:
+    """The model's header (footer) with another of its own on its row, apart from it across the page: a running
+    head's two halves (the section's title at the left, the chapter's at the right), which a page's title is not."""
+    b = blocks[i]
+    return b.label in ("header", "footer") and any(
+        j != i and blocks[j].label == b.label and _same_row(b, blocks[j])
+        and max(b.box.x0, blocks[j].box.x0) - min(b.box.x1, blocks[j].box.x1) > 0.2 * b.page_width for j in page)
 
 
 def _repeated(blocks: list[TextBlock]) -> set[int]:
@@ -362,7 +373,7 @@ def _decide(i: int, blocks: list[TextBlock], body: float | None, repeated: set[i
     elif where == "header" and _top_matter(i, by_page[b.page_no], blocks, body, repeated):
         veto = TOP_MATTER
     elif b.size is not None and body is not None and not running_head and (
-            b.size > _larger(pattern, text, ink) * body):
+            b.size > _larger(pattern, text, ink, where, _split_head(i, by_page[b.page_no], blocks)) * body):
         veto = "set larger than the body text"
     elif not small and not running_head and _in_flow(i, where, by_page[b.page_no], blocks, body):
         veto = "in the flow of the body text"
