@@ -77,8 +77,9 @@ LOGIC_VERSIONS = {
     # taken as the stacked parts of the math in a row's words); 35: a font whose Unicode map was written
     # byte-swapped ("䴀甀氀琀椀" for "Multi") is read the right way round; 36: a crooked scan is straightened before
     # layout and OCR read it (pages.deskew_degrees); 37: a scan lying sideways (or upside down) is read turned
-    # upright, by its letters' ascenders (deskew.page_turn)
-    "rendered_pages": "37",
+    # upright, by its letters' ascenders (deskew.page_turn); 38: URW's Courier (NimbusMonL) and TeX's typewriter
+    # faces by name (sftt, ectt, txtt, lmtt, ...) are fixed pitch (words.mono: a shaded listing was a table)
+    "rendered_pages": "38",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -110,8 +111,9 @@ LOGIC_VERSIONS = {
     # past the rules' ends (underlined headings over paragraphs); 29: reading order: a column that ends in a row of
     # boxes with nothing above them reads the row across before the next column's top (a table's heading row)
     # 30: reading order: a box is cut from the one under it only by a box below it in its own column (a short column
-    # beside a long one was read after the text under both)
-    "layout_regions": "30",
+    # beside a long one was read after the text under both); 31: a listing in typewriter type with no rule between
+    # its lines is no ruled table (a shaded console listing under a running head's rule)
+    "layout_regions": "31",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,

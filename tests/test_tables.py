@@ -5,6 +5,7 @@ tables stage end to end with a layout model that calls the table a figure."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -1017,3 +1018,45 @@ def test_underlined_headings_over_paragraphs_are_no_table():
     for i, y in enumerate((100.0, 120.0, 140.0)):
         table += _row_words(y, [(90, f"RCS{i}"), (140, f"70670{i}")])
     assert ruled_tables(table, [Rule(85, y - 5, 185, y - 5) for y in (100.0, 120.0, 140.0, 160.0)])
+
+
+def test_a_shaded_listing_under_the_running_heads_rule_is_no_table():
+    """A manual's console output on a shaded band, in URW's Courier, under the rule of the page's running head: the
+    band's frame and the rule above made a ruled grid of its lines ("22:28:18 | FINISHED ...", "eval | CC=..."). A
+    listing in typewriter type with no rule between its lines is code, not a table; NimbusMonL is fixed pitch. (The
+    drawing is generated; the listing's words are placed as the manual's text layer gives them: 9 pt, glyph boxes
+    6.9 pt tall, which the standard Courier's are not.)"""
+    lines = ["22:28:18  FINISHED with exit-code 0 cmd:  ( [ -x configure ] || exit; \\",
+             "    eval  CC=clang-9 CXX=clang++-9 CPP=clang-cpp-9 CFLAGS='-std=c11 -m64' \\",
+             "    CXXFLAGS='-std=c++11 -m64' LDFLAGS='-m64' time ./configure )"]
+
+    def draw(c):
+        c.setFont("Times-Roman", 10)
+        c.drawString(57, _top(46), "Network UPS Tools Developer Guide")
+        c.line(54, _top(50), 570, _top(50))
+        c.setFillGray(0.8)  # the band's frame, four bars 3 pt wide
+        for x, y, w, h in ((54, 87, 516, 3), (54, 123, 516, 3), (54, 90, 3, 33), (567, 90, 3, 33)):
+            c.rect(x, _top(y + h), w, h, stroke=0, fill=1)
+        c.setFillGray(0.93)  # its shading, one rectangle a line
+        for k in range(3):
+            c.rect(57, _top(101 + 11 * k), 510, 11, stroke=0, fill=1)
+        c.setFillGray(0)
+        c.setFont("Times-Roman", 10)
+        for k in range(4):
+            c.drawString(57, _top(150 + 12 * k), "To re-run such a scenario locally, you can copy the line from eval, "
+                                                 "up to and including the executed script.")
+
+    pdf = pdfium.PdfDocument(_pdf(draw))
+    page = pdf[0]
+    display = render.display_matrix(page)
+    words = [Word(w[0], Box(*w[1:5]), size=w[5], mono=w[9])
+             for w in render.text_layer_words(page.get_textpage(), display)]
+    for k, line in enumerate(lines):
+        for m in re.finditer(r"\S+", line):
+            x0, y0 = 56.7 + 5.38 * m.start(), 92.0 + 11 * k
+            words.append(Word(m.group(), Box(x0, y0, x0 + 5.38 * len(m.group()), y0 + 6.9), size=9.0, mono=True))
+    rules = pdf_page_rules(page, display)
+    regions = [DetectedRegion(Box(54, 88, 570, 125), "reference", "reference", 0.7),
+               DetectedRegion(Box(54, 140, 570, 190), "text", "text", 0.9)]
+    assert [r.label for r in refine_regions(regions, words, rules)] == ["reference", "text"]
+    assert render._fixed_pitch(0, "ABCDEF+NimbusMonL-Regu") and not render._fixed_pitch(0, "NimbusRomNo9L-Regu")

@@ -245,7 +245,10 @@ def _char_angle(tp, i: int, display: Display) -> int:
 
 
 _MONO_NAMES = ("mono", "courier", "consol", "menlo", "monaco", "typewriter", "cmtt", "sfltt", "sourcecode",
-               "inconsolata", "firacode", "andale", "fixedsys")
+               "inconsolata", "firacode", "andale", "fixedsys",
+               # URW's Courier (NimbusMonL, NimbusMonPS), TeX's typewriter faces (EC, TC, TX, Latin Modern, psnfss
+               # Courier, TeX Gyre Cursor), Letter Gothic, Cousine
+               "nimbusmon", "sftt", "ectt", "tctt", "txtt", "lmtt", "pcrr", "texgyrecursor", "lettergothic", "cousine")
 _FIXED_PITCH_FLAG = 1  # the font descriptor's FixedPitch flag (PDF 32000-1, table 123)
 
 

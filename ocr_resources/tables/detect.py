@@ -574,7 +574,11 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
         # a rule above and a rule below with none between frame a block (a code listing, a boxed note): they
         # show no rows, so the words must show the table themselves, as where no rule is drawn
         framed = c.evidence == "rules" and not _rules_between(lines, c.box)
-        ok, why = table_verdict(_inside(words, c.box), [] if framed else lines, c.box, strict=True)
+        held = _inside(words, c.box)
+        if ((not typewritten and _typewriter(held)) or _numbered_listing(held)) \
+                and not _rules_between(lines, _fit(words, c.box)):
+            continue  # a listing in typewriter type, framed or shaded (no rule between its lines): code, not a table
+        ok, why = table_verdict(held, [] if framed else lines, c.box, strict=True)
         if ok:
             added.append((c, f"{why} ({_EVIDENCE[c.evidence]})"))
     held = [w for w in words if not any(r.box.contains_point(*w.box.center) for r in regions)]
