@@ -233,8 +233,9 @@ LOGIC_VERSIONS = {
     # an image-only page's grid whose every column holds long cells is running text (tables 24); 97: a line in
     # display type (1.5 times the body's size) is a heading whatever its first letter ("function::ustack"); 98: a
     # page number at the foot, and either half of a running head split across the top, is furniture up to twice the
-    # body's size
-    "ocr_text": "98",
+    # body's size; 99: as layout_regions 31 and rendered_pages 38; a list of terms the model boxed in one block with
+    # their descriptions is cut at its gutter and read term by term
+    "ocr_text": "99",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

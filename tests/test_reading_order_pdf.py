@@ -11,6 +11,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Frame, Paragraph
 
+from ocr_resources.geometry import page as page_module
 from ocr_resources.geometry.lines import lines
 from ocr_resources.geometry.page import compose
 from ocr_resources.pipeline.render import text_layer_words
@@ -248,6 +249,20 @@ def test_a_list_of_options_reads_each_option_before_its_description():
     at = [text.index(part) for part in expected]
     assert at == sorted(at), [b.text for b in blocks]
     assert "SET CPU 4K\nSET CPU 8K\nSET CPU 64K" in [b.text for b in blocks]
+
+
+def test_a_list_of_options_the_model_boxed_as_one_block_reads_each_option_before_its_description():
+    """The layout model boxed the options and their descriptions as one block (a game manual's "MS DOS:", "AMIGA:"
+    beside their requirements): its lines were read column first, every option before every description. The
+    block is cut at its columns' gutter and read option by option; a paragraph in one block is not cut."""
+    words = pdf_words(options_pdf())
+    blocks = compose(words, [Box(60, 90, 560, 260)], ["text"], page=Box(0, 0, W, H))
+    text = " ".join(b.text.replace("\n", " ") for b in blocks)
+    expected = [part for term, description in OPTIONS for part in [term, *description]]
+    at = [text.index(part) for part in expected]
+    assert at == sorted(at), [b.text for b in blocks]
+    prose = pdf_words(columns_pdf(1)[0])
+    assert not any(page_module._term_columns(b) for b in compose(prose, [], [], page=Box(0, 0, W, H)))
 
 
 def test_a_column_of_short_lines_beside_paragraphs_is_no_list_of_options():

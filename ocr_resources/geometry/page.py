@@ -375,10 +375,25 @@ def term_list(blocks: list[Block], inner: dict[int, list[Block]], rtl: bool = Fa
     column of terms came before all the descriptions. Unchanged (and no pairs) where the page has no such list:
     fewer than three terms beside a description's start, a column of lines beside paragraphs (a sidebar, whose
     lines mostly stand beside no start), or lines across both columns between the terms (a page's text columns)."""
-    pieces = [b for i, b0 in enumerate(blocks) for b in [b0, *inner.get(i, [])]]
-    found = None if rtl else _term_items(pieces)
-    if found is None:
+    if rtl:
         return blocks, inner, {}
+    found = _term_items([b for i, b0 in enumerate(blocks) for b in [b0, *inner.get(i, [])]])
+    if found is None:
+        # the layout model boxed the terms and their descriptions as one block (a manual's "MS DOS:", "AMIGA:"
+        # beside their requirements): its two columns, cut at their gutter, are looked at as two pieces
+        cut = [_term_columns(b) if not inner.get(i) else None for i, b in enumerate(blocks)]
+        if not any(cut):
+            return blocks, inner, {}
+        split: list[Block] = []
+        moved: dict[int, list[Block]] = {}
+        for i, b in enumerate(blocks):
+            if inner.get(i):
+                moved[len(split)] = inner[i]
+            split.extend(cut[i] or [b])
+        found = _term_items([b for i, b0 in enumerate(split) for b in [b0, *moved.get(i, [])]])
+        if found is None:
+            return blocks, inner, {}
+        blocks, inner = split, moved
     items, involved, kept = found
     out: list[Block] = []
     parts: dict[int, list[Block]] = {}
@@ -399,6 +414,24 @@ def term_list(blocks: list[Block], inner: dict[int, list[Block]], rtl: bool = Fa
             out.append(Block(source.region, source.label, union(ln.box for ln in lines_), lines_))
             pairs[len(out) - 2] = len(out) - 1
     return out, parts, pairs
+
+
+def _term_columns(block: Block) -> list[Block] | None:
+    """A text block's lines as two blocks, its column of terms at its left edge and the lines right of their gutter,
+    or None: MIN_TERMS short lines or more at its left edge, every other line starting right of all of them (a
+    description wrapping back under its term, or a paragraph's lines, cross the gutter)."""
+    if block.label not in ("text", "list", "reference") or len(block.lines) < 2 * MIN_TERMS:
+        return None
+    left_edge = min(ln.box.x0 for ln in block.lines)
+    terms = [ln for ln in block.lines if ln.box.x0 <= left_edge + EDGE]
+    rest = [ln for ln in block.lines if ln.box.x0 > left_edge + EDGE]
+    if len(terms) < MIN_TERMS or not rest or any(len(ln.words) > TERM_WORDS for ln in terms):
+        return None
+    h = float(np.median([ln.height for ln in block.lines]))
+    if max(ln.box.x1 for ln in terms) > min(ln.box.x0 for ln in rest) - h:
+        return None
+    return [Block(block.region, block.label, union(ln.box for ln in part), part, block.form_row, block.reason)
+            for part in (terms, rest)]
 
 
 def _term_items(pieces: list[Block]):
