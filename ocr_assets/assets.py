@@ -78,8 +78,9 @@ LOGIC_VERSIONS = {
     # byte-swapped ("䴀甀氀琀椀" for "Multi") is read the right way round; 36: a crooked scan is straightened before
     # layout and OCR read it (pages.deskew_degrees); 37: a scan lying sideways (or upside down) is read turned
     # upright, by its letters' ascenders (deskew.page_turn); 38: URW's Courier (NimbusMonL) and TeX's typewriter
-    # faces by name (sftt, ectt, txtt, lmtt, ...) are fixed pitch (words.mono: a shaded listing was a table)
-    "rendered_pages": "38",
+    # faces by name (sftt, ectt, txtt, lmtt, ...) are fixed pitch (words.mono: a shaded listing was a table); 39:
+    # bullets drawn as pictures or paths left of a line's first word are words "•" of source "drawing"
+    "rendered_pages": "39",
     # 2: tables checked against rules and word alignment; 3: a page border is no table; 4: before OCR, one
     # table region over several ruled grids is split into them; 6: the table decision from the words whatever
     # the label (prose rejected, grids in regions labelled otherwise or in none), table_reason; 7: labels
@@ -112,8 +113,9 @@ LOGIC_VERSIONS = {
     # boxes with nothing above them reads the row across before the next column's top (a table's heading row)
     # 30: reading order: a box is cut from the one under it only by a box below it in its own column (a short column
     # beside a long one was read after the text under both); 31: a listing in typewriter type with no rule between
-    # its lines is no ruled table (a shaded console listing under a running head's rule)
-    "layout_regions": "31",
+    # its lines is no ruled table (a shaded console listing under a running head's rule); 32: the text layer's words
+    # include bullets drawn as graphics (words of source "drawing")
+    "layout_regions": "32",
     # 2: reading order, clean text, per-region text source; 3: gutters wide in their own row; 4: contents rows
     # without a leader read row by row; 5: an OCR line reads the same whatever lines share its batch; 6: the
     # text layer is kept where OCR reads nothing; 8: furniture from every signal (label, position, type,
@@ -234,8 +236,9 @@ LOGIC_VERSIONS = {
     # display type (1.5 times the body's size) is a heading whatever its first letter ("function::ustack"); 98: a
     # page number at the foot, and either half of a running head split across the top, is furniture up to twice the
     # body's size; 99: as layout_regions 31 and rendered_pages 38; a list of terms the model boxed in one block with
-    # their descriptions is cut at its gutter and read term by term
-    "ocr_text": "99",
+    # their descriptions is cut at its gutter and read term by term; 100: bullets drawn as pictures or paths (words of
+    # source "drawing") are read with the text layer's words (an HTML converter's list was one paragraph)
+    "ocr_text": "100",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # Which rows each asset owns in a partition (table -> extra filter). Rematerializing replaces exactly these.
 OWNED_ROWS: dict[str, dict[str, str]] = {
     "source_documents": {"containers": "", "documents": "", "errors": "stage = 'source_documents'"},
-    "rendered_pages": {"pages": "", "words": "source = 'text_layer'", "page_rules": "",
+    "rendered_pages": {"pages": "", "words": "source IN ('text_layer', 'drawing')", "page_rules": "",
                        "formulas": "source = 'text_layer'", "errors": "stage = 'rendered_pages'"},
     "layout_regions": {"regions": "", "errors": "stage = 'layout_regions'"},
     # formulas of pages without a text layer, read by the formula role's engine (its name is their source)

@@ -17,7 +17,7 @@ from reportlab.pdfgen import canvas
 from eval.drawn import draw_outlines, words_image
 from ocr_resources.engines import EngineSettings, engine_class
 from ocr_resources.pipeline.page_store import PageStore, as_stored, stored_gray
-from ocr_resources.pipeline.render import RenderTask, render_chunk
+from ocr_resources.pipeline.render import RenderTask, render_chunk, text_layer_words
 from ocr_resources.store import ResultStore
 from ocr_resources.text.drawn import drawn_text_areas
 from ocr_resources.text.source import DRAWN
@@ -151,3 +151,63 @@ def test_a_page_without_drawn_text_is_not_decoded_by_the_ocr_stage(tmp_path, ppo
     rows = run_text(tmp_path, drawn_page(drawn=False), [(Box(60, 290, 560, 350), "text")], ppocr)
     assert decoded == [] and rows and all(r["text_source"] == "text_layer" for r in rows)
     assert ResultStore(tmp_path / "ocr.duckdb").query("SELECT drawn_areas FROM pages") == [{"drawn_areas": []}]
+
+
+ITEMS = ["Apply the patches from the maintainer before the release",
+         "Prevent an integer overflow in the coordinates",
+         "Remove the old allocation code from the program"]
+
+
+def bullets_page() -> bytes:
+    """A list whose bullets are drawn as filled circles (paths, as a browser prints them), one whose bullets are
+    pictures (an HTML converter's ball), a numbered list and a paragraph in the text layer, and a line beside an
+    icon as tall as two lines (no bullet)."""
+    ball = Image.new("RGB", (24, 24), "white")
+    cv2.circle(arr := np.asarray(ball).copy(), (12, 12), 10, (40, 60, 200), -1)
+    ball = Image.fromarray(arr)
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Helvetica", 11)
+    for k, item in enumerate(ITEMS):
+        y = H - 100 - 16 * k
+        c.circle(76, y + 3.5, 2.2, stroke=0, fill=1)
+        c.drawString(84, y, item)
+    for k, item in enumerate(ITEMS):
+        y = H - 200 - 16 * k
+        c.drawImage(ImageReader(ball), 72, y - 0.5, 6, 6)
+        c.drawString(84, y, item)
+    for k, item in enumerate(ITEMS):
+        c.drawString(72, H - 300 - 16 * k, f"{k + 1}. {item}")
+    c.drawImage(ImageReader(ball), 72, H - 420, 24, 24)
+    c.drawString(102, H - 410, "The icon beside this line is no bullet")
+    for k, line in enumerate(BODY):
+        c.drawString(72, H - 470 - 16 * k, line)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_bullets_drawn_as_paths_or_pictures_are_found_left_of_their_items():
+    from ocr_resources.text.drawn import drawn_bullets
+
+    gray, _ = text_layer(bullets_page())
+    page = pypdfium2.PdfDocument(bullets_page())[0]
+    tp = page.get_textpage()
+    words = [Box(x0, y0, x1, y1) for _, x0, y0, x1, y1, *_ in text_layer_words(tp, H)]
+    found = sorted(drawn_bullets(gray, 144, words), key=lambda b: b.y0)
+    assert len(found) == 6, found  # three circles, three pictures; not the numbers, the icon nor the paragraph
+    assert all(70 <= b.x0 and b.x1 <= 80 and b.height < 7 for b in found)
+    tops = [H - 100 - 16 * k for k in range(3)] + [H - 200 - 16 * k for k in range(3)]
+    assert all(abs((H - top - 3.5) - (b.y0 + b.y1) / 2) < 2 for top, b in zip(tops, found, strict=True))
+
+
+def test_drawn_bullets_are_stored_as_drawing_words_and_make_list_items(tmp_path, ppocr):
+    regions = [(Box(60, 80, 560, 340), "text"), (Box(60, 360, 560, 420), "text")]
+    rows = run_text(tmp_path, bullets_page(), regions, ppocr)
+    store = ResultStore(tmp_path / "ocr.duckdb")
+    drawn = store.query("SELECT text, source FROM words WHERE source = 'drawing'")
+    assert len(drawn) == 6 and {r["text"] for r in drawn} == {"\u2022"}
+    listed = [r for r in rows if r["label"] == "list"]
+    items = [ln for r in listed for ln in r["text"].split("\n") if ln.startswith("\u2022")]
+    assert len(items) == 6 and all(any(i in ln for ln in items) for i in ITEMS)
+    assert not any("\u2022" in r["text"] for r in rows if "icon beside" in r["text"] or "annual" in r["text"])

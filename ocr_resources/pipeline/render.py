@@ -20,7 +20,7 @@ from ocr_resources.pipeline.deskew import page_turn, quarter_and_rest, straighte
 from ocr_resources.pipeline.page_store import PageStore, as_stored, stored_gray
 from ocr_resources.pipeline.workers import Limits, Partial, run_jobs
 from ocr_resources.tables.rules import _compose, _matrix, image_rules, page_objects, pdf_page_rules
-from ocr_resources.text.drawn import drawn_text_areas
+from ocr_resources.text.drawn import drawn_bullets, drawn_text_areas
 from ocr_resources.text.math_symbols import font_family, is_math_font
 from ocr_resources.text.pdf_chars import (
     TEX_LIGATURES,
@@ -75,6 +75,9 @@ class RenderedPage:
     # a text-layer page: areas (points) of ink that looks like text where the text layer has no word, found
     # while its pixels are at hand (`drawn_text_areas`, nothing else left out); None: not looked for
     drawn_areas: list[tuple[float, float, float, float]] | None = None
+    # a text-layer page: bullets drawn as pictures or paths left of a line's first word (`drawn_bullets`), stored
+    # as words "•" whose source is "drawing"
+    drawn_bullets: list[tuple[float, float, float, float]] = field(default_factory=list)
     # a page without a text layer: degrees (anticlockwise) its image was turned to read upright (`deskew.page_turn`:
     # 90, 180, 270) and level (`deskew.straighten`: a crooked scan's few degrees); 0.0: neither was needed; None for
     # a text-layer page, whose words are the PDF's own
@@ -469,8 +472,11 @@ def iter_render(task: RenderTask) -> Iterator[RenderedPage | Partial]:
                 out.source_dpi = None if digital else source_image_dpi(page, width_pt, height_pt)
                 out.deskew_degrees = turned
                 if digital:  # so the OCR stage decodes this page's image only where it may hold drawn text
-                    areas = drawn_text_areas(stored_gray(stored), dpi, [Box(*w[1:5]) for w in words], [])
+                    gray, boxes = stored_gray(stored), [Box(*w[1:5]) for w in words]
+                    areas = drawn_text_areas(gray, dpi, boxes, [])
                     out.drawn_areas = [(b.x0, b.y0, b.x1, b.y1) for b in areas]
+                    out.drawn_bullets = [(b.x0, b.y0, b.x1, b.y1) for b in drawn_bullets(gray, dpi, boxes)]
+                    del gray
                 del image, stored
                 page.close()
                 yield out

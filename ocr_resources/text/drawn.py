@@ -118,3 +118,64 @@ def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, 
             if merged:
                 break
     return [tuple(b) for b in out]
+
+
+# A list's bullet drawn as a picture or a path (an HTML converter's ball image, a browser's disc) beside its item's
+# first word: no glyph in the text layer, so the item read as a paragraph of the list's other items. Looked for left of
+# each line's first word, within this many of the word's heights, set this far off it at least
+BULLET_REACH, BULLET_GAP = 2.2, 0.15
+# the bullet's size as a share of the word's height (a dot, a ball, a square: not a speck, not a letter's height)
+BULLET_MIN, BULLET_MAX = 0.2, 0.85
+BULLET_FILL = 0.4  # share of its box the mark fills (a disc 0.79, a square 1): an outline or a dash is no bullet
+BULLET_INK = 160  # grey level under which a pixel is the mark's (a coloured ball is darker than the paper)
+
+
+def drawn_bullets(gray: np.ndarray, dpi: float, words: list[Box]) -> list[Box]:
+    """Bullets drawn as graphics (PDF points): for each word that starts a line (no word on its row ends within
+    `BULLET_REACH` of its height before it), one compact, solid, roughly square mark of ink in the space left of it,
+    centred on its row, where no text-layer word is. Only those small windows are looked at."""
+    if not words:
+        return []
+    px = dpi / 72.0
+    h_img, w_img = gray.shape[:2]
+    x0, y0, x1, y1 = (np.array(v) for v in zip(*((b.x0, b.y0, b.x1, b.y1) for b in words), strict=True))
+    heights = y1 - y0
+    # a line's first word: the word before it on its row (rows by their middles, binned at half a line's height: a
+    # sort, not a comparison of every pair) ends before its reach
+    reach = x0 - BULLET_REACH * heights
+    rows = np.round((y0 + y1) / (np.median(heights) or 1.0))
+    order = np.lexsort((x0, rows))
+    first = np.ones(len(words), dtype=bool)
+    first[order[1:]] = (rows[order[1:]] != rows[order[:-1]]) | (x1[order[:-1]] <= reach[order[1:]])
+    out: list[Box] = []
+    for i in np.flatnonzero(first & (heights > 0)).tolist():
+        b, h = words[i], heights[i]
+        wx0, wx1 = int(max(0, reach[i] * px)), int(max(0, (b.x0 - BULLET_GAP * h) * px))
+        wy0, wy1 = int(max(0, b.y0 * px)), int(min(h_img, b.y1 * px + 1))
+        if wx1 - wx0 < 2 or wy1 - wy0 < 2 or wx1 > w_img:
+            continue
+        window = (gray[wy0:wy1, wx0:wx1] < BULLET_INK).astype(np.uint8)  # (dark marks on a light page)
+        if not window.any():
+            continue
+        n, _, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(window), connectivity=8)
+        big = [k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] >= 4]
+        if len(big) != 1:
+            continue  # nothing there but specks, or more than one mark (a number, letters drawn as paths)
+        k = big[0]
+        cx, cy, cw, ch = (int(stats[k, c]) for c in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
+                                                       cv2.CC_STAT_HEIGHT))
+        size = h * px
+        if not (BULLET_MIN * size <= cw <= BULLET_MAX * size and BULLET_MIN * size <= ch <= BULLET_MAX * size):
+            continue
+        if not 0.6 <= cw / ch <= 1.6 or stats[k, cv2.CC_STAT_AREA] < BULLET_FILL * cw * ch:
+            continue
+        if cy == 0 or cy + ch >= wy1 - wy0 or cx == 0:
+            continue  # it runs out of the row or the window: part of something larger (a rule, a picture)
+        mid = wy0 + cy + ch / 2
+        if not b.y0 * px + 0.15 * size <= mid <= b.y1 * px - 0.1 * size:
+            continue  # off the row's middle: an underline's end, a mark above the line
+        mark = Box((wx0 + cx) / px, (wy0 + cy) / px, (wx0 + cx + cw) / px, (wy0 + cy + ch) / px)
+        if np.any((x0 < mark.x1) & (x1 > mark.x0) & (y0 < mark.y1) & (y1 > mark.y0)):
+            continue  # a text-layer word there (a row's words binned apart): its glyph, not a bullet
+        out.append(mark)
+    return out

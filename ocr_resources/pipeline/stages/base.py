@@ -212,7 +212,15 @@ _RULES_SQL = "SELECT t.page_no, t.rule_no, t.x0, t.y0, t.x1, t.y1, t.kind FROM p
 _TABLE_EXTENTS_SQL = ("SELECT t.page_no, t.region_no, t.x0, t.y0, t.x1, t.y1 FROM texts t"
                       " WHERE t.label = 'table' AND t.region_no IS NOT NULL")
 _WORDS_SQL = ("SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence, t.angle, t.mono FROM words t"
-              " WHERE t.source = ?")
+              " WHERE t.source IN (?, ?)")
+TEXT_LAYER, DRAWING = "text_layer", "drawing"  # words.source: the PDF's text layer; a bullet drawn as a graphic
+BULLET = "\u2022"  # the text of a bullet drawn as a picture or a path (`text.drawn.drawn_bullets`)
+
+
+def word_sources(source: str) -> list[str]:
+    """The words.source values a stage reads as `source`'s words (`_WORDS_SQL`'s two parameters): the text layer's
+    words with the bullets drawn beside them, which belong to its lines."""
+    return [source, DRAWING] if source == TEXT_LAYER else [source, source]
 
 
 def _as_words(rows: list[dict[str, Any]]) -> list[Word]:
@@ -253,8 +261,8 @@ def _crop_chunks(ctx: StageContext, ledger: PageLedger, labels: tuple[str, ...],
                        if (kept := [r for r in rows if r["label"] in labels or no in scans])}
         if not regions:
             return regions, {}, {}, {}
-        words = {source: _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, [source])
-                 for source in ("text_layer", "ocr")} if with_words else {}
+        words = {source: _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, word_sources(source))
+                 for source in (TEXT_LAYER, "ocr")} if with_words else {}
         rules = _by_page(ctx, read, _RULES_SQL, "t.page_no, t.rule_no", pages) if with_rules else {}
         extents = _by_page(ctx, read, _TABLE_EXTENTS_SQL, "t.page_no, t.region_no", pages) if with_extents else {}
         return regions, words, rules, extents

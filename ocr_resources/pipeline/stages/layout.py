@@ -16,6 +16,7 @@ from ocr_resources.pipeline.resume import Checkpoint, PageLedger
 from ocr_resources.pipeline.stages.base import (
     _RULES_SQL,
     _WORDS_SQL,
+    TEXT_LAYER,
     Reader,
     StageContext,
     StageOutput,
@@ -27,6 +28,7 @@ from ocr_resources.pipeline.stages.base import (
     _lineage,
     _page_chunks,
     _results,
+    word_sources,
 )
 from ocr_resources.tables.detect import page_region, refine_regions
 from ocr_resources.tables.rules import Rule
@@ -44,7 +46,7 @@ def layout_regions(ctx: StageContext, detector: LayoutDetector) -> StageOutput:
     def todo() -> Iterator[dict[str, Any]]:
         # the text layer's words and the ruling lines travel with their page: tables are checked against them
         def load(read: Reader, pages: list[dict[str, Any]]) -> tuple[dict, dict]:
-            return (_by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, ["text_layer"]),
+            return (_by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, word_sources(TEXT_LAYER)),
                     _by_page(ctx, read, _RULES_SQL, "t.page_no, t.rule_no", pages))
 
         for chunk, (words, rules) in _page_chunks(ctx, load):

@@ -23,6 +23,7 @@ from ocr_resources.pipeline.resume import Checkpoint, PageLedger
 from ocr_resources.pipeline.stages.base import (
     _REGIONS_SQL,
     _RULES_SQL,
+    TEXT_LAYER,
     Reader,
     StageContext,
     StageOutput,
@@ -36,6 +37,7 @@ from ocr_resources.pipeline.stages.base import (
     _page_chunks,
     _region_signature,
     _results,
+    word_sources,
 )
 from ocr_resources.tables.detect import is_page_region, region_verdict
 from ocr_resources.tables.rules import Rule
@@ -50,7 +52,7 @@ from ocr_resources.types import Box, Word
 MIN_REGION_CONFIDENCE = 0.6  # OCR words read in a region of a text-layer page: below this, specks and lines
 
 _WORDS_SQL = ("SELECT t.page_no, t.word_no, t.text, t.x0, t.y0, t.x1, t.y1, t.confidence, t.font_size, t.bold,"
-              " t.hidden, t.angle, t.mono, t.unmapped FROM words t WHERE t.source = ?")
+              " t.hidden, t.angle, t.mono, t.unmapped FROM words t WHERE t.source IN (?, ?)")
 
 
 def _words(rows: list[dict[str, Any]]) -> list[Word]:
@@ -189,7 +191,7 @@ def ocr_text(ctx: StageContext, recognizer: TextRecognizer, formulas: FormulaRec
                     needed.append(p)
             # a page without a usable text layer may still have a few words in it: kept for when OCR reads
             # nothing (a strip one word high, a blank stand-in image of a page that could not be rendered)
-            words = _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, ["text_layer"]) \
+            words = _by_page(ctx, read, _WORDS_SQL, "t.page_no, t.word_no", pages, word_sources(TEXT_LAYER)) \
                 if any(p["text_layer_chars"] for p in needed) else {}
             for p in needed:
                 p["_words"] = _words(words.get(p["page_no"], []))
