@@ -160,8 +160,8 @@ ITEMS = ["Apply the patches from the maintainer before the release",
 
 def bullets_page() -> bytes:
     """A list whose bullets are drawn as filled circles (paths, as a browser prints them), one whose bullets are
-    pictures (an HTML converter's ball), a numbered list and a paragraph in the text layer, and a line beside an
-    icon as tall as two lines (no bullet)."""
+    pictures (an HTML converter's ball), a numbered list and a paragraph in the text layer, a line beside an icon as
+    tall as two lines and a drawing's point beside its label (no bullets)."""
     ball = Image.new("RGB", (24, 24), "white")
     cv2.circle(arr := np.asarray(ball).copy(), (12, 12), 10, (40, 60, 200), -1)
     ball = Image.fromarray(arr)
@@ -182,6 +182,8 @@ def bullets_page() -> bytes:
     c.drawString(102, H - 410, "The icon beside this line is no bullet")
     for k, line in enumerate(BODY):
         c.drawString(72, H - 470 - 16 * k, line)
+    c.circle(300, H - 596.5, 2.2, stroke=0, fill=1)  # a drawing's point beside its label: a lone mark
+    c.drawString(308, H - 600, "origin")
     c.showPage()
     c.save()
     return buf.getvalue()
@@ -195,7 +197,7 @@ def test_bullets_drawn_as_paths_or_pictures_are_found_left_of_their_items():
     tp = page.get_textpage()
     words = [Box(x0, y0, x1, y1) for _, x0, y0, x1, y1, *_ in text_layer_words(tp, H)]
     found = sorted(drawn_bullets(gray, 144, words), key=lambda b: b.y0)
-    assert len(found) == 6, found  # three circles, three pictures; not the numbers, the icon nor the paragraph
+    assert len(found) == 6, found  # three circles, three pictures; not the numbers, the icon, the point, the text
     assert all(70 <= b.x0 and b.x1 <= 80 and b.height < 7 for b in found)
     tops = [H - 100 - 16 * k for k in range(3)] + [H - 200 - 16 * k for k in range(3)]
     assert all(abs((H - top - 3.5) - (b.y0 + b.y1) / 2) < 2 for top, b in zip(tops, found, strict=True))

@@ -127,13 +127,15 @@ BULLET_REACH, BULLET_GAP = 2.2, 0.15
 # the bullet's size as a share of the word's height (a dot, a ball, a square: not a speck, not a letter's height)
 BULLET_MIN, BULLET_MAX = 0.2, 0.85
 BULLET_FILL = 0.4  # share of its box the mark fills (a disc 0.79, a square 1): an outline or a dash is no bullet
+BULLET_ALIGN = 1.5  # points: bullets of one list stand at one left edge, one size
 BULLET_INK = 160  # grey level under which a pixel is the mark's (a coloured ball is darker than the paper)
 
 
 def drawn_bullets(gray: np.ndarray, dpi: float, words: list[Box]) -> list[Box]:
     """Bullets drawn as graphics (PDF points): for each word that starts a line (no word on its row ends within
     `BULLET_REACH` of its height before it), one compact, solid, roughly square mark of ink in the space left of it,
-    centred on its row, where no text-layer word is. Only those small windows are looked at."""
+    centred on its row, where no text-layer word is; two such marks at least, at one left edge. Only those small
+    windows are looked at."""
     if not words:
         return []
     px = dpi / 72.0
@@ -178,4 +180,7 @@ def drawn_bullets(gray: np.ndarray, dpi: float, words: list[Box]) -> list[Box]:
         if np.any((x0 < mark.x1) & (x1 > mark.x0) & (y0 < mark.y1) & (y1 > mark.y0)):
             continue  # a text-layer word there (a row's words binned apart): its glyph, not a bullet
         out.append(mark)
-    return out
+    # a list has items: a mark counts where another of its size stands at its left edge (a lone dot beside a
+    # drawing's label, a point of a plot, is no bullet)
+    return [m for m in out if any(o is not m and abs(o.x0 - m.x0) <= BULLET_ALIGN and abs(o.height - m.height)
+                                  <= BULLET_ALIGN for o in out)]
