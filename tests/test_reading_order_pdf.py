@@ -292,3 +292,44 @@ def test_a_column_of_glyphs_beside_a_listing_is_no_list_of_options():
     regions = [Box(60, 90, 80, 150)] + [Box(220, 92 + 14 * k, 500, 104 + 14 * k) for k in range(4)]
     blocks = compose(words, regions, ["text"] * 5, page=Box(0, 0, W, H))
     assert [b.text for b in blocks if b.lines][0] == "o\nu\nO\nU"
+
+
+def test_a_man_pages_options_in_one_block_read_option_by_option_and_are_no_headings():
+    """groff's man page: bold options ("-f", "-h") at the left, each description starting on its row and wrapping
+    under itself; the last option with an argument ("-o option-name") runs past the descriptions' edge and its
+    description starts under it. The model boxed all as one block: the options were read first and then every
+    description, and each option alone in bold was a heading. Each is read before its description now, and kept as
+    a term (never a heading)."""
+    from reportlab.pdfgen import canvas
+
+    options = [("-f", ["Disable pathname expansion."]),
+               ("-h", ["Remember the location of commands as they are looked up for execution. This is",
+                       "enabled by default."]),
+               ("-k", ["All arguments in the form of assignment statements are placed in the environment",
+                       "for a command, not just those that precede the command name."]),
+               ("-n", ["Read commands but do not execute them. This may be used to check a shell script",
+                       "for syntax errors."])]
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    y = H - 100
+    for term, description in options:
+        c.setFont("Times-Bold", 10)
+        c.drawString(144, y, term)
+        c.setFont("Times-Roman", 10)
+        for line in description:
+            c.drawString(184, y, line)
+            y -= 12
+    c.setFont("Times-Bold", 10)
+    c.drawString(144, y, "-o option-name")
+    c.setFont("Times-Roman", 10)
+    c.drawString(184, y - 12, "The option-name can be one of the following words.")
+    c.showPage()
+    c.save()
+    blocks = compose(pdf_words(buf.getvalue()), [Box(130, 90, 560, 200)], ["text"], page=Box(0, 0, W, H))
+    texts = [b.text.replace("\n", " ") for b in blocks]
+    expected = [part for term, description in options for part in [term, description[0]]]
+    expected += ["-o option-name", "The option-name can be"]
+    at = [next(k for k, t in enumerate(texts) if part in t) for part in expected]
+    assert at == sorted(at), texts
+    terms = [b for b in blocks if b.text in ("-f", "-h", "-k", "-n")]
+    assert len(terms) == 4 and all(b.form_row for b in terms)

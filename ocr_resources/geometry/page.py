@@ -408,7 +408,8 @@ def term_list(blocks: list[Block], inner: dict[int, list[Block]], rtl: bool = Fa
     out += kept
     pairs: dict[int, int] = {}
     for group, (region, label), desc in items:
-        out.append(Block(region, label, union(ln.box for ln in group), group))
+        # (a term read with its description, as a form's label with its value: never a heading, nor the body's type)
+        out.append(Block(region, label, union(ln.box for ln in group), group, form_row=True))
         if desc:
             source, lines_ = desc
             out.append(Block(source.region, source.label, union(ln.box for ln in lines_), lines_))
@@ -423,13 +424,20 @@ def _term_columns(block: Block) -> list[Block] | None:
     if block.label not in ("text", "list", "reference") or len(block.lines) < 2 * MIN_TERMS:
         return None
     left_edge = min(ln.box.x0 for ln in block.lines)
-    terms = [ln for ln in block.lines if ln.box.x0 <= left_edge + EDGE]
     rest = [ln for ln in block.lines if ln.box.x0 > left_edge + EDGE]
-    if len(terms) < MIN_TERMS or not rest or any(len(ln.words) > TERM_WORDS for ln in terms):
+    if not rest:
         return None
     h = float(np.median([ln.height for ln in block.lines]))
-    if max(ln.box.x1 for ln in terms) > min(ln.box.x0 for ln in rest) - h:
+    gutter = min(ln.box.x0 for ln in rest)
+    terms = [ln for ln in block.lines if ln.box.x0 <= left_edge + EDGE and ln.box.x1 <= gutter - h]
+    # a term running past the gutter with its description under it ("-o option-name") is read in the descriptions'
+    # column; a line across the gutter beside another is a paragraph's, and the block no list
+    across = [ln for ln in block.lines if ln.box.x0 <= left_edge + EDGE and ln.box.x1 > gutter - h]
+    if any(y_overlap(a.box, r.box) > 0.3 * h for a in across for r in rest):
         return None
+    if len(terms) < MIN_TERMS or any(len(ln.words) > TERM_WORDS for ln in terms):
+        return None
+    rest = sorted(rest + across, key=lambda ln: ln.box.y0)
     return [Block(block.region, block.label, union(ln.box for ln in part), part, block.form_row, block.reason)
             for part in (terms, rest)]
 
