@@ -139,6 +139,11 @@ def test_a_section_numbered_heading_naming_a_command_in_lower_case_is_a_heading(
     blocks = [block("Body text " * 30, 10), block("9.1.1 dpkg-dev", 12), block("Body text " * 30, 10),
               block("23 revenue.", 12), block("2 per cent of the members voted for the motion", 12)]
     assert heading_levels(blocks) == {1: 4}
+    # a longer one in larger bold type is a section's title too (GLPK's "1.2.9 glp_delete_graph — delete graph",
+    # which the layout model left outside every region); in the body's type, or a single number, it stays text
+    bold = TextBlock(1, 600, 800, Box(50, 100, 300, 112), "text", "1.2.9 glp_delete_graph — delete graph", 12, True)
+    plain = TextBlock(1, 600, 800, Box(50, 100, 300, 112), "text", "1.2.9 glp_delete_graph — delete graph", 10, True)
+    assert heading_levels([*blocks, bold, plain]) == {1: 4, 5: 4}
 
 
 def test_a_function_name_in_display_type_heading_its_reference_page_is_a_heading():

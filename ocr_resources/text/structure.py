@@ -81,9 +81,12 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
     display = body is not None and b.size is not None and not b.ink_size and b.size >= DISPLAY * body
     if text[-1] in ".,;:" and not numbered or (text[0].islower() and not display):
         return False
-    if numbered and len(words) > 1 and words[1][0].islower() and (numbered < 2 or len(words) > 4):
+    set_apart = b.bold and body is not None and b.size is not None and not b.ink_size and b.size >= 1.08 * body
+    if numbered and len(words) > 1 and words[1][0].islower() and (numbered < 2 or len(words) > 4) \
+            and not (numbered >= 2 and set_apart):
         # a numbered line of running text ("23 revenue."), not a section's title; a short one under a section's
-        # outline number is one ("9.1.1 dpkg-dev": a command's or a package's name is lower case)
+        # outline number is one ("9.1.1 dpkg-dev": a command's or a package's name is lower case), and so is a
+        # longer one in larger bold type ("1.2.9 glp_delete_graph — delete graph")
         return False
     if body is None or b.size is None:
         return False
