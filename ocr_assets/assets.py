@@ -240,8 +240,10 @@ LOGIC_VERSIONS = {
     # source "drawing") are read with the text layer's words (an HTML converter's list was one paragraph); 101: a
     # term running past the gutter with its description under it does not stop a block's list of terms being cut;
     # a term of a list of terms is never a heading (a man page's bold options); 102: a section's outline number
-    # (two levels or more) before lower-case words in larger bold type is a heading however long
-    "ocr_text": "102",
+    # (two levels or more) before lower-case words in larger bold type is a heading however long; 103: code read
+    # after a listing, at the left edge of its page column's prose paragraphs, stays apart from it (a vignette's R
+    # output beside a listing under a caption across both columns)
+    "ocr_text": "103",
     # 2: ruling lines, structure source; 3: dot leaders stripped, values kept whole, group headings spanning
     # their columns, header paths, white-space columns inside ruled blocks and under a ruled heading; 4: figure
     # regions of pages without a text layer whose OCR words form a grid; 5: such a figure holding all of its

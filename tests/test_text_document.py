@@ -688,6 +688,38 @@ def test_listings_at_one_height_in_two_columns_of_text_stay_two_listings():
     assert code == ["\\usepackage[latin1]{inputenc}", "ftp://ftp.tex.ac.uk/tex-archive/\nftp://ftp.dante.de/tex-archive/"]
 
 
+def test_a_listing_beside_a_text_column_under_a_caption_across_both_stays_apart():
+    """An R vignette: under two figures' captions set across both columns, the left column is a listing of R output,
+    the right one starts with a short piece of R output, then paragraphs. The caption is prose over both, so the
+    pieces were taken for one listing and its comment column, read row by row. The right piece stands at the left
+    edge of its column's paragraphs: a listing of that column, not the left one's comments."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(W, H))
+    c.setFont("Times-Roman", 10)
+    c.drawString(72, H - 80, "Figure 5: Procrustes rotation of LC scores in RDA    Figure 6: Procrustes rotation of WA")
+    c.drawString(72, H - 92, "of the original and shuffled data.                  with the original and shuffled data.")
+    left = ["Call: cca(formula = varespec ~ Al + K)", "", "        Inertia Proportion Rank",
+            "Total          2.0832     1.0000", "Constrained    0.4760     0.2285    2",
+            "Unconstrained  1.6072     0.7715   21", "Inertia is scaled Chi-square"]
+    right = ["Eigenvalues for unconstrained axes:", "   CA1    CA2    CA3", "0.3983 0.3445 0.2325"]
+    c.setFont("Courier", 8)
+    for k, line in enumerate(left):
+        c.drawString(72, H - 120 - 10 * k, line)
+    for k, line in enumerate(right):
+        c.drawString(302, H - 124 - 10 * k, line)
+    c.setFont("Times-Roman", 10)
+    for k, line in enumerate(["Similarly their WA scores will be (probably) very", "different, as the figure shows",
+                              "once the data are shuffled and the analysis is run", "again on the shuffled data."]):
+        c.drawString(302, H - 170 - 12 * k, line)
+    c.showPage()
+    c.save()
+    words = page_words(buf.getvalue())[0]
+    regions = [Box(60, 70, 540, 96), Box(60, 110, 290, 190), Box(296, 110, 540, 230)]
+    blocks = compose(words, [r for r in regions], ["caption", "text", "text"])
+    code = [bt.text for bt in finish_document([PageBlocks(1, W, H, blocks)])[0] if bt.label == "code" and bt.text]
+    assert len(code) == 2 and code[0].startswith("Call: cca") and code[1].startswith("Eigenvalues"), code
+
+
 def test_a_documents_own_asterisks_and_backticks_are_written_as_such_not_as_markup():
     """ "*right*" on the page is seven characters, not an emphasised word; "`x`" no code span; formulas keep
     their LaTeX as it is."""

@@ -222,6 +222,9 @@ def _merge_code_below(row: list[BlockText]) -> None:
         last = bt
 
 
+COLUMN_EDGE = 3.0  # points: a listing and the paragraphs of its page column start this close
+
+
 def _merge_code_beside(row: list[BlockText]) -> None:
     """Code blocks side by side on one page (a listing's comment column, taken for a column of its own) are one
     listing, read row by row; not listings in two columns of the page's text that happen to share a height."""
@@ -231,8 +234,17 @@ def _merge_code_beside(row: list[BlockText]) -> None:
     def columns(box):  # the page's text around it: a column's prose holds a listing and its comments alike
         return {k for k, p in enumerate(prose) if x_overlap(p, box) > 0}
 
-    def other_column(a, b) -> bool:  # listings at one height in two columns of the page's text (a newsletter's)
-        return bool((ca := columns(a)) and (cb := columns(b)) and not ca & cb)
+    paragraphs = [bt.block.box for bt in row if bt.label in ("text", "list", "reference") and bt.text
+                  and len(bt.block.lines) >= 2 and 2 * sum(w.mono for w in bt.block.words) < len(bt.block.words)]
+
+    def own_column(a, b) -> bool:  # prose paragraphs at a's left edge, clear of b: a's page column's text
+        return any(abs(p.x0 - a.x0) <= COLUMN_EDGE and x_overlap(p, b) <= 0 for p in paragraphs)
+
+    def other_column(a, b) -> bool:
+        # listings at one height in two columns of the page's text (a newsletter's), or b, read after a, in a page
+        # column whose paragraphs start at its left edge (a vignette's R output in the right column, beside a listing
+        # in the left one, under a caption across both); a listing's comment column starts where no paragraph does
+        return bool((ca := columns(a)) and (cb := columns(b)) and not ca & cb) or own_column(b, a)
 
     def join(bt: BlockText, other: BlockText) -> None:
         lines = bt.block.lines + other.block.lines
