@@ -377,7 +377,7 @@ def term_list(blocks: list[Block], inner: dict[int, list[Block]], rtl: bool = Fa
     lines mostly stand beside no start), or lines across both columns between the terms (a page's text columns)."""
     if rtl:
         return blocks, inner, {}
-    found = _term_items([b for i, b0 in enumerate(blocks) for b in [b0, *inner.get(i, [])]])
+    found = _term_items(_pieces(blocks, inner))
     if found is None:
         # the layout model boxed the terms and their descriptions as one block (a manual's "MS DOS:", "AMIGA:"
         # beside their requirements): its two columns, cut at their gutter, are looked at as two pieces
@@ -390,7 +390,7 @@ def term_list(blocks: list[Block], inner: dict[int, list[Block]], rtl: bool = Fa
             if inner.get(i):
                 moved[len(split)] = inner[i]
             split.extend(cut[i] or [b])
-        found = _term_items([b for i, b0 in enumerate(split) for b in [b0, *moved.get(i, [])]])
+        found = _term_items(_pieces(split, moved))
         if found is None:
             return blocks, inner, {}
         blocks, inner = split, moved
@@ -415,6 +415,11 @@ def term_list(blocks: list[Block], inner: dict[int, list[Block]], rtl: bool = Fa
             out.append(Block(source.region, source.label, union(ln.box for ln in lines_), lines_))
             pairs[len(out) - 2] = len(out) - 1
     return out, parts, pairs
+
+
+def _pieces(blocks: list[Block], inner: dict[int, list[Block]]) -> list[Block]:
+    """The blocks, each followed by its parts, in order."""
+    return [b for i, b0 in enumerate(blocks) for b in [b0, *inner.get(i, [])]]
 
 
 def _term_columns(block: Block) -> list[Block] | None:

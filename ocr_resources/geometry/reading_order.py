@@ -68,8 +68,8 @@ def _graph(boxes: list[Box]) -> tuple[list[list[int]], list[list[int]]]:
         idx = np.flatnonzero(cands[:, j])
         if not idx.size:
             continue
-        # a candidate i is blocked by another candidate w below it: only the candidates' rows and columns are
-        # looked at (a few of the page's boxes), not the whole matrix for every j
+        # a candidate i is blocked by another candidate w below it in its column: only the candidates' rows and
+        # columns are looked at (a few of the page's boxes), not the whole matrix for every j
         for i in idx[~cands[np.ix_(idx, idx)].any(axis=1)].tolist():
             up[j].append(i)
             down[i].append(j)

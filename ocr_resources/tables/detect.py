@@ -556,7 +556,7 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
         elif region.label in RELABEL and not overlapping:
             held = _inside(words, region.box)
             # a program's printed output, aligned as it printed it; a listing with its line numbers
-            if (not typewritten and _typewriter(held)) or _numbered_listing(held):
+            if _listing(held, typewritten):
                 out.append(region)
                 continue
             ok, why = table_verdict(held, [], region.box, strict=True)
@@ -575,8 +575,7 @@ def refine_regions(regions: list[DetectedRegion], words: list[Word], rules: list
         # show no rows, so the words must show the table themselves, as where no rule is drawn
         framed = c.evidence == "rules" and not _rules_between(lines, c.box)
         held = _inside(words, c.box)
-        if ((not typewritten and _typewriter(held)) or _numbered_listing(held)) \
-                and not _rules_between(lines, _fit(words, c.box)):
+        if _listing(held, typewritten) and not _rules_between(lines, _fit(words, c.box)):
             continue  # a listing in typewriter type, framed or shaded (no rule between its lines): code, not a table
         ok, why = table_verdict(held, [] if framed else lines, c.box, strict=True)
         if ok:
@@ -709,6 +708,11 @@ def _typewriter(words: list[Word]) -> str | None:
     if share < 0.5 or (share < TYPEWRITER_SHARE and _mono_share(_without_line_numbers(words)) < TYPEWRITER_SHARE):
         return None
     return "typewriter text (a program's printed output or a listing)"
+
+
+def _listing(words: list[Word], typewritten: bool) -> bool:
+    """A program's printed output on a page set in proportional type (`_typewriter`), or a numbered listing."""
+    return bool((not typewritten and _typewriter(words)) or _numbered_listing(words))
 
 
 def _numbered_listing(words: list[Word]) -> str | None:

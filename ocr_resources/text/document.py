@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ocr_resources.geometry.boxes import union, x_overlap, y_overlap
 from ocr_resources.geometry.lines import BULLET_MARKS, rows
-from ocr_resources.geometry.page import LINE_NUMBERS, WATERMARK, Block
+from ocr_resources.geometry.page import EDGE, LINE_NUMBERS, WATERMARK, Block
 from ocr_resources.geometry.paragraphs import code_marks
 from ocr_resources.geometry.reading_order import reading_order
 from ocr_resources.text.blocks import TextBlock, sizes_differ
@@ -222,9 +222,6 @@ def _merge_code_below(row: list[BlockText]) -> None:
         last = bt
 
 
-COLUMN_EDGE = 3.0  # points: a listing and the paragraphs of its page column start this close
-
-
 def _merge_code_beside(row: list[BlockText]) -> None:
     """Code blocks side by side on one page (a listing's comment column, taken for a column of its own) are one
     listing, read row by row; not listings in two columns of the page's text that happen to share a height."""
@@ -238,7 +235,7 @@ def _merge_code_beside(row: list[BlockText]) -> None:
                   and len(bt.block.lines) >= 2 and 2 * sum(w.mono for w in bt.block.words) < len(bt.block.words)]
 
     def own_column(a, b) -> bool:  # prose paragraphs at a's left edge, clear of b: a's page column's text
-        return any(abs(p.x0 - a.x0) <= COLUMN_EDGE and x_overlap(p, b) <= 0 for p in paragraphs)
+        return any(abs(p.x0 - a.x0) <= EDGE and x_overlap(p, b) <= 0 for p in paragraphs)
 
     def other_column(a, b) -> bool:
         # listings at one height in two columns of the page's text (a newsletter's), or b, read after a, in a page

@@ -82,7 +82,7 @@ def _contents_headings(lines: list[str]) -> list[str] | None:
     found = [_ENTRY_PAGE.match(ln.strip()) for ln in lines]
     if len(lines) < 2 or not all(found):
         return None
-    pages = [int(m.group(1)) for m in found if m]
+    pages = [int(m.group(1)) for m in found]
     if any(b < a for a, b in itertools.pairwise(pages)) or pages[-1] - pages[0] > ENTRY_SPAN:
         return None
     return [ln.strip() for ln in lines]

@@ -68,6 +68,7 @@ def never_heading(b: TextBlock) -> bool:
 
 
 DISPLAY = 1.5  # times the body's size: display type, a heading's whatever its first letter
+LARGER_LINE = 1.08  # times the body's size: a line of its own set this much larger is a heading's
 
 
 def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None = None) -> bool:
@@ -78,10 +79,10 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
     numbered = numbering_depth(text)
     # (a line starting in lower case is running text, unless it is set in display type: a function's or a
     # command's name heading its reference page, "function::ustack", "git-commit(1)")
-    display = body is not None and b.size is not None and not b.ink_size and b.size >= DISPLAY * body
-    if text[-1] in ".,;:" and not numbered or (text[0].islower() and not display):
+    typeset = body is not None and b.size is not None and not b.ink_size  # a font size to compare (not OCR ink)
+    if text[-1] in ".,;:" and not numbered or (text[0].islower() and not (typeset and b.size >= DISPLAY * body)):
         return False
-    set_apart = b.bold and body is not None and b.size is not None and not b.ink_size and b.size >= 1.08 * body
+    set_apart = typeset and b.bold and b.size >= LARGER_LINE * body
     if numbered and len(words) > 1 and words[1][0].islower() and (numbered < 2 or len(words) > 4) \
             and not (numbered >= 2 and set_apart):
         # a numbered line of running text ("23 revenue."), not a section's title; a short one under a section's
@@ -98,7 +99,7 @@ def looks_like_heading(b: TextBlock, body: float | None, page_body: float | None
         # line's median by chance (a scanned form's "Address", "Eyes": up to ~1.2x), so only type clearly
         # larger counts (1.4x, as furniture's INK_LARGER, also lost a twin's heading standing ~1.25x)
         return b.size >= INK_HEADING * body
-    if b.size >= (1.08 if b.lines == 1 else 1.15) * body or (b.bold and b.size >= 0.9 * body):
+    if b.size >= (LARGER_LINE if b.lines == 1 else 1.15) * body or (b.bold and b.size >= 0.9 * body):
         return True
     # a page set in smaller type than the rest of the document (a brochure page, a cover) has its own scale
     return page_body is not None and page_body < 0.9 * body and (

@@ -11,6 +11,7 @@ from ocr_resources.pipeline.resume import PageLedger
 from ocr_resources.pipeline.stages.base import (
     BULLET,
     DRAWING,
+    TEXT_LAYER,
     StageContext,
     StageOutput,
     _error,
@@ -65,7 +66,9 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
                           "drawn_areas": page.drawn_areas, "deskew_degrees": page.deskew_degrees,
                           **_lineage(ctx)})
         out["words"].extend(_word_rows(ctx, key, page.words))
-        out["words"].extend(_bullet_rows(ctx, key, page.drawn_bullets, len(page.words)))
+        # a list's bullets drawn as pictures or paths (`text.drawn.drawn_bullets`): words "•" after the text layer's
+        bullets = [(BULLET, *b, None, False, False, 0, False, False) for b in page.drawn_bullets]
+        out["words"].extend(_word_rows(ctx, key, bullets, DRAWING, first=len(page.words)))
         out["page_rules"].extend([{**key, "rule_no": i, "x0": r[0], "y0": r[1], "x1": r[2], "y1": r[3], "kind": r[4],
                                    "source": page.rules_source, **_lineage(ctx)} for i, r in enumerate(page.rules)])
         out["formulas"].extend([{**key, "formula_no": i, "x0": f[0], "y0": f[1], "x1": f[2], "y1": f[3], "latex": f[4],
@@ -81,17 +84,9 @@ def rendered_pages(ctx: StageContext, dpi: int, max_pixels: int = render.MAX_PAG
 
 
 
-def _bullet_rows(ctx: StageContext, key: dict, bullets: list[tuple[float, float, float, float]], first: int
-                 ) -> list[dict]:
-    """A list's bullets drawn as pictures or paths (`text.drawn.drawn_bullets`): words "•", source "drawing", after
-    the text layer's words. The text-layer stages read them with the text layer's words."""
-    return [{**key, "word_no": first + i, "source": DRAWING, "text": BULLET, "x0": b[0], "y0": b[1], "x1": b[2],
-             "y1": b[3], "confidence": 1.0, "font_size": None, "bold": False, "hidden": False, "angle": 0,
-             "mono": False, "unmapped": False, **_lineage(ctx)} for i, b in enumerate(bullets)]
-
-
-def _word_rows(ctx: StageContext, key: dict, words: list[render.WordRecord]) -> list[dict]:
-    return [{**key, "word_no": i, "source": "text_layer", "text": w[0], "x0": w[1], "y0": w[2], "x1": w[3],
+def _word_rows(ctx: StageContext, key: dict, words: list[render.WordRecord], source: str = TEXT_LAYER,
+               first: int = 0) -> list[dict]:
+    return [{**key, "word_no": first + i, "source": source, "text": w[0], "x0": w[1], "y0": w[2], "x1": w[3],
              "y1": w[4], "confidence": 1.0, "font_size": w[5], "bold": w[6], "hidden": w[7],
              "angle": w[8], "mono": w[9], "unmapped": w[10], **_lineage(ctx)}
             for i, w in enumerate(words)]
